@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# khyp top-level Makefile.
+#
+#   make                 build khyp.ko (against KDIR) and the selftests
+#   make check           sparse (C=2) and checkpatch --strict, both clean
+#   make test            the whole test run (installs what it needs; root)
+#   make test MACHINE=vmx T=api_test    one test binary in one machine
+#
+# KDIR defaults to the running kernel's build tree.
+
+KDIR	?= /lib/modules/$(shell uname -r)/build
+KHYP_CACHE ?= /var/cache/khyp
+KSFT_DIR ?= $(KHYP_CACHE)/linux-source-6.1/tools/testing/selftests
+CHECKPATCH ?= $(KHYP_CACHE)/linux-source-6.1/scripts/checkpatch.pl
+
+SRCS := $(wildcard core/*.[ch] vmx/*.[ch] svm/*.[ch] mmu/*.[ch] irq/*.[ch] \
+		   balloon/*.[ch]) uapi/linux/khyp.h
+
+.PHONY: all module selftests check sparse checkpatch test clean
+
+all: module selftests
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+selftests:
+	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR)
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
+		tee .sparse.log
+	@! grep -E "warning|error" .sparse.log
+
+checkpatch:
+	$(CHECKPATCH) --strict --no-tree --terse --show-types \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $(SRCS)
+
+check: sparse checkpatch
+
+test:
+	scripts/test.sh $(if $(MACHINE),--machine $(MACHINE)) $(if $(T),--test $(T))
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) clean || true
+	rm -rf build .sparse.log

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel interfaces that differ between the kernels khyp builds against
+ * (Debian's 6.1 and 6.12).  Every version test lives here, not in the code
+ * that uses the interface.
+ */
+#ifndef KHYP_CORE_COMPAT_H
+#define KHYP_CORE_COMPAT_H
+
+#include <linux/bits.h>
+#include <linux/types.h>
+#include <linux/syscore_ops.h>
+#include <asm/msr-index.h>
+#include <asm/vmx.h>
+
+/*
+ * IA32_VMX_BASIC: both kernels have the revision and size accessors in
+ * <asm/vmx.h>; only 6.12 (which also defines VMX_BASIC_32BIT_PHYS_ADDR_ONLY
+ * there) has the memory-type one.
+ */
+#ifndef VMX_BASIC_32BIT_PHYS_ADDR_ONLY
+static inline u32 vmx_basic_vmcs_mem_type(u64 basic)
+{
+	return (basic & VMX_BASIC_MEM_TYPE_MASK) >> VMX_BASIC_MEM_TYPE_SHIFT;
+}
+#endif
+
+/*
+ * The crash/emergency-reboot path turns virtualization off through one
+ * registered callback on kernels that have cpu_emergency_register_virt_
+ * callback() (upstream 6.6, backported to Debian's 6.1).  Older kernels
+ * turn VMX and SVM off themselves in that path.  Kbuild defines
+ * KHYP_HAVE_EMERGENCY_VIRT_CB when the kernel's <asm/reboot.h> has it.
+ */
+#ifdef KHYP_HAVE_EMERGENCY_VIRT_CB
+#include <asm/reboot.h>
+#define khyp_register_emergency_cb(cb)	cpu_emergency_register_virt_callback(cb)
+#define khyp_unregister_emergency_cb(cb) cpu_emergency_unregister_virt_callback(cb)
+#else
+#define khyp_register_emergency_cb(cb)	do { } while (0)
+#define khyp_unregister_emergency_cb(cb) do { } while (0)
+#endif
+
+/*
+ * syscore (suspend/resume) callbacks take a data pointer and are registered
+ * through a struct syscore on newer kernels (Debian's 6.12 has this
+ * backported); Kbuild defines KHYP_HAVE_SYSCORE_DATA for those.
+ */
+#ifdef KHYP_HAVE_SYSCORE_DATA
+#define KHYP_SYSCORE_ARGS		void *data
+#define KHYP_DEFINE_SYSCORE(name, s, r)					\
+	static const struct syscore_ops name##_ops = {			\
+		.suspend = s, .resume = r };				\
+	static struct syscore name = { .ops = &name##_ops }
+#define khyp_register_syscore(x)	register_syscore(x)
+#define khyp_unregister_syscore(x)	unregister_syscore(x)
+#else
+#define KHYP_SYSCORE_ARGS		void
+#define KHYP_DEFINE_SYSCORE(name, s, r)					\
+	static struct syscore_ops name = { .suspend = s, .resume = r }
+#define khyp_register_syscore(x)	register_syscore_ops(x)
+#define khyp_unregister_syscore(x)	unregister_syscore_ops(x)
+#endif
+
+#endif /* KHYP_CORE_COMPAT_H */

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * khyp: the ioctl ABI of /dev/khyp.
+ *
+ * Rules every structure here follows:
+ *  - only fixed-width __u8..__u64 types, no pointers, explicit padding so
+ *    that the size is a multiple of 8 and the same for 32- and 64-bit users;
+ *  - every "flags" field and every "reserved" field must be zero on input;
+ *    the kernel answers -EINVAL otherwise, so that later versions can give
+ *    them a meaning without breaking old callers;
+ *  - an unknown ioctl number gives -ENOTTY.
+ *
+ * See docs/api.md for the full description.
+ */
+#ifndef _UAPI_LINUX_KHYP_H
+#define _UAPI_LINUX_KHYP_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/*
+ * Version of this ABI, returned by KHYP_GET_API_VERSION.  It changes only
+ * when an existing ioctl changes incompatibly; additions are announced by
+ * capability bits instead.
+ */
+#define KHYP_API_VERSION	1
+
+/* ioctl type number (see Documentation/userspace-api/ioctl/ioctl-number.rst) */
+#define KHYPIO			0xB7
+
+/* Which hardware backend the module selected at load time. */
+#define KHYP_BACKEND_VMX	1	/* Intel VT-x with EPT */
+#define KHYP_BACKEND_SVM	2	/* AMD-V with NPT */
+
+/* struct khyp_caps.features: what the selected backend's CPU offers. */
+#define KHYP_CAP_EPT			(1ULL << 0)  /* VMX: extended page tables */
+#define KHYP_CAP_NPT			(1ULL << 1)  /* SVM: nested page tables */
+#define KHYP_CAP_VPID			(1ULL << 2)  /* VMX: tagged TLB (VPID) */
+#define KHYP_CAP_UNRESTRICTED_GUEST	(1ULL << 3)  /* VMX: real mode, no paging */
+#define KHYP_CAP_NRIP_SAVE		(1ULL << 4)  /* SVM: next RIP on exit */
+#define KHYP_CAP_DECODE_ASSISTS		(1ULL << 5)  /* SVM: decoded exit info */
+#define KHYP_CAP_2M_PAGES		(1ULL << 6)  /* 2 MiB second-level pages */
+#define KHYP_CAP_1G_PAGES		(1ULL << 7)  /* 1 GiB second-level pages */
+#define KHYP_CAP_PREEMPTION_TIMER	(1ULL << 8)  /* VMX preemption timer */
+#define KHYP_CAP_FLUSH_BY_ASID		(1ULL << 9)  /* SVM: TLB flush per ASID */
+#define KHYP_CAP_VMCB_CLEAN		(1ULL << 10) /* SVM: VMCB clean bits */
+#define KHYP_CAP_EPT_AD			(1ULL << 11) /* VMX: EPT accessed/dirty */
+#define KHYP_CAP_ALL			((1ULL << 12) - 1)
+
+/**
+ * struct khyp_caps - argument of KHYP_GET_CAPS
+ * @flags:	in: must be 0.
+ * @backend:	out: KHYP_BACKEND_VMX or KHYP_BACKEND_SVM.
+ * @features:	out: KHYP_CAP_* bits.
+ * @nr_asids:	out: address-space tags the CPU offers (VPIDs or ASIDs,
+ *		including the one the host uses); 0 if none.
+ * @reserved:	in: must be 0; out: 0.
+ */
+struct khyp_caps {
+	__u32 flags;
+	__u32 backend;
+	__u64 features;
+	__u32 nr_asids;
+	__u32 reserved0;
+	__u64 reserved[5];
+};
+
+/* On /dev/khyp. */
+#define KHYP_GET_API_VERSION	_IO(KHYPIO, 0x00)
+#define KHYP_GET_CAPS		_IOWR(KHYPIO, 0x01, struct khyp_caps)
+
+#endif /* _UAPI_LINUX_KHYP_H */
