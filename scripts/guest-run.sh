@@ -1,0 +1,41 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside an emulated machine: loads khyp.ko, runs the selftest
+# binaries and writes everything the host needs into one report:
+#
+#   KHYP-BEGIN <machine> <kernel>
+#   KHYP-TEST <binary>          then the binary's TAP output
+#   KHYP-RC <binary> <status>
+#   KHYP-DMESG-BEGIN ... KHYP-DMESG-END   (kernel log lines worth judging)
+#   KHYP-END
+#
+# Usage: guest-run.sh MACHINE REPORT TESTDIR TEST...
+# Environment: KHYP_KO (path of khyp.ko), KHYP_EXPECT (what the machine's
+# CPU offers, checked by the tests).
+
+machine=$1
+report=$2
+testdir=$3
+shift 3
+
+run() {
+	echo "KHYP-BEGIN $machine $(uname -r)"
+	# The suite runs with khyp loaded (on CPUs without VMX/SVM the load
+	# fails, which load_test checks itself).
+	if ! insmod "$KHYP_KO" 2>/dev/null; then
+		echo "# insmod $KHYP_KO failed"
+	fi
+	for t in "$@"; do
+		echo "KHYP-TEST $t"
+		"$testdir/$t" 2>&1
+		echo "KHYP-RC $t $?"
+	done
+	rmmod khyp 2>/dev/null
+	echo "KHYP-DMESG-BEGIN"
+	dmesg | grep -E 'khyp|WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace|Kernel panic'
+	echo "KHYP-DMESG-END"
+	echo "KHYP-END"
+}
+
+run "$@" > "$report" 2>&1

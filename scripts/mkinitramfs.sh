@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the initramfs the Bochs and QEMU machines boot: a static busybox,
+# /init, khyp.ko, the selftest binaries, and KVM's modules (for the test
+# that khyp refuses to load beside KVM).
+#
+# Usage: mkinitramfs.sh OUT.cpio.gz KVER KHYP_KO SELFTEST_DIR TEST...
+set -euo pipefail
+
+out=$1 kver=$2 ko=$3 tdir=$4
+shift 4
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,khyp,lib/modules/"$kver"}
+cp /bin/busybox "$root/bin/busybox"
+install -m 755 "$here/initramfs-init" "$root/init"
+install -m 755 "$here/guest-run.sh" "$root/khyp/guest-run.sh"
+cp "$ko" "$root/khyp/khyp.ko"
+for t in "$@"; do
+	cp "$tdir/$t" "$root/khyp/$t"
+done
+
+# KVM's modules with their dependencies, and a modules.dep for modprobe.
+for m in $(modprobe -S "$kver" --show-depends kvm_amd kvm_intel |
+	   awk '$1 == "insmod" { print $2 }' | sort -u); do
+	mkdir -p "$root/$(dirname "$m")"
+	cp "$m" "$root/$m"
+done
+cp /lib/modules/"$kver"/modules.{order,builtin,builtin.modinfo} \
+	"$root/lib/modules/$kver/" 2>/dev/null || true
+depmod -b "$root" "$kver"
+
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

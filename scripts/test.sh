@@ -1,0 +1,250 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The whole khyp test run (the README's test command, `make test`):
+#
+#  1. install what is missing (scripts/install-deps.sh),
+#  2. build khyp.ko against Debian's 6.1 and 6.12 headers (W=1, no warnings
+#     allowed), and the selftests,
+#  3. boot each emulated machine once and run the selftest suite inside it
+#     with khyp.ko loaded (see MACHINES below),
+#  4. print every TAP result prefixed with its machine, then one line
+#     "N passed, N failed" (and the skips).
+#
+# Exits non-zero if a test failed, a machine did not reach its end marker in
+# time, or a guest kernel log shows a WARNING, BUG, Oops, KASAN or lockdep
+# report.
+#
+# Options: --machine NAME (one machine), --test NAME (one test binary),
+#          --no-deps (skip step 1), --list (list machines).
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export KHYP_CACHE=${KHYP_CACHE:-/var/cache/khyp}
+OUT=$TOP/build/test
+ALL_TESTS=(api_test load_test)
+
+# name      runner  cpu                      tests      expected capabilities
+MACHINES=(
+"svm-qemu   vng     qemu64,+svm,+npt         all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0"
+"vmx-bochs  bochs   corei7_skylake_x         all        backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,npt=0,nrip_save=0"
+"svm-bochs  bochs   trinity_apu              all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0"
+"nosvm-qemu qemu    qemu64,-svm              load_test  none"
+"nonpt-qemu qemu    qemu64                   load_test  none"
+)
+
+only_machine= only_test= deps=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--machine) only_machine=$2; shift ;;
+	--test) only_test=$2; shift ;;
+	--no-deps) deps= ;;
+	--list) printf '%s\n' "${MACHINES[@]}"; exit 0 ;;
+	*) echo "usage: $0 [--machine NAME] [--test NAME] [--no-deps] [--list]" >&2
+	   exit 2 ;;
+	esac
+	shift
+done
+
+say() { echo "test: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+if [ -n "$deps" ]; then
+	"$TOP/scripts/install-deps.sh" || die "installing dependencies failed"
+fi
+
+# The test kernels: Debian's 6.1 (the machines boot it) and 6.12 (built
+# against, as a compile check).
+kver_of() { ls /lib/modules | grep "^$1" | sort -V | tail -1; }
+KVER=$(kver_of '6\.1\.')
+KVER612=$(kver_of '6\.12\.')
+[ -n "$KVER" ] && [ -f "/boot/vmlinuz-$KVER" ] || die "no 6.1 kernel installed"
+[ -n "$KVER612" ] || die "no 6.12 headers installed"
+
+mkdir -p "$OUT"
+
+# Build khyp.ko for one kernel in its own copy of the tree, so that the two
+# builds do not share objects.  Any compiler warning fails the run.
+build_module() {
+	local kver=$1 dir=$OUT/build-$1
+	rm -rf "$dir"; mkdir -p "$dir"
+	cp -r "$TOP"/Kbuild "$TOP"/core "$TOP"/vmx "$TOP"/svm "$TOP"/uapi "$dir/"
+	for d in mmu irq balloon; do
+		[ -d "$TOP/$d" ] && cp -r "$TOP/$d" "$dir/"
+	done
+	if ! make -C "/lib/modules/$kver/build" M="$dir" W=1 modules \
+		> "$dir/build.log" 2>&1; then
+		cat "$dir/build.log" >&2
+		die "khyp.ko does not build against $kver"
+	fi
+	if grep -E "warning:|error:" "$dir/build.log" >&2; then
+		die "khyp.ko builds with warnings against $kver"
+	fi
+	say "khyp.ko built against $kver"
+}
+build_module "$KVER"
+build_module "$KVER612"
+KO=$OUT/build-$KVER/khyp.ko
+
+make -s -C "$TOP/selftests" \
+	KSFT_DIR="$KHYP_CACHE/linux-source-6.1/tools/testing/selftests" \
+	> "$OUT/selftests.log" 2>&1 || { cat "$OUT/selftests.log"; die "selftests do not build"; }
+say "selftests built"
+
+INITRD=$OUT/initramfs.cpio.gz
+"$TOP/scripts/mkinitramfs.sh" "$INITRD" "$KVER" "$KO" "$TOP/selftests" \
+	"${ALL_TESTS[@]}" || die "mkinitramfs failed"
+
+# ---- the machines ---------------------------------------------------------
+
+# Wait until REPORT has KHYP-END or PID exits or LIMIT seconds pass; then
+# stop PID.  Returns 0 if the end marker was seen.
+wait_report() {
+	local report=$1 pid=$2 limit=$3 t=0
+	while [ $t -lt "$limit" ]; do
+		grep -q "^KHYP-END" "$report" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1; t=$((t + 1))
+	done
+	sleep 1
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	grep -q "^KHYP-END" "$report" 2>/dev/null
+}
+
+KCMD_COMMON="console=ttyS0 loglevel=4 panic=-1 oops=panic"
+
+run_vng() {	# name cpu tests expect
+	local name=$1 cpu=$2 tests=$3 expect=$4 dir=$OUT/$1
+	local vng=$KHYP_CACHE/virtme-ng/usr/bin/vng
+	local report=$dir/report
+	PYTHONPATH=$(echo "$KHYP_CACHE"/virtme-ng/usr/lib/python3/dist-packages) \
+	PATH=$KHYP_CACHE/virtme-ng/usr/bin:$PATH \
+	timeout 600 /usr/bin/python3 "$vng" --run "/boot/vmlinuz-$KVER" \
+		--disable-kvm --force-9p --cpus 1 --memory 1G \
+		--qemu-opts="-cpu $cpu" \
+		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect $TOP/scripts/guest-run.sh $name $report $TOP/selftests $tests" \
+		> "$dir/console.log" 2>&1 &
+	wait_report "$report" $! 600
+}
+
+run_qemu() {	# name cpu tests expect
+	local name=$1 cpu=$2 tests=$3 expect=$4 dir=$OUT/$1
+	timeout 300 qemu-system-x86_64 -accel tcg -cpu "$cpu" -m 512 -smp 1 \
+		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
+		-append "$KCMD_COMMON KHYP_MACHINE=$name KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
+		-display none -no-reboot -monitor none \
+		-serial "file:$dir/console.log" -serial "file:$dir/report" &
+	wait_report "$dir/report" $! 300
+}
+
+run_bochs() {	# name model tests expect
+	local name=$1 model=$2 tests=$3 expect=$4 dir=$OUT/$1 extra=
+	[ "$model" = corei7_skylake_x ] && extra="clearcpuid=avx512f"
+	mkdir -p "$dir/iso/boot/grub"
+	cp "/boot/vmlinuz-$KVER" "$dir/iso/boot/vmlinuz"
+	cp "$INITRD" "$dir/iso/boot/initrd.gz"
+	cat > "$dir/iso/boot/grub/grub.cfg" <<GRUB
+set timeout=0
+set default=0
+serial --unit=0 --speed=115200
+terminal_output serial
+menuentry khyp {
+	linux /boot/vmlinuz $KCMD_COMMON tsc_early_khz=40000 $extra KHYP_MACHINE=$name KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect
+	initrd /boot/initrd.gz
+}
+GRUB
+	grub-mkrescue -o "$dir/boot.iso" "$dir/iso" > "$dir/grub.log" 2>&1 ||
+		{ cat "$dir/grub.log"; return 1; }
+	cat > "$dir/bochsrc" <<BOCHS
+megs: 512
+cpu: model=$model, count=1, ips=40000000
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=$dir/boot.iso, status=inserted
+boot: cdrom
+clock: sync=none, time0=local
+com1: enabled=1, mode=file, dev=$dir/console.log
+com2: enabled=1, mode=file, dev=$dir/report
+display_library: rfb, options="timeout=0, hideIPS"
+log: $dir/bochs.log
+error: action=ignore
+info: action=ignore
+debug: action=ignore
+BOCHS
+	echo c > "$dir/bochs.rc"
+	: > "$dir/report"
+	timeout 900 bochs-bin -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" \
+		< /dev/null > "$dir/bochs.out" 2>&1 &
+	wait_report "$dir/report" $! 900
+}
+
+# ---- results --------------------------------------------------------------
+
+PASSED=0 FAILED=0 SKIPPED=0
+
+fail_machine() { echo "$1: not ok - $2"; FAILED=$((FAILED + 1)); }
+
+# Print a machine's TAP lines with its name and count them.
+judge() {
+	local name=$1 report=$2 console=$3 line bin= rc tap_seen
+	if [ ! -s "$report" ]; then
+		fail_machine "$name" "machine produced no report"
+		return
+	fi
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"KHYP-TEST "*) bin=${line#KHYP-TEST }; tap_seen=0 ;;
+		"KHYP-RC "*)
+			rc=${line##* }
+			if [ "$rc" != 0 ] && [ "$tap_seen" = 0 ]; then
+				fail_machine "$name" "$bin exited $rc without results"
+			elif [ "$rc" != 0 ] && [ "$rc" != 4 ]; then
+				echo "$name: # $bin exited $rc"
+			fi ;;
+		"ok "*"# SKIP"*)
+			echo "$name: $bin: $line"; SKIPPED=$((SKIPPED + 1)); tap_seen=1 ;;
+		"ok "*)
+			echo "$name: $bin: $line"; PASSED=$((PASSED + 1)); tap_seen=1 ;;
+		"not ok "*)
+			echo "$name: $bin: $line"; FAILED=$((FAILED + 1)); tap_seen=1 ;;
+		"#  "*|"# "*"FAIL"*|"# "*"kernel said"*|"# "*".c:"*)
+			[ -n "$bin" ] && echo "$name: $bin: $line" ;;
+		esac
+	done < "$report"
+
+	if ! grep -q "^KHYP-END" "$report"; then
+		fail_machine "$name" "no end marker (timeout or crash); see $console"
+	fi
+	if sed -n '/^KHYP-DMESG-BEGIN/,/^KHYP-DMESG-END/p' "$report" |
+	   grep -E 'WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace' |
+	   sed "s/^/$name: kernel: /"; then
+		fail_machine "$name" "guest kernel log shows a warning or crash"
+	fi
+	if grep -E 'Kernel panic|BUG:|Oops' "$console" 2>/dev/null | head -5 |
+	   sed "s/^/$name: console: /" | grep -q .; then
+		fail_machine "$name" "guest kernel crashed; see $console"
+	fi
+}
+
+ran=0
+for m in "${MACHINES[@]}"; do
+	read -r name runner cpu tests expect <<< "$m"
+	[ -n "$only_machine" ] && [ "$name" != "$only_machine" ] && continue
+	[ "$tests" = all ] && tests="${ALL_TESTS[*]}"
+	if [ -n "$only_test" ]; then
+		[[ " $tests " == *" $only_test "* ]] || continue
+		tests=$only_test
+	fi
+	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
+	start=$(date +%s)
+	say "$name: booting ($runner, $cpu) for: $tests"
+	"run_$runner" "$name" "$cpu" "$tests" "$expect"
+	say "$name: done in $(( $(date +%s) - start )) s"
+	judge "$name" "$OUT/$name/report" "$OUT/$name/console.log"
+	ran=$((ran + 1))
+done
+[ $ran -gt 0 ] || die "no machine matches --machine $only_machine --test $only_test"
+
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

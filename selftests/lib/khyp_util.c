@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "khyp_util.h"
+
+const char *khyp_module_path(void)
+{
+	static char path[256];
+	struct utsname u;
+	const char *env = getenv("KHYP_KO");
+
+	if (env && *env)
+		return env;
+	uname(&u);
+	snprintf(path, sizeof(path), "/lib/modules/%s/extra/khyp.ko",
+		 u.release);
+	return path;
+}
+
+bool khyp_module_loaded(void)
+{
+	return access("/sys/module/khyp", F_OK) == 0;
+}
+
+int khyp_module_load(void)
+{
+	int fd, r, err;
+
+	fd = open(khyp_module_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = syscall(SYS_finit_module, fd, "", 0);
+	err = errno;
+	close(fd);
+	return r ? -err : 0;
+}
+
+int khyp_module_unload(void)
+{
+	int i;
+
+	/* A just-closed fd may hold the module for a moment. */
+	for (i = 0; i < 50; i++) {
+		if (syscall(SYS_delete_module, "khyp", O_NONBLOCK) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EBUSY)
+			return -errno;
+		usleep(20000);
+	}
+	return -errno;
+}
+
+int khyp_module_ensure(bool loaded)
+{
+	if (khyp_module_loaded() == loaded)
+		return 0;
+	return loaded ? khyp_module_load() : khyp_module_unload();
+}
+
+int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+bool kmsg_find(int fd, const char *needle, char *line, size_t len)
+{
+	char rec[2048];
+	ssize_t n;
+	char *text;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		/* "level,seq,time,flags;text\n" */
+		text = strchr(rec, ';');
+		text = text ? text + 1 : rec;
+		text[strcspn(text, "\n")] = '\0';
+		if (strstr(text, needle)) {
+			if (line && len)
+				snprintf(line, len, "%s", text);
+			return true;
+		}
+	}
+}
+
+bool cpuinfo_has(const char *flag)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char buf[8192], *tok, *save;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(buf, sizeof(buf), f)) {
+		if (strncmp(buf, "flags", 5) && strncmp(buf, "vmx flags", 9))
+			continue;
+		tok = strchr(buf, ':');
+		if (!tok)
+			continue;
+		for (tok = strtok_r(tok + 1, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			if (!strcmp(tok, flag))
+				found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+bool cpu_usable_for_khyp(void)
+{
+	return (cpuinfo_has("vmx") && cpuinfo_has("ept")) ||
+	       (cpuinfo_has("svm") && cpuinfo_has("npt"));
+}
+
+const char *machine_expect(const char *key, char *buf, size_t len)
+{
+	const char *env = getenv("KHYP_EXPECT");
+	size_t klen = strlen(key);
+	const char *p;
+
+	for (p = env; p && *p; p += strcspn(p, ", ")) {
+		p += strspn(p, ", ");
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			snprintf(buf, len, "%.*s",
+				 (int)strcspn(p + klen + 1, ", "), p + klen + 1);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+int run_quiet(const char *cmd)
+{
+	char buf[512];
+	int r;
+
+	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
+	r = system(buf);
+	if (r == -1 || !WIFEXITED(r))
+		return -1;
+	return WEXITSTATUS(r);
+}

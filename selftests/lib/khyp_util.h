@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the khyp selftests, so that each test reads as what it
+ * checks: opening /dev/khyp, loading and unloading khyp.ko, reading the
+ * kernel log and the CPU flags the guest kernel sees.
+ */
+#ifndef SELFTEST_KHYP_UTIL_H
+#define SELFTEST_KHYP_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/khyp.h>
+
+#define KHYP_DEV	"/dev/khyp"
+
+/* khyp.ko: $KHYP_KO, else where "make modules_install" puts it. */
+const char *khyp_module_path(void);
+bool khyp_module_loaded(void);
+/* 0, or a negative errno from finit_module / delete_module. */
+int khyp_module_load(void);
+int khyp_module_unload(void);
+/* Load or unload so that the module ends in the wanted state. */
+int khyp_module_ensure(bool loaded);
+
+/*
+ * Kernel log: kmsg_open() returns an fd positioned at the end of the log;
+ * kmsg_find() reads what was logged since and reports whether a line
+ * contains @needle (copied to @line).
+ */
+int kmsg_open(void);
+bool kmsg_find(int fd, const char *needle, char *line, size_t len);
+
+/* A word on the "flags" or "vmx flags" line of /proc/cpuinfo. */
+bool cpuinfo_has(const char *flag);
+
+/* The CPU can run khyp: VMX with EPT or SVM with NPT, per /proc/cpuinfo. */
+bool cpu_usable_for_khyp(void);
+
+/*
+ * What the test runner tells about the machine: $KHYP_EXPECT holds words
+ * "key=value", separated by commas or spaces; returns the value, or NULL if @key is not there.
+ */
+const char *machine_expect(const char *key, char *buf, size_t len);
+
+/* Run a shell command quietly; returns its exit status or -1. */
+int run_quiet(const char *cmd);
+
+/*
+ * Through /dev/kvm: create a VM with one vCPU, run a real-mode guest that
+ * writes 42 to port 0x10 and halts.  0 on success, else -1 and a message
+ * in @err.
+ */
+int kvm_smoke_test(char *err, size_t len);
+
+#endif /* SELFTEST_KHYP_UTIL_H */
