@@ -21,6 +21,9 @@ shift 3
 
 run() {
 	echo "KHYP-BEGIN $machine $(uname -r)"
+	# udev (virtme-ng runs it) loads KVM for a CPU with VMX/SVM: khyp and
+	# KVM exclude each other, so take KVM out first.
+	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
 	# The suite runs with khyp loaded (on CPUs without VMX/SVM the load
 	# fails, which load_test checks itself).
 	if ! insmod "$KHYP_KO" 2>/dev/null; then
