@@ -114,7 +114,7 @@ static void khyp_resume(KHYP_SYSCORE_ARGS)
 KHYP_DEFINE_SYSCORE(khyp_syscore, khyp_suspend, khyp_resume);
 
 /**
- * khyp_hw_enable_all() - turn virtualization on on every online CPU
+ * khyp_hw_enable_all() - turn virtualization on for every online CPU
  *
  * Also on every CPU that comes online later.  On failure nothing is left
  * on and -EBUSY tells that another hypervisor holds the hardware.

@@ -36,7 +36,8 @@ run() {
 	done
 	rmmod khyp 2>/dev/null
 	echo "KHYP-DMESG-BEGIN"
-	dmesg | grep -E 'khyp|WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace|Kernel panic'
+	dmesg | grep -v -i 'command line' |
+		grep -E 'khyp|WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace|Kernel panic'
 	echo "KHYP-DMESG-END"
 	echo "KHYP-END"
 }

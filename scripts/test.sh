@@ -166,6 +166,8 @@ clock: sync=none, time0=local
 com1: enabled=1, mode=file, dev=$dir/console.log
 com2: enabled=1, mode=file, dev=$dir/report
 display_library: rfb, options="timeout=0, hideIPS"
+sound: driver=dummy
+speaker: enabled=0
 log: $dir/bochs.log
 error: action=ignore
 info: action=ignore
@@ -217,7 +219,7 @@ judge() {
 		fail_machine "$name" "no end marker (timeout or crash); see $console"
 	fi
 	if sed -n '/^KHYP-DMESG-BEGIN/,/^KHYP-DMESG-END/p' "$report" |
-	   grep -E 'WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace' |
+	   grep -E 'WARNING:|BUG:|Oops|KASAN|lockdep|circular locking|Call Trace' |
 	   sed "s/^/$name: kernel: /"; then
 		fail_machine "$name" "guest kernel log shows a warning or crash"
 	fi

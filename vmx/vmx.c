@@ -149,9 +149,13 @@ static bool vmx_cr_ok(unsigned long cr, u32 fixed0_msr, u32 fixed1_msr)
 
 static int vmx_vmxon(u64 pa)
 {
+	/* A fault on VMXON resumes at 2:, which goes on to "fault". */
 	asm goto("1: vmxon %[pa]\n\t"
 		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
+		 "jmp 3f\n"
+		 "2: jmp %l[fault]\n"
+		 "3:\n\t"
+		 _ASM_EXTABLE(1b, 2b)
 		 : : [pa] "m" (pa) : "cc", "memory" : fail, fault);
 	return 0;
 fail:
@@ -189,8 +193,12 @@ clear_vmxe:
 
 static void vmx_cpu_disable(void)
 {
+	/* A fault (not in VMX operation after all) is ignored. */
 	asm goto("1: vmxoff\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
+		 "jmp 3f\n"
+		 "2: jmp %l[fault]\n"
+		 "3:\n\t"
+		 _ASM_EXTABLE(1b, 2b)
 		 : : : "cc", "memory" : fault);
 fault:
 	cr4_clear_bits(X86_CR4_VMXE);

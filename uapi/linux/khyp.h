@@ -15,8 +15,9 @@
 #ifndef _UAPI_LINUX_KHYP_H
 #define _UAPI_LINUX_KHYP_H
 
-#include <linux/types.h>
+#include <linux/const.h>
 #include <linux/ioctl.h>
+#include <linux/types.h>
 
 /*
  * Version of this ABI, returned by KHYP_GET_API_VERSION.  It changes only
@@ -33,19 +34,19 @@
 #define KHYP_BACKEND_SVM	2	/* AMD-V with NPT */
 
 /* struct khyp_caps.features: what the selected backend's CPU offers. */
-#define KHYP_CAP_EPT			(1ULL << 0)  /* VMX: extended page tables */
-#define KHYP_CAP_NPT			(1ULL << 1)  /* SVM: nested page tables */
-#define KHYP_CAP_VPID			(1ULL << 2)  /* VMX: tagged TLB (VPID) */
-#define KHYP_CAP_UNRESTRICTED_GUEST	(1ULL << 3)  /* VMX: real mode, no paging */
-#define KHYP_CAP_NRIP_SAVE		(1ULL << 4)  /* SVM: next RIP on exit */
-#define KHYP_CAP_DECODE_ASSISTS		(1ULL << 5)  /* SVM: decoded exit info */
-#define KHYP_CAP_2M_PAGES		(1ULL << 6)  /* 2 MiB second-level pages */
-#define KHYP_CAP_1G_PAGES		(1ULL << 7)  /* 1 GiB second-level pages */
-#define KHYP_CAP_PREEMPTION_TIMER	(1ULL << 8)  /* VMX preemption timer */
-#define KHYP_CAP_FLUSH_BY_ASID		(1ULL << 9)  /* SVM: TLB flush per ASID */
-#define KHYP_CAP_VMCB_CLEAN		(1ULL << 10) /* SVM: VMCB clean bits */
-#define KHYP_CAP_EPT_AD			(1ULL << 11) /* VMX: EPT accessed/dirty */
-#define KHYP_CAP_ALL			((1ULL << 12) - 1)
+#define KHYP_CAP_EPT			_BITULL(0)   /* VMX: extended page tables */
+#define KHYP_CAP_NPT			_BITULL(1)   /* SVM: nested page tables */
+#define KHYP_CAP_VPID			_BITULL(2)   /* VMX: tagged TLB (VPID) */
+#define KHYP_CAP_UNRESTRICTED_GUEST	_BITULL(3)   /* VMX: real mode, no paging */
+#define KHYP_CAP_NRIP_SAVE		_BITULL(4)   /* SVM: next RIP on exit */
+#define KHYP_CAP_DECODE_ASSISTS		_BITULL(5)   /* SVM: decoded exit info */
+#define KHYP_CAP_2M_PAGES		_BITULL(6)   /* 2 MiB second-level pages */
+#define KHYP_CAP_1G_PAGES		_BITULL(7)   /* 1 GiB second-level pages */
+#define KHYP_CAP_PREEMPTION_TIMER	_BITULL(8)   /* VMX preemption timer */
+#define KHYP_CAP_FLUSH_BY_ASID		_BITULL(9)   /* SVM: TLB flush per ASID */
+#define KHYP_CAP_VMCB_CLEAN		_BITULL(10) /* SVM: VMCB clean bits */
+#define KHYP_CAP_EPT_AD			_BITULL(11) /* VMX: EPT accessed/dirty */
+#define KHYP_CAP_ALL			(_BITULL(12) - 1)
 
 /**
  * struct khyp_caps - argument of KHYP_GET_CAPS
