@@ -21,6 +21,9 @@ shift 3
 
 run() {
 	echo "KHYP-BEGIN $machine $(uname -r)"
+	# Judge only what the kernel logs from here on: boot messages such as
+	# mitigation notices are not khyp's.
+	boot_lines=$(dmesg | wc -l)
 	# udev (virtme-ng runs it) loads KVM for a CPU with VMX/SVM: khyp and
 	# KVM exclude each other, so take KVM out first.
 	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
@@ -36,7 +39,7 @@ run() {
 	done
 	rmmod khyp 2>/dev/null
 	echo "KHYP-DMESG-BEGIN"
-	dmesg | grep -v -i 'command line' |
+	dmesg | tail -n +$((boot_lines + 1)) |
 		grep -E 'khyp|WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace|Kernel panic'
 	echo "KHYP-DMESG-END"
 	echo "KHYP-END"

@@ -24,8 +24,9 @@ for t in "$@"; do
 done
 
 # KVM's modules with their dependencies, and a modules.dep for modprobe.
-for m in $(modprobe -S "$kver" --show-depends kvm_amd kvm_intel |
-	   awk '$1 == "insmod" { print $2 }' | sort -u); do
+for m in $(for v in kvm_amd kvm_intel; do
+		modprobe -S "$kver" --show-depends "$v"
+	   done | awk '$1 == "insmod" { print $2 }' | sort -u); do
 	mkdir -p "$root/$(dirname "$m")"
 	cp "$m" "$root/$m"
 done

@@ -86,6 +86,11 @@ build_module "$KVER"
 build_module "$KVER612"
 KO=$OUT/build-$KVER/khyp.ko
 
+# sparse and checkpatch --strict must be clean (make check).
+make -s -C "$TOP" check KDIR="/lib/modules/$KVER/build" \
+	> "$OUT/check.log" 2>&1 || { cat "$OUT/check.log"; die "make check is not clean"; }
+say "sparse and checkpatch clean"
+
 make -s -C "$TOP/selftests" \
 	KSFT_DIR="$KHYP_CACHE/linux-source-6.1/tools/testing/selftests" \
 	> "$OUT/selftests.log" 2>&1 || { cat "$OUT/selftests.log"; die "selftests do not build"; }
@@ -210,7 +215,7 @@ judge() {
 			echo "$name: $bin: $line"; PASSED=$((PASSED + 1)); tap_seen=1 ;;
 		"not ok "*)
 			echo "$name: $bin: $line"; FAILED=$((FAILED + 1)); tap_seen=1 ;;
-		"#  "*|"# "*"FAIL"*|"# "*"kernel said"*|"# "*".c:"*)
+		"# "*".c:"[0-9]*|"# "*"terminated"*)	# assertion details, TH_LOG
 			[ -n "$bin" ] && echo "$name: $bin: $line" ;;
 		esac
 	done < "$report"
