@@ -25,7 +25,7 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 selftests:
-	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR)
+	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) OUTPUT=$(CURDIR)/selftests
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules > .sparse.log 2>&1
@@ -42,5 +42,5 @@ test:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
-	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) clean || true
+	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) OUTPUT=$(CURDIR)/selftests clean || true
 	rm -rf build .sparse.log
