@@ -62,4 +62,13 @@ static inline u32 vmx_basic_vmcs_mem_type(u64 basic)
 #define khyp_unregister_syscore(x)	unregister_syscore_ops(x)
 #endif
 
+/* vm_flags_set() arrived in 6.3; before, vm_flags was written directly. */
+#ifndef KHYP_HAVE_VM_FLAGS_SET
+#include <linux/mm_types.h>
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
 #endif /* KHYP_CORE_COMPAT_H */

@@ -45,6 +45,10 @@ static long khyp_dev_ioctl(struct file *file, unsigned int cmd,
 		return KHYP_API_VERSION;
 	case KHYP_GET_CAPS:
 		return khyp_ioctl_get_caps(argp);
+	case KHYP_CREATE_VM:
+		if (arg)
+			return -EINVAL;
+		return khyp_vm_create();
 	default:
 		return -ENOTTY;
 	}

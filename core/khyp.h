@@ -49,6 +49,11 @@ extern struct khyp_caps khyp_caps;
 int khyp_dev_register(void);
 void khyp_dev_unregister(void);
 
+/* core/vm.c: VM objects and their files. */
+int khyp_vm_init(void);
+void khyp_vm_exit(void);
+int khyp_vm_create(void);
+
 /* core/hw.c: virtualization on/off on every CPU. */
 int khyp_hw_enable_all(void);
 void khyp_hw_disable_all(void);

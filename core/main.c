@@ -78,14 +78,20 @@ static int __init khyp_init(void)
 	if (r)
 		goto unsetup;
 
-	r = khyp_dev_register();
+	r = khyp_vm_init();
 	if (r)
 		goto disable;
+
+	r = khyp_dev_register();
+	if (r)
+		goto vm_exit;
 
 	pr_info("%s backend ready on %u CPUs (features %#llx)\n",
 		khyp_backend->name, num_online_cpus(), khyp_caps.features);
 	return 0;
 
+vm_exit:
+	khyp_vm_exit();
 disable:
 	khyp_hw_disable_all();
 unsetup:
@@ -96,6 +102,7 @@ unsetup:
 static void __exit khyp_exit(void)
 {
 	khyp_dev_unregister();
+	khyp_vm_exit();
 	khyp_hw_disable_all();
 	khyp_backend->unsetup();
 }

@@ -156,3 +156,27 @@ int run_quiet(const char *cmd)
 		return -1;
 	return WEXITSTATUS(r);
 }
+
+long host_free_kib(void)
+{
+	long free_kib = -1, pcp_pages = 0, n;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &n) == 1)
+			free_kib = n;
+	fclose(f);
+
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return free_kib;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %ld", &n) == 1)
+			pcp_pages += n;
+	fclose(f);
+	return free_kib + pcp_pages * (sysconf(_SC_PAGESIZE) / 1024);
+}

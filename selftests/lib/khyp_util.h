@@ -42,6 +42,12 @@ bool cpu_usable_for_khyp(void);
  */
 const char *machine_expect(const char *key, char *buf, size_t len);
 
+/*
+ * Memory free to the host, in KiB: MemFree plus the pages waiting on the
+ * per-CPU free lists (/proc/zoneinfo "count:"), which MemFree leaves out.
+ */
+long host_free_kib(void);
+
 /* Run a shell command quietly; returns its exit status or -1. */
 int run_quiet(const char *cmd);
 

@@ -66,8 +66,42 @@ struct khyp_caps {
 	__u64 reserved[5];
 };
 
+/* Guest memory: at most this many regions per VM, below this address. */
+#define KHYP_MAX_MEM_REGIONS	32
+#define KHYP_MAX_GPA		(_BITULL(40))	/* 1 TiB */
+
+/* struct khyp_mem_region.flags */
+#define KHYP_MEM_READONLY	_BITULL(0)	/* guest writes become MMIO exits */
+#define KHYP_MEM_FLAGS_ALL	(KHYP_MEM_READONLY)
+
+/**
+ * struct khyp_mem_region - argument of KHYP_SET_MEM_REGION
+ * @slot:	0 .. KHYP_MAX_MEM_REGIONS - 1.
+ * @flags:	KHYP_MEM_* bits.
+ * @guest_phys_addr: first guest-physical byte, page aligned.
+ * @size:	bytes, page aligned; 0 deletes the slot.
+ * @reserved:	must be 0.
+ *
+ * The memory belongs to the module: pages are allocated (zeroed, charged
+ * to the memory cgroup of the task that touches them first) when the guest
+ * or userspace first touches them, and freed when the slot or the VM goes.
+ * Userspace sees it by mmap(MAP_SHARED) of the VM fd at offset
+ * guest_phys_addr.
+ */
+struct khyp_mem_region {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 size;
+	__u64 reserved[4];
+};
+
 /* On /dev/khyp. */
 #define KHYP_GET_API_VERSION	_IO(KHYPIO, 0x00)
 #define KHYP_GET_CAPS		_IOWR(KHYPIO, 0x01, struct khyp_caps)
+#define KHYP_CREATE_VM		_IO(KHYPIO, 0x02)	/* arg: 0; returns a VM fd */
+
+/* On a VM fd. */
+#define KHYP_SET_MEM_REGION	_IOW(KHYPIO, 0x10, struct khyp_mem_region)
 
 #endif /* _UAPI_LINUX_KHYP_H */

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory that the module owns.
+ *
+ * Userspace declares regions of guest-physical space (slots); nothing is
+ * allocated then.  A page is allocated, zeroed and charged to the memory
+ * cgroup of the task that causes it (GFP_KERNEL_ACCOUNT) the first time
+ * the guest (second-level fault) or userspace (fault on its mmap of the
+ * VM fd) touches it, and kept in the slot's xarray.  Because every page is
+ * found through that xarray, any single page can be taken back later
+ * (the balloon does): zap the userspace mapping, drop the second-level
+ * entry, erase and free it.
+ *
+ * Every field of a region request is checked here, once: alignment,
+ * overflow of base + size, the guest-physical limit, overlap with other
+ * slots, flags and reserved fields.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "memory.h"
+
+void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping)
+{
+	mutex_init(&mem->lock);
+	memset(mem->slots, 0, sizeof(mem->slots));
+	atomic_long_set(&mem->nr_pages, 0);
+	mem->mapping = mapping;
+}
+
+/* Free every page of a slot no longer reachable by guest or userspace. */
+static void khyp_slot_free(struct khyp_memory *mem, struct khyp_mem_slot *slot)
+{
+	struct page *page;
+	unsigned long index;
+
+	xa_for_each(&slot->pages, index, page) {
+		__free_page(page);
+		atomic_long_dec(&mem->nr_pages);
+	}
+	xa_destroy(&slot->pages);
+	kfree(slot);
+}
+
+void khyp_memory_destroy(struct khyp_memory *mem)
+{
+	unsigned int i;
+
+	/* The VM file is gone: no userspace mapping is left to zap. */
+	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++) {
+		if (mem->slots[i])
+			khyp_slot_free(mem, mem->slots[i]);
+		mem->slots[i] = NULL;
+	}
+	WARN_ON_ONCE(atomic_long_read(&mem->nr_pages));
+	mutex_destroy(&mem->lock);
+}
+
+static bool khyp_slots_overlap(const struct khyp_mem_slot *s, u64 gfn,
+			       u64 npages)
+{
+	return gfn < s->base_gfn + s->npages && s->base_gfn < gfn + npages;
+}
+
+static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
+{
+	struct khyp_mem_slot *slot = mem->slots[slot_id];
+
+	if (!slot)
+		return -ENOENT;
+	mem->slots[slot_id] = NULL;
+	/* No new userspace fault finds the slot now; drop existing PTEs. */
+	unmap_mapping_range(mem->mapping, slot->base_gfn << PAGE_SHIFT,
+			    slot->npages << PAGE_SHIFT, 1);
+	khyp_slot_free(mem, slot);
+	return 0;
+}
+
+/**
+ * khyp_memory_set_region() - add or delete a slot (KHYP_SET_MEM_REGION)
+ * @mem:	the VM's memory
+ * @r:		the request, copied from userspace and not yet checked
+ *
+ * A slot is set once and deleted (size 0) before its number is used again.
+ * Returns -EINVAL for a malformed request, -EEXIST if the slot is in use or
+ * the range overlaps another slot, -ENOENT to delete an empty slot.
+ */
+int khyp_memory_set_region(struct khyp_memory *mem,
+			   const struct khyp_mem_region *r)
+{
+	struct khyp_mem_slot *slot;
+	unsigned int i;
+	int ret;
+
+	if (r->slot >= KHYP_MAX_MEM_REGIONS || (r->flags & ~KHYP_MEM_FLAGS_ALL) ||
+	    memchr_inv(r->reserved, 0, sizeof(r->reserved)))
+		return -EINVAL;
+	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->size))
+		return -EINVAL;
+	/* Also rejects base + size wrapping around. */
+	if (r->guest_phys_addr >= KHYP_MAX_GPA ||
+	    r->size > KHYP_MAX_GPA - r->guest_phys_addr)
+		return -EINVAL;
+
+	mutex_lock(&mem->lock);
+	if (!r->size) {
+		ret = khyp_memory_delete(mem, r->slot);
+		goto unlock;
+	}
+	ret = -EEXIST;
+	if (mem->slots[r->slot])
+		goto unlock;
+	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++)
+		if (mem->slots[i] &&
+		    khyp_slots_overlap(mem->slots[i],
+				       r->guest_phys_addr >> PAGE_SHIFT,
+				       r->size >> PAGE_SHIFT))
+			goto unlock;
+
+	ret = -ENOMEM;
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot)
+		goto unlock;
+	slot->base_gfn = r->guest_phys_addr >> PAGE_SHIFT;
+	slot->npages = r->size >> PAGE_SHIFT;
+	slot->flags = r->flags;
+	xa_init(&slot->pages);
+	mem->slots[r->slot] = slot;
+	ret = 0;
+unlock:
+	mutex_unlock(&mem->lock);
+	return ret;
+}
+
+static struct khyp_mem_slot *khyp_memory_find(struct khyp_memory *mem,
+					      u64 gfn, u64 npages)
+{
+	struct khyp_mem_slot *s;
+	unsigned int i;
+
+	lockdep_assert_held(&mem->lock);
+	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++) {
+		s = mem->slots[i];
+		if (s && gfn >= s->base_gfn && npages <= s->npages &&
+		    gfn - s->base_gfn <= s->npages - npages)
+			return s;
+	}
+	return NULL;
+}
+
+/* Whether [gfn, gfn + npages) lies inside one slot (for mmap). */
+bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages)
+{
+	bool ok;
+
+	mutex_lock(&mem->lock);
+	ok = npages && khyp_memory_find(mem, gfn, npages);
+	mutex_unlock(&mem->lock);
+	return ok;
+}
+
+/**
+ * khyp_memory_get_page() - the page behind a guest frame, allocated on
+ *			    first use
+ * @mem:	the VM's memory
+ * @gfn:	guest frame number
+ * @flags:	if not NULL, receives the slot's KHYP_MEM_* flags
+ *
+ * Returns the page with a reference held for the caller, NULL if @gfn is
+ * in no slot (an MMIO address), or an ERR_PTR on allocation failure.
+ */
+struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
+				  u32 *flags)
+{
+	struct khyp_mem_slot *slot;
+	struct page *page, *old;
+	unsigned long index;
+
+	mutex_lock(&mem->lock);
+	slot = khyp_memory_find(mem, gfn, 1);
+	if (!slot) {
+		page = NULL;
+		goto unlock;
+	}
+	if (flags)
+		*flags = slot->flags;
+	index = gfn - slot->base_gfn;
+	page = xa_load(&slot->pages, index);
+	if (!page) {
+		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!page) {
+			page = ERR_PTR(-ENOMEM);
+			goto unlock;
+		}
+		old = xa_cmpxchg(&slot->pages, index, NULL, page,
+				 GFP_KERNEL_ACCOUNT);
+		if (xa_is_err(old)) {
+			__free_page(page);
+			page = ERR_PTR(xa_err(old));
+			goto unlock;
+		}
+		/* Slots only change under mem->lock: nobody raced us. */
+		WARN_ON_ONCE(old);
+		atomic_long_inc(&mem->nr_pages);
+	}
+	get_page(page);
+unlock:
+	mutex_unlock(&mem->lock);
+	return page;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest memory: the regions of guest-physical space a VM has, and the
+ * pages behind them, which the module owns.
+ */
+#ifndef KHYP_MMU_MEMORY_H
+#define KHYP_MMU_MEMORY_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+#include <uapi/linux/khyp.h>
+
+/**
+ * struct khyp_mem_slot - one region of guest-physical memory
+ * @base_gfn:	(c) first guest frame number.
+ * @npages:	(c) length in pages.
+ * @flags:	(c) KHYP_MEM_* flags.
+ * @pages:	page index in the slot -> struct page *; an entry is filled on
+ *		first touch and erased when the page is given back.  The
+ *		xarray's own lock serialises changes.
+ *
+ * (c): constant while the slot is in khyp_memory.slots[].
+ */
+struct khyp_mem_slot {
+	u64 base_gfn;
+	u64 npages;
+	u32 flags;
+	struct xarray pages;
+};
+
+/**
+ * struct khyp_memory - all guest memory of one VM
+ * @lock:	protects @slots (adding and removing slots).  Taken by the
+ *		page-fault paths to look a slot up; never held while a guest
+ *		runs.
+ * @slots:	(@lock) the regions, NULL where a slot is free.
+ * @nr_pages:	pages allocated, over all slots.
+ * @mapping:	(c) of the VM file: userspace mappings of guest memory, to
+ *		zap before a page is freed.
+ */
+struct khyp_memory {
+	struct mutex lock;	/* protects slots[], see above */
+	struct khyp_mem_slot *slots[KHYP_MAX_MEM_REGIONS];
+	atomic_long_t nr_pages;
+	struct address_space *mapping;
+};
+
+void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping);
+void khyp_memory_destroy(struct khyp_memory *mem);
+int khyp_memory_set_region(struct khyp_memory *mem,
+			   const struct khyp_mem_region *region);
+bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages);
+struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
+				  u32 *flags);
+
+#endif /* KHYP_MMU_MEMORY_H */
