@@ -27,7 +27,8 @@ PKGS=(build-essential bc bison flex libelf-dev kmod cpio xz-utils
       linux-source-6.1
       qemu-system-x86 bochs bochsbios vgabios
       grub-pc-bin grub-common xorriso mtools
-      busybox-static python3-requests python3-argcomplete)
+      busybox-static python3-requests python3-argcomplete
+      clang libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -22,7 +22,7 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export KHYP_CACHE=${KHYP_CACHE:-/var/cache/khyp}
 OUT=$TOP/build/test
-ALL_TESTS=(api_test load_test)
+ALL_TESTS=(api_test vm_test load_test)
 
 # name      runner  cpu                      tests      expected capabilities
 MACHINES=(
@@ -99,6 +99,30 @@ say "selftests built"
 INITRD=$OUT/initramfs.cpio.gz
 "$TOP/scripts/mkinitramfs.sh" "$INITRD" "$KVER" "$KO" "$TOP/selftests" \
 	"${ALL_TESTS[@]}" || die "mkinitramfs failed"
+
+# ---- native tests (no hypervisor needed) -----------------------------------
+
+# Code that also runs in userspace is tested natively under ASan/UBSan and
+# fuzzed for a bounded time: each suite ends with "N passed, N failed".
+NATIVE_PASSED=0 NATIVE_FAILED=0
+native() {	# name dir
+	local name=$1 dir=$2 log=$OUT/native-$1.log counts
+	if make -s -C "$dir" check > "$log" 2>&1 &&
+	   make -s -C "$dir" fuzz-run FUZZ_SECONDS="${KHYP_FUZZ_SECONDS:-10}" \
+		>> "$log" 2>&1; then
+		counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+		echo "native: $name: $counts; fuzzed ${KHYP_FUZZ_SECONDS:-10} s"
+		NATIVE_PASSED=$((NATIVE_PASSED + ${counts%% passed*}))
+	else
+		tail -20 "$log"
+		echo "native: $name: not ok (see $log)"
+		NATIVE_FAILED=$((NATIVE_FAILED + 1))
+	fi
+}
+if [ -z "$only_machine" ] && [ -z "$only_test" ]; then
+	native insn "$TOP/tests/insn"
+	[ -f "$TOP/userspace-tool/Makefile" ] && native loader "$TOP/userspace-tool"
+fi
 
 # ---- the machines ---------------------------------------------------------
 
@@ -253,5 +277,7 @@ for m in "${MACHINES[@]}"; do
 done
 [ $ran -gt 0 ] || die "no machine matches --machine $only_machine --test $only_test"
 
+PASSED=$((PASSED + NATIVE_PASSED))
+FAILED=$((FAILED + NATIVE_FAILED))
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
