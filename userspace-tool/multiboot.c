@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Multiboot v1 kernels: find and check the header, load the image by the
+ * a.out kludge address fields or as an ELF32, then build the multiboot
+ * info structure.  Everything is checked before guest memory is written.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "loader_priv.h"
+
+/* Where a multiboot image may not go. */
+static const struct gm_range mb_rsv[] = {
+	{ 0, MB_AREA_END, "the boot area (stack, multiboot info)" },
+	{ LOW_MEM_END, HIGH_MEM_START, "the legacy BIOS/VGA hole" },
+};
+
+/* Where the a.out kludge fields put the file. */
+struct aout {
+	size_t file_off;	/* file offset of load_addr */
+	uint64_t load_addr;
+	uint64_t load_end;
+	uint64_t bss_end;
+	uint64_t entry;
+};
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int find_header(const void *img, size_t len, size_t *off,
+		       struct mb_header *hdr, char *err, size_t errlen)
+{
+	const unsigned char *p = img;
+	uint32_t bad;
+
+	switch (mb_scan(img, len, off, hdr)) {
+	case MB_FOUND:
+		break;
+	case MB_BAD_SUM:
+		p += *off;
+		bad = get32(p) + get32(p + 4) + get32(p + 8);
+		return loader_fail(err, errlen, -ENOEXEC,
+				   "bad multiboot checksum (header at offset 0x%zx: magic + flags + checksum = 0x%08" PRIx32 ", not 0)",
+				   *off, bad);
+	case MB_TRUNCATED:
+		return loader_fail(err, errlen, -EINVAL,
+				   "truncated multiboot header at offset 0x%zx",
+				   *off);
+	default:
+		return loader_fail(err, errlen, -ENOEXEC,
+				   "no multiboot header in the first %d bytes",
+				   MB_SEARCH_LEN);
+	}
+	if (hdr->flags & 0xffff & ~MB_HF_SUPPORTED)
+		return loader_fail(err, errlen, -ENOEXEC,
+				   "multiboot header requires unsupported features (flags 0x%08" PRIx32 ")",
+				   hdr->flags);
+	if (!(hdr->flags & MB_HF_AOUT_KLUDGE))
+		return 0;
+	if (*off + MB_HEADER_AOUT_LEN > len ||
+	    *off + MB_HEADER_AOUT_LEN > MB_SEARCH_LEN)
+		return loader_fail(err, errlen, -EINVAL,
+				   "truncated multiboot header at offset 0x%zx (a.out kludge fields need %d bytes)",
+				   *off, MB_HEADER_AOUT_LEN);
+	p += *off;
+	hdr->header_addr = get32(p + 12);
+	hdr->load_addr = get32(p + 16);
+	hdr->load_end_addr = get32(p + 20);
+	hdr->bss_end_addr = get32(p + 24);
+	hdr->entry_addr = get32(p + 28);
+	return 0;
+}
+
+static int check_aout(const struct guest_mem *gm, size_t len, size_t off,
+		      const struct mb_header *h, struct aout *a,
+		      char *err, size_t errlen)
+{
+	uint64_t delta, avail;
+
+	if (h->load_addr > h->header_addr)
+		return loader_fail(err, errlen, -EINVAL,
+				   "a.out kludge: load_addr 0x%" PRIx32 " is above header_addr 0x%" PRIx32,
+				   h->load_addr, h->header_addr);
+	delta = h->header_addr - h->load_addr;
+	if (delta > off)
+		return loader_fail(err, errlen, -EINVAL,
+				   "a.out kludge: header_addr - load_addr = 0x%" PRIx64 " is more than the header's file offset 0x%zx",
+				   delta, off);
+	a->file_off = off - delta;
+	a->load_addr = h->load_addr;
+	avail = len - a->file_off;
+	if (!h->load_end_addr) {
+		a->load_end = a->load_addr + avail;
+	} else if (h->load_end_addr < h->load_addr) {
+		return loader_fail(err, errlen, -EINVAL,
+				   "a.out kludge: load_end_addr 0x%" PRIx32 " is below load_addr 0x%" PRIx32,
+				   h->load_end_addr, h->load_addr);
+	} else {
+		a->load_end = h->load_end_addr;
+		if (a->load_end - a->load_addr > avail)
+			return loader_fail(err, errlen, -EINVAL,
+					   "a.out kludge: [load_addr, load_end_addr) = [0x%" PRIx64 "-0x%" PRIx64 ") needs 0x%" PRIx64 " bytes from file offset 0x%zx, the file has 0x%zx",
+					   a->load_addr, a->load_end,
+					   a->load_end - a->load_addr,
+					   a->file_off, len);
+	}
+	if (a->load_end > UINT32_MAX + 1ull)
+		return loader_fail(err, errlen, -EINVAL,
+				   "a.out kludge: image [0x%" PRIx64 "-0x%" PRIx64 ") extends beyond 4 GiB",
+				   a->load_addr, a->load_end);
+	a->bss_end = a->load_end;
+	if (h->bss_end_addr) {
+		if (h->bss_end_addr < a->load_end)
+			return loader_fail(err, errlen, -EINVAL,
+					   "a.out kludge: bss_end_addr 0x%" PRIx32 " is below the end of the loaded image 0x%" PRIx64,
+					   h->bss_end_addr, a->load_end);
+		a->bss_end = h->bss_end_addr;
+	}
+	a->entry = h->entry_addr;
+	if (a->entry < a->load_addr || a->entry >= a->load_end)
+		return loader_fail(err, errlen, -EINVAL,
+				   "a.out kludge: entry_addr 0x%" PRIx64 " is outside the loaded image [0x%" PRIx64 "-0x%" PRIx64 ")",
+				   a->entry, a->load_addr, a->load_end);
+	return check_place(gm, "a.out image", a->load_addr,
+			   a->bss_end - a->load_addr, mb_rsv,
+			   ARRAY_SIZE(mb_rsv), err, errlen);
+}
+
+static int load_aout(struct guest_mem *gm, const void *img, size_t len,
+		     size_t off, const struct mb_header *h,
+		     struct boot_info *bi, char *err, size_t errlen)
+{
+	struct aout a;
+	int ret;
+
+	ret = check_aout(gm, len, off, h, &a, err, errlen);
+	if (ret)
+		return ret;
+	memcpy(gm->base + a.load_addr, (const unsigned char *)img + a.file_off,
+	       a.load_end - a.load_addr);
+	memset(gm->base + a.load_end, 0, a.bss_end - a.load_end);
+	bi->entry = a.entry;
+	bi->load_start = a.load_addr;
+	bi->load_end = a.bss_end;
+	return 0;
+}
+
+static int load_mb_elf(struct guest_mem *gm, const void *img, size_t len,
+		       struct boot_info *bi, char *err, size_t errlen)
+{
+	const struct elf_opts opts = {
+		.want_class = ELFCLASS32,
+		.rsv = mb_rsv,
+		.nrsv = ARRAY_SIZE(mb_rsv),
+	};
+	const unsigned char *p = img;
+
+	if (len < SELFMAG || memcmp(p, ELFMAG, SELFMAG))
+		return loader_fail(err, errlen, -ENOEXEC,
+				   "multiboot kernel is not ELF and does not use the a.out kludge (header flag bit 16)");
+	if (len > EI_CLASS && p[EI_CLASS] != ELFCLASS32)
+		return loader_fail(err, errlen, -ENOEXEC,
+				   "multiboot kernel without the a.out kludge must be ELF32 (EI_CLASS is %u)",
+				   p[EI_CLASS]);
+	return elf_load(gm, img, len, &opts, bi, err, errlen);
+}
+
+int load_multiboot(struct guest_mem *gm, const void *img, size_t len,
+		   const char *cmdline, struct boot_info *bi,
+		   char *err, size_t errlen)
+{
+	struct mb_header hdr;
+	size_t off = 0;
+	int ret;
+
+	if (!bi)
+		return loader_fail(err, errlen, -EINVAL, "no boot_info");
+	memset(bi, 0, sizeof(*bi));
+	ret = check_guest(gm, err, errlen);
+	if (ret)
+		return ret;
+	if (!img || !len)
+		return loader_fail(err, errlen, -EINVAL, "empty image");
+	ret = mb_check_info(gm, cmdline, err, errlen);
+	if (ret)
+		return ret;
+	ret = find_header(img, len, &off, &hdr, err, errlen);
+	if (ret)
+		return ret;
+
+	if (hdr.flags & MB_HF_AOUT_KLUDGE)
+		ret = load_aout(gm, img, len, off, &hdr, bi, err, errlen);
+	else
+		ret = load_mb_elf(gm, img, len, bi, err, errlen);
+	if (ret)
+		return ret;
+
+	mb_build_info(gm, cmdline);
+	bi->format = IMAGE_MULTIBOOT;
+	bi->mode = MODE_PROT32;
+	bi->mb_magic = MB_BOOT_MAGIC;
+	bi->mb_info_addr = MB_INFO_ADDR;
+	set_stack(bi, gm);
+	return 0;
+}
