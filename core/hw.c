@@ -9,6 +9,10 @@
  *    (reboot notifier), and on a crash or emergency reboot (the kernel's
  *    emergency-virt callback, which may run in NMI context).
  *
+ * Each CPU gets one zeroed page for the hardware to hold while it is on
+ * (the VMXON region, or the SVM host save area), allocated here for every
+ * possible CPU before any is turned on and freed after all are off.
+ *
  * Locking: khyp_cpu_on is per CPU and only changed by its own CPU with
  * interrupts off, so a reboot IPI or a crash NMI never sees it half done.
  * khyp_hw_rebooting is set once by the reboot notifier and stops CPUs that
@@ -18,6 +22,7 @@
 
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/gfp.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
 #include <linux/smp.h>
@@ -27,6 +32,7 @@
 #include "khyp.h"
 
 static DEFINE_PER_CPU(bool, khyp_cpu_on);
+static DEFINE_PER_CPU(struct page *, khyp_cpu_area);
 static bool khyp_hw_rebooting;
 static int khyp_cpuhp_state;
 
@@ -37,7 +43,7 @@ static int khyp_cpu_enable_this(void)
 
 	local_irq_save(flags);
 	if (!__this_cpu_read(khyp_cpu_on) && !READ_ONCE(khyp_hw_rebooting)) {
-		r = khyp_backend->cpu_enable();
+		r = khyp_backend->cpu_enable(__this_cpu_read(khyp_cpu_area));
 		if (!r)
 			__this_cpu_write(khyp_cpu_on, true);
 	}
@@ -113,6 +119,34 @@ static void khyp_resume(KHYP_SYSCORE_ARGS)
 
 KHYP_DEFINE_SYSCORE(khyp_syscore, khyp_suspend, khyp_resume);
 
+static void khyp_free_cpu_areas(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(khyp_cpu_area, cpu))
+			__free_page(per_cpu(khyp_cpu_area, cpu));
+		per_cpu(khyp_cpu_area, cpu) = NULL;
+	}
+}
+
+static int khyp_alloc_cpu_areas(void)
+{
+	struct page *page;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		page = alloc_pages_node(cpu_to_node(cpu),
+					GFP_KERNEL | __GFP_ZERO, 0);
+		if (!page) {
+			khyp_free_cpu_areas();
+			return -ENOMEM;
+		}
+		per_cpu(khyp_cpu_area, cpu) = page;
+	}
+	return 0;
+}
+
 /**
  * khyp_hw_enable_all() - turn virtualization on for every online CPU
  *
@@ -122,6 +156,10 @@ KHYP_DEFINE_SYSCORE(khyp_syscore, khyp_suspend, khyp_resume);
 int khyp_hw_enable_all(void)
 {
 	int r;
+
+	r = khyp_alloc_cpu_areas();
+	if (r)
+		return r;
 
 	khyp_register_emergency_cb(khyp_emergency_disable);
 	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "khyp:online",
@@ -140,6 +178,7 @@ remove_cpuhp:
 	cpuhp_remove_state(khyp_cpuhp_state);
 unregister_emergency:
 	khyp_unregister_emergency_cb(khyp_emergency_disable);
+	khyp_free_cpu_areas();
 	return r;
 }
 
@@ -150,4 +189,5 @@ void khyp_hw_disable_all(void)
 	/* Calls khyp_cpu_offline() on every online CPU. */
 	cpuhp_remove_state(khyp_cpuhp_state);
 	khyp_unregister_emergency_cb(khyp_emergency_disable);
+	khyp_free_cpu_areas();
 }

@@ -70,13 +70,9 @@ static int __init khyp_init(void)
 		return -EBUSY;
 	}
 
-	r = khyp_backend->setup();
-	if (r)
-		return r;
-
 	r = khyp_hw_enable_all();
 	if (r)
-		goto unsetup;
+		return r;
 
 	r = khyp_vm_init();
 	if (r)
@@ -94,8 +90,6 @@ vm_exit:
 	khyp_vm_exit();
 disable:
 	khyp_hw_disable_all();
-unsetup:
-	khyp_backend->unsetup();
 	return r;
 }
 
@@ -104,7 +98,6 @@ static void __exit khyp_exit(void)
 	khyp_dev_unregister();
 	khyp_vm_exit();
 	khyp_hw_disable_all();
-	khyp_backend->unsetup();
 }
 
 module_init(khyp_init);

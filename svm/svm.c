@@ -11,20 +11,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": svm: " fmt
 
-#include <linux/gfp.h>
 #include <linux/mm.h>
-#include <linux/percpu.h>
 #include <asm/io.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/svm.h>
 
 #include "../core/khyp.h"
-
-/* The host save area of each CPU: (o) allocated in setup, freed in unsetup. */
-static DEFINE_PER_CPU(struct page *, svm_hsave_page);
-
-#define cpuid_bit(feature)	BIT((feature) & 31)
 
 #define SVM_CPUID_LEAF		0x8000000a
 
@@ -35,7 +28,7 @@ static int svm_probe(struct khyp_caps *caps)
 	u64 vm_cr;
 
 	if (max_ext < 0x80000001 ||
-	    !(cpuid_ecx(0x80000001) & cpuid_bit(X86_FEATURE_SVM)))
+	    !(cpuid_ecx(0x80000001) & khyp_cpuid_bit(X86_FEATURE_SVM)))
 		return -ENOENT;
 
 	rdmsrl(MSR_VM_CR, vm_cr);
@@ -45,7 +38,7 @@ static int svm_probe(struct khyp_caps *caps)
 	}
 
 	svm_edx = max_ext >= SVM_CPUID_LEAF ? cpuid_edx(SVM_CPUID_LEAF) : 0;
-	if (!(svm_edx & cpuid_bit(X86_FEATURE_NPT))) {
+	if (!(svm_edx & khyp_cpuid_bit(X86_FEATURE_NPT))) {
 		pr_err("this CPU has SVM but no NPT (nested page tables), which khyp needs\n");
 		return -ENODEV;
 	}
@@ -54,48 +47,20 @@ static int svm_probe(struct khyp_caps *caps)
 	caps->backend = KHYP_BACKEND_SVM;
 	caps->features = KHYP_CAP_NPT | KHYP_CAP_2M_PAGES;
 	caps->nr_asids = cpuid_ebx(SVM_CPUID_LEAF);
-	if (cpuid_edx(0x80000001) & cpuid_bit(X86_FEATURE_GBPAGES))
+	if (cpuid_edx(0x80000001) & khyp_cpuid_bit(X86_FEATURE_GBPAGES))
 		caps->features |= KHYP_CAP_1G_PAGES;
-	if (svm_edx & cpuid_bit(X86_FEATURE_NRIPS))
+	if (svm_edx & khyp_cpuid_bit(X86_FEATURE_NRIPS))
 		caps->features |= KHYP_CAP_NRIP_SAVE;
-	if (svm_edx & cpuid_bit(X86_FEATURE_DECODEASSISTS))
+	if (svm_edx & khyp_cpuid_bit(X86_FEATURE_DECODEASSISTS))
 		caps->features |= KHYP_CAP_DECODE_ASSISTS;
-	if (svm_edx & cpuid_bit(X86_FEATURE_FLUSHBYASID))
+	if (svm_edx & khyp_cpuid_bit(X86_FEATURE_FLUSHBYASID))
 		caps->features |= KHYP_CAP_FLUSH_BY_ASID;
-	if (svm_edx & cpuid_bit(X86_FEATURE_VMCBCLEAN))
+	if (svm_edx & khyp_cpuid_bit(X86_FEATURE_VMCBCLEAN))
 		caps->features |= KHYP_CAP_VMCB_CLEAN;
 	return 0;
 }
 
-static void svm_unsetup(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		if (per_cpu(svm_hsave_page, cpu))
-			__free_page(per_cpu(svm_hsave_page, cpu));
-		per_cpu(svm_hsave_page, cpu) = NULL;
-	}
-}
-
-static int svm_setup(void)
-{
-	struct page *page;
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		page = alloc_pages_node(cpu_to_node(cpu),
-					GFP_KERNEL | __GFP_ZERO, 0);
-		if (!page) {
-			svm_unsetup();
-			return -ENOMEM;
-		}
-		per_cpu(svm_hsave_page, cpu) = page;
-	}
-	return 0;
-}
-
-static int svm_cpu_enable(void)
+static int svm_cpu_enable(struct page *hsave_area)
 {
 	u64 efer;
 
@@ -104,7 +69,7 @@ static int svm_cpu_enable(void)
 		return -EBUSY;
 
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
-	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(__this_cpu_read(svm_hsave_page)));
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(hsave_area));
 	return 0;
 }
 
@@ -120,8 +85,6 @@ static void svm_cpu_disable(void)
 const struct khyp_backend_ops khyp_svm_ops = {
 	.name		= "svm",
 	.probe		= svm_probe,
-	.setup		= svm_setup,
-	.unsetup	= svm_unsetup,
 	.cpu_enable	= svm_cpu_enable,
 	.cpu_disable	= svm_cpu_disable,
 };

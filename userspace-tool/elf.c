@@ -298,14 +298,9 @@ int elf_load(struct guest_mem *gm, const void *img, size_t len,
 	uint64_t entry;
 	int ret;
 
-	if (!bi)
-		return loader_fail(err, errlen, -EINVAL, "no boot_info");
-	memset(bi, 0, sizeof(*bi));
-	ret = check_guest(gm, err, errlen);
+	ret = loader_begin(gm, img, len, bi, err, errlen);
 	if (ret)
 		return ret;
-	if (!img || !len)
-		return loader_fail(err, errlen, -EINVAL, "empty image");
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return loader_fail(err, errlen, -ENOMEM, "out of memory");

@@ -12,14 +12,9 @@ int load_flat(struct guest_mem *gm, const void *img, size_t len,
 {
 	int ret;
 
-	if (!bi)
-		return loader_fail(err, errlen, -EINVAL, "no boot_info");
-	memset(bi, 0, sizeof(*bi));
-	ret = check_guest(gm, err, errlen);
+	ret = loader_begin(gm, img, len, bi, err, errlen);
 	if (ret)
 		return ret;
-	if (!img || !len)
-		return loader_fail(err, errlen, -EINVAL, "empty image");
 	if (range_wraps(load_addr, len, 0))
 		return loader_fail(err, errlen, -EINVAL,
 				   "load address 0x%" PRIx64 " + image size 0x%zx wraps around",

@@ -39,8 +39,12 @@ static inline bool ranges_overlap(uint64_t a0, uint64_t a1,
 	return a0 < b1 && b0 < a1;
 }
 
-/* Guest memory is usable (base set, size non-zero). */
-int check_guest(const struct guest_mem *gm, char *err, size_t errlen);
+/*
+ * What every loader checks first: @bi given (and cleared), guest memory
+ * usable (base set, size non-zero), an image that is not empty.
+ */
+int loader_begin(const struct guest_mem *gm, const void *img, size_t len,
+		 struct boot_info *bi, char *err, size_t errlen);
 
 /*
  * [start, start + len) (which must not wrap) lies in guest RAM and misses

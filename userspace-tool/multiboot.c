@@ -180,14 +180,9 @@ int load_multiboot(struct guest_mem *gm, const void *img, size_t len,
 	size_t off = 0;
 	int ret;
 
-	if (!bi)
-		return loader_fail(err, errlen, -EINVAL, "no boot_info");
-	memset(bi, 0, sizeof(*bi));
-	ret = check_guest(gm, err, errlen);
+	ret = loader_begin(gm, img, len, bi, err, errlen);
 	if (ret)
 		return ret;
-	if (!img || !len)
-		return loader_fail(err, errlen, -EINVAL, "empty image");
 	ret = mb_check_info(gm, cmdline, err, errlen);
 	if (ret)
 		return ret;

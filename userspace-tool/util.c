@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "loader_priv.h"
 
@@ -33,10 +34,16 @@ const char *fmt_size(char *buf, uint64_t size)
 	return buf;
 }
 
-int check_guest(const struct guest_mem *gm, char *err, size_t errlen)
+int loader_begin(const struct guest_mem *gm, const void *img, size_t len,
+		 struct boot_info *bi, char *err, size_t errlen)
 {
+	if (!bi)
+		return loader_fail(err, errlen, -EINVAL, "no boot_info");
+	memset(bi, 0, sizeof(*bi));
 	if (!gm || !gm->base || !gm->size)
 		return loader_fail(err, errlen, -EINVAL, "no guest memory");
+	if (!img || !len)
+		return loader_fail(err, errlen, -EINVAL, "empty image");
 	return 0;
 }
 

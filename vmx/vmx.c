@@ -11,9 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": vmx: " fmt
 
-#include <linux/gfp.h>
 #include <linux/mm.h>
-#include <linux/percpu.h>
 #include <asm/asm.h>
 #include <asm/io.h>
 #include <asm/mtrr.h>
@@ -25,12 +23,8 @@
 #include "../core/compat.h"
 #include "../core/khyp.h"
 
-/* The VMXON region of each CPU: (o) allocated in setup, freed in unsetup. */
-static DEFINE_PER_CPU(struct page *, vmx_vmxon_page);
 /* (o) from IA32_VMX_BASIC, written at the start of VMXON region and VMCS. */
 static u32 vmx_vmcs_revision;
-
-#define cpuid_bit(feature)	BIT((feature) & 31)
 
 /* The allowed-1 settings of a VMX control capability MSR. */
 static u32 vmx_allowed1(u32 msr)
@@ -47,7 +41,7 @@ static int vmx_probe(struct khyp_caps *caps)
 	u32 proc, proc2 = 0, pin;
 	bool true_ctls;
 
-	if (!(cpuid_ecx(1) & cpuid_bit(X86_FEATURE_VMX)))
+	if (!(cpuid_ecx(1) & khyp_cpuid_bit(X86_FEATURE_VMX)))
 		return -ENOENT;
 
 	if (rdmsrl_safe(MSR_IA32_FEAT_CTL, &feat_ctl) ||
@@ -108,35 +102,6 @@ static int vmx_probe(struct khyp_caps *caps)
 	return 0;
 }
 
-static void vmx_unsetup(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		if (per_cpu(vmx_vmxon_page, cpu))
-			__free_page(per_cpu(vmx_vmxon_page, cpu));
-		per_cpu(vmx_vmxon_page, cpu) = NULL;
-	}
-}
-
-static int vmx_setup(void)
-{
-	struct page *page;
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		page = alloc_pages_node(cpu_to_node(cpu),
-					GFP_KERNEL | __GFP_ZERO, 0);
-		if (!page) {
-			vmx_unsetup();
-			return -ENOMEM;
-		}
-		*(u32 *)page_address(page) = vmx_vmcs_revision;
-		per_cpu(vmx_vmxon_page, cpu) = page;
-	}
-	return 0;
-}
-
 /* CR0 and CR4 must respect the fixed bits while in VMX operation. */
 static bool vmx_cr_ok(unsigned long cr, u32 fixed0_msr, u32 fixed1_msr)
 {
@@ -164,9 +129,8 @@ fault:
 	return -EFAULT;
 }
 
-static int vmx_cpu_enable(void)
+static int vmx_cpu_enable(struct page *vmxon_region)
 {
-	u64 pa = page_to_phys(__this_cpu_read(vmx_vmxon_page));
 	int r;
 
 	if (cr4_read_shadow() & X86_CR4_VMXE)
@@ -181,7 +145,8 @@ static int vmx_cpu_enable(void)
 		r = -EIO;
 		goto clear_vmxe;
 	}
-	r = vmx_vmxon(pa);
+	*(u32 *)page_address(vmxon_region) = vmx_vmcs_revision;
+	r = vmx_vmxon(page_to_phys(vmxon_region));
 	if (r)
 		goto clear_vmxe;
 	return 0;
@@ -207,8 +172,6 @@ fault:
 const struct khyp_backend_ops khyp_vmx_ops = {
 	.name		= "vmx",
 	.probe		= vmx_probe,
-	.setup		= vmx_setup,
-	.unsetup	= vmx_unsetup,
 	.cpu_enable	= vmx_cpu_enable,
 	.cpu_disable	= vmx_cpu_disable,
 };
