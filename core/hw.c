@@ -9,9 +9,10 @@
  *    (reboot notifier), and on a crash or emergency reboot (the kernel's
  *    emergency-virt callback, which may run in NMI context).
  *
- * Each CPU gets one zeroed page for the hardware to hold while it is on
- * (the VMXON region, or the SVM host save area), allocated here for every
- * possible CPU before any is turned on and freed after all are off.
+ * Each CPU gets zeroed pages for the hardware to hold while it is on
+ * (the VMXON region, or the SVM host save area and VMSAVE area), allocated
+ * here for every possible CPU before any is turned on and freed after all
+ * are off.
  *
  * Locking: khyp_cpu_on is per CPU and only changed by its own CPU with
  * interrupts off, so a reboot IPI or a crash NMI never sees it half done.
@@ -119,13 +120,23 @@ static void khyp_resume(KHYP_SYSCORE_ARGS)
 
 KHYP_DEFINE_SYSCORE(khyp_syscore, khyp_suspend, khyp_resume);
 
+/*
+ * The calling CPU's area, for a backend that keeps more than the hardware
+ * page in it (SVM: the host state VMSAVE stores).  Preemption must be off.
+ */
+struct page *khyp_hw_this_cpu_area(void)
+{
+	return __this_cpu_read(khyp_cpu_area);
+}
+
 static void khyp_free_cpu_areas(void)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
 		if (per_cpu(khyp_cpu_area, cpu))
-			__free_page(per_cpu(khyp_cpu_area, cpu));
+			__free_pages(per_cpu(khyp_cpu_area, cpu),
+				     khyp_backend->cpu_area_order);
 		per_cpu(khyp_cpu_area, cpu) = NULL;
 	}
 }
@@ -137,7 +148,8 @@ static int khyp_alloc_cpu_areas(void)
 
 	for_each_possible_cpu(cpu) {
 		page = alloc_pages_node(cpu_to_node(cpu),
-					GFP_KERNEL | __GFP_ZERO, 0);
+					GFP_KERNEL | __GFP_ZERO,
+					khyp_backend->cpu_area_order);
 		if (!page) {
 			khyp_free_cpu_areas();
 			return -ENOMEM;

@@ -19,26 +19,161 @@
 #include <uapi/linux/khyp.h>
 
 struct page;
+struct khyp_vcpu;
+struct khyp_pt_format;
+
+/*
+ * The common exit model.  After each guest run the backend translates its
+ * hardware exit (VMX exit reason + qualification, SVM exit code + EXITINFO)
+ * into one struct khyp_exit; the core (core/run.c) handles it once for
+ * both backends.
+ */
+enum khyp_exit_kind {
+	KHYP_X_NONE,		/* nothing to do: host interrupt, NMI, ... */
+	KHYP_X_IO,		/* IN/OUT: .io */
+	KHYP_X_NPF,		/* second-level page fault: .npf */
+	KHYP_X_CPUID,
+	KHYP_X_HLT,
+	KHYP_X_HYPERCALL,	/* VMCALL / VMMCALL */
+	KHYP_X_RDMSR,		/* index in ECX */
+	KHYP_X_WRMSR,
+	KHYP_X_IRQ_WINDOW,	/* the guest can take an interrupt now */
+	KHYP_X_SHUTDOWN,	/* triple fault */
+	KHYP_X_UD,		/* an instruction khyp refuses: give #UD */
+	KHYP_X_INVALID_STATE,	/* the hardware refused to enter */
+	KHYP_X_UNKNOWN,		/* an exit khyp does not handle */
+	KHYP_X_NR
+};
+
+/* An event on its way into the guest (core/irq: injection and re-injection). */
+struct khyp_inj {
+	bool valid;
+	bool has_error_code;
+	u8 type;		/* KHYP_EVENT_INTERRUPT, _NMI or _EXCEPTION */
+	u8 vector;
+	u32 error_code;
+};
+
+/**
+ * struct khyp_exit - why the guest stopped, in the backend-neutral model
+ * @kind:	KHYP_X_*.
+ * @insn_len:	for exits on an instruction (IO, CPUID, HLT, HYPERCALL,
+ *		RDMSR, WRMSR): its length, which the core adds to RIP when it
+ *		has emulated it.
+ * @hw_code:	the backend's raw exit reason (stats, internal errors).
+ * @hw_info:	raw details (qualification / EXITINFO1-2) for error reports.
+ * @interrupted: the event the guest was receiving when the exit happened;
+ *		the core delivers it again at the next entry.
+ * @int_shadow:	the guest is in an STI or MOV SS interrupt shadow.
+ * @io:		KHYP_X_IO.
+ * @npf:	KHYP_X_NPF: @gpa, and what the access was.
+ */
+struct khyp_exit {
+	enum khyp_exit_kind kind;
+	u8 insn_len;
+	bool int_shadow;
+	u64 hw_code;
+	u64 hw_info[2];
+	struct khyp_inj interrupted;
+	union {
+		struct {
+			u16 port;
+			u8 size;
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			u64 gpa;
+			bool write;
+			bool fetch;
+		} npf;
+	};
+};
+
+/**
+ * struct khyp_entry - what the core asks of the next guest entry
+ * @inject:	deliver this event on entry.
+ * @irq_window:	exit (KHYP_X_IRQ_WINDOW) as soon as the guest can take an
+ *		external interrupt.
+ * @flush_tlb:	second-level mappings were removed: drop the guest's
+ *		cached translations before entering.
+ */
+struct khyp_entry {
+	struct khyp_inj inject;
+	bool irq_window;
+	bool flush_tlb;
+};
+
+/**
+ * struct khyp_paging - the guest state needed to read guest memory by
+ *			virtual address (instruction fetch for MMIO)
+ */
+struct khyp_paging {
+	u64 cr0, cr3, cr4, efer;
+	u64 cs_base;
+	bool cs_l, cs_db;
+	u8 cpl;
+};
 
 /**
  * struct khyp_backend_ops - one hardware virtualization backend
  * @name:	short name, "vmx" or "svm", used in log lines.
+ * @cpu_area_order: the per-CPU area given to @cpu_enable is 2^order pages.
+ * @pt_format:	the second-level page-table format (EPT or NPT).
  * @probe:	decide whether this CPU can run the backend and fill @caps.
  *		Returns 0, or -ENODEV with one log line saying what is
  *		missing.  Runs once, before anything is allocated.
  * @cpu_enable:	turn virtualization on for the calling CPU (VMXON or
- *		EFER.SVME), giving the hardware @area, a zeroed page of this
- *		CPU's that stays allocated until the CPU is disabled.  Called
+ *		EFER.SVME), giving the hardware @area, zeroed pages of this
+ *		CPU's that stay allocated until the CPU is disabled.  Called
  *		with interrupts off.  Returns -EBUSY if another hypervisor
  *		already has it on.
  * @cpu_disable: turn it off on the calling CPU.  Called with interrupts
  *		off, also from the reboot path: must not sleep or fail.
+ * @setup:	(optional) after a successful probe, before any CPU is
+ *		enabled: allocate what the backend shares between all VMs.
+ * @teardown:	(optional) undo @setup, after every CPU is disabled.
+ * @vcpu_create: allocate the hardware state of @vcpu (VMCS or VMCB), in
+ *		the x86 reset state, and set vcpu->priv.
+ * @vcpu_destroy: free it; the vCPU is not loaded on any CPU.
+ * @vcpu_load:	the vCPU's thread starts running on this CPU (start of
+ *		KHYP_RUN, or scheduled back in); preemption is off.
+ * @vcpu_put:	it stops running here (end of KHYP_RUN, or preempted);
+ *		preemption is off.
+ * @get_sregs:	read segment, descriptor-table and control registers.
+ * @set_sregs:	write them; the core has checked reserved fields.
+ * @get_msr:	read an MSR of the set in core/msr.c (already validated).
+ * @set_msr:	write one; the core has checked the value.
+ * @get_paging:	the guest's paging mode and CS, for guest-virtual reads.
+ * @run:	enter the guest once, with @entry, and describe the exit in
+ *		@exit.  Called with interrupts and preemption off, on the CPU
+ *		of the last @vcpu_load; returns with interrupts off.  General
+ *		registers, RIP and RFLAGS are in vcpu->regs on entry and
+ *		must be there on return.
  */
 struct khyp_backend_ops {
 	const char *name;
+	unsigned int cpu_area_order;
+	const struct khyp_pt_format *pt_format;
 	int (*probe)(struct khyp_caps *caps);
 	int (*cpu_enable)(struct page *area);
 	void (*cpu_disable)(void);
+	int (*setup)(void);
+	void (*teardown)(void);
+
+	int (*vcpu_create)(struct khyp_vcpu *vcpu);
+	void (*vcpu_destroy)(struct khyp_vcpu *vcpu);
+	void (*vcpu_load)(struct khyp_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct khyp_vcpu *vcpu);
+	void (*get_sregs)(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs);
+	void (*set_sregs)(struct khyp_vcpu *vcpu,
+			  const struct khyp_sregs *sregs);
+	u64 (*get_msr)(struct khyp_vcpu *vcpu, u32 index);
+	void (*set_msr)(struct khyp_vcpu *vcpu, u32 index, u64 data);
+	void (*get_paging)(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
+	void (*run)(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+		    struct khyp_exit *exit);
 };
 
 extern const struct khyp_backend_ops khyp_vmx_ops;
@@ -63,5 +198,6 @@ int khyp_vm_create(void);
 /* core/hw.c: virtualization on/off on every CPU. */
 int khyp_hw_enable_all(void);
 void khyp_hw_disable_all(void);
+struct page *khyp_hw_this_cpu_area(void);
 
 #endif /* KHYP_CORE_KHYP_H */

@@ -10,9 +10,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/preempt.h>
 #include <linux/init.h>
 
 #include "khyp.h"
+#include "stats.h"
 
 const struct khyp_backend_ops *khyp_backend __read_mostly;
 struct khyp_caps khyp_caps __read_mostly;
@@ -70,13 +72,21 @@ static int __init khyp_init(void)
 		return -EBUSY;
 	}
 
+	if (khyp_backend->setup) {
+		r = khyp_backend->setup();
+		if (r)
+			return r;
+	}
+
 	r = khyp_hw_enable_all();
 	if (r)
-		return r;
+		goto teardown;
 
 	r = khyp_vm_init();
 	if (r)
 		goto disable;
+	khyp_stats_init();
+	preempt_notifier_inc();
 
 	r = khyp_dev_register();
 	if (r)
@@ -87,17 +97,26 @@ static int __init khyp_init(void)
 	return 0;
 
 vm_exit:
+	preempt_notifier_dec();
+	khyp_stats_exit();
 	khyp_vm_exit();
 disable:
 	khyp_hw_disable_all();
+teardown:
+	if (khyp_backend->teardown)
+		khyp_backend->teardown();
 	return r;
 }
 
 static void __exit khyp_exit(void)
 {
 	khyp_dev_unregister();
+	preempt_notifier_dec();
+	khyp_stats_exit();
 	khyp_vm_exit();
 	khyp_hw_disable_all();
+	if (khyp_backend->teardown)
+		khyp_backend->teardown();
 }
 
 module_init(khyp_init);

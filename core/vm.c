@@ -3,9 +3,11 @@
  * The VM object and its file descriptor.
  *
  * KHYP_CREATE_VM on /dev/khyp makes a struct khyp_vm and returns an fd for
- * it.  The fd carries the VM's ioctls (guest memory now; vCPUs next) and
+ * it.  The fd carries the VM's ioctls (guest memory, vCPU creation) and
  * maps guest memory into the caller with mmap(MAP_SHARED) at offset =
- * guest-physical address.
+ * guest-physical address.  The VM's second-level page tables are made
+ * here too, in the backend's format, and filled on guest faults
+ * (core/run.c).
  *
  * Each VM file has an inode of its own, on a small internal pseudo
  * filesystem, so that its address_space holds only this VM's mappings:
@@ -29,38 +31,45 @@
 
 #include "compat.h"
 #include "khyp.h"
-#include "../mmu/memory.h"
+#include "stats.h"
+#include "vcpu.h"
+#include "vm.h"
 
 #define KHYP_VMFS_MAGIC	0x6b687970	/* "khyp" */
 
-/**
- * struct khyp_vm - one virtual machine
- * @kref:	references: the VM file, later each vCPU.
- * @mm:		(c) the creating process's mm (mmgrab'ed).
- * @mem:	guest memory, with its own lock.
- *
- * (c): set at creation, constant afterwards.
- */
-struct khyp_vm {
-	struct kref kref;
-	struct mm_struct *mm;
-	struct khyp_memory mem;
-};
-
 static struct vfsmount *khyp_vmfs_mnt;
+static atomic_t khyp_vm_ids = ATOMIC_INIT(0);
 
 static void khyp_vm_free(struct kref *kref)
 {
 	struct khyp_vm *vm = container_of(kref, struct khyp_vm, kref);
 
+	khyp_stats_vm_remove(vm);
+	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
+	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);
 	kfree(vm);
 }
 
-static void khyp_vm_put(struct khyp_vm *vm)
+void khyp_vm_get(struct khyp_vm *vm)
+{
+	kref_get(&vm->kref);
+}
+
+void khyp_vm_put(struct khyp_vm *vm)
 {
 	kref_put(&vm->kref, khyp_vm_free);
+}
+
+/* A region left the VM (mem.lock held): no vCPU may still reach it. */
+static void khyp_vm_invalidate(struct khyp_memory *mem, u64 gfn, u64 npages)
+{
+	struct khyp_vm *vm = container_of(mem, struct khyp_vm, mem);
+
+	if (khyp_pgtable_unmap(&vm->pt, gfn << PAGE_SHIFT,
+			       npages << PAGE_SHIFT))
+		khyp_vm_flush_tlbs(vm);
 }
 
 static vm_fault_t khyp_vm_fault(struct vm_fault *vmf)
@@ -119,6 +128,8 @@ static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case KHYP_SET_MEM_REGION:
 		return khyp_vm_ioctl_set_mem_region(vm, argp);
+	case KHYP_CREATE_VCPU:
+		return khyp_vcpu_create(vm, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -155,13 +166,20 @@ int khyp_vm_create(void)
 	kref_init(&vm->kref);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	vm->id = atomic_inc_return(&khyp_vm_ids);
+	mutex_init(&vm->lock);
+	atomic_long_set(&vm->tlb_gen, 0);
+	r = khyp_pgtable_init(&vm->pt, khyp_backend->pt_format);
+	if (r)
+		goto drop_mm;
 
 	inode = alloc_anon_inode(khyp_vmfs_mnt->mnt_sb);
 	if (IS_ERR(inode)) {
 		r = PTR_ERR(inode);
-		goto drop_mm;
+		goto free_pt;
 	}
-	khyp_memory_init(&vm->mem, inode->i_mapping);
+	khyp_memory_init(&vm->mem, inode->i_mapping, khyp_vm_invalidate);
+	khyp_stats_vm_add(vm);
 
 	/* The file's release drops this reference (fops_put). */
 	if (!try_module_get(THIS_MODULE)) {
@@ -188,8 +206,12 @@ put_module:
 	module_put(THIS_MODULE);
 put_inode:
 	iput(inode);
+	khyp_stats_vm_remove(vm);
 	khyp_memory_destroy(&vm->mem);
+free_pt:
+	khyp_pgtable_destroy(&vm->pt);
 drop_mm:
+	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);
 	kfree(vm);
 	return r;

@@ -24,8 +24,12 @@
 
 #include "memory.h"
 
-void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping)
+void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
+		      void (*invalidate)(struct khyp_memory *mem, u64 gfn,
+					 u64 npages))
 {
+	mem->invalidate = invalidate;
+	mem->inval_seq = 0;
 	mutex_init(&mem->lock);
 	memset(mem->slots, 0, sizeof(mem->slots));
 	atomic_long_set(&mem->nr_pages, 0);
@@ -73,9 +77,14 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 	if (!slot)
 		return -ENOENT;
 	mem->slots[slot_id] = NULL;
-	/* No new userspace fault finds the slot now; drop existing PTEs. */
+	/* Pairs with the read in a second-level fault (core/run.c). */
+	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
+	smp_wmb();
+	/* No new fault finds the slot now; drop existing mappings. */
 	unmap_mapping_range(mem->mapping, slot->base_gfn << PAGE_SHIFT,
 			    slot->npages << PAGE_SHIFT, 1);
+	if (mem->invalidate)
+		mem->invalidate(mem, slot->base_gfn, slot->npages);
 	khyp_slot_free(mem, slot);
 	return 0;
 }

@@ -40,15 +40,25 @@ struct khyp_mem_slot {
  * @nr_pages:	pages allocated, over all slots.
  * @mapping:	(c) of the VM file: userspace mappings of guest memory, to
  *		zap before a page is freed.
+ * @invalidate:	(c) called with @lock held after a range has left the
+ *		slots and before its pages are freed: drops second-level
+ *		mappings and flushes the vCPUs' TLBs.
+ * @inval_seq:	(@lock for writers) bumped before each @invalidate, so that
+ *		a second-level fault that looked a page up without holding
+ *		@lock can tell that the page may be gone (see core/run.c).
  */
 struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
 	struct khyp_mem_slot *slots[KHYP_MAX_MEM_REGIONS];
 	atomic_long_t nr_pages;
 	struct address_space *mapping;
+	void (*invalidate)(struct khyp_memory *mem, u64 gfn, u64 npages);
+	unsigned long inval_seq;
 };
 
-void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping);
+void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
+		      void (*invalidate)(struct khyp_memory *mem, u64 gfn,
+					 u64 npages));
 void khyp_memory_destroy(struct khyp_memory *mem);
 int khyp_memory_set_region(struct khyp_memory *mem,
 			   const struct khyp_mem_region *region);

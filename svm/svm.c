@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The SVM backend (AMD-V with NPT): probing the CPU and turning SVM on.
+ * The SVM backend (AMD-V with NPT): probing the CPU, turning SVM on, and
+ * the vCPU's life; the VMCB is in vmcb.c, a guest run in run.c and
+ * entry.S.
  *
  * svm_probe() reads CPUID 0x8000000A once and decides whether khyp can run
  * here: SVM not disabled by the firmware (VM_CR.SVMDIS), nested paging
@@ -12,12 +14,15 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": svm: " fmt
 
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include <asm/io.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/svm.h>
 
-#include "../core/khyp.h"
+#include "../core/vcpu.h"
+#include "../mmu/pgtable.h"
+#include "svm.h"
 
 #define SVM_CPUID_LEAF		0x8000000a
 
@@ -82,9 +87,54 @@ static void svm_cpu_disable(void)
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
 }
 
+static int svm_vcpu_create(struct khyp_vcpu *vcpu)
+{
+	struct svm_vcpu *sv;
+	struct page *page;
+
+	sv = kzalloc(sizeof(*sv), GFP_KERNEL_ACCOUNT);
+	if (!sv)
+		return -ENOMEM;
+	page = alloc_page(GFP_KERNEL_ACCOUNT);
+	if (!page) {
+		kfree(sv);
+		return -ENOMEM;
+	}
+	sv->vmcb = page_address(page);
+	sv->vmcb_pa = page_to_phys(page);
+	sv->asid_cpu = -1;
+	vcpu->priv = sv;
+	svm_vmcb_reset(vcpu, sv->vmcb);
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct khyp_vcpu *vcpu)
+{
+	struct svm_vcpu *sv = to_svm(vcpu);
+
+	free_page((unsigned long)sv->vmcb);
+	kfree(sv);
+	vcpu->priv = NULL;
+}
+
+/* Page 0 of the per-CPU area: host save area; page 1: host VMSAVE area. */
 const struct khyp_backend_ops khyp_svm_ops = {
 	.name		= "svm",
+	.cpu_area_order	= 1,
+	.pt_format	= &khyp_pt_npt,
 	.probe		= svm_probe,
 	.cpu_enable	= svm_cpu_enable,
 	.cpu_disable	= svm_cpu_disable,
+	.setup		= svm_vmcb_setup,
+	.teardown	= svm_vmcb_teardown,
+	.vcpu_create	= svm_vcpu_create,
+	.vcpu_destroy	= svm_vcpu_destroy,
+	.vcpu_load	= svm_vcpu_load,
+	.vcpu_put	= svm_vcpu_put,
+	.get_sregs	= svm_get_sregs,
+	.set_sregs	= svm_set_sregs,
+	.get_msr	= svm_get_msr,
+	.set_msr	= svm_set_msr,
+	.get_paging	= svm_get_paging,
+	.run		= svm_run,
 };

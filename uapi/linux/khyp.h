@@ -96,6 +96,248 @@ struct khyp_mem_region {
 	__u64 reserved[4];
 };
 
+/* vCPUs: at most this many per VM, with ids 0 .. KHYP_MAX_VCPUS - 1. */
+#define KHYP_MAX_VCPUS		64
+
+/**
+ * struct khyp_regs - general registers (KHYP_GET_REGS, KHYP_SET_REGS)
+ *
+ * RFLAGS bit 1 always reads 1 and is forced to 1 on set; the reserved
+ * bits (3, 5, 15, 22-63) must be 0 on set.
+ */
+struct khyp_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+/**
+ * struct khyp_segment - a segment register with its hidden part
+ * @base, @limit, @selector: as loaded; @limit is the byte limit (already
+ *		scaled by @g).
+ * @type:	the descriptor's 4-bit type.
+ * @present, @dpl, @db, @s, @l, @g, @avl: the descriptor's bits.
+ * @unusable:	1 for a null or unloaded segment (VMX's "unusable").
+ * @padding:	must be 0.
+ */
+struct khyp_segment {
+	__u64 base;
+	__u32 limit;
+	__u16 selector;
+	__u8  type;
+	__u8  present, dpl, db, s, l, g, avl;
+	__u8  unusable;
+	__u8  padding;
+};
+
+/* GDTR and IDTR.  @padding must be 0. */
+struct khyp_dtable {
+	__u64 base;
+	__u16 limit;
+	__u16 padding[3];
+};
+
+/**
+ * struct khyp_sregs - system registers (KHYP_GET_SREGS, KHYP_SET_SREGS)
+ *
+ * @efer never shows EFER.SVME, which is the host's.  @cr8 is the task
+ * priority the guest sees.  @reserved must be 0.  The backend accepts any
+ * values here; a state the hardware refuses to enter makes the next
+ * KHYP_RUN end with KHYP_EXIT_INTERNAL_ERROR, KHYP_INTERNAL_INVALID_STATE.
+ */
+struct khyp_sregs {
+	struct khyp_segment cs, ds, es, fs, gs, ss;
+	struct khyp_segment tr, ldt;
+	struct khyp_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, cr8;
+	__u64 efer;
+	__u64 reserved[4];
+};
+
+/**
+ * struct khyp_msrs - model-specific registers (KHYP_GET_MSRS, KHYP_SET_MSRS)
+ * @nmsrs:	entries used, 1 .. KHYP_MAX_MSRS.
+ * @flags:	must be 0.
+ * @entries:	@index in; @data in (set) or out (get); @reserved must be 0.
+ *
+ * All or nothing: an index outside the set listed in docs/api.md, or a
+ * value the MSR cannot hold, fails the whole call with -EINVAL and changes
+ * nothing.  The guest reaches the same set with RDMSR/WRMSR; any other MSR
+ * gives it #GP.
+ */
+#define KHYP_MAX_MSRS		32
+struct khyp_msr_entry {
+	__u32 index;
+	__u32 reserved;
+	__u64 data;
+};
+
+struct khyp_msrs {
+	__u32 nmsrs;
+	__u32 flags;
+	struct khyp_msr_entry entries[KHYP_MAX_MSRS];
+};
+
+/**
+ * struct khyp_cpuid - what the guest's CPUID returns (KHYP_GET/SET_CPUID)
+ * @nent:	entries used, 0 .. KHYP_MAX_CPUID_ENTRIES.
+ * @flags:	must be 0.
+ * @entries:	one per (@function, @index) pair; @index is compared only
+ *		with KHYP_CPUID_FLAG_INDEXED in the entry's @flags.  A leaf
+ *		not in the table returns zeros.  @reserved must be 0.
+ *
+ * A new vCPU starts with a table derived from the host's (basic leaves up
+ * to 1, extended leaves up to 0x80000008, and 0x40000000 with the
+ * signature "KhypKhypKhyp"), with VMX, SVM, XSAVE/AVX, x2APIC and the
+ * APIC hidden and the "hypervisor" bit set.  A table set by userspace is
+ * answered exactly as given.
+ */
+#define KHYP_MAX_CPUID_ENTRIES	64
+#define KHYP_CPUID_FLAG_INDEXED	(1U << 0)
+
+struct khyp_cpuid_entry {
+	__u32 function;
+	__u32 index;
+	__u32 flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 reserved;
+};
+
+struct khyp_cpuid {
+	__u32 nent;
+	__u32 flags;
+	struct khyp_cpuid_entry entries[KHYP_MAX_CPUID_ENTRIES];
+};
+
+/**
+ * struct khyp_event - an event to deliver to the guest (KHYP_INJECT_EVENT)
+ * @type:	KHYP_EVENT_INTERRUPT (external interrupt @vector, delivered
+ *		as soon as the guest has interrupts enabled and no interrupt
+ *		shadow), KHYP_EVENT_NMI (@vector ignored, must be 0) or
+ *		KHYP_EVENT_EXCEPTION (@vector 0-31, not 2).
+ * @vector:	0-255.
+ * @error_code: with KHYP_EVENT_FLAG_ERROR_CODE.
+ * @flags:	KHYP_EVENT_FLAG_*.
+ * @reserved:	must be 0.
+ *
+ * One event of each type may be pending: a second one gives -EBUSY.
+ */
+#define KHYP_EVENT_INTERRUPT	0
+#define KHYP_EVENT_NMI		2
+#define KHYP_EVENT_EXCEPTION	3
+#define KHYP_EVENT_FLAG_ERROR_CODE	(1U << 0)
+
+struct khyp_event {
+	__u32 type;
+	__u32 vector;
+	__u32 error_code;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+/* struct khyp_run.exit_reason */
+#define KHYP_EXIT_NONE		0
+#define KHYP_EXIT_IO		1	/* port I/O: .io */
+#define KHYP_EXIT_MMIO		2	/* access outside RAM: .mmio */
+#define KHYP_EXIT_HLT		3	/* HLT; RIP is past it */
+#define KHYP_EXIT_SHUTDOWN	4	/* triple fault: state is undefined */
+#define KHYP_EXIT_HYPERCALL	5	/* VMCALL/VMMCALL: .hypercall */
+#define KHYP_EXIT_IRQ_WINDOW_OPEN 6	/* asked for, and the guest can take
+					 * an interrupt now */
+#define KHYP_EXIT_INTERNAL_ERROR 7	/* .internal */
+#define KHYP_EXIT_INTR		8	/* signal or immediate_exit: -EINTR */
+
+/* struct khyp_run.io.direction */
+#define KHYP_IO_OUT		0
+#define KHYP_IO_IN		1
+
+/* struct khyp_run.internal.suberror */
+#define KHYP_INTERNAL_EMULATION	1	/* an MMIO instruction khyp does not
+					 * emulate; data[0] = RIP, data[1..2]
+					 * = its first 16 bytes */
+#define KHYP_INTERNAL_UNEXPECTED_EXIT 2	/* hw_exit_code: backend's raw
+					 * reason; data[0..1]: its details */
+#define KHYP_INTERNAL_INVALID_STATE 3	/* the hardware refused the guest
+					 * state; data[0]: VMX field or 0 */
+#define KHYP_INTERNAL_UNSUPPORTED_IO 4	/* string or REP port I/O;
+					 * data[0] = port */
+#define KHYP_INTERNAL_DELIVERY	5	/* MMIO or a fault while delivering
+					 * an event; data[0] = address */
+
+/* Hypercall numbers below this go to userspace; the rest are khyp's. */
+#define KHYP_HC_USER_LIMIT	0x10000
+
+/**
+ * struct khyp_run - the page shared by a vCPU and userspace
+ *
+ * mmap() the vCPU fd, offset 0, KHYP_RUN_SIZE bytes, MAP_SHARED.  Fields
+ * marked (in) are read by the kernel at KHYP_RUN; the rest are written by
+ * the kernel when KHYP_RUN returns.
+ *
+ * @request_interrupt_window: (in) return KHYP_EXIT_IRQ_WINDOW_OPEN as soon
+ *		as the guest can take an external interrupt.
+ * @immediate_exit: (in) do not enter the guest: return -EINTR at once.
+ *		Set it, then signal the vCPU thread, to stop a vCPU without
+ *		racing with its entry.
+ * @exit_reason: KHYP_EXIT_*.
+ * @ready_for_interrupt: KHYP_INJECT_EVENT of an interrupt would be
+ *		delivered at the next entry (RFLAGS.IF = 1, no interrupt
+ *		shadow, no interrupt pending).
+ * @if_flag:	RFLAGS.IF at the exit.
+ * @io:		KHYP_EXIT_IO.  @data holds the value written (OUT), or is
+ *		where userspace puts the value read (IN), which the next
+ *		KHYP_RUN loads into AL/AX/EAX.  RIP is already past the
+ *		instruction.
+ * @mmio:	KHYP_EXIT_MMIO.  @data holds the value written, or receives
+ *		the value read, which the next KHYP_RUN loads into the
+ *		instruction's register.  RIP is already past it.
+ * @hypercall:	KHYP_EXIT_HYPERCALL.  @nr from RAX, @args from RBX, RCX,
+ *		RDX, RSI, RDI; the next KHYP_RUN writes @ret into RAX.
+ * @internal:	KHYP_EXIT_INTERNAL_ERROR.
+ */
+#define KHYP_RUN_SIZE		4096
+
+struct khyp_run {
+	__u8 request_interrupt_window;
+	__u8 immediate_exit;
+	__u8 padding1[6];
+
+	__u32 exit_reason;
+	__u8 ready_for_interrupt;
+	__u8 if_flag;
+	__u8 padding2[2];
+	__u64 reserved[4];
+
+	union {
+		struct {
+			__u16 port;
+			__u8 size;		/* 1, 2 or 4 */
+			__u8 direction;		/* KHYP_IO_* */
+			__u32 padding;
+			__u64 data;
+		} io;
+		struct {
+			__u64 phys_addr;
+			__u64 data;
+			__u32 size;		/* 1, 2, 4 or 8 */
+			__u8 is_write;
+			__u8 padding[3];
+		} mmio;
+		struct {
+			__u64 nr;
+			__u64 args[5];
+			__u64 ret;
+		} hypercall;
+		struct {
+			__u32 suberror;
+			__u32 ndata;
+			__u64 hw_exit_code;
+			__u64 data[8];
+		} internal;
+		__u8 padding[256];
+	};
+};
+
 /* On /dev/khyp. */
 #define KHYP_GET_API_VERSION	_IO(KHYPIO, 0x00)
 #define KHYP_GET_CAPS		_IOWR(KHYPIO, 0x01, struct khyp_caps)
@@ -103,5 +345,19 @@ struct khyp_mem_region {
 
 /* On a VM fd. */
 #define KHYP_SET_MEM_REGION	_IOW(KHYPIO, 0x10, struct khyp_mem_region)
+#define KHYP_CREATE_VCPU	_IO(KHYPIO, 0x11)	/* arg: vCPU id; returns
+							 * a vCPU fd */
+
+/* On a vCPU fd. */
+#define KHYP_RUN		_IO(KHYPIO, 0x20)	/* arg: 0 */
+#define KHYP_GET_REGS		_IOR(KHYPIO, 0x21, struct khyp_regs)
+#define KHYP_SET_REGS		_IOW(KHYPIO, 0x22, struct khyp_regs)
+#define KHYP_GET_SREGS		_IOR(KHYPIO, 0x23, struct khyp_sregs)
+#define KHYP_SET_SREGS		_IOW(KHYPIO, 0x24, struct khyp_sregs)
+#define KHYP_GET_MSRS		_IOWR(KHYPIO, 0x25, struct khyp_msrs)
+#define KHYP_SET_MSRS		_IOW(KHYPIO, 0x26, struct khyp_msrs)
+#define KHYP_GET_CPUID		_IOR(KHYPIO, 0x27, struct khyp_cpuid)
+#define KHYP_SET_CPUID		_IOW(KHYPIO, 0x28, struct khyp_cpuid)
+#define KHYP_INJECT_EVENT	_IOW(KHYPIO, 0x29, struct khyp_event)
 
 #endif /* _UAPI_LINUX_KHYP_H */

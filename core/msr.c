@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The model-specific registers a guest has.
+ *
+ * Every RDMSR and WRMSR of the guest exits (both backends deny all MSRs in
+ * their permission bitmaps) and lands here.  The set below is what a guest
+ * kernel needs to run in long mode with SYSCALL/SYSENTER; the values live
+ * in the backend's hardware state (VMCB or VMCS), so the core checks and
+ * the backend stores.  An MSR outside the set, or a value it cannot hold,
+ * gives the guest #GP, as a CPU without it would; userspace sees the same
+ * set through KHYP_GET_MSRS/KHYP_SET_MSRS.
+ */
+#include <asm/msr-index.h>
+
+#include "vcpu.h"
+
+static const u32 khyp_msrs[] = {
+	MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_CR_PAT, MSR_IA32_TSC,
+};
+
+#define KHYP_EFER_ALLOWED	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+bool khyp_msr_known(u32 index)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(khyp_msrs); i++)
+		if (khyp_msrs[i] == index)
+			return true;
+	return false;
+}
+
+/* 48-bit canonical: bits 63:47 all equal. */
+static bool khyp_canonical(u64 addr)
+{
+	return ((s64)addr << 16 >> 16) == (s64)addr;
+}
+
+static bool khyp_pat_ok(u64 pat)
+{
+	unsigned int i;
+	u8 type;
+
+	for (i = 0; i < 8; i++) {
+		type = pat >> (8 * i);
+		if (type == 2 || type == 3 || type > 7)
+			return false;
+	}
+	return true;
+}
+
+/* 0 if @data is a value MSR @index can hold, else -EINVAL. */
+int khyp_msr_check(u32 index, u64 data)
+{
+	switch (index) {
+	case MSR_EFER:
+		return data & ~KHYP_EFER_ALLOWED ? -EINVAL : 0;
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		return khyp_canonical(data) ? 0 : -EINVAL;
+	case MSR_SYSCALL_MASK:
+		return data >> 32 ? -EINVAL : 0;
+	case MSR_IA32_SYSENTER_CS:
+		return data > 0xffff ? -EINVAL : 0;
+	case MSR_IA32_CR_PAT:
+		return khyp_pat_ok(data) ? 0 : -EINVAL;
+	case MSR_STAR:
+	case MSR_IA32_TSC:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * The guest executed RDMSR (@write false) or WRMSR.  Returns true if it
+ * was emulated, false if the guest must get #GP.
+ */
+bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write)
+{
+	u64 *gpr = vcpu->regs.gpr;
+	u32 index = gpr[KHYP_RCX];
+	u64 data;
+
+	if (!khyp_msr_known(index))
+		return false;
+	if (write) {
+		data = (gpr[KHYP_RDX] << 32) | (u32)gpr[KHYP_RAX];
+		if (khyp_msr_check(index, data))
+			return false;
+		khyp_backend->set_msr(vcpu, index, data);
+	} else {
+		data = khyp_backend->get_msr(vcpu, index);
+		gpr[KHYP_RAX] = (u32)data;
+		gpr[KHYP_RDX] = data >> 32;
+	}
+	return true;
+}

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The run loop: KHYP_RUN, from the ioctl into the guest and back.
+ *
+ * This is the one place where the core and a backend meet at run time.
+ * Read it top to bottom as what happens on each trip:
+ *
+ *  1. Finish what userspace was asked to do at the last exit (the value of
+ *     an IN, an MMIO read or a hypercall result goes into a register).
+ *  2. Load the guest FPU state and the vCPU onto this CPU (the backend's
+ *     vcpu_load; the preempt notifier repeats it whenever the thread is
+ *     scheduled back in, possibly on another CPU).
+ *  3. Loop: stop for a pending signal; give the CPU away if needed; pick
+ *     the event to inject (irq/inject.c); with interrupts off, publish
+ *     that this vCPU is in the guest, flush the TLB if mappings went away,
+ *     and let the backend run the guest once.  Interrupts are enabled
+ *     again right after, so a host interrupt that made the guest exit is
+ *     taken here, on the host.
+ *  4. Handle the exit, in the backend-neutral model of core/khyp.h: most
+ *     exits are finished in the kernel and the loop goes on; I/O, MMIO,
+ *     HLT, hypercalls, shutdown and errors are described in the shared
+ *     struct khyp_run and KHYP_RUN returns.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
+#include <asm/cpufeature.h>
+#include <asm/io.h>
+#include <asm/pkru.h>
+#include <asm/processor-flags.h>
+#include <asm/traps.h>
+
+#include "khyp.h"
+#include "trace.h"
+#include "vcpu.h"
+#include "vm.h"
+
+static inline struct khyp_vcpu *preempt_to_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct khyp_vcpu, preempt);
+}
+
+static void khyp_vcpu_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct khyp_vcpu *vcpu = preempt_to_vcpu(pn);
+
+	WRITE_ONCE(vcpu->cpu, cpu);
+	khyp_backend->vcpu_load(vcpu, cpu);
+}
+
+static void khyp_vcpu_sched_out(struct preempt_notifier *pn,
+				struct task_struct *next)
+{
+	khyp_backend->vcpu_put(preempt_to_vcpu(pn));
+}
+
+static struct preempt_ops khyp_preempt_ops = {
+	.sched_in	= khyp_vcpu_sched_in,
+	.sched_out	= khyp_vcpu_sched_out,
+};
+
+void khyp_vcpu_preempt_init(struct khyp_vcpu *vcpu)
+{
+	preempt_notifier_init(&vcpu->preempt, &khyp_preempt_ops);
+}
+
+static void khyp_vcpu_load(struct khyp_vcpu *vcpu)
+{
+	int cpu = get_cpu();
+
+	preempt_notifier_register(&vcpu->preempt);
+	WRITE_ONCE(vcpu->cpu, cpu);
+	khyp_backend->vcpu_load(vcpu, cpu);
+	put_cpu();
+}
+
+static void khyp_vcpu_put(struct khyp_vcpu *vcpu)
+{
+	preempt_disable();
+	khyp_backend->vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->preempt);
+	preempt_enable();
+}
+
+/* Step 1: the value userspace produced goes where the guest expects it. */
+static void khyp_complete_pending(struct khyp_vcpu *vcpu)
+{
+	struct khyp_run *run = vcpu->run;
+	u64 *rax = &vcpu->regs.gpr[KHYP_RAX];
+	u64 mask;
+
+	switch (vcpu->pending) {
+	case KHYP_PENDING_IO_IN:
+		if (vcpu->io_size == 4) {
+			*rax = (u32)run->io.data;	/* zero-extends */
+		} else {
+			mask = GENMASK_ULL(vcpu->io_size * 8 - 1, 0);
+			*rax = (*rax & ~mask) | (run->io.data & mask);
+		}
+		break;
+	case KHYP_PENDING_MMIO_READ:
+		khyp_mmio_complete(vcpu);
+		break;
+	case KHYP_PENDING_HYPERCALL:
+		*rax = run->hypercall.ret;
+		break;
+	case KHYP_PENDING_NONE:
+		break;
+	}
+	vcpu->pending = KHYP_PENDING_NONE;
+}
+
+static void khyp_skip_insn(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
+{
+	vcpu->regs.rip += exit->insn_len;
+}
+
+static int khyp_internal_error(struct khyp_vcpu *vcpu, u32 suberror,
+			       const struct khyp_exit *exit)
+{
+	struct khyp_run *run = vcpu->run;
+
+	run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.hw_exit_code = exit->hw_code;
+	run->internal.ndata = 3;
+	run->internal.data[0] = exit->hw_info[0];
+	run->internal.data[1] = exit->hw_info[1];
+	run->internal.data[2] = vcpu->regs.rip;
+	return 0;
+}
+
+static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
+{
+	struct khyp_run *run = vcpu->run;
+	u8 size = exit->io.size;
+
+	if (exit->io.string || exit->io.rep || (size != 1 && size != 2 &&
+						 size != 4)) {
+		khyp_internal_error(vcpu, KHYP_INTERNAL_UNSUPPORTED_IO, exit);
+		run->internal.data[0] = exit->io.port;
+		return 0;
+	}
+	run->exit_reason = KHYP_EXIT_IO;
+	run->io.port = exit->io.port;
+	run->io.size = size;
+	run->io.padding = 0;
+	if (exit->io.in) {
+		run->io.direction = KHYP_IO_IN;
+		run->io.data = 0;
+		vcpu->pending = KHYP_PENDING_IO_IN;
+		vcpu->io_size = size;
+	} else {
+		run->io.direction = KHYP_IO_OUT;
+		run->io.data = vcpu->regs.gpr[KHYP_RAX] &
+			       GENMASK_ULL(size * 8 - 1, 0);
+	}
+	khyp_skip_insn(vcpu, exit);
+	return 0;
+}
+
+/*
+ * A second-level fault: map the RAM page behind the address, or treat the
+ * access as MMIO.  The page is looked up without the page-table lock, so a
+ * region deleted meanwhile could hand us a page on its way to being freed:
+ * mem.inval_seq, read before the lookup and checked under the lock, tells;
+ * then the guest simply faults again.
+ */
+static int khyp_handle_npf(struct khyp_vcpu *vcpu,
+			   const struct khyp_exit *exit)
+{
+	struct khyp_vm *vm = vcpu->vm;
+	u64 gpa = exit->npf.gpa;
+	unsigned long seq = 0;
+	struct page *page;
+	u32 flags = 0;
+	int r = 0;
+
+	if (gpa >= KHYP_MAX_GPA)
+		page = NULL;
+	else {
+		seq = READ_ONCE(vm->mem.inval_seq);
+		smp_rmb();
+		page = khyp_memory_get_page(&vm->mem, gpa >> PAGE_SHIFT, &flags);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+	}
+	if (page && !(exit->npf.write && (flags & KHYP_MEM_READONLY))) {
+		mutex_lock(&vm->pt.lock);
+		if (READ_ONCE(vm->mem.inval_seq) == seq)
+			r = khyp_pgtable_map(&vm->pt, gpa & PAGE_MASK,
+					     page_to_phys(page),
+					     !(flags & KHYP_MEM_READONLY));
+		mutex_unlock(&vm->pt.lock);
+		put_page(page);
+		return r ? r : 1;
+	}
+	if (page)
+		put_page(page);
+
+	/* Not RAM, or a write to read-only RAM: MMIO. */
+	if (exit->npf.fetch) {
+		khyp_internal_error(vcpu, KHYP_INTERNAL_EMULATION, exit);
+		vcpu->run->internal.data[0] = gpa;
+		return 0;
+	}
+	if (exit->interrupted.valid) {
+		khyp_internal_error(vcpu, KHYP_INTERNAL_DELIVERY, exit);
+		vcpu->run->internal.data[0] = gpa;
+		return 0;
+	}
+	return khyp_mmio_begin(vcpu, exit);
+}
+
+static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
+				 const struct khyp_exit *exit)
+{
+	static const u8 arg_regs[] = {
+		KHYP_RBX, KHYP_RCX, KHYP_RDX, KHYP_RSI, KHYP_RDI,
+	};
+	struct khyp_run *run = vcpu->run;
+	u64 *gpr = vcpu->regs.gpr;
+	struct khyp_paging p;
+	u64 mask = U64_MAX;
+	unsigned int i;
+
+	khyp_backend->get_paging(vcpu, &p);
+	khyp_skip_insn(vcpu, exit);
+	if (p.cpl) {
+		gpr[KHYP_RAX] = (u64)-EPERM;
+		return 1;
+	}
+	if (!(p.efer & EFER_LMA) || !p.cs_l)
+		mask = U32_MAX;
+	if ((gpr[KHYP_RAX] & mask) >= KHYP_HC_USER_LIMIT) {
+		gpr[KHYP_RAX] = (u64)-ENOSYS;	/* none of khyp's own yet */
+		return 1;
+	}
+	run->exit_reason = KHYP_EXIT_HYPERCALL;
+	run->hypercall.nr = gpr[KHYP_RAX] & mask;
+	for (i = 0; i < ARRAY_SIZE(arg_regs); i++)
+		run->hypercall.args[i] = gpr[arg_regs[i]] & mask;
+	run->hypercall.ret = 0;
+	vcpu->pending = KHYP_PENDING_HYPERCALL;
+	return 0;
+}
+
+/* Step 4: > 0 to enter the guest again, 0 to return to userspace. */
+static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
+{
+	struct khyp_run *run = vcpu->run;
+
+	switch (exit->kind) {
+	case KHYP_X_NONE:
+		return 1;
+	case KHYP_X_IO:
+		return khyp_handle_io(vcpu, exit);
+	case KHYP_X_NPF:
+		return khyp_handle_npf(vcpu, exit);
+	case KHYP_X_CPUID:
+		khyp_cpuid_emulate(vcpu);
+		khyp_skip_insn(vcpu, exit);
+		return 1;
+	case KHYP_X_HLT:
+		khyp_skip_insn(vcpu, exit);
+		run->exit_reason = KHYP_EXIT_HLT;
+		return 0;
+	case KHYP_X_HYPERCALL:
+		return khyp_handle_hypercall(vcpu, exit);
+	case KHYP_X_RDMSR:
+	case KHYP_X_WRMSR:
+		if (khyp_msr_emulate(vcpu, exit->kind == KHYP_X_WRMSR))
+			khyp_skip_insn(vcpu, exit);
+		else
+			khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	case KHYP_X_IRQ_WINDOW:
+		if (run->request_interrupt_window && khyp_irq_ready(vcpu)) {
+			run->exit_reason = KHYP_EXIT_IRQ_WINDOW_OPEN;
+			return 0;
+		}
+		return 1;
+	case KHYP_X_SHUTDOWN:
+		run->exit_reason = KHYP_EXIT_SHUTDOWN;
+		return 0;
+	case KHYP_X_UD:
+		khyp_irq_queue_exception(vcpu, X86_TRAP_UD, false, 0);
+		return 1;
+	case KHYP_X_INVALID_STATE:
+		return khyp_internal_error(vcpu, KHYP_INTERNAL_INVALID_STATE,
+					   exit);
+	default:
+		pr_info_ratelimited("vm %u vcpu %u: unexpected %s exit %#llx (%#llx, %#llx) at rip %#llx\n",
+				    vcpu->vm->id, vcpu->id, khyp_backend->name,
+				    exit->hw_code, exit->hw_info[0],
+				    exit->hw_info[1], vcpu->regs.rip);
+		return khyp_internal_error(vcpu, KHYP_INTERNAL_UNEXPECTED_EXIT,
+					   exit);
+	}
+}
+
+/*
+ * Step 3, with interrupts off.  Returns false if the guest must not be
+ * entered now (a signal or a reschedule came in since the checks).
+ */
+static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
+			     struct khyp_exit *exit)
+{
+	bool pkru = cpu_feature_enabled(X86_FEATURE_OSPKE);
+	unsigned long gen;
+
+	/* Pairs with the barrier in khyp_vm_flush_tlbs(). */
+	WRITE_ONCE(vcpu->mode, KHYP_IN_GUEST);
+	smp_mb();
+	if (signal_pending(current) || need_resched()) {
+		WRITE_ONCE(vcpu->mode, KHYP_OUTSIDE_GUEST);
+		return false;
+	}
+	gen = atomic_long_read(&vcpu->vm->tlb_gen);
+	entry->flush_tlb = gen != vcpu->tlb_gen;
+	vcpu->tlb_gen = gen;
+
+	if (pkru) {
+		vcpu->host_pkru = rdpkru();
+		if (vcpu->guest_pkru != vcpu->host_pkru)
+			wrpkru(vcpu->guest_pkru);
+	}
+	trace_khyp_entry(vcpu->vm->id, vcpu->id, vcpu->regs.rip);
+	khyp_backend->run(vcpu, entry, exit);
+	if (pkru) {
+		vcpu->guest_pkru = rdpkru();
+		if (vcpu->guest_pkru != vcpu->host_pkru)
+			wrpkru(vcpu->host_pkru);
+	}
+	WRITE_ONCE(vcpu->mode, KHYP_OUTSIDE_GUEST);
+	return true;
+}
+
+/**
+ * khyp_vcpu_run() - KHYP_RUN
+ * @vcpu:	the vCPU, its mutex held
+ *
+ * Return: 0 with run->exit_reason set; -EINTR (KHYP_EXIT_INTR) for a
+ * signal or immediate_exit; another negative errno if the host failed
+ * (-ENOMEM mapping guest memory).
+ */
+int khyp_vcpu_run(struct khyp_vcpu *vcpu)
+{
+	struct khyp_run *run = vcpu->run;
+	struct khyp_entry entry;
+	struct khyp_exit exit;
+	int r;
+
+	khyp_complete_pending(vcpu);
+	run->exit_reason = KHYP_EXIT_NONE;
+	if (READ_ONCE(run->immediate_exit)) {
+		run->exit_reason = KHYP_EXIT_INTR;
+		r = -EINTR;
+		goto out;
+	}
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	khyp_vcpu_load(vcpu);
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KHYP_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
+
+		if (run->request_interrupt_window && khyp_irq_ready(vcpu)) {
+			run->exit_reason = KHYP_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
+		memset(&entry, 0, sizeof(entry));
+		memset(&exit, 0, sizeof(exit));
+		khyp_irq_prepare_entry(vcpu, &entry);
+
+		preempt_disable();
+		local_irq_disable();
+		if (!khyp_enter_guest(vcpu, &entry, &exit)) {
+			local_irq_enable();
+			preempt_enable();
+			continue;
+		}
+		/* A host interrupt that stopped the guest is taken here. */
+		local_irq_enable();
+		preempt_enable();
+
+		trace_khyp_exit(vcpu->vm->id, vcpu->id, exit.kind,
+				exit.hw_code, vcpu->regs.rip);
+		vcpu->exits[exit.kind]++;
+		khyp_irq_after_exit(vcpu, &entry, &exit);
+		r = khyp_handle_exit(vcpu, &exit);
+		if (r <= 0)
+			break;
+	}
+	khyp_vcpu_put(vcpu);
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+out:
+	run->if_flag = !!(vcpu->regs.rflags & X86_EFLAGS_IF);
+	run->ready_for_interrupt = khyp_irq_ready(vcpu);
+	return r;
+}
+
+static void khyp_noop(void *unused)
+{
+}
+
+/**
+ * khyp_vm_flush_tlbs() - make every vCPU drop cached guest translations
+ * @vm:	the VM, after second-level mappings were removed
+ *
+ * Each vCPU flushes before its next entry (it compares vm->tlb_gen); a
+ * vCPU in the guest right now is sent an IPI, which makes it exit, and we
+ * wait for that, so when this returns no vCPU can use a removed mapping.
+ */
+void khyp_vm_flush_tlbs(struct khyp_vm *vm)
+{
+	cpumask_var_t cpus;
+	struct khyp_vcpu *vcpu;
+	unsigned int i;
+	bool have_mask;
+
+	have_mask = zalloc_cpumask_var(&cpus, GFP_KERNEL);
+	atomic_long_inc(&vm->tlb_gen);
+	smp_mb__after_atomic();
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
+		vcpu = vm->vcpus[i];
+		if (vcpu && READ_ONCE(vcpu->mode) == KHYP_IN_GUEST &&
+		    have_mask)
+			cpumask_set_cpu(READ_ONCE(vcpu->cpu), cpus);
+	}
+	mutex_unlock(&vm->lock);
+
+	if (have_mask)
+		on_each_cpu_mask(cpus, khyp_noop, NULL, true);
+	else
+		on_each_cpu(khyp_noop, NULL, true);
+	free_cpumask_var(cpus);
+}

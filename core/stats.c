@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exit statistics (debugfs) and the tracepoints' definitions.
+ *
+ * Each vCPU counts its exits by kind of the common exit model
+ * (vcpu->exits[], written only by the vCPU's own thread); the files here
+ * read them without locking, so a value may be a few exits old.  When a
+ * vCPU goes, its counts are added to its VM's, so that the VM's file
+ * keeps the total.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "stats.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+static const char * const khyp_exit_names[KHYP_X_NR] = {
+	[KHYP_X_NONE]		= "none",
+	[KHYP_X_IO]		= "io",
+	[KHYP_X_NPF]		= "npf",
+	[KHYP_X_CPUID]		= "cpuid",
+	[KHYP_X_HLT]		= "hlt",
+	[KHYP_X_HYPERCALL]	= "hypercall",
+	[KHYP_X_RDMSR]		= "rdmsr",
+	[KHYP_X_WRMSR]		= "wrmsr",
+	[KHYP_X_IRQ_WINDOW]	= "irq_window",
+	[KHYP_X_SHUTDOWN]	= "shutdown",
+	[KHYP_X_UD]		= "ud",
+	[KHYP_X_INVALID_STATE]	= "invalid_state",
+	[KHYP_X_UNKNOWN]	= "unknown",
+};
+
+static struct dentry *khyp_debugfs_root;
+
+static void khyp_stats_show_counts(struct seq_file *m, const u64 *counts)
+{
+	unsigned int i;
+
+	for (i = 0; i < KHYP_X_NR; i++)
+		seq_printf(m, "%-14s %llu\n", khyp_exit_names[i],
+			   READ_ONCE(counts[i]));
+}
+
+static int khyp_vcpu_exits_show(struct seq_file *m, void *unused)
+{
+	struct khyp_vcpu *vcpu = m->private;
+
+	khyp_stats_show_counts(m, vcpu->exits);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vcpu_exits);
+
+static int khyp_vm_exits_show(struct seq_file *m, void *unused)
+{
+	struct khyp_vm *vm = m->private;
+	u64 sum[KHYP_X_NR];
+	unsigned int i, k;
+
+	mutex_lock(&vm->lock);
+	memcpy(sum, vm->retired_exits, sizeof(sum));
+	for (i = 0; i < KHYP_MAX_VCPUS; i++)
+		for (k = 0; vm->vcpus[i] && k < KHYP_X_NR; k++)
+			sum[k] += READ_ONCE(vm->vcpus[i]->exits[k]);
+	mutex_unlock(&vm->lock);
+	khyp_stats_show_counts(m, sum);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vm_exits);
+
+void khyp_stats_init(void)
+{
+	khyp_debugfs_root = debugfs_create_dir("khyp", NULL);
+}
+
+void khyp_stats_exit(void)
+{
+	debugfs_remove_recursive(khyp_debugfs_root);
+}
+
+void khyp_stats_vm_add(struct khyp_vm *vm)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "vm%u", vm->id);
+	vm->debugfs = debugfs_create_dir(name, khyp_debugfs_root);
+	debugfs_create_file("exits", 0444, vm->debugfs, vm,
+			    &khyp_vm_exits_fops);
+}
+
+void khyp_stats_vm_remove(struct khyp_vm *vm)
+{
+	debugfs_remove_recursive(vm->debugfs);
+}
+
+void khyp_stats_vcpu_add(struct khyp_vcpu *vcpu)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	vcpu->debugfs = debugfs_create_dir(name, vcpu->vm->debugfs);
+	debugfs_create_file("exits", 0444, vcpu->debugfs, vcpu,
+			    &khyp_vcpu_exits_fops);
+}
+
+/* Before the vCPU leaves vm->vcpus[]. */
+void khyp_stats_vcpu_remove(struct khyp_vcpu *vcpu)
+{
+	struct khyp_vm *vm = vcpu->vm;
+	unsigned int k;
+
+	debugfs_remove_recursive(vcpu->debugfs);
+	mutex_lock(&vm->lock);
+	for (k = 0; k < KHYP_X_NR; k++)
+		vm->retired_exits[k] += vcpu->exits[k];
+	mutex_unlock(&vm->lock);
+}

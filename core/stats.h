@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Exit statistics in debugfs: /sys/kernel/debug/khyp/vm<N>/exits (all
+ * vCPUs, including those already closed) and .../vm<N>/vcpu<M>/exits.
+ */
+#ifndef KHYP_CORE_STATS_H
+#define KHYP_CORE_STATS_H
+
+struct khyp_vm;
+struct khyp_vcpu;
+
+void khyp_stats_init(void);
+void khyp_stats_exit(void);
+void khyp_stats_vm_add(struct khyp_vm *vm);
+void khyp_stats_vm_remove(struct khyp_vm *vm);
+void khyp_stats_vcpu_add(struct khyp_vcpu *vcpu);
+void khyp_stats_vcpu_remove(struct khyp_vcpu *vcpu);
+
+#endif /* KHYP_CORE_STATS_H */

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vCPU object: the state the core keeps for one virtual CPU, beside the
+ * hardware state (VMCS or VMCB) its backend keeps behind vcpu->priv.
+ */
+#ifndef KHYP_CORE_VCPU_H
+#define KHYP_CORE_VCPU_H
+
+#include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/types.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+
+#include "insn.h"
+#include "khyp.h"
+
+struct khyp_vm;
+struct dentry;
+
+/* General registers in instruction-encoding order (ModRM.reg numbering). */
+enum {
+	KHYP_RAX, KHYP_RCX, KHYP_RDX, KHYP_RBX,
+	KHYP_RSP, KHYP_RBP, KHYP_RSI, KHYP_RDI,
+	KHYP_R8, KHYP_R9, KHYP_R10, KHYP_R11,
+	KHYP_R12, KHYP_R13, KHYP_R14, KHYP_R15,
+	KHYP_NR_GPRS
+};
+
+/**
+ * struct khyp_vcpu_regs - the registers the core works on
+ * @gpr:	general registers, KHYP_RAX .. KHYP_R15.
+ * @rip, @rflags: as their names say.
+ *
+ * The backend loads them into the guest at each entry and stores them
+ * back at each exit (SVM keeps RAX, RSP, RIP and RFLAGS in the VMCB, VMX
+ * keeps RSP, RIP and RFLAGS in the VMCS).
+ */
+struct khyp_vcpu_regs {
+	u64 gpr[KHYP_NR_GPRS];
+	u64 rip;
+	u64 rflags;
+};
+
+/* What the next KHYP_RUN must finish before entering the guest. */
+enum khyp_pending {
+	KHYP_PENDING_NONE,
+	KHYP_PENDING_IO_IN,	/* load run->io.data into rAX */
+	KHYP_PENDING_MMIO_READ,	/* load run->mmio.data into a register */
+	KHYP_PENDING_HYPERCALL,	/* load run->hypercall.ret into RAX */
+};
+
+/**
+ * struct khyp_vcpu_events - events waiting to enter the guest (irq/)
+ * @reinject:	the event an exit interrupted; goes first.
+ * @exception:	an exception queued by userspace or by emulation.
+ * @nmi:	an NMI queued by userspace.
+ * @irq:	an external interrupt queued by userspace, delivered when the
+ *		guest has interrupts enabled.
+ */
+struct khyp_vcpu_events {
+	struct khyp_inj reinject;
+	struct khyp_inj exception;
+	struct khyp_inj nmi;
+	struct khyp_inj irq;
+};
+
+/* vcpu->mode, read by other CPUs that need the vCPU out of the guest. */
+enum {
+	KHYP_OUTSIDE_GUEST,
+	KHYP_IN_GUEST,
+};
+
+/**
+ * struct khyp_vcpu - one virtual CPU
+ * @vm:		(c) its VM, referenced.
+ * @id:		(c) 0 .. KHYP_MAX_VCPUS - 1.
+ * @mutex:	serialises the vCPU's ioctls: everything marked (m) below
+ *		is only touched with it held, by the thread in the ioctl.
+ * @run:	(c) the page shared with userspace.
+ * @priv:	(c) the backend's state (VMCS or VMCB and friends).
+ * @preempt:	(m) notifier that calls the backend's vcpu_load/vcpu_put
+ *		while KHYP_RUN runs.
+ * @cpu:	CPU the vCPU is loaded on, or -1; written by its own thread
+ *		with preemption off, read by TLB shootdowns.
+ * @mode:	KHYP_IN_GUEST or KHYP_OUTSIDE_GUEST, see core/run.c.
+ * @tlb_gen:	(m) vm->tlb_gen at the last flush.
+ * @fpu:	(m) the guest's FPU/XSAVE state.
+ * @regs:	(m) general registers, RIP, RFLAGS.
+ * @cpuid:	(m) what the guest's CPUID answers.
+ * @events:	(m) events waiting to be delivered.
+ * @injecting:	(m) which of @events the current entry delivers (irq/).
+ * @int_shadow:	(m) the guest was in an interrupt shadow at the last exit.
+ * @pending:	(m) KHYP_PENDING_*: what userspace must complete.
+ * @mmio_insn:	(m) the decoded instruction of a pending MMIO read.
+ * @io_size:	(m) the size of a pending IN.
+ * @exits:	(m) exit counts by kind (debugfs reads them racily).
+ * @host_pkru, @guest_pkru: (m) PKRU outside and inside the guest.
+ * @debugfs:	(c) the vCPU's debugfs directory, or NULL.
+ */
+struct khyp_vcpu {
+	struct khyp_vm *vm;
+	unsigned int id;
+	struct mutex mutex;	/* serialises ioctls, see above */
+	struct khyp_run *run;
+	void *priv;
+	struct preempt_notifier preempt;
+	int cpu;
+	int mode;
+	unsigned long tlb_gen;
+	struct fpu_guest fpu;
+	struct khyp_vcpu_regs regs;
+	struct khyp_cpuid cpuid;
+	struct khyp_vcpu_events events;
+	struct khyp_inj *injecting;
+	bool int_shadow;
+	enum khyp_pending pending;
+	struct khyp_insn mmio_insn;
+	u8 io_size;
+	u64 exits[KHYP_X_NR];
+	u32 host_pkru, guest_pkru;
+	struct dentry *debugfs;
+};
+
+/* core/vcpu.c */
+int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id);
+
+/* core/run.c */
+int khyp_vcpu_run(struct khyp_vcpu *vcpu);
+void khyp_vcpu_preempt_init(struct khyp_vcpu *vcpu);
+void khyp_vm_flush_tlbs(struct khyp_vm *vm);
+
+/* core/cpuid.c */
+void khyp_cpuid_set_default(struct khyp_cpuid *table, unsigned int apic_id);
+int khyp_cpuid_check(const struct khyp_cpuid *table);
+void khyp_cpuid_emulate(struct khyp_vcpu *vcpu);
+
+/* core/msr.c */
+int khyp_msr_check(u32 index, u64 data);
+bool khyp_msr_known(u32 index);
+bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write);
+
+/* core/mmio.c */
+int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+void khyp_mmio_complete(struct khyp_vcpu *vcpu);
+
+/* irq/inject.c */
+int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev);
+void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
+			      bool has_error_code, u32 error_code);
+void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry);
+void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+			 const struct khyp_exit *exit);
+bool khyp_irq_ready(struct khyp_vcpu *vcpu);
+
+/* mmu/gwalk.c: read guest memory by guest-virtual address. */
+int khyp_guest_read_virt(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
+			 u64 gva, void *buf, unsigned int len);
+
+#endif /* KHYP_CORE_VCPU_H */

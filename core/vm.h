@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VM object: guest memory, its second-level page tables and the vCPUs.
+ */
+#ifndef KHYP_CORE_VM_H
+#define KHYP_CORE_VM_H
+
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <uapi/linux/khyp.h>
+
+#include "khyp.h"
+
+#include "../mmu/memory.h"
+#include "../mmu/pgtable.h"
+
+struct dentry;
+struct khyp_vcpu;
+
+/**
+ * struct khyp_vm - one virtual machine
+ * @kref:	references: the VM file and each vCPU.
+ * @mm:		(c) the creating process's mm (mmgrab'ed).
+ * @id:		(c) a number for debugfs and log lines.
+ * @mem:	guest memory, with its own lock.
+ * @pt:		second-level page tables, with their own lock.
+ * @lock:	protects @vcpus.
+ * @vcpus:	(@lock) the vCPUs by id; NULL where free.
+ * @tlb_gen:	bumped when second-level mappings are removed; a vCPU whose
+ *		vcpu->tlb_gen differs flushes before entering.
+ * @debugfs:	(c) the VM's debugfs directory, or NULL.
+ * @retired_exits: (@lock) exit counts of the vCPUs already closed.
+ */
+struct khyp_vm {
+	struct kref kref;
+	struct mm_struct *mm;
+	unsigned int id;
+	struct khyp_memory mem;
+	struct khyp_pgtable pt;
+	struct mutex lock;	/* protects vcpus[] */
+	struct khyp_vcpu *vcpus[KHYP_MAX_VCPUS];
+	atomic_long_t tlb_gen;
+	struct dentry *debugfs;
+	u64 retired_exits[KHYP_X_NR];
+};
+
+void khyp_vm_get(struct khyp_vm *vm);
+void khyp_vm_put(struct khyp_vm *vm);
+
+#endif /* KHYP_CORE_VM_H */

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Event injection: external interrupts, NMIs and exceptions into a guest.
+ *
+ * Userspace queues events with KHYP_INJECT_EVENT; the core queues #GP and
+ * #UD when it emulates.  Before each entry, khyp_irq_prepare_entry() picks
+ * at most one event for the backend to deliver, in the order the CPU would
+ * take them:
+ *  1. an event whose delivery an exit interrupted (say, the interrupt whose
+ *     handler's stack page was not mapped yet), exactly as it was;
+ *  2. an exception;
+ *  3. an NMI;
+ *  4. an external interrupt, only if the guest can take one now (RFLAGS.IF
+ *     set, no STI/MOV SS shadow); if not, the backend is asked for an
+ *     interrupt-window exit so that it is delivered as soon as it can be.
+ * After the exit, khyp_irq_after_exit() retires what was delivered.
+ *
+ * NMI blocking (the guest is still in its NMI handler) is not tracked: an
+ * NMI queued then is delivered anyway.  Everything here runs under
+ * vcpu->mutex.
+ */
+#include <linux/string.h>
+#include <asm/processor-flags.h>
+#include <asm/traps.h>
+
+#include "../core/vcpu.h"
+
+static bool khyp_irq_can_take(struct khyp_vcpu *vcpu)
+{
+	return (vcpu->regs.rflags & X86_EFLAGS_IF) && !vcpu->int_shadow;
+}
+
+/* KHYP_INJECT_EVENT: check and queue.  -EBUSY if one of the type waits. */
+int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev)
+{
+	bool has_err = ev->flags & KHYP_EVENT_FLAG_ERROR_CODE;
+	struct khyp_inj *slot;
+
+	if ((ev->flags & ~KHYP_EVENT_FLAG_ERROR_CODE) ||
+	    memchr_inv(ev->reserved, 0, sizeof(ev->reserved)) ||
+	    ev->vector > 255 || (!has_err && ev->error_code))
+		return -EINVAL;
+
+	switch (ev->type) {
+	case KHYP_EVENT_INTERRUPT:
+		if (has_err)
+			return -EINVAL;
+		slot = &vcpu->events.irq;
+		break;
+	case KHYP_EVENT_NMI:
+		if (has_err || ev->vector)
+			return -EINVAL;
+		slot = &vcpu->events.nmi;
+		break;
+	case KHYP_EVENT_EXCEPTION:
+		if (ev->vector >= 32 || ev->vector == X86_TRAP_NMI)
+			return -EINVAL;
+		slot = &vcpu->events.exception;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (slot->valid)
+		return -EBUSY;
+
+	slot->type = ev->type;
+	slot->vector = ev->type == KHYP_EVENT_NMI ? X86_TRAP_NMI : ev->vector;
+	slot->has_error_code = has_err;
+	slot->error_code = ev->error_code;
+	slot->valid = true;
+	return 0;
+}
+
+/* An exception from emulation; a second one before delivery is dropped. */
+void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
+			      bool has_error_code, u32 error_code)
+{
+	struct khyp_inj *e = &vcpu->events.exception;
+
+	if (e->valid)
+		return;
+	e->type = KHYP_EVENT_EXCEPTION;
+	e->vector = vector;
+	e->has_error_code = has_error_code;
+	e->error_code = error_code;
+	e->valid = true;
+}
+
+void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
+{
+	struct khyp_vcpu_events *ev = &vcpu->events;
+	struct khyp_paging p;
+
+	vcpu->injecting = NULL;
+	if (ev->reinject.valid)
+		vcpu->injecting = &ev->reinject;
+	else if (ev->exception.valid)
+		vcpu->injecting = &ev->exception;
+	else if (ev->nmi.valid)
+		vcpu->injecting = &ev->nmi;
+	else if (ev->irq.valid && khyp_irq_can_take(vcpu))
+		vcpu->injecting = &ev->irq;
+
+	if (vcpu->injecting) {
+		entry->inject = *vcpu->injecting;
+		/* Real mode pushes no error code: the hardware refuses one. */
+		if (entry->inject.has_error_code) {
+			khyp_backend->get_paging(vcpu, &p);
+			if (!(p.cr0 & X86_CR0_PE))
+				entry->inject.has_error_code = false;
+		}
+	}
+	if ((ev->irq.valid && vcpu->injecting != &ev->irq) ||
+	    vcpu->run->request_interrupt_window)
+		entry->irq_window = true;
+}
+
+void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+			 const struct khyp_exit *exit)
+{
+	/* Delivered, or handed back in exit->interrupted just below. */
+	if (vcpu->injecting)
+		vcpu->injecting->valid = false;
+	vcpu->injecting = NULL;
+	if (exit->interrupted.valid)
+		vcpu->events.reinject = exit->interrupted;
+	vcpu->int_shadow = exit->int_shadow;
+}
+
+/* An interrupt injected now would be delivered at the next entry. */
+bool khyp_irq_ready(struct khyp_vcpu *vcpu)
+{
+	return khyp_irq_can_take(vcpu) && !vcpu->events.irq.valid &&
+	       !vcpu->events.reinject.valid;
+}

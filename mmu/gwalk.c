@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading guest memory by guest-virtual address.
+ *
+ * To emulate an MMIO instruction the core must read its bytes at CS:RIP,
+ * which means translating through the guest's own page tables: none
+ * (paging off), 32-bit 2-level (4 MiB pages with PSE), PAE 3-level, or
+ * long-mode 4-level (2 MiB and 1 GiB pages).  This walker only reads: it
+ * checks presence, not permissions (the CPU already fetched the
+ * instruction), and sets no accessed bits.  Page-table entries and bytes
+ * are read from the module's own guest pages; anything outside RAM fails.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <asm/processor-flags.h>
+#include <asm/msr-index.h>
+
+#include "../core/vcpu.h"
+#include "../core/vm.h"
+
+#define GW_PRESENT	BIT_ULL(0)
+#define GW_PS		BIT_ULL(7)
+#define GW_ADDR_MASK	GENMASK_ULL(51, 12)
+
+/* Copy @len bytes at guest-physical @gpa, within one page. */
+static int khyp_guest_read_phys(struct khyp_vm *vm, u64 gpa, void *buf,
+				unsigned int len)
+{
+	struct page *page;
+	void *va;
+
+	if (gpa >= KHYP_MAX_GPA)
+		return -EFAULT;
+	page = khyp_memory_get_page(&vm->mem, gpa >> PAGE_SHIFT, NULL);
+	if (IS_ERR_OR_NULL(page))
+		return -EFAULT;
+	va = kmap_local_page(page);
+	memcpy(buf, va + offset_in_page(gpa), len);
+	kunmap_local(va);
+	put_page(page);
+	return 0;
+}
+
+static int gw_read_entry(struct khyp_vm *vm, u64 gpa, bool wide, u64 *e)
+{
+	u32 e32;
+	int r;
+
+	if (wide)
+		return khyp_guest_read_phys(vm, gpa, e, 8);
+	r = khyp_guest_read_phys(vm, gpa, &e32, 4);
+	*e = e32;
+	return r;
+}
+
+/* Guest-virtual -> guest-physical, or -EFAULT. */
+static int khyp_gva_to_gpa(struct khyp_vm *vm, const struct khyp_paging *p,
+			   u64 gva, u64 *gpa)
+{
+	unsigned int level, shift, levels;
+	u64 table, e;
+	bool wide;
+	int r;
+
+	if (!(p->cr0 & X86_CR0_PG)) {
+		*gpa = gva & U32_MAX;
+		return 0;
+	}
+	if (p->efer & EFER_LMA) {
+		if (p->cr4 & X86_CR4_LA57)
+			return -EFAULT;
+		levels = 4;
+		wide = true;
+		table = p->cr3 & GW_ADDR_MASK;
+	} else if (p->cr4 & X86_CR4_PAE) {
+		gva &= U32_MAX;
+		r = gw_read_entry(vm, (p->cr3 & GENMASK_ULL(31, 5)) +
+				  ((gva >> 30) & 3) * 8, true, &e);
+		if (r || !(e & GW_PRESENT))
+			return -EFAULT;
+		levels = 2;
+		wide = true;
+		table = e & GW_ADDR_MASK;
+	} else {
+		gva &= U32_MAX;
+		levels = 2;
+		wide = false;
+		table = p->cr3 & GENMASK_ULL(31, 12);
+	}
+
+	for (level = levels; level >= 1; level--) {
+		shift = PAGE_SHIFT + (wide ? 9 : 10) * (level - 1);
+		r = gw_read_entry(vm, table + ((gva >> shift) &
+				  (wide ? 511 : 1023)) * (wide ? 8 : 4),
+				  wide, &e);
+		if (r || !(e & GW_PRESENT))
+			return -EFAULT;
+		if (level == 1 || ((e & GW_PS) && (level <= 3) &&
+				   (wide || (p->cr4 & X86_CR4_PSE)))) {
+			if (level == 1) {
+				*gpa = (e & GW_ADDR_MASK) | (gva & ~PAGE_MASK);
+			} else if (!wide) {
+				/* 4 MiB page: bits 20:13 are address 39:32. */
+				*gpa = (e & GENMASK_ULL(31, 22)) |
+				       ((e & GENMASK_ULL(20, 13)) << 19) |
+				       (gva & GENMASK_ULL(21, 0));
+			} else {
+				*gpa = (e & GW_ADDR_MASK &
+					~GENMASK_ULL(shift - 1, 0)) |
+				       (gva & GENMASK_ULL(shift - 1, 0));
+			}
+			return 0;
+		}
+		table = e & (wide ? GW_ADDR_MASK : GENMASK_ULL(31, 12));
+	}
+	return -EFAULT;
+}
+
+/**
+ * khyp_guest_read_virt() - read guest memory at a linear address
+ * @vcpu:	whose address space
+ * @p:		its paging state (backend get_paging)
+ * @gva:	linear address (segment base already added)
+ * @buf:	destination
+ * @len:	bytes, may cross pages
+ *
+ * Returns 0, or -EFAULT if a page is not mapped or not RAM.
+ */
+int khyp_guest_read_virt(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
+			 u64 gva, void *buf, unsigned int len)
+{
+	unsigned int chunk;
+	u64 gpa;
+	int r;
+
+	while (len) {
+		chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gva));
+		r = khyp_gva_to_gpa(vcpu->vm, p, gva, &gpa);
+		if (!r)
+			r = khyp_guest_read_phys(vcpu->vm, gpa, buf, chunk);
+		if (r)
+			return r;
+		gva += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return 0;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * khyp_svm_vmrun(vmcb_pa, gprs, host_save_pa): run an SVM guest once.
+ *
+ * VMRUN switches RAX, RSP, RIP, RFLAGS, segments and control registers
+ * through the VMCB and the host save area, but not the other general
+ * registers, nor the state VMLOAD/VMSAVE move (FS/GS/TR/LDTR hidden
+ * state, KERNEL_GS_BASE, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*).  So this
+ * saves the host's part of that state, loads the guest's registers from
+ * gprs[] (instruction-encoding order, RAX and RSP unused: they are in the
+ * VMCB), runs the guest, and reverses it all.  From VMLOAD of the guest to
+ * VMLOAD of the host, GS points to the guest's base: no C code, no
+ * per-CPU access.  GIF is clear throughout (the caller's CLGI), so no
+ * interrupt or NMI runs in between.
+ */
+#include <linux/linkage.h>
+#include <asm/asm.h>
+#include <asm/nospec-branch.h>
+
+/* Offsets in gprs[]. */
+#define G_RCX	(1 * 8)
+#define G_RDX	(2 * 8)
+#define G_RBX	(3 * 8)
+#define G_RBP	(5 * 8)
+#define G_RSI	(6 * 8)
+#define G_RDI	(7 * 8)
+#define G_R8	(8 * 8)
+#define G_R9	(9 * 8)
+#define G_R10	(10 * 8)
+#define G_R11	(11 * 8)
+#define G_R12	(12 * 8)
+#define G_R13	(13 * 8)
+#define G_R14	(14 * 8)
+#define G_R15	(15 * 8)
+
+	.section .text, "ax"
+
+/* %rdi = vmcb_pa, %rsi = gprs, %rdx = host_save_pa */
+SYM_FUNC_START(khyp_svm_vmrun)
+	push	%rbp
+	mov	%rsp, %rbp
+	push	%r15
+	push	%r14
+	push	%r13
+	push	%r12
+	push	%rbx
+	/* 16(%rsp) = gprs, 8(%rsp) = host_save_pa, 0(%rsp) = vmcb_pa */
+	push	%rsi
+	push	%rdx
+	push	%rdi
+
+	mov	%rdx, %rax
+	vmsave	%rax
+
+	mov	%rsi, %rax
+	mov	G_RCX(%rax), %rcx
+	mov	G_RDX(%rax), %rdx
+	mov	G_RBX(%rax), %rbx
+	mov	G_RBP(%rax), %rbp
+	mov	G_RSI(%rax), %rsi
+	mov	G_RDI(%rax), %rdi
+	mov	G_R8(%rax), %r8
+	mov	G_R9(%rax), %r9
+	mov	G_R10(%rax), %r10
+	mov	G_R11(%rax), %r11
+	mov	G_R12(%rax), %r12
+	mov	G_R13(%rax), %r13
+	mov	G_R14(%rax), %r14
+	mov	G_R15(%rax), %r15
+
+	mov	(%rsp), %rax
+	vmload	%rax
+	vmrun	%rax
+	vmsave	%rax
+
+	mov	16(%rsp), %rax
+	mov	%rcx, G_RCX(%rax)
+	mov	%rdx, G_RDX(%rax)
+	mov	%rbx, G_RBX(%rax)
+	mov	%rbp, G_RBP(%rax)
+	mov	%rsi, G_RSI(%rax)
+	mov	%rdi, G_RDI(%rax)
+	mov	%r8, G_R8(%rax)
+	mov	%r9, G_R9(%rax)
+	mov	%r10, G_R10(%rax)
+	mov	%r11, G_R11(%rax)
+	mov	%r12, G_R12(%rax)
+	mov	%r13, G_R13(%rax)
+	mov	%r14, G_R14(%rax)
+	mov	%r15, G_R15(%rax)
+
+	mov	8(%rsp), %rax
+	vmload	%rax
+
+	/* The guest must not steer the host's return predictions. */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RETPOLINE
+
+	/* Leave no guest value in a register the caller may not clobber. */
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+	xor	%esi, %esi
+	xor	%edi, %edi
+	xor	%r8d, %r8d
+	xor	%r9d, %r9d
+	xor	%r10d, %r10d
+	xor	%r11d, %r11d
+
+	add	$24, %rsp
+	pop	%rbx
+	pop	%r12
+	pop	%r13
+	pop	%r14
+	pop	%r15
+	pop	%rbp
+	RET
+SYM_FUNC_END(khyp_svm_vmrun)

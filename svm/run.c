@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One trip into an SVM guest, and the translation of its #VMEXIT into the
+ * common exit model (core/khyp.h).
+ *
+ * ASIDs: each CPU hands out ASIDs 1..max in a generation; when they run
+ * out, the next generation starts with a flush of every ASID.  A vCPU
+ * takes a new ASID when it runs on another CPU, when the CPU's generation
+ * moved on, or when the core asks for a TLB flush: a new ASID has no
+ * cached translations, so no flush-by-ASID is needed (QEMU has none).
+ * The first ASID handed out on a CPU starts a generation, so whatever an
+ * earlier user of SVM left in the TLB is flushed.
+ *
+ * Entry: with GIF clear, interrupts are enabled so that a physical
+ * interrupt makes the guest exit (V_INTR_MASKING uses the host's IF);
+ * nothing reaches the host until STGI, after the host state is back.
+ */
+#include <linux/percpu.h>
+#include <asm/io.h>
+#include <asm/irqflags.h>
+#include <asm/svm.h>
+#include <asm/trap_pf.h>
+#include <asm/traps.h>
+
+#include "../core/vcpu.h"
+#include "../core/vm.h"
+#include "svm.h"
+
+struct svm_asids {
+	u64 gen;
+	u32 next;
+};
+
+static DEFINE_PER_CPU(struct svm_asids, svm_asids) = { .gen = 0, .next = U32_MAX };
+
+static __always_inline void clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static __always_inline void stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+/* Nothing is cached per CPU but the ASID, which svm_run() checks. */
+void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
+{
+}
+
+void svm_vcpu_put(struct khyp_vcpu *vcpu)
+{
+}
+
+static void svm_pick_asid(struct svm_vcpu *sv, bool flush)
+{
+	struct svm_asids *a = this_cpu_ptr(&svm_asids);
+	int cpu = smp_processor_id();
+
+	if (!flush && sv->asid_cpu == cpu && sv->asid_gen == a->gen)
+		return;
+	if (a->next >= khyp_caps.nr_asids) {
+		a->gen++;
+		a->next = 1;
+		sv->vmcb->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	sv->asid = a->next++;
+	sv->asid_gen = a->gen;
+	sv->asid_cpu = cpu;
+	sv->vmcb->control.asid = sv->asid;
+}
+
+static void svm_set_window(struct vmcb *vmcb, bool on)
+{
+	u32 *w3 = &vmcb->control.intercepts[INTERCEPT_VINTR / 32];
+
+	if (on) {
+		vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
+					 V_INTR_PRIO_MASK;
+		*w3 |= BIT(INTERCEPT_VINTR % 32);
+	} else {
+		vmcb->control.int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK |
+					   V_INTR_PRIO_MASK);
+		*w3 &= ~BIT(INTERCEPT_VINTR % 32);
+	}
+}
+
+static u32 svm_event_type(u8 type)
+{
+	switch (type) {
+	case KHYP_EVENT_NMI:
+		return SVM_EVTINJ_TYPE_NMI;
+	case KHYP_EVENT_EXCEPTION:
+		return SVM_EVTINJ_TYPE_EXEPT;
+	default:
+		return SVM_EVTINJ_TYPE_INTR;
+	}
+}
+
+/* EXITINTINFO -> the event to deliver again (hardware events only). */
+static void svm_interrupted(u32 info, u32 err, struct khyp_inj *out)
+{
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
+	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+
+	if (!(info & SVM_EXITINTINFO_VALID))
+		return;
+	switch (type) {
+	case SVM_EXITINTINFO_TYPE_INTR:
+		out->type = KHYP_EVENT_INTERRUPT;
+		break;
+	case SVM_EXITINTINFO_TYPE_NMI:
+		out->type = KHYP_EVENT_NMI;
+		break;
+	case SVM_EXITINTINFO_TYPE_EXEPT:
+		/* INT3/INTO: the guest executes the instruction again. */
+		if (vector == X86_TRAP_BP || vector == X86_TRAP_OF)
+			return;
+		out->type = KHYP_EVENT_EXCEPTION;
+		break;
+	default:	/* INTn: executed again too */
+		return;
+	}
+	out->vector = vector;
+	out->has_error_code = !!(info & SVM_EXITINTINFO_VALID_ERR);
+	out->error_code = err;
+	out->valid = true;
+}
+
+/* The length of an intercepted instruction, from NRIP or known sizes. */
+static u8 svm_insn_len(struct vmcb *vmcb, u64 rip, u8 fixed)
+{
+	if (khyp_caps.features & KHYP_CAP_NRIP_SAVE)
+		return vmcb->control.next_rip - rip;
+	return fixed;
+}
+
+static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
+			       struct khyp_exit *exit)
+{
+	struct vmcb_control_area *c = &vmcb->control;
+	u64 code = ((u64)c->exit_code_hi << 32) | c->exit_code;
+	u64 info1 = c->exit_info_1;
+
+	exit->hw_code = code;
+	exit->hw_info[0] = info1;
+	exit->hw_info[1] = c->exit_info_2;
+	exit->int_shadow = !!(c->int_state & SVM_INTERRUPT_SHADOW_MASK);
+	svm_interrupted(c->exit_int_info, c->exit_int_info_err,
+			&exit->interrupted);
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		exit->kind = KHYP_X_NONE;
+		break;
+	case SVM_EXIT_VINTR:
+		exit->kind = KHYP_X_IRQ_WINDOW;
+		break;
+	case SVM_EXIT_CPUID:
+		exit->kind = KHYP_X_CPUID;
+		exit->insn_len = svm_insn_len(vmcb, rip, 2);
+		break;
+	case SVM_EXIT_HLT:
+		exit->kind = KHYP_X_HLT;
+		exit->insn_len = svm_insn_len(vmcb, rip, 1);
+		break;
+	case SVM_EXIT_VMMCALL:
+		exit->kind = KHYP_X_HYPERCALL;
+		exit->insn_len = svm_insn_len(vmcb, rip, 3);
+		break;
+	case SVM_EXIT_MSR:
+		exit->kind = info1 ? KHYP_X_WRMSR : KHYP_X_RDMSR;
+		exit->insn_len = svm_insn_len(vmcb, rip, 2);
+		break;
+	case SVM_EXIT_IOIO:
+		exit->kind = KHYP_X_IO;
+		exit->io.port = info1 >> 16;
+		exit->io.in = info1 & SVM_IOIO_TYPE_MASK;
+		exit->io.string = !!(info1 & SVM_IOIO_STR_MASK);
+		exit->io.rep = !!(info1 & SVM_IOIO_REP_MASK);
+		exit->io.size = (info1 & SVM_IOIO_SIZE_MASK) >>
+				SVM_IOIO_SIZE_SHIFT;
+		exit->insn_len = c->exit_info_2 - rip;	/* next RIP */
+		break;
+	case SVM_EXIT_NPF:
+		exit->kind = KHYP_X_NPF;
+		exit->npf.gpa = c->exit_info_2;
+		exit->npf.write = !!(info1 & X86_PF_WRITE);
+		exit->npf.fetch = !!(info1 & X86_PF_INSTR);
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		exit->kind = KHYP_X_SHUTDOWN;
+		break;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR3:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR3:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD ... SVM_EXIT_SKINIT:
+	case SVM_EXIT_MONITOR ... SVM_EXIT_XSETBV:
+		exit->kind = KHYP_X_UD;
+		break;
+	case (u64)SVM_EXIT_ERR:
+		exit->kind = KHYP_X_INVALID_STATE;
+		break;
+	default:
+		exit->kind = KHYP_X_UNKNOWN;
+		break;
+	}
+}
+
+void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+	     struct khyp_exit *exit)
+{
+	struct svm_vcpu *sv = to_svm(vcpu);
+	struct vmcb *vmcb = sv->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+	const struct khyp_inj *inj = &entry->inject;
+	struct page *area = khyp_hw_this_cpu_area();
+
+	svm_pick_asid(sv, entry->flush_tlb);
+
+	s->rax = vcpu->regs.gpr[KHYP_RAX];
+	s->rsp = vcpu->regs.gpr[KHYP_RSP];
+	s->rip = vcpu->regs.rip;
+	s->rflags = vcpu->regs.rflags;
+
+	vmcb->control.event_inj = 0;
+	if (inj->valid) {
+		vmcb->control.event_inj = inj->vector | svm_event_type(inj->type) |
+					  SVM_EVTINJ_VALID |
+					  (inj->has_error_code ?
+					   SVM_EVTINJ_VALID_ERR : 0);
+		vmcb->control.event_inj_err = inj->error_code;
+	}
+	svm_set_window(vmcb, entry->irq_window);
+
+	/* The host's VMSAVE area is the second page of this CPU's area. */
+	clgi();
+	native_irq_enable();
+	khyp_svm_vmrun(sv->vmcb_pa, vcpu->regs.gpr,
+		       page_to_phys(area) + PAGE_SIZE);
+	native_irq_disable();
+	stgi();
+
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	vcpu->regs.gpr[KHYP_RAX] = s->rax;
+	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
+	vcpu->regs.rflags = s->rflags;
+	svm_translate_exit(vmcb, s->rip, exit);
+	vcpu->regs.rip = s->rip;
+}

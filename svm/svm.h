@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the files of the SVM backend share: the per-vCPU state.
+ */
+#ifndef KHYP_SVM_SVM_H
+#define KHYP_SVM_SVM_H
+
+#include <linux/types.h>
+#include <asm/svm.h>
+
+struct khyp_vcpu;
+
+/**
+ * struct svm_vcpu - the SVM half of a vCPU (vcpu->priv)
+ * @vmcb:	the VMCB: control area (intercepts, events, exit info) and
+ *		the guest's save area.  Owned by the vCPU's thread.
+ * @vmcb_pa:	its physical address, for VMRUN/VMLOAD/VMSAVE.
+ * @asid:	the address-space id the guest's TLB entries carry.
+ * @asid_gen:	the per-CPU ASID generation @asid was handed out in.
+ * @asid_cpu:	the CPU it was handed out on, or -1.
+ */
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	phys_addr_t vmcb_pa;
+	u32 asid;
+	u64 asid_gen;
+	int asid_cpu;
+};
+
+#define to_svm(vcpu)	((struct svm_vcpu *)(vcpu)->priv)
+
+/* svm/vmcb.c */
+int svm_vmcb_setup(void);
+void svm_vmcb_teardown(void);
+void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
+void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs);
+void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
+u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index);
+void svm_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data);
+void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
+
+/* svm/run.c */
+void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu);
+void svm_vcpu_put(struct khyp_vcpu *vcpu);
+void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+	     struct khyp_exit *exit);
+
+/* svm/entry.S */
+void khyp_svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_save_pa);
+
+#endif /* KHYP_SVM_SVM_H */

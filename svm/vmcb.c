@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VMCB: what the guest is allowed to do, and the guest's state.
+ *
+ * The control area says which guest actions exit (intercepts).  khyp
+ * intercepts what it must own: physical interrupts and NMIs (the host
+ * takes them), every I/O port and every MSR (permission maps full of 1s,
+ * shared by all vCPUs), CPUID, HLT, VMMCALL, shutdown, and the
+ * instructions a guest may not use here (the SVM instructions themselves,
+ * MONITOR/MWAIT, XSETBV, and debug registers 0-3, which would put
+ * breakpoints on host addresses).  With nested paging, CR and page-fault
+ * intercepts are not needed.
+ *
+ * The save area holds the guest's segments, control registers, EFER, PAT
+ * and the MSRs VMLOAD/VMSAVE switch.  This file converts it to and from
+ * the uapi register structs, and builds the x86 reset state.
+ */
+#include <linux/bitops.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <asm/io.h>
+#include <asm/msr.h>
+#include <asm/processor-flags.h>
+#include <asm/svm.h>
+
+#include "../core/vcpu.h"
+#include "../core/vm.h"
+#include "svm.h"
+
+#define SVM_IOPM_ORDER		2	/* 12 KiB used */
+#define SVM_MSRPM_ORDER		1	/* 8 KiB */
+
+static struct page *svm_iopm, *svm_msrpm;
+
+/* The permission maps: all 1s, every port and MSR exits. */
+int svm_vmcb_setup(void)
+{
+	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
+	svm_msrpm = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
+	if (!svm_iopm || !svm_msrpm) {
+		svm_vmcb_teardown();
+		return -ENOMEM;
+	}
+	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
+	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+	return 0;
+}
+
+void svm_vmcb_teardown(void)
+{
+	if (svm_iopm)
+		__free_pages(svm_iopm, SVM_IOPM_ORDER);
+	if (svm_msrpm)
+		__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	svm_iopm = NULL;
+	svm_msrpm = NULL;
+}
+
+static void svm_intercept(struct vmcb *vmcb, unsigned int bit)
+{
+	vmcb->control.intercepts[bit / 32] |= BIT(bit % 32);
+}
+
+static void svm_seg_set(struct vmcb_seg *seg, u16 selector, u16 attrib,
+			u32 limit, u64 base)
+{
+	seg->selector = selector;
+	seg->attrib = attrib;
+	seg->limit = limit;
+	seg->base = base;
+}
+
+/* P, S, type: data read/write accessed (0x93), code exec/read accessed. */
+#define SVM_ATTR_DATA16		0x0093
+#define SVM_ATTR_CODE16		0x009b
+#define SVM_ATTR_LDT		0x0082
+#define SVM_ATTR_TSS_BUSY	0x008b
+
+void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
+{
+	struct vmcb_control_area *c = &vmcb->control;
+	struct vmcb_save_area *s = &vmcb->save;
+	unsigned int i;
+
+	memset(vmcb, 0, PAGE_SIZE);
+
+	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR3_READ; i++)
+		svm_intercept(vmcb, i);
+	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR3_WRITE; i++)
+		svm_intercept(vmcb, i);
+	svm_intercept(vmcb, INTERCEPT_INTR);
+	svm_intercept(vmcb, INTERCEPT_NMI);
+	svm_intercept(vmcb, INTERCEPT_SMI);
+	svm_intercept(vmcb, INTERCEPT_CPUID);
+	svm_intercept(vmcb, INTERCEPT_HLT);
+	svm_intercept(vmcb, INTERCEPT_INVLPGA);
+	svm_intercept(vmcb, INTERCEPT_IOIO_PROT);
+	svm_intercept(vmcb, INTERCEPT_MSR_PROT);
+	svm_intercept(vmcb, INTERCEPT_SHUTDOWN);
+	svm_intercept(vmcb, INTERCEPT_VMRUN);
+	svm_intercept(vmcb, INTERCEPT_VMMCALL);
+	svm_intercept(vmcb, INTERCEPT_VMLOAD);
+	svm_intercept(vmcb, INTERCEPT_VMSAVE);
+	svm_intercept(vmcb, INTERCEPT_STGI);
+	svm_intercept(vmcb, INTERCEPT_CLGI);
+	svm_intercept(vmcb, INTERCEPT_SKINIT);
+	svm_intercept(vmcb, INTERCEPT_MONITOR);
+	svm_intercept(vmcb, INTERCEPT_MWAIT);
+	svm_intercept(vmcb, INTERCEPT_MWAIT_COND);
+	svm_intercept(vmcb, INTERCEPT_XSETBV);
+
+	c->iopm_base_pa = page_to_phys(svm_iopm);
+	c->msrpm_base_pa = page_to_phys(svm_msrpm);
+	c->int_ctl = V_INTR_MASKING_MASK;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = khyp_pgtable_root(&vcpu->vm->pt);
+
+	/* The x86 reset state: real mode at F000:FFF0. */
+	svm_seg_set(&s->cs, 0xf000, SVM_ATTR_CODE16, 0xffff, 0xffff0000);
+	svm_seg_set(&s->ds, 0, SVM_ATTR_DATA16, 0xffff, 0);
+	svm_seg_set(&s->es, 0, SVM_ATTR_DATA16, 0xffff, 0);
+	svm_seg_set(&s->ss, 0, SVM_ATTR_DATA16, 0xffff, 0);
+	svm_seg_set(&s->fs, 0, SVM_ATTR_DATA16, 0xffff, 0);
+	svm_seg_set(&s->gs, 0, SVM_ATTR_DATA16, 0xffff, 0);
+	svm_seg_set(&s->gdtr, 0, 0, 0xffff, 0);
+	svm_seg_set(&s->idtr, 0, 0, 0xffff, 0);
+	svm_seg_set(&s->ldtr, 0, SVM_ATTR_LDT, 0xffff, 0);
+	svm_seg_set(&s->tr, 0, SVM_ATTR_TSS_BUSY, 0xffff, 0);
+	s->efer = EFER_SVME;
+	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->rflags = X86_EFLAGS_FIXED;
+	s->rip = 0xfff0;
+	s->g_pat = 0x0007040600070406ULL;
+
+	vcpu->regs.rip = 0xfff0;
+	vcpu->regs.rflags = X86_EFLAGS_FIXED;
+	vcpu->regs.gpr[KHYP_RDX] = cpuid_eax(1);	/* family/model */
+}
+
+static void svm_seg_get(const struct vmcb_seg *seg, struct khyp_segment *out)
+{
+	u16 a = seg->attrib;
+
+	out->base = seg->base;
+	out->limit = seg->limit;
+	out->selector = seg->selector;
+	out->type = a & SVM_SELECTOR_TYPE_MASK;
+	out->s = !!(a & SVM_SELECTOR_S_MASK);
+	out->dpl = (a & SVM_SELECTOR_DPL_MASK) >> SVM_SELECTOR_DPL_SHIFT;
+	out->present = !!(a & SVM_SELECTOR_P_MASK);
+	out->avl = !!(a & SVM_SELECTOR_AVL_MASK);
+	out->l = !!(a & SVM_SELECTOR_L_MASK);
+	out->db = !!(a & SVM_SELECTOR_DB_MASK);
+	out->g = !!(a & SVM_SELECTOR_G_MASK);
+	out->unusable = !out->present;
+	out->padding = 0;
+}
+
+static void svm_seg_put(struct vmcb_seg *seg, const struct khyp_segment *in)
+{
+	seg->base = in->base;
+	seg->limit = in->limit;
+	seg->selector = in->selector;
+	seg->attrib = in->unusable ? 0 :
+		(in->type & SVM_SELECTOR_TYPE_MASK) |
+		in->s << SVM_SELECTOR_S_SHIFT |
+		in->dpl << SVM_SELECTOR_DPL_SHIFT |
+		in->present << SVM_SELECTOR_P_SHIFT |
+		in->avl << SVM_SELECTOR_AVL_SHIFT |
+		in->l << SVM_SELECTOR_L_SHIFT |
+		in->db << SVM_SELECTOR_DB_SHIFT |
+		in->g << SVM_SELECTOR_G_SHIFT;
+}
+
+void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sr)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+
+	svm_seg_get(&s->cs, &sr->cs);
+	svm_seg_get(&s->ds, &sr->ds);
+	svm_seg_get(&s->es, &sr->es);
+	svm_seg_get(&s->fs, &sr->fs);
+	svm_seg_get(&s->gs, &sr->gs);
+	svm_seg_get(&s->ss, &sr->ss);
+	svm_seg_get(&s->tr, &sr->tr);
+	svm_seg_get(&s->ldtr, &sr->ldt);
+	sr->gdt.base = s->gdtr.base;
+	sr->gdt.limit = s->gdtr.limit;
+	sr->idt.base = s->idtr.base;
+	sr->idt.limit = s->idtr.limit;
+	sr->cr0 = s->cr0;
+	sr->cr2 = s->cr2;
+	sr->cr3 = s->cr3;
+	sr->cr4 = s->cr4;
+	sr->cr8 = vmcb->control.int_ctl & V_TPR_MASK;
+	sr->efer = s->efer & ~EFER_SVME;
+}
+
+void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sr)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+
+	svm_seg_put(&s->cs, &sr->cs);
+	svm_seg_put(&s->ds, &sr->ds);
+	svm_seg_put(&s->es, &sr->es);
+	svm_seg_put(&s->fs, &sr->fs);
+	svm_seg_put(&s->gs, &sr->gs);
+	svm_seg_put(&s->ss, &sr->ss);
+	svm_seg_put(&s->tr, &sr->tr);
+	svm_seg_put(&s->ldtr, &sr->ldt);
+	s->gdtr.base = sr->gdt.base;
+	s->gdtr.limit = sr->gdt.limit;
+	s->idtr.base = sr->idt.base;
+	s->idtr.limit = sr->idt.limit;
+	s->cr0 = sr->cr0;
+	s->cr2 = sr->cr2;
+	s->cr3 = sr->cr3;
+	s->cr4 = sr->cr4;
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
+				(sr->cr8 & V_TPR_MASK);
+	s->efer = sr->efer | EFER_SVME;
+	/* SVM keeps CPL apart: protected mode takes it from SS.DPL. */
+	s->cpl = (sr->cr0 & X86_CR0_PE) ? sr->ss.dpl : 0;
+}
+
+u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		return s->efer & ~EFER_SVME;
+	case MSR_STAR:
+		return s->star;
+	case MSR_LSTAR:
+		return s->lstar;
+	case MSR_CSTAR:
+		return s->cstar;
+	case MSR_SYSCALL_MASK:
+		return s->sfmask;
+	case MSR_FS_BASE:
+		return s->fs.base;
+	case MSR_GS_BASE:
+		return s->gs.base;
+	case MSR_KERNEL_GS_BASE:
+		return s->kernel_gs_base;
+	case MSR_IA32_SYSENTER_CS:
+		return s->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:
+		return s->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:
+		return s->sysenter_eip;
+	case MSR_IA32_CR_PAT:
+		return s->g_pat;
+	case MSR_IA32_TSC:
+		return rdtsc() + vmcb->control.tsc_offset;
+	default:
+		WARN_ON_ONCE(1);	/* the core only asks for its set */
+		return 0;
+	}
+}
+
+void svm_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		s->efer = data | EFER_SVME;
+		break;
+	case MSR_STAR:
+		s->star = data;
+		break;
+	case MSR_LSTAR:
+		s->lstar = data;
+		break;
+	case MSR_CSTAR:
+		s->cstar = data;
+		break;
+	case MSR_SYSCALL_MASK:
+		s->sfmask = data;
+		break;
+	case MSR_FS_BASE:
+		s->fs.base = data;
+		break;
+	case MSR_GS_BASE:
+		s->gs.base = data;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		s->kernel_gs_base = data;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		s->sysenter_cs = data;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		s->sysenter_esp = data;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		s->sysenter_eip = data;
+		break;
+	case MSR_IA32_CR_PAT:
+		s->g_pat = data;
+		break;
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = data - rdtsc();
+		break;
+	default:
+		WARN_ON_ONCE(1);
+	}
+}
+
+void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *p)
+{
+	const struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+
+	p->cr0 = s->cr0;
+	p->cr3 = s->cr3;
+	p->cr4 = s->cr4;
+	p->efer = s->efer & ~EFER_SVME;
+	p->cs_base = s->cs.base;
+	p->cs_l = !!(s->cs.attrib & SVM_SELECTOR_L_MASK);
+	p->cs_db = !!(s->cs.attrib & SVM_SELECTOR_DB_MASK);
+	p->cpl = s->cpl;
+}
