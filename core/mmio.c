@@ -109,8 +109,7 @@ int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 		vcpu->pending = KHYP_PENDING_MMIO_READ;
 	} else {
 		run->mmio.is_write = 1;
-		run->mmio.data = khyp_insn_store_value(&insn,
-						vcpu->regs.gpr[insn.reg]);
+		run->mmio.data = khyp_insn_store_value(&insn, vcpu->regs.gpr[insn.reg]);
 	}
 	vcpu->regs.rip = (vcpu->regs.rip + insn.len) & khyp_ip_mask(mode);
 	return 0;

@@ -139,8 +139,8 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	struct khyp_run *run = vcpu->run;
 	u8 size = exit->io.size;
 
-	if (exit->io.string || exit->io.rep || (size != 1 && size != 2 &&
-						 size != 4)) {
+	if (exit->io.string || exit->io.rep ||
+	    (size != 1 && size != 2 && size != 4)) {
 		khyp_internal_error(vcpu, KHYP_INTERNAL_UNSUPPORTED_IO, exit);
 		run->internal.data[0] = exit->io.port;
 		return 0;
@@ -180,11 +180,11 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 	u32 flags = 0;
 	int r = 0;
 
-	if (gpa >= KHYP_MAX_GPA)
+	if (gpa >= KHYP_MAX_GPA) {
 		page = NULL;
-	else {
+	} else {
 		seq = READ_ONCE(vm->mem.inval_seq);
-		smp_rmb();
+		smp_rmb();	/* before the lookup; see khyp_memory_delete() */
 		page = khyp_memory_get_page(&vm->mem, gpa >> PAGE_SHIFT, &flags);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
@@ -206,6 +206,7 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 	if (exit->npf.fetch) {
 		khyp_internal_error(vcpu, KHYP_INTERNAL_EMULATION, exit);
 		vcpu->run->internal.data[0] = gpa;
+		vcpu->run->internal.data[1] = 0;
 		return 0;
 	}
 	if (exit->interrupted.valid) {
@@ -231,13 +232,13 @@ static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
 	khyp_backend->get_paging(vcpu, &p);
 	khyp_skip_insn(vcpu, exit);
 	if (p.cpl) {
-		gpr[KHYP_RAX] = (u64)-EPERM;
+		gpr[KHYP_RAX] = (u64)-KHYP_HC_EPERM;
 		return 1;
 	}
 	if (!(p.efer & EFER_LMA) || !p.cs_l)
 		mask = U32_MAX;
 	if ((gpr[KHYP_RAX] & mask) >= KHYP_HC_USER_LIMIT) {
-		gpr[KHYP_RAX] = (u64)-ENOSYS;	/* none of khyp's own yet */
+		gpr[KHYP_RAX] = (u64)-KHYP_HC_ENOSYS;	/* none of khyp's own yet */
 		return 1;
 	}
 	run->exit_reason = KHYP_EXIT_HYPERCALL;
@@ -313,9 +314,8 @@ static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
 	bool pkru = cpu_feature_enabled(X86_FEATURE_OSPKE);
 	unsigned long gen;
 
-	/* Pairs with the barrier in khyp_vm_flush_tlbs(). */
 	WRITE_ONCE(vcpu->mode, KHYP_IN_GUEST);
-	smp_mb();
+	smp_mb();	/* mode before tlb_gen; pairs with khyp_vm_flush_tlbs() */
 	if (signal_pending(current) || need_resched()) {
 		WRITE_ONCE(vcpu->mode, KHYP_OUTSIDE_GUEST);
 		return false;
@@ -430,7 +430,7 @@ void khyp_vm_flush_tlbs(struct khyp_vm *vm)
 
 	have_mask = zalloc_cpumask_var(&cpus, GFP_KERNEL);
 	atomic_long_inc(&vm->tlb_gen);
-	smp_mb__after_atomic();
+	smp_mb__after_atomic();	/* tlb_gen before mode; see khyp_enter_guest() */
 
 	mutex_lock(&vm->lock);
 	for (i = 0; i < KHYP_MAX_VCPUS; i++) {

@@ -95,7 +95,7 @@ static int khyp_gva_to_gpa(struct khyp_vm *vm, const struct khyp_paging *p,
 				  wide, &e);
 		if (r || !(e & GW_PRESENT))
 			return -EFAULT;
-		if (level == 1 || ((e & GW_PS) && (level <= 3) &&
+		if (level == 1 || ((e & GW_PS) && level <= 3 &&
 				   (wide || (p->cr4 & X86_CR4_PSE)))) {
 			if (level == 1) {
 				*gpa = (e & GW_ADDR_MASK) | (gva & ~PAGE_MASK);

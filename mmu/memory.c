@@ -77,9 +77,8 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 	if (!slot)
 		return -ENOENT;
 	mem->slots[slot_id] = NULL;
-	/* Pairs with the read in a second-level fault (core/run.c). */
 	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
-	smp_wmb();
+	smp_wmb();	/* seq before the unmap; pairs with khyp_handle_npf() */
 	/* No new fault finds the slot now; drop existing mappings. */
 	unmap_mapping_range(mem->mapping, slot->base_gfn << PAGE_SHIFT,
 			    slot->npages << PAGE_SHIFT, 1);

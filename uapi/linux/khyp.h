@@ -193,7 +193,7 @@ struct khyp_msrs {
  * answered exactly as given.
  */
 #define KHYP_MAX_CPUID_ENTRIES	64
-#define KHYP_CPUID_FLAG_INDEXED	(1U << 0)
+#define KHYP_CPUID_FLAG_INDEXED	_BITUL(0)
 
 struct khyp_cpuid_entry {
 	__u32 function;
@@ -225,7 +225,7 @@ struct khyp_cpuid {
 #define KHYP_EVENT_INTERRUPT	0
 #define KHYP_EVENT_NMI		2
 #define KHYP_EVENT_EXCEPTION	3
-#define KHYP_EVENT_FLAG_ERROR_CODE	(1U << 0)
+#define KHYP_EVENT_FLAG_ERROR_CODE	_BITUL(0)
 
 struct khyp_event {
 	__u32 type;
@@ -235,37 +235,56 @@ struct khyp_event {
 	__u64 reserved[2];
 };
 
-/* struct khyp_run.exit_reason */
-#define KHYP_EXIT_NONE		0
-#define KHYP_EXIT_IO		1	/* port I/O: .io */
-#define KHYP_EXIT_MMIO		2	/* access outside RAM: .mmio */
-#define KHYP_EXIT_HLT		3	/* HLT; RIP is past it */
-#define KHYP_EXIT_SHUTDOWN	4	/* triple fault: state is undefined */
-#define KHYP_EXIT_HYPERCALL	5	/* VMCALL/VMMCALL: .hypercall */
-#define KHYP_EXIT_IRQ_WINDOW_OPEN 6	/* asked for, and the guest can take
-					 * an interrupt now */
-#define KHYP_EXIT_INTERNAL_ERROR 7	/* .internal */
-#define KHYP_EXIT_INTR		8	/* signal or immediate_exit: -EINTR */
+/*
+ * struct khyp_run.exit_reason.  HLT, I/O, MMIO and hypercalls return with
+ * RIP past the instruction; after SHUTDOWN (triple fault) the guest state
+ * is undefined until userspace sets it again.
+ */
+#define KHYP_EXIT_NONE			0
+#define KHYP_EXIT_IO			1	/* port I/O: .io */
+#define KHYP_EXIT_MMIO			2	/* outside RAM: .mmio */
+#define KHYP_EXIT_HLT			3
+#define KHYP_EXIT_SHUTDOWN		4
+#define KHYP_EXIT_HYPERCALL		5	/* .hypercall */
+#define KHYP_EXIT_IRQ_WINDOW_OPEN	6	/* see request_interrupt_window */
+#define KHYP_EXIT_INTERNAL_ERROR	7	/* .internal */
+#define KHYP_EXIT_INTR			8	/* KHYP_RUN gave -EINTR */
 
 /* struct khyp_run.io.direction */
 #define KHYP_IO_OUT		0
 #define KHYP_IO_IN		1
 
-/* struct khyp_run.internal.suberror */
-#define KHYP_INTERNAL_EMULATION	1	/* an MMIO instruction khyp does not
-					 * emulate; data[0] = RIP, data[1..2]
-					 * = its first 16 bytes */
-#define KHYP_INTERNAL_UNEXPECTED_EXIT 2	/* hw_exit_code: backend's raw
-					 * reason; data[0..1]: its details */
-#define KHYP_INTERNAL_INVALID_STATE 3	/* the hardware refused the guest
-					 * state; data[0]: VMX field or 0 */
-#define KHYP_INTERNAL_UNSUPPORTED_IO 4	/* string or REP port I/O;
-					 * data[0] = port */
-#define KHYP_INTERNAL_DELIVERY	5	/* MMIO or a fault while delivering
-					 * an event; data[0] = address */
+/*
+ * struct khyp_run.internal.suberror, and what internal.data[] holds:
+ * EMULATION:	an MMIO access by an instruction khyp does not emulate:
+ *		data[0] = RIP, data[1..2] = its first 15 bytes (zero
+ *		padded), data[3] = the guest-physical address.  Code fetched
+ *		from outside RAM: data[0] = that address, data[2] = RIP.
+ * UNEXPECTED_EXIT: an exit khyp does not handle: hw_exit_code is the
+ *		backend's raw reason (VMX basic exit reason, SVM exit code),
+ *		data[0..1] its details (VMX qualification, SVM EXITINFO1/2),
+ *		data[2] = RIP.
+ * INVALID_STATE: the hardware refused to enter the guest with this state;
+ *		hw_exit_code and data[0..2] as above.
+ * UNSUPPORTED_IO: string (INS/OUTS) or REP port I/O: data[0] = port.
+ * DELIVERY:	MMIO while the CPU was delivering an event (say, an IDT or
+ *		stack outside RAM): data[0] = the address.
+ */
+#define KHYP_INTERNAL_EMULATION		1
+#define KHYP_INTERNAL_UNEXPECTED_EXIT	2
+#define KHYP_INTERNAL_INVALID_STATE	3
+#define KHYP_INTERNAL_UNSUPPORTED_IO	4
+#define KHYP_INTERNAL_DELIVERY		5
 
-/* Hypercall numbers below this go to userspace; the rest are khyp's. */
+/*
+ * Hypercalls (VMCALL/VMMCALL, number in RAX): numbers below
+ * KHYP_HC_USER_LIMIT exit to userspace; the rest are khyp's own.  RAX
+ * receives -KHYP_HC_ENOSYS for an unknown number of khyp's, and
+ * -KHYP_HC_EPERM for a hypercall from CPL > 0; neither exits.
+ */
 #define KHYP_HC_USER_LIMIT	0x10000
+#define KHYP_HC_EPERM		1
+#define KHYP_HC_ENOSYS		38
 
 /**
  * struct khyp_run - the page shared by a vCPU and userspace
@@ -345,8 +364,7 @@ struct khyp_run {
 
 /* On a VM fd. */
 #define KHYP_SET_MEM_REGION	_IOW(KHYPIO, 0x10, struct khyp_mem_region)
-#define KHYP_CREATE_VCPU	_IO(KHYPIO, 0x11)	/* arg: vCPU id; returns
-							 * a vCPU fd */
+#define KHYP_CREATE_VCPU	_IO(KHYPIO, 0x11)	/* arg: id; -> vCPU fd */
 
 /* On a vCPU fd. */
 #define KHYP_RUN		_IO(KHYPIO, 0x20)	/* arg: 0 */
