@@ -268,6 +268,9 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 		return 1;
 	case KHYP_X_HLT:
 		khyp_skip_insn(vcpu, exit);
+		/* An event already queued wakes the guest at once. */
+		if (khyp_irq_wakes_halt(vcpu))
+			return 1;
 		run->exit_reason = KHYP_EXIT_HLT;
 		return 0;
 	case KHYP_X_HYPERCALL:

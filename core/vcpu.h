@@ -152,6 +152,7 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry);
 void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 			 const struct khyp_exit *exit);
 bool khyp_irq_ready(struct khyp_vcpu *vcpu);
+bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu);
 
 /* mmu/gwalk.c: read guest memory by guest-virtual address. */
 int khyp_guest_read_virt(struct khyp_vcpu *vcpu, const struct khyp_paging *p,

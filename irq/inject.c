@@ -127,6 +127,17 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vcpu->int_shadow = exit->int_shadow;
 }
 
+/*
+ * The guest halted with an event queued that it can take: HLT is over at
+ * once (the shadow of an STI before the HLT has ended by now).
+ */
+bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu)
+{
+	return vcpu->events.nmi.valid || vcpu->events.exception.valid ||
+	       (vcpu->events.irq.valid &&
+		(vcpu->regs.rflags & X86_EFLAGS_IF));
+}
+
 /* An interrupt injected now would be delivered at the next entry. */
 bool khyp_irq_ready(struct khyp_vcpu *vcpu)
 {

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Event injection: external interrupts (delivered only with IF set, the
+ * interrupt window and its exit), NMIs (delivered even with IF clear),
+ * exceptions with and without an error code, the run page's
+ * ready_for_interrupt and if_flag, and KHYP_INJECT_EVENT's refusals.
+ * The guest's IDT is the library's: each handler counts its vector in
+ * kh_guest_vector_count[].
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "khyp_util.h"
+#include "khyp_vm.h"
+
+#define VEC	0x30
+#define RFLAGS_IF	0x200
+
+#define vcount	kh_guest_vector_count
+
+static struct kh_vcpu *vcpu_with_idt(struct kh_vm **vm, void (*fn)(void))
+{
+	struct kh_vcpu *vcpu;
+
+	*vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(*vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, fn);
+	kh_vm_install_idt(*vm, vcpu);
+	return vcpu;
+}
+
+/* Spin long enough for a pending event to show up if it were taken. */
+static inline __attribute__((always_inline)) void guest_spin(void)
+{
+	int i;
+
+	for (i = 0; i < 2000; i++)
+		kh_guest_pause();
+}
+
+static void guest_irq(void)
+{
+	kh_guest_sti();
+	GUEST_SYNC(1);
+	while (!vcount[VEC])
+		kh_guest_pause();
+	guest_spin();
+	GUEST_SYNC4(kh_guest_last_vector, vcount[VEC], 0, 0);
+	GUEST_DONE();
+}
+
+TEST(interrupt_delivered_with_if_set)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu = NULL;
+	struct kh_ucall uc;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_irq);
+	ASSERT_SYNC(vcpu, 1);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(VEC, uc.args[0]);
+	EXPECT_EQ(1, uc.args[1]) TH_LOG("delivered %llu times",
+					 (unsigned long long)uc.args[1]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+static void guest_irq_blocked(void)
+{
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	guest_spin();
+	GUEST_SYNC(vcount[VEC]);		/* IF = 0: not delivered */
+	kh_guest_sti_nop();
+	while (!vcount[VEC])
+		kh_guest_pause();
+	GUEST_SYNC4(vcount[VEC], kh_guest_last_vector, 0, 0);
+	GUEST_DONE();
+}
+
+/* Pending while IF = 0, delivered once the guest sets IF. */
+TEST(interrupt_waits_for_if)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	char msg[512];
+	int i, cmd;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_irq_blocked);
+	ASSERT_SYNC(vcpu, 1);
+	EXPECT_EQ(0, vcpu->run->if_flag);
+	EXPECT_EQ(0, vcpu->run->ready_for_interrupt);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	vcpu->run->request_interrupt_window = 1;
+	ASSERT_SYNC(vcpu, 0);
+	EXPECT_EQ(0, vcpu->run->if_flag);
+	EXPECT_EQ(0, vcpu->run->ready_for_interrupt);
+
+	/*
+	 * The guest sets IF: the interrupt goes in.  Whether the window
+	 * opening is also reported (before or after the delivery) is the
+	 * kernel's choice: accept and stop asking at the first such exit.
+	 */
+	for (i = 0; i < 3; i++) {
+		cmd = kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg));
+		if (cmd >= 0)
+			break;
+		ASSERT_EQ(KHYP_EXIT_IRQ_WINDOW_OPEN, vcpu->run->exit_reason)
+			TH_LOG("%s", msg);
+		EXPECT_EQ(1, vcpu->run->if_flag);
+		vcpu->run->request_interrupt_window = 0;
+	}
+	ASSERT_EQ(KH_UCALL_SYNC, cmd) TH_LOG("%s", msg);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(VEC, uc.args[1]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+static void guest_window(void)
+{
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	guest_spin();
+	GUEST_SYNC(2);
+	kh_guest_sti_nop();
+	while (!vcount[VEC])
+		kh_guest_pause();
+	GUEST_SYNC(kh_guest_last_vector);
+	GUEST_DONE();
+}
+
+/* Nothing pending: the window exit comes once IF = 1, not before. */
+TEST(irq_window_open_exit)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_window);
+	ASSERT_SYNC(vcpu, 1);
+	vcpu->run->request_interrupt_window = 1;
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_IRQ_WINDOW_OPEN);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt);
+	vcpu->run->request_interrupt_window = 0;
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	ASSERT_SYNC(vcpu, VEC);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+static void guest_nmi(void)
+{
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	while (!vcount[2])
+		kh_guest_pause();
+	guest_spin();
+	GUEST_SYNC4(vcount[2], kh_guest_last_vector,
+		    kh_guest_rflags() & RFLAGS_IF, 0);
+	GUEST_DONE();
+}
+
+TEST(nmi_delivered_with_if_clear)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_nmi);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(2, uc.args[1]);
+	EXPECT_EQ(0, uc.args[2]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+static void guest_exceptions(void)
+{
+	kh_guest_exc_expected = 1U << 13 | 1U << 6;
+	GUEST_SYNC(1);
+	while (!vcount[13])
+		kh_guest_pause();
+	GUEST_SYNC4(kh_guest_last_vector, kh_guest_last_error, vcount[13], 0);
+	GUEST_SYNC(2);
+	while (!vcount[6])
+		kh_guest_pause();
+	GUEST_SYNC4(kh_guest_last_vector, kh_guest_last_error, vcount[6], 0);
+	GUEST_DONE();
+}
+
+TEST(exception_with_and_without_error_code)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_exceptions);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 13, 0x1234,
+				    KHYP_EVENT_FLAG_ERROR_CODE))
+		TH_LOG("KHYP_INJECT_EVENT #GP: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(13, uc.args[0]);
+	EXPECT_EQ(0x1234, uc.args[1]);
+	EXPECT_EQ(1, uc.args[2]);
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 6, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT #UD: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(6, uc.args[0]);
+	EXPECT_EQ(0, uc.args[1]);	/* the stub's, the CPU pushed none */
+	EXPECT_EQ(1, uc.args[2]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+TEST(bad_events_einval)
+{
+	static const struct khyp_event bad[] = {
+		{ .type = KHYP_EVENT_INTERRUPT, .vector = 256 },
+		{ .type = KHYP_EVENT_NMI, .vector = 2 },
+		{ .type = KHYP_EVENT_EXCEPTION, .vector = 2 },
+		{ .type = KHYP_EVENT_EXCEPTION, .vector = 32 },
+		{ .type = KHYP_EVENT_EXCEPTION, .vector = 255 },
+		{ .type = 1, .vector = VEC },
+		{ .type = 4, .vector = VEC },
+		{ .type = KHYP_EVENT_INTERRUPT, .vector = VEC, .flags = 2 },
+		{ .type = KHYP_EVENT_INTERRUPT, .vector = VEC,
+		  .flags = 1U << 31 },
+		{ .type = KHYP_EVENT_INTERRUPT, .vector = VEC,
+		  .reserved = { 1, 0 } },
+		{ .type = KHYP_EVENT_NMI, .reserved = { 0, 1 } },
+	};
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	unsigned int i;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-1, ioctl(vcpu->fd, KHYP_INJECT_EVENT, &bad[i]))
+			TH_LOG("event %u accepted", i);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("event %u", i);
+	}
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KHYP_INJECT_EVENT, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* none of them left an event pending */
+	EXPECT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0));
+	EXPECT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0));
+	kh_vm_free(vm);
+}
+
+static void guest_three_events(void)
+{
+	kh_guest_exc_expected = 1U << 6;
+	kh_guest_sti();
+	GUEST_SYNC(1);
+	while (!vcount[VEC] || !vcount[2] || !vcount[6])
+		kh_guest_pause();
+	guest_spin();
+	GUEST_SYNC4(vcount[VEC], vcount[2], vcount[6], 0);
+	GUEST_DONE();
+}
+
+/* One pending event per type; a second of a type is EBUSY. */
+TEST(second_pending_event_ebusy)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_three_events);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0));
+	EXPECT_EQ(-1, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC + 1, 0, 0));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0));
+	EXPECT_EQ(-1, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 6, 0, 0));
+	EXPECT_EQ(-1, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 6, 0, 0));
+	EXPECT_EQ(EBUSY, errno);
+	/* all three get delivered, once each */
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(1, uc.args[1]);
+	EXPECT_EQ(1, uc.args[2]);
+	ASSERT_DONE(vcpu);
+	/* and the slots are free again */
+	EXPECT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0));
+	kh_vm_free(vm);
+}
+
+TEST_HARNESS_MAIN

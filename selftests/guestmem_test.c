@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory seen from both sides, regions changing under a running
+ * guest, stopping a vCPU (signal, immediate_exit), several VMs and vCPUs
+ * running at once, and every way of tearing a VM with vCPUs down: after
+ * each, the memory is back and khyp.ko unloads and loads again.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "khyp_util.h"
+#include "khyp_vm.h"
+
+#define MiB		(1024UL * 1024)
+#define PAGE		4096UL
+#define PATTERN		0x5a5a0000a5a50000ULL
+/* guest writes [32, 96) MiB, host writes [96, 128) MiB */
+#define GUEST_LO	(32 * MiB)
+#define GUEST_HI	(96 * MiB)
+#define HOST_HI		(128 * MiB)
+#define SLOW_TIMEOUT	300
+
+/* The 6.1 harness has timeouts only for fixture tests: an empty fixture. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+#define SLOW_TEST(name)	TEST_F_TIMEOUT(slow, name, SLOW_TIMEOUT)
+
+static void guest_touch(void)
+{
+	uint64_t gpa, sum = 0;
+
+	for (gpa = GUEST_LO; gpa < GUEST_HI; gpa += PAGE) {
+		*(volatile uint64_t *)gpa = gpa ^ PATTERN;
+		*(volatile uint64_t *)(gpa + PAGE - 8) = ~gpa;
+	}
+	GUEST_SYNC(1);
+	for (gpa = GUEST_HI; gpa < HOST_HI; gpa += PAGE)
+		sum += *(volatile uint64_t *)gpa + *(volatile uint64_t *)(gpa + 8);
+	GUEST_SYNC(sum);
+	GUEST_DONE();
+}
+
+SLOW_TEST(memory_shared_both_ways)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	uint64_t gpa, sum = 0, *p;
+	size_t bad = 0;
+
+	NEED_DEV();
+	vm = kh_vm_create(HOST_HI);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_touch);
+	ASSERT_SYNC(vcpu, 1);
+	for (gpa = GUEST_LO; gpa < GUEST_HI; gpa += PAGE) {
+		p = kh_gpa(vm, gpa);
+		bad += p[0] != (gpa ^ PATTERN) || p[PAGE / 8 - 1] != ~gpa ||
+		       p[1] != 0;
+	}
+	EXPECT_EQ(0, bad) TH_LOG("%zu of %lu pages differ", bad,
+				 (GUEST_HI - GUEST_LO) / PAGE);
+	for (gpa = GUEST_HI; gpa < HOST_HI; gpa += PAGE) {
+		p = kh_gpa(vm, gpa);
+		p[0] = gpa * 3;
+		p[1] = 1;
+		sum += gpa * 3 + 1;
+	}
+	ASSERT_SYNC(vcpu, sum);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+#define PROBE_GPA	0x20000000UL	/* 512 MiB: no RAM at first */
+
+static void guest_probe(void)
+{
+	volatile uint64_t *p = (volatile uint64_t *)PROBE_GPA;
+
+	GUEST_SYNC(*p);
+	GUEST_SYNC(*p);
+	GUEST_SYNC(*p);
+	GUEST_DONE();
+}
+
+/* A region added or deleted between runs is what the guest sees next. */
+TEST(region_changes_seen_by_guest)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	uint64_t *p;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_probe);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	EXPECT_EQ(PROBE_GPA, vcpu->run->mmio.phys_addr);
+	vcpu->run->mmio.data = 0x11;
+	ASSERT_SYNC(vcpu, 0x11);
+	p = kh_vm_add_region(vm, 1, PROBE_GPA, 2 * MiB, 0);
+	p[0] = 0x22;
+	ASSERT_SYNC(vcpu, 0x22);
+	kh_vm_del_region(vm, 1);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	EXPECT_EQ(PROBE_GPA, vcpu->run->mmio.phys_addr);
+	vcpu->run->mmio.data = 0x33;
+	ASSERT_SYNC(vcpu, 0x33);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+static volatile int guest_stop;
+
+static void guest_spin(void)
+{
+	GUEST_SYNC(1);
+	while (!guest_stop)
+		kh_guest_pause();
+	GUEST_DONE();
+}
+
+static volatile int signals, kicker_stop;
+
+static void on_signal(int sig)
+{
+	signals++;
+}
+
+/* Signal the main thread every 100 ms until told to stop. */
+static void *kicker(void *arg)
+{
+	pthread_t main_thread = *(pthread_t *)arg;
+
+	while (!kicker_stop) {
+		usleep(100000);
+		if (!kicker_stop)
+			pthread_kill(main_thread, SIGUSR1);
+	}
+	return NULL;
+}
+
+SLOW_TEST(signal_stops_spinning_guest)
+{
+	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
+	pthread_t main_thread = pthread_self(), thread;
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	int r, e;
+
+	NEED_DEV();
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_spin);
+	ASSERT_SYNC(vcpu, 1);
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, kicker, &main_thread));
+	r = kh_vcpu_run(vcpu);
+	e = errno;
+	kicker_stop = 1;
+	pthread_join(thread, NULL);
+	ASSERT_EQ(-1, r) TH_LOG("KHYP_RUN returned %d", r);
+	EXPECT_EQ(EINTR, e) TH_LOG("errno %s", strerror(e));
+	EXPECT_EQ(KHYP_EXIT_INTR, vcpu->run->exit_reason);
+	EXPECT_LE(1, signals);
+
+	/* the vCPU runs on */
+	kh_vm_global(vm, guest_stop) = 1;
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+TEST(immediate_exit)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct khyp_regs regs;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_spin);
+	vcpu->run->immediate_exit = 1;
+	EXPECT_EQ(-1, kh_vcpu_run(vcpu));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(KHYP_EXIT_INTR, vcpu->run->exit_reason);
+	kh_vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ((uint64_t)(uintptr_t)guest_spin, regs.rip)
+		TH_LOG("the guest ran");
+	vcpu->run->immediate_exit = 0;
+	ASSERT_SYNC(vcpu, 1);
+	vcpu->run->immediate_exit = 1;
+	EXPECT_EQ(-1, kh_vcpu_run(vcpu));
+	EXPECT_EQ(EINTR, errno);
+	vcpu->run->immediate_exit = 0;
+	kh_vm_global(vm, guest_stop) = 1;
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+#define LOOPS		1000
+#define HC_BASE		0x100
+#define PORT_BASE	0x40
+
+static void guest_count(uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < LOOPS; i++) {
+		GUEST_ASSERT_EQ(kh_guest_hypercall(HC_BASE + n, i, n, 0, 0, 0),
+				i * 2 + n);
+		kh_guest_out32(PORT_BASE + n, i);
+	}
+	GUEST_SYNC(LOOPS);
+	GUEST_DONE();
+}
+
+struct vcpu_job {
+	struct kh_vcpu *vcpu;
+	unsigned int n;
+	unsigned int hypercalls, ios;
+	char err[640];
+};
+
+/* Run one vCPU to GUEST_DONE, checking each exit; errors in job->err. */
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_job *job = arg;
+	struct khyp_run *run = job->vcpu->run;
+	struct kh_ucall uc;
+	char msg[400];
+
+	for (;;) {
+		int cmd = kh_vcpu_run_ucall(job->vcpu, &uc, msg, sizeof(msg));
+
+		if (cmd == KH_UCALL_DONE)
+			return NULL;
+		if (cmd == KH_UCALL_SYNC && uc.args[0] == LOOPS)
+			continue;
+		if (cmd < 0 && run->exit_reason == KHYP_EXIT_HYPERCALL &&
+		    run->hypercall.nr == HC_BASE + job->n &&
+		    run->hypercall.args[0] == job->hypercalls &&
+		    run->hypercall.args[1] == job->n) {
+			run->hypercall.ret = job->hypercalls++ * 2 + job->n;
+			continue;
+		}
+		if (cmd < 0 && run->exit_reason == KHYP_EXIT_IO &&
+		    run->io.port == PORT_BASE + job->n && run->io.size == 4 &&
+		    run->io.data == job->ios) {
+			job->ios++;
+			continue;
+		}
+		snprintf(job->err, sizeof(job->err),
+			 "vCPU job %u after %u hypercalls, %u I/O: %s",
+			 job->n, job->hypercalls, job->ios, msg);
+		return NULL;
+	}
+}
+
+SLOW_TEST(two_vms_two_vcpus_each)
+{
+	struct vcpu_job jobs[4] = { 0 };
+	pthread_t threads[4];
+	struct kh_vm *vms[2];
+	unsigned int i;
+
+	NEED_DEV();
+	for (i = 0; i < 2; i++)
+		vms[i] = kh_vm_create(0);
+	for (i = 0; i < 4; i++) {
+		jobs[i].n = i;
+		jobs[i].vcpu = kh_vcpu_add(vms[i / 2], i % 2);
+		kh_vcpu_setup_long_mode(jobs[i].vcpu,
+					(void (*)(void))guest_count);
+		kh_vcpu_set_args(jobs[i].vcpu, i, 0);
+	}
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, vcpu_thread,
+					    &jobs[i]));
+	for (i = 0; i < 4; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(0, jobs[i].err[0]) TH_LOG("%s", jobs[i].err);
+		EXPECT_EQ(LOOPS, jobs[i].hypercalls);
+		EXPECT_EQ(LOOPS, jobs[i].ios);
+	}
+	kh_vm_free(vms[0]);
+	kh_vm_free(vms[1]);
+}
+
+/* Nothing holds khyp any more: it unloads, and loads again. */
+static void check_module_reloads(struct __test_metadata *_metadata)
+{
+	int r;
+
+	if (access(khyp_module_path(), R_OK)) {
+		TH_LOG("%s not readable: not checking that khyp unloads",
+		       khyp_module_path());
+		return;
+	}
+	r = khyp_module_unload();
+	ASSERT_EQ(0, r) TH_LOG("unloading khyp: %s (a reference leaked?)",
+			       strerror(-r));
+	r = khyp_module_load();
+	ASSERT_EQ(0, r) TH_LOG("loading khyp again: %s", strerror(-r));
+	ASSERT_EQ(0, access(KHYP_DEV, F_OK));
+}
+
+SLOW_TEST(teardown_vcpu_fd_first)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_spin);
+	ASSERT_SYNC(vcpu, 1);
+	kh_vcpu_close(vcpu);
+	kh_vm_free(vm);
+	check_module_reloads(_metadata);
+}
+
+/* The vCPU keeps its VM alive: it runs on after the VM fd is closed. */
+SLOW_TEST(teardown_vm_fd_first)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_spin);
+	ASSERT_SYNC(vcpu, 1);
+	close(vm->fd);
+	vm->fd = -1;
+	close(vm->dev);
+	vm->dev = -1;
+	kh_vm_global(vm, guest_stop) = 1;
+	ASSERT_DONE(vcpu);
+	kh_vcpu_close(vcpu);
+	kh_vm_free(vm);
+	check_module_reloads(_metadata);
+}
+
+/* Wait up to 5 s for MemFree to come back within 16 MiB of @before. */
+static long memory_missing_kib(long before)
+{
+	long missing = 0;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		missing = before - host_free_kib();
+		if (missing <= 16 * 1024)
+			break;
+		usleep(100000);
+	}
+	return missing;
+}
+
+SLOW_TEST(teardown_process_exit_without_close)
+{
+	int status;
+	pid_t pid;
+
+	NEED_DEV();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct kh_vm *vm = kh_vm_create(0);
+		struct kh_vcpu *vcpu = kh_vcpu_add(vm, 0);
+		struct kh_ucall uc;
+		char msg[256];
+
+		kh_vcpu_add(vm, 1);
+		kh_vcpu_setup_long_mode(vcpu, guest_spin);
+		_exit(kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)) ==
+		      KH_UCALL_SYNC ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status 0x%x", status);
+	check_module_reloads(_metadata);
+}
+
+SLOW_TEST(teardown_sigkill_during_run)
+{
+	long before, missing;
+	int status, pipefd[2];
+	char c = 0;
+	pid_t pid;
+
+	NEED_DEV();
+	ASSERT_EQ(0, pipe(pipefd));
+	before = host_free_kib();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct kh_vm *vm = kh_vm_create(HOST_HI);
+		struct kh_vcpu *vcpu = kh_vcpu_add(vm, 0);
+		struct kh_ucall uc;
+		char msg[256];
+
+		close(pipefd[0]);
+		kh_vcpu_setup_long_mode(vcpu, guest_touch);
+		if (kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)) !=
+		    KH_UCALL_SYNC)
+			_exit(1);
+		/* 64 MiB touched; now spin in the guest until killed */
+		kh_vcpu_setup_long_mode(vcpu, guest_spin);
+		if (kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)) !=
+		    KH_UCALL_SYNC)
+			_exit(1);
+		c = 1;
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(1);
+		kh_vcpu_run(vcpu);
+		_exit(2);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1)) TH_LOG("the child failed");
+	close(pipefd[0]);
+	usleep(300000);		/* let it enter the guest */
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("child status 0x%x", status);
+	missing = memory_missing_kib(before);
+	EXPECT_GE(16 * 1024, missing)
+		TH_LOG("MemFree %ld KiB lower after the child died", missing);
+	check_module_reloads(_metadata);
+}
+
+TEST_HARNESS_MAIN
