@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -560,6 +561,75 @@ TEST(msr_round_trip)
 	EXPECT_EQ(KH_EFER_LME | KH_EFER_LMA,
 		  efer & (KH_EFER_LME | KH_EFER_LMA | KH_EFER_SVME))
 		TH_LOG("KHYP_GET_MSRS EFER 0x%llx", (unsigned long long)efer);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * The guest's FPU/SSE registers are its own: a value the guest leaves in
+ * XMM7 survives exits while the host thread puts its own values in XMM7,
+ * and the host's values survive the guest.  The guest is plain assembly
+ * so that no compiler-generated SSE code touches XMM7 on either side of
+ * the exits.
+ */
+static void guest_fpu(void)
+{
+	asm volatile("movq %0, %%xmm7\n\t"
+		     "outb %%al, $0x71\n\t"
+		     "outb %%al, $0x71\n\t"
+		     "movq %%xmm7, %%rax\n\t"
+		     "outl %%eax, $0x72\n\t"
+		     "shrq $32, %%rax\n\t"
+		     "outl %%eax, $0x72"
+		     : : "r"(0x1122334455667788ULL) : "rax", "xmm7");
+	GUEST_DONE();
+}
+
+/*
+ * KHYP_RUN by a raw syscall with @v in XMM7: the kernel must hand XMM7
+ * back unchanged (libc calls could clobber it themselves).
+ */
+static uint64_t run_with_xmm7(struct kh_vcpu *vcpu, uint64_t v, long *ret)
+{
+	uint64_t out;
+	long r;
+
+	asm volatile("movq %[v], %%xmm7\n\t"
+		     "syscall\n\t"
+		     "movq %%xmm7, %[out]"
+		     : [out] "=r"(out), "=a"(r)
+		     : [v] "r"(v), "a"((long)SYS_ioctl), "D"((long)vcpu->fd),
+		       "S"((long)KHYP_RUN), "d"(0L)
+		     : "rcx", "r11", "memory", "xmm7");
+	*ret = r;
+	return out;
+}
+
+TEST(fpu_state_is_the_guests)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	uint64_t lo;
+	long r;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_fpu);
+	EXPECT_EQ(0xdeadbeefcafef00dULL,
+		  run_with_xmm7(vcpu, 0xdeadbeefcafef00dULL, &r));
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(KHYP_EXIT_IO, vcpu->run->exit_reason);
+	ASSERT_EQ(0x71, vcpu->run->io.port);
+	EXPECT_EQ(0x0bad0bad0bad0badULL,
+		  run_with_xmm7(vcpu, 0x0bad0bad0bad0badULL, &r));
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0x71, vcpu->run->io.port);
+	/* the guest's XMM7 outlived two exits and the host's values */
+	ASSERT_IO(vcpu, 0x72, 4, KHYP_IO_OUT);
+	lo = vcpu->run->io.data;
+	ASSERT_IO(vcpu, 0x72, 4, KHYP_IO_OUT);
+	EXPECT_EQ(0x1122334455667788ULL, vcpu->run->io.data << 32 | lo);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
