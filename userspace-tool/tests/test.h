@@ -143,5 +143,9 @@ extern const struct tcase elf_seg_cases[];
 extern const struct tcase mb_cases[];
 extern const struct tcase mb_aout_cases[];
 extern const struct tcase flat_cases[];
+/* the launcher's pure logic */
+extern const struct tcase uart_cases[];
+extern const struct tcase opts_cases[];
+extern const struct tcase boot_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

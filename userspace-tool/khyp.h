@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The launcher `khyp`: what its files share.
+ *
+ * A guest exit travels: KHYP_RUN returns in run.c (machine__run), which
+ * hands port I/O to ioport.c (the UART of uart.c, the debug-exit port),
+ * MMIO and hypercalls to their handlers, and turns HLT, SHUTDOWN and
+ * internal errors into the launcher's exit status.  Before the first run,
+ * vm.c creates the VM, its memory and vCPUs, the loaders (loader.h) put
+ * the image into guest memory, and boot.c sets the registers of the CPU
+ * mode the image starts in.  options.c parses `khyp run`'s command line,
+ * term.c owns the terminal, info.c answers `khyp info` and `khyp stats`.
+ */
+#ifndef KHYP_LAUNCHER_H
+#define KHYP_LAUNCHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/khyp.h>
+
+#include "loader.h"
+#include "uart.h"
+
+/*
+ * Exit statuses of `khyp run`.  A guest's own status through the debug
+ * exit port is always odd, (v << 1) | 1; the launcher's are even, except
+ * the conventional 1 for a host error, so the two rarely mix up.
+ */
+#define STATUS_HALTED		0	/* the guest executed HLT */
+#define STATUS_HOST_ERROR	1	/* no /dev/khyp, failed ioctl, bad image */
+#define STATUS_USAGE		2	/* bad command line */
+#define STATUS_INTERNAL		4	/* KHYP_EXIT_INTERNAL_ERROR */
+#define STATUS_TRIPLE_FAULT	6	/* KHYP_EXIT_SHUTDOWN */
+#define STATUS_TIMEOUT		8	/* --timeout expired */
+#define STATUS_STRICT		10	/* --strict: unknown port or MMIO */
+/* a signal that stopped the launcher: 128 + the signal number */
+
+#define KHYP_DEV_PATH		"/dev/khyp"
+
+/* ---- options.c ---- */
+
+#define FORMAT_AUTO		-1
+#define FORMAT_ELF		100	/* ELF32 or ELF64, as the file says */
+#define MODE_DEFAULT		-1
+
+struct run_opts {
+	const char *image;
+	uint64_t mem_size;		/* bytes, page aligned */
+	unsigned int cpus;
+	const char *cmdline;		/* multiboot; NULL: none */
+	const char *serial;		/* NULL: stdio; else a file name */
+	double timeout;			/* seconds; 0: none */
+	bool trace;
+	bool strict;
+	int format;			/* FORMAT_AUTO, IMAGE_FLAT, FORMAT_ELF,
+					 * IMAGE_MULTIBOOT */
+	int mode;			/* MODE_DEFAULT or enum boot_mode */
+	bool load_addr_set, entry_set;
+	uint64_t load_addr;		/* flat images */
+	uint64_t entry;
+};
+
+#define OPTS_DEFAULT_MEM	(64ULL << 20)
+#define OPTS_MIN_MEM		(1ULL << 20)
+#define FLAT_REAL_LOAD_ADDR	0x7c00
+#define FLAT_HIGH_LOAD_ADDR	0x100000
+
+/* "64M", "1G", "512K", "4096": bytes in *out; 0 or -1. */
+int parse_size(const char *s, uint64_t *out);
+/* A number in C syntax (0x.. hex, else decimal): 0 or -1. */
+int parse_u64(const char *s, uint64_t *out);
+/*
+ * `khyp run`'s arguments (argv[0] is "run").  Returns 0, 1 for --help,
+ * or -1 with a message in err.
+ */
+int opts__parse(struct run_opts *o, int argc, char **argv,
+		char *err, size_t errlen);
+extern const char run_usage[];
+
+/* ---- boot.c ---- */
+
+/*
+ * Guest-physical layout the launcher adds to the loaders' (loader.h):
+ *   [0x8000, 0x9000)  GDT at 0x8000, 64-bit TSS at 0x8100
+ *   [0x9000, 0xf000)  PML4, PDPT, 4 page directories: the first 4 GiB
+ *                     identity-mapped with 2 MiB pages (long mode only)
+ */
+#define BOOT_GDT		0x8000
+#define BOOT_TSS		0x8100
+#define BOOT_PML4		0x9000
+#define BOOT_TABLES_END		0xf000
+
+#define SEL_CODE64		0x08
+#define SEL_CODE32		0x10
+#define SEL_DATA		0x18
+#define SEL_TSS			0x20	/* 16 bytes */
+#define BOOT_GDT_LIMIT		(SEL_TSS + 15)
+
+/*
+ * Write the GDT, TSS and (long mode) page tables the mode of bi needs into
+ * guest memory, after checking they miss the loaded image.  0 or -1 with a
+ * message in err.
+ */
+int boot__tables(struct guest_mem *gm, const struct boot_info *bi,
+		 char *err, size_t errlen);
+/* The registers that start bi's entry in its mode. */
+void boot__regs(const struct boot_info *bi, struct khyp_regs *r,
+		struct khyp_sregs *s);
+
+/* ---- vm.c ---- */
+
+struct vcpu {
+	unsigned int id;
+	int fd;
+	struct khyp_run *run;		/* the shared run page */
+};
+
+struct vm {
+	int dev;			/* /dev/khyp */
+	int fd;
+	struct khyp_caps caps;
+	struct guest_mem mem;		/* slot 0: [0, mem.size) */
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+};
+
+int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus);
+void vm__destroy(struct vm *vm);
+/* KHYP_SET_REGS and KHYP_SET_SREGS on a vCPU: 0 or -1 (message printed). */
+int vcpu__set_state(struct vcpu *vcpu, const struct khyp_regs *r,
+		    const struct khyp_sregs *s);
+void vcpu__dump(const struct vcpu *vcpu);
+
+/* ---- term.c ---- */
+
+/* stdin into raw mode if it is a terminal; restored on every exit path. */
+void term__raw(void);
+void term__restore(void);
+
+/* ---- run.c / ioport.c ---- */
+
+struct machine {
+	const struct run_opts *opts;
+	struct vm vm;
+	struct uart uart;
+	int out_fd;			/* serial output */
+	int in_fd;			/* serial input; -1: none or EOF */
+	unsigned long unknown_io, unknown_mmio;
+	uint16_t first_unknown_port;
+	uint64_t first_unknown_gpa;
+};
+
+/* A status to stop with, or RUN_CONTINUE. */
+#define RUN_CONTINUE		-1
+
+int machine__run(struct machine *m);
+int ioport__handle(struct machine *m, struct vcpu *vcpu);
+int mmio__handle(struct machine *m, struct vcpu *vcpu);
+int hypercall__handle(struct machine *m, struct vcpu *vcpu);
+void serial__write(struct machine *m, uint8_t c);
+
+/* Hypercall numbers the launcher answers (guest RAX). */
+#define HC_PUTCHAR		1	/* args[0]: a byte to the serial out */
+
+/* ---- info.c ---- */
+
+int cmd_info(void);
+int cmd_stats(void);
+
+/* ---- main.c ---- */
+
+int cmd_run(int argc, char **argv);
+
+#endif /* KHYP_LAUNCHER_H */

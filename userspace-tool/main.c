@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * khyp: the launcher of khyp guests.
+ *
+ *   khyp run [options] IMAGE    boot IMAGE in a new VM (run.c)
+ *   khyp info                   API version, backend and capabilities
+ *   khyp stats                  exit counts of the VMs in debugfs
+ *
+ * `khyp run` reads the image, creates the VM (vm.c), lets a loader put
+ * the image in guest memory (loader.h), sets the boot vCPU's registers
+ * for the image's mode (boot.c) and runs it until it stops (run.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "khyp.h"
+
+static const char usage[] =
+"usage: khyp run [options] IMAGE   run a guest (khyp run --help)\n"
+"       khyp info                  API version, backend, capabilities\n"
+"       khyp stats                 exit counts of running VMs (debugfs)\n"
+"       khyp help                  this text\n"
+"\n"
+"khyp run exit status: the guest's via port 0xf4, (V << 1) | 1; 0 halted;\n"
+"1 host error; 2 usage error; 4 internal error; 6 triple fault;\n"
+"8 timeout; 10 --strict violation; 128+N signal N.  See khyp(1).\n";
+
+/* The whole file, at most max bytes. */
+static void *read_image(const char *path, uint64_t max, size_t *len)
+{
+	struct stat st;
+	void *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	errno = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st))
+		goto err;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max || !st.st_size) {
+		fprintf(stderr, "khyp: %s: %s\n", path, !S_ISREG(st.st_mode) ?
+			"not a regular file" : st.st_size ? "larger than guest RAM" :
+			"empty");
+		goto err_close;
+	}
+	buf = malloc(st.st_size);
+	if (!buf)
+		goto err;
+	while (got < (size_t)st.st_size) {
+		n = read(fd, (char *)buf + got, st.st_size - got);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			goto err;
+		}
+		got += n;
+	}
+	close(fd);
+	*len = got;
+	return buf;
+
+err:
+	fprintf(stderr, "khyp: %s: %s\n", path, errno ? strerror(errno) : "short read");
+err_close:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int load_image(struct machine *m, const void *img, size_t len,
+		      struct boot_info *bi)
+{
+	const struct run_opts *o = m->opts;
+	struct guest_mem *gm = &m->vm.mem;
+	int format = o->format, ret;
+	char err[256] = "";
+
+	if (format == FORMAT_AUTO && (o->mode != MODE_DEFAULT ||
+				      o->load_addr_set || o->entry_set))
+		format = IMAGE_FLAT;	/* flat-only options say so */
+	if (format == FORMAT_AUTO || format == FORMAT_ELF)
+		format = loader_detect(img, len);
+	if (o->format == FORMAT_ELF && format == IMAGE_MULTIBOOT)
+		format = IMAGE_ELF32;
+	if (o->cmdline && format != IMAGE_MULTIBOOT)
+		fprintf(stderr, "khyp: --cmdline ignored: %s is not a multiboot image\n",
+			o->image);
+	switch (format) {
+	case IMAGE_MULTIBOOT:
+		ret = load_multiboot(gm, img, len, o->cmdline, bi, err,
+				     sizeof(err));
+		break;
+	case IMAGE_ELF32:
+	case IMAGE_ELF64:
+		ret = load_elf(gm, img, len, bi, err, sizeof(err));
+		break;
+	default:
+		ret = load_flat(gm, img, len, o->load_addr, o->entry, bi,
+				err, sizeof(err));
+		if (!ret && o->mode != MODE_DEFAULT)
+			bi->mode = o->mode;
+		break;
+	}
+	if (ret) {
+		fprintf(stderr, "khyp: %s (%s): %s\n", o->image,
+			image_format_name(format), err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Load the image and set the boot vCPU's registers. */
+static int machine__boot(struct machine *m, const void *img, size_t len)
+{
+	struct khyp_sregs s;
+	struct khyp_regs r;
+	struct boot_info bi;
+	char err[256];
+
+	if (load_image(m, img, len, &bi))
+		return -1;
+	if (boot__tables(&m->vm.mem, &bi, err, sizeof(err))) {
+		fprintf(stderr, "khyp: %s: %s\n", m->opts->image, err);
+		return -1;
+	}
+	boot__regs(&bi, &r, &s);
+	if (m->opts->trace)
+		fprintf(stderr, "khyp: %s: %s, entry 0x%llx in %s mode, stack 0x%llx\n",
+			m->opts->image, image_format_name(bi.format),
+			(unsigned long long)bi.entry,
+			bi.mode == MODE_REAL16 ? "real" :
+			bi.mode == MODE_PROT32 ? "32-bit protected" : "64-bit long",
+			(unsigned long long)bi.stack);
+	return vcpu__set_state(&m->vm.vcpus[0], &r, &s);
+}
+
+static void machine__tx(void *opaque, uint8_t c)
+{
+	serial__write(opaque, c);
+}
+
+static int machine__open_serial(struct machine *m)
+{
+	m->out_fd = STDOUT_FILENO;
+	m->in_fd = -1;
+	if (!m->opts->serial) {
+		m->in_fd = STDIN_FILENO;
+		return 0;
+	}
+	m->out_fd = open(m->opts->serial, O_WRONLY | O_CREAT | O_TRUNC |
+			 O_CLOEXEC, 0644);
+	if (m->out_fd < 0) {
+		fprintf(stderr, "khyp: --serial %s: %s\n", m->opts->serial,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct machine m = { .opts = &o };
+	int status = STATUS_HOST_ERROR, ret;
+	char err[256];
+	void *img;
+	size_t len;
+
+	ret = opts__parse(&o, argc, argv, err, sizeof(err));
+	if (ret) {
+		if (ret > 0) {
+			fputs(run_usage, stdout);
+			return 0;
+		}
+		fprintf(stderr, "khyp run: %s\n", err);
+		return STATUS_USAGE;
+	}
+	img = read_image(o.image, o.mem_size, &len);
+	if (!img)
+		return STATUS_HOST_ERROR;
+	if (machine__open_serial(&m))
+		goto out_free;
+	uart__init(&m.uart, machine__tx, &m);
+	if (vm__create(&m.vm, o.mem_size, o.cpus))
+		goto out_serial;
+	if (machine__boot(&m, img, len))
+		goto out_vm;
+	if (m.in_fd >= 0)
+		term__raw();
+	status = machine__run(&m);
+	term__restore();
+out_vm:
+	vm__destroy(&m.vm);
+out_serial:
+	if (m.out_fd != STDOUT_FILENO)
+		close(m.out_fd);
+out_free:
+	free(img);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info") && argc == 2)
+		return cmd_info();
+	if (!strcmp(cmd, "stats") && argc == 2)
+		return cmd_stats();
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fputs(usage, stderr);
+	return STATUS_USAGE;
+}

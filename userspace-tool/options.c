@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The command line of `khyp run`.  Pure: no I/O beyond the message it
+ * returns, so loader_test checks it natively.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "khyp.h"
+
+const char run_usage[] =
+"usage: khyp run [options] IMAGE\n"
+"\n"
+"Runs IMAGE (a flat binary, an ELF32/ELF64 executable or a multiboot v1\n"
+"kernel, detected from its contents) in a khyp guest.  The guest's serial\n"
+"port COM1 (0x3f8) is the terminal.\n"
+"\n"
+"  -m, --memory SIZE     guest RAM, e.g. 64M, 1G (default 64M, min 1M)\n"
+"  -c, --cpus N          vCPUs (default 1); only vCPU 0 runs for now, the\n"
+"                        others are created and parked (no INIT/SIPI yet)\n"
+"      --cmdline STR     multiboot command line\n"
+"      --serial stdio|FILE  where COM1 output goes (default stdio; input\n"
+"                        comes from stdin only with stdio)\n"
+"      --timeout SECONDS stop the guest after this long (status 8)\n"
+"      --trace           one line per exit on stderr\n"
+"      --strict          stop on an access to an unknown port or MMIO\n"
+"      --format flat|elf|multiboot  do not detect the format\n"
+"      --load-addr ADDR  flat images: where to load (default 0x7c00 in\n"
+"                        real mode, else 0x100000)\n"
+"      --entry ADDR      flat images: entry point (default: load address)\n"
+"      --mode real|prot32|long  flat images: CPU mode at the entry\n"
+"                        (default real below 1 MiB, else prot32; long\n"
+"                        identity-maps the first 4 GiB)\n"
+"  -h, --help            this text\n"
+"\n"
+"Devices: 16550 UART at 0x3f8; debug exit at 0xf4 (a guest writing V\n"
+"makes khyp exit with status (V << 1) | 1); port 0x80 ignored; other\n"
+"ports read all-ones and ignore writes, as does MMIO outside RAM.\n"
+"Hypercall 1 (RAX = 1, RBX = byte) writes a byte to the serial output.\n"
+"\n"
+"Exit status: the guest's via port 0xf4 (odd); 0 the guest halted (HLT);\n"
+"1 host error; 2 usage error; 4 internal error (registers dumped);\n"
+"6 triple fault; 8 timeout; 10 --strict violation; 128+N signal N.\n"
+"Ctrl-C stops the guest.\n";
+
+enum {
+	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
+	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE,
+};
+
+static const struct option run_options[] = {
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "load-addr", required_argument, NULL, OPT_LOAD_ADDR },
+	{ "entry", required_argument, NULL, OPT_ENTRY },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return errno || *end ? -1 : 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	unsigned int shift = 0;
+	char num[32];
+	size_t len;
+	uint64_t v;
+
+	len = s ? strlen(s) : 0;
+	if (!len || len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len + 1);
+	switch (num[len - 1]) {
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	}
+	if (shift)
+		num[len - 1] = 0;
+	if (parse_u64(num, &v) || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_format(const char *s, int *format)
+{
+	if (!strcmp(s, "flat"))
+		*format = IMAGE_FLAT;
+	else if (!strcmp(s, "elf"))
+		*format = FORMAT_ELF;
+	else if (!strcmp(s, "multiboot"))
+		*format = IMAGE_MULTIBOOT;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_mode(const char *s, int *mode)
+{
+	if (!strcmp(s, "real"))
+		*mode = MODE_REAL16;
+	else if (!strcmp(s, "prot32"))
+		*mode = MODE_PROT32;
+	else if (!strcmp(s, "long"))
+		*mode = MODE_LONG64;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_timeout(const char *s, double *t)
+{
+	char *end;
+
+	errno = 0;
+	*t = strtod(s, &end);
+	if (errno || *end || end == s || !(*t > 0) || *t > 1e6)
+		return -1;
+	return 0;
+}
+
+/* One option; -1 with a message on a bad value. */
+static int opts__one(struct run_opts *o, int c, const char *arg,
+		     char *err, size_t errlen)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'm':
+		if (parse_size(arg, &o->mem_size))
+			return fail(err, errlen, "bad memory size '%s'", arg);
+		return 0;
+	case 'c':
+		if (parse_u64(arg, &v) || v < 1 || v > KHYP_MAX_VCPUS)
+			return fail(err, errlen, "--cpus takes 1 to %d, not '%s'",
+				    KHYP_MAX_VCPUS, arg);
+		o->cpus = v;
+		return 0;
+	case OPT_CMDLINE:
+		o->cmdline = arg;
+		return 0;
+	case OPT_SERIAL:
+		o->serial = strcmp(arg, "stdio") ? arg : NULL;
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_timeout(arg, &o->timeout))
+			return fail(err, errlen, "bad timeout '%s' (seconds, > 0)", arg);
+		return 0;
+	case OPT_TRACE:
+		o->trace = true;
+		return 0;
+	case OPT_STRICT:
+		o->strict = true;
+		return 0;
+	case OPT_FORMAT:
+		if (parse_format(arg, &o->format))
+			return fail(err, errlen, "unknown format '%s' (flat, elf, multiboot)", arg);
+		return 0;
+	case OPT_LOAD_ADDR:
+		o->load_addr_set = true;
+		if (parse_u64(arg, &o->load_addr))
+			return fail(err, errlen, "bad load address '%s'", arg);
+		return 0;
+	case OPT_ENTRY:
+		o->entry_set = true;
+		if (parse_u64(arg, &o->entry))
+			return fail(err, errlen, "bad entry address '%s'", arg);
+		return 0;
+	case OPT_MODE:
+		if (parse_mode(arg, &o->mode))
+			return fail(err, errlen, "unknown mode '%s' (real, prot32, long)", arg);
+		return 0;
+	}
+	return fail(err, errlen, "unknown option (see khyp run --help)");
+}
+
+/* What the options together must satisfy. */
+static int opts__check(struct run_opts *o, char *err, size_t errlen)
+{
+	if (o->mem_size < OPTS_MIN_MEM || o->mem_size > KHYP_MAX_GPA)
+		return fail(err, errlen, "memory must be 1 MiB to 1 TiB");
+	if (o->mem_size & 0xfff)
+		return fail(err, errlen, "memory must be a multiple of 4 KiB");
+	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&
+	    o->format != IMAGE_FLAT && o->format != FORMAT_AUTO)
+		return fail(err, errlen, "--mode, --load-addr and --entry apply to flat images only");
+	if (!o->load_addr_set)
+		o->load_addr = o->mode == MODE_REAL16 || o->mode == MODE_DEFAULT ?
+			       FLAT_REAL_LOAD_ADDR : FLAT_HIGH_LOAD_ADDR;
+	if (!o->entry_set)
+		o->entry = o->load_addr;
+	if (o->mode == MODE_REAL16 && o->entry >= HIGH_MEM_START)
+		return fail(err, errlen, "a real-mode entry must lie below 1 MiB");
+	return 0;
+}
+
+int opts__parse(struct run_opts *o, int argc, char **argv,
+		char *err, size_t errlen)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->mem_size = OPTS_DEFAULT_MEM;
+	o->cpus = 1;
+	o->format = FORMAT_AUTO;
+	o->mode = MODE_DEFAULT;
+	err[0] = 0;
+	optind = 0;		/* glibc: start afresh, also for the tests */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "m:c:h", run_options, NULL)) != -1) {
+		if (c == 'h')
+			return 1;
+		if (c == '?' || c == ':') {
+			if (optopt)
+				return fail(err, errlen, "bad option -%c (see khyp run --help)", optopt);
+			return fail(err, errlen, "bad option '%s' (see khyp run --help)",
+				    argv[optind - 1]);
+		}
+		if (opts__one(o, c, optarg, err, errlen))
+			return -1;
+	}
+	if (optind != argc - 1)
+		return fail(err, errlen, optind >= argc ? "no image given" :
+			    "one image only");
+	o->image = argv[optind];
+	return opts__check(o, err, errlen);
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The run loop of `khyp run`: KHYP_RUN on the boot vCPU, then one switch
+ * on why it came back.  It ends with the launcher's exit status (khyp.h):
+ * the guest's own through the debug-exit port, a HLT, a triple fault, an
+ * internal error, the --timeout, or a signal.
+ *
+ * Stopping without a race: the SIGALRM of --timeout and the stopping
+ * signals set immediate_exit in the run page before the loop sees the
+ * flag, so a signal that lands just before KHYP_RUN still makes it return
+ * at once with EINTR.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+
+#include "khyp.h"
+
+static struct khyp_run *volatile run_page;
+static volatile sig_atomic_t run_stop_signal;
+static volatile sig_atomic_t run_timed_out;
+
+static void run__on_signal(int sig)
+{
+	if (sig == SIGALRM)
+		run_timed_out = 1;
+	else
+		run_stop_signal = sig;
+	if (run_page)
+		run_page->immediate_exit = 1;
+}
+
+static int run__arm(const struct run_opts *o, struct khyp_run *run)
+{
+	static const int stop[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM };
+	struct itimerval it = { 0 };
+	struct sigaction sa;
+	unsigned int i;
+
+	run_page = run;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run__on_signal;		/* no SA_RESTART */
+	for (i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
+		sigaction(stop[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (o->timeout <= 0)
+		return 0;
+	it.it_value.tv_sec = (time_t)o->timeout;
+	it.it_value.tv_usec = (suseconds_t)((o->timeout - it.it_value.tv_sec) * 1e6);
+	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+		it.it_value.tv_usec = 1;
+	if (setitimer(ITIMER_REAL, &it, NULL)) {
+		perror("khyp: setitimer");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *exit_name(uint32_t reason)
+{
+	static const char * const names[] = {
+		[KHYP_EXIT_NONE] = "NONE",
+		[KHYP_EXIT_IO] = "IO",
+		[KHYP_EXIT_MMIO] = "MMIO",
+		[KHYP_EXIT_HLT] = "HLT",
+		[KHYP_EXIT_SHUTDOWN] = "SHUTDOWN",
+		[KHYP_EXIT_HYPERCALL] = "HYPERCALL",
+		[KHYP_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+		[KHYP_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+		[KHYP_EXIT_INTR] = "INTR",
+	};
+
+	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
+		return names[reason];
+	return "UNKNOWN";
+}
+
+static const char *internal_name(uint32_t suberror)
+{
+	switch (suberror) {
+	case KHYP_INTERNAL_EMULATION:
+		return "instruction not emulated (MMIO)";
+	case KHYP_INTERNAL_UNEXPECTED_EXIT:
+		return "exit khyp does not handle";
+	case KHYP_INTERNAL_INVALID_STATE:
+		return "the hardware refused the guest state";
+	case KHYP_INTERNAL_UNSUPPORTED_IO:
+		return "string or REP port I/O";
+	case KHYP_INTERNAL_DELIVERY:
+		return "MMIO while delivering an event";
+	}
+	return "unknown suberror";
+}
+
+/* One line per exit: reason, the RIP it resumes at, the details. */
+static void run__trace(struct vcpu *vcpu)
+{
+	struct khyp_run *run = vcpu->run;
+	struct khyp_regs r;
+
+	if (ioctl(vcpu->fd, KHYP_GET_REGS, &r))
+		r.rip = ~0ULL;
+	fprintf(stderr, "khyp: exit %s rip 0x%llx", exit_name(run->exit_reason),
+		r.rip);
+	switch (run->exit_reason) {
+	case KHYP_EXIT_IO:
+		fprintf(stderr, " port 0x%x %s size %u data 0x%" PRIx64,
+			run->io.port,
+			run->io.direction == KHYP_IO_OUT ? "out" : "in",
+			run->io.size, (uint64_t)run->io.data);
+		break;
+	case KHYP_EXIT_MMIO:
+		fprintf(stderr, " gpa 0x%" PRIx64 " %s size %u data 0x%" PRIx64,
+			(uint64_t)run->mmio.phys_addr,
+			run->mmio.is_write ? "write" : "read",
+			run->mmio.size, (uint64_t)run->mmio.data);
+		break;
+	case KHYP_EXIT_HYPERCALL:
+		fprintf(stderr, " nr %" PRIu64 " args 0x%" PRIx64 " 0x%" PRIx64 " ret 0x%" PRIx64,
+			(uint64_t)run->hypercall.nr,
+			(uint64_t)run->hypercall.args[0],
+			(uint64_t)run->hypercall.args[1],
+			(uint64_t)run->hypercall.ret);
+		break;
+	case KHYP_EXIT_HLT:
+		fprintf(stderr, " if %u", run->if_flag);
+		break;
+	case KHYP_EXIT_INTERNAL_ERROR:
+		fprintf(stderr, " suberror %u", run->internal.suberror);
+		break;
+	}
+	fputc('\n', stderr);
+}
+
+static int run__internal_error(struct vcpu *vcpu)
+{
+	struct khyp_run *run = vcpu->run;
+	uint32_t i, n = run->internal.ndata;
+
+	fprintf(stderr, "khyp: internal error %u: %s; hardware exit code 0x%" PRIx64 "\n",
+		run->internal.suberror, internal_name(run->internal.suberror),
+		(uint64_t)run->internal.hw_exit_code);
+	if (n > 8)
+		n = 8;
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "  data[%u] 0x%016" PRIx64 "\n", i,
+			(uint64_t)run->internal.data[i]);
+	vcpu__dump(vcpu);
+	return STATUS_INTERNAL;
+}
+
+static int run__exit(struct machine *m, struct vcpu *vcpu)
+{
+	struct khyp_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KHYP_EXIT_IO:
+		return ioport__handle(m, vcpu);
+	case KHYP_EXIT_MMIO:
+		return mmio__handle(m, vcpu);
+	case KHYP_EXIT_HYPERCALL:
+		return hypercall__handle(m, vcpu);
+	case KHYP_EXIT_HLT:
+		/* nothing can wake it: no interrupt sources exist yet */
+		return STATUS_HALTED;
+	case KHYP_EXIT_SHUTDOWN:
+		fprintf(stderr, "khyp: the guest triple-faulted (shutdown)\n");
+		return STATUS_TRIPLE_FAULT;
+	case KHYP_EXIT_INTERNAL_ERROR:
+		return run__internal_error(vcpu);
+	case KHYP_EXIT_IRQ_WINDOW_OPEN:
+		return RUN_CONTINUE;
+	}
+	fprintf(stderr, "khyp: unknown exit reason %u\n", run->exit_reason);
+	vcpu__dump(vcpu);
+	return STATUS_INTERNAL;
+}
+
+/* KHYP_RUN failed: stop for a signal or the timeout, else a host error. */
+static int run__failed(struct vcpu *vcpu)
+{
+	if (errno != EINTR) {
+		perror("khyp: KHYP_RUN");
+		return STATUS_HOST_ERROR;
+	}
+	if (run_timed_out) {
+		fprintf(stderr, "khyp: timeout: the guest ran out of time\n");
+		return STATUS_TIMEOUT;
+	}
+	if (run_stop_signal) {
+		fprintf(stderr, "khyp: stopped by signal %d\n", run_stop_signal);
+		return 128 + run_stop_signal;
+	}
+	vcpu->run->immediate_exit = 0;
+	return RUN_CONTINUE;
+}
+
+static void run__report(const struct machine *m)
+{
+	if (m->unknown_io || m->opts->trace)
+		fprintf(stderr, "khyp: %lu access(es) to unknown I/O ports%s",
+			m->unknown_io, m->unknown_io ? " (first: " : "\n");
+	if (m->unknown_io)
+		fprintf(stderr, "0x%x)\n", m->first_unknown_port);
+	if (m->unknown_mmio || m->opts->trace)
+		fprintf(stderr, "khyp: %lu MMIO access(es) outside RAM%s",
+			m->unknown_mmio, m->unknown_mmio ? " (first: " : "\n");
+	if (m->unknown_mmio)
+		fprintf(stderr, "0x%" PRIx64 ")\n", m->first_unknown_gpa);
+}
+
+int machine__run(struct machine *m)
+{
+	struct vcpu *vcpu = &m->vm.vcpus[0];
+	int status = RUN_CONTINUE;
+
+	if (run__arm(m->opts, vcpu->run))
+		return STATUS_HOST_ERROR;
+	while (status == RUN_CONTINUE) {
+		if (ioctl(vcpu->fd, KHYP_RUN, 0)) {
+			status = run__failed(vcpu);
+			continue;
+		}
+		status = run__exit(m, vcpu);
+		if (m->opts->trace)
+			run__trace(vcpu);
+	}
+	run_page = NULL;
+	run__report(m);
+	return status;
+}

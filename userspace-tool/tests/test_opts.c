@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The command line of `khyp run` (options.c). */
+#include <string.h>
+
+#include "test.h"
+#include "../khyp.h"
+
+#define ARGS(...)	((char *[]){ "run", __VA_ARGS__, NULL })
+#define NARGS(...)	(int)(sizeof((char *[]){ "run", __VA_ARGS__ }) / sizeof(char *))
+#define PARSE(o, ...)	opts__parse(o, NARGS(__VA_ARGS__), ARGS(__VA_ARGS__), \
+				    t->err, sizeof(t->err))
+
+static void opts_sizes(struct tctx *t)
+{
+	uint64_t v;
+
+	CHECK(t, !parse_size("64M", &v) && v == 64ULL << 20);
+	CHECK(t, !parse_size("1g", &v) && v == 1ULL << 30);
+	CHECK(t, !parse_size("512K", &v) && v == 512ULL << 10);
+	CHECK(t, !parse_size("4096", &v) && v == 4096);
+	CHECK(t, !parse_size("0x100000", &v) && v == 0x100000);
+	CHECK(t, parse_size("", &v) && parse_size("M", &v));
+	CHECK(t, parse_size("12X", &v) && parse_size("-1M", &v));
+	CHECK(t, parse_size("99999999999999G", &v));
+	CHECK(t, parse_u64("0x7c00", &v) == 0 && v == 0x7c00);
+	CHECK(t, parse_u64("7c00", &v) == -1 && parse_u64(" 1", &v) == -1);
+}
+
+static void opts_defaults(struct tctx *t)
+{
+	struct run_opts o;
+
+	CHECK(t, PARSE(&o, "img") == 0);
+	CHECK(t, !strcmp(o.image, "img"));
+	CHECK(t, o.mem_size == 64ULL << 20 && o.cpus == 1);
+	CHECK(t, !o.cmdline && !o.serial && o.timeout == 0);
+	CHECK(t, !o.trace && !o.strict);
+	CHECK(t, o.format == FORMAT_AUTO && o.mode == MODE_DEFAULT);
+	CHECK(t, o.load_addr == 0x7c00 && o.entry == 0x7c00);
+}
+
+static void opts_all(struct tctx *t)
+{
+	struct run_opts o;
+
+	CHECK(t, PARSE(&o, "-m", "128M", "--cpus", "4", "--cmdline", "a b",
+		       "--serial", "out.txt", "--timeout", "2.5", "--trace",
+		       "--strict", "--format", "multiboot", "img") == 0);
+	CHECK(t, o.mem_size == 128ULL << 20 && o.cpus == 4);
+	CHECK(t, !strcmp(o.cmdline, "a b") && !strcmp(o.serial, "out.txt"));
+	CHECK(t, o.timeout == 2.5 && o.trace && o.strict);
+	CHECK(t, o.format == IMAGE_MULTIBOOT);
+	CHECK(t, PARSE(&o, "--serial", "stdio", "--memory=2G", "img") == 0);
+	CHECK(t, !o.serial && o.mem_size == 2ULL << 30);
+	/* options may follow the image */
+	CHECK(t, PARSE(&o, "img", "--trace") == 0 && o.trace);
+}
+
+static void opts_flat(struct tctx *t)
+{
+	struct run_opts o;
+
+	CHECK(t, PARSE(&o, "--mode", "long", "img") == 0);
+	CHECK(t, o.mode == MODE_LONG64 && o.load_addr == 0x100000 &&
+		 o.entry == 0x100000);
+	CHECK(t, PARSE(&o, "--load-addr", "0x8000", "--entry", "0x8010",
+		       "--format", "flat", "img") == 0);
+	CHECK(t, o.load_addr == 0x8000 && o.entry == 0x8010);
+	CHECK(t, PARSE(&o, "--mode", "real", "--entry", "0x100000", "img") == -1);
+	CHECK(t, t_err_has(t, "below 1 MiB"));
+	CHECK(t, PARSE(&o, "--mode", "long", "--format", "elf", "img") == -1);
+	CHECK(t, t_err_has(t, "flat images only"));
+}
+
+static void opts_errors(struct tctx *t)
+{
+	struct run_opts o;
+
+	CHECK(t, PARSE(&o, "--help") == 1);
+	CHECK(t, PARSE(&o, "-h", "img") == 1);
+	CHECK(t, PARSE(&o, "--trace") == -1 && t_err_has(t, "no image"));
+	CHECK(t, PARSE(&o, "a", "b") == -1 && t_err_has(t, "one image"));
+	CHECK(t, PARSE(&o, "--bogus", "img") == -1 && t_err_has(t, "--bogus"));
+	CHECK(t, PARSE(&o, "-x", "img") == -1 && t_err_has(t, "-x"));
+	CHECK(t, PARSE(&o, "-m", "512K", "img") == -1 && t_err_has(t, "1 MiB"));
+	CHECK(t, PARSE(&o, "-m", "2000000", "img") == -1 &&
+		 t_err_has(t, "4 KiB"));
+	CHECK(t, PARSE(&o, "-c", "0", "img") == -1);
+	CHECK(t, PARSE(&o, "-c", "65", "img") == -1);
+	CHECK(t, PARSE(&o, "--timeout", "0", "img") == -1);
+	CHECK(t, PARSE(&o, "--timeout", "x", "img") == -1);
+	CHECK(t, PARSE(&o, "--format", "pe", "img") == -1);
+	CHECK(t, PARSE(&o, "--mode", "v86", "img") == -1);
+	CHECK(t, PARSE(&o, "--memory") == -1);
+}
+
+const struct tcase opts_cases[] = {
+	{ "opts_sizes", opts_sizes },
+	{ "opts_defaults", opts_defaults },
+	{ "opts_all", opts_all },
+	{ "opts_flat", opts_flat },
+	{ "opts_errors", opts_errors },
+	{ NULL, NULL },
+};
