@@ -2,10 +2,13 @@
 #
 # khyp top-level Makefile.
 #
-#   make                 build khyp.ko (against KDIR) and the selftests
+#   make                 build khyp.ko (against KDIR), the selftests, the
+#                        launcher userspace-tool/khyp and the guests/
+#   make tool guests     only the launcher and the example guests
 #   make check           sparse (C=2) and checkpatch --strict, both clean
 #   make test            the whole test run (installs what it needs; root)
 #   make test MACHINE=vmx T=api_test    one test binary in one machine
+#   make demo            boot the emulated SVM machine, run guests/hello
 #
 # KDIR defaults to the running kernel's build tree.
 
@@ -17,15 +20,21 @@ CHECKPATCH ?= $(KHYP_CACHE)/linux-source-6.1/scripts/checkpatch.pl
 SRCS := $(wildcard core/*.[ch] vmx/*.[ch] svm/*.[ch] mmu/*.[ch] irq/*.[ch] \
 		   balloon/*.[ch]) uapi/linux/khyp.h
 
-.PHONY: all module selftests check sparse checkpatch test clean
+.PHONY: all module selftests tool guests check sparse checkpatch test demo clean
 
-all: module selftests
+all: module selftests tool guests
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 selftests:
 	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) OUTPUT=$(CURDIR)/selftests
+
+tool:
+	$(MAKE) -C userspace-tool
+
+guests:
+	$(MAKE) -C guests
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules > .sparse.log 2>&1
@@ -40,7 +49,12 @@ check: sparse checkpatch
 test:
 	scripts/test.sh $(if $(MACHINE),--machine $(MACHINE)) $(if $(T),--test $(T))
 
+demo: tool guests
+	scripts/demo.sh
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	$(MAKE) -C userspace-tool clean
+	$(MAKE) -C guests clean
 	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) OUTPUT=$(CURDIR)/selftests clean || true
 	rm -rf build .sparse.log
