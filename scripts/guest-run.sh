@@ -19,6 +19,15 @@ report=$2
 testdir=$3
 shift 3
 
+# launcher_test: the khyp binary and the example guests (mkinitramfs.sh
+# puts them in /khyp-tool; virtme-ng machines see the source tree).
+if [ -d /khyp-tool ]; then
+	export KHYP_TOOL=/khyp-tool/khyp KHYP_GUESTS=/khyp-tool/guests
+else
+	export KHYP_TOOL="$testdir/../userspace-tool/khyp"
+	export KHYP_GUESTS="$testdir/../guests"
+fi
+
 run() {
 	echo "KHYP-BEGIN $machine $(uname -r)"
 	# Judge only what the kernel logs from here on: boot messages such as

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the initramfs the Bochs and QEMU machines boot: a static busybox,
-# /init, khyp.ko, the selftest binaries, and KVM's modules (for the test
-# that khyp refuses to load beside KVM).
+# /init, khyp.ko, the selftest binaries, the launcher with the example
+# guests (in /khyp-tool, for launcher_test), and KVM's modules (for the
+# test that khyp refuses to load beside KVM).
 #
 # Usage: mkinitramfs.sh OUT.cpio.gz KVER KHYP_KO SELFTEST_DIR TEST...
 set -euo pipefail
@@ -22,6 +23,14 @@ cp "$ko" "$root/khyp/khyp.ko"
 for t in "$@"; do
 	cp "$tdir/$t" "$root/khyp/$t"
 done
+# launcher_test runs the launcher on the example guests: /khyp-tool.
+top=$(cd "$tdir/.." && pwd)
+if [ -x "$top/userspace-tool/khyp" ]; then
+	mkdir -p "$root/khyp-tool/guests"
+	cp "$top/userspace-tool/khyp" "$root/khyp-tool/khyp"
+	cp "$top"/guests/hello "$top"/guests/memtest "$top"/guests/*.bin \
+		"$top"/guests/*.elf "$root/khyp-tool/guests/"
+fi
 
 # KVM's modules with their dependencies, and a modules.dep for modprobe.
 for m in $(for v in kvm_amd kvm_intel; do

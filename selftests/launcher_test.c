@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The launcher `khyp run` on the example guests of guests/: each test runs
+ * the khyp binary as a child process and checks what the guest printed on
+ * the serial port (khyp's stdout), khyp's exit status and its stderr.
+ *
+ * Where the binary and the images are: $KHYP_TOOL and $KHYP_GUESTS (the
+ * test machines' guest-run.sh sets them), else ../userspace-tool/khyp and
+ * ../guests next to this test's directory (a source tree), else
+ * /khyp-tool/khyp and /khyp-tool/guests (the initramfs of the Bochs and
+ * QEMU machines).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "khyp_util.h"
+#include "khyp_vm.h"
+
+/* khyp run's exit statuses (userspace-tool/khyp.h, khyp(1)) */
+#define ST_HALTED	0
+#define ST_HOST_ERROR	1
+#define ST_USAGE	2
+#define ST_TRIPLE_FAULT	6
+#define ST_TIMEOUT	8
+#define ST_STRICT	10
+#define DEBUG_EXIT(v)	(((v) << 1) | 1)
+
+#define RUN_LIMIT_S	25	/* per khyp run: the harness stops a test at 30 s */
+#define OUT_MAX		16384
+
+struct result {
+	int status;		/* exit status, or 128 + signal */
+	char out[OUT_MAX];	/* stdout: the guest's serial output */
+	char err[OUT_MAX];	/* stderr */
+};
+
+static char tool[PATH_MAX], guests[PATH_MAX];
+
+/* The first of env, <test dir>/../rel, fallback that exists. */
+static bool find_path(char *buf, const char *env, const char *rel,
+		      const char *fallback)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (getenv(env)) {
+		snprintf(buf, PATH_MAX, "%s", getenv(env));
+		return !access(buf, F_OK);
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		snprintf(buf, PATH_MAX, "%.2000s/../%s", dirname(exe), rel);
+		if (!access(buf, F_OK))
+			return true;
+	}
+	snprintf(buf, PATH_MAX, "%s", fallback);
+	return !access(buf, F_OK);
+}
+
+static bool find_tool(void)
+{
+	return find_path(tool, "KHYP_TOOL", "userspace-tool/khyp",
+			 "/khyp-tool/khyp") &&
+	       find_path(guests, "KHYP_GUESTS", "guests", "/khyp-tool/guests");
+}
+
+/* Read what the child writes on two pipes until both close or time's up. */
+static bool collect(int out_fd, int err_fd, struct result *r)
+{
+	struct pollfd p[2] = { { out_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
+	size_t len[2] = { 0, 0 };
+	char *buf[2] = { r->out, r->err };
+	time_t end = time(NULL) + RUN_LIMIT_S;
+	int open_fds = 2, i;
+
+	while (open_fds && time(NULL) < end) {
+		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+			return false;
+		for (i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			n = read(p[i].fd, buf[i] + len[i], OUT_MAX - 1 - len[i]);
+			if (n <= 0) {
+				p[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			len[i] += n;
+			buf[i][len[i]] = 0;
+		}
+	}
+	return !open_fds;
+}
+
+/* The path of an image in the guests directory. */
+static const char *g(const char *name)
+{
+	static char buf[4][2 * PATH_MAX];
+	static unsigned int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", guests, name);
+	return buf[i];
+}
+
+/* Run `khyp ARGS...` (NULL-terminated) with @input on its stdin. */
+static int run_khyp(struct result *r, const char *input, ...)
+{
+	int in[2], out[2], err[2], ws, argc = 1;
+	char *argv[32];
+	const char *a;
+	va_list ap;
+	pid_t pid;
+	bool done;
+
+	memset(r, 0, sizeof(*r));
+	argv[0] = tool;
+	va_start(ap, input);
+	while ((a = va_arg(ap, const char *)) && argc < 31)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	if (pipe(in) || pipe(out) || pipe(err))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(in[1]);
+		close(out[0]);
+		close(err[0]);
+		execv(tool, argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	if (input && write(in[1], input, strlen(input)) < 0)
+		return -1;
+	close(in[1]);
+	done = collect(out[0], err[0], r);
+	close(out[0]);
+	close(err[0]);
+	if (!done)
+		kill(pid, SIGKILL);
+	if (waitpid(pid, &ws, 0) < 0)
+		return -1;
+	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return 0;
+}
+
+/* Every test: khyp loaded, the launcher and the guests found. */
+#define NEED_TOOL()							\
+	do {								\
+		NEED_DEV();						\
+		ASSERT_TRUE(find_tool())				\
+			TH_LOG("no khyp launcher or guests at %s, %s: build them (make tool guests) or set KHYP_TOOL, KHYP_GUESTS", \
+			       tool, guests);				\
+	} while (0)
+
+#define RUN(r, input, ...)						\
+	do {								\
+		ASSERT_EQ(0, run_khyp(r, input, __VA_ARGS__, NULL))	\
+			TH_LOG("running %s: %s", tool, strerror(errno)); \
+	} while (0)
+
+/* Status as expected, with what khyp said if not. */
+#define EXPECT_STATUS(r, st)						\
+	EXPECT_EQ(st, (r)->status)					\
+		TH_LOG("stdout: %s\nstderr: %s", (r)->out, (r)->err)
+
+#define EXPECT_HAS(buf, s)						\
+	EXPECT_NE(NULL, strstr(buf, s)) TH_LOG("'%s' not in: %s", s, buf)
+
+static struct result res;
+
+TEST(info_names_backend)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "info");
+	EXPECT_STATUS(&res, 0);
+	EXPECT_HAS(res.out, "api_version: 1");
+	EXPECT_HAS(res.out, "backend: ");
+	EXPECT_HAS(res.out, "nr_asids: ");
+}
+
+TEST(stats_reads_debugfs)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "stats");
+	if (res.status) {	/* must say why */
+		EXPECT_HAS(res.err, "debugfs");
+	} else {
+		EXPECT_TRUE(strstr(res.out, "no VMs") || strstr(res.out, "vm"));
+	}
+}
+
+TEST(hello_greets_and_exits_33)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", g("hello"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x10));
+	EXPECT_HAS(res.out, "Hello from a khyp guest\n");
+	EXPECT_HAS(res.out, "running in 64-bit long mode");
+}
+
+TEST(hello_with_parked_vcpus)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "-c", "3", "-m", "16M", g("hello"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x10));
+	EXPECT_HAS(res.out, "Hello from a khyp guest\n");
+	EXPECT_HAS(res.out, "16 MiB of RAM");
+}
+
+TEST(flat_boot_sector_real_mode)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", g("bootsect.bin"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x11));
+	EXPECT_STREQ("Hello from a real-mode boot sector\n", res.out);
+	EXPECT_STREQ("", res.err);
+}
+
+TEST(elf64_starts_in_long_mode)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", g("long64.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x12));
+	EXPECT_STREQ("ELF64 guest in long mode\n", res.out);
+}
+
+TEST(elf32_halts_with_status_0)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", g("prot32.elf"));
+	EXPECT_STATUS(&res, ST_HALTED);
+	EXPECT_STREQ("ELF32 guest in protected mode\n", res.out);
+}
+
+TEST(multiboot_cmdline)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--cmdline", "console=ttyS0 quiet",
+	    g("mbcmdline.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x14));
+	EXPECT_STREQ("cmdline: console=ttyS0 quiet\n", res.out);
+}
+
+TEST(memtest_and_hypercalls)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "-m", "32M", "--cmdline", "mib=4", g("memtest"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x20));
+	EXPECT_HAS(res.out, "memtest: 4 MiB at 0x400000, checksum");
+	EXPECT_HAS(res.out, " ok\n");
+	EXPECT_HAS(res.out, "hypercall putchar ok\n");
+	EXPECT_HAS(res.out, "unknown hypercall returned -1\n");
+}
+
+TEST(serial_input_from_stdin)
+{
+	NEED_TOOL();
+	RUN(&res, "hello\n", "run", "--timeout", "60", g("echo.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(5));
+	EXPECT_STREQ("type a line: HELLO\n", res.out);
+}
+
+TEST(serial_to_file)
+{
+	char path[] = "/tmp/khyp-serial-XXXXXX", buf[128] = "";
+	int fd;
+
+	NEED_TOOL();
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	RUN(&res, NULL, "run", "--serial", path, g("bootsect.bin"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x11));
+	EXPECT_STREQ("", res.out);
+	EXPECT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	EXPECT_STREQ("Hello from a real-mode boot sector\n", buf);
+	close(fd);
+	unlink(path);
+}
+
+TEST(timeout_stops_a_spinning_guest)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--timeout", "1", g("spin.bin"));
+	EXPECT_STATUS(&res, ST_TIMEOUT);
+	EXPECT_HAS(res.err, "timeout");
+}
+
+TEST(triple_fault_status)
+{
+	char buf[16];
+	const char *v;
+
+	NEED_TOOL();
+	/* as in run_test: Bochs 2.7's SVM stops the machine instead */
+	v = machine_expect("triple_fault_exit", buf, sizeof(buf));
+	if (v && !strcmp(v, "0"))
+		SKIP(return, "this emulated CPU cannot exit on a guest triple fault");
+	RUN(&res, NULL, "run", "--mode", "long", g("triple.bin"));
+	EXPECT_STATUS(&res, ST_TRIPLE_FAULT);
+	EXPECT_HAS(res.err, "triple");
+}
+
+TEST(unknown_port_and_mmio_counted)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--mode", "long", g("unknown.bin"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x15));
+	EXPECT_HAS(res.err, "1 access(es) to unknown I/O ports (first: 0x60)");
+	EXPECT_HAS(res.err, "2 MMIO access(es) outside RAM (first: 0xc0000000)");
+}
+
+TEST(strict_stops_at_unknown_port)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--strict", "--mode", "long", g("unknown.bin"));
+	EXPECT_STATUS(&res, ST_STRICT);
+	EXPECT_HAS(res.err, "--strict: guest read port 0x60");
+}
+
+TEST(trace_lists_io_exits)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--trace", g("bootsect.bin"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x11));
+	EXPECT_STREQ("Hello from a real-mode boot sector\n", res.out);
+	EXPECT_HAS(res.err, "in real mode");
+	EXPECT_HAS(res.err, "exit IO rip 0x");
+	EXPECT_HAS(res.err, "port 0x3fd in size 1 data 0x60");
+	EXPECT_HAS(res.err, "port 0x3f8 out size 1 data 0x48");
+	EXPECT_HAS(res.err, "port 0xf4 out size 1 data 0x11");
+	EXPECT_HAS(res.err, "0 access(es) to unknown I/O ports");
+}
+
+TEST(usage_and_host_errors)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run");
+	EXPECT_STATUS(&res, ST_USAGE);
+	RUN(&res, NULL, "run", "--memory", "lots", g("hello"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	RUN(&res, NULL, "run", "/nonexistent/image");
+	EXPECT_STATUS(&res, ST_HOST_ERROR);
+	EXPECT_HAS(res.err, "/nonexistent/image");
+	/* a boot sector loaded over the launcher's page tables */
+	RUN(&res, NULL, "run", "--mode", "long", "--load-addr", "0x8000",
+	    g("bootsect.bin"));
+	EXPECT_STATUS(&res, ST_HOST_ERROR);
+	EXPECT_HAS(res.err, "overlaps");
+}
+
+TEST_HARNESS_MAIN
