@@ -6,8 +6,14 @@
  * can run here: VMX enabled by the firmware, a VMCS that fits a page in
  * write-back memory, EPT with 4-level write-back tables.  Everything else
  * (VPID, unrestricted guest, 2M/1G pages, ...) is optional and reported in
- * struct khyp_caps.  vmx_cpu_enable() enters VMX root operation (VMXON) on
- * one CPU; vmx_cpu_disable() leaves it.
+ * struct khyp_caps.  It also settles, once, the controls every VMCS gets
+ * (struct vmx_config); a CPU that loads the module but lacks something
+ * vCPUs need (unrestricted guest, INVEPT, ...) says so once, and vCPU
+ * creation then fails with -EOPNOTSUPP.
+ *
+ * vmx_cpu_enable() enters VMX root operation (VMXON) on one CPU;
+ * vmx_cpu_disable() VMCLEARs the VMCSs still active there and leaves it.
+ * The ops table at the end names the rest of the backend (vmx.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": vmx: " fmt
 
@@ -22,9 +28,10 @@
 
 #include "../core/compat.h"
 #include "../core/khyp.h"
+#include "../mmu/pgtable.h"
+#include "vmx.h"
 
-/* (o) from IA32_VMX_BASIC, written at the start of VMXON region and VMCS. */
-static u32 vmx_vmcs_revision;
+struct vmx_config vmx_cfg;
 
 /* The allowed-1 settings of a VMX control capability MSR. */
 static u32 vmx_allowed1(u32 msr)
@@ -33,6 +40,137 @@ static u32 vmx_allowed1(u32 msr)
 
 	rdmsrl(msr, val);
 	return val >> 32;
+}
+
+/**
+ * vmx_adjust() - the controls khyp sets in one VMX control field
+ * @msr:	its capability MSR (bits 31:0 must be 1, bits 63:32 may be 1)
+ * @want:	controls khyp needs
+ * @optional:	controls khyp uses when offered
+ * @forbid:	controls khyp cannot work with, should the CPU force them
+ * @ctl:	receives the value to write
+ *
+ * Returns false if a wanted control is not offered or a forbidden one is
+ * forced; @ctl is then what could be had.
+ */
+static bool vmx_adjust(u32 msr, u32 want, u32 optional, u32 forbid, u32 *ctl)
+{
+	u64 val;
+	u32 must1, may1;
+
+	rdmsrl(msr, val);
+	must1 = val;
+	may1 = val >> 32;
+	*ctl = (must1 | want | (optional & may1)) & may1;
+	return !(want & ~may1) && !(must1 & forbid);
+}
+
+/*
+ * The controls of every VMCS (see vmx/run.c for what each exit becomes):
+ * external interrupts and NMIs exit (interrupts are left pending for the
+ * host, not acknowledged); HLT, MWAIT, MONITOR, RDPMC, MOV DR, CR8
+ * accesses and all port I/O exit; RDMSR/WRMSR always exit (no MSR bitmap);
+ * RDTSC runs natively with an offset; EPT, unrestricted guest, VPID.
+ * EFER, PAT and DR7/DEBUGCTL are switched by the VMCS.
+ */
+static void vmx_setup_config(u64 basic, u64 ept_vpid)
+{
+	bool true_ctls = basic & VMX_BASIC_TRUE_CTLS;
+	u64 misc, fixed0;
+	u32 unused;
+
+	vmx_cfg.revision = vmx_basic_vmcs_revision_id(basic);
+
+	if (!vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+				    MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
+			PIN_BASED_VIRTUAL_NMIS,
+			PIN_BASED_POSTED_INTR | PIN_BASED_VMX_PREEMPTION_TIMER,
+			&vmx_cfg.pin))
+		vmx_cfg.missing = "pin-based controls";
+	if (!vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+				    MSR_IA32_VMX_PROCBASED_CTLS,
+			CPU_BASED_HLT_EXITING | CPU_BASED_USE_TSC_OFFSETTING |
+			CPU_BASED_MWAIT_EXITING | CPU_BASED_MONITOR_EXITING |
+			CPU_BASED_RDPMC_EXITING | CPU_BASED_CR8_LOAD_EXITING |
+			CPU_BASED_CR8_STORE_EXITING | CPU_BASED_MOV_DR_EXITING |
+			CPU_BASED_UNCOND_IO_EXITING |
+			CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, 0,
+			CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
+			CPU_BASED_INVLPG_EXITING | CPU_BASED_RDTSC_EXITING |
+			CPU_BASED_TPR_SHADOW | CPU_BASED_USE_IO_BITMAPS |
+			CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_INTR_WINDOW_EXITING |
+			CPU_BASED_NMI_WINDOW_EXITING |
+			CPU_BASED_MONITOR_TRAP_FLAG | CPU_BASED_PAUSE_EXITING |
+			CPU_BASED_ACTIVATE_TERTIARY_CONTROLS,
+			&vmx_cfg.proc))
+		vmx_cfg.missing = "processor-based controls";
+	/* Turned on and off at run time: they must be allowed. */
+	if (!vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+				    MSR_IA32_VMX_PROCBASED_CTLS,
+			CPU_BASED_INTR_WINDOW_EXITING, 0, 0, &unused))
+		vmx_cfg.missing = "interrupt-window exiting";
+	if (!vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
+			SECONDARY_EXEC_ENABLE_EPT |
+			SECONDARY_EXEC_UNRESTRICTED_GUEST,
+			SECONDARY_EXEC_ENABLE_RDTSCP, 0, &vmx_cfg.proc2))
+		vmx_cfg.missing = "unrestricted guest";
+	if (!vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
+				    MSR_IA32_VMX_EXIT_CTLS,
+			VM_EXIT_HOST_ADDR_SPACE_SIZE |
+			VM_EXIT_SAVE_DEBUG_CONTROLS |
+			VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
+			VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER, 0,
+			VM_EXIT_ACK_INTR_ON_EXIT, &vmx_cfg.exit))
+		vmx_cfg.missing = "VM-exit controls (EFER, PAT)";
+	if (!vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
+				    MSR_IA32_VMX_ENTRY_CTLS,
+			VM_ENTRY_LOAD_DEBUG_CONTROLS |
+			VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER, 0,
+			VM_ENTRY_SMM | VM_ENTRY_DEACT_DUAL_MONITOR |
+			VM_ENTRY_IA32E_MODE, &vmx_cfg.entry))
+		vmx_cfg.missing = "VM-entry controls (EFER, PAT)";
+	if (!vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
+				    MSR_IA32_VMX_ENTRY_CTLS,
+			VM_ENTRY_IA32E_MODE, 0, 0, &unused))
+		vmx_cfg.missing = "IA-32e mode guests";
+
+	/* Exits store EFER.LMA in the entry controls: the guest may switch. */
+	rdmsrl(MSR_IA32_VMX_MISC, misc);
+	vmx_cfg.timer_rate = -1;
+	if (vmx_allowed1(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+				     MSR_IA32_VMX_PINBASED_CTLS) &
+	    PIN_BASED_VMX_PREEMPTION_TIMER)
+		vmx_cfg.timer_rate = vmx_misc_preemption_timer_rate(misc);
+	if (!(misc & VMX_MISC_SAVE_EFER_LMA))
+		vmx_cfg.missing = "EFER.LMA saved on VM exit";
+	if (!(ept_vpid & VMX_EPT_INVEPT_BIT) ||
+	    !(ept_vpid & (VMX_EPT_EXTENT_CONTEXT_BIT |
+			  VMX_EPT_EXTENT_GLOBAL_BIT)))
+		vmx_cfg.missing = "INVEPT";
+	vmx_cfg.invept_single = ept_vpid & VMX_EPT_EXTENT_CONTEXT_BIT;
+
+	vmx_cfg.vnmi = (vmx_cfg.pin & PIN_BASED_VIRTUAL_NMIS) &&
+		vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+				       MSR_IA32_VMX_PROCBASED_CTLS,
+			   CPU_BASED_NMI_WINDOW_EXITING, 0, 0, &unused);
+	if (!vmx_cfg.vnmi)
+		vmx_cfg.pin &= ~PIN_BASED_VIRTUAL_NMIS;
+	vmx_cfg.vpid = (vmx_allowed1(MSR_IA32_VMX_PROCBASED_CTLS2) &
+			SECONDARY_EXEC_ENABLE_VPID) &&
+		       ((ept_vpid >> 32) & VMX_VPID_INVVPID_BIT);
+	if (vmx_cfg.vpid)
+		vmx_cfg.proc2 |= SECONDARY_EXEC_ENABLE_VPID;
+
+	/* Unrestricted guest: CR0.PE and CR0.PG may be 0. */
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, fixed0);
+	vmx_cfg.cr0_fixed1_bits = fixed0 & ~(u64)(X86_CR0_PE | X86_CR0_PG);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, fixed0);
+	vmx_cfg.cr4_fixed1_bits = fixed0;
+
+	if (vmx_cfg.missing)
+		pr_warn("this CPU lacks %s: khyp loads, but cannot create vCPUs\n",
+			vmx_cfg.missing);
 }
 
 static int vmx_probe(struct khyp_caps *caps)
@@ -59,7 +197,6 @@ static int vmx_probe(struct khyp_caps *caps)
 		       basic);
 		return -ENODEV;
 	}
-	vmx_vmcs_revision = vmx_basic_vmcs_revision_id(basic);
 	true_ctls = basic & VMX_BASIC_TRUE_CTLS;
 
 	pin = vmx_allowed1(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
@@ -99,6 +236,7 @@ static int vmx_probe(struct khyp_caps *caps)
 		caps->features |= KHYP_CAP_EPT_AD;
 	if (pin & PIN_BASED_VMX_PREEMPTION_TIMER)
 		caps->features |= KHYP_CAP_PREEMPTION_TIMER;
+	vmx_setup_config(basic, ept_vpid);
 	return 0;
 }
 
@@ -145,7 +283,8 @@ static int vmx_cpu_enable(struct page *vmxon_region)
 		r = -EIO;
 		goto clear_vmxe;
 	}
-	*(u32 *)page_address(vmxon_region) = vmx_vmcs_revision;
+	vmx_cpu_init_loaded();
+	*(u32 *)page_address(vmxon_region) = vmx_cfg.revision;
 	r = vmx_vmxon(page_to_phys(vmxon_region));
 	if (r)
 		goto clear_vmxe;
@@ -158,6 +297,9 @@ clear_vmxe:
 
 static void vmx_cpu_disable(void)
 {
+	/* VMXOFF leaves active VMCSs undefined: write them back first. */
+	vmx_clear_loaded_vmcss();
+
 	/* A fault (not in VMX operation after all) is ignored. */
 	asm goto("1: vmxoff\n\t"
 		 "jmp 3f\n"
@@ -169,9 +311,41 @@ fault:
 	cr4_clear_bits(X86_CR4_VMXE);
 }
 
+/*
+ * A VMX instruction that cannot fail did: a khyp bug, or VMX turned off
+ * under a running vCPU (emergency reboot).  The VM-instruction error says
+ * which check failed.
+ */
+void vmx_insn_failed(const char *insn, unsigned long arg, bool fault)
+{
+	unsigned long err = 0;
+
+	if (!fault)
+		asm volatile("1: vmread %[field], %[err]\n"
+			     "2:\n\t"
+			     _ASM_EXTABLE(1b, 2b)
+			     : [err] "+r" (err)
+			     : [field] "r" ((unsigned long)VM_INSTRUCTION_ERROR)
+			     : "cc");
+	WARN_ONCE(1, "khyp: %s %#lx %s (VM-instruction error %lu)\n", insn,
+		  arg, fault ? "faulted" : "failed", err);
+}
+
 const struct khyp_backend_ops khyp_vmx_ops = {
 	.name		= "vmx",
+	.cpu_area_order	= 0,
+	.pt_format	= &khyp_pt_ept,
 	.probe		= vmx_probe,
 	.cpu_enable	= vmx_cpu_enable,
 	.cpu_disable	= vmx_cpu_disable,
+	.vcpu_create	= vmx_vcpu_create,
+	.vcpu_destroy	= vmx_vcpu_destroy,
+	.vcpu_load	= vmx_vcpu_load,
+	.vcpu_put	= vmx_vcpu_put,
+	.get_sregs	= vmx_get_sregs,
+	.set_sregs	= vmx_set_sregs,
+	.get_msr	= vmx_get_msr,
+	.set_msr	= vmx_set_msr,
+	.get_paging	= vmx_get_paging,
+	.run		= vmx_run,
 };

@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running a VMX guest: vcpu_load/vcpu_put, one entry (vmx_run()), and the
+ * translation of the VM exit into the core's struct khyp_exit.
+ *
+ * One guest entry, in order:
+ *  1. the VMCS is current here (vcpu_load made it so);
+ *  2. the host state the VMCS does not restore is saved, once per load:
+ *     segment selectors, FS/GS bases, and the SYSCALL MSRs and
+ *     KERNEL_GS_BASE, which then hold the guest's values until vcpu_put()
+ *     (the host needs them only in user mode, which it reaches only
+ *     through vcpu_put(), at the end of KHYP_RUN or when preempted);
+ *  3. RSP, RIP, RFLAGS go into the VMCS, the event to inject and the
+ *     interrupt/NMI windows into the controls, stale EPT translations are
+ *     dropped, CR2 is loaded;
+ *  4. entry.S loads the other registers from vcpu->regs and enters;
+ *  5. on exit, an NMI that hit the guest is handed to the host's handler
+ *     at once; an external interrupt is left pending (not acknowledged)
+ *     and the host takes it when the core enables interrupts;
+ *  6. the exit reason becomes a KHYP_X_* kind; the few exits that only
+ *     exist because of VMX (CR0/CR4 bits khyp owns, CR8) are finished
+ *     here and reported as KHYP_X_NONE.
+ */
+#include <linux/kernel.h>
+#include <linux/percpu.h>
+#include <linux/smp.h>
+#include <asm/debugreg.h>
+#include <asm/desc.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/segment.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+#include <asm/trapnr.h>
+#include <asm/tsc.h>
+
+#include "../core/khyp.h"
+#include "../core/vcpu.h"
+#include "vmx.h"
+
+/* entry.S indexes vcpu->regs.gpr[] by instruction encoding. */
+static_assert(KHYP_RAX == 0 && KHYP_RCX == 1 && KHYP_RDX == 2 &&
+	      KHYP_RBX == 3 && KHYP_RSP == 4 && KHYP_RBP == 5 &&
+	      KHYP_RSI == 6 && KHYP_RDI == 7 && KHYP_R8 == 8 &&
+	      KHYP_R15 == 15);
+
+/* Exit qualification of a control-register access. */
+#define CR_ACCESS_CR(q)		((q) & 0xf)
+#define CR_ACCESS_TYPE(q)	(((q) & CONTROL_REG_ACCESS_TYPE) >> 4)
+#define CR_ACCESS_GPR(q)	(((q) & CONTROL_REG_ACCESS_REG) >> 8)
+#define CR_ACCESS_MOV_TO	0
+#define CR_ACCESS_MOV_FROM	1
+
+/* Exit qualification of an I/O instruction. */
+#define IO_SIZE(q)		(((q) & 7) + 1)
+#define IO_IN			BIT(3)
+#define IO_STRING		BIT(4)
+#define IO_REP			BIT(5)
+#define IO_PORT(q)		((q) >> 16)
+
+static void vmx_lldt(u16 sel)
+{
+	asm volatile("lldt %0" : : "rm" (sel));
+}
+
+static u16 vmx_sldt(void)
+{
+	u16 sel;
+
+	asm volatile("sldt %0" : "=rm" (sel));
+	return sel;
+}
+
+/*
+ * Step 2 above; interrupts off.  The VM exit loads FS and GS with the
+ * selectors and bases written here, DS and ES with 0, and leaves LDTR
+ * unusable and the GDT and TSS limits at their maximum: all put back by
+ * vmx_switch_to_host().
+ */
+static void vmx_switch_to_guest(struct khyp_vmx *vv)
+{
+	struct vmx_host_state *h = &vv->host;
+	u64 gs_base;
+
+	savesegment(ds, h->ds);
+	savesegment(es, h->es);
+	savesegment(fs, h->fs);
+	savesegment(gs, h->gs);
+	h->ldt = vmx_sldt();
+	rdmsrl(MSR_FS_BASE, h->fs_base);
+	rdmsrl(MSR_GS_BASE, gs_base);
+	/* VM exit can only load selectors with RPL 0 from the GDT. */
+	vmcs_write(HOST_FS_SELECTOR, (h->fs & 7) ? 0 : h->fs);
+	vmcs_write(HOST_GS_SELECTOR, (h->gs & 7) ? 0 : h->gs);
+	vmcs_write(HOST_FS_BASE, h->fs_base);
+	vmcs_write(HOST_GS_BASE, gs_base);
+
+	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+	rdmsrl(MSR_STAR, h->star);
+	rdmsrl(MSR_LSTAR, h->lstar);
+	rdmsrl(MSR_CSTAR, h->cstar);
+	rdmsrl(MSR_SYSCALL_MASK, h->sfmask);
+	wrmsrl(MSR_KERNEL_GS_BASE, vv->kernel_gs_base);
+	wrmsrl(MSR_STAR, vv->star);
+	wrmsrl(MSR_LSTAR, vv->lstar);
+	wrmsrl(MSR_CSTAR, vv->cstar);
+	wrmsrl(MSR_SYSCALL_MASK, vv->sfmask);
+	vv->guest_msrs_loaded = true;
+}
+
+static void vmx_switch_to_host(struct khyp_vmx *vv)
+{
+	struct vmx_host_state *h = &vv->host;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	/* The guest's SWAPGS changed it; the other four only exit. */
+	rdmsrl(MSR_KERNEL_GS_BASE, vv->kernel_gs_base);
+
+	if (h->ldt)
+		vmx_lldt(h->ldt);
+	if (h->gs & 7)
+		load_gs_index(h->gs);	/* before KERNEL_GS_BASE: sets it */
+	if (h->fs & 7) {
+		loadsegment(fs, h->fs);
+		wrmsrl(MSR_FS_BASE, h->fs_base);
+	}
+	if (h->ds | h->es) {
+		loadsegment(ds, h->ds);
+		loadsegment(es, h->es);
+	}
+	wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+	wrmsrl(MSR_STAR, h->star);
+	wrmsrl(MSR_LSTAR, h->lstar);
+	wrmsrl(MSR_CSTAR, h->cstar);
+	wrmsrl(MSR_SYSCALL_MASK, h->sfmask);
+	invalidate_tss_limit();
+	load_fixmap_gdt(raw_smp_processor_id());
+	vv->guest_msrs_loaded = false;
+	local_irq_restore(flags);
+}
+
+void vmx_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
+{
+	/* A failure (VMX off: going down) is reported by the next run(). */
+	vmx_vmcs_load(vcpu->priv, cpu);
+}
+
+void vmx_vcpu_put(struct khyp_vcpu *vcpu)
+{
+	struct khyp_vmx *vv = vcpu->priv;
+
+	if (vv->guest_msrs_loaded)
+		vmx_switch_to_host(vv);
+}
+
+/* Called by entry.S just before VMLAUNCH/VMRESUME. */
+void vmx_set_host_rsp(unsigned long rsp)
+{
+	vmcs_write(HOST_RSP, rsp);
+}
+
+static bool vmx_has_error_code(u8 vector)
+{
+	switch (vector) {
+	case X86_TRAP_DF:
+	case X86_TRAP_TS:
+	case X86_TRAP_NP:
+	case X86_TRAP_SS:
+	case X86_TRAP_GP:
+	case X86_TRAP_PF:
+	case X86_TRAP_AC:
+	case X86_TRAP_CP:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The event to deliver at entry.  An NMI waits in vv->nmi_pending until
+ * the guest can take it (no NMI blocking, no interrupt shadow); with
+ * virtual NMIs the NMI window exit says when.  The error code is given
+ * exactly when the hardware requires it (protected mode, an exception
+ * that has one), whatever the caller's flag says.
+ */
+static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
+		       u32 intr_state)
+{
+	u32 info = INTR_INFO_VALID_MASK;
+
+	if (inj->valid && inj->type == KHYP_EVENT_NMI) {
+		vv->nmi_pending = true;
+	} else if (inj->valid) {
+		info |= inj->vector;
+		if (inj->type == KHYP_EVENT_EXCEPTION) {
+			info |= INTR_TYPE_HARD_EXCEPTION;
+			if (vmx_has_error_code(inj->vector) &&
+			    (vmcs_read(GUEST_CR0) & X86_CR0_PE)) {
+				info |= INTR_INFO_DELIVER_CODE_MASK;
+				vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+					   inj->error_code);
+			}
+		} else {
+			info |= INTR_TYPE_EXT_INTR;
+		}
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
+		return;
+	}
+
+	if (vv->nmi_pending &&
+	    !(intr_state & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS |
+			    GUEST_INTR_STATE_NMI))) {
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
+			   info | INTR_TYPE_NMI_INTR | X86_TRAP_NMI);
+		vv->nmi_pending = false;
+	}
+}
+
+/*
+ * Host interrupts must stop the guest whatever its RFLAGS.IF (external-
+ * interrupt exiting).  Bochs 2.7 keeps them masked while a guest entered
+ * with IF clear leaves it clear (it judges the mask before it counts the
+ * CPU as being in the guest), so such a guest would spin with the host's
+ * timer locked out.  Bound its time with the VMX-preemption timer: 1 ms,
+ * an exit that costs nothing on hardware, where the case is rare anyway.
+ */
+static void vmx_set_timer(struct khyp_vmx *vv, bool guest_if)
+{
+	u32 pin = vmx_cfg.pin;
+
+	if (vmx_cfg.timer_rate >= 0 && !guest_if) {
+		pin |= PIN_BASED_VMX_PREEMPTION_TIMER;
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE,
+			   max(tsc_khz >> vmx_cfg.timer_rate, 1U));
+	}
+	if (pin != vv->pin) {
+		vmcs_write(PIN_BASED_VM_EXEC_CONTROL, pin);
+		vv->pin = pin;
+	}
+}
+
+/* Steps 1 to 3: returns false if the VMCS cannot be made current. */
+static bool vmx_prepare_entry(struct khyp_vmx *vv,
+			      const struct khyp_entry *entry)
+{
+	struct khyp_vcpu *vcpu = vv->vcpu;
+	int cpu = smp_processor_id();
+	u32 intr_state, old_state, proc;
+	unsigned long cr;
+
+	/* VMX went off and back on here (CPU hotplug, suspend) meanwhile. */
+	if (unlikely(READ_ONCE(vv->cpu) != cpu)) {
+		if (WARN_ON_ONCE(READ_ONCE(vv->cpu) >= 0) ||
+		    vmx_vmcs_load(vv, cpu))
+			return false;
+	}
+	if (!vv->guest_msrs_loaded)
+		vmx_switch_to_guest(vv);
+
+	/* Per task, and may change while the vCPU is loaded. */
+	cr = __read_cr3();
+	if (unlikely(cr != vmcs_read(HOST_CR3)))
+		vmcs_write(HOST_CR3, cr);
+	cr = cr4_read_shadow();
+	if (unlikely(cr != vmcs_read(HOST_CR4)))
+		vmcs_write(HOST_CR4, cr);
+
+	vmcs_write(GUEST_RSP, vcpu->regs.gpr[KHYP_RSP]);
+	vmcs_write(GUEST_RIP, vcpu->regs.rip);
+	vmcs_write(GUEST_RFLAGS, vcpu->regs.rflags);
+
+	/*
+	 * An interrupt shadow ends with the instruction after STI/MOV SS:
+	 * drop it once RIP has moved past the exiting instruction (the core
+	 * emulated it), and STI's when the guest has IF clear (set_regs).
+	 */
+	old_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	intr_state = old_state;
+	if (vcpu->regs.rip != vv->exit_rip)
+		intr_state &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	if (!(vcpu->regs.rflags & X86_EFLAGS_IF))
+		intr_state &= ~GUEST_INTR_STATE_STI;
+	if (intr_state != old_state)
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr_state);
+
+	vmx_inject(vv, &entry->inject, intr_state);
+	vmx_set_timer(vv, vcpu->regs.rflags & X86_EFLAGS_IF);
+
+	proc = vv->proc & ~(CPU_BASED_INTR_WINDOW_EXITING |
+			    CPU_BASED_NMI_WINDOW_EXITING);
+	if (entry->irq_window)
+		proc |= CPU_BASED_INTR_WINDOW_EXITING;
+	if (vv->nmi_pending && vmx_cfg.vnmi)
+		proc |= CPU_BASED_NMI_WINDOW_EXITING;
+	if (proc != vv->proc) {
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+		vv->proc = proc;
+	}
+
+	if (entry->flush_tlb || vv->need_flush)
+		vmx_flush_ept(vv);
+	if (native_read_cr2() != vv->cr2)
+		native_write_cr2(vv->cr2);
+	return true;
+}
+
+/*
+ * MOV to CR0 or CR4 changed a bit khyp owns (see vmx_set_cr0()).  Take
+ * the owned bits into the read shadow.  If the write also changes bits
+ * the guest owns, let the guest execute it again: now that the shadow
+ * matches, it does not exit, and the processor does the rest itself
+ * (paging on or off, IA-32e mode and EFER.LMA, PDPTEs, its own #GP
+ * checks).  Returns true when the instruction is complete.
+ */
+static bool vmx_mov_to_cr(bool cr4, u64 val)
+{
+	u64 mask = vmcs_read(cr4 ? CR4_GUEST_HOST_MASK : CR0_GUEST_HOST_MASK);
+	u64 cur = vmcs_read(cr4 ? GUEST_CR4 : GUEST_CR0);
+	u64 owned = (cur & ~mask) | (val & mask);
+
+	if (cr4)
+		vmx_set_cr4(owned);
+	else
+		vmx_set_cr0(owned);
+	return !((val ^ cur) & ~mask);
+}
+
+static bool vmx_in_64bit_mode(void)
+{
+	return (vmcs_read(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) &&
+	       (vmcs_read(GUEST_CS_AR_BYTES) & VMX_AR_L_MASK);
+}
+
+/*
+ * CR-access exits: MOV to CR0/CR4 touching an owned bit, MOV to/from CR8.
+ * Finished here; an invalid value gets #GP.
+ */
+static void vmx_handle_cr(struct khyp_vmx *vv, struct khyp_exit *exit)
+{
+	struct khyp_vcpu *vcpu = vv->vcpu;
+	unsigned long q = vmcs_read(EXIT_QUALIFICATION);
+	u64 *gpr = &vcpu->regs.gpr[CR_ACCESS_GPR(q)];
+	bool done = true, gp = false;
+	u64 val = *gpr;
+
+	exit->hw_info[0] = q;
+	if (!vmx_in_64bit_mode())
+		val = (u32)val;
+
+	switch (CR_ACCESS_TYPE(q) << 4 | CR_ACCESS_CR(q)) {
+	case CR_ACCESS_MOV_TO << 4 | 0:
+		gp = (val >> 32) ||
+		     ((val & X86_CR0_NW) && !(val & X86_CR0_CD));
+		if (!gp)
+			done = vmx_mov_to_cr(false, val);
+		break;
+	case CR_ACCESS_MOV_TO << 4 | 4:
+		/* The guest has no VMX: setting CR4.VMXE is #GP. */
+		gp = (val >> 32) || (val & X86_CR4_VMXE);
+		if (!gp)
+			done = vmx_mov_to_cr(true, val);
+		break;
+	case CR_ACCESS_MOV_TO << 4 | 8:
+		gp = val & ~0xfULL;
+		if (!gp)
+			vv->cr8 = val;
+		break;
+	case CR_ACCESS_MOV_FROM << 4 | 8:
+		*gpr = vv->cr8;
+		break;
+	default:
+		/* CR3 accesses, CLTS and LMSW do not exit. */
+		exit->kind = KHYP_X_UNKNOWN;
+		return;
+	}
+
+	if (gp)
+		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+	else if (done)
+		vcpu->regs.rip += vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	exit->kind = KHYP_X_NONE;
+}
+
+/* The event whose delivery the exit interrupted, for the core to redo. */
+static void vmx_read_vectoring(struct khyp_exit *exit)
+{
+	u32 info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+	u32 type = info & VECTORING_INFO_TYPE_MASK;
+	struct khyp_inj *inj = &exit->interrupted;
+
+	if (!(info & VECTORING_INFO_VALID_MASK))
+		return;
+	switch (type) {
+	case INTR_TYPE_EXT_INTR:
+		inj->type = KHYP_EVENT_INTERRUPT;
+		break;
+	case INTR_TYPE_NMI_INTR:
+		inj->type = KHYP_EVENT_NMI;
+		/* Delivery failed: the guest did not block NMIs after all. */
+		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO,
+				GUEST_INTR_STATE_NMI);
+		break;
+	case INTR_TYPE_HARD_EXCEPTION:
+		inj->type = KHYP_EVENT_EXCEPTION;
+		break;
+	default:
+		/* INT n, INT3, INTO: the guest executes them again. */
+		return;
+	}
+	inj->valid = true;
+	inj->vector = info & VECTORING_INFO_VECTOR_MASK;
+	if (info & VECTORING_INFO_DELIVER_CODE_MASK) {
+		inj->has_error_code = true;
+		inj->error_code = vmcs_read(IDT_VECTORING_ERROR_CODE);
+	}
+}
+
+static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
+			       struct khyp_exit *exit)
+{
+	unsigned long q;
+
+	switch (reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		q = vmcs_read(VM_EXIT_INTR_INFO);
+		exit->hw_info[1] = q;
+		exit->kind = (q & INTR_INFO_INTR_TYPE_MASK) ==
+			     INTR_TYPE_NMI_INTR ? KHYP_X_NONE : KHYP_X_UNKNOWN;
+		return;
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_NMI_WINDOW:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		exit->kind = KHYP_X_NONE;
+		return;
+	case EXIT_REASON_TRIPLE_FAULT:
+		exit->kind = KHYP_X_SHUTDOWN;
+		return;
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		exit->kind = KHYP_X_IRQ_WINDOW;
+		return;
+	case EXIT_REASON_CR_ACCESS:
+		vmx_handle_cr(vv, exit);
+		return;
+	case EXIT_REASON_IO_INSTRUCTION:
+		q = vmcs_read(EXIT_QUALIFICATION);
+		exit->hw_info[0] = q;
+		exit->kind = KHYP_X_IO;
+		exit->io.port = IO_PORT(q);
+		exit->io.size = IO_SIZE(q);
+		exit->io.in = q & IO_IN;
+		exit->io.string = q & IO_STRING;
+		exit->io.rep = q & IO_REP;
+		break;
+	case EXIT_REASON_CPUID:
+		exit->kind = KHYP_X_CPUID;
+		break;
+	case EXIT_REASON_HLT:
+		exit->kind = KHYP_X_HLT;
+		break;
+	case EXIT_REASON_VMCALL:
+		exit->kind = KHYP_X_HYPERCALL;
+		break;
+	case EXIT_REASON_MSR_READ:
+		exit->kind = KHYP_X_RDMSR;
+		break;
+	case EXIT_REASON_MSR_WRITE:
+		exit->kind = KHYP_X_WRMSR;
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		q = vmcs_read(EXIT_QUALIFICATION);
+		exit->hw_info[0] = q;
+		exit->kind = KHYP_X_NPF;
+		exit->npf.gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		exit->npf.write = q & EPT_VIOLATION_ACC_WRITE;
+		exit->npf.fetch = q & EPT_VIOLATION_ACC_INSTR;
+		exit->hw_info[1] = exit->npf.gpa;
+		/*
+		 * An IRET that unblocked NMIs faulted: it runs again, and
+		 * NMIs stay blocked until it does.
+		 */
+		if (vmx_cfg.vnmi && !exit->interrupted.valid &&
+		    (q & INTR_INFO_UNBLOCK_NMI))
+			vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO,
+				      GUEST_INTR_STATE_NMI);
+		return;
+	case EXIT_REASON_INVD:
+	case EXIT_REASON_RDPMC:
+	case EXIT_REASON_VMCLEAR:
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMPTRLD:
+	case EXIT_REASON_VMPTRST:
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMRESUME:
+	case EXIT_REASON_VMWRITE:
+	case EXIT_REASON_VMOFF:
+	case EXIT_REASON_VMON:
+	case EXIT_REASON_DR_ACCESS:
+	case EXIT_REASON_MWAIT_INSTRUCTION:
+	case EXIT_REASON_MONITOR_INSTRUCTION:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_XSETBV:
+	case EXIT_REASON_VMFUNC:
+		exit->kind = KHYP_X_UD;
+		return;
+	case EXIT_REASON_EPT_MISCONFIG:
+	default:
+		exit->kind = KHYP_X_UNKNOWN;
+		exit->hw_info[0] = vmcs_read(EXIT_QUALIFICATION);
+		exit->hw_info[1] = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		return;
+	}
+	/* The instruction exits (the "break"s above). */
+	exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+}
+
+/*
+ * Enter the guest once (see the top of the file).  Interrupts and
+ * preemption are off, the vCPU is loaded on this CPU.
+ */
+void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+	     struct khyp_exit *exit)
+{
+	struct khyp_vmx *vv = vcpu->priv;
+	unsigned long host_debugctl;
+	bool host_dr7;
+	u32 reason;
+	int fail;
+
+	memset(exit, 0, sizeof(*exit));
+	if (!vmx_prepare_entry(vv, entry)) {
+		exit->kind = KHYP_X_INVALID_STATE;
+		return;
+	}
+
+	/* VM exits clear DEBUGCTL and set DR7 to 0x400: keep the host's. */
+	host_debugctl = get_debugctlmsr();
+	host_dr7 = hw_breakpoint_active();
+
+	fail = vmx_vmenter(vcpu->regs.gpr, vv->launched);
+
+	vv->cr2 = native_read_cr2();
+	if (host_debugctl)
+		update_debugctlmsr(host_debugctl);
+	if (host_dr7)
+		hw_breakpoint_restore();
+
+	if (unlikely(fail)) {
+		/* VMfail: the controls or host state are wrong (a bug). */
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+		exit->kind = KHYP_X_INVALID_STATE;
+		exit->hw_code = VMX_EXIT_REASONS_FAILED_VMENTRY;
+		exit->hw_info[0] = vmcs_read(VM_INSTRUCTION_ERROR);
+		return;
+	}
+
+	reason = vmcs_read(VM_EXIT_REASON);
+	exit->hw_code = reason;
+	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
+		/* Invalid guest state: the guest did not run. */
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+		exit->kind = KHYP_X_INVALID_STATE;
+		exit->hw_info[0] = vmcs_read(EXIT_QUALIFICATION);
+		return;
+	}
+	vv->launched = true;
+
+	/* An NMI for the host: its handler runs now, as if it had hit here. */
+	if ((u16)reason == EXIT_REASON_EXCEPTION_NMI &&
+	    (vmcs_read(VM_EXIT_INTR_INFO) &
+	     (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK)) ==
+	    (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR))
+		asm volatile("int $2");
+
+	vcpu->regs.gpr[KHYP_RSP] = vmcs_read(GUEST_RSP);
+	vcpu->regs.rip = vmcs_read(GUEST_RIP);
+	vcpu->regs.rflags = vmcs_read(GUEST_RFLAGS);
+	vv->exit_rip = vcpu->regs.rip;
+
+	vmx_read_vectoring(exit);
+	exit->int_shadow = vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+			   (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	vmx_translate_exit(vv, (u16)reason, exit);
+}
