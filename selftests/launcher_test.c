@@ -31,6 +31,7 @@
 #define ST_HALTED	0
 #define ST_HOST_ERROR	1
 #define ST_USAGE	2
+#define ST_INTERNAL	4
 #define ST_TRIPLE_FAULT	6
 #define ST_TIMEOUT	8
 #define ST_STRICT	10
@@ -321,6 +322,17 @@ TEST(triple_fault_status)
 	RUN(&res, NULL, "run", "--mode", "long", g("triple.bin"));
 	EXPECT_STATUS(&res, ST_TRIPLE_FAULT);
 	EXPECT_HAS(res.err, "triple");
+}
+
+TEST(internal_error_dumps_registers)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", g("strio.bin"));
+	EXPECT_STATUS(&res, ST_INTERNAL);
+	EXPECT_HAS(res.err, "internal error 4: string or REP port I/O");
+	EXPECT_HAS(res.err, "data[0] 0x00000000000003f8");
+	EXPECT_HAS(res.err, "vCPU 0 registers:");
+	EXPECT_HAS(res.err, "rdx 00000000000003f8");
 }
 
 TEST(unknown_port_and_mmio_counted)
