@@ -7,6 +7,8 @@
 #ifndef KHYP_CORE_COMPAT_H
 #define KHYP_CORE_COMPAT_H
 
+#include <linux/err.h>
+#include <linux/shrinker.h>
 #include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/syscore_ops.h>
@@ -68,6 +70,57 @@ static inline u32 vmx_basic_vmcs_mem_type(u64 basic)
 static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
+}
+#endif
+
+/*
+ * The shrinker API: shrinker_alloc()/shrinker_register()/shrinker_free()
+ * since 6.7, register_shrinker() on a caller's struct before.  @storage
+ * is used only by the old API.
+ */
+#ifdef KHYP_HAVE_SHRINKER_ALLOC
+static inline struct shrinker *
+khyp_shrinker_create(struct shrinker *storage, const char *name,
+		     unsigned long (*count)(struct shrinker *,
+					    struct shrink_control *),
+		     unsigned long (*scan)(struct shrinker *,
+					   struct shrink_control *))
+{
+	struct shrinker *s = shrinker_alloc(0, "%s", name);
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void khyp_shrinker_destroy(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static inline struct shrinker *
+khyp_shrinker_create(struct shrinker *storage, const char *name,
+		     unsigned long (*count)(struct shrinker *,
+					    struct shrink_control *),
+		     unsigned long (*scan)(struct shrinker *,
+					   struct shrink_control *))
+{
+	int r;
+
+	storage->count_objects = count;
+	storage->scan_objects = scan;
+	storage->seeks = DEFAULT_SEEKS;
+	r = register_shrinker(storage, "%s", name);
+	return r ? ERR_PTR(r) : storage;
+}
+
+static inline void khyp_shrinker_destroy(struct shrinker *s)
+{
+	unregister_shrinker(s);
 }
 #endif
 

@@ -15,6 +15,7 @@
 
 #include "khyp.h"
 #include "stats.h"
+#include "../balloon/balloon.h"
 
 const struct khyp_backend_ops *khyp_backend __read_mostly;
 struct khyp_caps khyp_caps __read_mostly;
@@ -85,20 +86,25 @@ static int __init khyp_init(void)
 	r = khyp_vm_init();
 	if (r)
 		goto disable;
+	r = khyp_balloon_module_init();
+	if (r)
+		goto vm_exit;
 	khyp_stats_init();
 	preempt_notifier_inc();
 
 	r = khyp_dev_register();
 	if (r)
-		goto vm_exit;
+		goto balloon_exit;
 
 	pr_info("%s backend ready on %u CPUs (features %#llx)\n",
 		khyp_backend->name, num_online_cpus(), khyp_caps.features);
 	return 0;
 
-vm_exit:
+balloon_exit:
 	preempt_notifier_dec();
 	khyp_stats_exit();
+	khyp_balloon_module_exit();
+vm_exit:
 	khyp_vm_exit();
 disable:
 	khyp_hw_disable_all();
@@ -113,6 +119,7 @@ static void __exit khyp_exit(void)
 	khyp_dev_unregister();
 	preempt_notifier_dec();
 	khyp_stats_exit();
+	khyp_balloon_module_exit();
 	khyp_vm_exit();
 	khyp_hw_disable_all();
 	if (khyp_backend->teardown)

@@ -183,6 +183,7 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 	if (gpa >= KHYP_MAX_GPA) {
 		page = NULL;
 	} else {
+		khyp_balloon_fault(vm, gpa >> PAGE_SHIFT);
 		seq = READ_ONCE(vm->mem.inval_seq);
 		smp_rmb();	/* before the lookup; see khyp_memory_delete() */
 		page = khyp_memory_get_page(&vm->mem, gpa >> PAGE_SHIFT, &flags);
@@ -238,7 +239,10 @@ static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
 	if (!(p.efer & EFER_LMA) || !p.cs_l)
 		mask = U32_MAX;
 	if ((gpr[KHYP_RAX] & mask) >= KHYP_HC_USER_LIMIT) {
-		gpr[KHYP_RAX] = (u64)-KHYP_HC_ENOSYS;	/* none of khyp's own yet */
+		gpr[KHYP_RAX] = khyp_balloon_hypercall(vcpu,
+						       gpr[KHYP_RAX] & mask,
+						       gpr[KHYP_RBX] & mask,
+						       gpr[KHYP_RCX] & mask);
 		return 1;
 	}
 	run->exit_reason = KHYP_EXIT_HYPERCALL;

@@ -45,6 +45,7 @@ static void khyp_vm_free(struct kref *kref)
 	struct khyp_vm *vm = container_of(kref, struct khyp_vm, kref);
 
 	khyp_stats_vm_remove(vm);
+	khyp_balloon_destroy(vm);
 	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
 	mutex_destroy(&vm->lock);
@@ -62,15 +63,24 @@ void khyp_vm_put(struct khyp_vm *vm)
 	kref_put(&vm->kref, khyp_vm_free);
 }
 
-/* A region left the VM (mem.lock held): no vCPU may still reach it. */
-static void khyp_vm_invalidate(struct khyp_memory *mem, u64 gfn, u64 npages)
+/* Pages left the VM (mem.lock held): drop their second-level mappings. */
+static unsigned long khyp_vm_zap(struct khyp_memory *mem, u64 gfn, u64 npages)
 {
 	struct khyp_vm *vm = container_of(mem, struct khyp_vm, mem);
 
-	if (khyp_pgtable_unmap(&vm->pt, gfn << PAGE_SHIFT,
-			       npages << PAGE_SHIFT))
-		khyp_vm_flush_tlbs(vm);
+	return khyp_pgtable_unmap(&vm->pt, gfn << PAGE_SHIFT,
+				  npages << PAGE_SHIFT);
 }
+
+static void khyp_vm_flush(struct khyp_memory *mem)
+{
+	khyp_vm_flush_tlbs(container_of(mem, struct khyp_vm, mem));
+}
+
+static const struct khyp_memory_ops khyp_vm_memory_ops = {
+	.zap	= khyp_vm_zap,
+	.flush	= khyp_vm_flush,
+};
 
 static vm_fault_t khyp_vm_fault(struct vm_fault *vmf)
 {
@@ -116,6 +126,23 @@ static long khyp_vm_ioctl_set_mem_region(struct khyp_vm *vm,
 	return khyp_memory_set_region(&vm->mem, &region);
 }
 
+static long khyp_vm_ioctl_set_balloon(struct khyp_vm *vm, void __user *argp)
+{
+	struct khyp_balloon_target t;
+
+	if (copy_from_user(&t, argp, sizeof(t)))
+		return -EFAULT;
+	return khyp_balloon_set_target(vm, &t);
+}
+
+static long khyp_vm_ioctl_get_balloon(struct khyp_vm *vm, void __user *argp)
+{
+	struct khyp_balloon_stats st;
+
+	khyp_balloon_get_stats(vm, &st);
+	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
 static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -130,6 +157,10 @@ static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 		return khyp_vm_ioctl_set_mem_region(vm, argp);
 	case KHYP_CREATE_VCPU:
 		return khyp_vcpu_create(vm, arg);
+	case KHYP_SET_BALLOON:
+		return khyp_vm_ioctl_set_balloon(vm, argp);
+	case KHYP_GET_BALLOON:
+		return khyp_vm_ioctl_get_balloon(vm, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -178,7 +209,8 @@ int khyp_vm_create(void)
 		r = PTR_ERR(inode);
 		goto free_pt;
 	}
-	khyp_memory_init(&vm->mem, inode->i_mapping, khyp_vm_invalidate);
+	khyp_memory_init(&vm->mem, inode->i_mapping, &khyp_vm_memory_ops);
+	khyp_balloon_init(vm);
 	khyp_stats_vm_add(vm);
 
 	/* The file's release drops this reference (fops_put). */
@@ -207,6 +239,7 @@ put_module:
 put_inode:
 	iput(inode);
 	khyp_stats_vm_remove(vm);
+	khyp_balloon_destroy(vm);
 	khyp_memory_destroy(&vm->mem);
 free_pt:
 	khyp_pgtable_destroy(&vm->pt);

@@ -13,6 +13,7 @@
 
 #include "khyp.h"
 
+#include "../balloon/balloon.h"
 #include "../mmu/memory.h"
 #include "../mmu/pgtable.h"
 
@@ -32,6 +33,7 @@ struct khyp_vcpu;
  *		vcpu->tlb_gen differs flushes before entering.
  * @debugfs:	(c) the VM's debugfs directory, or NULL.
  * @retired_exits: (@lock) exit counts of the vCPUs already closed.
+ * @balloon:	the pages the guest gave back, with its own lock.
  */
 struct khyp_vm {
 	struct kref kref;
@@ -44,6 +46,7 @@ struct khyp_vm {
 	atomic_long_t tlb_gen;
 	struct dentry *debugfs;
 	u64 retired_exits[KHYP_X_NR];
+	struct khyp_balloon balloon;
 };
 
 void khyp_vm_get(struct khyp_vm *vm);

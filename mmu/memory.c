@@ -25,10 +25,9 @@
 #include "memory.h"
 
 void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
-		      void (*invalidate)(struct khyp_memory *mem, u64 gfn,
-					 u64 npages))
+		      const struct khyp_memory_ops *ops)
 {
-	mem->invalidate = invalidate;
+	mem->ops = ops;
 	mem->inval_seq = 0;
 	mutex_init(&mem->lock);
 	memset(mem->slots, 0, sizeof(mem->slots));
@@ -82,8 +81,8 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 	/* No new fault finds the slot now; drop existing mappings. */
 	unmap_mapping_range(mem->mapping, slot->base_gfn << PAGE_SHIFT,
 			    slot->npages << PAGE_SHIFT, 1);
-	if (mem->invalidate)
-		mem->invalidate(mem, slot->base_gfn, slot->npages);
+	if (mem->ops && mem->ops->zap(mem, slot->base_gfn, slot->npages))
+		mem->ops->flush(mem);
 	khyp_slot_free(mem, slot);
 	return 0;
 }
@@ -219,4 +218,71 @@ struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 unlock:
 	mutex_unlock(&mem->lock);
 	return page;
+}
+
+/**
+ * khyp_memory_reclaim() - give single guest pages back to the host
+ * @mem:	the VM's memory
+ * @gfns:	guest frame numbers
+ * @n:		how many
+ * @not_ram:	per frame, set to whether it lies in no slot
+ *
+ * Each page is removed from its slot, from userspace mappings and from the
+ * second-level tables (one TLB flush for the batch), then freed: its
+ * memory-cgroup charge goes with it.  A page never touched costs nothing.
+ * The next touch of the frame allocates a new zeroed page.
+ *
+ * Return: how many pages were freed.
+ */
+unsigned long khyp_memory_reclaim(struct khyp_memory *mem, const u64 *gfns,
+				  unsigned int n, bool *not_ram)
+{
+	struct khyp_mem_slot *slot;
+	unsigned long zapped = 0, freed = 0;
+	struct page *page, *next;
+	LIST_HEAD(pages);
+	unsigned int i;
+
+	mutex_lock(&mem->lock);
+	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
+	smp_wmb();	/* seq before the unmaps; pairs with khyp_handle_npf() */
+	for (i = 0; i < n; i++) {
+		slot = khyp_memory_find(mem, gfns[i], 1);
+		not_ram[i] = !slot;
+		if (!slot)
+			continue;
+		page = xa_erase(&slot->pages, gfns[i] - slot->base_gfn);
+		if (!page)
+			continue;
+		list_add(&page->lru, &pages);
+		unmap_mapping_range(mem->mapping, gfns[i] << PAGE_SHIFT,
+				    PAGE_SIZE, 1);
+		if (mem->ops)
+			zapped += mem->ops->zap(mem, gfns[i], 1);
+	}
+	if (zapped)
+		mem->ops->flush(mem);
+	mutex_unlock(&mem->lock);
+
+	list_for_each_entry_safe(page, next, &pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+		atomic_long_dec(&mem->nr_pages);
+		freed++;
+	}
+	return freed;
+}
+
+/* Pages of guest RAM declared, over all slots. */
+u64 khyp_memory_declared_pages(struct khyp_memory *mem)
+{
+	u64 n = 0;
+	unsigned int i;
+
+	mutex_lock(&mem->lock);
+	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++)
+		if (mem->slots[i])
+			n += mem->slots[i]->npages;
+	mutex_unlock(&mem->lock);
+	return n;
 }

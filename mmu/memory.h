@@ -40,11 +40,11 @@ struct khyp_mem_slot {
  * @nr_pages:	pages allocated, over all slots.
  * @mapping:	(c) of the VM file: userspace mappings of guest memory, to
  *		zap before a page is freed.
- * @invalidate:	(c) called with @lock held after a range has left the
- *		slots and before its pages are freed: drops second-level
- *		mappings and flushes the vCPUs' TLBs.
- * @inval_seq:	(@lock for writers) bumped before each @invalidate, so that
- *		a second-level fault that looked a page up without holding
+ * @ops:	(c) how to drop second-level mappings (the VM's), called with
+ *		@lock held after pages have left the slots and before they
+ *		are freed.
+ * @inval_seq:	(@lock for writers) bumped before pages go, so that a
+ *		second-level fault that looked a page up without holding
  *		@lock can tell that the page may be gone (see core/run.c).
  */
 struct khyp_memory {
@@ -52,13 +52,27 @@ struct khyp_memory {
 	struct khyp_mem_slot *slots[KHYP_MAX_MEM_REGIONS];
 	atomic_long_t nr_pages;
 	struct address_space *mapping;
-	void (*invalidate)(struct khyp_memory *mem, u64 gfn, u64 npages);
+	const struct khyp_memory_ops *ops;
 	unsigned long inval_seq;
 };
 
+/**
+ * struct khyp_memory_ops - what guest memory asks of its VM
+ * @zap:	remove the second-level mappings of [gfn, gfn + npages);
+ *		returns how many there were.
+ * @flush:	make every vCPU forget the removed mappings; returns when
+ *		none can use them any more.
+ */
+struct khyp_memory_ops {
+	unsigned long (*zap)(struct khyp_memory *mem, u64 gfn, u64 npages);
+	void (*flush)(struct khyp_memory *mem);
+};
+
 void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
-		      void (*invalidate)(struct khyp_memory *mem, u64 gfn,
-					 u64 npages));
+		      const struct khyp_memory_ops *ops);
+u64 khyp_memory_declared_pages(struct khyp_memory *mem);
+unsigned long khyp_memory_reclaim(struct khyp_memory *mem, const u64 *gfns,
+				  unsigned int n, bool *not_ram);
 void khyp_memory_destroy(struct khyp_memory *mem);
 int khyp_memory_set_region(struct khyp_memory *mem,
 			   const struct khyp_mem_region *region);

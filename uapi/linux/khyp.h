@@ -96,6 +96,54 @@ struct khyp_mem_region {
 	__u64 reserved[4];
 };
 
+/**
+ * struct khyp_balloon_target - argument of KHYP_SET_BALLOON
+ * @pages:	how many pages the VM's balloon should hold, by userspace's
+ *		wish; the host's memory pressure may ask for more.  Must not
+ *		exceed the VM's RAM.
+ * @flags:	must be 0.
+ * @reserved:	must be 0.
+ */
+struct khyp_balloon_target {
+	__u64 pages;
+	__u32 flags;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/**
+ * struct khyp_balloon_stats - result of KHYP_GET_BALLOON (pages, counts)
+ * @target:	userspace's target (KHYP_SET_BALLOON).
+ * @pressure_target: what host memory pressure asks for (the shrinker).
+ * @effective_target: what the guest is told: the larger of the two,
+ *		within the VM's RAM.
+ * @size:	pages in the balloon now.
+ * @inflated, @deflated: pages given to the host, and back, in total.
+ * @freed:	pages the host got back from inflations (a page never
+ *		touched frees nothing).
+ * @violations:	pages the guest touched while they were in the balloon.
+ * @rejected:	entries refused (KHYP_BALLOON_S_* other than OK).
+ * @guest_free:	free pages the guest last reported.
+ * @ram_pages:	pages of the VM's RAM allocated now.
+ * @probed:	1 once the guest has probed the protocol.
+ */
+struct khyp_balloon_stats {
+	__u64 target;
+	__u64 pressure_target;
+	__u64 effective_target;
+	__u64 size;
+	__u64 inflated;
+	__u64 deflated;
+	__u64 freed;
+	__u64 violations;
+	__u64 rejected;
+	__u64 guest_free;
+	__u64 ram_pages;
+	__u32 probed;
+	__u32 reserved0;
+	__u64 reserved[4];
+};
+
 /* vCPUs: at most this many per VM, with ids 0 .. KHYP_MAX_VCPUS - 1. */
 #define KHYP_MAX_VCPUS		64
 
@@ -365,6 +413,8 @@ struct khyp_run {
 /* On a VM fd. */
 #define KHYP_SET_MEM_REGION	_IOW(KHYPIO, 0x10, struct khyp_mem_region)
 #define KHYP_CREATE_VCPU	_IO(KHYPIO, 0x11)	/* arg: id; -> vCPU fd */
+#define KHYP_SET_BALLOON	_IOW(KHYPIO, 0x12, struct khyp_balloon_target)
+#define KHYP_GET_BALLOON	_IOR(KHYPIO, 0x13, struct khyp_balloon_stats)
 
 /* On a vCPU fd. */
 #define KHYP_RUN		_IO(KHYPIO, 0x20)	/* arg: 0 */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The balloon of one VM: the guest pages it has handed back to the host.
+ */
+#ifndef KHYP_BALLOON_BALLOON_H
+#define KHYP_BALLOON_BALLOON_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+struct khyp_vm;
+struct khyp_vcpu;
+struct khyp_balloon_target;
+struct khyp_balloon_stats;
+
+/**
+ * struct khyp_balloon - one VM's balloon
+ * @lock:	protects everything below but @pressure_target, @last_pressure
+ *		and @node.
+ * @probed:	the guest has negotiated the protocol.
+ * @target:	userspace's target, in pages.
+ * @pressure_target: the shrinker's target (WRITE_ONCE/READ_ONCE: the
+ *		shrinker and the decay work change it without @lock).
+ * @last_pressure: jiffies of the last shrinker scan that raised it.
+ * @gfns:	the guest frames in the balloon (value entries).
+ * @size:	how many.
+ * @inflated, @deflated, @freed, @violations, @rejected, @guest_free:
+ *		the counters of struct khyp_balloon_stats.
+ * @node:	in the list the shrinker walks (its own lock).
+ */
+struct khyp_balloon {
+	struct mutex lock;	/* see above */
+	bool probed;
+	u64 target;
+	unsigned long pressure_target;
+	unsigned long last_pressure;
+	struct xarray gfns;
+	u64 size;
+	u64 inflated, deflated, freed, violations, rejected, guest_free;
+	struct list_head node;
+};
+
+void khyp_balloon_init(struct khyp_vm *vm);
+void khyp_balloon_destroy(struct khyp_vm *vm);
+s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
+			   u64 arg1);
+void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn);
+int khyp_balloon_set_target(struct khyp_vm *vm,
+			    const struct khyp_balloon_target *t);
+void khyp_balloon_get_stats(struct khyp_vm *vm,
+			    struct khyp_balloon_stats *st);
+int khyp_balloon_module_init(void);
+void khyp_balloon_module_exit(void);
+
+#endif /* KHYP_BALLOON_BALLOON_H */

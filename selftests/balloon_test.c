@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The balloon: a guest that implements the protocol of
+ * uapi/linux/khyp_balloon.h gives pages back when its target rises and
+ * takes them again when it falls; the host's free memory follows; the
+ * guest's live data survives; bad guest input is refused entry by entry;
+ * host memory pressure (the shrinker) raises the target and it comes back
+ * down when the pressure is gone.
+ *
+ * Guest memory: 192 MiB.  The guest's heap is [32 MiB, 160 MiB): it
+ * touches all of it, keeps the first 16 MiB as live data (checked at
+ * every step) and balloons pages from the top of the heap down.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/khyp_balloon.h>
+
+#include "kselftest_harness.h"
+#include "khyp_util.h"
+#include "khyp_vm.h"
+
+#define MiB		(1UL << 20)
+#define PAGE		4096UL
+#define VM_MEM		(192 * MiB)
+#define HEAP		(32 * MiB)
+#define HEAP_END	(160 * MiB)
+#define LIVE_END	(HEAP + 16 * MiB)
+#define MAX_BALLOON	((HEAP_END - LIVE_END) / PAGE)
+#define BATCH		KHYP_BALLOON_BATCH_MAX
+
+static volatile uint64_t g_list[BATCH] __attribute__((aligned(4096)));
+static volatile uint64_t g_size;	/* pages in the balloon */
+static volatile int g_stop;
+
+static inline uint64_t hc(uint64_t nr, uint64_t a0, uint64_t a1)
+{
+	return kh_guest_hypercall(nr, a0, a1, 0, 0, 0);
+}
+
+static inline uint64_t pattern(uint64_t gpa)
+{
+	return gpa * 0x9e3779b97f4a7c15ULL;
+}
+
+/* The k-th page of the balloon, k >= 1, from the top of the heap down. */
+static inline uint64_t balloon_page(uint64_t k)
+{
+	return HEAP_END - k * PAGE;
+}
+
+static void guest_check_live(void)
+{
+	uint64_t gpa;
+
+	for (gpa = HEAP; gpa < LIVE_END; gpa += PAGE)
+		GUEST_ASSERT_EQ(pattern(gpa), *(volatile uint64_t *)gpa);
+}
+
+static void guest_balloon(void)
+{
+	uint64_t gpa, t, n, i, r;
+
+	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
+	for (gpa = HEAP; gpa < HEAP_END; gpa += PAGE)
+		*(volatile uint64_t *)gpa = pattern(gpa);
+	GUEST_SYNC(0);
+
+	while (!g_stop) {
+		t = hc(KHYP_HC_BALLOON_TARGET, 0, 0);
+		if (t > MAX_BALLOON)
+			t = MAX_BALLOON;
+		if (g_size < t) {
+			n = t - g_size < BATCH ? t - g_size : BATCH;
+			for (i = 0; i < n; i++)
+				g_list[i] = balloon_page(g_size + 1 + i);
+			r = hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)g_list, n);
+			for (i = 0; i < r; i++)
+				GUEST_ASSERT_EQ(KHYP_BALLOON_S_OK,
+						g_list[i] & 0xfff);
+			g_size += r;
+		} else if (g_size > t) {
+			n = g_size - t < BATCH ? g_size - t : BATCH;
+			for (i = 0; i < n; i++)
+				g_list[i] = balloon_page(g_size - i);
+			r = hc(KHYP_HC_BALLOON_DEFLATE, (uint64_t)g_list, n);
+			GUEST_ASSERT_EQ(n, r);
+			/* back in use: it reads zeros, then holds data again */
+			for (i = 0; i < n; i++) {
+				gpa = balloon_page(g_size - i);
+				GUEST_ASSERT_EQ(0, *(volatile uint64_t *)gpa);
+				*(volatile uint64_t *)gpa = pattern(gpa);
+			}
+			g_size -= r;
+		}
+		guest_check_live();
+		GUEST_SYNC4(g_size, t, 0, 0);
+	}
+	GUEST_DONE();
+}
+
+static struct kh_vcpu *balloon_vm(struct kh_vm **vm)
+{
+	struct kh_vcpu *vcpu;
+
+	*vm = kh_vm_create(VM_MEM);
+	vcpu = kh_vcpu_add(*vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_balloon);
+	return vcpu;
+}
+
+static void set_target(struct __test_metadata *_metadata, struct kh_vm *vm,
+		       uint64_t pages)
+{
+	struct khyp_balloon_target t = { .pages = pages };
+
+	ASSERT_EQ(0, ioctl(vm->fd, KHYP_SET_BALLOON, &t))
+		TH_LOG("KHYP_SET_BALLOON: %s", strerror(errno));
+}
+
+static void get_stats(struct __test_metadata *_metadata, struct kh_vm *vm,
+		      struct khyp_balloon_stats *st)
+{
+	ASSERT_EQ(0, ioctl(vm->fd, KHYP_GET_BALLOON, st))
+		TH_LOG("KHYP_GET_BALLOON: %s", strerror(errno));
+}
+
+/* Run the guest until its balloon holds @pages (at most @steps trips). */
+static uint64_t run_until_size(struct __test_metadata *_metadata,
+			       struct kh_vcpu *vcpu, uint64_t pages, int steps)
+{
+	struct kh_ucall uc = {};
+	char msg[512];
+
+	while (steps-- > 0) {
+		int c = kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg));
+
+		if (c != KH_UCALL_SYNC) {
+			TH_LOG("%s", msg);
+			return -1;
+		}
+		if (uc.args[0] == pages)
+			break;
+	}
+	return uc.args[0];
+}
+
+TEST(manual_target_returns_memory)
+{
+	struct khyp_balloon_stats st;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	long before, after;
+	uint64_t half = 64 * MiB / PAGE;
+
+	NEED_DEV();
+	vcpu = balloon_vm(&vm);
+	ASSERT_SYNC(vcpu, 0);		/* 128 MiB touched */
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(1, st.probed);
+	EXPECT_LE(HEAP_END / PAGE - HEAP / PAGE, st.ram_pages);
+
+	before = host_free_kib();
+	set_target(_metadata, vm, half);
+	ASSERT_EQ(half, run_until_size(_metadata, vcpu, half, 100));
+	after = host_free_kib();
+	EXPECT_LE(60 * 1024, after - before)
+		TH_LOG("host free memory rose by %ld KiB only", after - before);
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(half, st.size);
+	EXPECT_EQ(half, st.effective_target);
+	EXPECT_EQ(half, st.inflated);
+	EXPECT_EQ(half, st.freed);
+	EXPECT_EQ(0, st.violations);
+	EXPECT_EQ(0, st.rejected);
+
+	/* Deflate: the guest takes (and touches) the pages again. */
+	before = host_free_kib();
+	set_target(_metadata, vm, 0);
+	ASSERT_EQ(0, run_until_size(_metadata, vcpu, 0, 100));
+	after = host_free_kib();
+	EXPECT_LE(50 * 1024, before - after)
+		TH_LOG("host free memory fell by %ld KiB only", before - after);
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(0, st.size);
+	EXPECT_EQ(half, st.deflated);
+
+	kh_vm_global(vm, g_stop) = 1;
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+TEST(bad_targets)
+{
+	struct khyp_balloon_target t = { .pages = VM_MEM / PAGE + 1 };
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vm = kh_vm_create(VM_MEM);
+	EXPECT_EQ(-1, ioctl(vm->fd, KHYP_SET_BALLOON, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.pages = 1;
+	t.flags = 1;
+	EXPECT_EQ(-1, ioctl(vm->fd, KHYP_SET_BALLOON, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.flags = 0;
+	t.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(vm->fd, KHYP_SET_BALLOON, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.reserved[1] = 0;
+	EXPECT_EQ(0, ioctl(vm->fd, KHYP_SET_BALLOON, &t));
+	kh_vm_free(vm);
+}
+
+/* Every way a guest can misuse the protocol, each refused on its own. */
+static void guest_malicious(void)
+{
+	uint64_t p = balloon_page(1), q = balloon_page(2);
+	volatile uint64_t *l = g_list;
+
+	/* before PROBE */
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EPROTO, hc(KHYP_HC_BALLOON_TARGET, 0, 0));
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EPROTO, hc(KHYP_HC_BALLOON_PROBE, 0, 0));
+	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
+	GUEST_ASSERT_EQ(-KHYP_HC_ENOSYS, hc(KHYP_HC_BALLOON_STATS + 1, 0, 0));
+	*(volatile uint64_t *)p = 1;
+	*(volatile uint64_t *)q = 2;
+	GUEST_SYNC(0);		/* the host sets the target to 2 pages */
+
+	/* bad batches */
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EINVAL,
+			hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)l, 0));
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EINVAL,
+			hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)l, BATCH + 1));
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EINVAL,
+			hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)l + 8, 1));
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EINVAL,
+			hc(KHYP_HC_BALLOON_INFLATE, KH_GPA_MMIO, 1));
+
+	/* bad entries next to a good one */
+	l[0] = KH_GPA_MMIO;		/* not RAM */
+	l[1] = p | 5;			/* stray low bits */
+	l[2] = p;			/* good */
+	l[3] = p;			/* twice in the batch */
+	l[4] = q;			/* good */
+	l[5] = balloon_page(3);		/* beyond the target of 2 */
+	GUEST_ASSERT_EQ(2, hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)l, 6));
+	GUEST_ASSERT_EQ(KH_GPA_MMIO | KHYP_BALLOON_S_NOT_RAM, l[0]);
+	GUEST_ASSERT_EQ(p | 5 | KHYP_BALLOON_S_INVALID, l[1]);
+	GUEST_ASSERT_EQ(p | KHYP_BALLOON_S_OK, l[2]);
+	GUEST_ASSERT_EQ(p | KHYP_BALLOON_S_STATE, l[3]);
+	GUEST_ASSERT_EQ(q | KHYP_BALLOON_S_OK, l[4]);
+	GUEST_ASSERT_EQ(balloon_page(3) | KHYP_BALLOON_S_TARGET, l[5]);
+
+	/* already in the balloon */
+	l[0] = p;
+	GUEST_ASSERT_EQ(0, hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)l, 1));
+	GUEST_ASSERT_EQ(p | KHYP_BALLOON_S_STATE, l[0]);
+	/* deflating a frame not in the balloon */
+	l[0] = balloon_page(4);
+	GUEST_ASSERT_EQ(0, hc(KHYP_HC_BALLOON_DEFLATE, (uint64_t)l, 1));
+	GUEST_ASSERT_EQ(balloon_page(4) | KHYP_BALLOON_S_STATE, l[0]);
+
+	/* touching a ballooned page: a fresh zero page, and a violation */
+	GUEST_ASSERT_EQ(0, *(volatile uint64_t *)q);
+	GUEST_ASSERT_EQ(0, hc(KHYP_HC_BALLOON_STATS, 1234, 0));
+	GUEST_DONE();
+}
+
+TEST(malicious_guest)
+{
+	struct khyp_balloon_stats st;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vm = kh_vm_create(VM_MEM);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_malicious);
+	ASSERT_SYNC(vcpu, 0);
+	set_target(_metadata, vm, 2);
+	ASSERT_DONE(vcpu);
+
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(2, st.inflated);
+	EXPECT_EQ(2, st.freed);
+	EXPECT_EQ(1, st.size);		/* q left the balloon when touched */
+	EXPECT_EQ(1, st.violations);
+	EXPECT_EQ(6, st.rejected);
+	EXPECT_EQ(1234, st.guest_free);
+	kh_vm_free(vm);
+}
+
+static void drop_slab_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "2", 1) != 1)
+			perror("drop_caches");
+		close(fd);
+	}
+}
+
+/*
+ * Host pressure: dropping slab caches calls every shrinker; khyp's raises
+ * the guest's target, the guest inflates; with no more pressure the
+ * target decays back to 0 and the guest deflates.
+ */
+TEST(shrinker_raises_then_releases)
+{
+	struct khyp_balloon_stats st;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	struct kh_vm *vm;
+	time_t start;
+	char msg[512];
+	uint64_t peak = 0;
+
+	NEED_DEV();
+	vcpu = balloon_vm(&vm);
+	ASSERT_SYNC(vcpu, 0);
+	drop_slab_caches();
+	get_stats(_metadata, vm, &st);
+	EXPECT_LT(0, st.pressure_target)
+		TH_LOG("drop_caches did not raise the target");
+	EXPECT_EQ(0, st.target);
+
+	/* The guest inflates, then deflates as the pressure target decays. */
+	start = time(NULL);
+	do {
+		ASSERT_EQ(KH_UCALL_SYNC,
+			  kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)))
+			TH_LOG("%s", msg);
+		if (uc.args[0] > peak)
+			peak = uc.args[0];
+		usleep(10000);
+	} while ((peak == 0 || uc.args[0] > 0) && time(NULL) - start < 120);
+	EXPECT_LT(1024, peak) TH_LOG("the balloon never grew");
+	EXPECT_EQ(0, uc.args[0]) TH_LOG("the balloon did not come back down");
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(0, st.pressure_target);
+	EXPECT_EQ(0, st.violations);
+
+	kh_vm_global(vm, g_stop) = 1;
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+TEST_HARNESS_MAIN
