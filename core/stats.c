@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exit statistics (debugfs) and the tracepoints' definitions.
+ * Exit and balloon statistics (debugfs) and the tracepoints' definitions.
  *
  * Each vCPU counts its exits by kind of the common exit model
  * (vcpu->exits[], written only by the vCPU's own thread); the files here
@@ -71,6 +71,22 @@ static int khyp_vm_exits_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_exits);
 
+static int khyp_vm_balloon_show(struct seq_file *m, void *unused)
+{
+	struct khyp_balloon_stats st;
+
+	khyp_balloon_get_stats(m->private, &st);
+	seq_printf(m, "target %llu\npressure_target %llu\neffective_target %llu\n",
+		   st.target, st.pressure_target, st.effective_target);
+	seq_printf(m, "size %llu\ninflated %llu\ndeflated %llu\nfreed %llu\n",
+		   st.size, st.inflated, st.deflated, st.freed);
+	seq_printf(m, "violations %llu\nrejected %llu\nguest_free %llu\n",
+		   st.violations, st.rejected, st.guest_free);
+	seq_printf(m, "ram_pages %llu\nprobed %u\n", st.ram_pages, st.probed);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vm_balloon);
+
 void khyp_stats_init(void)
 {
 	khyp_debugfs_root = debugfs_create_dir("khyp", NULL);
@@ -89,6 +105,8 @@ void khyp_stats_vm_add(struct khyp_vm *vm)
 	vm->debugfs = debugfs_create_dir(name, khyp_debugfs_root);
 	debugfs_create_file("exits", 0444, vm->debugfs, vm,
 			    &khyp_vm_exits_fops);
+	debugfs_create_file("balloon", 0444, vm->debugfs, vm,
+			    &khyp_vm_balloon_fops);
 }
 
 void khyp_stats_vm_remove(struct khyp_vm *vm)

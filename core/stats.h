@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Exit statistics in debugfs: /sys/kernel/debug/khyp/vm<N>/exits (all
- * vCPUs, including those already closed) and .../vm<N>/vcpu<M>/exits.
+ * Statistics in debugfs: /sys/kernel/debug/khyp/vm<N>/exits (all vCPUs,
+ * including those already closed), .../vm<N>/vcpu<M>/exits, and
+ * .../vm<N>/balloon (struct khyp_balloon_stats as "name value" lines).
  */
 #ifndef KHYP_CORE_STATS_H
 #define KHYP_CORE_STATS_H
