@@ -192,10 +192,7 @@ int cmd_run(int argc, char **argv)
 		goto out_serial;
 	if (machine__boot(&m, img, len))
 		goto out_vm;
-	if (m.in_fd >= 0)
-		term__raw();
 	status = machine__run(&m);
-	term__restore();
 out_vm:
 	vm__destroy(&m.vm);
 out_serial:

@@ -220,6 +220,8 @@ int machine__run(struct machine *m)
 
 	if (run__arm(m->opts, vcpu->run))
 		return STATUS_HOST_ERROR;
+	if (m->in_fd >= 0)
+		term__raw();		/* after the stop signals are caught */
 	while (status == RUN_CONTINUE) {
 		if (ioctl(vcpu->fd, KHYP_RUN, 0)) {
 			status = run__failed(vcpu);
@@ -230,6 +232,7 @@ int machine__run(struct machine *m)
 			run__trace(vcpu);
 	}
 	run_page = NULL;
+	term__restore();
 	run__report(m);
 	return status;
 }
