@@ -116,6 +116,19 @@ static int load_image(struct machine *m, const void *img, size_t len,
 	return 0;
 }
 
+/* VMX runs real mode and unpaged protected mode only as unrestricted guest. */
+static int machine__check_mode(const struct machine *m, int mode)
+{
+	const struct khyp_caps *c = &m->vm.caps;
+
+	if (c->backend != KHYP_BACKEND_VMX || mode == MODE_LONG64 ||
+	    (c->features & KHYP_CAP_UNRESTRICTED_GUEST))
+		return 0;
+	fprintf(stderr, "khyp: %s starts in %s mode, which this CPU's VMX cannot run (no unrestricted guest)\n",
+		m->opts->image, mode == MODE_REAL16 ? "real" : "unpaged protected");
+	return -1;
+}
+
 /* Load the image and set the boot vCPU's registers. */
 static int machine__boot(struct machine *m, const void *img, size_t len)
 {
@@ -124,7 +137,7 @@ static int machine__boot(struct machine *m, const void *img, size_t len)
 	struct boot_info bi;
 	char err[256];
 
-	if (load_image(m, img, len, &bi))
+	if (load_image(m, img, len, &bi) || machine__check_mode(m, bi.mode))
 		return -1;
 	if (boot__tables(&m->vm.mem, &bi, err, sizeof(err))) {
 		fprintf(stderr, "khyp: %s: %s\n", m->opts->image, err);
