@@ -14,6 +14,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/wait.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -30,9 +34,9 @@
 #define HEAP		(32 * MiB)
 #define HEAP_END	(160 * MiB)
 #define LIVE_END	(HEAP + 16 * MiB)
-#define MAX_BALLOON	((HEAP_END - LIVE_END) / PAGE)
 #define BATCH		KHYP_BALLOON_BATCH_MAX
 
+static volatile uint64_t g_heap_end = HEAP_END;	/* set per VM */
 static volatile uint64_t g_list[BATCH] __attribute__((aligned(4096)));
 static volatile uint64_t g_size;	/* pages in the balloon */
 static volatile int g_stop;
@@ -50,7 +54,7 @@ static inline uint64_t pattern(uint64_t gpa)
 /* The k-th page of the balloon, k >= 1, from the top of the heap down. */
 static inline uint64_t balloon_page(uint64_t k)
 {
-	return HEAP_END - k * PAGE;
+	return g_heap_end - k * PAGE;
 }
 
 static void guest_check_live(void)
@@ -63,17 +67,17 @@ static void guest_check_live(void)
 
 static void guest_balloon(void)
 {
-	uint64_t gpa, t, n, i, r;
+	uint64_t gpa, t, n, i, r, max = (g_heap_end - LIVE_END) / PAGE;
 
 	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
-	for (gpa = HEAP; gpa < HEAP_END; gpa += PAGE)
+	for (gpa = HEAP; gpa < g_heap_end; gpa += PAGE)
 		*(volatile uint64_t *)gpa = pattern(gpa);
 	GUEST_SYNC(0);
 
 	while (!g_stop) {
 		t = hc(KHYP_HC_BALLOON_TARGET, 0, 0);
-		if (t > MAX_BALLOON)
-			t = MAX_BALLOON;
+		if (t > max)
+			t = max;
 		if (g_size < t) {
 			n = t - g_size < BATCH ? t - g_size : BATCH;
 			for (i = 0; i < n; i++)
@@ -349,6 +353,134 @@ TEST(shrinker_raises_then_releases)
 	kh_vm_global(vm, g_stop) = 1;
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
+}
+
+/*
+ * Real pressure: two VMs (guest heaps of 128 and 64 MiB) run their
+ * balloon loops while a process grows beyond the host's free memory in
+ * 16 MiB steps.  Kernel reclaim calls the shrinker, both balloons grow,
+ * the bigger VM gives more, nothing is OOM-killed; when the hog is gone
+ * the targets come back down to 0.
+ */
+struct pressure_vm {
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	uint64_t heap_end;
+	uint64_t peak, last;
+	int error;
+};
+
+static volatile int pressure_stop;
+
+static void *pressure_vcpu(void *arg)
+{
+	struct pressure_vm *p = arg;
+	struct kh_ucall uc;
+	char msg[512];
+
+	while (!pressure_stop) {
+		if (kh_vcpu_run_ucall(p->vcpu, &uc, msg, sizeof(msg)) !=
+		    KH_UCALL_SYNC) {
+			fprintf(stderr, "# %s\n", msg);
+			p->error = 1;
+			return NULL;
+		}
+		p->last = uc.args[0];
+		if (p->last > p->peak)
+			p->peak = p->last;
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static long mem_available_kib(void)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* The hog: grow to @kib KiB in 16 MiB steps, touching every page. */
+static void hog(long kib)
+{
+	long done = 0;
+	char *p;
+
+	while (done < kib) {
+		p = malloc(16 * MiB);
+		if (!p)
+			_exit(3);
+		memset(p, 0x5a, 16 * MiB);
+		done += 16 * 1024;
+		usleep(100000);
+	}
+	sleep(1);
+	_exit(0);
+}
+
+TEST(host_pressure_two_vms)
+{
+	struct pressure_vm vms[2] = {
+		{ .heap_end = HEAP + 128 * MiB },
+		{ .heap_end = HEAP + 64 * MiB },
+	};
+	struct khyp_balloon_stats st;
+	pthread_t threads[2];
+	int i, status;
+	time_t start;
+	pid_t pid;
+
+	NEED_DEV();
+	for (i = 0; i < 2; i++) {
+		vms[i].vm = kh_vm_create(VM_MEM);
+		vms[i].vcpu = kh_vcpu_add(vms[i].vm, 0);
+		kh_vcpu_setup_long_mode(vms[i].vcpu, guest_balloon);
+		kh_vm_global(vms[i].vm, g_heap_end) = vms[i].heap_end;
+		ASSERT_SYNC(vms[i].vcpu, 0);
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, pressure_vcpu,
+					    &vms[i]));
+	}
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		hog(mem_available_kib() + 48 * 1024);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the memory hog ended with status %#x (OOM kill?)",
+		       status);
+	for (i = 0; i < 2; i++) {
+		get_stats(_metadata, vms[i].vm, &st);
+		TH_LOG("vm %d: peak balloon %lu pages, pressure target %llu",
+		       i, (unsigned long)vms[i].peak,
+		       (unsigned long long)st.pressure_target);
+		EXPECT_LT(0, vms[i].peak);
+	}
+	EXPECT_LT(vms[1].peak, vms[0].peak)
+		TH_LOG("the bigger VM should give more");
+
+	/* No more pressure: both targets, and balloons, go back to 0. */
+	start = time(NULL);
+	while ((vms[0].last || vms[1].last) && time(NULL) - start < 90)
+		usleep(100000);
+	EXPECT_EQ(0, vms[0].last);
+	EXPECT_EQ(0, vms[1].last);
+
+	pressure_stop = 1;
+	for (i = 0; i < 2; i++) {
+		pthread_join(threads[i], NULL);
+		EXPECT_EQ(0, vms[i].error);
+		kh_vm_global(vms[i].vm, g_stop) = 1;
+		ASSERT_DONE(vms[i].vcpu);
+		kh_vm_free(vms[i].vm);
+	}
 }
 
 TEST_HARNESS_MAIN
