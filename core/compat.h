@@ -78,6 +78,9 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
  * since 6.7, register_shrinker() on a caller's struct before.  @storage
  * is used only by the old API.
  */
+/* Small batches: even light reclaim moves the balloon targets. */
+#define KHYP_SHRINKER_BATCH	16
+
 #ifdef KHYP_HAVE_SHRINKER_ALLOC
 static inline struct shrinker *
 khyp_shrinker_create(struct shrinker *storage, const char *name,
@@ -93,6 +96,7 @@ khyp_shrinker_create(struct shrinker *storage, const char *name,
 	s->count_objects = count;
 	s->scan_objects = scan;
 	s->seeks = DEFAULT_SEEKS;
+	s->batch = KHYP_SHRINKER_BATCH;
 	shrinker_register(s);
 	return s;
 }
@@ -114,6 +118,7 @@ khyp_shrinker_create(struct shrinker *storage, const char *name,
 	storage->count_objects = count;
 	storage->scan_objects = scan;
 	storage->seeks = DEFAULT_SEEKS;
+	storage->batch = KHYP_SHRINKER_BATCH;
 	r = register_shrinker(storage, "%s", name);
 	return r ? ERR_PTR(r) : storage;
 }
