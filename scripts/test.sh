@@ -156,7 +156,7 @@ run_vng() {	# name cpu tests expect
 	PYTHONPATH=$(echo "$KHYP_CACHE"/virtme-ng/usr/lib/python3/dist-packages) \
 	PATH=$KHYP_CACHE/virtme-ng/usr/bin:$PATH \
 	timeout 600 /usr/bin/python3 "$vng" --run "/boot/vmlinuz-$KVER" \
-		--disable-kvm --force-9p --cpus 2 --memory 1G --rw \
+		--disable-kvm --force-9p --cpus 1 --memory 1G --rw \
 		--qemu-opts="-cpu $cpu" \
 		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect $TOP/scripts/guest-run.sh $name $report $TOP/selftests $tests" \
 		> "$dir/console.log" 2>&1 &

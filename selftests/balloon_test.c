@@ -13,15 +13,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
-#include <sys/wait.h>
-#include <stdlib.h>
-#include <stdio.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/khyp_balloon.h>
 
 #include "kselftest_harness.h"
@@ -168,15 +171,66 @@ static uint64_t run_until_size(struct __test_metadata *_metadata,
 	return uc.args[0];
 }
 
+/*
+ * The memory cgroup this test runs in: a fresh child of the cgroup v2
+ * root (mounted here if nothing is), with the memory controller on, so
+ * that memory.current is the VM's charge.  NULL if that cannot be done.
+ */
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_DIR		CG_ROOT "/khyp-balloon-test"
+
+static bool cg_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok;
+}
+
+static const char *cg_enter(void)
+{
+	char pid[32];
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK))
+		mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL);
+	cg_write(CG_ROOT "/cgroup.subtree_control", "+memory");
+	mkdir(CG_DIR, 0755);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (!cg_write(CG_DIR "/cgroup.procs", pid) ||
+	    access(CG_DIR "/memory.current", R_OK))
+		return NULL;
+	return CG_DIR "/memory.current";
+}
+
+static long cg_current_kib(const char *path)
+{
+	long long v = -1;
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v < 0 ? -1 : (long)(v / 1024);
+}
+
 SLOW_TEST(manual_target_returns_memory)
 {
 	struct khyp_balloon_stats st;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
-	long before, after;
+	long before, after, cg_before, cg_after;
 	uint64_t half = 64 * MiB / PAGE;
+	const char *cg;
 
 	NEED_DEV();
+	cg = cg_enter();
+	ASSERT_NE(NULL, cg) TH_LOG("no memory cgroup to run in");
 	vcpu = balloon_vm(&vm);
 	ASSERT_SYNC(vcpu, 0);		/* 128 MiB touched */
 	get_stats(_metadata, vm, &st);
@@ -184,11 +238,17 @@ SLOW_TEST(manual_target_returns_memory)
 	EXPECT_LE(HEAP_END / PAGE - HEAP / PAGE, st.ram_pages);
 
 	before = host_free_kib();
+	cg_before = cg_current_kib(cg);
 	set_target(_metadata, vm, half);
 	ASSERT_EQ(half, run_until_size(_metadata, vcpu, half, 100));
 	after = host_free_kib();
+	cg_after = cg_current_kib(cg);
 	EXPECT_LE(60 * 1024, after - before)
 		TH_LOG("host free memory rose by %ld KiB only", after - before);
+	/* The guest's pages were charged to this cgroup; the charge falls. */
+	EXPECT_LE(60 * 1024, cg_before - cg_after)
+		TH_LOG("memory.current fell by %ld KiB only (%ld -> %ld)",
+		       cg_before - cg_after, cg_before, cg_after);
 	get_stats(_metadata, vm, &st);
 	EXPECT_EQ(half, st.size);
 	EXPECT_EQ(half, st.effective_target);
