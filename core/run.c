@@ -331,6 +331,14 @@ static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
 	entry->flush_tlb = gen != vcpu->tlb_gen;
 	vcpu->tlb_gen = gen;
 
+	/*
+	 * Scheduled out since KHYP_RUN loaded the guest's FPU state: the
+	 * registers hold another task's state now.  Load the guest's again,
+	 * or the guest would see (and change) that task's registers.
+	 */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+
 	if (pkru) {
 		vcpu->host_pkru = rdpkru();
 		if (vcpu->guest_pkru != vcpu->host_pkru)

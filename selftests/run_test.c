@@ -6,6 +6,8 @@
  * RDMSR/WRMSR of supported and unknown MSRs.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -631,6 +633,63 @@ TEST(fpu_state_is_the_guests)
 	lo = vcpu->run->io.data;
 	ASSERT_IO(vcpu, 0x72, 4, KHYP_IO_OUT);
 	EXPECT_EQ(0x1122334455667788ULL, vcpu->run->io.data << 32 | lo);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * The guest keeps its FPU state across preemption: pinned to one CPU with
+ * a host thread that spins with its own value in XMM7, the vCPU thread is
+ * scheduled out and in many times while the guest checks its XMM7.  (The
+ * guest enables interrupts: some emulated CPUs let a guest with IF=0 mask
+ * host interrupts; nothing is injected here.)
+ */
+#define FPU_SPINS	20000000UL
+
+static void guest_fpu_spin(void)
+{
+	uint64_t i, v, bad = 0;
+
+	asm volatile("movq %0, %%xmm7\n\tsti" : : "r"(0x1122334455667788ULL)
+		     : "xmm7");
+	for (i = 0; i < FPU_SPINS; i++) {
+		asm volatile("movq %%xmm7, %0" : "=r"(v));
+		if (v != 0x1122334455667788ULL)
+			bad++;
+	}
+	GUEST_SYNC(bad);
+}
+
+static volatile int fpu_spin_stop;
+
+static void *host_fpu_spinner(void *arg)
+{
+	asm volatile("movq %0, %%xmm7" : : "r"(0x0badf00d0badf00dULL)
+		     : "xmm7");
+	while (!fpu_spin_stop)
+		asm volatile("pause" : : : "xmm7");
+	return NULL;
+}
+
+TEST(fpu_state_survives_preemption)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	pthread_t thread;
+	cpu_set_t one;
+
+	NEED_DEV();
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_fpu_spin);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, host_fpu_spinner, NULL));
+	ASSERT_EQ(0, pthread_setaffinity_np(thread, sizeof(one), &one));
+	ASSERT_SYNC(vcpu, 0);	/* no iteration saw another XMM7 */
+	fpu_spin_stop = 1;
+	pthread_join(thread, NULL);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
