@@ -33,14 +33,24 @@
 
 atomic_long_t khyp_balloon_freed_total;
 
-void khyp_balloon_init(struct khyp_vm *vm)
+static struct khyp_vm *balloon_vm(struct khyp_balloon *b)
+{
+	return container_of(b, struct khyp_vm, balloon);
+}
+
+/* In the VM creator's context: the shrinker's link is charged there. */
+int khyp_balloon_init(struct khyp_vm *vm)
 {
 	struct khyp_balloon *b = &vm->balloon;
+	int r;
 
 	mutex_init(&b->lock);
 	xa_init(&b->gfns);
 	INIT_LIST_HEAD(&b->node);
-	khyp_shrinker_add(b);
+	r = khyp_shrinker_add(b);
+	if (r)
+		mutex_destroy(&b->lock);
+	return r;
 }
 
 void khyp_balloon_destroy(struct khyp_vm *vm)
@@ -128,6 +138,7 @@ static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
 	freed = khyp_memory_reclaim(&vm->mem, gfns, nr, not_ram);
 	b->freed += freed;
 	atomic_long_add(freed, &khyp_balloon_freed_total);
+	atomic_long_add(freed, &b->unreported);
 	r = 0;
 	for (i = 0; i < nr; i++) {
 		if (not_ram[i]) {
@@ -218,7 +229,7 @@ s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0, u64 arg1)
 		mutex_unlock(&b->lock);
 		return KHYP_BALLOON_VERSION;
 	}
-	if (nr < KHYP_HC_BALLOON_TARGET || nr > KHYP_HC_BALLOON_STATS)
+	if (nr < KHYP_HC_BALLOON_TARGET || nr > KHYP_HC_BALLOON_NOTIFY)
 		return -KHYP_HC_ENOSYS;
 	if (!READ_ONCE(b->probed))
 		return -KHYP_BALLOON_EPROTO;
@@ -233,6 +244,15 @@ s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0, u64 arg1)
 	case KHYP_HC_BALLOON_DEFLATE:
 		return khyp_balloon_batch(vm, nr == KHYP_HC_BALLOON_INFLATE,
 					  arg0, arg1);
+	case KHYP_HC_BALLOON_NOTIFY:
+		if (arg0 && (arg0 < 32 || arg0 > 255))
+			return -KHYP_BALLOON_EINVAL;
+		mutex_lock(&b->lock);
+		WRITE_ONCE(b->notify_vector, 0);
+		WRITE_ONCE(b->notify_vcpu, vcpu->id);
+		WRITE_ONCE(b->notify_vector, arg0);
+		mutex_unlock(&b->lock);
+		return 0;
 	default:	/* KHYP_HC_BALLOON_STATS */
 		mutex_lock(&b->lock);
 		b->guest_free = arg0;
@@ -262,10 +282,27 @@ void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn)
 	mutex_unlock(&b->lock);
 }
 
+/**
+ * khyp_balloon_notify() - tell the guest that its target changed
+ * @b:	the VM's balloon
+ *
+ * Raises the guest's notification interrupt if it asked for one (NOTIFY).
+ * Any context that may send IPIs; never waits.
+ */
+void khyp_balloon_notify(struct khyp_balloon *b)
+{
+	u8 vector = READ_ONCE(b->notify_vector);
+
+	if (vector && khyp_irq_request(balloon_vm(b), READ_ONCE(b->notify_vcpu),
+				       vector))
+		atomic_long_inc(&b->notifications);
+}
+
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t)
 {
 	struct khyp_balloon *b = &vm->balloon;
+	bool changed;
 
 	if (t->flags || t->reserved0 ||
 	    memchr_inv(t->reserved, 0, sizeof(t->reserved)))
@@ -273,8 +310,11 @@ int khyp_balloon_set_target(struct khyp_vm *vm,
 	if (t->pages > khyp_memory_declared_pages(&vm->mem))
 		return -EINVAL;
 	mutex_lock(&b->lock);
+	changed = b->target != t->pages;
 	b->target = t->pages;
 	mutex_unlock(&b->lock);
+	if (changed)
+		khyp_balloon_notify(b);
 	return 0;
 }
 
@@ -295,6 +335,8 @@ void khyp_balloon_get_stats(struct khyp_vm *vm, struct khyp_balloon_stats *st)
 	st->rejected = b->rejected;
 	st->guest_free = b->guest_free;
 	st->probed = b->probed;
+	st->notify_vector = b->notify_vector;
 	mutex_unlock(&b->lock);
+	st->notifications = atomic_long_read(&b->notifications);
 	st->ram_pages = atomic_long_read(&vm->mem.nr_pages);
 }

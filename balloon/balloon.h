@@ -14,6 +14,7 @@ struct khyp_vm;
 struct khyp_vcpu;
 struct khyp_balloon_target;
 struct khyp_balloon_stats;
+struct khyp_balloon_link;
 
 /**
  * struct khyp_balloon - one VM's balloon
@@ -28,7 +29,13 @@ struct khyp_balloon_stats;
  * @size:	how many.
  * @inflated, @deflated, @freed, @violations, @rejected, @guest_free:
  *		the counters of struct khyp_balloon_stats.
- * @node:	in the list the shrinker walks (its own lock).
+ * @notify_vector: the guest's notification vector, 0 for none; and
+ * @notify_vcpu: the vCPU that gets it.  Written under @lock, read with
+ *		READ_ONCE from any context (khyp_balloon_notify()).
+ * @notifications: interrupts raised for target changes.
+ * @unreported: pages freed that the shrinker has not reported yet.
+ * @node:	in the list of all balloons (shrinker.c, its own lock).
+ * @link:	(c) on the memcg-aware list the shrinker walks.
  */
 struct khyp_balloon {
 	struct mutex lock;	/* see above */
@@ -39,14 +46,20 @@ struct khyp_balloon {
 	struct xarray gfns;
 	u64 size;
 	u64 inflated, deflated, freed, violations, rejected, guest_free;
+	u8 notify_vector;
+	u32 notify_vcpu;
+	atomic_long_t notifications;
+	atomic_long_t unreported;
 	struct list_head node;
+	struct khyp_balloon_link *link;
 };
 
-void khyp_balloon_init(struct khyp_vm *vm);
+int khyp_balloon_init(struct khyp_vm *vm);
 void khyp_balloon_destroy(struct khyp_vm *vm);
 s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
 			   u64 arg1);
 void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn);
+void khyp_balloon_notify(struct khyp_balloon *b);
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t);
 void khyp_balloon_get_stats(struct khyp_vm *vm,

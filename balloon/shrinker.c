@@ -6,27 +6,47 @@
  * kernel asks it how much it could free (count_objects) and then to free
  * some (scan_objects).  khyp cannot free guest memory by itself without
  * breaking the guests, and must never wait for a guest there; so a scan
- * raises the VMs' balloon targets instead, each by a share of the request
- * proportional to the VM's allocated memory, and reports what the guests
- * have really freed since the last scan.  The guests see the new target
- * at their next TARGET call and inflate.
+ * raises the VMs' balloon targets instead, notifies the guests that asked
+ * for it, and reports what those VMs' guests have really freed since the
+ * last scan.  The guests inflate at their next look at the target.
+ *
+ * Memory cgroups: the shrinker is memcg-aware.  Each VM has a link on a
+ * memcg-aware list_lru, allocated when the VM is created and so charged
+ * to the creator's memory cgroup, the one its guest pages are charged to.
+ * Reclaim in one cgroup (its memory.high or memory.max reached) calls the
+ * shrinker for that cgroup and its descendants only, and only the VMs
+ * charged there are asked; global reclaim and drop_caches visit every
+ * cgroup in turn.
+ *
+ * Sharing: within a scan, each VM's target rises by a share of the request
+ * proportional to its weight: its allocated memory above a floor of
+ * KHYP_BALLOON_FLOOR (what it could give), doubled if none of its vCPUs
+ * has run for KHYP_IDLE_AFTER (an idle guest's memory is likely cold).
+ * An active VM is asked for at most half of what it could give, an idle
+ * one for all of it: a busy guest keeps its working set.
  *
  * Hysteresis: a target raised by pressure stays while pressure lasts;
  * once no scan has come for KHYP_PRESSURE_HOLD, a periodic work lowers it
  * by half per second, so the guests deflate gently, without
  * inflate/deflate thrashing around a pressure peak.
  *
- * Each VM keeps KHYP_BALLOON_FLOOR of its memory: pressure never asks for
- * that.  Locking: the list of balloons has a spinlock (scan_objects may
- * run in reclaim from any context that may sleep or not); the targets it
- * changes are written with WRITE_ONCE and read with READ_ONCE.
+ * Locking: khyp_balloons_lock (a spinlock: scans may come from any
+ * reclaim context) protects the list of all balloons and serialises the
+ * scans and the decay work, which are the only writers of the pressure
+ * targets (WRITE_ONCE; readers use READ_ONCE).  The list_lru has its own
+ * locks, taken inside khyp_balloons_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/list_lru.h>
 #include <linux/math64.h>
+#include <linux/nodemask.h>
+#include <linux/seq_file.h>
 #include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -37,14 +57,29 @@
 
 #define KHYP_BALLOON_FLOOR	((16 << 20) >> PAGE_SHIFT)	/* 16 MiB */
 #define KHYP_PRESSURE_HOLD	(5 * HZ)
+#define KHYP_IDLE_AFTER		HZ
+
+/* A VM on the memcg-aware list: slab-allocated, charged like the VM. */
+struct khyp_balloon_link {
+	struct list_head lru;
+	struct khyp_balloon *balloon;
+};
 
 static LIST_HEAD(khyp_balloons);
-static DEFINE_SPINLOCK(khyp_balloons_lock);	/* protects khyp_balloons */
-static atomic_long_t khyp_balloon_freed_mark;
+static DEFINE_SPINLOCK(khyp_balloons_lock);	/* see above */
+static struct list_lru khyp_balloon_lru;
+static struct kmem_cache *khyp_link_cache;
+static bool khyp_lru_ready;	/* 6.1 registers the shrinker first */
 static struct shrinker *khyp_shrinker;
 static struct shrinker khyp_shrinker_storage;	/* kernels before 6.7 */
 static void khyp_pressure_decay(struct work_struct *work);
 static DECLARE_DELAYED_WORK(khyp_decay_work, khyp_pressure_decay);
+
+/* Counters for debugfs (khyp/shrinker); updated under khyp_balloons_lock. */
+static struct {
+	u64 count_calls, scan_calls, scan_ns, scan_max_ns;
+	u64 requested, raised, reported;
+} khyp_sstats;
 
 static struct khyp_vm *balloon_to_vm(struct khyp_balloon *b)
 {
@@ -61,52 +96,125 @@ static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 	return used - KHYP_BALLOON_FLOOR;
 }
 
+/* None of the VM's vCPUs has left the guest for KHYP_IDLE_AFTER. */
+static bool khyp_balloon_idle(struct khyp_balloon *b)
+{
+	unsigned long last = READ_ONCE(balloon_to_vm(b)->last_run);
+
+	return time_after(jiffies, last + KHYP_IDLE_AFTER);
+}
+
+/* One pass over the VMs of @sc's memory cgroup (every node's list). */
+struct khyp_walk {
+	struct shrink_control *sc;
+	u64 weight;		/* pass 1: summed */
+	unsigned long reclaimable; /* pass 1: summed */
+	u64 request;		/* pass 2: pages to spread */
+	unsigned long freed;	/* pass 2: reported by the VMs */
+	bool raise;
+};
+
+static enum lru_status khyp_walk_one(struct list_head *item,
+				     struct list_lru_one *list,
+				     spinlock_t *lock, void *arg)
+{
+	struct khyp_balloon_link *link = container_of(item, typeof(*link), lru);
+	struct khyp_balloon *b = link->balloon;
+	struct khyp_walk *w = arg;
+	unsigned long weight, share, cap, t;
+	bool idle = khyp_balloon_idle(b);
+
+	cap = khyp_balloon_reclaimable(b);
+	weight = idle ? 2 * cap : cap;
+	if (!w->raise) {
+		w->weight += weight;
+		w->reclaimable += khyp_balloon_reclaimable(b);
+		return LRU_SKIP;
+	}
+	w->freed += atomic_long_xchg(&b->unreported, 0);
+	if (!weight || !w->weight)
+		return LRU_SKIP;
+	share = div64_u64(w->request * weight, w->weight) + 1;
+	if (!idle)
+		cap /= 2;
+	cap += READ_ONCE(b->size);
+	t = READ_ONCE(b->pressure_target);
+	WRITE_ONCE(b->last_pressure, jiffies);
+	if (t >= cap)
+		return LRU_SKIP;
+	t = min(t + share, cap);
+	khyp_sstats.raised += t - READ_ONCE(b->pressure_target);
+	WRITE_ONCE(b->pressure_target, t);
+	khyp_balloon_notify(b);
+	return LRU_SKIP;
+}
+
+static void khyp_walk(struct khyp_walk *w)
+{
+	unsigned long left;
+	int nid;
+
+	lockdep_assert_held(&khyp_balloons_lock);
+	/* Not NUMA-aware: a VM's link may sit on any node's list. */
+	for_each_node(nid) {
+		left = ULONG_MAX;
+		list_lru_walk_one(&khyp_balloon_lru, nid, w->sc->memcg,
+				  khyp_walk_one, w, &left);
+	}
+}
+
 static unsigned long khyp_shrink_count(struct shrinker *s,
 				       struct shrink_control *sc)
 {
-	struct khyp_balloon *b;
-	unsigned long n = 0;
+	struct khyp_walk w = { .sc = sc };
+	unsigned long vms = 0;
+	int nid;
+
+	if (!smp_load_acquire(&khyp_lru_ready))	/* pairs with init */
+		return 0;
+	for_each_node(nid)
+		vms += list_lru_count_one(&khyp_balloon_lru, nid, sc->memcg);
+	/*
+	 * SHRINK_EMPTY only when this cgroup has no VM: it makes reclaim
+	 * forget the shrinker for the cgroup until a VM is added again.
+	 */
+	if (!vms)
+		return SHRINK_EMPTY;
 
 	spin_lock(&khyp_balloons_lock);
-	list_for_each_entry(b, &khyp_balloons, node)
-		n += khyp_balloon_reclaimable(b);
+	khyp_sstats.count_calls++;
+	khyp_walk(&w);
 	spin_unlock(&khyp_balloons_lock);
-	return n ? n : SHRINK_EMPTY;
+	return w.reclaimable;
 }
 
 static unsigned long khyp_shrink_scan(struct shrinker *s,
 				      struct shrink_control *sc)
 {
-	unsigned long total = 0, share, freed, target;
-	struct khyp_balloon *b;
-	long now_freed;
+	struct khyp_walk w = { .sc = sc };
+	u64 start = ktime_get_ns(), ns;
+
+	if (!smp_load_acquire(&khyp_lru_ready))	/* pairs with init */
+		return SHRINK_STOP;
 
 	spin_lock(&khyp_balloons_lock);
-	list_for_each_entry(b, &khyp_balloons, node)
-		total += khyp_balloon_reclaimable(b);
-	list_for_each_entry(b, &khyp_balloons, node) {
-		unsigned long r = khyp_balloon_reclaimable(b);
-
-		if (!r)
-			continue;
-		share = div64_u64((u64)sc->nr_to_scan * r, total) + 1;
-		target = min(READ_ONCE(b->pressure_target) + share,
-			     r + (unsigned long)READ_ONCE(b->size));
-		WRITE_ONCE(b->pressure_target, target);
-		WRITE_ONCE(b->last_pressure, jiffies);
-	}
+	khyp_walk(&w);
+	w.raise = true;
+	w.request = sc->nr_to_scan;
+	khyp_walk(&w);
+	ns = ktime_get_ns() - start;
+	khyp_sstats.scan_calls++;
+	khyp_sstats.scan_ns += ns;
+	khyp_sstats.scan_max_ns = max(khyp_sstats.scan_max_ns, ns);
+	khyp_sstats.requested += sc->nr_to_scan;
+	khyp_sstats.reported += w.freed;
 	spin_unlock(&khyp_balloons_lock);
 
-	if (!total)
-		return SHRINK_STOP;
+	if (!w.weight)
+		return w.freed ? w.freed : SHRINK_STOP;
 	mod_delayed_work(system_wq, &khyp_decay_work, HZ);
-
-	/* What the guests freed since the last scan asked. */
-	now_freed = atomic_long_read(&khyp_balloon_freed_total);
-	freed = now_freed - atomic_long_xchg(&khyp_balloon_freed_mark,
-					     now_freed);
 	sc->nr_scanned = sc->nr_to_scan;
-	return freed;
+	return w.freed;
 }
 
 /* Lower pressure targets that no scan has held up lately. */
@@ -126,36 +234,89 @@ static void khyp_pressure_decay(struct work_struct *work)
 				READ_ONCE(b->last_pressure) + KHYP_PRESSURE_HOLD))
 			continue;
 		WRITE_ONCE(b->pressure_target, t - min(t, max(t / 2, 256UL)));
+		khyp_balloon_notify(b);
 	}
 	spin_unlock(&khyp_balloons_lock);
 	if (again)
 		mod_delayed_work(system_wq, &khyp_decay_work, HZ);
 }
 
-void khyp_shrinker_add(struct khyp_balloon *b)
+/*
+ * A new VM's balloon: on the list of all balloons, and linked on the
+ * memcg-aware list in the caller's (the VM creator's) memory cgroup.
+ */
+int khyp_shrinker_add(struct khyp_balloon *b)
 {
+	struct khyp_balloon_link *link;
+
+	link = kmem_cache_alloc_lru(khyp_link_cache, &khyp_balloon_lru,
+				    GFP_KERNEL_ACCOUNT);
+	if (!link)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&link->lru);
+	link->balloon = b;
+	b->link = link;
+
 	spin_lock(&khyp_balloons_lock);
 	list_add_tail(&b->node, &khyp_balloons);
 	spin_unlock(&khyp_balloons_lock);
+	khyp_list_lru_add_obj(&khyp_balloon_lru, &link->lru);
+	return 0;
 }
 
 void khyp_shrinker_remove(struct khyp_balloon *b)
 {
+	khyp_list_lru_del_obj(&khyp_balloon_lru, &b->link->lru);
 	spin_lock(&khyp_balloons_lock);
 	list_del(&b->node);
 	spin_unlock(&khyp_balloons_lock);
+	kmem_cache_free(khyp_link_cache, b->link);
+	b->link = NULL;
+}
+
+/* debugfs khyp/shrinker */
+void khyp_shrinker_show(struct seq_file *m)
+{
+	typeof(khyp_sstats) st;
+
+	spin_lock(&khyp_balloons_lock);
+	st = khyp_sstats;
+	spin_unlock(&khyp_balloons_lock);
+	seq_printf(m, "count_calls %llu\nscan_calls %llu\nscan_ns %llu\n",
+		   st.count_calls, st.scan_calls, st.scan_ns);
+	seq_printf(m, "scan_max_ns %llu\nrequested %llu\nraised %llu\n",
+		   st.scan_max_ns, st.requested, st.raised);
+	seq_printf(m, "reported %llu\nfreed %lu\n", st.reported,
+		   atomic_long_read(&khyp_balloon_freed_total));
 }
 
 int khyp_balloon_module_init(void)
 {
+	int r;
+
+	khyp_link_cache = KMEM_CACHE(khyp_balloon_link, SLAB_ACCOUNT);
+	if (!khyp_link_cache)
+		return -ENOMEM;
 	khyp_shrinker = khyp_shrinker_create(&khyp_shrinker_storage,
 					     "khyp-balloon", khyp_shrink_count,
-					     khyp_shrink_scan);
-	return PTR_ERR_OR_ZERO(khyp_shrinker);
+					     khyp_shrink_scan,
+					     &khyp_balloon_lru);
+	if (IS_ERR(khyp_shrinker)) {
+		r = PTR_ERR(khyp_shrinker);
+		goto free_cache;
+	}
+	smp_store_release(&khyp_lru_ready, true);	/* the list_lru is set */
+	return 0;
+
+free_cache:
+	kmem_cache_destroy(khyp_link_cache);
+	return r;
 }
 
 void khyp_balloon_module_exit(void)
 {
 	khyp_shrinker_destroy(khyp_shrinker);
 	cancel_delayed_work_sync(&khyp_decay_work);
+	list_lru_destroy(&khyp_balloon_lru);
+	kmem_cache_destroy(khyp_link_cache);
 }

@@ -8,11 +8,13 @@
 #include <linux/atomic.h>
 
 struct khyp_balloon;
+struct seq_file;
 
 /* Pages the balloons have freed to the host since load. */
 extern atomic_long_t khyp_balloon_freed_total;
 
-void khyp_shrinker_add(struct khyp_balloon *b);
+int khyp_shrinker_add(struct khyp_balloon *b);
 void khyp_shrinker_remove(struct khyp_balloon *b);
+void khyp_shrinker_show(struct seq_file *m);
 
 #endif /* KHYP_BALLOON_SHRINKER_H */

@@ -8,6 +8,7 @@
 #define KHYP_CORE_COMPAT_H
 
 #include <linux/err.h>
+#include <linux/list_lru.h>
 #include <linux/shrinker.h>
 #include <linux/bits.h>
 #include <linux/types.h>
@@ -76,7 +77,8 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 /*
  * The shrinker API: shrinker_alloc()/shrinker_register()/shrinker_free()
  * since 6.7, register_shrinker() on a caller's struct before.  @storage
- * is used only by the old API.
+ * is used only by the old API.  The shrinker is memcg-aware, with @lru
+ * (initialised here, destroyed by the caller) as its list.
  */
 /* Small batches: even light reclaim moves the balloon targets. */
 #define KHYP_SHRINKER_BATCH	16
@@ -87,12 +89,17 @@ khyp_shrinker_create(struct shrinker *storage, const char *name,
 		     unsigned long (*count)(struct shrinker *,
 					    struct shrink_control *),
 		     unsigned long (*scan)(struct shrinker *,
-					   struct shrink_control *))
+					   struct shrink_control *),
+		     struct list_lru *lru)
 {
-	struct shrinker *s = shrinker_alloc(0, "%s", name);
+	struct shrinker *s = shrinker_alloc(SHRINKER_MEMCG_AWARE, "%s", name);
 
 	if (!s)
 		return ERR_PTR(-ENOMEM);
+	if (list_lru_init_memcg(lru, s)) {
+		shrinker_free(s);
+		return ERR_PTR(-ENOMEM);
+	}
 	s->count_objects = count;
 	s->scan_objects = scan;
 	s->seeks = DEFAULT_SEEKS;
@@ -106,12 +113,17 @@ static inline void khyp_shrinker_destroy(struct shrinker *s)
 	shrinker_free(s);
 }
 #else
+/*
+ * register_shrinker() gives the shrinker its id, which the list_lru needs:
+ * the shrinker is live before its list_lru is; callers must cope.
+ */
 static inline struct shrinker *
 khyp_shrinker_create(struct shrinker *storage, const char *name,
 		     unsigned long (*count)(struct shrinker *,
 					    struct shrink_control *),
 		     unsigned long (*scan)(struct shrinker *,
-					   struct shrink_control *))
+					   struct shrink_control *),
+		     struct list_lru *lru)
 {
 	int r;
 
@@ -119,14 +131,35 @@ khyp_shrinker_create(struct shrinker *storage, const char *name,
 	storage->scan_objects = scan;
 	storage->seeks = DEFAULT_SEEKS;
 	storage->batch = KHYP_SHRINKER_BATCH;
+	storage->flags = SHRINKER_MEMCG_AWARE;
 	r = register_shrinker(storage, "%s", name);
-	return r ? ERR_PTR(r) : storage;
+	if (r)
+		return ERR_PTR(r);
+	r = list_lru_init_memcg(lru, storage);
+	if (r) {
+		unregister_shrinker(storage);
+		return ERR_PTR(r);
+	}
+	return storage;
 }
 
 static inline void khyp_shrinker_destroy(struct shrinker *s)
 {
 	unregister_shrinker(s);
 }
+#endif
+
+/*
+ * list_lru_add() took the memory cgroup from the object until 6.8, which
+ * renamed that list_lru_add_obj() and gave list_lru_add() explicit node
+ * and cgroup arguments.
+ */
+#ifdef KHYP_HAVE_LIST_LRU_ADD_OBJ
+#define khyp_list_lru_add_obj(lru, item)	list_lru_add_obj(lru, item)
+#define khyp_list_lru_del_obj(lru, item)	list_lru_del_obj(lru, item)
+#else
+#define khyp_list_lru_add_obj(lru, item)	list_lru_add(lru, item)
+#define khyp_list_lru_del_obj(lru, item)	list_lru_del(lru, item)
 #endif
 
 #endif /* KHYP_CORE_COMPAT_H */

@@ -323,7 +323,8 @@ static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
 
 	WRITE_ONCE(vcpu->mode, KHYP_IN_GUEST);
 	smp_mb();	/* mode before tlb_gen; pairs with khyp_vm_flush_tlbs() */
-	if (signal_pending(current) || need_resched()) {
+	if (signal_pending(current) || need_resched() ||
+	    khyp_irq_requested(vcpu)) {
 		WRITE_ONCE(vcpu->mode, KHYP_OUTSIDE_GUEST);
 		return false;
 	}
@@ -368,6 +369,7 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 	struct khyp_run *run = vcpu->run;
 	struct khyp_entry entry;
 	struct khyp_exit exit;
+	unsigned long now;
 	int r;
 
 	khyp_complete_pending(vcpu);
@@ -411,6 +413,9 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 		trace_khyp_exit(vcpu->vm->id, vcpu->id, exit.kind,
 				exit.hw_code, vcpu->regs.rip);
 		vcpu->exits[exit.kind]++;
+		now = jiffies;
+		if (READ_ONCE(vcpu->vm->last_run) != now)	/* shared line */
+			WRITE_ONCE(vcpu->vm->last_run, now);
 		khyp_irq_after_exit(vcpu, &entry, &exit);
 		r = khyp_handle_exit(vcpu, &exit);
 		if (r <= 0)
@@ -426,6 +431,26 @@ out:
 
 static void khyp_noop(void *unused)
 {
+}
+
+/**
+ * khyp_vcpu_kick() - make a vCPU that is in the guest exit soon
+ * @vcpu:	the vCPU, under rcu_read_lock() or its VM's lock
+ *
+ * For something that must reach the guest at the next entry (an
+ * interrupt the module raised).  Does not wait; any context that may send
+ * IPIs (interrupts enabled).
+ */
+void khyp_vcpu_kick(struct khyp_vcpu *vcpu)
+{
+	int cpu;
+
+	smp_mb();	/* the caller's request before mode; see entry */
+	if (READ_ONCE(vcpu->mode) != KHYP_IN_GUEST)
+		return;
+	cpu = READ_ONCE(vcpu->cpu);
+	if (cpu >= 0 && cpu != raw_smp_processor_id())
+		smp_call_function_single(cpu, khyp_noop, NULL, 0);
 }
 
 /**
@@ -449,7 +474,8 @@ void khyp_vm_flush_tlbs(struct khyp_vm *vm)
 
 	mutex_lock(&vm->lock);
 	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
-		vcpu = vm->vcpus[i];
+		vcpu = rcu_dereference_protected(vm->vcpus[i],
+						 lockdep_is_held(&vm->lock));
 		if (vcpu && READ_ONCE(vcpu->mode) == KHYP_IN_GUEST &&
 		    have_mask)
 			cpumask_set_cpu(READ_ONCE(vcpu->cpu), cpus);

@@ -11,6 +11,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
+#include "../balloon/shrinker.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -57,14 +58,18 @@ DEFINE_SHOW_ATTRIBUTE(khyp_vcpu_exits);
 static int khyp_vm_exits_show(struct seq_file *m, void *unused)
 {
 	struct khyp_vm *vm = m->private;
+	struct khyp_vcpu *vcpu;
 	u64 sum[KHYP_X_NR];
 	unsigned int i, k;
 
 	mutex_lock(&vm->lock);
 	memcpy(sum, vm->retired_exits, sizeof(sum));
-	for (i = 0; i < KHYP_MAX_VCPUS; i++)
-		for (k = 0; vm->vcpus[i] && k < KHYP_X_NR; k++)
-			sum[k] += READ_ONCE(vm->vcpus[i]->exits[k]);
+	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
+		vcpu = rcu_dereference_protected(vm->vcpus[i],
+						 lockdep_is_held(&vm->lock));
+		for (k = 0; vcpu && k < KHYP_X_NR; k++)
+			sum[k] += READ_ONCE(vcpu->exits[k]);
+	}
 	mutex_unlock(&vm->lock);
 	khyp_stats_show_counts(m, sum);
 	return 0;
@@ -83,13 +88,24 @@ static int khyp_vm_balloon_show(struct seq_file *m, void *unused)
 	seq_printf(m, "violations %llu\nrejected %llu\nguest_free %llu\n",
 		   st.violations, st.rejected, st.guest_free);
 	seq_printf(m, "ram_pages %llu\nprobed %u\n", st.ram_pages, st.probed);
+	seq_printf(m, "notify_vector %u\nnotifications %llu\n",
+		   st.notify_vector, st.notifications);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_balloon);
 
+static int khyp_shrinker_stats_show(struct seq_file *m, void *unused)
+{
+	khyp_shrinker_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_shrinker_stats);
+
 void khyp_stats_init(void)
 {
 	khyp_debugfs_root = debugfs_create_dir("khyp", NULL);
+	debugfs_create_file("shrinker", 0444, khyp_debugfs_root, NULL,
+			    &khyp_shrinker_stats_fops);
 }
 
 void khyp_stats_exit(void)

@@ -263,7 +263,8 @@ static void khyp_vcpu_free(struct khyp_vcpu *vcpu)
 	fpu_free_guest_fpstate(&vcpu->fpu);
 	free_page((unsigned long)vcpu->run);
 	mutex_destroy(&vcpu->mutex);
-	kfree(vcpu);
+	/* RCU readers (khyp_vcpu_kick()) may still look at mode and cpu. */
+	kfree_rcu(vcpu, rcu);
 }
 
 static int khyp_vcpu_release(struct inode *inode, struct file *file)
@@ -273,7 +274,7 @@ static int khyp_vcpu_release(struct inode *inode, struct file *file)
 
 	khyp_stats_vcpu_remove(vcpu);
 	mutex_lock(&vm->lock);
-	vm->vcpus[vcpu->id] = NULL;
+	RCU_INIT_POINTER(vm->vcpus[vcpu->id], NULL);
 	mutex_unlock(&vm->lock);
 	khyp_vcpu_free(vcpu);
 	khyp_vm_put(vm);
@@ -331,7 +332,7 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 	}
 
 	mutex_lock(&vm->lock);
-	if (vm->vcpus[id]) {
+	if (rcu_access_pointer(vm->vcpus[id])) {
 		r = -EEXIST;
 		goto unlock_put_fd;
 	}
@@ -342,7 +343,7 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 		goto unlock_put_fd;
 	}
 	khyp_vm_get(vm);
-	vm->vcpus[id] = vcpu;
+	rcu_assign_pointer(vm->vcpus[id], vcpu);
 	mutex_unlock(&vm->lock);
 
 	khyp_stats_vcpu_add(vcpu);

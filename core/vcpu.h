@@ -6,7 +6,9 @@
 #ifndef KHYP_CORE_VCPU_H
 #define KHYP_CORE_VCPU_H
 
+#include <linux/bitmap.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/preempt.h>
 #include <linux/types.h>
 #include <asm/fpu/api.h>
@@ -57,12 +59,15 @@ enum khyp_pending {
  * @nmi:	an NMI queued by userspace.
  * @irq:	an external interrupt queued by userspace, delivered when the
  *		guest has interrupts enabled.
+ * @kirq:	an external interrupt the module raised itself (taken from
+ *		vcpu->irq_requests), delivered after @irq.
  */
 struct khyp_vcpu_events {
 	struct khyp_inj reinject;
 	struct khyp_inj exception;
 	struct khyp_inj nmi;
 	struct khyp_inj irq;
+	struct khyp_inj kirq;
 };
 
 /* vcpu->mode, read by other CPUs that need the vCPU out of the guest. */
@@ -97,6 +102,11 @@ enum {
  * @exits:	(m) exit counts by kind (debugfs reads them racily).
  * @host_pkru, @guest_pkru: (m) PKRU outside and inside the guest.
  * @debugfs:	(c) the vCPU's debugfs directory, or NULL.
+ * @irq_requests: interrupt vectors the module asked for (the balloon's
+ *		notification), from any context with atomic bitops; moved
+ *		into @events.kirq before an entry (irq/inject.c).
+ * @rcu:	frees the vCPU after a grace period: RCU readers of
+ *		vm->vcpus[] may still read @mode, @cpu and @irq_requests.
  */
 struct khyp_vcpu {
 	struct khyp_vm *vm;
@@ -120,6 +130,8 @@ struct khyp_vcpu {
 	u64 exits[KHYP_X_NR];
 	u32 host_pkru, guest_pkru;
 	struct dentry *debugfs;
+	DECLARE_BITMAP(irq_requests, 256);
+	struct rcu_head rcu;
 };
 
 /* core/vcpu.c */
@@ -129,6 +141,7 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id);
 int khyp_vcpu_run(struct khyp_vcpu *vcpu);
 void khyp_vcpu_preempt_init(struct khyp_vcpu *vcpu);
 void khyp_vm_flush_tlbs(struct khyp_vm *vm);
+void khyp_vcpu_kick(struct khyp_vcpu *vcpu);
 
 /* core/cpuid.c */
 void khyp_cpuid_set_default(struct khyp_cpuid *table, unsigned int apic_id);
@@ -153,6 +166,8 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 			 const struct khyp_exit *exit);
 bool khyp_irq_ready(struct khyp_vcpu *vcpu);
 bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu);
+bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector);
+bool khyp_irq_requested(struct khyp_vcpu *vcpu);
 
 /* mmu/gwalk.c: read guest memory by guest-virtual address. */
 int khyp_guest_read_virt(struct khyp_vcpu *vcpu, const struct khyp_paging *p,

@@ -200,6 +200,7 @@ int khyp_vm_create(void)
 	vm->id = atomic_inc_return(&khyp_vm_ids);
 	mutex_init(&vm->lock);
 	atomic_long_set(&vm->tlb_gen, 0);
+	vm->last_run = jiffies;
 	r = khyp_pgtable_init(&vm->pt, khyp_backend->pt_format);
 	if (r)
 		goto drop_mm;
@@ -210,13 +211,15 @@ int khyp_vm_create(void)
 		goto free_pt;
 	}
 	khyp_memory_init(&vm->mem, inode->i_mapping, &khyp_vm_memory_ops);
-	khyp_balloon_init(vm);
+	r = khyp_balloon_init(vm);
+	if (r)
+		goto put_inode;
 	khyp_stats_vm_add(vm);
 
 	/* The file's release drops this reference (fops_put). */
 	if (!try_module_get(THIS_MODULE)) {
 		r = -ENOENT;
-		goto put_inode;
+		goto remove_stats;
 	}
 	file = alloc_file_pseudo(inode, khyp_vmfs_mnt, "khyp-vm", O_RDWR,
 				 &khyp_vm_fops);
@@ -236,10 +239,11 @@ int khyp_vm_create(void)
 
 put_module:
 	module_put(THIS_MODULE);
-put_inode:
-	iput(inode);
+remove_stats:
 	khyp_stats_vm_remove(vm);
 	khyp_balloon_destroy(vm);
+put_inode:
+	iput(inode);
 	khyp_memory_destroy(&vm->mem);
 free_pt:
 	khyp_pgtable_destroy(&vm->pt);

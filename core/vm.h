@@ -28,12 +28,16 @@ struct khyp_vcpu;
  * @mem:	guest memory, with its own lock.
  * @pt:		second-level page tables, with their own lock.
  * @lock:	protects @vcpus.
- * @vcpus:	(@lock) the vCPUs by id; NULL where free.
+ * @vcpus:	(@lock for writers, RCU for readers that cannot sleep) the
+ *		vCPUs by id; NULL where free.  A vCPU leaves it before its
+ *		release and is freed after a grace period.
  * @tlb_gen:	bumped when second-level mappings are removed; a vCPU whose
  *		vcpu->tlb_gen differs flushes before entering.
  * @debugfs:	(c) the VM's debugfs directory, or NULL.
  * @retired_exits: (@lock) exit counts of the vCPUs already closed.
  * @balloon:	the pages the guest gave back, with its own lock.
+ * @last_run:	jiffies when a vCPU last left the guest (WRITE_ONCE by the
+ *		vCPU threads, READ_ONCE by the shrinker: is the VM idle?).
  */
 struct khyp_vm {
 	struct kref kref;
@@ -42,11 +46,12 @@ struct khyp_vm {
 	struct khyp_memory mem;
 	struct khyp_pgtable pt;
 	struct mutex lock;	/* protects vcpus[] */
-	struct khyp_vcpu *vcpus[KHYP_MAX_VCPUS];
+	struct khyp_vcpu __rcu *vcpus[KHYP_MAX_VCPUS];
 	atomic_long_t tlb_gen;
 	struct dentry *debugfs;
 	u64 retired_exits[KHYP_X_NR];
 	struct khyp_balloon balloon;
+	unsigned long last_run;
 };
 
 void khyp_vm_get(struct khyp_vm *vm);

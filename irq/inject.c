@@ -13,17 +13,27 @@
  *  4. an external interrupt, only if the guest can take one now (RFLAGS.IF
  *     set, no STI/MOV SS shadow); if not, the backend is asked for an
  *     interrupt-window exit so that it is delivered as soon as it can be.
+ *     Userspace's interrupt goes before one the module raised itself.
  * After the exit, khyp_irq_after_exit() retires what was delivered.
  *
+ * The module raises interrupts (the balloon's notification) with
+ * khyp_irq_request() from any context: the vector is set in the vCPU's
+ * irq_requests bitmap, the vCPU is kicked out of the guest if it is in
+ * it, and the next entry moves the highest requested vector into
+ * events.kirq.  A vector requested again before delivery is delivered
+ * once, like an edge-triggered interrupt line.
+ *
  * NMI blocking (the guest is still in its NMI handler) is not tracked: an
- * NMI queued then is delivered anyway.  Everything here runs under
- * vcpu->mutex.
+ * NMI queued then is delivered anyway.  Everything here but
+ * khyp_irq_request() runs under vcpu->mutex.
  */
+#include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <asm/processor-flags.h>
 #include <asm/traps.h>
 
 #include "../core/vcpu.h"
+#include "../core/vm.h"
 
 static bool khyp_irq_can_take(struct khyp_vcpu *vcpu)
 {
@@ -86,11 +96,66 @@ void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
 	e->valid = true;
 }
 
+/**
+ * khyp_irq_request() - raise an external interrupt in a vCPU
+ * @vm:		the VM
+ * @vcpu_id:	which vCPU; nothing happens if there is none by that id
+ * @vector:	32 .. 255
+ *
+ * Any context that may send IPIs.  Delivered at the vCPU's next entry
+ * once the guest has interrupts enabled (see the top of this file).
+ *
+ * Return: true if the request is new (the vector was not waiting yet).
+ */
+bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector)
+{
+	struct khyp_vcpu *vcpu;
+	bool raised = false;
+
+	if (vcpu_id >= KHYP_MAX_VCPUS || vector < 32)
+		return false;
+	rcu_read_lock();
+	vcpu = rcu_dereference(vm->vcpus[vcpu_id]);
+	if (vcpu && !test_and_set_bit(vector, vcpu->irq_requests)) {
+		khyp_vcpu_kick(vcpu);
+		raised = true;
+	}
+	rcu_read_unlock();
+	return raised;
+}
+
+/* A request waits that the next entry would take: don't enter yet. */
+bool khyp_irq_requested(struct khyp_vcpu *vcpu)
+{
+	return !vcpu->events.kirq.valid &&
+	       !bitmap_empty(vcpu->irq_requests, 256);
+}
+
+/* Move the highest requested vector into events.kirq. */
+static void khyp_irq_take_request(struct khyp_vcpu *vcpu)
+{
+	struct khyp_inj *k = &vcpu->events.kirq;
+	unsigned long v;
+
+	if (k->valid)
+		return;
+	v = find_last_bit(vcpu->irq_requests, 256);
+	if (v >= 256 || !test_and_clear_bit(v, vcpu->irq_requests))
+		return;
+	k->type = KHYP_EVENT_INTERRUPT;
+	k->vector = v;
+	k->has_error_code = false;
+	k->error_code = 0;
+	k->valid = true;
+}
+
 void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 {
 	struct khyp_vcpu_events *ev = &vcpu->events;
 	struct khyp_paging p;
+	bool irq_waits;
 
+	khyp_irq_take_request(vcpu);
 	vcpu->injecting = NULL;
 	if (ev->reinject.valid)
 		vcpu->injecting = &ev->reinject;
@@ -100,6 +165,8 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 		vcpu->injecting = &ev->nmi;
 	else if (ev->irq.valid && khyp_irq_can_take(vcpu))
 		vcpu->injecting = &ev->irq;
+	else if (ev->kirq.valid && khyp_irq_can_take(vcpu))
+		vcpu->injecting = &ev->kirq;
 
 	if (vcpu->injecting) {
 		entry->inject = *vcpu->injecting;
@@ -110,8 +177,9 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 				entry->inject.has_error_code = false;
 		}
 	}
-	if ((ev->irq.valid && vcpu->injecting != &ev->irq) ||
-	    vcpu->run->request_interrupt_window)
+	irq_waits = (ev->irq.valid && vcpu->injecting != &ev->irq) ||
+		    (ev->kirq.valid && vcpu->injecting != &ev->kirq);
+	if (irq_waits || vcpu->run->request_interrupt_window)
 		entry->irq_window = true;
 }
 
@@ -133,8 +201,11 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
  */
 bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu)
 {
-	return vcpu->events.nmi.valid || vcpu->events.exception.valid ||
-	       (vcpu->events.irq.valid &&
+	struct khyp_vcpu_events *ev = &vcpu->events;
+
+	return ev->nmi.valid || ev->exception.valid ||
+	       ((ev->irq.valid || ev->kirq.valid ||
+		 !bitmap_empty(vcpu->irq_requests, 256)) &&
 		(vcpu->regs.rflags & X86_EFLAGS_IF));
 }
 

@@ -83,43 +83,59 @@ static void guest_check_live(void)
 		GUEST_ASSERT_EQ(pattern(gpa), *(volatile uint64_t *)gpa);
 }
 
-static void guest_balloon(void)
+/* One batch towards the target; returns the target (within the heap). */
+static uint64_t guest_balloon_step(void)
 {
 	uint64_t gpa, t, n, i, r, max = (g_heap_end - LIVE_END) / PAGE;
+
+	t = hc(KHYP_HC_BALLOON_TARGET, 0, 0);
+	if (t > max)
+		t = max;
+	if (g_size < t) {
+		n = t - g_size < BATCH ? t - g_size : BATCH;
+		for (i = 0; i < n; i++)
+			g_list[i] = balloon_page(g_size + 1 + i);
+		r = hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)g_list, n);
+		for (i = 0; i < r; i++)
+			GUEST_ASSERT_EQ(KHYP_BALLOON_S_OK,
+					g_list[i] & 0xfff);
+		g_size += r;
+	} else if (g_size > t) {
+		n = g_size - t < BATCH ? g_size - t : BATCH;
+		for (i = 0; i < n; i++)
+			g_list[i] = balloon_page(g_size - i);
+		r = hc(KHYP_HC_BALLOON_DEFLATE, (uint64_t)g_list, n);
+		GUEST_ASSERT_EQ(n, r);
+		/* back in use: it reads zeros, then holds data again */
+		for (i = 0; i < n; i++) {
+			gpa = balloon_page(g_size - i);
+			GUEST_ASSERT_EQ(0, *(volatile uint64_t *)gpa);
+			*(volatile uint64_t *)gpa = pattern(gpa);
+		}
+		g_size -= r;
+	}
+	guest_check_live();
+	return t;
+}
+
+static void guest_touch_heap(void)
+{
+	uint64_t gpa;
 
 	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
 	for (gpa = HEAP; gpa < g_heap_end; gpa += PAGE)
 		*(volatile uint64_t *)gpa = pattern(gpa);
-	GUEST_SYNC(0);
+}
 
+/* Polls the target: one batch per exit to the host. */
+static void guest_balloon(void)
+{
+	uint64_t t;
+
+	guest_touch_heap();
+	GUEST_SYNC(0);
 	while (!g_stop) {
-		t = hc(KHYP_HC_BALLOON_TARGET, 0, 0);
-		if (t > max)
-			t = max;
-		if (g_size < t) {
-			n = t - g_size < BATCH ? t - g_size : BATCH;
-			for (i = 0; i < n; i++)
-				g_list[i] = balloon_page(g_size + 1 + i);
-			r = hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)g_list, n);
-			for (i = 0; i < r; i++)
-				GUEST_ASSERT_EQ(KHYP_BALLOON_S_OK,
-						g_list[i] & 0xfff);
-			g_size += r;
-		} else if (g_size > t) {
-			n = g_size - t < BATCH ? g_size - t : BATCH;
-			for (i = 0; i < n; i++)
-				g_list[i] = balloon_page(g_size - i);
-			r = hc(KHYP_HC_BALLOON_DEFLATE, (uint64_t)g_list, n);
-			GUEST_ASSERT_EQ(n, r);
-			/* back in use: it reads zeros, then holds data again */
-			for (i = 0; i < n; i++) {
-				gpa = balloon_page(g_size - i);
-				GUEST_ASSERT_EQ(0, *(volatile uint64_t *)gpa);
-				*(volatile uint64_t *)gpa = pattern(gpa);
-			}
-			g_size -= r;
-		}
-		guest_check_live();
+		t = guest_balloon_step();
 		GUEST_SYNC4(g_size, t, 0, 0);
 	}
 	GUEST_DONE();
@@ -273,6 +289,119 @@ SLOW_TEST(manual_target_returns_memory)
 	kh_vm_free(vm);
 }
 
+/*
+ * The notification interrupt: the guest asks for vector NOTIFY_VECTOR and
+ * then only looks at its target when that interrupt comes, spinning with
+ * interrupts enabled in between (a bounded spin: no interrupt is a
+ * failure).  The target changes once while the vCPU is outside the guest
+ * and once while the guest spins, which needs a kick out of the guest.
+ */
+#define NOTIFY_VECTOR	0x41
+
+static volatile uint64_t g_spin_limit = 1ULL << 28;
+
+static void guest_notified(void)
+{
+	uint64_t seen = 0, spins, t;
+
+	guest_touch_heap();
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EINVAL,
+			hc(KHYP_HC_BALLOON_NOTIFY, 31, 0));
+	GUEST_ASSERT_EQ(-KHYP_BALLOON_EINVAL,
+			hc(KHYP_HC_BALLOON_NOTIFY, 256, 0));
+	GUEST_ASSERT_EQ(0, hc(KHYP_HC_BALLOON_NOTIFY, NOTIFY_VECTOR, 0));
+	GUEST_SYNC(0);
+	while (!g_stop) {
+		asm volatile("sti" ::: "memory");
+		for (spins = 0; kh_guest_vector_count[NOTIFY_VECTOR] == seen;
+		     spins++) {
+			GUEST_ASSERT(spins < g_spin_limit);
+			kh_guest_pause();
+		}
+		asm volatile("cli" ::: "memory");
+		seen = kh_guest_vector_count[NOTIFY_VECTOR];
+		do {
+			t = guest_balloon_step();
+		} while (g_size != t);
+		GUEST_SYNC4(g_size, seen, 0, 0);
+	}
+	GUEST_ASSERT_EQ(0, hc(KHYP_HC_BALLOON_NOTIFY, 0, 0));
+	GUEST_DONE();
+}
+
+struct later_target {
+	struct kh_vm *vm;
+	uint64_t pages;
+	int error;
+};
+
+static void *set_target_later(void *arg)
+{
+	struct later_target *l = arg;
+	struct khyp_balloon_target t = { .pages = l->pages };
+
+	usleep(200000);
+	l->error = ioctl(l->vm->fd, KHYP_SET_BALLOON, &t) ? errno : 0;
+	return NULL;
+}
+
+static void run_notified(struct __test_metadata *_metadata,
+			 struct kh_vcpu *vcpu, uint64_t size, uint64_t seen)
+{
+	struct kh_ucall uc = {};
+	char msg[512];
+
+	ASSERT_EQ(KH_UCALL_SYNC, kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)))
+		TH_LOG("%s", msg);
+	EXPECT_EQ(size, uc.args[0]);
+	EXPECT_EQ(seen, uc.args[1]) TH_LOG("interrupts taken");
+}
+
+SLOW_TEST(notification_interrupt)
+{
+	struct later_target later;
+	struct khyp_balloon_stats st;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	pthread_t thread;
+
+	NEED_DEV();
+	vm = kh_vm_create(VM_MEM);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_notified);
+	kh_vm_install_idt(vm, vcpu);
+	ASSERT_SYNC(vcpu, 0);
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(NOTIFY_VECTOR, st.notify_vector);
+	EXPECT_EQ(0, st.notifications);
+
+	/* The target changes while the vCPU is out of the guest. */
+	set_target(_metadata, vm, 1024);
+	run_notified(_metadata, vcpu, 1024, 1);
+
+	/* ... and while the guest spins: the vCPU must be kicked. */
+	later = (struct later_target){ .vm = vm, .pages = 2048 };
+	ASSERT_EQ(0, pthread_create(&thread, NULL, set_target_later, &later));
+	run_notified(_metadata, vcpu, 2048, 2);
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, later.error);
+
+	set_target(_metadata, vm, 0);
+	run_notified(_metadata, vcpu, 0, 3);
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(3, st.notifications);
+	EXPECT_EQ(0, st.violations);
+
+	/* NOTIFY 0: no more interrupts. */
+	kh_vm_global(vm, g_stop) = 1;
+	ASSERT_DONE(vcpu);
+	set_target(_metadata, vm, 5);
+	get_stats(_metadata, vm, &st);
+	EXPECT_EQ(0, st.notify_vector);
+	EXPECT_EQ(3, st.notifications);
+	kh_vm_free(vm);
+}
+
 TEST(bad_targets)
 {
 	struct khyp_balloon_target t = { .pages = VM_MEM / PAGE + 1 };
@@ -305,7 +434,7 @@ static void guest_malicious(void)
 	GUEST_ASSERT_EQ(-KHYP_BALLOON_EPROTO, hc(KHYP_HC_BALLOON_TARGET, 0, 0));
 	GUEST_ASSERT_EQ(-KHYP_BALLOON_EPROTO, hc(KHYP_HC_BALLOON_PROBE, 0, 0));
 	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
-	GUEST_ASSERT_EQ(-KHYP_HC_ENOSYS, hc(KHYP_HC_BALLOON_STATS + 1, 0, 0));
+	GUEST_ASSERT_EQ(-KHYP_HC_ENOSYS, hc(KHYP_HC_BALLOON_NOTIFY + 1, 0, 0));
 	*(volatile uint64_t *)p = 1;
 	*(volatile uint64_t *)q = 2;
 	GUEST_SYNC(0);		/* the host sets the target to 2 pages */
@@ -567,6 +696,141 @@ SLOW_TEST(host_pressure_two_vms)
 	for (i = 0; i < 2; i++) {
 		pthread_join(threads[i], NULL);
 		EXPECT_EQ(0, vms[i].error);
+		kh_vm_global(vms[i].vm, g_stop) = 1;
+		ASSERT_DONE(vms[i].vcpu);
+		kh_vm_free(vms[i].vm);
+	}
+}
+
+/*
+ * Memory cgroups: reclaim inside one cgroup asks only the VMs charged to
+ * it.  VM A is created (and its guest memory touched) in cgroup A, VM B
+ * in cgroup B; lowering A's memory.high below its usage makes the kernel
+ * reclaim in A, which calls the shrinker for A only.  A's pressure target
+ * rises and its guest inflates until A is under memory.high; B's target
+ * stays 0.  (A shrinker that is not memcg-aware is never called for a
+ * cgroup's own reclaim.)
+ */
+#define CG_A	CG_ROOT "/khyp-balloon-a"
+#define CG_B	CG_ROOT "/khyp-balloon-b"
+
+static bool cg_join(const char *dir)
+{
+	char path[256], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return cg_write(path, pid);
+}
+
+static long cg_read_kib(const char *dir, const char *file)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return cg_current_kib(path);
+}
+
+SLOW_TEST(memcg_pressure_asks_that_cgroup)
+{
+	struct kh_vm *vm[2];
+	struct kh_vcpu *vcpu[2];
+	const char *dirs[2] = { CG_A, CG_B };
+	struct khyp_balloon_stats st;
+	struct kh_ucall uc = {};
+	long usage, high;
+	char msg[512], buf[32];
+	time_t start;
+	int i;
+
+	NEED_DEV();
+	ASSERT_NE(NULL, cg_enter()) TH_LOG("no memory cgroup to run in");
+	for (i = 0; i < 2; i++) {
+		mkdir(dirs[i], 0755);
+		ASSERT_TRUE(cg_join(dirs[i])) TH_LOG("cannot join %s", dirs[i]);
+		vcpu[i] = balloon_vm(&vm[i]);
+		ASSERT_SYNC(vcpu[i], 0);	/* 128 MiB charged here */
+	}
+	ASSERT_TRUE(cg_join(CG_DIR));
+
+	usage = cg_read_kib(CG_A, "memory.current");
+	EXPECT_LE(128 * 1024, usage);
+	high = usage - 48 * 1024;
+	snprintf(buf, sizeof(buf), "%ld", high * 1024);
+	/* The write itself reclaims in A (and gives up after a while). */
+	cg_write(CG_A "/memory.high", buf);
+	get_stats(_metadata, vm[0], &st);
+	EXPECT_LT(0, st.pressure_target)
+		TH_LOG("reclaim in cgroup A did not raise VM A's target");
+	get_stats(_metadata, vm[1], &st);
+	EXPECT_EQ(0, st.pressure_target)
+		TH_LOG("reclaim in cgroup A raised VM B's target");
+
+	/* VM A's guest inflates until A fits under memory.high. */
+	start = time(NULL);
+	while (cg_read_kib(CG_A, "memory.current") > high &&
+	       time(NULL) - start < 60) {
+		ASSERT_EQ(KH_UCALL_SYNC,
+			  kh_vcpu_run_ucall(vcpu[0], &uc, msg, sizeof(msg)))
+			TH_LOG("%s", msg);
+	}
+	EXPECT_GE(high, cg_read_kib(CG_A, "memory.current"));
+	EXPECT_LT(0, uc.args[0]) TH_LOG("VM A's balloon did not grow");
+	ASSERT_EQ(KH_UCALL_SYNC,
+		  kh_vcpu_run_ucall(vcpu[1], &uc, msg, sizeof(msg)));
+	EXPECT_EQ(0, uc.args[0]) TH_LOG("VM B's balloon grew");
+	get_stats(_metadata, vm[1], &st);
+	EXPECT_EQ(0, st.pressure_target);
+
+	cg_write(CG_A "/memory.high", "max");
+	for (i = 0; i < 2; i++) {
+		kh_vm_global(vm[i], g_stop) = 1;
+		ASSERT_DONE(vcpu[i]);
+		kh_vm_free(vm[i]);
+	}
+	for (i = 0; i < 2; i++)
+		rmdir(dirs[i]);
+}
+
+/*
+ * Activity: of two VMs of the same size, the one whose vCPU has not run
+ * for two seconds is asked for more (and may be asked for all it could
+ * give; a busy one for half of it).
+ */
+SLOW_TEST(idle_vm_gives_more)
+{
+	struct pressure_vm vms[2] = {
+		{ .heap_end = HEAP + 96 * MiB },
+		{ .heap_end = HEAP + 96 * MiB },
+	};
+	struct khyp_balloon_stats st[2];
+	pthread_t thread;
+	int i;
+
+	NEED_DEV();
+	for (i = 0; i < 2; i++) {
+		vms[i].vm = kh_vm_create(VM_MEM);
+		vms[i].vcpu = kh_vcpu_add(vms[i].vm, 0);
+		kh_vcpu_setup_long_mode(vms[i].vcpu, guest_balloon);
+		kh_vm_global(vms[i].vm, g_heap_end) = vms[i].heap_end;
+		ASSERT_SYNC(vms[i].vcpu, 0);
+	}
+	/* VM 0 keeps running; VM 1 sits idle. */
+	pressure_stop = 0;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, pressure_vcpu, &vms[0]));
+	sleep(2);
+	drop_slab_caches();
+	for (i = 0; i < 2; i++)
+		get_stats(_metadata, vms[i].vm, &st[i]);
+	pressure_stop = 1;
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, vms[0].error);
+	TH_LOG("pressure targets: busy VM %llu, idle VM %llu pages",
+	       (unsigned long long)st[0].pressure_target,
+	       (unsigned long long)st[1].pressure_target);
+	EXPECT_LT(0, st[0].pressure_target);
+	EXPECT_LT(st[0].pressure_target, st[1].pressure_target);
+	for (i = 0; i < 2; i++) {
 		kh_vm_global(vms[i].vm, g_stop) = 1;
 		ASSERT_DONE(vms[i].vcpu);
 		kh_vm_free(vms[i].vm);

@@ -126,6 +126,8 @@ struct khyp_balloon_target {
  * @guest_free:	free pages the guest last reported.
  * @ram_pages:	pages of the VM's RAM allocated now.
  * @probed:	1 once the guest has probed the protocol.
+ * @notify_vector: the guest's notification vector (NOTIFY), 0 if none.
+ * @notifications: interrupts raised for target changes.
  */
 struct khyp_balloon_stats {
 	__u64 target;
@@ -140,8 +142,9 @@ struct khyp_balloon_stats {
 	__u64 guest_free;
 	__u64 ram_pages;
 	__u32 probed;
-	__u32 reserved0;
-	__u64 reserved[4];
+	__u32 notify_vector;
+	__u64 notifications;
+	__u64 reserved[3];
 };
 
 /* vCPUs: at most this many per VM, with ids 0 .. KHYP_MAX_VCPUS - 1. */

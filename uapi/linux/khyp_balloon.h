@@ -28,6 +28,11 @@
  * DEFLATE:	RBX, RCX as for INFLATE -> entries given back.  A page given
  *		back reads as zeros.
  * STATS:	RBX = the guest's free pages (for the host's statistics) -> 0.
+ * NOTIFY:	RBX = an interrupt vector (32-255), or 0 for none -> 0.  From
+ *		then on, whenever the target changes, the calling vCPU gets
+ *		an external interrupt with that vector (once it has RFLAGS.IF
+ *		set), so the guest need not poll TARGET.  Changes that come
+ *		before the interrupt is taken give one interrupt.
  *
  * A guest that touches a page while it is in the balloon gets a new zeroed
  * page there; the page leaves the balloon and the host counts a protocol
@@ -38,6 +43,7 @@
 #define KHYP_HC_BALLOON_INFLATE	0x10002
 #define KHYP_HC_BALLOON_DEFLATE	0x10003
 #define KHYP_HC_BALLOON_STATS	0x10004
+#define KHYP_HC_BALLOON_NOTIFY	0x10005
 
 /*
  * Per-entry status, in the entry's low 12 bits:
@@ -55,7 +61,7 @@
 #define KHYP_BALLOON_S_INVALID	4
 
 /* Errors of a whole call, returned negated in RAX. */
-#define KHYP_BALLOON_EINVAL	22	/* bad count, or list not in RAM */
+#define KHYP_BALLOON_EINVAL	22	/* bad count, list not in RAM, vector */
 #define KHYP_BALLOON_EPROTO	71	/* no PROBE yet, or bad version */
 
 #endif /* _UAPI_LINUX_KHYP_BALLOON_H */
