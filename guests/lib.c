@@ -58,15 +58,22 @@ static int is_amd(void)
 	return b == 0x68747541 || b == 0x6f677948;	/* "Auth", "Hygo" */
 }
 
-long hypercall(unsigned long nr, unsigned long a0)
+long hypercall2(unsigned long nr, unsigned long a0, unsigned long a1)
 {
 	long ret;
 
 	if (is_amd())
-		asm volatile("vmmcall" : "=a"(ret) : "a"(nr), "b"(a0) : "memory");
+		asm volatile("vmmcall" : "=a"(ret)
+			     : "a"(nr), "b"(a0), "c"(a1) : "memory");
 	else
-		asm volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(a0) : "memory");
+		asm volatile("vmcall" : "=a"(ret)
+			     : "a"(nr), "b"(a0), "c"(a1) : "memory");
 	return ret;
+}
+
+long hypercall(unsigned long nr, unsigned long a0)
+{
+	return hypercall2(nr, a0, 0);
 }
 
 void debug_exit(uint8_t v)

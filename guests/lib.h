@@ -46,6 +46,8 @@ void put_dec(unsigned long v);
 char getc(void);
 /* VMMCALL on AMD, VMCALL on Intel: nr in RAX, a0 in RBX; returns RAX. */
 long hypercall(unsigned long nr, unsigned long a0);
+/* The same with a second argument in RCX. */
+long hypercall2(unsigned long nr, unsigned long a0, unsigned long a1);
 /* Out of the launcher with status (v << 1) | 1. */
 void __attribute__((noreturn)) debug_exit(uint8_t v);
 void __attribute__((noreturn)) halt(void);

@@ -6,12 +6,34 @@
  * way in and on the way back, then tries the launcher's hypercalls:
  * putchar (1) prints a line, and an unknown number must return -1.
  *
+ * With "balloon" on the command line it then speaks khyp's balloon
+ * protocol (uapi/linux/khyp_balloon.h): it gives the host as many pages
+ * of the tested memory as the balloon target asks (`khyp run
+ * --balloon=SIZE`), says so, takes them all back and checks that they
+ * read zero.
+ *
  * Exit value 0x20 | errors (1: memory, 2: putchar, 4: unknown
- * hypercall): status 65 when all is well.
+ * hypercall, 8: balloon): status 65 when all is well.
  */
+#include <linux/khyp_balloon.h>
+
 #include "lib.h"
 
 #define TEST_BASE	0x400000u
+
+/* The word @word on the command line. */
+static int has_word(const struct mb_info *mbi, const char *word)
+{
+	const char *s = (const char *)mbi->cmdline;
+
+	if (!(mbi->flags & MB_INFO_CMDLINE))
+		return 0;
+	for (; *s; s++)
+		if ((s == (const char *)mbi->cmdline || s[-1] == ' ') &&
+		    streq_prefix(s, word))
+			return 1;
+	return 0;
+}
 
 static unsigned int parse_mib(const struct mb_info *mbi)
 {
@@ -72,6 +94,63 @@ static int test_hypercalls(void)
 	return err;
 }
 
+static uint64_t balloon_list[KHYP_BALLOON_BATCH_MAX]
+	__attribute__((aligned(4096)));
+
+/* One batch of pages [first, first + n) of the tested memory. */
+static long balloon_batch(unsigned long nr, uint32_t first, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		balloon_list[i] = TEST_BASE + (uint64_t)(first + i) * 4096;
+	return hypercall2(nr, (unsigned long)balloon_list, n);
+}
+
+static int test_balloon(unsigned int mib)
+{
+	uint32_t target, given = 0, back = 0, i, n, max = mib * 256;
+	int nonzero = 0;
+	long r;
+
+	r = hypercall2(KHYP_HC_BALLOON_PROBE, 1, 0);
+	if (r != KHYP_BALLOON_VERSION) {
+		puts("balloon: PROBE failed\n");
+		return 8;
+	}
+	r = hypercall2(KHYP_HC_BALLOON_TARGET, 0, 0);
+	target = r < 0 ? 0 : r > (long)max ? max : (uint32_t)r;
+	while (given < target) {
+		n = target - given;
+		if (n > KHYP_BALLOON_BATCH_MAX)
+			n = KHYP_BALLOON_BATCH_MAX;
+		r = balloon_batch(KHYP_HC_BALLOON_INFLATE, given, n);
+		if (r <= 0)
+			break;
+		given += r;
+	}
+	puts("balloon: target ");
+	put_dec(target);
+	puts(" pages, gave ");
+	put_dec(given);
+	while (back < given) {
+		n = given - back;
+		if (n > KHYP_BALLOON_BATCH_MAX)
+			n = KHYP_BALLOON_BATCH_MAX;
+		r = balloon_batch(KHYP_HC_BALLOON_DEFLATE, back, n);
+		if (r <= 0)
+			break;
+		back += r;
+	}
+	for (i = 0; i < back; i++)
+		nonzero |= *(volatile uint32_t *)(TEST_BASE + i * 4096);
+	puts(", took ");
+	put_dec(back);
+	puts(" back: ");
+	puts(nonzero ? "NOT ZERO\n" : "they read zero\n");
+	return given == target && back == given && !nonzero ? 0 : 8;
+}
+
 int main(uint32_t magic, const struct mb_info *mbi)
 {
 	unsigned int mib, max_mib;
@@ -87,5 +166,7 @@ int main(uint32_t magic, const struct mb_info *mbi)
 		mib = max_mib;
 	err = test_memory(mib);
 	err |= test_hypercalls();
+	if (has_word(mbi, "balloon"))
+		err |= test_balloon(mib);
 	return 0x20 | err;
 }

@@ -219,6 +219,7 @@ TEST(stats_lists_live_vm)
 	EXPECT_HAS(res.out, "vm");
 	EXPECT_HAS(res.out, " io 0");
 	EXPECT_HAS(res.out, " hlt 0");
+	EXPECT_HAS(res.out, "shrinker: count_calls ");
 }
 
 TEST(hello_greets_and_exits_33)
@@ -282,6 +283,23 @@ TEST(memtest_and_hypercalls)
 	EXPECT_HAS(res.out, " ok\n");
 	EXPECT_HAS(res.out, "hypercall putchar ok\n");
 	EXPECT_HAS(res.out, "unknown hypercall returned -1\n");
+}
+
+/* --balloon=2M: the guest gives 512 pages back, takes them again. */
+TEST(memtest_balloon)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "-m", "32M", "--balloon=2M", "--cmdline",
+	    "mib=4 balloon", g("memtest"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x20));
+	EXPECT_HAS(res.out, "balloon: target 512 pages, gave 512, took 512 back: they read zero\n");
+	EXPECT_HAS(res.err, "khyp: balloon: 0 pages (0 KiB), target 512; inflated 512, deflated 512, freed 512; violations 0, rejected 0");
+	/* --balloon alone: no target, a report */
+	RUN(&res, NULL, "run", "-m", "32M", "--balloon", "--cmdline",
+	    "mib=4 balloon", g("memtest"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x20));
+	EXPECT_HAS(res.out, "balloon: target 0 pages, gave 0");
+	EXPECT_HAS(res.err, "khyp: balloon: 0 pages (0 KiB), target 0; inflated 0");
 }
 
 TEST(serial_input_from_stdin)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `khyp info`: what /dev/khyp offers (KHYP_GET_API_VERSION,
- * KHYP_GET_CAPS).  `khyp stats`: the exit counts khyp keeps in debugfs
- * for every VM that exists now, /sys/kernel/debug/khyp/vm<N>/exits.
+ * KHYP_GET_CAPS).  `khyp stats`: the counts khyp keeps in debugfs for
+ * every VM that exists now (/sys/kernel/debug/khyp/vm<N>/exits and, if
+ * its guest speaks the balloon protocol, vm<N>/balloon), then the
+ * shrinker's (khyp/shrinker).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -110,6 +112,49 @@ static void stats__print(const char *vm)
 	fclose(f);
 }
 
+/*
+ * "vm3 balloon: size 1024 target 1024 ..." from the "name value" lines of
+ * vm3/balloon, if the guest speaks the protocol.
+ */
+static void stats__balloon(const char *vm)
+{
+	char path[300], name[64], line[1024] = "";
+	unsigned long long v, probed = 0;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), STATS_DIR "/%s/balloon", vm);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %llu", name, &v) == 2) {
+		if (!strcmp(name, "probed"))
+			probed = v;
+		else if (len < sizeof(line))
+			len += snprintf(line + len, sizeof(line) - len,
+					" %s %llu", name, v);
+	}
+	fclose(f);
+	if (probed)
+		printf("%s balloon:%s\n", vm, line);
+}
+
+/* "shrinker: scan_calls 12 ..." (khyp/shrinker). */
+static void stats__shrinker(void)
+{
+	char name[64];
+	unsigned long long v;
+	FILE *f = fopen(STATS_DIR "/shrinker", "r");
+
+	if (!f)
+		return;
+	printf("shrinker:");
+	while (fscanf(f, "%63s %llu", name, &v) == 2)
+		printf(" %s %llu", name, v);
+	putchar('\n');
+	fclose(f);
+}
+
 int cmd_stats(void)
 {
 	struct dirent **list;
@@ -121,6 +166,7 @@ int cmd_stats(void)
 	for (i = 0; i < n; i++) {
 		if (!strncmp(list[i]->d_name, "vm", 2)) {
 			stats__print(list[i]->d_name);
+			stats__balloon(list[i]->d_name);
 			vms++;
 		}
 		free(list[i]);
@@ -128,5 +174,6 @@ int cmd_stats(void)
 	free(list);
 	if (!vms)
 		printf("no VMs (the counts go with their VM)\n");
+	stats__shrinker();
 	return 0;
 }

@@ -56,6 +56,8 @@ struct run_opts {
 	int format;			/* FORMAT_AUTO, IMAGE_FLAT, FORMAT_ELF,
 					 * IMAGE_MULTIBOOT */
 	int mode;			/* MODE_DEFAULT or enum boot_mode */
+	bool balloon;			/* --balloon: report it at the end */
+	uint64_t balloon_target;	/* bytes, page aligned; 0: none */
 	bool load_addr_set, entry_set;
 	uint64_t load_addr;		/* flat images */
 	uint64_t entry;
@@ -127,6 +129,10 @@ struct vm {
 
 int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus);
 void vm__destroy(struct vm *vm);
+/* KHYP_SET_BALLOON: the balloon should hold @bytes; 0 or -1 (perror). */
+int vm__set_balloon(struct vm *vm, uint64_t bytes);
+/* KHYP_GET_BALLOON, printed as one "khyp: balloon: ..." line on stderr. */
+void vm__report_balloon(const struct vm *vm);
 /* KHYP_SET_REGS and KHYP_SET_SREGS on a vCPU: 0 or -1 (message printed). */
 int vcpu__set_state(struct vcpu *vcpu, const struct khyp_regs *r,
 		    const struct khyp_sregs *s);

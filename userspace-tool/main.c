@@ -4,7 +4,7 @@
  *
  *   khyp run [options] IMAGE    boot IMAGE in a new VM (run.c)
  *   khyp info                   API version, backend and capabilities
- *   khyp stats                  exit counts of the VMs in debugfs
+ *   khyp stats                  exit and balloon counts of the VMs (debugfs)
  *
  * `khyp run` reads the image, creates the VM (vm.c), lets a loader put
  * the image in guest memory (loader.h), sets the boot vCPU's registers
@@ -23,7 +23,8 @@
 static const char usage[] =
 "usage: khyp run [options] IMAGE   run a guest (khyp run --help)\n"
 "       khyp info                  API version, backend, capabilities\n"
-"       khyp stats                 exit counts of running VMs (debugfs)\n"
+"       khyp stats                 exit and balloon counts of running VMs\n"
+"                                  (debugfs)\n"
 "       khyp help                  this text\n"
 "\n"
 "khyp run exit status: the guest's via port 0xf4, (V << 1) | 1; 0 halted;\n"
@@ -205,7 +206,11 @@ int cmd_run(int argc, char **argv)
 		goto out_serial;
 	if (machine__boot(&m, img, len))
 		goto out_vm;
+	if (o.balloon_target && vm__set_balloon(&m.vm, o.balloon_target))
+		goto out_vm;
 	status = machine__run(&m);
+	if (o.balloon)
+		vm__report_balloon(&m.vm);
 out_vm:
 	vm__destroy(&m.vm);
 out_serial:

@@ -28,6 +28,9 @@ const char run_usage[] =
 "      --timeout SECONDS stop the guest after this long (status 8)\n"
 "      --trace           one line per exit on stderr\n"
 "      --strict          stop on an access to an unknown port or MMIO\n"
+"      --balloon[=SIZE]  show the guest's balloon at the end; with SIZE,\n"
+"                        first ask it to give that much memory back\n"
+"                        (a balloon target, see docs/balloon.md)\n"
 "      --format flat|elf|multiboot  do not detect the format\n"
 "      --load-addr ADDR  flat images: where to load (default 0x7c00 in\n"
 "                        real mode, else 0x100000)\n"
@@ -50,7 +53,7 @@ const char run_usage[] =
 
 enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
-	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE,
+	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON,
 };
 
 static const struct option run_options[] = {
@@ -65,6 +68,7 @@ static const struct option run_options[] = {
 	{ "load-addr", required_argument, NULL, OPT_LOAD_ADDR },
 	{ "entry", required_argument, NULL, OPT_ENTRY },
 	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -204,6 +208,11 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		if (parse_u64(arg, &o->entry))
 			return fail(err, errlen, "bad entry address '%s'", arg);
 		return 0;
+	case OPT_BALLOON:
+		o->balloon = true;
+		if (arg && parse_size(arg, &o->balloon_target))
+			return fail(err, errlen, "bad balloon size '%s'", arg);
+		return 0;
 	case OPT_MODE:
 		if (parse_mode(arg, &o->mode))
 			return fail(err, errlen, "unknown mode '%s' (real, prot32, long)", arg);
@@ -219,6 +228,8 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 		return fail(err, errlen, "memory must be 1 MiB to 1 TiB");
 	if (o->mem_size & 0xfff)
 		return fail(err, errlen, "memory must be a multiple of 4 KiB");
+	if (o->balloon_target > o->mem_size || o->balloon_target & 0xfff)
+		return fail(err, errlen, "the balloon must be a multiple of 4 KiB, at most the memory");
 	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&
 	    o->format != IMAGE_FLAT && o->format != FORMAT_AUTO)
 		return fail(err, errlen, "--mode, --load-addr and --entry apply to flat images only");

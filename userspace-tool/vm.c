@@ -196,3 +196,33 @@ void vcpu__dump(const struct vcpu *vcpu)
 	fprintf(stderr, "  gdt base %016llx limit %04x  idt base %016llx limit %04x\n",
 		s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 }
+
+int vm__set_balloon(struct vm *vm, uint64_t bytes)
+{
+	struct khyp_balloon_target t = { .pages = bytes >> 12 };
+
+	if (ioctl(vm->fd, KHYP_SET_BALLOON, &t)) {
+		perror("khyp: KHYP_SET_BALLOON");
+		return -1;
+	}
+	return 0;
+}
+
+/* One line on stderr: what the guest's balloon did. */
+void vm__report_balloon(const struct vm *vm)
+{
+	struct khyp_balloon_stats st;
+
+	if (ioctl(vm->fd, KHYP_GET_BALLOON, &st)) {
+		perror("khyp: KHYP_GET_BALLOON");
+		return;
+	}
+	if (!st.probed) {
+		fprintf(stderr, "khyp: balloon: the guest does not speak the protocol\n");
+		return;
+	}
+	fprintf(stderr, "khyp: balloon: %llu pages (%llu KiB), target %llu; inflated %llu, deflated %llu, freed %llu; violations %llu, rejected %llu; notifications %llu\n",
+		st.size, st.size * 4, st.effective_target, st.inflated,
+		st.deflated, st.freed, st.violations, st.rejected,
+		st.notifications);
+}

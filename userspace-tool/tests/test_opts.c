@@ -52,6 +52,11 @@ static void opts_all(struct tctx *t)
 	CHECK(t, o.format == IMAGE_MULTIBOOT);
 	CHECK(t, PARSE(&o, "--serial", "stdio", "--memory=2G", "img") == 0);
 	CHECK(t, !o.serial && o.mem_size == 2ULL << 30);
+	CHECK(t, !o.balloon && o.balloon_target == 0);
+	CHECK(t, PARSE(&o, "--balloon", "img") == 0);
+	CHECK(t, o.balloon && o.balloon_target == 0);
+	CHECK(t, PARSE(&o, "--balloon=16M", "img") == 0);
+	CHECK(t, o.balloon && o.balloon_target == 16ULL << 20);
 	/* options may follow the image */
 	CHECK(t, PARSE(&o, "img", "--trace") == 0 && o.trace);
 }
@@ -92,6 +97,11 @@ static void opts_errors(struct tctx *t)
 	CHECK(t, PARSE(&o, "--format", "pe", "img") == -1);
 	CHECK(t, PARSE(&o, "--mode", "v86", "img") == -1);
 	CHECK(t, PARSE(&o, "--memory") == -1);
+	CHECK(t, PARSE(&o, "--balloon=128M", "img") == -1 &&
+		 t_err_has(t, "at most the memory"));
+	CHECK(t, PARSE(&o, "--balloon=5000", "img") == -1);
+	CHECK(t, PARSE(&o, "--balloon=x", "img") == -1 &&
+		 t_err_has(t, "balloon size"));
 }
 
 const struct tcase opts_cases[] = {
