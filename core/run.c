@@ -170,6 +170,21 @@ module_param(huge_pages, bool, 0644);
 MODULE_PARM_DESC(huge_pages,
 		 "Map guest memory 2 MiB at a time where the CPU can (default: on)");
 
+/*
+ * Whether a 2 MiB block may back the range around @gfn as far as the
+ * balloon is concerned: not if a frame of it is in the balloon, which
+ * the block would hand back to the guest (allocated, yet counted as
+ * given).  Read without the balloon's lock: a frame inflated meanwhile is
+ * freed by the inflation itself (the 2 MiB mapping is split for it).
+ */
+static bool khyp_npf_balloon_allows_huge(struct khyp_vm *vm, u64 gfn)
+{
+	unsigned long first = ALIGN_DOWN(gfn, KHYP_HUGE_PAGES);
+
+	return !xa_find(&vm->balloon.gfns, &first,
+			first + KHYP_HUGE_PAGES - 1, XA_PRESENT);
+}
+
 /* Map the 2 MiB block that @page, at @gpa, is part of with one leaf. */
 static int khyp_npf_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
 			     bool writable)
@@ -191,7 +206,8 @@ static int khyp_npf_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
  * the whole range as one block (mmu/memory.c) and maps it with one 2 MiB
  * leaf, if the CPU has 2 MiB second-level pages and the huge_pages
  * parameter is on.  Read-only slots get them too: the leaf is read-only
- * and writes still exit as MMIO.  If a table of 4 KiB mappings is in the
+ * and writes still exit as MMIO.  A range with a frame in the balloon is
+ * left to 4 KiB pages.  If a table of 4 KiB mappings is in the
  * way (another vCPU mapped a page of the new block first), this page is
  * mapped 4 KiB, and so will the block's other pages be.
  */
@@ -211,7 +227,8 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 	} else {
 		khyp_balloon_fault(vm, gpa >> PAGE_SHIFT);
 		try_huge = (khyp_caps.features & KHYP_CAP_2M_PAGES) &&
-			   READ_ONCE(huge_pages);
+			   READ_ONCE(huge_pages) &&
+			   khyp_npf_balloon_allows_huge(vm, gpa >> PAGE_SHIFT);
 		seq = READ_ONCE(vm->mem.inval_seq);
 		smp_rmb();	/* before the lookup; see khyp_memory_delete() */
 		page = khyp_memory_fault_page(&vm->mem, gpa >> PAGE_SHIFT,

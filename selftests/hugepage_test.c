@@ -57,7 +57,10 @@ FIXTURE_TEARDOWN(slow)
 
 /* ---- guest ---- */
 
-enum { CMD_NOP, CMD_TOUCH, CMD_CHECK_HOST, CMD_READ, CMD_BALLOON, CMD_STOP };
+enum {
+	CMD_NOP, CMD_TOUCH, CMD_CHECK_HOST, CMD_READ, CMD_BALLOON,
+	CMD_BALLOON_UNTOUCHED, CMD_STOP
+};
 
 static volatile uint64_t g_cmd, g_lo, g_hi;
 static volatile uint64_t g_list[KHYP_BALLOON_BATCH_MAX]
@@ -209,6 +212,22 @@ static void guest_balloon(void)
 	GUEST_SYNC(4);
 }
 
+/* Untouched frames go to the balloon; then a neighbour is touched. */
+#define UNTOUCHED	(100 * MiB)
+
+static void guest_balloon_untouched(void)
+{
+	uint64_t i;
+
+	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
+	for (i = 0; i < 8; i++)
+		g_list[i] = UNTOUCHED + i * PAGE;
+	GUEST_ASSERT_EQ(8, hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)g_list, 8));
+	GUEST_SYNC(1);
+	*(volatile uint64_t *)(UNTOUCHED + 100 * PAGE) = 1;
+	GUEST_SYNC(2);
+}
+
 static void guest_main(void)
 {
 	uint64_t r;
@@ -226,6 +245,10 @@ static void guest_main(void)
 			break;
 		case CMD_BALLOON:
 			guest_balloon();
+			r = 0;
+			break;
+		case CMD_BALLOON_UNTOUCHED:
+			guest_balloon_untouched();
 			r = 0;
 			break;
 		case CMD_STOP:
@@ -600,6 +623,30 @@ SLOW_TEST(balloon_splits_2m)
 	TH_LOG("after the balloon: %ld 2 MiB mappings, %ld split, %ld table pages",
 	       mmu_stat(h.id, "huge_leaves"), mmu_stat(h.id, "huge_split"),
 	       mmu_stat(h.id, "tables"));
+	hvm_free(&h);
+}
+
+/*
+ * A range with frames in the balloon is not allocated 2 MiB at once: that
+ * would give the guest back the memory it gave the host.
+ */
+TEST(ballooned_frames_keep_range_4k)
+{
+	long mapped;
+	uint64_t pages;
+	struct hvm h;
+
+	NEED_DEV();
+	hvm_create(_metadata, &h, VM_MEM);
+	set_target(_metadata, h.vm, 16);
+	kh_vm_global(h.vm, g_cmd) = CMD_BALLOON_UNTOUCHED;
+	BALLOON_STEP(&h, 1);
+	mapped = mmu_stat(h.id, "huge_mapped");
+	pages = ram_pages(_metadata, h.vm);
+	BALLOON_STEP(&h, 2);
+	EXPECT_EQ(mapped, mmu_stat(h.id, "huge_mapped"));
+	EXPECT_EQ(pages + 1, ram_pages(_metadata, h.vm));
+	CMD(&h, CMD_NOP, 0, 0, 0);
 	hvm_free(&h);
 }
 
