@@ -283,6 +283,24 @@ void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn)
 }
 
 /**
+ * khyp_balloon_range_empty() - no frame of a range is in the balloon
+ * @vm:		the VM
+ * @gfn:	first frame
+ * @n:		frames
+ *
+ * For the fault path, which may back a whole 2 MiB range at once: a frame
+ * in the balloon would be allocated again, yet counted as given.  Read
+ * without the balloon's lock: a frame inflated meanwhile is freed by the
+ * inflation itself (which splits the 2 MiB mapping for it).
+ */
+bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n)
+{
+	unsigned long index = gfn;
+
+	return !xa_find(&vm->balloon.gfns, &index, gfn + n - 1, XA_PRESENT);
+}
+
+/**
  * khyp_balloon_notify() - tell the guest that its target changed
  * @b:	the VM's balloon
  *

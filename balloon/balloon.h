@@ -59,6 +59,7 @@ void khyp_balloon_destroy(struct khyp_vm *vm);
 s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
 			   u64 arg1);
 void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn);
+bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n);
 void khyp_balloon_notify(struct khyp_balloon *b);
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t);

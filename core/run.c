@@ -24,6 +24,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -163,19 +165,44 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	return 0;
 }
 
+static bool huge_pages = true;
+module_param(huge_pages, bool, 0644);
+MODULE_PARM_DESC(huge_pages,
+		 "Map guest memory 2 MiB at a time where the CPU can (default: on)");
+
+/* Map the 2 MiB block that @page, at @gpa, is part of with one leaf. */
+static int khyp_npf_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
+			     bool writable)
+{
+	u64 mask = ~(KHYP_HUGE_SIZE - 1);
+
+	return khyp_pgtable_map_huge(&vm->pt, gpa & mask,
+				     page_to_phys(page) & mask, writable);
+}
+
 /*
  * A second-level fault: map the RAM page behind the address, or treat the
  * access as MMIO.  The page is looked up without the page-table lock, so a
  * region deleted meanwhile could hand us a page on its way to being freed:
  * mem.inval_seq, read before the lookup and checked under the lock, tells;
  * then the guest simply faults again.
+ *
+ * The first touch of a 2 MiB range that no one has touched yet allocates
+ * the whole range as one block (mmu/memory.c) and maps it with one 2 MiB
+ * leaf, if the CPU has 2 MiB second-level pages and the huge_pages
+ * parameter is on.  Read-only slots get them too: the leaf is read-only
+ * and writes still exit as MMIO.  A range with a frame in the balloon is
+ * left to 4 KiB pages.  If a table of 4 KiB mappings is in the
+ * way (another vCPU mapped a page of the new block first), this page is
+ * mapped 4 KiB, and so will the block's other pages be.
  */
 static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 			   const struct khyp_exit *exit)
 {
 	struct khyp_vm *vm = vcpu->vm;
-	u64 gpa = exit->npf.gpa;
+	u64 gpa = exit->npf.gpa, first;
 	unsigned long seq = 0;
+	bool huge = false, try_huge, writable;
 	struct page *page;
 	u32 flags = 0;
 	int r = 0;
@@ -184,18 +211,29 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 		page = NULL;
 	} else {
 		khyp_balloon_fault(vm, gpa >> PAGE_SHIFT);
+		/* Not over frames in the balloon: they would be allocated. */
+		first = ALIGN_DOWN(gpa >> PAGE_SHIFT, KHYP_HUGE_PAGES);
+		try_huge = (khyp_caps.features & KHYP_CAP_2M_PAGES) &&
+			   READ_ONCE(huge_pages) &&
+			   khyp_balloon_range_empty(vm, first, KHYP_HUGE_PAGES);
 		seq = READ_ONCE(vm->mem.inval_seq);
 		smp_rmb();	/* before the lookup; see khyp_memory_delete() */
-		page = khyp_memory_get_page(&vm->mem, gpa >> PAGE_SHIFT, &flags);
+		page = khyp_memory_fault_page(&vm->mem, gpa >> PAGE_SHIFT,
+					      try_huge, &flags, &huge);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 	}
 	if (page && !(exit->npf.write && (flags & KHYP_MEM_READONLY))) {
+		writable = !(flags & KHYP_MEM_READONLY);
 		mutex_lock(&vm->pt.lock);
-		if (READ_ONCE(vm->mem.inval_seq) == seq)
-			r = khyp_pgtable_map(&vm->pt, gpa & PAGE_MASK,
-					     page_to_phys(page),
-					     !(flags & KHYP_MEM_READONLY));
+		if (READ_ONCE(vm->mem.inval_seq) == seq) {
+			r = huge ? khyp_npf_map_huge(vm, gpa, page, writable) :
+				   -EEXIST;
+			if (r == -EEXIST)
+				r = khyp_pgtable_map(&vm->pt, gpa & PAGE_MASK,
+						     page_to_phys(page),
+						     writable);
+		}
 		mutex_unlock(&vm->pt.lock);
 		put_page(page);
 		return r ? r : 1;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exit and balloon statistics (debugfs) and the tracepoints' definitions.
+ * Exit, balloon and second-level page-table statistics (debugfs) and the
+ * tracepoints' definitions.
  *
  * Each vCPU counts its exits by kind of the common exit model
  * (vcpu->exits[], written only by the vCPU's own thread); the files here
@@ -101,6 +102,22 @@ static int khyp_shrinker_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_shrinker_stats);
 
+static int khyp_vm_mmu_show(struct seq_file *m, void *unused)
+{
+	struct khyp_vm *vm = m->private;
+	struct khyp_pt_stats st;
+
+	khyp_pgtable_get_stats(&vm->pt, &st);
+	seq_printf(m, "pages %ld\ntables %lu\n",
+		   atomic_long_read(&vm->mem.nr_pages), st.tables);
+	seq_printf(m, "huge_leaves %lu\nhuge_mapped %lu\n", st.huge_leaves,
+		   st.huge_mapped);
+	seq_printf(m, "huge_split %lu\nhuge_dropped %lu\n", st.huge_split,
+		   st.huge_dropped);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vm_mmu);
+
 void khyp_stats_init(void)
 {
 	khyp_debugfs_root = debugfs_create_dir("khyp", NULL);
@@ -123,6 +140,7 @@ void khyp_stats_vm_add(struct khyp_vm *vm)
 			    &khyp_vm_exits_fops);
 	debugfs_create_file("balloon", 0444, vm->debugfs, vm,
 			    &khyp_vm_balloon_fops);
+	debugfs_create_file("mmu", 0444, vm->debugfs, vm, &khyp_vm_mmu_fops);
 }
 
 void khyp_stats_vm_remove(struct khyp_vm *vm)

@@ -2,7 +2,9 @@
 /*
  * Statistics in debugfs: /sys/kernel/debug/khyp/vm<N>/exits (all vCPUs,
  * including those already closed), .../vm<N>/vcpu<M>/exits, and
- * .../vm<N>/balloon (struct khyp_balloon_stats as "name value" lines).
+ * .../vm<N>/balloon (struct khyp_balloon_stats as "name value" lines),
+ * .../vm<N>/mmu (guest pages allocated and struct khyp_pt_stats: table
+ * pages and 2 MiB mappings, "name value" lines).
  */
 #ifndef KHYP_CORE_STATS_H
 #define KHYP_CORE_STATS_H

@@ -72,9 +72,13 @@ static unsigned long khyp_vm_zap(struct khyp_memory *mem, u64 gfn, u64 npages)
 				  npages << PAGE_SHIFT);
 }
 
+/* After the flush, no vCPU can reach the tables the zap detached. */
 static void khyp_vm_flush(struct khyp_memory *mem)
 {
-	khyp_vm_flush_tlbs(container_of(mem, struct khyp_vm, mem));
+	struct khyp_vm *vm = container_of(mem, struct khyp_vm, mem);
+
+	khyp_vm_flush_tlbs(vm);
+	khyp_pgtable_free_detached(&vm->pt);
 }
 
 static const struct khyp_memory_ops khyp_vm_memory_ops = {

@@ -11,6 +11,19 @@
  * (the balloon does): zap the userspace mapping, drop the second-level
  * entry, erase and free it.
  *
+ * 2 MiB at once: when the guest faults on a frame whose 2 MiB-aligned
+ * range lies wholly inside one slot and has no page yet (neither guest
+ * nor userspace touched it), the fault path may ask for the whole range:
+ * one order-9 block, zeroed, charged like single pages, then split_page()
+ * into 512 ordinary pages that go into the xarray one by one.  The block
+ * is naturally aligned, so core/run.c maps it with one 2 MiB leaf; for
+ * everything else (userspace mappings, freeing, the balloon) its pages
+ * are single pages like any other.  split_page() gives each page its own
+ * reference count and its own share of the memory-cgroup charge (6.1:
+ * split_page_memcg(head, 512); 6.12: split_page_memcg(head, 9, 0)), so a
+ * page freed alone uncharges exactly one page.  Without such a block
+ * (fragmented host memory), the fault falls back to one 4 KiB page.
+ *
  * Every field of a region request is checked here, once: alignment,
  * overflow of base + size, the guest-physical limit, overlap with other
  * slots, flags and reserved fields.
@@ -23,6 +36,7 @@
 #include <linux/string.h>
 
 #include "memory.h"
+#include "pgtable.h"
 
 void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 		      const struct khyp_memory_ops *ops)
@@ -170,23 +184,86 @@ bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages)
 	return ok;
 }
 
+/*
+ * Whether the 2 MiB-aligned range around @gfn lies inside @slot and has no
+ * page yet; if so, its first index in the slot goes to *@first.
+ */
+static bool khyp_slot_huge_free(struct khyp_mem_slot *slot, u64 gfn,
+				unsigned long *first)
+{
+	u64 start = ALIGN_DOWN(gfn, KHYP_HUGE_PAGES);
+	unsigned long index;
+
+	if (start < slot->base_gfn ||
+	    start + KHYP_HUGE_PAGES > slot->base_gfn + slot->npages)
+		return false;
+	index = start - slot->base_gfn;
+	*first = index;
+	return !xa_find(&slot->pages, &index, *first + KHYP_HUGE_PAGES - 1,
+			XA_PRESENT);
+}
+
+/*
+ * Fill 512 entries of @slot from @first with the pages of a new 2 MiB
+ * block.  Returns its first page, or NULL (nothing changed) if there is
+ * no such block to have.
+ */
+static struct page *khyp_slot_alloc_huge(struct khyp_memory *mem,
+					 struct khyp_mem_slot *slot,
+					 unsigned long first)
+{
+	const unsigned int order = KHYP_HUGE_SHIFT - PAGE_SHIFT;
+	struct page *block;
+	unsigned int i, n;
+	void *old;
+
+	block = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NORETRY |
+			    __GFP_NOWARN, order);
+	if (!block)
+		return NULL;
+	split_page(block, order);
+	for (n = 0; n < KHYP_HUGE_PAGES; n++) {
+		old = xa_store(&slot->pages, first + n, block + n,
+			       GFP_KERNEL_ACCOUNT);
+		if (xa_is_err(old))
+			goto undo;
+		WARN_ON_ONCE(old);	/* checked empty under mem->lock */
+	}
+	atomic_long_add(KHYP_HUGE_PAGES, &mem->nr_pages);
+	return block;
+
+undo:
+	for (i = 0; i < n; i++)
+		xa_erase(&slot->pages, first + i);
+	for (i = 0; i < KHYP_HUGE_PAGES; i++)
+		__free_page(block + i);
+	return NULL;
+}
+
 /**
- * khyp_memory_get_page() - the page behind a guest frame, allocated on
- *			    first use
+ * khyp_memory_fault_page() - the page behind a guest frame, allocated on
+ *			      first use, 2 MiB at a time if asked
  * @mem:	the VM's memory
  * @gfn:	guest frame number
+ * @try_huge:	allocate the whole 2 MiB-aligned range around @gfn as one
+ *		block if it lies in one slot and has no page yet
  * @flags:	if not NULL, receives the slot's KHYP_MEM_* flags
+ * @huge:	if not NULL, set to whether this call allocated such a block
+ *		(then @gfn's page is part of 512 physically contiguous,
+ *		2 MiB-aligned pages backing that range)
  *
  * Returns the page with a reference held for the caller, NULL if @gfn is
  * in no slot (an MMIO address), or an ERR_PTR on allocation failure.
  */
-struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
-				  u32 *flags)
+struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
+				    bool try_huge, u32 *flags, bool *huge)
 {
 	struct khyp_mem_slot *slot;
 	struct page *page, *old;
-	unsigned long index;
+	unsigned long index, first;
 
+	if (huge)
+		*huge = false;
 	mutex_lock(&mem->lock);
 	slot = khyp_memory_find(mem, gfn, 1);
 	if (!slot) {
@@ -197,6 +274,14 @@ struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 		*flags = slot->flags;
 	index = gfn - slot->base_gfn;
 	page = xa_load(&slot->pages, index);
+	if (!page && try_huge && huge &&
+	    khyp_slot_huge_free(slot, gfn, &first)) {
+		page = khyp_slot_alloc_huge(mem, slot, first);
+		if (page) {
+			page += index - first;
+			*huge = true;
+		}
+	}
 	if (!page) {
 		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!page) {
@@ -221,6 +306,22 @@ unlock:
 }
 
 /**
+ * khyp_memory_get_page() - the page behind a guest frame, allocated (4 KiB)
+ *			    on first use
+ * @mem:	the VM's memory
+ * @gfn:	guest frame number
+ * @flags:	if not NULL, receives the slot's KHYP_MEM_* flags
+ *
+ * For userspace faults and the kernel's own reads of guest memory.  As
+ * khyp_memory_fault_page() without 2 MiB blocks.
+ */
+struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
+				  u32 *flags)
+{
+	return khyp_memory_fault_page(mem, gfn, false, flags, NULL);
+}
+
+/**
  * khyp_memory_reclaim() - give single guest pages back to the host
  * @mem:	the VM's memory
  * @gfns:	guest frame numbers
@@ -229,7 +330,9 @@ unlock:
  *
  * Each page is removed from its slot, from userspace mappings and from the
  * second-level tables (one TLB flush for the batch), then freed: its
- * memory-cgroup charge goes with it.  A page never touched costs nothing.
+ * memory-cgroup charge goes with it.  A page mapped by a 2 MiB leaf costs
+ * a split of that leaf first (mmu/pgtable.c): the other 511 pages stay
+ * mapped, with 4 KiB leaves.  A page never touched costs nothing.
  * The next touch of the frame allocates a new zeroed page.
  *
  * Return: how many pages were freed.

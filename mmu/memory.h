@@ -19,7 +19,8 @@
  * @npages:	(c) length in pages.
  * @flags:	(c) KHYP_MEM_* flags.
  * @pages:	page index in the slot -> struct page *; an entry is filled on
- *		first touch and erased when the page is given back.  The
+ *		first touch (512 at once for a 2 MiB block, see memory.c) and
+ *		erased when the page is given back.  The
  *		xarray's own lock serialises changes.
  *
  * (c): constant while the slot is in khyp_memory.slots[].
@@ -42,7 +43,8 @@ struct khyp_mem_slot {
  *		zap before a page is freed.
  * @ops:	(c) how to drop second-level mappings (the VM's), called with
  *		@lock held after pages have left the slots and before they
- *		are freed.
+ *		are freed.  Dropping the mapping of one page may split a
+ *		2 MiB mapping around it (mmu/pgtable.c).
  * @inval_seq:	(@lock for writers) bumped before pages go, so that a
  *		second-level fault that looked a page up without holding
  *		@lock can tell that the page may be gone (see core/run.c).
@@ -79,5 +81,7 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages);
 struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags);
+struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
+				    bool try_huge, u32 *flags, bool *huge);
 
 #endif /* KHYP_MMU_MEMORY_H */

@@ -8,10 +8,28 @@
  * differ, so the walker is written once and asks a struct khyp_pt_format
  * how to encode an entry.  Tables are filled lazily: a guest access to a
  * guest-physical address with no mapping exits (EPT violation, NPF), and
- * the core maps the page behind it (core/run.c).  Mappings are removed when
- * a region goes; table pages stay until the VM is destroyed.
+ * the core maps the page behind it (core/run.c).
  *
- * Only 4 KiB leaves for now; 2 MiB leaves fit in the same walker later.
+ * Leaves are 4 KiB (level 1) or 2 MiB (level 2, bit 7 set in both
+ * formats).  A 2 MiB leaf maps 512 pages that guest memory allocated as
+ * one naturally aligned block (mmu/memory.c) but keeps as 512 single
+ * pages, so any one of them can leave the guest: removing the mapping of
+ * part of a 2 MiB leaf first splits it, eagerly, into a new table of 512
+ * 4 KiB leaves that map the same pages with the same rights, then clears
+ * the 4 KiB leaves asked for.  Until the caller's TLB flush a vCPU may
+ * still use the old 2 MiB translation for the other pages: it leads to the
+ * same pages, so that is harmless.  If the table cannot be allocated, the
+ * whole 2 MiB leaf goes instead (counted as "dropped"): the other 511
+ * pages stay the guest's and fault back in as 4 KiB mappings.
+ *
+ * A table left with no present entry by an unmap is detached and freed
+ * after the next TLB flush (a vCPU's paging-structure cache may still
+ * point to it until then), so that a range whose pages all went can be
+ * mapped 2 MiB again.  The fault path never replaces a table by a 2 MiB
+ * leaf: it would need a flush of its own.
+ *
+ * All of it runs under khyp_pgtable.lock; only the hardware walks the
+ * tables without it.
  */
 #include <linux/gfp.h>
 #include <linux/lockdep.h>
@@ -25,10 +43,19 @@
 
 #define PT_LEVELS	4
 #define PT_ADDR_MASK	GENMASK_ULL(51, 12)
+#define PT_HUGE_ADDR_MASK GENMASK_ULL(51, KHYP_HUGE_SHIFT)
+
+/* EPT entry bit 7 in a PDE: it maps a 2 MiB page (SDM vol. 3, EPT). */
+#define EPT_PAGE_SIZE	BIT_ULL(7)
 
 static inline unsigned int pt_shift(int level)
 {
 	return PAGE_SHIFT + 9 * (level - 1);
+}
+
+static inline unsigned int pt_index(u64 gpa, int level)
+{
+	return (gpa >> pt_shift(level)) & (PTRS_PER_PTE - 1);
 }
 
 /* EPT: read/write/execute bits, write-back memory, guest PAT honoured. */
@@ -50,11 +77,13 @@ const struct khyp_pt_format khyp_pt_ept = {
 	.table		= ept_table,
 	.leaf		= ept_leaf,
 	.present	= VMX_EPT_RWX_MASK,
+	.huge		= EPT_PAGE_SIZE,
 };
 
 /*
  * NPT: ordinary x86 entries.  The hardware treats every guest access as a
- * user access, so U/S is set at every level.
+ * user access, so U/S is set at every level.  In a 2 MiB leaf bit 12 is
+ * the PAT bit; the address is 2 MiB aligned, so it is 0: write-back.
  */
 static u64 npt_table(phys_addr_t pa)
 {
@@ -72,16 +101,35 @@ const struct khyp_pt_format khyp_pt_npt = {
 	.table		= npt_table,
 	.leaf		= npt_leaf,
 	.present	= _PAGE_PRESENT,
+	.huge		= _PAGE_PSE,
 };
+
+static inline bool pt_present(const struct khyp_pgtable *pt, u64 e)
+{
+	return e & pt->fmt->present;
+}
+
+/* A leaf above level 1: only 2 MiB ones (level 2) are ever made. */
+static inline bool pt_huge(const struct khyp_pgtable *pt, u64 e, int level)
+{
+	return level == 2 && pt_present(pt, e) && (e & pt->fmt->huge);
+}
+
+static inline u64 *pt_table_of(u64 e)
+{
+	return phys_to_virt(e & PT_ADDR_MASK);
+}
 
 int khyp_pgtable_init(struct khyp_pgtable *pt, const struct khyp_pt_format *fmt)
 {
 	pt->fmt = fmt;
 	mutex_init(&pt->lock);
+	INIT_LIST_HEAD(&pt->detached);
+	memset(&pt->stats, 0, sizeof(pt->stats));
 	pt->root = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!pt->root)
 		return -ENOMEM;
-	pt->nr_tables = 1;
+	pt->stats.tables = 1;
 	return 0;
 }
 
@@ -93,12 +141,12 @@ static void pt_free_table(struct khyp_pgtable *pt, struct page *table,
 
 	if (level > 1)
 		for (i = 0; i < PTRS_PER_PTE; i++)
-			if (entries[i] & pt->fmt->present)
-				pt_free_table(pt, pfn_to_page((entries[i] &
-						PT_ADDR_MASK) >> PAGE_SHIFT),
+			if (pt_present(pt, entries[i]) &&
+			    !pt_huge(pt, entries[i], level))
+				pt_free_table(pt, virt_to_page(pt_table_of(entries[i])),
 					      level - 1);
 	__free_page(table);
-	pt->nr_tables--;
+	pt->stats.tables--;
 }
 
 /* No vCPU of the VM is left: nothing walks the tables any more. */
@@ -106,7 +154,8 @@ void khyp_pgtable_destroy(struct khyp_pgtable *pt)
 {
 	if (pt->root)
 		pt_free_table(pt, pt->root, PT_LEVELS);
-	WARN_ON_ONCE(pt->nr_tables);
+	khyp_pgtable_free_detached(pt);
+	WARN_ON_ONCE(pt->stats.tables);
 	pt->root = NULL;
 	mutex_destroy(&pt->lock);
 }
@@ -116,6 +165,35 @@ phys_addr_t khyp_pgtable_root(const struct khyp_pgtable *pt)
 	return page_to_phys(pt->root);
 }
 
+/*
+ * The entry for @gpa at @level, allocating the tables above it, or the
+ * 2 MiB leaf met on the way (*@found says which level the entry is at).
+ */
+static u64 *pt_walk(struct khyp_pgtable *pt, u64 gpa, int level, int *found)
+{
+	u64 *table = page_address(pt->root);
+	struct page *page;
+	u64 *e;
+	int l;
+
+	lockdep_assert_held(&pt->lock);
+	for (l = PT_LEVELS; ; l--) {
+		e = &table[pt_index(gpa, l)];
+		if (l == level || pt_huge(pt, *e, l))
+			break;
+		if (!pt_present(pt, *e)) {
+			page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+			if (!page)
+				return ERR_PTR(-ENOMEM);
+			pt->stats.tables++;
+			WRITE_ONCE(*e, pt->fmt->table(page_to_phys(page)));
+		}
+		table = pt_table_of(*e);
+	}
+	*found = l;
+	return e;
+}
+
 /**
  * khyp_pgtable_map() - map one 4 KiB guest page
  * @pt:		the VM's tables
@@ -123,33 +201,95 @@ phys_addr_t khyp_pgtable_root(const struct khyp_pgtable *pt)
  * @pa:		host-physical address of the page
  * @writable:	whether guest writes are allowed
  *
- * Replaces an existing mapping of @gpa.  The caller holds @pt->lock (it
+ * Replaces an existing 4 KiB mapping of @gpa.  If a 2 MiB leaf covers
+ * @gpa already, it maps this very page (another vCPU installed it after
+ * this one looked the page up; a page leaves only after its leaf was
+ * split or removed), and nothing changes.  The caller holds @pt->lock (it
  * checks, under it, that the page is still the guest's).  Returns 0 or
  * -ENOMEM.
  */
 int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 		     bool writable)
 {
-	u64 *table = page_address(pt->root);
-	struct page *page;
-	unsigned int idx;
 	int level;
+	u64 *e;
 
-	lockdep_assert_held(&pt->lock);
-	for (level = PT_LEVELS; level > 1; level--) {
-		idx = (gpa >> pt_shift(level)) & (PTRS_PER_PTE - 1);
-		if (!(table[idx] & pt->fmt->present)) {
-			page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-			if (!page)
-				return -ENOMEM;
-			pt->nr_tables++;
-			WRITE_ONCE(table[idx], pt->fmt->table(page_to_phys(page)));
-		}
-		table = phys_to_virt(table[idx] & PT_ADDR_MASK);
+	e = pt_walk(pt, gpa, 1, &level);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	if (level != 1) {
+		WARN_ON_ONCE((*e & PT_HUGE_ADDR_MASK) +
+			     (gpa & (KHYP_HUGE_SIZE - 1)) != pa);
+		return 0;
 	}
-	idx = (gpa >> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
-	WRITE_ONCE(table[idx], pt->fmt->leaf(pa, writable));
+	WRITE_ONCE(*e, pt->fmt->leaf(pa, writable));
 	return 0;
+}
+
+/**
+ * khyp_pgtable_map_huge() - map 2 MiB of guest memory with one leaf
+ * @pt:		the VM's tables
+ * @gpa:	guest-physical address, 2 MiB aligned, below KHYP_MAX_GPA
+ * @pa:		host-physical address of 512 contiguous pages, 2 MiB aligned
+ * @writable:	whether guest writes are allowed
+ *
+ * The caller holds @pt->lock.  Returns 0, -ENOMEM, or -EEXIST if a table
+ * of 4 KiB mappings is there already (the caller maps 4 KiB instead).
+ */
+int khyp_pgtable_map_huge(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
+			  bool writable)
+{
+	int level;
+	u64 *e;
+
+	e = pt_walk(pt, gpa, 2, &level);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	if (pt_present(pt, *e) && !pt_huge(pt, *e, 2))
+		return -EEXIST;
+	if (!pt_present(pt, *e)) {
+		pt->stats.huge_leaves++;
+		pt->stats.huge_mapped++;
+	}
+	WRITE_ONCE(*e, pt->fmt->leaf(pa, writable) | pt->fmt->huge);
+	return 0;
+}
+
+/*
+ * Replace the 2 MiB leaf *@pde by a table of 512 4 KiB leaves mapping the
+ * same pages with the same bits.  False if no table could be allocated.
+ */
+static bool pt_split(struct khyp_pgtable *pt, u64 *pde)
+{
+	u64 e = *pde, bits = e & ~(PT_ADDR_MASK | pt->fmt->huge);
+	phys_addr_t pa = e & PT_HUGE_ADDR_MASK;
+	struct page *page;
+	unsigned int i;
+	u64 *ptes;
+
+	/* Often called to give memory back: do not insist. */
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN);
+	if (!page)
+		return false;
+	ptes = page_address(page);
+	for (i = 0; i < PTRS_PER_PTE; i++)
+		ptes[i] = bits | (pa + i * PAGE_SIZE);
+	smp_wmb();	/* the entries before the table is reachable */
+	WRITE_ONCE(*pde, pt->fmt->table(page_to_phys(page)));
+	pt->stats.tables++;
+	pt->stats.huge_leaves--;
+	pt->stats.huge_split++;
+	return true;
+}
+
+static bool pt_table_empty(const struct khyp_pgtable *pt, const u64 *table)
+{
+	unsigned int i;
+
+	for (i = 0; i < PTRS_PER_PTE; i++)
+		if (pt_present(pt, table[i]))
+			return false;
+	return true;
 }
 
 static unsigned long pt_unmap_range(struct khyp_pgtable *pt, u64 *table,
@@ -157,22 +297,36 @@ static unsigned long pt_unmap_range(struct khyp_pgtable *pt, u64 *table,
 {
 	u64 span = 1ULL << pt_shift(level);
 	unsigned long count = 0;
-	u64 addr, next, e;
+	u64 addr, next, e, *child;
 	unsigned int idx;
 
 	for (addr = start; addr < end; addr = next) {
 		next = min((addr | (span - 1)) + 1, end);
-		idx = (addr >> pt_shift(level)) & (PTRS_PER_PTE - 1);
+		idx = pt_index(addr, level);
 		e = table[idx];
-		if (!(e & pt->fmt->present))
+		if (!pt_present(pt, e))
 			continue;
 		if (level == 1) {
 			WRITE_ONCE(table[idx], 0);
 			count++;
-		} else {
-			count += pt_unmap_range(pt,
-						phys_to_virt(e & PT_ADDR_MASK),
-						level - 1, addr, next);
+			continue;
+		}
+		if (pt_huge(pt, e, level)) {
+			if (next - addr == span || !pt_split(pt, &table[idx])) {
+				if (next - addr != span)
+					pt->stats.huge_dropped++;
+				WRITE_ONCE(table[idx], 0);
+				pt->stats.huge_leaves--;
+				count += KHYP_HUGE_PAGES;
+				continue;
+			}
+			e = table[idx];
+		}
+		child = pt_table_of(e);
+		count += pt_unmap_range(pt, child, level - 1, addr, next);
+		if (pt_table_empty(pt, child)) {
+			WRITE_ONCE(table[idx], 0);
+			list_add(&virt_to_page(child)->lru, &pt->detached);
 		}
 	}
 	return count;
@@ -184,8 +338,10 @@ static unsigned long pt_unmap_range(struct khyp_pgtable *pt, u64 *table,
  * @gpa:	first guest-physical byte, page aligned
  * @size:	bytes, page aligned
  *
- * The caller flushes the vCPUs' TLBs before it frees the pages.  Returns
- * how many 4 KiB mappings were removed.
+ * A 2 MiB leaf that the range covers only in part is split first (see
+ * the top of this file).  The caller flushes the vCPUs' TLBs before it
+ * frees the pages, and then calls khyp_pgtable_free_detached().  Returns
+ * how many 4 KiB mappings were removed (512 for a 2 MiB leaf).
  */
 unsigned long khyp_pgtable_unmap(struct khyp_pgtable *pt, u64 gpa, u64 size)
 {
@@ -196,4 +352,28 @@ unsigned long khyp_pgtable_unmap(struct khyp_pgtable *pt, u64 gpa, u64 size)
 			   gpa + size);
 	mutex_unlock(&pt->lock);
 	return n;
+}
+
+/*
+ * Free the tables that unmaps detached.  Only after a TLB flush that
+ * started after they were detached: no vCPU can reach them then.
+ */
+void khyp_pgtable_free_detached(struct khyp_pgtable *pt)
+{
+	struct page *page, *next;
+
+	mutex_lock(&pt->lock);
+	list_for_each_entry_safe(page, next, &pt->detached, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+		pt->stats.tables--;
+	}
+	mutex_unlock(&pt->lock);
+}
+
+void khyp_pgtable_get_stats(struct khyp_pgtable *pt, struct khyp_pt_stats *st)
+{
+	mutex_lock(&pt->lock);
+	*st = pt->stats;
+	mutex_unlock(&pt->lock);
 }

@@ -7,10 +7,18 @@
 #ifndef KHYP_MMU_PGTABLE_H
 #define KHYP_MMU_PGTABLE_H
 
+#include <linux/bits.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <asm/page_types.h>
 
 struct page;
+
+/* A 2 MiB second-level page: 512 guest frames, one level-2 leaf. */
+#define KHYP_HUGE_SHIFT		21
+#define KHYP_HUGE_SIZE		BIT_ULL(KHYP_HUGE_SHIFT)
+#define KHYP_HUGE_PAGES		(1U << (KHYP_HUGE_SHIFT - PAGE_SHIFT))
 
 /**
  * struct khyp_pt_format - how one second-level format encodes an entry
@@ -18,29 +26,54 @@ struct page;
  * @table:	an entry pointing to the next-level table at @pa.
  * @leaf:	a 4 KiB mapping of @pa, writable or not, executable.
  * @present:	the mask that makes an entry present.
+ * @huge:	the bit that makes a level-2 entry a 2 MiB leaf (@leaf of a
+ *		2 MiB-aligned @pa, with this bit set).
  */
 struct khyp_pt_format {
 	const char *name;
 	u64 (*table)(phys_addr_t pa);
 	u64 (*leaf)(phys_addr_t pa, bool writable);
 	u64 present;
+	u64 huge;
 };
 
 extern const struct khyp_pt_format khyp_pt_ept;
 extern const struct khyp_pt_format khyp_pt_npt;
 
 /**
+ * struct khyp_pt_stats - counters of one VM's tables (debugfs vm<N>/mmu)
+ * @tables:	table pages allocated, root and detached ones included.
+ * @huge_leaves: 2 MiB leaves mapped now.
+ * @huge_mapped: 2 MiB leaves installed, in total.
+ * @huge_split:	2 MiB leaves replaced by a table of 512 4 KiB leaves
+ *		because one of their pages left the guest.
+ * @huge_dropped: 2 MiB leaves removed whole because that table could not
+ *		be allocated (the rest of their pages fault back as 4 KiB).
+ */
+struct khyp_pt_stats {
+	unsigned long tables;
+	unsigned long huge_leaves;
+	unsigned long huge_mapped;
+	unsigned long huge_split;
+	unsigned long huge_dropped;
+};
+
+/**
  * struct khyp_pgtable - one VM's second-level page tables (4 levels)
  * @fmt:	(c) entry format.
- * @lock:	protects every table page and @nr_tables.
+ * @lock:	protects every table page, @detached and @stats.
  * @root:	(c) the top-level table (PML4).
- * @nr_tables:	(@lock) table pages allocated, root included.
+ * @detached:	(@lock) table pages that no entry points to any more but
+ *		that a vCPU's paging-structure cache may still hold: freed
+ *		after the next TLB flush (khyp_pgtable_free_detached()).
+ * @stats:	(@lock) counters.
  */
 struct khyp_pgtable {
 	const struct khyp_pt_format *fmt;
 	struct mutex lock;	/* protects the tables, see above */
 	struct page *root;
-	unsigned long nr_tables;
+	struct list_head detached;
+	struct khyp_pt_stats stats;
 };
 
 int khyp_pgtable_init(struct khyp_pgtable *pt, const struct khyp_pt_format *fmt);
@@ -48,6 +81,11 @@ void khyp_pgtable_destroy(struct khyp_pgtable *pt);
 phys_addr_t khyp_pgtable_root(const struct khyp_pgtable *pt);
 int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 		     bool writable);
+int khyp_pgtable_map_huge(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
+			  bool writable);
 unsigned long khyp_pgtable_unmap(struct khyp_pgtable *pt, u64 gpa, u64 size);
+void khyp_pgtable_free_detached(struct khyp_pgtable *pt);
+void khyp_pgtable_get_stats(struct khyp_pgtable *pt,
+			    struct khyp_pt_stats *st);
 
 #endif /* KHYP_MMU_PGTABLE_H */
