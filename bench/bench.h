@@ -137,6 +137,9 @@ struct hv_ops {
 extern const struct hv_ops hv_kvm_ops;
 extern const struct hv_ops hv_khyp_ops;
 
+/* KVM only: back new guest memory with huge pages if the system does. */
+void hv_kvm_set_thp(bool on);
+
 /* ---- guest setup (guest.c) ---- */
 
 /* A VM with its RAM (slot 0) and the binary loaded, ready for vCPUs. */

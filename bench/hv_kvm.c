@@ -9,7 +9,8 @@
  * Guest memory is anonymous memory of this process, aligned to 2 MiB and
  * left to the system's transparent-huge-page setting (as QEMU's RAM is):
  * where the host backs it with a 2 MiB page, KVM maps 2 MiB in the
- * second-level tables.
+ * second-level tables.  hv_kvm_set_thp(false) asks for 4 KiB pages
+ * (MADV_NOHUGEPAGE) instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,12 @@ struct hv_vcpu {
 };
 
 static int kvm_dev = -1;
+static bool kvm_no_thp;
+
+void hv_kvm_set_thp(bool on)
+{
+	kvm_no_thp = !on;
+}
 static int kvm_run_size;
 static struct kvm_cpuid2 *kvm_cpuid;
 
@@ -126,6 +133,10 @@ static void *kvm_mem_add(struct hv_vm *vm, int slot, uint64_t gpa,
 	if (map == MAP_FAILED)
 		return NULL;
 	hva = ((uintptr_t)map + 2 * MiB - 1) & ~(2 * MiB - 1);
+	if (kvm_no_thp && madvise(map, size + 2 * MiB, MADV_NOHUGEPAGE)) {
+		munmap(map, size + 2 * MiB);
+		return NULL;
+	}
 	vm->slots[slot].map = map;
 	vm->slots[slot].hva = (void *)hva;
 	vm->slots[slot].gpa = gpa;
