@@ -26,7 +26,7 @@
 #include "bench.h"
 
 #define NSLOTS		4
-#define MAX_CPUID	100
+#define MAX_CPUID	256	/* KVM_GET_SUPPORTED_CPUID fails with E2BIG if short */
 
 struct hv_vm {
 	int fd;
@@ -44,14 +44,14 @@ struct hv_vcpu {
 };
 
 static int kvm_dev = -1;
+static int kvm_run_size;
+static struct kvm_cpuid2 *kvm_cpuid;
 static bool kvm_no_thp;
 
 void hv_kvm_set_thp(bool on)
 {
 	kvm_no_thp = !on;
 }
-static int kvm_run_size;
-static struct kvm_cpuid2 *kvm_cpuid;
 
 static int kvm_open(void)
 {
