@@ -9,6 +9,8 @@
 #   make test            the whole test run (installs what it needs; root)
 #   make test MACHINE=vmx T=api_test    one test binary in one machine
 #   make demo            boot the emulated SVM machine, run guests/hello
+#   make bench           khyp against KVM in each emulated machine (root;
+#                        docs/performance.md); bench/khyp-bench alone: make khyp-bench
 #
 # KDIR defaults to the running kernel's build tree.
 
@@ -20,9 +22,10 @@ CHECKPATCH ?= $(KHYP_CACHE)/linux-source-6.1/scripts/checkpatch.pl
 SRCS := $(wildcard core/*.[ch] vmx/*.[ch] svm/*.[ch] mmu/*.[ch] irq/*.[ch] \
 		   balloon/*.[ch]) uapi/linux/khyp.h
 
-.PHONY: all module selftests tool guests check sparse checkpatch test demo clean
+.PHONY: all module selftests tool guests khyp-bench check sparse checkpatch test demo \
+	bench clean
 
-all: module selftests tool guests
+all: module selftests tool guests khyp-bench
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
@@ -35,6 +38,9 @@ tool:
 
 guests:
 	$(MAKE) -C guests
+
+khyp-bench:
+	$(MAKE) -C bench
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules > .sparse.log 2>&1
@@ -52,9 +58,13 @@ test:
 demo: tool guests
 	scripts/demo.sh
 
+bench:
+	scripts/bench.sh $(if $(MACHINE),--machine $(MACHINE)) $(if $(REPS),--reps $(REPS))
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
 	$(MAKE) -C userspace-tool clean
 	$(MAKE) -C guests clean
+	$(MAKE) -C bench clean
 	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) OUTPUT=$(CURDIR)/selftests clean || true
 	rm -rf build .sparse.log

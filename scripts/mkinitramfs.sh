@@ -3,8 +3,10 @@
 #
 # Build the initramfs the Bochs and QEMU machines boot: a static busybox,
 # /init, khyp.ko, the selftest binaries, the launcher with the example
-# guests (in /khyp-tool, for launcher_test), and KVM's modules (for the
-# test that khyp refuses to load beside KVM).
+# guests (in /khyp-tool, for launcher_test), the benchmark with its script
+# (bench/khyp-bench, scripts/bench-guest.sh; bench_test runs it too), and
+# KVM's modules (for the test that khyp refuses to load beside KVM, and the
+# benchmark's reference runs).
 #
 # Usage: mkinitramfs.sh OUT.cpio.gz KVER KHYP_KO SELFTEST_DIR TEST...
 set -euo pipefail
@@ -19,6 +21,7 @@ mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,khyp,lib/modules/"$kver"}
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$here/initramfs-init" "$root/init"
 install -m 755 "$here/guest-run.sh" "$root/khyp/guest-run.sh"
+install -m 755 "$here/bench-guest.sh" "$root/khyp/bench-guest.sh"
 cp "$ko" "$root/khyp/khyp.ko"
 for t in "$@"; do
 	cp "$tdir/$t" "$root/khyp/$t"
@@ -30,6 +33,10 @@ if [ -x "$top/userspace-tool/khyp" ]; then
 	cp "$top/userspace-tool/khyp" "$root/khyp-tool/khyp"
 	cp "$top"/guests/hello "$top"/guests/memtest "$top"/guests/*.bin \
 		"$top"/guests/*.elf "$root/khyp-tool/guests/"
+fi
+
+if [ -x "$top/bench/khyp-bench" ]; then
+	cp "$top/bench/khyp-bench" "$root/khyp/khyp-bench"
 fi
 
 # KVM's modules with their dependencies, and a modules.dep for modprobe.

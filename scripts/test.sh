@@ -57,35 +57,9 @@ if [ -n "$deps" ]; then
 	"$TOP/scripts/install-deps.sh" || die "installing dependencies failed"
 fi
 
-# The test kernels: Debian's 6.1 (the machines boot it) and 6.12 (built
-# against, as a compile check).
-kver_of() { ls /lib/modules | grep "^$1" | sort -V | tail -1; }
-KVER=$(kver_of '6\.1\.')
-KVER612=$(kver_of '6\.12\.')
-[ -n "$KVER" ] && [ -f "/boot/vmlinuz-$KVER" ] || die "no 6.1 kernel installed"
-[ -n "$KVER612" ] || die "no 6.12 headers installed"
+# The test kernels, build_module and the machines' runners.
+. "$TOP/scripts/machines.sh"
 
-mkdir -p "$OUT"
-
-# Build khyp.ko for one kernel in its own copy of the tree, so that the two
-# builds do not share objects.  Any compiler warning fails the run.
-build_module() {
-	local kver=$1 dir=$OUT/build-$1
-	rm -rf "$dir"; mkdir -p "$dir"
-	cp -r "$TOP"/Kbuild "$TOP"/core "$TOP"/vmx "$TOP"/svm "$TOP"/uapi "$dir/"
-	for d in mmu irq balloon; do
-		[ -d "$TOP/$d" ] && cp -r "$TOP/$d" "$dir/"
-	done
-	if ! make -C "/lib/modules/$kver/build" M="$dir" W=1 modules \
-		> "$dir/build.log" 2>&1; then
-		cat "$dir/build.log" >&2
-		die "khyp.ko does not build against $kver"
-	fi
-	if grep -E "warning:|error:" "$dir/build.log" >&2; then
-		die "khyp.ko builds with warnings against $kver"
-	fi
-	say "khyp.ko built against $kver"
-}
 build_module "$KVER"
 build_module "$KVER612"
 KO=$OUT/build-$KVER/khyp.ko
@@ -132,89 +106,6 @@ if [ -z "$only_machine" ] && [ -z "$only_test" ]; then
 fi
 
 # ---- the machines ---------------------------------------------------------
-
-# Wait until REPORT has KHYP-END or PID exits or LIMIT seconds pass; then
-# stop PID.  Returns 0 if the end marker was seen.
-wait_report() {
-	local report=$1 pid=$2 limit=$3 t=0
-	while [ $t -lt "$limit" ]; do
-		grep -q "^KHYP-END" "$report" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 1; t=$((t + 1))
-	done
-	sleep 1
-	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-	grep -q "^KHYP-END" "$report" 2>/dev/null
-}
-
-KCMD_COMMON="console=ttyS0 loglevel=4 panic=-1 oops=panic"
-
-run_vng() {	# name cpu tests expect
-	local name=$1 cpu=$2 tests=$3 expect=$4 dir=$OUT/$1
-	local vng=$KHYP_CACHE/virtme-ng/usr/bin/vng
-	local report=$dir/report
-	PYTHONPATH=$(echo "$KHYP_CACHE"/virtme-ng/usr/lib/python3/dist-packages) \
-	PATH=$KHYP_CACHE/virtme-ng/usr/bin:$PATH \
-	timeout 600 /usr/bin/python3 "$vng" --run "/boot/vmlinuz-$KVER" \
-		--disable-kvm --force-9p --cpus 1 --memory 1G --rw \
-		--qemu-opts="-cpu $cpu" \
-		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect $TOP/scripts/guest-run.sh $name $report $TOP/selftests $tests" \
-		> "$dir/console.log" 2>&1 &
-	wait_report "$report" $! 600
-}
-
-run_qemu() {	# name cpu tests expect
-	local name=$1 cpu=$2 tests=$3 expect=$4 dir=$OUT/$1
-	timeout 300 qemu-system-x86_64 -accel tcg -cpu "$cpu" -m 512 -smp 1 \
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
-		-append "$KCMD_COMMON KHYP_MACHINE=$name KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
-		-display none -no-reboot -monitor none \
-		-serial "file:$dir/console.log" -serial "file:$dir/report" &
-	wait_report "$dir/report" $! 300
-}
-
-run_bochs() {	# name model tests expect
-	local name=$1 model=$2 tests=$3 expect=$4 dir=$OUT/$1 extra=
-	[ "$model" = corei7_skylake_x ] && extra="clearcpuid=avx512f"
-	mkdir -p "$dir/iso/boot/grub"
-	cp "/boot/vmlinuz-$KVER" "$dir/iso/boot/vmlinuz"
-	cp "$INITRD" "$dir/iso/boot/initrd.gz"
-	cat > "$dir/iso/boot/grub/grub.cfg" <<GRUB
-set timeout=0
-set default=0
-serial --unit=0 --speed=115200
-terminal_output serial
-menuentry khyp {
-	linux /boot/vmlinuz $KCMD_COMMON tsc_early_khz=40000 $extra KHYP_MACHINE=$name KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect
-	initrd /boot/initrd.gz
-}
-GRUB
-	grub-mkrescue -o "$dir/boot.iso" "$dir/iso" > "$dir/grub.log" 2>&1 ||
-		{ cat "$dir/grub.log"; return 1; }
-	cat > "$dir/bochsrc" <<BOCHS
-megs: 512
-cpu: model=$model, count=1, ips=40000000
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/vgabios/vgabios.bin
-ata0-master: type=cdrom, path=$dir/boot.iso, status=inserted
-boot: cdrom
-clock: sync=none, time0=local
-com1: enabled=1, mode=file, dev=$dir/console.log
-com2: enabled=1, mode=file, dev=$dir/report
-display_library: rfb, options="timeout=0, hideIPS"
-sound: driver=dummy
-speaker: enabled=0
-log: $dir/bochs.log
-error: action=ignore
-info: action=ignore
-debug: action=ignore
-BOCHS
-	echo c > "$dir/bochs.rc"
-	: > "$dir/report"
-	timeout 900 bochs-bin -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" \
-		< /dev/null > "$dir/bochs.out" 2>&1 &
-	wait_report "$dir/report" $! 900
-}
 
 # ---- results --------------------------------------------------------------
 

@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * khyp-bench: time the same guest workloads through KVM or khyp.
+ *
+ *   khyp-bench --hv kvm|khyp [--short] [--reps N] [--only W[,W...]]
+ *
+ * Each workload is a guest function of this binary doing N iterations,
+ * then an OUT to BENCH_PORT_DONE; the host times the whole run with
+ * CLOCK_MONOTONIC and divides by N.  VM and vCPU creation are timed on
+ * the host alone.  Every workload runs --reps times (5; 1 with --short)
+ * after one untimed warm-up, and the median is reported, on lines
+ *
+ *   result HV WORKLOAD MEDIAN MIN MAX UNIT
+ *
+ * that scripts/bench.sh pairs into a KVM/khyp table.  Each run is also
+ * checked (the guest did all its iterations and saw the right values, the
+ * memory it wrote reads back on the host, the times are positive); a
+ * failed check prints "FAIL" and makes the exit status 1.  --short runs
+ * small iteration counts and sizes: `make test` runs it in every machine
+ * so that the benchmark cannot rot.  See docs/performance.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/khyp_balloon.h>
+
+#include "bench.h"
+#include "hv_khyp.h"
+
+#define MAX_REPS	31
+#define UNUSED		__attribute__((unused))
+#define BALLOON_BATCH	KHYP_BALLOON_BATCH_MAX
+
+/* ---- guest side ---- */
+
+/* What the guest reports, besides the OUT that ends a workload. */
+static volatile struct {
+	uint64_t done;		/* iterations done */
+	uint64_t bad;		/* iterations that saw a wrong value */
+} g_result;
+
+/* The in-kernel hypercall of this run (set by the host). */
+static volatile uint64_t g_hc_nr, g_hc_arg, g_hc_ret;
+
+/* The balloon's page list. */
+static volatile uint64_t g_list[BALLOON_BATCH] __attribute__((aligned(4096)));
+
+static void __attribute__((noreturn)) guest_finish(uint64_t done,
+						   uint64_t bad)
+{
+	g_result.done = done;
+	g_result.bad = bad;
+	for (;;)
+		guest_out32(BENCH_PORT_DONE, done);
+}
+
+/* VMMCALL on AMD and Hygon, VMCALL on Intel: the vendor the guest sees. */
+static bool guest_is_amd(void)
+{
+	uint32_t r[4];
+
+	guest_cpuid(0, r);
+	return r[1] == 0x68747541 /* "Auth" */ || r[1] == 0x6f677948 /* "Hygo" */;
+}
+
+static uint64_t guest_hypercall(bool amd, uint64_t nr, uint64_t a0,
+				uint64_t a1)
+{
+	return amd ? guest_vmmcall(nr, a0, a1) : guest_vmcall(nr, a0, a1);
+}
+
+static void guest_cpuid_loop(uint64_t n, UNUSED uint64_t unused)
+{
+	uint32_t r[4];
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		guest_cpuid(0, r);
+	guest_finish(n, 0);
+}
+
+static void guest_hypercall_loop(uint64_t n, UNUSED uint64_t unused)
+{
+	bool amd = guest_is_amd();
+	uint64_t i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		if (guest_hypercall(amd, g_hc_nr, g_hc_arg, 0) != g_hc_ret)
+			bad++;
+	guest_finish(n, bad);
+}
+
+static void guest_pio_loop(uint64_t n, UNUSED uint64_t unused)
+{
+	uint64_t i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		if (guest_in32(BENCH_PORT_IN) != BENCH_IN_VALUE)
+			bad++;
+	guest_finish(n, bad);
+}
+
+static void guest_mmio_loop(uint64_t n, UNUSED uint64_t unused)
+{
+	volatile uint32_t *reg = (volatile uint32_t *)BENCH_GPA_MMIO;
+	uint64_t i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		if (*reg != BENCH_IN_VALUE)
+			bad++;
+	guest_finish(n, bad);
+}
+
+/*
+ * Interrupt round trip: OUT "ready" (the host injects), the handler
+ * (guest.c) counts and acknowledges with an OUT, IRETQ.
+ */
+static void guest_irq_loop(uint64_t n, UNUSED uint64_t unused)
+{
+	uint64_t i, before, spins, bad = 0;
+
+	asm volatile("sti" : : : "memory");
+	for (i = 0; i < n; i++) {
+		before = bench_irq_count;
+		guest_out32(BENCH_PORT_READY, i);
+		for (spins = 0; bench_irq_count == before && spins < 1000000;
+		     spins++)
+			asm volatile("pause" : : : "memory");
+		if (bench_irq_count != before + 1)
+			bad++;
+	}
+	asm volatile("cli" : : : "memory");
+	guest_finish(n, bad);
+}
+
+static inline uint64_t pattern(uint64_t gpa, uint64_t pass)
+{
+	return (gpa * 0x9e3779b97f4a7c15ULL) ^ pass;
+}
+
+/* One write per 4 KiB page of [BENCH_GPA_BIG, + size). */
+static void guest_touch(uint64_t size, uint64_t pass)
+{
+	uint64_t gpa;
+
+	for (gpa = BENCH_GPA_BIG; gpa < BENCH_GPA_BIG + size;
+	     gpa += PAGE_SIZE_4K)
+		*(volatile uint64_t *)gpa = pattern(gpa, pass);
+	guest_finish(size / PAGE_SIZE_4K, 0);
+}
+
+static uint64_t guest_balloon_size;	/* pages in the balloon */
+
+/*
+ * The balloon protocol (uapi/linux/khyp_balloon.h), after
+ * selftests/balloon_test.c: touch the heap [BENCH_GPA_BIG, + size), stop
+ * at BENCH_PORT_SYNC, then inflate from the top of the heap down until
+ * the balloon holds the target, and finish.
+ */
+static void guest_balloon(uint64_t size, UNUSED uint64_t unused)
+{
+	uint64_t end = BENCH_GPA_BIG + size, max = size / PAGE_SIZE_4K;
+	uint64_t gpa, t, n, i, r, bad = 0;
+	bool amd = guest_is_amd();
+
+	if (guest_hypercall(amd, KHYP_HC_BALLOON_PROBE, KHYP_BALLOON_VERSION,
+			    0) != KHYP_BALLOON_VERSION)
+		guest_finish(0, 1);
+	for (gpa = BENCH_GPA_BIG; gpa < end; gpa += PAGE_SIZE_4K)
+		*(volatile uint64_t *)gpa = pattern(gpa, 1);
+	guest_out32(BENCH_PORT_SYNC, 0);
+
+	for (;;) {
+		t = guest_hypercall(amd, KHYP_HC_BALLOON_TARGET, 0, 0);
+		if (t > max)
+			t = max;
+		if (guest_balloon_size >= t)
+			break;
+		n = t - guest_balloon_size;
+		if (n > BALLOON_BATCH)
+			n = BALLOON_BATCH;
+		for (i = 0; i < n; i++)
+			g_list[i] = end - (guest_balloon_size + 1 + i) *
+					  PAGE_SIZE_4K;
+		r = guest_hypercall(amd, KHYP_HC_BALLOON_INFLATE,
+				    (uint64_t)(uintptr_t)g_list, n);
+		if (r == 0 || r > n) {
+			bad++;
+			break;
+		}
+		for (i = 0; i < r; i++)
+			if (g_list[i] & 0xfff)
+				bad++;
+		guest_balloon_size += r;
+	}
+	guest_finish(guest_balloon_size, bad);
+}
+
+/* ---- host side ---- */
+
+static const struct hv_ops *hv;
+static bool opt_short;
+static int opt_reps = 5;
+static int failures;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok)
+		return;
+	failures++;
+	printf("FAIL %s: ", hv->name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* A VM with one vCPU, for the workloads that run guest code. */
+struct ctx {
+	struct bench_vm bvm;
+	struct hv_vcpu *vcpu;
+};
+
+static int ctx_create(struct ctx *c)
+{
+	if (bench_vm_create(&c->bvm, hv))
+		return -1;
+	c->vcpu = hv->vcpu_create(c->bvm.vm, 0);
+	if (!c->vcpu) {
+		fprintf(stderr, "khyp-bench: %s: create vCPU: %s\n", hv->name,
+			strerror(errno));
+		bench_vm_destroy(&c->bvm);
+		return -1;
+	}
+	return 0;
+}
+
+static void ctx_destroy(struct ctx *c)
+{
+	hv->vcpu_destroy(c->vcpu);
+	bench_vm_destroy(&c->bvm);
+}
+
+/*
+ * Run the guest until it finishes (0) or stops at BENCH_PORT_SYNC (1):
+ * answer IN and MMIO reads, inject an interrupt when asked.  -1 on a
+ * failed run or an unexpected exit, with a message.
+ */
+static int run_guest(struct ctx *c)
+{
+	struct hv_exit ex;
+
+	for (;;) {
+		if (hv->run(c->vcpu, &ex)) {
+			check(false, "run: %s", strerror(errno));
+			return -1;
+		}
+		switch (ex.kind) {
+		case HV_EXIT_IO:
+			if (!ex.write && ex.port == BENCH_PORT_IN) {
+				hv->complete_read(c->vcpu, BENCH_IN_VALUE);
+				continue;
+			}
+			if (!ex.write)
+				break;
+			if (ex.port == BENCH_PORT_DONE)
+				return 0;
+			if (ex.port == BENCH_PORT_SYNC)
+				return 1;
+			if (ex.port == BENCH_PORT_ACK)
+				continue;
+			if (ex.port == BENCH_PORT_EXC) {
+				check(false, "guest exception, vector %lu",
+				      (unsigned long)ex.data);
+				return -1;
+			}
+			if (ex.port != BENCH_PORT_READY)
+				break;
+			if (!hv->irq_ready(c->vcpu)) {
+				hv->request_irq_window(c->vcpu, true);
+				if (hv->run(c->vcpu, &ex) ||
+				    ex.kind != HV_EXIT_IRQ_WINDOW) {
+					check(false, "no interrupt window");
+					return -1;
+				}
+				hv->request_irq_window(c->vcpu, false);
+			}
+			if (hv->inject_irq(c->vcpu, BENCH_IRQ_VECTOR)) {
+				check(false, "inject: %s", strerror(errno));
+				return -1;
+			}
+			continue;
+		case HV_EXIT_MMIO:
+			if (ex.write || ex.addr != BENCH_GPA_MMIO)
+				break;
+			hv->complete_read(c->vcpu, BENCH_IN_VALUE);
+			continue;
+		case HV_EXIT_HLT:
+			check(false, "the guest halted");
+			return -1;
+		case HV_EXIT_IRQ_WINDOW:
+			break;
+		case HV_EXIT_OTHER:
+			check(false, "unexpected exit: %s", ex.what);
+			return -1;
+		}
+		check(false, "unexpected exit kind %d, port 0x%x, addr 0x%lx",
+		      ex.kind, ex.port, (unsigned long)ex.addr);
+		return -1;
+	}
+}
+
+/*
+ * Start fn(a0, a1), run it to the end, check what it reported; the time
+ * of the run in ns, or -1.
+ */
+static double run_timed(struct ctx *c, void (*fn)(uint64_t, uint64_t),
+			uint64_t a0, uint64_t a1, uint64_t want_done)
+{
+	double t0, t1;
+	int r;
+
+	bench_global(&c->bvm, g_result.done) = 0;
+	bench_global(&c->bvm, g_result.bad) = ~0ULL;
+	if (bench_vcpu_start(&c->bvm, c->vcpu, fn, a0, a1))
+		return -1;
+	t0 = now_ns();
+	r = run_guest(c);
+	t1 = now_ns();
+	if (r)
+		return -1;
+	check(bench_global(&c->bvm, g_result.done) == want_done,
+	      "the guest did %lu iterations of %lu",
+	      (unsigned long)bench_global(&c->bvm, g_result.done),
+	      (unsigned long)want_done);
+	check(bench_global(&c->bvm, g_result.bad) == 0,
+	      "the guest saw %lu wrong values",
+	      (unsigned long)bench_global(&c->bvm, g_result.bad));
+	check(t1 > t0, "time not positive");
+	return t1 - t0;
+}
+
+/* ---- the workloads: each fills out[] (ns/op, or as its unit says) ---- */
+
+/* A loop of guest exits: ns per iteration. */
+static int exit_loop(struct ctx *c, void (*fn)(uint64_t, uint64_t),
+		     long n, double *out)
+{
+	double t = run_timed(c, fn, n, 0, n);
+
+	if (t < 0)
+		return -1;
+	out[0] = t / n;
+	return 0;
+}
+
+static int w_cpuid(struct ctx *c, long n, double *out)
+{
+	return exit_loop(c, guest_cpuid_loop, n, out);
+}
+
+static int w_hypercall(struct ctx *c, long n, double *out)
+{
+	bench_global(&c->bvm, g_hc_nr) = hv->hc_nr;
+	bench_global(&c->bvm, g_hc_arg) = hv->hc_arg;
+	bench_global(&c->bvm, g_hc_ret) = hv->hc_ret;
+	return exit_loop(c, guest_hypercall_loop, n, out);
+}
+
+static int w_pio(struct ctx *c, long n, double *out)
+{
+	return exit_loop(c, guest_pio_loop, n, out);
+}
+
+static int w_mmio(struct ctx *c, long n, double *out)
+{
+	return exit_loop(c, guest_mmio_loop, n, out);
+}
+
+static int w_irq(struct ctx *c, long n, double *out)
+{
+	uint64_t before = bench_global(&c->bvm, bench_irq_count);
+	int r = exit_loop(c, guest_irq_loop, n, out);
+
+	check(r || bench_global(&c->bvm, bench_irq_count) - before ==
+	      (uint64_t)n, "%lu interrupts taken, %ld injected",
+	      (unsigned long)(bench_global(&c->bvm, bench_irq_count) - before),
+	      n);
+	return r;
+}
+
+/*
+ * A fresh region of n MiB (slot 1): the guest writes each 4 KiB page once
+ * (first touch: second-level faults), then again (steady state); the host
+ * reads every page back.  out[0], out[1]: ns per page.
+ */
+static int w_memory(struct ctx *c, long n, double *out)
+{
+	uint64_t size = n * MiB, pages = size / PAGE_SIZE_4K, i, bad = 0;
+	uint8_t *hva;
+	double t;
+	int r = -1;
+
+	hva = hv->mem_add(c->bvm.vm, 1, BENCH_GPA_BIG, size);
+	if (!hva) {
+		check(false, "add %ld MiB: %s", n, strerror(errno));
+		return -1;
+	}
+	t = run_timed(c, guest_touch, size, 1, pages);
+	if (t < 0)
+		goto out;
+	out[0] = t / pages;
+	t = run_timed(c, guest_touch, size, 2, pages);
+	if (t < 0)
+		goto out;
+	out[1] = t / pages;
+	for (i = 0; i < pages; i++) {
+		uint64_t gpa = BENCH_GPA_BIG + i * PAGE_SIZE_4K;
+
+		if (*(uint64_t *)(hva + i * PAGE_SIZE_4K) != pattern(gpa, 2))
+			bad++;
+	}
+	check(!bad, "%lu of %lu touched pages read back wrong",
+	      (unsigned long)bad, (unsigned long)pages);
+	r = 0;
+out:
+	if (hv->mem_del(c->bvm.vm, 1))
+		check(false, "delete the region: %s", strerror(errno));
+	return r;
+}
+
+/*
+ * KVM only: the same with guest memory the host backs with 4 KiB pages
+ * (MADV_NOHUGEPAGE), so that KVM maps 4 KiB too: the reference for a
+ * hypervisor without 2 MiB mappings.
+ */
+static int w_memory_4k(struct ctx *c, long n, double *out)
+{
+	int r;
+
+	hv_kvm_set_thp(false);
+	r = w_memory(c, n, out);
+	hv_kvm_set_thp(true);
+	return r;
+}
+
+/* VM create + destroy, n times: ns per VM. */
+static int w_vm(UNUSED struct ctx *c, long n, double *out)
+{
+	double t0 = now_ns(), t1;
+	long i;
+
+	for (i = 0; i < n; i++) {
+		struct hv_vm *vm = hv->vm_create();
+
+		if (!vm) {
+			check(false, "create VM: %s", strerror(errno));
+			return -1;
+		}
+		hv->vm_destroy(vm);
+	}
+	t1 = now_ns();
+	check(t1 > t0, "time not positive");
+	out[0] = (t1 - t0) / n;
+	return 0;
+}
+
+/* n vCPUs in one new VM (ioctl and run-page mmap): ns per vCPU. */
+static int w_vcpu(UNUSED struct ctx *c, long n, double *out)
+{
+	struct hv_vcpu *vcpus[64];
+	struct hv_vm *vm = hv->vm_create();
+	double t0, t1;
+	long i, made;
+	int r = 0;
+
+	if (!vm) {
+		check(false, "create VM: %s", strerror(errno));
+		return -1;
+	}
+	if (n > 64)
+		n = 64;
+	t0 = now_ns();
+	for (made = 0; made < n; made++) {
+		vcpus[made] = hv->vcpu_create(vm, made);
+		if (!vcpus[made])
+			break;
+	}
+	t1 = now_ns();
+	if (made < n) {
+		check(false, "create vCPU %ld: %s", made, strerror(errno));
+		r = -1;
+	}
+	for (i = 0; i < made; i++)
+		hv->vcpu_destroy(vcpus[i]);
+	hv->vm_destroy(vm);
+	check(t1 > t0, "time not positive");
+	out[0] = (t1 - t0) / n;
+	return r;
+}
+
+/* Shrinker counters from debugfs; false if the file is absent. */
+static bool read_shrinker(uint64_t *calls, uint64_t *ns)
+{
+	FILE *f = fopen("/sys/kernel/debug/khyp/shrinker", "r");
+	char key[64];
+	unsigned long long v;
+
+	*calls = *ns = 0;
+	if (!f)
+		return false;
+	while (fscanf(f, "%63s %llu", key, &v) == 2) {
+		if (!strcmp(key, "scan_calls"))
+			*calls = v;
+		else if (!strcmp(key, "scan_ns"))
+			*ns = v;
+	}
+	fclose(f);
+	return true;
+}
+
+/*
+ * khyp only.  A VM whose guest touched n MiB inflates its balloon to a
+ * target of n/2 MiB set with KHYP_SET_BALLOON: out[0] = MiB/s the host
+ * got back (pages freed over the guest's run).  Then, with that VM alive,
+ * drop_caches makes the kernel call the shrinker: out[1] = ns per
+ * scan_objects call from debugfs, or -1 (n/a).
+ */
+static int w_balloon(UNUSED struct ctx *unused, long n, double *out)
+{
+	uint64_t size = n * MiB, target = size / 2 / PAGE_SIZE_4K;
+	uint64_t calls0, ns0, calls1, ns1;
+	struct khyp_balloon_stats st0, st1;
+	struct ctx c;
+	double t;
+	int r = -1;
+	FILE *f;
+
+	if (ctx_create(&c))
+		return -1;
+	if (!hv->mem_add(c.bvm.vm, 1, BENCH_GPA_BIG, size)) {
+		check(false, "add %ld MiB: %s", n, strerror(errno));
+		goto out;
+	}
+	bench_global(&c.bvm, guest_balloon_size) = 0;
+	if (bench_vcpu_start(&c.bvm, c.vcpu, guest_balloon, size, 0))
+		goto out;
+	if (run_guest(&c) != 1) {
+		check(false, "the balloon guest did not touch its memory");
+		goto out;
+	}
+	if (khyp_get_balloon(c.bvm.vm, &st0) ||
+	    khyp_set_balloon(c.bvm.vm, target)) {
+		check(false, "balloon ioctls: %s", strerror(errno));
+		goto out;
+	}
+	t = now_ns();
+	if (run_guest(&c) != 0)
+		goto out;
+	t = now_ns() - t;
+	if (khyp_get_balloon(c.bvm.vm, &st1)) {
+		check(false, "KHYP_GET_BALLOON: %s", strerror(errno));
+		goto out;
+	}
+	check(bench_global(&c.bvm, g_result.bad) == 0 &&
+	      bench_global(&c.bvm, g_result.done) == target,
+	      "balloon: %lu pages of %lu, %lu refused",
+	      (unsigned long)bench_global(&c.bvm, g_result.done),
+	      (unsigned long)target,
+	      (unsigned long)bench_global(&c.bvm, g_result.bad));
+	check(st1.freed - st0.freed == target, "the host got %lu pages of %lu",
+	      (unsigned long)(st1.freed - st0.freed), (unsigned long)target);
+	check(t > 0, "time not positive");
+	out[0] = (st1.freed - st0.freed) * PAGE_SIZE_4K / (double)MiB /
+		 (t / 1e9);
+
+	out[1] = -1;
+	if (read_shrinker(&calls0, &ns0)) {
+		f = fopen("/proc/sys/vm/drop_caches", "w");
+		if (!f || fputs("2\n", f) < 0 || fclose(f)) {
+			check(false, "drop_caches: %s", strerror(errno));
+			goto out;
+		}
+		read_shrinker(&calls1, &ns1);
+		if (calls1 > calls0)
+			out[1] = (double)(ns1 - ns0) / (calls1 - calls0);
+	}
+	r = 0;
+out:
+	ctx_destroy(&c);
+	return r;
+}
+
+struct workload {
+	const char *name[2];	/* one or two results */
+	const char *unit[2];
+	int (*fn)(struct ctx *c, long n, double *out);
+	long n_full, n_short;	/* iterations, or MiB for memory */
+	const struct hv_ops *only_hv;	/* NULL: both */
+	bool needs_ctx;		/* runs guest code in the shared VM */
+};
+
+static const struct workload workloads[] = {
+	{ { "cpuid" }, { "ns/op" }, w_cpuid, 2000, 20, NULL, true },
+	{ { "hypercall" }, { "ns/op" }, w_hypercall, 2000, 20, NULL, true },
+	{ { "pio_in" }, { "ns/op" }, w_pio, 1000, 20, NULL, true },
+	{ { "mmio_read" }, { "ns/op" }, w_mmio, 1000, 20, NULL, true },
+	{ { "irq_inject" }, { "ns/op" }, w_irq, 500, 10, NULL, true },
+	{ { "mem_first_touch", "mem_steady" }, { "ns/page", "ns/page" },
+	  w_memory, 256, 8, NULL, true },
+	{ { "mem_first_touch_4k", "mem_steady_4k" }, { "ns/page", "ns/page" },
+	  w_memory_4k, 256, 8, &hv_kvm_ops, true },
+	{ { "vm_create_destroy" }, { "ns/op" }, w_vm, 20, 2, NULL, false },
+	{ { "vcpu_create" }, { "ns/op" }, w_vcpu, 32, 2, NULL, false },
+	{ { "balloon_reclaim", "shrinker_scan" }, { "MiB/s", "ns/call" },
+	  w_balloon, 128, 16, &hv_khyp_ops, false },
+};
+
+#define NR_WORKLOADS	(sizeof(workloads) / sizeof(workloads[0]))
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool selected(const char *only, const struct workload *w)
+{
+	char buf[256], *tok, *save;
+	int k;
+
+	if (!only)
+		return true;
+	snprintf(buf, sizeof(buf), "%s", only);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		for (k = 0; k < 2; k++)
+			if (w->name[k] && !strcmp(tok, w->name[k]))
+				return true;
+	return false;
+}
+
+/* Warm-up, then the repetitions; print the result lines. */
+static void run_workload(struct ctx *c, const struct workload *w)
+{
+	double vals[2][MAX_REPS], out[2];
+	long n = opt_short ? w->n_short : w->n_full;
+	int rep, k, reps = 0;
+
+	/* warm-up: the guest's code, data and stack get mapped */
+	if (w->needs_ctx && w->fn != w_memory && w->fn != w_memory_4k &&
+	    w->fn(c, n < 10 ? n : 10, out))
+		goto failed;
+	for (rep = 0; rep < opt_reps; rep++) {
+		out[0] = out[1] = -1;
+		if (w->fn(c, n, out))
+			goto failed;
+		for (k = 0; k < 2; k++)
+			vals[k][reps] = out[k];
+		reps++;
+	}
+	for (k = 0; k < 2 && w->name[k]; k++) {
+		qsort(vals[k], reps, sizeof(double), cmp_double);
+		if (vals[k][0] < 0) {
+			printf("result %s %s n/a n/a n/a %s\n", hv->name,
+			       w->name[k], w->unit[k]);
+			continue;
+		}
+		printf("result %s %s %.0f %.0f %.0f %s\n", hv->name, w->name[k],
+		       vals[k][reps / 2], vals[k][0], vals[k][reps - 1],
+		       w->unit[k]);
+	}
+	fflush(stdout);
+	return;
+failed:
+	for (k = 0; k < 2 && w->name[k]; k++)
+		printf("result %s %s failed failed failed %s\n", hv->name,
+		       w->name[k], w->unit[k]);
+	fflush(stdout);
+}
+
+static void usage(void)
+{
+	size_t i;
+
+	fprintf(stderr,
+		"usage: khyp-bench --hv kvm|khyp [--short] [--reps N] [--only W,...]\n"
+		"workloads:");
+	for (i = 0; i < NR_WORKLOADS; i++)
+		fprintf(stderr, " %s", workloads[i].name[0]);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hv", required_argument, NULL, 'h' },
+		{ "short", no_argument, NULL, 's' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "only", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *only = NULL;
+	struct ctx c;
+	size_t i;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			if (!strcmp(optarg, "kvm"))
+				hv = &hv_kvm_ops;
+			else if (!strcmp(optarg, "khyp"))
+				hv = &hv_khyp_ops;
+			else
+				usage();
+			break;
+		case 's':
+			opt_short = true;
+			opt_reps = 1;
+			break;
+		case 'r':
+			opt_reps = atoi(optarg);
+			if (opt_reps < 1 || opt_reps > MAX_REPS)
+				usage();
+			break;
+		case 'o':
+			only = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!hv || optind != argc)
+		usage();
+
+	if (hv->open()) {
+		fprintf(stderr, "khyp-bench: open /dev/%s: %s\n", hv->name,
+			strerror(errno));
+		return 2;
+	}
+	if (ctx_create(&c))
+		return 2;
+	printf("# khyp-bench: %s, %d repetition(s)%s, hypercall %s\n",
+	       hv->name, opt_reps, opt_short ? ", short" : "", hv->hc_name);
+	fflush(stdout);
+	for (i = 0; i < NR_WORKLOADS; i++) {
+		const struct workload *w = &workloads[i];
+
+		if (!selected(only, w) || (w->only_hv && w->only_hv != hv))
+			continue;
+		run_workload(&c, w);
+	}
+	ctx_destroy(&c);
+	printf("# khyp-bench: %s: %s\n", hv->name,
+	       failures ? "some checks FAILED" : "all checks passed");
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,67 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside an emulated machine for scripts/bench.sh: the benchmark
+# through KVM, then through khyp, never both loaded at once:
+#
+#   load kvm_amd or kvm_intel, khyp-bench --hv kvm, unload KVM,
+#   insmod khyp.ko, khyp-bench --hv khyp, rmmod khyp
+#
+# Report (the "result" lines are khyp-bench's):
+#
+#   KHYP-BEGIN <machine> <kernel>
+#   KHYP-INFO cpu|thp|mem <text>
+#   KHYP-HV kvm|khyp   then khyp-bench's output
+#   KHYP-RC kvm|khyp <status>
+#   KHYP-DMESG-BEGIN ... KHYP-DMESG-END
+#   KHYP-END
+#
+# Usage: bench-guest.sh MACHINE REPORT DIR [KHYP-BENCH OPTIONS...]
+# DIR (or DIR/../bench) holds khyp-bench; KHYP_KO is khyp.ko's path.
+
+machine=$1
+report=$2
+dir=$3
+shift 3
+
+bench=$dir/khyp-bench
+[ -x "$bench" ] || bench=$dir/../bench/khyp-bench
+
+run() {
+	echo "KHYP-BEGIN $machine $(uname -r)"
+	echo "KHYP-INFO cpu $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	echo "KHYP-INFO thp $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+	echo "KHYP-INFO mem $(grep MemTotal /proc/meminfo | tr -s ' ')"
+	grep -q ' debugfs ' /proc/mounts ||
+		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	boot_lines=$(dmesg | wc -l)
+	if grep -qw vmx /proc/cpuinfo; then kvm=kvm_intel; else kvm=kvm_amd; fi
+
+	rmmod khyp 2>/dev/null
+	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
+	echo "KHYP-HV kvm"
+	if modprobe "$kvm"; then
+		"$bench" --hv kvm "$@" 2>&1
+		echo "KHYP-RC kvm $?"
+	else
+		echo "KHYP-RC kvm modprobe-failed"
+	fi
+	modprobe -r "$kvm" kvm
+
+	echo "KHYP-HV khyp"
+	if insmod "$KHYP_KO"; then
+		"$bench" --hv khyp "$@" 2>&1
+		echo "KHYP-RC khyp $?"
+		rmmod khyp
+	else
+		echo "KHYP-RC khyp insmod-failed"
+	fi
+
+	echo "KHYP-DMESG-BEGIN"
+	dmesg | tail -n +$((boot_lines + 1)) |
+		grep -E 'khyp|kvm|WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace|Kernel panic'
+	echo "KHYP-DMESG-END"
+	echo "KHYP-END"
+}
+
+run "$@" > "$report" 2>&1
