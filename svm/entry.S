@@ -5,10 +5,12 @@
  * VMRUN switches RAX, RSP, RIP, RFLAGS, segments and control registers
  * through the VMCB and the host save area, but not the other general
  * registers, nor the state VMLOAD/VMSAVE move (FS/GS/TR/LDTR hidden
- * state, KERNEL_GS_BASE, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*).  So this
- * saves the host's part of that state, loads the guest's registers from
- * gprs[] (instruction-encoding order, RAX and RSP unused: they are in the
- * VMCB), runs the guest, and reverses it all.  From VMLOAD of the guest to
+ * state, KERNEL_GS_BASE, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*).  The
+ * host's part of that state is in host_save_pa already (VMSAVE when the
+ * vCPU was loaded on this CPU, svm/run.c).  This loads the guest's
+ * registers from gprs[] (instruction-encoding order, RAX and RSP unused:
+ * they are in the VMCB), runs the guest, saves the guest's state and
+ * loads the host's again.  From VMLOAD of the guest to
  * VMLOAD of the host, GS points to the guest's base: no C code, no
  * per-CPU access.  GIF is clear throughout (the caller's CLGI), so no
  * interrupt or NMI runs in between.
@@ -48,9 +50,6 @@ SYM_FUNC_START(khyp_svm_vmrun)
 	push	%rsi
 	push	%rdx
 	push	%rdi
-
-	mov	%rdx, %rax
-	vmsave	%rax
 
 	mov	%rsi, %rax
 	mov	G_RCX(%rax), %rcx

@@ -43,9 +43,20 @@ static __always_inline void stgi(void)
 	asm volatile("stgi" ::: "memory");
 }
 
-/* Nothing is cached per CPU but the ASID, which svm_run() checks. */
+/*
+ * The vCPU's thread runs on this CPU now (KHYP_RUN begins, or it was
+ * scheduled back in): save the host state that VMLOAD will restore after
+ * each exit, in the second page of the CPU's area.  That state (FS/GS/TR
+ * hidden parts, KERNEL_GS_BASE, the SYSCALL and SYSENTER MSRs) belongs to
+ * this thread and CPU and cannot change until the thread is scheduled
+ * out, so one VMSAVE here serves every entry until then.  The ASID is
+ * checked by svm_run().  Preemption is off.
+ */
 void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 {
+	u64 pa = page_to_phys(khyp_hw_this_cpu_area()) + PAGE_SIZE;
+
+	asm volatile("vmsave %%rax" : : "a" (pa) : "memory");
 }
 
 void svm_vcpu_put(struct khyp_vcpu *vcpu)
@@ -169,6 +180,9 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 	case SVM_EXIT_VMMCALL:
 		exit->kind = KHYP_X_HYPERCALL;
 		exit->insn_len = svm_insn_len(vmcb, rip, 3);
+		exit->hypercall.cpl = vmcb->save.cpl;
+		exit->hypercall.long_mode = (vmcb->save.efer & EFER_LMA) &&
+			(vmcb->save.cs.attrib & SVM_SELECTOR_L_MASK);
 		break;
 	case SVM_EXIT_MSR:
 		exit->kind = info1 ? KHYP_X_WRMSR : KHYP_X_RDMSR;
@@ -236,7 +250,7 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	}
 	svm_set_window(vmcb, entry->irq_window);
 
-	/* The host's VMSAVE area is the second page of this CPU's area. */
+	/* The host's VMSAVE area (svm_vcpu_load() filled it). */
 	clgi();
 	native_irq_enable();
 	khyp_svm_vmrun(sv->vmcb_pa, vcpu->regs.gpr,
