@@ -224,9 +224,11 @@ s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0, u64 arg1)
 	if (nr == KHYP_HC_BALLOON_PROBE) {
 		if (arg0 < 1)
 			return -KHYP_BALLOON_EPROTO;
-		mutex_lock(&b->lock);
-		b->probed = true;
-		mutex_unlock(&b->lock);
+		if (!READ_ONCE(b->probed)) {
+			mutex_lock(&b->lock);
+			WRITE_ONCE(b->probed, true);
+			mutex_unlock(&b->lock);
+		}
 		return KHYP_BALLOON_VERSION;
 	}
 	if (nr < KHYP_HC_BALLOON_TARGET || nr > KHYP_HC_BALLOON_NOTIFY)

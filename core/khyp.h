@@ -67,6 +67,8 @@ struct khyp_inj {
  * @int_shadow:	the guest is in an STI or MOV SS interrupt shadow.
  * @io:		KHYP_X_IO.
  * @npf:	KHYP_X_NPF: @gpa, and what the access was.
+ * @hypercall:	KHYP_X_HYPERCALL: the caller's CPL, and whether it runs
+ *		64-bit code (else arguments are 32 bits wide).
  */
 struct khyp_exit {
 	enum khyp_exit_kind kind;
@@ -88,6 +90,10 @@ struct khyp_exit {
 			bool write;
 			bool fetch;
 		} npf;
+		struct {
+			u8 cpl;
+			bool long_mode;
+		} hypercall;
 	};
 };
 

@@ -264,17 +264,15 @@ static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
 	};
 	struct khyp_run *run = vcpu->run;
 	u64 *gpr = vcpu->regs.gpr;
-	struct khyp_paging p;
 	u64 mask = U64_MAX;
 	unsigned int i;
 
-	khyp_backend->get_paging(vcpu, &p);
 	khyp_skip_insn(vcpu, exit);
-	if (p.cpl) {
+	if (exit->hypercall.cpl) {
 		gpr[KHYP_RAX] = (u64)-KHYP_HC_EPERM;
 		return 1;
 	}
-	if (!(p.efer & EFER_LMA) || !p.cs_l)
+	if (!exit->hypercall.long_mode)
 		mask = U32_MAX;
 	if ((gpr[KHYP_RAX] & mask) >= KHYP_HC_USER_LIMIT) {
 		gpr[KHYP_RAX] = khyp_balloon_hypercall(vcpu,

@@ -459,6 +459,9 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 		break;
 	case EXIT_REASON_VMCALL:
 		exit->kind = KHYP_X_HYPERCALL;
+		/* VMX keeps the CPL in SS.DPL (0 in real mode). */
+		exit->hypercall.cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
+		exit->hypercall.long_mode = vmx_in_64bit_mode();
 		break;
 	case EXIT_REASON_MSR_READ:
 		exit->kind = KHYP_X_RDMSR;
