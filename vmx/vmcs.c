@@ -53,12 +53,7 @@ static DECLARE_BITMAP(vmx_vpids, VMX_NR_VPIDS);
 
 static int vmx_vmclear(phys_addr_t pa)
 {
-	asm goto("1: vmclear %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 "jmp 3f\n"
-		 "2: jmp %l[fault]\n"
-		 "3:\n\t"
-		 _ASM_EXTABLE(1b, 2b)
+	asm goto(VMX_INSN_GOTO("vmclear %[pa]")
 		 : : [pa] "m" (pa) : "cc", "memory" : fail, fault);
 	return 0;
 fail:
@@ -71,12 +66,7 @@ fault:
 
 static int vmx_vmptrld(phys_addr_t pa)
 {
-	asm goto("1: vmptrld %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 "jmp 3f\n"
-		 "2: jmp %l[fault]\n"
-		 "3:\n\t"
-		 _ASM_EXTABLE(1b, 2b)
+	asm goto(VMX_INSN_GOTO("vmptrld %[pa]")
 		 : : [pa] "m" (pa) : "cc", "memory" : fail, fault);
 	return 0;
 fail:
@@ -91,12 +81,7 @@ static void vmx_invept(unsigned long type, u64 eptp)
 {
 	struct { u64 eptp, reserved; } desc = { eptp, 0 };
 
-	asm goto("1: invept %[desc], %[type]\n\t"
-		 "jna %l[fail]\n\t"
-		 "jmp 3f\n"
-		 "2: jmp %l[fault]\n"
-		 "3:\n\t"
-		 _ASM_EXTABLE(1b, 2b)
+	asm goto(VMX_INSN_GOTO("invept %[desc], %[type]")
 		 : : [desc] "m" (desc), [type] "r" (type)
 		 : "cc", "memory" : fail, fault);
 	return;

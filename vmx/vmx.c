@@ -252,13 +252,7 @@ static bool vmx_cr_ok(unsigned long cr, u32 fixed0_msr, u32 fixed1_msr)
 
 static int vmx_vmxon(u64 pa)
 {
-	/* A fault on VMXON resumes at 2:, which goes on to "fault". */
-	asm goto("1: vmxon %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 "jmp 3f\n"
-		 "2: jmp %l[fault]\n"
-		 "3:\n\t"
-		 _ASM_EXTABLE(1b, 2b)
+	asm goto(VMX_INSN_GOTO("vmxon %[pa]")
 		 : : [pa] "m" (pa) : "cc", "memory" : fail, fault);
 	return 0;
 fail:

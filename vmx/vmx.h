@@ -109,6 +109,20 @@ struct khyp_vmx {
 /* A VMX instruction failed or faulted: log it once, with the error. */
 void vmx_insn_failed(const char *insn, unsigned long arg, bool fault);
 
+/*
+ * The text of an asm goto for one VMX instruction @insn: it jumps to the
+ * label fail on VMfail (CF or ZF set) and to fault if the instruction
+ * faulted (VMX is off: the exception table resumes at 2:).  The asm
+ * statement names both labels.
+ */
+#define VMX_INSN_GOTO(insn)						\
+	"1: " insn "\n\t"						\
+	"jna %l[fail]\n\t"						\
+	"jmp 3f\n"							\
+	"2: jmp %l[fault]\n"						\
+	"3:\n\t"							\
+	_ASM_EXTABLE(1b, 2b)
+
 static __always_inline unsigned long vmcs_read(unsigned long field)
 {
 	unsigned long value = 0;
@@ -129,12 +143,7 @@ static __always_inline unsigned long vmcs_read(unsigned long field)
 
 static __always_inline void vmcs_write(unsigned long field, u64 value)
 {
-	asm goto("1: vmwrite %[value], %[field]\n\t"
-		 "jna %l[fail]\n\t"
-		 "jmp 3f\n"
-		 "2: jmp %l[fault]\n"
-		 "3:\n\t"
-		 _ASM_EXTABLE(1b, 2b)
+	asm goto(VMX_INSN_GOTO("vmwrite %[value], %[field]")
 		 : : [field] "r" (field), [value] "rm" (value)
 		 : "cc" : fail, fault);
 	return;
