@@ -299,6 +299,8 @@ bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n)
 {
 	unsigned long index = gfn;
 
+	if (!READ_ONCE(vm->balloon.size))	/* the usual case: no balloon */
+		return true;
 	return !xa_find(&vm->balloon.gfns, &index, gfn + n - 1, XA_PRESENT);
 }
 

@@ -105,6 +105,9 @@ enum {
  * @irq_requests: interrupt vectors the module asked for (the balloon's
  *		notification), from any context with atomic bitops; moved
  *		into @events.kirq before an entry (irq/inject.c).
+ * @irq_request_pending: set after a bit of @irq_requests, cleared by the
+ *		vCPU's thread when it finds none left: the entry path tests
+ *		this flag, not the bitmap.
  * @rcu:	frees the vCPU after a grace period: RCU readers of
  *		vm->vcpus[] may still read @mode, @cpu and @irq_requests.
  */
@@ -131,6 +134,7 @@ struct khyp_vcpu {
 	u32 host_pkru, guest_pkru;
 	struct dentry *debugfs;
 	DECLARE_BITMAP(irq_requests, 256);
+	bool irq_request_pending;
 	struct rcu_head rcu;
 };
 

@@ -117,6 +117,8 @@ bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector)
 	rcu_read_lock();
 	vcpu = rcu_dereference(vm->vcpus[vcpu_id]);
 	if (vcpu && !test_and_set_bit(vector, vcpu->irq_requests)) {
+		/* After the bit (a full barrier): see khyp_irq_take_request(). */
+		WRITE_ONCE(vcpu->irq_request_pending, true);
 		khyp_vcpu_kick(vcpu);
 		raised = true;
 	}
@@ -127,8 +129,7 @@ bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector)
 /* A request waits that the next entry would take: don't enter yet. */
 bool khyp_irq_requested(struct khyp_vcpu *vcpu)
 {
-	return !vcpu->events.kirq.valid &&
-	       !bitmap_empty(vcpu->irq_requests, 256);
+	return !vcpu->events.kirq.valid && READ_ONCE(vcpu->irq_request_pending);
 }
 
 /* Move the highest requested vector into events.kirq. */
@@ -137,10 +138,22 @@ static void khyp_irq_take_request(struct khyp_vcpu *vcpu)
 	struct khyp_inj *k = &vcpu->events.kirq;
 	unsigned long v;
 
-	if (k->valid)
+	if (k->valid || !READ_ONCE(vcpu->irq_request_pending))
 		return;
 	v = find_last_bit(vcpu->irq_requests, 256);
-	if (v >= 256 || !test_and_clear_bit(v, vcpu->irq_requests))
+	if (v < 256 && !test_and_clear_bit(v, vcpu->irq_requests))
+		v = 256;
+	if (bitmap_empty(vcpu->irq_requests, 256)) {
+		/*
+		 * A request that sets its bit now also sets the flag after
+		 * it; one that set it before is seen by the check below.
+		 */
+		WRITE_ONCE(vcpu->irq_request_pending, false);
+		smp_mb();	/* flag cleared before the bitmap is read */
+		if (!bitmap_empty(vcpu->irq_requests, 256))
+			WRITE_ONCE(vcpu->irq_request_pending, true);
+	}
+	if (v >= 256)
 		return;
 	k->type = KHYP_EVENT_INTERRUPT;
 	k->vector = v;
@@ -205,7 +218,7 @@ bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu)
 
 	return ev->nmi.valid || ev->exception.valid ||
 	       ((ev->irq.valid || ev->kirq.valid ||
-		 !bitmap_empty(vcpu->irq_requests, 256)) &&
+		 READ_ONCE(vcpu->irq_request_pending)) &&
 		(vcpu->regs.rflags & X86_EFLAGS_IF));
 }
 
