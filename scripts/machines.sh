@@ -91,7 +91,11 @@ run_qemu() {	# name cpu tests expect
 run_bochs() {	# name model tests expect
 	local name=$1 model=$2 tests=$3 expect=$4 dir=$OUT/$1 extra=
 	local limit=${MACHINE_TIMEOUT:-900}
-	[ "$model" = corei7_skylake_x ] && extra="clearcpuid=avx512f"
+	# skylake_x: Bochs 2.7's XSAVE emulation corrupts the XSAVE header of
+	# tasks that use AVX-512 (a boot-time WARNING) and AVX (reserved
+	# header bytes, then a #GP in XRSTORS): without AVX the kernel keeps
+	# to FXSAVE.  See docs/emulators.md.
+	[ "$model" = corei7_skylake_x ] && extra="clearcpuid=avx512f,avx"
 	mkdir -p "$dir/iso/boot/grub"
 	cp "/boot/vmlinuz-$KVER" "$dir/iso/boot/vmlinuz"
 	cp "$INITRD" "$dir/iso/boot/initrd.gz"
