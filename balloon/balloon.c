@@ -33,11 +33,6 @@
 
 atomic_long_t khyp_balloon_freed_total;
 
-static struct khyp_vm *balloon_vm(struct khyp_balloon *b)
-{
-	return container_of(b, struct khyp_vm, balloon);
-}
-
 /* In the VM creator's context: the shrinker's link is charged there. */
 int khyp_balloon_init(struct khyp_vm *vm)
 {
@@ -315,8 +310,8 @@ void khyp_balloon_notify(struct khyp_balloon *b)
 {
 	u8 vector = READ_ONCE(b->notify_vector);
 
-	if (vector && khyp_irq_request(balloon_vm(b), READ_ONCE(b->notify_vcpu),
-				       vector))
+	if (vector && khyp_irq_request(khyp_balloon_vm(b),
+				       READ_ONCE(b->notify_vcpu), vector))
 		atomic_long_inc(&b->notifications);
 }
 

@@ -81,15 +81,10 @@ static struct {
 	u64 requested, raised, reported;
 } khyp_sstats;
 
-static struct khyp_vm *balloon_to_vm(struct khyp_balloon *b)
-{
-	return container_of(b, struct khyp_vm, balloon);
-}
-
 /* Pages pressure could still ask this VM for. */
 static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 {
-	long used = atomic_long_read(&balloon_to_vm(b)->mem.nr_pages);
+	long used = atomic_long_read(&khyp_balloon_vm(b)->mem.nr_pages);
 
 	if (!READ_ONCE(b->probed) || used <= KHYP_BALLOON_FLOOR)
 		return 0;
@@ -99,7 +94,7 @@ static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 /* None of the VM's vCPUs has left the guest for KHYP_IDLE_AFTER. */
 static bool khyp_balloon_idle(struct khyp_balloon *b)
 {
-	unsigned long last = READ_ONCE(balloon_to_vm(b)->last_run);
+	unsigned long last = READ_ONCE(khyp_balloon_vm(b)->last_run);
 
 	return time_after(jiffies, last + KHYP_IDLE_AFTER);
 }

@@ -6,6 +6,7 @@
 #define KHYP_CORE_VM_H
 
 #include <linux/atomic.h>
+#include <linux/container_of.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
@@ -53,6 +54,12 @@ struct khyp_vm {
 	struct khyp_balloon balloon;
 	unsigned long last_run;
 };
+
+/* The VM a balloon belongs to. */
+static inline struct khyp_vm *khyp_balloon_vm(struct khyp_balloon *b)
+{
+	return container_of(b, struct khyp_vm, balloon);
+}
 
 void khyp_vm_get(struct khyp_vm *vm);
 void khyp_vm_put(struct khyp_vm *vm);

@@ -207,17 +207,22 @@ static bool cg_write(const char *path, const char *s)
 	return ok;
 }
 
+static bool cg_join(const char *dir)
+{
+	char path[256], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return cg_write(path, pid);
+}
+
 static const char *cg_enter(void)
 {
-	char pid[32];
-
 	if (access(CG_ROOT "/cgroup.controllers", F_OK))
 		mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL);
 	cg_write(CG_ROOT "/cgroup.subtree_control", "+memory");
 	mkdir(CG_DIR, 0755);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (!cg_write(CG_DIR "/cgroup.procs", pid) ||
-	    access(CG_DIR "/memory.current", R_OK))
+	if (!cg_join(CG_DIR) || access(CG_DIR "/memory.current", R_OK))
 		return NULL;
 	return CG_DIR "/memory.current";
 }
@@ -576,6 +581,17 @@ struct pressure_vm {
 
 static volatile int pressure_stop;
 
+/* A VM running guest_balloon() with its heap up to p->heap_end, touched. */
+static void pressure_vm_start(struct __test_metadata *_metadata,
+			      struct pressure_vm *p)
+{
+	p->vm = kh_vm_create(VM_MEM);
+	p->vcpu = kh_vcpu_add(p->vm, 0);
+	kh_vcpu_setup_long_mode(p->vcpu, guest_balloon);
+	kh_vm_global(p->vm, g_heap_end) = p->heap_end;
+	ASSERT_SYNC(p->vcpu, 0);
+}
+
 static void *pressure_vcpu(void *arg)
 {
 	struct pressure_vm *p = arg;
@@ -657,11 +673,7 @@ SLOW_TEST(host_pressure_two_vms)
 
 	NEED_DEV();
 	for (i = 0; i < 2; i++) {
-		vms[i].vm = kh_vm_create(VM_MEM);
-		vms[i].vcpu = kh_vcpu_add(vms[i].vm, 0);
-		kh_vcpu_setup_long_mode(vms[i].vcpu, guest_balloon);
-		kh_vm_global(vms[i].vm, g_heap_end) = vms[i].heap_end;
-		ASSERT_SYNC(vms[i].vcpu, 0);
+		pressure_vm_start(_metadata, &vms[i]);
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, pressure_vcpu,
 					    &vms[i]));
 	}
@@ -713,15 +725,6 @@ SLOW_TEST(host_pressure_two_vms)
  */
 #define CG_A	CG_ROOT "/khyp-balloon-a"
 #define CG_B	CG_ROOT "/khyp-balloon-b"
-
-static bool cg_join(const char *dir)
-{
-	char path[256], pid[32];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	return cg_write(path, pid);
-}
 
 static long cg_read_kib(const char *dir, const char *file)
 {
@@ -808,13 +811,8 @@ SLOW_TEST(idle_vm_gives_more)
 	int i;
 
 	NEED_DEV();
-	for (i = 0; i < 2; i++) {
-		vms[i].vm = kh_vm_create(VM_MEM);
-		vms[i].vcpu = kh_vcpu_add(vms[i].vm, 0);
-		kh_vcpu_setup_long_mode(vms[i].vcpu, guest_balloon);
-		kh_vm_global(vms[i].vm, g_heap_end) = vms[i].heap_end;
-		ASSERT_SYNC(vms[i].vcpu, 0);
-	}
+	for (i = 0; i < 2; i++)
+		pressure_vm_start(_metadata, &vms[i]);
 	/* VM 0 keeps running; VM 1 sits idle. */
 	pressure_stop = 0;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, pressure_vcpu, &vms[0]));

@@ -117,12 +117,6 @@ static void run_bench(struct __test_metadata *_metadata, const char *hv,
 	}
 }
 
-/* KVM's vendor module for this CPU. */
-static const char *kvm_vendor(void)
-{
-	return cpuinfo_has("vmx") ? "kvm_intel" : "kvm_amd";
-}
-
 FIXTURE(bench) {
 	char cmd[128];
 };

@@ -103,12 +103,6 @@ TEST_F_TIMEOUT(load, unload_refused_while_open, LOAD_TIMEOUT)
 	close(fd);
 }
 
-/* KVM's vendor module for this CPU. */
-static const char *kvm_vendor(void)
-{
-	return cpuinfo_has("vmx") ? "kvm_intel" : "kvm_amd";
-}
-
 FIXTURE(kvm) {
 	char cmd[128];
 };

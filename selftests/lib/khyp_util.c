@@ -180,3 +180,8 @@ long host_free_kib(void)
 	fclose(f);
 	return free_kib + pcp_pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
+
+const char *kvm_vendor(void)
+{
+	return cpuinfo_has("vmx") ? "kvm_intel" : "kvm_amd";
+}

@@ -51,6 +51,9 @@ long host_free_kib(void);
 /* Run a shell command quietly; returns its exit status or -1. */
 int run_quiet(const char *cmd);
 
+/* KVM's vendor module for this CPU: "kvm_intel" or "kvm_amd". */
+const char *kvm_vendor(void);
+
 /*
  * Through /dev/kvm: create a VM with one vCPU, run a real-mode guest that
  * writes 42 to port 0x10 and halts.  0 on success, else -1 and a message
