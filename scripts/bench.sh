@@ -138,8 +138,10 @@ for m in "${MACHINES[@]}"; do
 	start=$(date +%s)
 	say "$name: booting ($runner, $cpu) for khyp-bench $args"
 	if [ "$runner" = bochs ]; then timeout=2400; else timeout=1500; fi
+	emu_lock
 	MACHINE_SCRIPT=bench-guest.sh MACHINE_MEM_MB=1024 \
 		MACHINE_TIMEOUT=$timeout "run_$runner" "$name" "$cpu" "$args" none
+	emu_unlock
 	say "$name: done in $(( $(date +%s) - start )) s"
 	report=$OUT/$name/report
 	if ! grep -q '^result ' "$report" 2>/dev/null; then

@@ -25,6 +25,15 @@ KVER612=$(kver_of '6\.12\.')
 
 mkdir -p "$OUT"
 
+# One emulator at a time on this machine: two in parallel each run ~1.8x
+# slower (PLATFORM.md), and worktrees of the same project share the CPUs.
+# Every runner call goes through emu_lock/emu_unlock.
+emu_lock() {
+	exec {EMU_LOCK_FD}>"${KHYP_EMU_LOCK:-/tmp/khyp-emulator.lock}"
+	flock "$EMU_LOCK_FD"
+}
+emu_unlock() { flock -u "$EMU_LOCK_FD"; exec {EMU_LOCK_FD}>&-; }
+
 # Build khyp.ko for one kernel in its own copy of the tree, so that the two
 # builds do not share objects.  Any compiler warning fails the run.
 build_module() {

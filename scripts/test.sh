@@ -168,7 +168,9 @@ for m in "${MACHINES[@]}"; do
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)
 	say "$name: booting ($runner, $cpu) for: $tests"
+	emu_lock
 	"run_$runner" "$name" "$cpu" "$tests" "$expect"
+	emu_unlock
 	say "$name: done in $(( $(date +%s) - start )) s"
 	judge "$name" "$OUT/$name/report" "$OUT/$name/console.log"
 	ran=$((ran + 1))
