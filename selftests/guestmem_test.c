@@ -89,6 +89,68 @@ SLOW_TEST(memory_shared_both_ways)
 	kh_vm_free(vm);
 }
 
+/*
+ * Fresh guest memory must read zero even when the host's allocator hands
+ * khyp pages that held someone else's data.  The test machines boot with
+ * init_on_alloc=0 (Debian's default zeroes every allocation, which would
+ * hide a khyp that forgot to): the test first fills and frees 48 MiB of
+ * its own memory, so that the pages the VM gets next likely held that
+ * pattern.  The guest samples 8 words of every page in [GUEST_LO,
+ * GUEST_HI); the host reads [GUEST_HI, HOST_HI) through its mapping,
+ * which the guest never touched (the VMM's own fault path).
+ */
+#define DIRTY_BYTES	(48 * MiB)
+#define DIRTY_BYTE	0xa5
+
+static void guest_count_nonzero(void)
+{
+	uint64_t gpa, nonzero = 0;
+	unsigned int i;
+
+	for (gpa = GUEST_LO; gpa < GUEST_HI; gpa += PAGE)
+		for (i = 0; i < 8; i++)
+			nonzero += *(volatile uint64_t *)(gpa + i * 504) != 0;
+	GUEST_SYNC(nonzero);
+	GUEST_DONE();
+}
+
+static void dirty_and_free_host_memory(void)
+{
+	void *p = mmap(NULL, DIRTY_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	memset(p, DIRTY_BYTE, DIRTY_BYTES);
+	munmap(p, DIRTY_BYTES);
+}
+
+SLOW_TEST(fresh_memory_reads_zero_after_host_dirtied)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	uint64_t gpa, *p;
+	size_t nonzero = 0, i;
+
+	NEED_DEV();
+	dirty_and_free_host_memory();
+	vm = kh_vm_create(HOST_HI);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_count_nonzero);
+	ASSERT_SYNC(vcpu, 0);	/* nonzero words the guest found */
+	ASSERT_DONE(vcpu);
+
+	dirty_and_free_host_memory();
+	for (gpa = GUEST_HI; gpa < HOST_HI; gpa += PAGE) {
+		p = kh_gpa(vm, gpa);
+		for (i = 0; i < PAGE / 8; i += 63)
+			nonzero += p[i] != 0;
+	}
+	EXPECT_EQ(0, nonzero) TH_LOG("host mapping: %zu nonzero words in fresh memory",
+				     nonzero);
+	kh_vm_free(vm);
+}
+
 #define PROBE_GPA	0x20000000UL	/* 512 MiB: no RAM at first */
 
 static void guest_probe(void)
