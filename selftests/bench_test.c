@@ -31,20 +31,25 @@ enum { BOTH, KVM_ONLY, KHYP_ONLY };
 static const struct {
 	const char *name;
 	int who;
+	bool may_be_na;		/* "n/a" allowed */
 } results[] = {
-	{ "cpuid", BOTH },
-	{ "hypercall", BOTH },
-	{ "pio_in", BOTH },
-	{ "mmio_read", BOTH },
-	{ "irq_inject", BOTH },
-	{ "mem_first_touch", BOTH },
-	{ "mem_steady", BOTH },
-	{ "mem_first_touch_4k", KVM_ONLY },
-	{ "mem_steady_4k", KVM_ONLY },
-	{ "vm_create_destroy", BOTH },
-	{ "vcpu_create", BOTH },
-	{ "balloon_reclaim", KHYP_ONLY },
-	{ "shrinker_scan", KHYP_ONLY },
+	{ "cpuid", BOTH, false },
+	{ "hypercall", BOTH, false },
+	{ "pio_in", BOTH, false },
+	{ "mmio_read", BOTH, false },
+	{ "irq_inject", BOTH, false },
+	{ "mem_first_touch", BOTH, false },
+	{ "mem_steady", BOTH, false },
+	{ "mem_first_touch_4k", KVM_ONLY, false },
+	{ "mem_steady_4k", KVM_ONLY, false },
+	{ "vm_create_destroy", BOTH, false },
+	{ "vcpu_create", BOTH, false },
+	{ "balloon_reclaim", KHYP_ONLY, false },
+	/*
+	 * n/a when drop_caches did not call scan_objects: the shrinker's
+	 * count found nothing the VM could still give (svm-bochs, short).
+	 */
+	{ "shrinker_scan", KHYP_ONLY, true },
 };
 
 #define NR_RESULTS	(sizeof(results) / sizeof(results[0]))
@@ -98,6 +103,8 @@ static void run_bench(struct __test_metadata *_metadata, const char *hv,
 		if (i == NR_RESULTS)
 			continue;
 		seen[i] = true;
+		if (results[i].may_be_na && !strcmp(median, "n/a"))
+			continue;
 		EXPECT_LT(0, atof(median)) TH_LOG("%s", line);
 	}
 	st = pclose(p);

@@ -54,11 +54,16 @@ check "a binary that printed nothing" 2 m a exp
 check "a binary that did not run" 1 m "a b" exp
 { report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-TEST b" "1..1" "ok 1 y.one"; } > "$dir/report"
 check "the machine stopped inside a binary" 3 m "a b" exp
-{ report "KHYP-TEST a" "1..1" "ok 1 x.one # SKIP why" "KHYP-RC a 4"; tail_ok; } > "$dir/report"
+{ report "KHYP-TEST a" "1..1" "#  RUN           x.one ..." "ok 1 # SKIP why" "KHYP-RC a 4"; tail_ok; } > "$dir/report"
 check "a skip not on the list" 2 m a exp
-{ report "KHYP-TEST run_test" "1..2" "ok 1 global.hlt" \
-	"ok 2 global.triple_fault_is_shutdown # SKIP Bochs" "KHYP-RC run_test 0"; tail_ok; } > "$dir/report"
+{ report "KHYP-TEST run_test" "1..2" "#  RUN           global.hlt ..." "ok 1 global.hlt" \
+	"#  RUN           global.triple_fault_is_shutdown ..." \
+	"ok 2 # SKIP Bochs" "KHYP-RC run_test 0"; tail_ok; } > "$dir/report"
 check "a skip on the list" 0 svm-bochs run_test exp
+{ report "KHYP-TEST run_test" "1..2" "#  RUN           global.triple_fault_is_shutdown ..." \
+	"ok 1 global.triple_fault_is_shutdown" "#  RUN           global.hlt ..." \
+	"ok 2 # SKIP Bochs" "KHYP-RC run_test 0"; tail_ok; } > "$dir/report"
+check "a skip of a test not on the list, after one that is" 1 svm-bochs run_test exp
 { report "KHYP-INSMOD-FAILED insmod: ENODEV" "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
 check "insmod failed where khyp should load" 1 m a exp
 { report "KHYP-INSMOD-FAILED insmod: ENODEV" "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
