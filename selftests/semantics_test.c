@@ -108,7 +108,10 @@ TEST(invalid_state_repeats_until_fixed)
 	for (i = 0; i < 3; i++) {
 		ASSERT_EXIT(vcpu, KHYP_EXIT_INTERNAL_ERROR);
 		EXPECT_EQ(KHYP_INTERNAL_INVALID_STATE,
-			  vcpu->run->internal.suberror);
+			  vcpu->run->internal.suberror)
+			TH_LOG("suberror %u, hardware code %#llx",
+			       vcpu->run->internal.suberror,
+			       (unsigned long long)vcpu->run->internal.hw_exit_code);
 	}
 	sregs.cs.db = 0;
 	kh_vcpu_set_sregs(vcpu, &sregs);
