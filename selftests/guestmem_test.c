@@ -389,6 +389,21 @@ SLOW_TEST(two_vms_two_vcpus_each)
 	kh_vm_free(vms[1]);
 }
 
+/* Wait up to 5 s for MemFree to come back within 16 MiB of @before. */
+static long memory_missing_kib(long before)
+{
+	long missing = 0;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		missing = before - host_free_kib();
+		if (missing <= 16 * 1024)
+			break;
+		usleep(100000);
+	}
+	return missing;
+}
+
 /* Nothing holds khyp any more: it unloads, and loads again. */
 static void check_module_reloads(struct __test_metadata *_metadata)
 {
@@ -411,14 +426,21 @@ SLOW_TEST(teardown_vcpu_fd_first)
 {
 	struct kh_vm *vm;
 	struct kh_vcpu *vcpu;
+	long before, missing;
 
 	NEED_DEV();
-	vm = kh_vm_create(0);
+	before = host_free_kib();
+	vm = kh_vm_create(HOST_HI);
 	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_touch);
+	ASSERT_SYNC(vcpu, 1);	/* 64 MiB touched */
 	setup_spin(vm, vcpu);
 	ASSERT_SYNC(vcpu, 1);
 	kh_vcpu_close(vcpu);
 	kh_vm_free(vm);
+	missing = memory_missing_kib(before);
+	EXPECT_GE(16 * 1024, missing)
+		TH_LOG("MemFree %ld KiB lower after the fds were closed", missing);
 	check_module_reloads(_metadata);
 }
 
@@ -444,36 +466,27 @@ SLOW_TEST(teardown_vm_fd_first)
 	check_module_reloads(_metadata);
 }
 
-/* Wait up to 5 s for MemFree to come back within 16 MiB of @before. */
-static long memory_missing_kib(long before)
-{
-	long missing = 0;
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		missing = before - host_free_kib();
-		if (missing <= 16 * 1024)
-			break;
-		usleep(100000);
-	}
-	return missing;
-}
-
 SLOW_TEST(teardown_process_exit_without_close)
 {
+	long before, missing;
 	int status;
 	pid_t pid;
 
 	NEED_DEV();
+	before = host_free_kib();
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		struct kh_vm *vm = kh_vm_create(0);
+		struct kh_vm *vm = kh_vm_create(HOST_HI);
 		struct kh_vcpu *vcpu = kh_vcpu_add(vm, 0);
 		struct kh_ucall uc;
 		char msg[256];
 
 		kh_vcpu_add(vm, 1);
+		kh_vcpu_setup_long_mode(vcpu, guest_touch);
+		if (kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)) !=
+		    KH_UCALL_SYNC)
+			_exit(1);
 		setup_spin(vm, vcpu);
 		_exit(kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)) ==
 		      KH_UCALL_SYNC ? 0 : 1);
@@ -481,6 +494,9 @@ SLOW_TEST(teardown_process_exit_without_close)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("child status 0x%x", status);
+	missing = memory_missing_kib(before);
+	EXPECT_GE(16 * 1024, missing)
+		TH_LOG("MemFree %ld KiB lower after the child exited", missing);
 	check_module_reloads(_metadata);
 }
 
