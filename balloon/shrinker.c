@@ -30,15 +30,20 @@
  * by half per second, so the guests deflate gently, without
  * inflate/deflate thrashing around a pressure peak.
  *
- * Locking: a scan walks one cgroup's VMs under the list_lru's own lock
- * of that cgroup and node, which also keeps each VM's link (and so its
- * balloon) alive: khyp_shrinker_remove() takes it off the list first.  No
- * global lock is held across the VMs, so reclaim in one cgroup does not
- * wait for another's.  The scans and the decay work are the only writers
- * of the pressure targets, with cmpxchg (readers use READ_ONCE), so a
- * raise and a decay never lose each other.  khyp_balloons_lock (a
- * spinlock) protects the list of all balloons, which only the decay walks;
- * khyp_sstats_lock the debugfs counters, for a few instructions.
+ * Locking: a scan walks one cgroup's VMs under the list_lru's lock of
+ * each node, which also keeps each VM's link (and so its balloon) alive:
+ * khyp_shrinker_remove() takes it off the list first.  In 6.1 and 6.12
+ * that lock is per node and shared by all cgroups (6.13 made it per
+ * cgroup), so scans of different cgroups still take turns, but for one
+ * pass over one node's list at a time, no longer for both passes over
+ * every node with khyp's own global lock.  The scans and the decay work
+ * are the only writers of the pressure targets, with cmpxchg (readers
+ * use READ_ONCE), so a raise and a decay never lose each other's value;
+ * a decay that checked last_pressure just before a scan renewed it still
+ * halves the target once, which the scan then raises again.
+ * khyp_balloons_lock (a spinlock) protects the list of all balloons,
+ * which only the decay walks; khyp_sstats_lock the debugfs counters, for
+ * a few instructions.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

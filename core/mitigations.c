@@ -12,9 +12,10 @@
  * nothing when the host does not use IBPB (CPU without it, or
  * spectre_v2_user=off), so this follows the host's own mitigation state.
  *
- * VM ids count up from 1 and are not reused before 2^32 VMs have been
- * created (core/vm.c), so a freed VM's id does not alias a new VM's.  0 is never a VM id: the first
- * vCPU a CPU runs always gets the barrier.
+ * VMs are told apart by vm->gen, a 64-bit count that is never reused
+ * (not the 32-bit id, which a user creating 2^32 VMs could make collide
+ * with a victim's), so a freed VM's number cannot alias a new VM's.  0
+ * is no VM's: the first vCPU a CPU runs always gets the barrier.
  */
 #include <linux/percpu.h>
 #include <asm/nospec-branch.h>
@@ -23,15 +24,15 @@
 #include "vcpu.h"
 #include "vm.h"
 
-static DEFINE_PER_CPU(unsigned int, khyp_last_vm_id);
+static DEFINE_PER_CPU(u64, khyp_last_vm_gen);
 
 /* @vcpu is being loaded on @cpu (the calling CPU); preemption is off. */
 void khyp_spec_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 {
-	unsigned int *last = per_cpu_ptr(&khyp_last_vm_id, cpu);
+	u64 *last = per_cpu_ptr(&khyp_last_vm_gen, cpu);
 
-	if (*last == vcpu->vm->id)
+	if (*last == vcpu->vm->gen)
 		return;
-	*last = vcpu->vm->id;
+	*last = vcpu->vm->gen;
 	indirect_branch_prediction_barrier();
 }

@@ -19,6 +19,12 @@ skip_expected() {
 # binary the machine was given must have run; a skip must be on the
 # list in scripts/expected-skips; khyp must have loaded and unloaded
 # where the CPU can run it.
+# A result's number must be the next one: none repeated or left out.
+tap_number() {	# "N rest" (judge's locals: name, bin, results)
+	[ "${1%% *}" = $((results + 1)) ] ||
+		fail_machine "$name" "$bin: result ${1%% *} where $((results + 1)) was due"
+}
+
 judge() {	# name report console expected-binaries expect
 	local name=$1 report=$2 console=$3 want=$4 expect=$5
 	local line bin= rc plan results fails skips passes=0 t= ran=" "
@@ -37,6 +43,8 @@ judge() {	# name report console expected-binaries expect
 			rc=${line##* }
 			if [ -z "$plan" ]; then
 				fail_machine "$name" "$bin printed no TAP plan (exit $rc)"
+			elif ! [ "$plan" -gt 0 ] 2>/dev/null; then
+				fail_machine "$name" "$bin planned no tests ('1..$plan', exit $rc)"
 			elif [ "$results" -ne "$plan" ]; then
 				fail_machine "$name" "$bin planned $plan tests, reported $results (exit $rc)"
 			elif ! { [ "$rc" = 0 ] && [ "$fails" = 0 ]; } &&
@@ -46,19 +54,22 @@ judge() {	# name report console expected-binaries expect
 			fi
 			bin= ;;
 		"1.."[0-9]*)
-			[ -n "$bin" ] && plan=${line#1..} ;;
+			[ -n "$bin" ] && plan=${line#1..} ;;	# "N" or "0 # SKIP why"
 		"#  RUN "*)	# the 6.1 harness names a test here, not in its SKIP line
 			t=$(echo "$line" | awk '{ print $3 }') ;;
 		"ok "*"# SKIP"*)
 			echo "$name: $bin: $line"; SKIPPED=$((SKIPPED + 1))
+			tap_number "${line#ok }"
 			results=$((results + 1)); skips=$((skips + 1))
 			skip_expected "$name" "$bin" "$t" ||
 				fail_machine "$name" "$bin: $t skipped, and scripts/expected-skips does not allow it here" ;;
 		"ok "*)
 			echo "$name: $bin: $line"; PASSED=$((PASSED + 1))
+			tap_number "${line#ok }"
 			results=$((results + 1)); passes=$((passes + 1)) ;;
 		"not ok "*)
 			echo "$name: $bin: $line"; FAILED=$((FAILED + 1))
+			tap_number "${line#not ok }"
 			results=$((results + 1)); fails=$((fails + 1)) ;;
 		"# "*".c:"[0-9]*|"# "*"terminated"*)	# assertion details, TH_LOG
 			[ -n "$bin" ] && echo "$name: $bin: $line" ;;

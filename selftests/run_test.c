@@ -664,7 +664,12 @@ static void guest_fpu_spin(void)
 static volatile int fpu_spin_stop;
 static volatile unsigned long fpu_spinner_bad, fpu_spinner_loops;
 
-/* Spins with its own XMM7 on the vCPU's CPU and checks it every time. */
+/*
+ * Spins with its own XMM7 on the vCPU's CPU and checks it every time.
+ * Between the asm statements the compiler uses no SSE register (integer
+ * code, built with -O2 and no vectorisable loop), so XMM7 changes only if
+ * the kernel gave this thread someone else's FPU state.
+ */
 static void *host_fpu_spinner(void *arg)
 {
 	uint64_t v;

@@ -209,7 +209,7 @@ static void guest_rdtsc(void)
 	GUEST_DONE();
 }
 
-/* Writing the TSC sets where the guest's clock is now; it goes on from there. */
+/* A TSC write sets where the guest's clock is now; it goes on from there. */
 TEST(tsc_write_sets_an_offset)
 {
 	const uint64_t base = 1ULL << 50, slack = 1ULL << 44;

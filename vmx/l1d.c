@@ -26,6 +26,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/string.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -38,6 +39,8 @@
 
 enum vmx_l1d_mode vmx_l1d_mode;
 static struct page *vmx_l1d_pages;
+/* What sysfs reported before khyp loaded, and what khyp made it say. */
+static enum vmx_l1d_flush_state vmx_l1d_host_state, vmx_l1d_our_state;
 
 static bool vmx_l1d_entry_flushes(void)
 {
@@ -49,29 +52,43 @@ static bool vmx_l1d_entry_flushes(void)
 	return cap & ARCH_CAP_SKIP_VMENTRY_L1DFLUSH;
 }
 
+static void vmx_l1d_report(enum vmx_l1d_flush_state state)
+{
+	vmx_l1d_host_state = l1tf_vmx_mitigation;
+	vmx_l1d_our_state = state;
+	l1tf_vmx_mitigation = state;
+}
+
 int vmx_l1d_setup(void)
 {
+	unsigned int i;
+
+	vmx_l1d_mode = VMX_L1D_NONE;
 	if (!boot_cpu_has_bug(X86_BUG_L1TF) || vmx_l1d_entry_flushes()) {
-		vmx_l1d_mode = VMX_L1D_NONE;
-		l1tf_vmx_mitigation = VMENTER_L1D_FLUSH_NOT_REQUIRED;
+		vmx_l1d_report(VMENTER_L1D_FLUSH_NOT_REQUIRED);
 		return 0;
 	}
 	if (l1tf_mitigation == L1TF_MITIGATION_OFF) {
-		vmx_l1d_mode = VMX_L1D_NONE;
-		l1tf_vmx_mitigation = VMENTER_L1D_FLUSH_NEVER;
+		vmx_l1d_report(VMENTER_L1D_FLUSH_NEVER);
 		pr_info("L1TF: the host says l1tf=off: no L1D flush before VM entry\n");
 		return 0;
 	}
 	if (boot_cpu_has(X86_FEATURE_FLUSH_L1D)) {
 		vmx_l1d_mode = VMX_L1D_MSR;
 	} else {
-		vmx_l1d_pages = alloc_pages(GFP_KERNEL | __GFP_ZERO,
-					    VMX_L1D_FLUSH_ORDER);
+		vmx_l1d_pages = alloc_pages(GFP_KERNEL, VMX_L1D_FLUSH_ORDER);
 		if (!vmx_l1d_pages)
 			return -ENOMEM;
+		/*
+		 * A different byte in each page: pages of one content could
+		 * be merged into one by a hypervisor under us (KSM), and the
+		 * flush would then read 4 KiB, not 64.
+		 */
+		for (i = 0; i < 1U << VMX_L1D_FLUSH_ORDER; i++)
+			memset(page_address(vmx_l1d_pages + i), i + 1, PAGE_SIZE);
 		vmx_l1d_mode = VMX_L1D_SOFTWARE;
 	}
-	l1tf_vmx_mitigation = VMENTER_L1D_FLUSH_ALWAYS;
+	vmx_l1d_report(VMENTER_L1D_FLUSH_ALWAYS);
 	pr_info("L1TF: L1D flush before every VM entry (%s)\n",
 		vmx_l1d_mode == VMX_L1D_MSR ? "IA32_FLUSH_CMD" : "software");
 	return 0;
@@ -83,7 +100,9 @@ void vmx_l1d_teardown(void)
 		__free_pages(vmx_l1d_pages, VMX_L1D_FLUSH_ORDER);
 	vmx_l1d_pages = NULL;
 	vmx_l1d_mode = VMX_L1D_NONE;
-	l1tf_vmx_mitigation = VMENTER_L1D_FLUSH_AUTO;
+	/* Unless kvm_intel loaded meanwhile and said otherwise. */
+	if (l1tf_vmx_mitigation == vmx_l1d_our_state)
+		l1tf_vmx_mitigation = vmx_l1d_host_state;
 }
 
 /*

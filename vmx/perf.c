@@ -14,8 +14,9 @@
  * bits are honoured by the hardware while EFER.SVME is set.
  *
  * The lists live in one page per vCPU: guest values in the first half,
- * host values in the second.  perf hands back at most a few MSRs
- * (PERF_GLOBAL_CTRL, PEBS_ENABLE, DS_AREA, PEBS_DATA_CFG).
+ * host values in the second.  Without a guest PMU (khyp offers none, so
+ * it passes no PMU to perf) perf hands back PERF_GLOBAL_CTRL, and
+ * PEBS_ENABLE on CPUs whose PEBS is not isolated from guests.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>

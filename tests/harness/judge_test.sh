@@ -52,6 +52,12 @@ check "all results, then a crash" 1 m a exp
 check "a binary that printed nothing" 2 m a exp
 { report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
 check "a binary that did not run" 1 m "a b" exp
+{ report "KHYP-TEST a" "1..0" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "a binary that planned no tests" 2 m a exp
+{ report "KHYP-TEST a" "1..0 # SKIP no device" "KHYP-RC a 4"; tail_ok; } > "$dir/report"
+check "a binary that skipped before its plan" 2 m a exp
+{ report "KHYP-TEST a" "1..2" "ok 1 x.one" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "a result repeated, another missing" 1 m a exp
 { report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-TEST b" "1..1" "ok 1 y.one"; } > "$dir/report"
 check "the machine stopped inside a binary" 3 m "a b" exp
 { report "KHYP-TEST a" "1..1" "#  RUN           x.one ..." "ok 1 # SKIP why" "KHYP-RC a 4"; tail_ok; } > "$dir/report"
