@@ -22,7 +22,7 @@ struct khyp_balloon_link;
  *		and @node.
  * @probed:	the guest has negotiated the protocol.
  * @target:	userspace's target, in pages.
- * @pressure_target: the shrinker's target (WRITE_ONCE/READ_ONCE: the
+ * @pressure_target: the shrinker's target (cmpxchg/READ_ONCE: the
  *		shrinker and the decay work change it without @lock).
  * @last_pressure: jiffies of the last shrinker scan that raised it.
  * @gfns:	the guest frames in the balloon (value entries).

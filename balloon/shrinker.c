@@ -30,11 +30,20 @@
  * by half per second, so the guests deflate gently, without
  * inflate/deflate thrashing around a pressure peak.
  *
- * Locking: khyp_balloons_lock (a spinlock: scans may come from any
- * reclaim context) protects the list of all balloons and serialises the
- * scans and the decay work, which are the only writers of the pressure
- * targets (WRITE_ONCE; readers use READ_ONCE).  The list_lru has its own
- * locks, taken inside khyp_balloons_lock.
+ * Locking: a scan walks one cgroup's VMs under the list_lru's lock of
+ * each node, which also keeps each VM's link (and so its balloon) alive:
+ * khyp_shrinker_remove() takes it off the list first.  In 6.1 and 6.12
+ * that lock is per node and shared by all cgroups (6.13 made it per
+ * cgroup), so scans of different cgroups still take turns, but for one
+ * pass over one node's list at a time, no longer for both passes over
+ * every node with khyp's own global lock.  The scans and the decay work
+ * are the only writers of the pressure targets, with cmpxchg (readers
+ * use READ_ONCE), so a raise and a decay never lose each other's value;
+ * a decay that checked last_pressure just before a scan renewed it still
+ * halves the target once, which the scan then raises again.
+ * khyp_balloons_lock (a spinlock) protects the list of all balloons,
+ * which only the decay walks; khyp_sstats_lock the debugfs counters, for
+ * a few instructions.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -67,6 +76,7 @@ struct khyp_balloon_link {
 
 static LIST_HEAD(khyp_balloons);
 static DEFINE_SPINLOCK(khyp_balloons_lock);	/* see above */
+static DEFINE_SPINLOCK(khyp_sstats_lock);	/* see above */
 static struct list_lru khyp_balloon_lru;
 static struct kmem_cache *khyp_link_cache;
 static bool khyp_lru_ready;	/* 6.1 registers the shrinker first */
@@ -75,7 +85,7 @@ static struct shrinker khyp_shrinker_storage;	/* kernels before 6.7 */
 static void khyp_pressure_decay(struct work_struct *work);
 static DECLARE_DELAYED_WORK(khyp_decay_work, khyp_pressure_decay);
 
-/* Counters for debugfs (khyp/shrinker); updated under khyp_balloons_lock. */
+/* Counters for debugfs (khyp/shrinker); under khyp_sstats_lock. */
 static struct {
 	u64 count_calls, scan_calls, scan_ns, scan_max_ns;
 	u64 requested, raised, reported;
@@ -106,6 +116,7 @@ struct khyp_walk {
 	unsigned long reclaimable; /* pass 1: summed */
 	u64 request;		/* pass 2: pages to spread */
 	unsigned long freed;	/* pass 2: reported by the VMs */
+	unsigned long raised;	/* pass 2: targets raised by */
 	bool raise;
 };
 
@@ -133,13 +144,13 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 	if (!idle)
 		cap /= 2;
 	cap += READ_ONCE(b->size);
-	t = READ_ONCE(b->pressure_target);
 	WRITE_ONCE(b->last_pressure, jiffies);
-	if (t >= cap)
-		return LRU_SKIP;
-	t = min(t + share, cap);
-	khyp_sstats.raised += t - READ_ONCE(b->pressure_target);
-	WRITE_ONCE(b->pressure_target, t);
+	t = READ_ONCE(b->pressure_target);
+	do {
+		if (t >= cap)
+			return LRU_SKIP;
+	} while (!try_cmpxchg(&b->pressure_target, &t, min(t + share, cap)));
+	w->raised += min(t + share, cap) - t;
 	khyp_balloon_notify(b);
 	return LRU_SKIP;
 }
@@ -149,7 +160,6 @@ static void khyp_walk(struct khyp_walk *w)
 	unsigned long left;
 	int nid;
 
-	lockdep_assert_held(&khyp_balloons_lock);
 	/* Not NUMA-aware: a VM's link may sit on any node's list. */
 	for_each_node(nid) {
 		left = ULONG_MAX;
@@ -176,10 +186,10 @@ static unsigned long khyp_shrink_count(struct shrinker *s,
 	if (!vms)
 		return SHRINK_EMPTY;
 
-	spin_lock(&khyp_balloons_lock);
-	khyp_sstats.count_calls++;
 	khyp_walk(&w);
-	spin_unlock(&khyp_balloons_lock);
+	spin_lock(&khyp_sstats_lock);
+	khyp_sstats.count_calls++;
+	spin_unlock(&khyp_sstats_lock);
 	return w.reclaimable;
 }
 
@@ -192,18 +202,19 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 	if (!smp_load_acquire(&khyp_lru_ready))	/* pairs with init */
 		return SHRINK_STOP;
 
-	spin_lock(&khyp_balloons_lock);
 	khyp_walk(&w);
 	w.raise = true;
 	w.request = sc->nr_to_scan;
 	khyp_walk(&w);
 	ns = ktime_get_ns() - start;
+	spin_lock(&khyp_sstats_lock);
 	khyp_sstats.scan_calls++;
 	khyp_sstats.scan_ns += ns;
 	khyp_sstats.scan_max_ns = max(khyp_sstats.scan_max_ns, ns);
 	khyp_sstats.requested += sc->nr_to_scan;
 	khyp_sstats.reported += w.freed;
-	spin_unlock(&khyp_balloons_lock);
+	khyp_sstats.raised += w.raised;
+	spin_unlock(&khyp_sstats_lock);
 
 	if (!w.weight)
 		return w.freed ? w.freed : SHRINK_STOP;
@@ -228,8 +239,10 @@ static void khyp_pressure_decay(struct work_struct *work)
 		if (time_before(jiffies,
 				READ_ONCE(b->last_pressure) + KHYP_PRESSURE_HOLD))
 			continue;
-		WRITE_ONCE(b->pressure_target, t - min(t, max(t / 2, 256UL)));
-		khyp_balloon_notify(b);
+		/* A scan raising it meanwhile wins: try again next time. */
+		if (try_cmpxchg(&b->pressure_target, &t,
+				t - min(t, max(t / 2, 256UL))))
+			khyp_balloon_notify(b);
 	}
 	spin_unlock(&khyp_balloons_lock);
 	if (again)
@@ -274,9 +287,9 @@ void khyp_shrinker_show(struct seq_file *m)
 {
 	typeof(khyp_sstats) st;
 
-	spin_lock(&khyp_balloons_lock);
+	spin_lock(&khyp_sstats_lock);
 	st = khyp_sstats;
-	spin_unlock(&khyp_balloons_lock);
+	spin_unlock(&khyp_sstats_lock);
 	seq_printf(m, "count_calls %llu\nscan_calls %llu\nscan_ns %llu\n",
 		   st.count_calls, st.scan_calls, st.scan_ns);
 	seq_printf(m, "scan_max_ns %llu\nrequested %llu\nraised %llu\n",

@@ -37,6 +37,7 @@
 #include <asm/traps.h>
 
 #include "khyp.h"
+#include "mitigations.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -51,6 +52,7 @@ static void khyp_vcpu_sched_in(struct preempt_notifier *pn, int cpu)
 	struct khyp_vcpu *vcpu = preempt_to_vcpu(pn);
 
 	WRITE_ONCE(vcpu->cpu, cpu);
+	khyp_spec_vcpu_load(vcpu, cpu);
 	khyp_backend->vcpu_load(vcpu, cpu);
 }
 
@@ -76,6 +78,7 @@ static void khyp_vcpu_load(struct khyp_vcpu *vcpu)
 
 	preempt_notifier_register(&vcpu->preempt);
 	WRITE_ONCE(vcpu->cpu, cpu);
+	khyp_spec_vcpu_load(vcpu, cpu);
 	khyp_backend->vcpu_load(vcpu, cpu);
 	put_cpu();
 }
@@ -383,6 +386,7 @@ static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
 	}
 	trace_khyp_entry(vcpu->vm->id, vcpu->id, vcpu->regs.rip);
 	khyp_backend->run(vcpu, entry, exit);
+	khyp_spec_after_guest();
 	if (pkru) {
 		vcpu->guest_pkru = rdpkru();
 		if (vcpu->guest_pkru != vcpu->host_pkru)

@@ -39,6 +39,7 @@
 
 static struct vfsmount *khyp_vmfs_mnt;
 static atomic_t khyp_vm_ids = ATOMIC_INIT(0);
+static atomic64_t khyp_vm_gens = ATOMIC64_INIT(0);
 
 static void khyp_vm_free(struct kref *kref)
 {
@@ -202,6 +203,7 @@ int khyp_vm_create(void)
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 	vm->id = atomic_inc_return(&khyp_vm_ids);
+	vm->gen = atomic64_inc_return(&khyp_vm_gens);
 	mutex_init(&vm->lock);
 	atomic_long_set(&vm->tlb_gen, 0);
 	vm->last_run = jiffies;

@@ -26,6 +26,8 @@ struct khyp_vcpu;
  * @kref:	references: the VM file and each vCPU.
  * @mm:		(c) the creating process's mm (mmgrab'ed).
  * @id:		(c) a number for debugfs and log lines.
+ * @gen:	(c) a 64-bit number never reused: which VM a CPU last ran,
+ *		for the IBPB between VMs (core/mitigations.c).
  * @mem:	guest memory, with its own lock.
  * @pt:		second-level page tables, with their own lock.
  * @lock:	protects @vcpus.
@@ -44,6 +46,7 @@ struct khyp_vm {
 	struct kref kref;
 	struct mm_struct *mm;
 	unsigned int id;
+	u64 gen;
 	struct khyp_memory mem;
 	struct khyp_pgtable pt;
 	struct mutex lock;	/* protects vcpus[] */

@@ -29,26 +29,39 @@ else
 fi
 
 run() {
+	local marker="khyp-test: $machine: loading khyp.ko" loaded=
 	echo "KHYP-BEGIN $machine $(uname -r)"
-	# Judge only what the kernel logs from here on: boot messages such as
-	# mitigation notices are not khyp's.
-	boot_lines=$(dmesg | wc -l)
+	# What the host kernel says about the CPU's speculative-execution
+	# bugs: which of khyp's mitigations apply here (docs/security.md).
+	for v in /sys/devices/system/cpu/vulnerabilities/*; do
+		[ -f "$v" ] && echo "# vulnerability ${v##*/}: $(cat "$v")"
+	done
 	# udev (virtme-ng runs it) loads KVM for a CPU with VMX/SVM: khyp and
 	# KVM exclude each other, so take KVM out first.
 	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
+	# Judge only what the kernel logs from here on: boot messages such as
+	# mitigation notices are not khyp's.
+	echo "$marker" > /dev/kmsg
 	# The suite runs with khyp loaded (on CPUs without VMX/SVM the load
 	# fails, which load_test checks itself).
-	if ! insmod "$KHYP_KO" 2>/dev/null; then
-		echo "# insmod $KHYP_KO failed"
+	if err=$(insmod "$KHYP_KO" 2>&1); then
+		loaded=1
+	else
+		echo "KHYP-INSMOD-FAILED $err"
 	fi
 	for t in "$@"; do
 		echo "KHYP-TEST $t"
 		"$testdir/$t" 2>&1
 		echo "KHYP-RC $t $?"
 	done
-	rmmod khyp 2>/dev/null
+	# The tests leave khyp loaded as they found it; an unload that fails
+	# means something still holds the module (a leaked reference).
+	if [ -n "$loaded" ] && ! err=$(rmmod khyp 2>&1); then
+		echo "KHYP-RMMOD-FAILED $err"
+	fi
+	dmesg | grep -qF "$marker" || echo "KHYP-DMESG-NO-MARKER"
 	echo "KHYP-DMESG-BEGIN"
-	dmesg | tail -n +$((boot_lines + 1)) |
+	dmesg | sed -n "\|$marker|,\$p" |
 		grep -E 'khyp|WARNING|BUG|Oops|KASAN|lockdep|circular locking|Call Trace|Kernel panic'
 	echo "KHYP-DMESG-END"
 	echo "KHYP-END"

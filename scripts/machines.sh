@@ -68,7 +68,12 @@ wait_report() {
 	grep -q "^KHYP-END" "$report" 2>/dev/null
 }
 
-KCMD_COMMON="console=ttyS0 loglevel=4 panic=-1 oops=panic"
+# init_on_alloc=0: Debian's kernel zeroes every page it hands out, which
+# would hide a khyp that forgot to zero guest memory (host data leaking
+# into a guest).  log_buf_len: the suite's kernel log must not wrap past
+# the marker guest-run.sh writes before loading khyp.
+KCMD_TEST="init_on_alloc=0 log_buf_len=4M"
+KCMD_COMMON="console=ttyS0 loglevel=4 panic=-1 oops=panic $KCMD_TEST"
 
 run_vng() {	# name cpu tests expect
 	local name=$1 cpu=$2 tests=$3 expect=$4 dir=$OUT/$1
@@ -79,7 +84,7 @@ run_vng() {	# name cpu tests expect
 	timeout "$limit" /usr/bin/python3 "$vng" --run "/boot/vmlinuz-$KVER" \
 		--disable-kvm --force-9p --cpus 1 \
 		--memory "${MACHINE_MEM_MB:-1024}M" --rw \
-		--qemu-opts="-cpu $cpu" \
+		--qemu-opts="-cpu $cpu" --append "$KCMD_TEST" \
 		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect $TOP/scripts/$MACHINE_SCRIPT $name $report $TOP/selftests $tests" \
 		> "$dir/console.log" 2>&1 &
 	wait_report "$report" $! "$limit"

@@ -89,6 +89,68 @@ SLOW_TEST(memory_shared_both_ways)
 	kh_vm_free(vm);
 }
 
+/*
+ * Fresh guest memory must read zero even when the host's allocator hands
+ * khyp pages that held someone else's data.  The test machines boot with
+ * init_on_alloc=0 (Debian's default zeroes every allocation, which would
+ * hide a khyp that forgot to): the test first fills and frees 48 MiB of
+ * its own memory, so that the pages the VM gets next likely held that
+ * pattern.  The guest samples 8 words of every page in [GUEST_LO,
+ * GUEST_HI); the host reads [GUEST_HI, HOST_HI) through its mapping,
+ * which the guest never touched (the VMM's own fault path).
+ */
+#define DIRTY_BYTES	(48 * MiB)
+#define DIRTY_BYTE	0xa5
+
+static void guest_count_nonzero(void)
+{
+	uint64_t gpa, nonzero = 0;
+	unsigned int i;
+
+	for (gpa = GUEST_LO; gpa < GUEST_HI; gpa += PAGE)
+		for (i = 0; i < 8; i++)
+			nonzero += *(volatile uint64_t *)(gpa + i * 504) != 0;
+	GUEST_SYNC(nonzero);
+	GUEST_DONE();
+}
+
+static void dirty_and_free_host_memory(void)
+{
+	void *p = mmap(NULL, DIRTY_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	memset(p, DIRTY_BYTE, DIRTY_BYTES);
+	munmap(p, DIRTY_BYTES);
+}
+
+SLOW_TEST(fresh_memory_reads_zero_after_host_dirtied)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	uint64_t gpa, *p;
+	size_t nonzero = 0, i;
+
+	NEED_DEV();
+	dirty_and_free_host_memory();
+	vm = kh_vm_create(HOST_HI);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_count_nonzero);
+	ASSERT_SYNC(vcpu, 0);	/* nonzero words the guest found */
+	ASSERT_DONE(vcpu);
+
+	dirty_and_free_host_memory();
+	for (gpa = GUEST_HI; gpa < HOST_HI; gpa += PAGE) {
+		p = kh_gpa(vm, gpa);
+		for (i = 0; i < PAGE / 8; i += 63)
+			nonzero += p[i] != 0;
+	}
+	EXPECT_EQ(0, nonzero) TH_LOG("host mapping: %zu nonzero words in fresh memory",
+				     nonzero);
+	kh_vm_free(vm);
+}
+
 #define PROBE_GPA	0x20000000UL	/* 512 MiB: no RAM at first */
 
 static void guest_probe(void)
@@ -327,6 +389,21 @@ SLOW_TEST(two_vms_two_vcpus_each)
 	kh_vm_free(vms[1]);
 }
 
+/* Wait up to 5 s for MemFree to come back within 16 MiB of @before. */
+static long memory_missing_kib(long before)
+{
+	long missing = 0;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		missing = before - host_free_kib();
+		if (missing <= 16 * 1024)
+			break;
+		usleep(100000);
+	}
+	return missing;
+}
+
 /* Nothing holds khyp any more: it unloads, and loads again. */
 static void check_module_reloads(struct __test_metadata *_metadata)
 {
@@ -349,14 +426,21 @@ SLOW_TEST(teardown_vcpu_fd_first)
 {
 	struct kh_vm *vm;
 	struct kh_vcpu *vcpu;
+	long before, missing;
 
 	NEED_DEV();
-	vm = kh_vm_create(0);
+	before = host_free_kib();
+	vm = kh_vm_create(HOST_HI);
 	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_touch);
+	ASSERT_SYNC(vcpu, 1);	/* 64 MiB touched */
 	setup_spin(vm, vcpu);
 	ASSERT_SYNC(vcpu, 1);
 	kh_vcpu_close(vcpu);
 	kh_vm_free(vm);
+	missing = memory_missing_kib(before);
+	EXPECT_GE(16 * 1024, missing)
+		TH_LOG("MemFree %ld KiB lower after the fds were closed", missing);
 	check_module_reloads(_metadata);
 }
 
@@ -382,36 +466,27 @@ SLOW_TEST(teardown_vm_fd_first)
 	check_module_reloads(_metadata);
 }
 
-/* Wait up to 5 s for MemFree to come back within 16 MiB of @before. */
-static long memory_missing_kib(long before)
-{
-	long missing = 0;
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		missing = before - host_free_kib();
-		if (missing <= 16 * 1024)
-			break;
-		usleep(100000);
-	}
-	return missing;
-}
-
 SLOW_TEST(teardown_process_exit_without_close)
 {
+	long before, missing;
 	int status;
 	pid_t pid;
 
 	NEED_DEV();
+	before = host_free_kib();
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		struct kh_vm *vm = kh_vm_create(0);
+		struct kh_vm *vm = kh_vm_create(HOST_HI);
 		struct kh_vcpu *vcpu = kh_vcpu_add(vm, 0);
 		struct kh_ucall uc;
 		char msg[256];
 
 		kh_vcpu_add(vm, 1);
+		kh_vcpu_setup_long_mode(vcpu, guest_touch);
+		if (kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)) !=
+		    KH_UCALL_SYNC)
+			_exit(1);
 		setup_spin(vm, vcpu);
 		_exit(kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)) ==
 		      KH_UCALL_SYNC ? 0 : 1);
@@ -419,6 +494,9 @@ SLOW_TEST(teardown_process_exit_without_close)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("child status 0x%x", status);
+	missing = memory_missing_kib(before);
+	EXPECT_GE(16 * 1024, missing)
+		TH_LOG("MemFree %ld KiB lower after the child exited", missing);
 	check_module_reloads(_metadata);
 }
 

@@ -10,6 +10,7 @@
  * /khyp-tool/khyp and /khyp-tool/guests (the initramfs of the Bochs and
  * QEMU machines).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -193,32 +195,92 @@ static int run_khyp(struct result *r, const char *input, ...)
 
 static struct result res;
 
+/* khyp info says what KHYP_GET_CAPS says, not a fixed template. */
 TEST(info_names_backend)
 {
+	struct khyp_caps caps = { 0 };
+	char line[64];
+	int fd;
+
 	NEED_TOOL();
+	fd = open(KHYP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, KHYP_GET_CAPS, &caps));
+	close(fd);
 	RUN(&res, NULL, "info");
 	EXPECT_STATUS(&res, 0);
 	EXPECT_HAS(res.out, "api_version: 1");
-	EXPECT_HAS(res.out, "backend: ");
-	EXPECT_HAS(res.out, "nr_asids: ");
+	ASSERT_TRUE(caps.backend == KHYP_BACKEND_VMX ||
+		    caps.backend == KHYP_BACKEND_SVM);
+	EXPECT_HAS(res.out, caps.backend == KHYP_BACKEND_VMX ?
+		   "backend: vmx" : "backend: svm");
+	snprintf(line, sizeof(line), "features: 0x%llx",
+		 (unsigned long long)caps.features);
+	EXPECT_HAS(res.out, line);
+	snprintf(line, sizeof(line), "nr_asids: %u\n", caps.nr_asids);
+	EXPECT_HAS(res.out, line);
 }
 
-/* khyp stats lists a VM that exists now (this test's), kinds by name. */
+/* The newest VM in khyp's debugfs directory: the test's own. */
+static int newest_vm(void)
+{
+	struct dirent *de;
+	int id, best = -1;
+	DIR *d;
+
+	d = opendir("/sys/kernel/debug/khyp");
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "vm%d", &id) == 1 && id > best)
+			best = id;
+	closedir(d);
+	return best;
+}
+
+static void guest_three_syncs(void)
+{
+	GUEST_SYNC(1);
+	GUEST_SYNC(2);
+	GUEST_SYNC(3);
+	GUEST_DONE();
+}
+
+/*
+ * khyp stats lists a VM that exists now (this test's, by its number),
+ * with the counts it really has: 4 port exits (3 syncs and the done,
+ * each one OUT) and no HLT.
+ */
 TEST(stats_lists_live_vm)
 {
+	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
+	char line[64], mine[512] = "";
+	const char *p;
+	int id;
 
 	NEED_TOOL();
 	if (access("/sys/kernel/debug/khyp", F_OK))
 		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	vm = kh_vm_create(0);
-	kh_vcpu_add(vm, 0);
+	id = newest_vm();
+	ASSERT_LT(0, id);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_three_syncs);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_SYNC(vcpu, 3);
+	ASSERT_DONE(vcpu);
 	RUN(&res, NULL, "stats");
 	kh_vm_free(vm);
 	EXPECT_STATUS(&res, 0);
-	EXPECT_HAS(res.out, "vm");
-	EXPECT_HAS(res.out, " io 0");
-	EXPECT_HAS(res.out, " hlt 0");
+	/* This VM's line, and only it: "vm<id>: kind count ..." */
+	snprintf(line, sizeof(line), "vm%d:", id);
+	p = strstr(res.out, line);
+	ASSERT_NE(NULL, p) TH_LOG("no '%s' in: %s", line, res.out);
+	snprintf(mine, sizeof(mine), "%.*s ", (int)strcspn(p, "\n"), p);
+	EXPECT_HAS(mine, " io 4 ");
+	EXPECT_HAS(mine, " hlt 0 ");
 	EXPECT_HAS(res.out, "shrinker: count_calls ");
 }
 

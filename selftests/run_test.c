@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -661,14 +662,36 @@ static void guest_fpu_spin(void)
 }
 
 static volatile int fpu_spin_stop;
+static volatile unsigned long fpu_spinner_bad, fpu_spinner_loops;
 
+/*
+ * Spins with its own XMM7 on the vCPU's CPU and checks it every time.
+ * Between the asm statements the compiler uses no SSE register (integer
+ * code, built with -O2 and no vectorisable loop), so XMM7 changes only if
+ * the kernel gave this thread someone else's FPU state.
+ */
 static void *host_fpu_spinner(void *arg)
 {
+	uint64_t v;
+
 	asm volatile("movq %0, %%xmm7" : : "r"(0x0badf00d0badf00dULL)
 		     : "xmm7");
-	while (!fpu_spin_stop)
-		asm volatile("pause" : : : "xmm7");
+	while (!fpu_spin_stop) {
+		asm volatile("pause\n\tmovq %%xmm7, %0" : "=r"(v));
+		if (v != 0x0badf00d0badf00dULL)
+			fpu_spinner_bad++;
+		fpu_spinner_loops++;
+	}
 	return NULL;
+}
+
+static long involuntary_switches(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		return -1;
+	return ru.ru_nivcsw;
 }
 
 TEST(fpu_state_survives_preemption)
@@ -677,6 +700,7 @@ TEST(fpu_state_survives_preemption)
 	struct kh_vm *vm;
 	pthread_t thread;
 	cpu_set_t one;
+	long before, after;
 
 	NEED_DEV();
 	CPU_ZERO(&one);
@@ -687,9 +711,18 @@ TEST(fpu_state_survives_preemption)
 	kh_vcpu_setup_long_mode(vcpu, guest_fpu_spin);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, host_fpu_spinner, NULL));
 	ASSERT_EQ(0, pthread_setaffinity_np(thread, sizeof(one), &one));
+	before = involuntary_switches();
 	ASSERT_SYNC(vcpu, 0);	/* no iteration saw another XMM7 */
+	after = involuntary_switches();
 	fpu_spin_stop = 1;
 	pthread_join(thread, NULL);
+	/* The vCPU thread really was preempted while in the guest... */
+	EXPECT_LT(before, after) TH_LOG("no involuntary context switch");
+	/* ...the spinner ran meanwhile, and kept its own XMM7. */
+	EXPECT_LT(0, fpu_spinner_loops);
+	EXPECT_EQ(0, fpu_spinner_bad);
+	TH_LOG("%ld involuntary switches, spinner %lu loops",
+	       after - before, fpu_spinner_loops);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }

@@ -91,8 +91,22 @@ SYM_FUNC_START(khyp_svm_vmrun)
 	mov	8(%rsp), %rax
 	vmload	%rax
 
-	/* The guest must not steer the host's return predictions. */
-	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RETPOLINE
+	/*
+	 * The guest must not steer the host's return predictions: before the
+	 * first RET, refill the RSB where the host kernel says VM exits need
+	 * it (Spectre v2), then untrain the return predictor where it says
+	 * Retbleed or SRSO need it (with IBPB on VM exit as the SRSO
+	 * mitigation if chosen).  Both are patched to nothing on CPUs that
+	 * need neither.  UNTRAIN_RET may clobber RAX, RCX and RDX: the
+	 * guest's values are saved already.
+	 */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
+#ifdef UNTRAIN_RET_VM
+	UNTRAIN_RET_VM
+#else
+	UNTRAIN_RET
+	ALTERNATIVE "", "call entry_ibpb", X86_FEATURE_IBPB_ON_VMEXIT
+#endif
 
 	/* Leave no guest value in a register the caller may not clobber. */
 	xor	%ecx, %ecx

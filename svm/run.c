@@ -259,6 +259,17 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	stgi();
 
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	/*
+	 * A consistency check failed: the guest did not run, and its
+	 * registers are what they were (QEMU even writes its own state
+	 * into the save area).  VMEXIT_INVALID is -1; QEMU writes only the
+	 * low 32 bits of it, as KVM's u32 exit_code expects.
+	 */
+	if (unlikely(vmcb->control.exit_code == (u32)SVM_EXIT_ERR)) {
+		exit->kind = KHYP_X_INVALID_STATE;
+		exit->hw_code = (u64)SVM_EXIT_ERR;
+		return;
+	}
 	vcpu->regs.gpr[KHYP_RAX] = s->rax;
 	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
 	vcpu->regs.rflags = s->rflags;

@@ -13,6 +13,9 @@
  *  3. RSP, RIP, RFLAGS go into the VMCS, the event to inject and the
  *     interrupt/NMI windows into the controls, stale EPT translations are
  *     dropped, CR2 is loaded;
+ *     the host perf MSRs that must differ in the guest go into the MSR-load
+ *     lists (perf.c), and the L1D cache is flushed where L1TF needs it
+ *     (l1d.c);
  *  4. entry.S loads the other registers from vcpu->regs and enters;
  *  5. on exit, an NMI that hit the guest is handed to the host's handler
  *     at once; an external interrupt is left pending (not acknowledged)
@@ -299,6 +302,7 @@ static bool vmx_prepare_entry(struct khyp_vmx *vv,
 
 	if (entry->flush_tlb || vv->need_flush)
 		vmx_flush_ept(vv);
+	vmx_perf_switch(vv);
 	if (native_read_cr2() != vv->cr2)
 		native_write_cr2(vv->cr2);
 	return true;
@@ -540,6 +544,7 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	host_debugctl = get_debugctlmsr();
 	host_dr7 = hw_breakpoint_active();
 
+	vmx_l1d_flush();
 	fail = vmx_vmenter(vcpu->regs.gpr, vv->launched);
 
 	vv->cr2 = native_read_cr2();

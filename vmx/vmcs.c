@@ -409,6 +409,9 @@ int vmx_vcpu_create(struct khyp_vcpu *vcpu)
 	vv->cpu = -1;
 	INIT_LIST_HEAD(&vv->loaded_link);
 	vv->vpid = vmx_vpid_alloc();
+	r = vmx_perf_init(vv);
+	if (r)
+		goto free_vmcs;
 
 	/* A new VMCS must be VMCLEARed once, on any CPU, before use. */
 	cpu = get_cpu();
@@ -417,6 +420,7 @@ int vmx_vcpu_create(struct khyp_vcpu *vcpu)
 		r = vmx_vmcs_load(vv, cpu);
 	if (!r) {
 		vmx_set_controls(vv);
+		vmx_perf_set_controls(vv);
 		vmx_set_host_state();
 		vmx_set_reset_state(vv);
 	}
@@ -429,6 +433,8 @@ int vmx_vcpu_create(struct khyp_vcpu *vcpu)
 
 clear_vmcs:
 	vmx_vmcs_clear(vv);
+	vmx_perf_free(vv);
+free_vmcs:
 	vmx_vpid_free(vv->vpid);
 	__free_page(vv->vmcs);
 free_vv:
@@ -443,6 +449,7 @@ void vmx_vcpu_destroy(struct khyp_vcpu *vcpu)
 	if (!vv)
 		return;
 	vmx_vmcs_clear(vv);
+	vmx_perf_free(vv);
 	vmx_vpid_free(vv->vpid);
 	__free_page(vv->vmcs);
 	kfree(vv);

@@ -83,6 +83,8 @@ struct vmx_host_state {
  * @kernel_gs_base, @star, @lstar, @cstar, @sfmask: (m) guest MSRs the
  *		VMCS does not switch.
  * @host:	(m) host state saved while @guest_msrs_loaded.
+ * @msr_lists:	(c) the page of the VMCS's MSR-load lists (perf.c).
+ * @nr_switch_msrs: (m) entries in use in those lists.
  *
  * (c): set at creation; (m): the vCPU's own thread (vcpu->mutex held);
  * (i): changed by the vCPU's thread with interrupts off, or by the CPU
@@ -104,6 +106,8 @@ struct khyp_vmx {
 	bool guest_msrs_loaded;
 	u64 kernel_gs_base, star, lstar, cstar, sfmask;
 	struct vmx_host_state host;
+	struct page *msr_lists;
+	int nr_switch_msrs;
 };
 
 /* A VMX instruction failed or faulted: log it once, with the error. */
@@ -187,6 +191,30 @@ void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data);
 void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
 u64 vmx_guest_cr0(void);
 u64 vmx_guest_cr4(void);
+
+/* l1d.c: the L1TF flush before VM entry */
+enum vmx_l1d_mode { VMX_L1D_NONE, VMX_L1D_MSR, VMX_L1D_SOFTWARE };
+extern enum vmx_l1d_mode vmx_l1d_mode;
+int vmx_l1d_setup(void);
+void vmx_l1d_teardown(void);
+void vmx_l1d_flush_software(void);
+
+/* Right before VMLAUNCH/VMRESUME, interrupts off. */
+static __always_inline void vmx_l1d_flush(void)
+{
+	if (likely(vmx_l1d_mode == VMX_L1D_NONE))
+		return;
+	if (vmx_l1d_mode == VMX_L1D_MSR)
+		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
+	else
+		vmx_l1d_flush_software();
+}
+
+/* perf.c: host perf MSRs switched at entry and exit */
+int vmx_perf_init(struct khyp_vmx *vv);
+void vmx_perf_set_controls(struct khyp_vmx *vv);
+void vmx_perf_free(struct khyp_vmx *vv);
+void vmx_perf_switch(struct khyp_vmx *vv);
 
 /* run.c */
 void vmx_vcpu_load(struct khyp_vcpu *vcpu, int cpu);

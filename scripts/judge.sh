@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by scripts/test.sh (and tests/harness/judge_test.sh, which feeds
+# it made-up reports): judge() reads one machine's report and prints and
+# counts its results.  The caller sets TOP and PASSED, FAILED, SKIPPED.
+
+fail_machine() { echo "$1: not ok - $2"; FAILED=$((FAILED + 1)); }
+
+# Is "machine binary test" on the list of expected skips?
+skip_expected() {
+	grep -v '^#' "$TOP/scripts/expected-skips" |
+		awk -v m="$1" -v b="$2" -v t="$3" \
+		'$1 == m && $2 == b && $3 == t { f = 1 } END { exit !f }'
+}
+
+# Print a machine's TAP lines with its name and count them.  Each test
+# binary must print its plan (1..N) and exactly N results, and exit 0, 1
+# with a failure among them, or 4 (KSFT_SKIP) with only skips; every
+# binary the machine was given must have run; a skip must be on the
+# list in scripts/expected-skips; khyp must have loaded and unloaded
+# where the CPU can run it.
+# A result's number must be the next one: none repeated or left out.
+tap_number() {	# "N rest" (judge's locals: name, bin, results)
+	[ "${1%% *}" = $((results + 1)) ] ||
+		fail_machine "$name" "$bin: result ${1%% *} where $((results + 1)) was due"
+}
+
+judge() {	# name report console expected-binaries expect
+	local name=$1 report=$2 console=$3 want=$4 expect=$5
+	local line bin= rc plan results fails skips passes=0 t= ran=" "
+	if [ ! -s "$report" ]; then
+		fail_machine "$name" "machine produced no report"
+		return
+	fi
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"KHYP-TEST "*)
+			[ -n "$bin" ] && fail_machine "$name" "$bin did not finish"
+			bin=${line#KHYP-TEST }; plan= results=0 fails=0 skips=0
+			ran="$ran$bin " ;;
+		"KHYP-RC "*)
+			rc=${line##* }
+			if [ -z "$plan" ]; then
+				fail_machine "$name" "$bin printed no TAP plan (exit $rc)"
+			elif ! [ "$plan" -gt 0 ] 2>/dev/null; then
+				fail_machine "$name" "$bin planned no tests ('1..$plan', exit $rc)"
+			elif [ "$results" -ne "$plan" ]; then
+				fail_machine "$name" "$bin planned $plan tests, reported $results (exit $rc)"
+			elif ! { [ "$rc" = 0 ] && [ "$fails" = 0 ]; } &&
+			     ! { [ "$rc" = 1 ] && [ "$fails" -gt 0 ]; } &&
+			     ! { [ "$rc" = 4 ] && [ "$skips" = "$results" ]; }; then
+				fail_machine "$name" "$bin exited $rc with $fails failed, $skips skipped of $results"
+			fi
+			bin= ;;
+		"1.."[0-9]*)
+			[ -n "$bin" ] && plan=${line#1..} ;;	# "N" or "0 # SKIP why"
+		"#  RUN "*)	# the 6.1 harness names a test here, not in its SKIP line
+			t=$(echo "$line" | awk '{ print $3 }') ;;
+		"ok "*"# SKIP"*)
+			echo "$name: $bin: $line"; SKIPPED=$((SKIPPED + 1))
+			tap_number "${line#ok }"
+			results=$((results + 1)); skips=$((skips + 1))
+			skip_expected "$name" "$bin" "$t" ||
+				fail_machine "$name" "$bin: $t skipped, and scripts/expected-skips does not allow it here" ;;
+		"ok "*)
+			echo "$name: $bin: $line"; PASSED=$((PASSED + 1))
+			tap_number "${line#ok }"
+			results=$((results + 1)); passes=$((passes + 1)) ;;
+		"not ok "*)
+			echo "$name: $bin: $line"; FAILED=$((FAILED + 1))
+			tap_number "${line#not ok }"
+			results=$((results + 1)); fails=$((fails + 1)) ;;
+		"# "*".c:"[0-9]*|"# "*"terminated"*)	# assertion details, TH_LOG
+			[ -n "$bin" ] && echo "$name: $bin: $line" ;;
+		"KHYP-INSMOD-FAILED"*)
+			[ "$expect" != none ] &&
+				fail_machine "$name" "insmod khyp.ko failed: ${line#KHYP-INSMOD-FAILED }" ;;
+		"KHYP-RMMOD-FAILED"*)
+			fail_machine "$name" "rmmod khyp failed after the tests: ${line#KHYP-RMMOD-FAILED }" ;;
+		"KHYP-DMESG-NO-MARKER"*)
+			fail_machine "$name" "the kernel log no longer holds the marker written before insmod" ;;
+		esac
+	done < "$report"
+	[ -n "$bin" ] && fail_machine "$name" "$bin did not finish"
+
+	for t in $want; do
+		[[ "$ran" == *" $t "* ]] || fail_machine "$name" "$t did not run"
+	done
+	[ "$passes" -gt 0 ] || fail_machine "$name" "no test passed in this machine"
+	if ! grep -q "^KHYP-END" "$report"; then
+		fail_machine "$name" "no end marker (timeout or crash); see $console"
+	fi
+	if sed -n '/^KHYP-DMESG-BEGIN/,/^KHYP-DMESG-END/p' "$report" |
+	   grep -aE 'WARNING:|BUG:|Oops|KASAN|lockdep|circular locking|Call Trace' |
+	   sed "s/^/$name: kernel: /" | grep .; then
+		fail_machine "$name" "guest kernel log shows a warning or crash"
+	fi
+	if grep -aE -m 5 'Kernel panic|BUG:|Oops' "$console" 2>/dev/null |
+	   sed "s/^/$name: console: /" | grep .; then
+		fail_machine "$name" "guest kernel crashed; see $console"
+	fi
+}

@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The judge of the machines' reports (scripts/judge.sh), fed made-up
+# reports: each case says how many failures the judge must count.  A
+# harness that turns a partial run green hides every bug behind it, so
+# this runs before the machines in every `make test`.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TOP/scripts/judge.sh"
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+console=$dir/console
+: > "$console"
+ok=0 bad=0
+
+# A report: the machine's header, then each argument as a line.
+report() {
+	printf 'KHYP-BEGIN m 6.1\n'
+	printf '%s\n' "$@"
+}
+tail_ok() {
+	printf 'KHYP-DMESG-BEGIN\nKHYP-DMESG-END\nKHYP-END\n'
+}
+
+# check NAME WANT_FAILED MACHINE BINARIES EXPECT: judge $dir/report
+check() {
+	local name=$1 want=$2 machine=$3 bins=$4 expect=$5
+	PASSED=0 FAILED=0 SKIPPED=0
+	judge "$machine" "$dir/report" "$console" "$bins" "$expect" \
+		> "$dir/out" 2>&1
+	if [ "$FAILED" -eq "$want" ]; then
+		echo "ok - $name"
+		ok=$((ok + 1))
+	else
+		echo "not ok - $name: $FAILED failures counted, $want wanted"
+		sed 's/^/#   /' "$dir/out"
+		bad=$((bad + 1))
+	fi
+}
+
+{ report "KHYP-TEST a" "1..2" "ok 1 x.one" "ok 2 x.two" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "a complete passing binary" 0 m a exp
+{ report "KHYP-TEST a" "1..2" "ok 1 x.one" "not ok 2 x.two" "KHYP-RC a 1"; tail_ok; } > "$dir/report"
+check "a failing test counts once" 1 m a exp
+{ report "KHYP-TEST a" "1..3" "ok 1 x.one" "KHYP-RC a 139"; tail_ok; } > "$dir/report"
+check "a binary crashing midway" 1 m a exp
+{ report "KHYP-TEST a" "1..3" "ok 1 x.one" "ok 2 x.two" "ok 3 x.three" "KHYP-RC a 139"; tail_ok; } > "$dir/report"
+check "all results, then a crash" 1 m a exp
+{ report "KHYP-TEST a" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "a binary that printed nothing" 2 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "a binary that did not run" 1 m "a b" exp
+{ report "KHYP-TEST a" "1..0" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "a binary that planned no tests" 2 m a exp
+{ report "KHYP-TEST a" "1..0 # SKIP no device" "KHYP-RC a 4"; tail_ok; } > "$dir/report"
+check "a binary that skipped before its plan" 2 m a exp
+{ report "KHYP-TEST a" "1..2" "ok 1 x.one" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "a result repeated, another missing" 1 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-TEST b" "1..1" "ok 1 y.one"; } > "$dir/report"
+check "the machine stopped inside a binary" 3 m "a b" exp
+{ report "KHYP-TEST a" "1..1" "#  RUN           x.one ..." "ok 1 # SKIP why" "KHYP-RC a 4"; tail_ok; } > "$dir/report"
+check "a skip not on the list" 2 m a exp
+{ report "KHYP-TEST run_test" "1..2" "#  RUN           global.hlt ..." "ok 1 global.hlt" \
+	"#  RUN           global.triple_fault_is_shutdown ..." \
+	"ok 2 # SKIP Bochs" "KHYP-RC run_test 0"; tail_ok; } > "$dir/report"
+check "a skip on the list" 0 svm-bochs run_test exp
+{ report "KHYP-TEST run_test" "1..2" "#  RUN           global.triple_fault_is_shutdown ..." \
+	"ok 1 global.triple_fault_is_shutdown" "#  RUN           global.hlt ..." \
+	"ok 2 # SKIP Bochs" "KHYP-RC run_test 0"; tail_ok; } > "$dir/report"
+check "a skip of a test not on the list, after one that is" 1 svm-bochs run_test exp
+{ report "KHYP-INSMOD-FAILED insmod: ENODEV" "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "insmod failed where khyp should load" 1 m a exp
+{ report "KHYP-INSMOD-FAILED insmod: ENODEV" "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "insmod failed where the CPU cannot run khyp" 0 m a none
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0" "KHYP-RMMOD-FAILED busy"; tail_ok; } > "$dir/report"
+check "rmmod failed after the tests" 1 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0" "KHYP-DMESG-NO-MARKER"; tail_ok; } > "$dir/report"
+check "the kernel log wrapped past the marker" 1 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0" "KHYP-DMESG-BEGIN" \
+	"[ 1.0] WARNING: CPU: 0 PID: 1 at khyp" "KHYP-DMESG-END" "KHYP-END"; } > "$dir/report"
+check "a kernel warning after insmod" 1 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; } > "$dir/report"
+check "no end marker" 1 m a exp
+
+echo "$ok passed, $bad failed"
+[ "$bad" -eq 0 ]

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * L1 Terminal Fault (L1TF, CVE-2018-3646): flush the L1 data cache before
+ * every VM entry on CPUs the host kernel reports affected.
+ *
+ * On an affected Intel CPU a guest can read, speculatively, any data of
+ * the host that is in the L1D cache, through a guest page-table entry
+ * marked not present.  EPT does not stop it: the lookup goes by host
+ * physical address.  The defence is an empty L1D when the guest starts:
+ * the L1D_FLUSH command of IA32_FLUSH_CMD where the microcode has it, or
+ * else reading 64 KiB of our own (the cache is 32 KiB; the replacement
+ * policy is not exactly LRU, hence twice its size) so that every line
+ * holds harmless data.
+ *
+ * khyp flushes on every entry (KVM's "always" mode; its "cond" mode skips
+ * the flush after exits it judged harmless, an optimisation khyp does not
+ * make).  It follows the host's own decision: no flush when the CPU is
+ * not affected, when the host was booted with l1tf=off, or when the CPU
+ * says a VM entry flushes by itself (ARCH_CAPABILITIES.SKIP_L1DFL_VMENTRY,
+ * set for nested hypervisors).  It tells the host what it does through
+ * l1tf_vmx_mitigation, which /sys/devices/system/cpu/vulnerabilities/l1tf
+ * reports.  SMT is the host's business (l1tf=flush,nosmt).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/printk.h>
+#include <linux/string.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/vmx.h>
+
+#include "../core/khyp.h"
+#include "vmx.h"
+
+#define VMX_L1D_FLUSH_ORDER	4	/* 64 KiB */
+
+enum vmx_l1d_mode vmx_l1d_mode;
+static struct page *vmx_l1d_pages;
+/* What sysfs reported before khyp loaded, and what khyp made it say. */
+static enum vmx_l1d_flush_state vmx_l1d_host_state, vmx_l1d_our_state;
+
+static bool vmx_l1d_entry_flushes(void)
+{
+	u64 cap = 0;
+
+	if (!boot_cpu_has(X86_FEATURE_ARCH_CAPABILITIES))
+		return false;
+	rdmsrl_safe(MSR_IA32_ARCH_CAPABILITIES, &cap);
+	return cap & ARCH_CAP_SKIP_VMENTRY_L1DFLUSH;
+}
+
+static void vmx_l1d_report(enum vmx_l1d_flush_state state)
+{
+	vmx_l1d_host_state = l1tf_vmx_mitigation;
+	vmx_l1d_our_state = state;
+	l1tf_vmx_mitigation = state;
+}
+
+int vmx_l1d_setup(void)
+{
+	unsigned int i;
+
+	vmx_l1d_mode = VMX_L1D_NONE;
+	if (!boot_cpu_has_bug(X86_BUG_L1TF) || vmx_l1d_entry_flushes()) {
+		vmx_l1d_report(VMENTER_L1D_FLUSH_NOT_REQUIRED);
+		return 0;
+	}
+	if (l1tf_mitigation == L1TF_MITIGATION_OFF) {
+		vmx_l1d_report(VMENTER_L1D_FLUSH_NEVER);
+		pr_info("L1TF: the host says l1tf=off: no L1D flush before VM entry\n");
+		return 0;
+	}
+	if (boot_cpu_has(X86_FEATURE_FLUSH_L1D)) {
+		vmx_l1d_mode = VMX_L1D_MSR;
+	} else {
+		vmx_l1d_pages = alloc_pages(GFP_KERNEL, VMX_L1D_FLUSH_ORDER);
+		if (!vmx_l1d_pages)
+			return -ENOMEM;
+		/*
+		 * A different byte in each page: pages of one content could
+		 * be merged into one by a hypervisor under us (KSM), and the
+		 * flush would then read 4 KiB, not 64.
+		 */
+		for (i = 0; i < 1U << VMX_L1D_FLUSH_ORDER; i++)
+			memset(page_address(vmx_l1d_pages + i), i + 1, PAGE_SIZE);
+		vmx_l1d_mode = VMX_L1D_SOFTWARE;
+	}
+	vmx_l1d_report(VMENTER_L1D_FLUSH_ALWAYS);
+	pr_info("L1TF: L1D flush before every VM entry (%s)\n",
+		vmx_l1d_mode == VMX_L1D_MSR ? "IA32_FLUSH_CMD" : "software");
+	return 0;
+}
+
+void vmx_l1d_teardown(void)
+{
+	if (vmx_l1d_pages)
+		__free_pages(vmx_l1d_pages, VMX_L1D_FLUSH_ORDER);
+	vmx_l1d_pages = NULL;
+	vmx_l1d_mode = VMX_L1D_NONE;
+	/* Unless kvm_intel loaded meanwhile and said otherwise. */
+	if (l1tf_vmx_mitigation == vmx_l1d_our_state)
+		l1tf_vmx_mitigation = vmx_l1d_host_state;
+}
+
+/*
+ * The software flush: touch each page first so that TLB misses do not
+ * stop the loads early, then read every cache line.
+ */
+void vmx_l1d_flush_software(void)
+{
+	const u8 *buf = page_address(vmx_l1d_pages);
+	unsigned long size = PAGE_SIZE << VMX_L1D_FLUSH_ORDER, i;
+
+	for (i = 0; i < size; i += PAGE_SIZE)
+		(void)READ_ONCE(buf[i]);
+	for (i = 0; i < size; i += L1_CACHE_BYTES)
+		(void)READ_ONCE(buf[i]);
+}
