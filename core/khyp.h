@@ -42,6 +42,10 @@ enum khyp_exit_kind {
 	KHYP_X_UD,		/* an instruction khyp refuses: give #UD */
 	KHYP_X_INVALID_STATE,	/* the hardware refused to enter */
 	KHYP_X_UNKNOWN,		/* an exit khyp does not handle */
+	KHYP_X_EXCEPTION,	/* an intercepted guest exception: .exception */
+	KHYP_X_WBINVD,		/* WBINVD or INVD: skipped */
+	KHYP_X_GP,		/* an instruction khyp refuses: give #GP(0) */
+	KHYP_X_CR4,		/* MOV to or from CR4 to emulate: .cr4 */
 	KHYP_X_NR
 };
 
@@ -69,6 +73,12 @@ struct khyp_inj {
  * @npf:	KHYP_X_NPF: @gpa, and what the access was.
  * @hypercall:	KHYP_X_HYPERCALL: the caller's CPL, and whether it runs
  *		64-bit code (else arguments are 32 bits wide).
+ * @cr4:	KHYP_X_CR4: the direction, and the general register if the
+ *		backend knows it (@insn_len is then known too); else the
+ *		core decodes the instruction.
+ * @exception:	KHYP_X_EXCEPTION: the exception the guest raised, which
+ *		khyp intercepts only to keep the host safe (see
+ *		khyp_irq_reflect_exception()); it goes back to the guest.
  */
 struct khyp_exit {
 	enum khyp_exit_kind kind;
@@ -94,6 +104,16 @@ struct khyp_exit {
 			u8 cpl;
 			bool long_mode;
 		} hypercall;
+		struct {
+			u8 vector;
+			bool has_error_code;
+			u32 error_code;
+		} exception;
+		struct {
+			bool write;
+			bool decoded;
+			u8 gpr;
+		} cr4;
 	};
 };
 
@@ -151,7 +171,10 @@ struct khyp_paging {
  * @set_sregs:	write them; the core has checked reserved fields.
  * @get_msr:	read an MSR of the set in core/msr.c (already validated).
  * @set_msr:	write one; the core has checked the value.
- * @get_paging:	the guest's paging mode and CS, for guest-virtual reads.
+ * @get_paging:	the guest's paging mode and CS, for guest-virtual reads;
+ *		CR4 as the guest reads it.
+ * @set_cr4:	(optional) the guest's MOV to CR4, which the core checked,
+ *		for a backend that reports KHYP_X_CR4 exits.
  * @run:	enter the guest once, with @entry, and describe the exit in
  *		@exit.  Called with interrupts and preemption off, on the CPU
  *		of the last @vcpu_load; returns with interrupts off.  General
@@ -178,6 +201,7 @@ struct khyp_backend_ops {
 	u64 (*get_msr)(struct khyp_vcpu *vcpu, u32 index);
 	void (*set_msr)(struct khyp_vcpu *vcpu, u32 index, u64 data);
 	void (*get_paging)(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
+	void (*set_cr4)(struct khyp_vcpu *vcpu, u64 cr4);
 	void (*run)(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		    struct khyp_exit *exit);
 };
@@ -191,6 +215,13 @@ extern const struct khyp_backend_ops khyp_svm_ops;
 /* Set once at load time, read-only afterwards. */
 extern const struct khyp_backend_ops *khyp_backend;
 extern struct khyp_caps khyp_caps;
+
+/* core/cr4.c: the CR4 bits a guest may own, and the host's #MC handler. */
+void khyp_cr4_init(void);
+u64 khyp_cr4_guest_allowed(void);
+u64 khyp_cr4_forced(void);
+bool khyp_cr4_write_ok(u64 old, u64 val, u64 efer, u64 cr3);
+void khyp_host_machine_check(void);
 
 /* core/dev.c: the /dev/khyp misc device. */
 int khyp_dev_register(void);

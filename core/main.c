@@ -66,6 +66,7 @@ static int __init khyp_init(void)
 	r = khyp_select_backend();
 	if (r)
 		return r;
+	khyp_cr4_init();
 
 	if (khyp_kvm_is_loaded()) {
 		pr_err("KVM is loaded and owns %s: unload kvm_intel/kvm_amd and kvm first\n",

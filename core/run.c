@@ -337,6 +337,26 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 	case KHYP_X_UD:
 		khyp_irq_queue_exception(vcpu, X86_TRAP_UD, false, 0);
 		return 1;
+	case KHYP_X_GP:
+		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	case KHYP_X_EXCEPTION:
+		khyp_irq_reflect_exception(vcpu, exit);
+		return 1;
+	case KHYP_X_CR4:
+		return khyp_cr4_emulate(vcpu, exit);
+	case KHYP_X_WBINVD:
+		/*
+		 * Guest memory is write-back cacheable and coherent (EPT/NPT
+		 * leaves are WB, CR0.CD stays clear): nothing the guest can
+		 * see needs a flush, and a real WBINVD would stall this CPU
+		 * and its neighbours for as long as the guest liked.  INVD
+		 * lands here too: dropping dirty lines without writing them
+		 * back would discard the host's data, and writing them back
+		 * is what WBINVD does, which again is not needed.
+		 */
+		khyp_skip_insn(vcpu, exit);
+		return 1;
 	case KHYP_X_INVALID_STATE:
 		return khyp_internal_error(vcpu, KHYP_INTERNAL_INVALID_STATE,
 					   exit);

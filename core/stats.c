@@ -34,6 +34,10 @@ static const char * const khyp_exit_names[KHYP_X_NR] = {
 	[KHYP_X_UD]		= "ud",
 	[KHYP_X_INVALID_STATE]	= "invalid_state",
 	[KHYP_X_UNKNOWN]	= "unknown",
+	[KHYP_X_EXCEPTION]	= "exception",
+	[KHYP_X_WBINVD]		= "wbinvd",
+	[KHYP_X_GP]		= "gp",
+	[KHYP_X_CR4]		= "cr4",
 };
 
 static struct dentry *khyp_debugfs_root;

@@ -96,6 +96,9 @@ static int khyp_sregs_check(const struct khyp_sregs *s)
 	/* Values only the hardware could hold: reject before it does. */
 	if (s->cr0 >> 32 || s->cr8 > 15 || s->cr3 & GENMASK_ULL(63, 52))
 		return -EINVAL;
+	/* What the guest could not set itself (core/cr4.c). */
+	if (s->cr4 & ~khyp_cr4_guest_allowed())
+		return -EINVAL;
 	return khyp_msr_check(MSR_EFER, s->efer);
 }
 

@@ -157,6 +157,9 @@ int khyp_msr_check(u32 index, u64 data);
 bool khyp_msr_known(u32 index);
 bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write);
 
+/* core/cr4.c */
+int khyp_cr4_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+
 /* core/mmio.c */
 int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 void khyp_mmio_complete(struct khyp_vcpu *vcpu);
@@ -165,6 +168,8 @@ void khyp_mmio_complete(struct khyp_vcpu *vcpu);
 int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev);
 void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
 			      bool has_error_code, u32 error_code);
+void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,
+				const struct khyp_exit *exit);
 void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry);
 void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 			 const struct khyp_exit *exit);

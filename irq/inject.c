@@ -97,6 +97,35 @@ void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
 }
 
 /**
+ * khyp_irq_reflect_exception() - give an intercepted exception back
+ * @vcpu:	the vCPU
+ * @exit:	a KHYP_X_EXCEPTION exit
+ *
+ * khyp intercepts a few exceptions only so that the host keeps control
+ * (#AC and #DB, which can recur during their own delivery without the
+ * processor ever taking an interrupt; #MC is the host's and never comes
+ * here).  The guest must see them as if nothing had intercepted them.
+ * The exception goes first at the next entry, as an event the exit
+ * interrupted: it was on its way into the guest.  If it was raised while
+ * another event was being delivered, the processor would have delivered
+ * this one instead (#AC and #DB are benign: no double fault), so that
+ * event is dropped, as it would have been without the intercept.  A
+ * guest that loops this way now loops through the run loop, which takes
+ * host interrupts and signals at each turn.
+ */
+void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,
+				const struct khyp_exit *exit)
+{
+	struct khyp_inj *e = &vcpu->events.reinject;
+
+	e->type = KHYP_EVENT_EXCEPTION;
+	e->vector = exit->exception.vector;
+	e->has_error_code = exit->exception.has_error_code;
+	e->error_code = exit->exception.error_code;
+	e->valid = true;
+}
+
+/**
  * khyp_irq_request() - raise an external interrupt in a vCPU
  * @vm:		the VM
  * @vcpu_id:	which vCPU; nothing happens if there is none by that id

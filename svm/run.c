@@ -9,15 +9,21 @@
  * moved on, or when the core asks for a TLB flush: a new ASID has no
  * cached translations, so no flush-by-ASID is needed (QEMU has none).
  * The first ASID handed out on a CPU starts a generation, so whatever an
- * earlier user of SVM left in the TLB is flushed.
+ * earlier user of SVM left in the TLB is flushed.  The flush stays
+ * pending on the CPU until a VMRUN succeeds: one that fails its checks
+ * flushes nothing, and the next vCPU to run there has an ASID of the new
+ * generation too.
  *
  * Entry: with GIF clear, interrupts are enabled so that a physical
  * interrupt makes the guest exit (V_INTR_MASKING uses the host's IF);
  * nothing reaches the host until STGI, after the host state is back.
  */
 #include <linux/percpu.h>
+#include <asm/cpufeature.h>
+#include <asm/debugreg.h>
 #include <asm/io.h>
 #include <asm/irqflags.h>
+#include <asm/msr.h>
 #include <asm/svm.h>
 #include <asm/trap_pf.h>
 #include <asm/traps.h>
@@ -29,6 +35,7 @@
 struct svm_asids {
 	u64 gen;
 	u32 next;
+	bool flush;
 };
 
 static DEFINE_PER_CPU(struct svm_asids, svm_asids) = { .gen = 0, .next = U32_MAX };
@@ -55,12 +62,26 @@ static __always_inline void stgi(void)
 void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 {
 	u64 pa = page_to_phys(khyp_hw_this_cpu_area()) + PAGE_SIZE;
+	struct svm_vcpu *sv = to_svm(vcpu);
 
 	asm volatile("vmsave %%rax" : : "a" (pa) : "memory");
+
+	/*
+	 * RDPID cannot be intercepted and reads TSC_AUX, which holds the
+	 * host CPU's number: the guest sees 0 instead.  The host needs its
+	 * value only in user mode (getcpu), which it reaches after
+	 * svm_vcpu_put().  RDTSCP, which reads it too, is intercepted.
+	 */
+	if (boot_cpu_has(X86_FEATURE_RDPID)) {
+		rdmsrl(MSR_TSC_AUX, sv->host_tsc_aux);
+		wrmsrl(MSR_TSC_AUX, 0);
+	}
 }
 
 void svm_vcpu_put(struct khyp_vcpu *vcpu)
 {
+	if (boot_cpu_has(X86_FEATURE_RDPID))
+		wrmsrl(MSR_TSC_AUX, to_svm(vcpu)->host_tsc_aux);
 }
 
 static void svm_pick_asid(struct svm_vcpu *sv, bool flush)
@@ -73,7 +94,7 @@ static void svm_pick_asid(struct svm_vcpu *sv, bool flush)
 	if (a->next >= khyp_caps.nr_asids) {
 		a->gen++;
 		a->next = 1;
-		sv->vmcb->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+		a->flush = true;
 	}
 	sv->asid = a->next++;
 	sv->asid_gen = a->gen;
@@ -207,18 +228,58 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 	case SVM_EXIT_SHUTDOWN:
 		exit->kind = KHYP_X_SHUTDOWN;
 		break;
-	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR3:
-	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR3:
+	case SVM_EXIT_READ_CR4:
+	case SVM_EXIT_WRITE_CR4:
+		exit->kind = KHYP_X_CR4;
+		exit->cr4.write = code == SVM_EXIT_WRITE_CR4;
+		/* Decode assists name the register of a MOV (bit 63). */
+		if ((khyp_caps.features & KHYP_CAP_DECODE_ASSISTS) &&
+		    (info1 & BIT_ULL(63))) {
+			exit->cr4.decoded = true;
+			exit->cr4.gpr = info1 & 0xf;
+			exit->insn_len = svm_insn_len(vmcb, rip, 3);
+		}
+		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_MC:
+		/* The host's: svm_run() called its handler. */
+		exit->kind = KHYP_X_NONE;
+		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		exit->kind = KHYP_X_EXCEPTION;
+		exit->exception.vector = X86_TRAP_AC;
+		exit->exception.has_error_code = true;
+		exit->exception.error_code = info1;
+		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		/*
+		 * The processor updated the guest's DR6 in the VMCB already,
+		 * and a single-step trap left RFLAGS.TF set: delivering the
+		 * #DB now does what it would have done (push RFLAGS with TF,
+		 * clear TF).  The guest cannot read DR6 anyway (#UD).
+		 */
+		exit->kind = KHYP_X_EXCEPTION;
+		exit->exception.vector = X86_TRAP_DB;
+		break;
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD:
+		exit->kind = KHYP_X_WBINVD;
+		exit->insn_len = svm_insn_len(vmcb, rip, 2);
+		break;
+	case SVM_EXIT_RDPMC:
+		/* No performance counters: as a CPU without them, #GP(0). */
+		exit->kind = KHYP_X_GP;
+		break;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7:
+	case SVM_EXIT_RDTSCP:
+	case SVM_EXIT_RDPRU:
 	case SVM_EXIT_INVLPGA:
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD ... SVM_EXIT_SKINIT:
 	case SVM_EXIT_MONITOR ... SVM_EXIT_XSETBV:
 		exit->kind = KHYP_X_UD;
 		break;
-	case (u64)SVM_EXIT_ERR:
-		exit->kind = KHYP_X_INVALID_STATE;
-		break;
-	default:
+	default:	/* VMEXIT_INVALID never comes here: see svm_run() */
 		exit->kind = KHYP_X_UNKNOWN;
 		break;
 	}
@@ -232,13 +293,20 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	struct vmcb_save_area *s = &vmcb->save;
 	const struct khyp_inj *inj = &entry->inject;
 	struct page *area = khyp_hw_this_cpu_area();
+	struct svm_asids *asids = this_cpu_ptr(&svm_asids);
+	bool host_dr7 = hw_breakpoint_active();
 
-	svm_pick_asid(sv, entry->flush_tlb);
+	svm_pick_asid(sv, entry->flush_tlb || sv->new_asid);
+	sv->new_asid = false;
+	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
+					       TLB_CONTROL_DO_NOTHING;
 
 	s->rax = vcpu->regs.gpr[KHYP_RAX];
 	s->rsp = vcpu->regs.gpr[KHYP_RSP];
 	s->rip = vcpu->regs.rip;
 	s->rflags = vcpu->regs.rflags;
+	/* The guest cannot read DR6 (#UD): each #DB starts from rest. */
+	s->dr6 = DR6_RESERVED;
 
 	vmcb->control.event_inj = 0;
 	if (inj->valid) {
@@ -256,23 +324,42 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	khyp_svm_vmrun(sv->vmcb_pa, vcpu->regs.gpr,
 		       page_to_phys(area) + PAGE_SIZE);
 	native_irq_disable();
+
+	/*
+	 * #VMEXIT leaves DR7 with every breakpoint off: the host's again.
+	 * DR6 keeps the guest's, which the host's next #DB would take for
+	 * its own: back to rest if a #DB in the guest changed it.
+	 */
+	if (host_dr7)
+		hw_breakpoint_restore();
+	else if (s->dr6 != DR6_RESERVED)
+		native_set_debugreg(6, DR6_RESERVED);
 	stgi();
 
-	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	/* A machine check for the host: its handler runs now. */
+	if (vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)
+		khyp_host_machine_check();
+
 	/*
 	 * A consistency check failed: the guest did not run, and its
 	 * registers are what they were (QEMU even writes its own state
 	 * into the save area).  VMEXIT_INVALID is -1; QEMU writes only the
-	 * low 32 bits of it, as KVM's u32 exit_code expects.
+	 * low 32 bits of it, as KVM's u32 exit_code expects.  A flush of
+	 * every ASID stays pending until a VMRUN succeeds.
 	 */
 	if (unlikely(vmcb->control.exit_code == (u32)SVM_EXIT_ERR)) {
 		exit->kind = KHYP_X_INVALID_STATE;
 		exit->hw_code = (u64)SVM_EXIT_ERR;
 		return;
 	}
+	asids->flush = false;
 	vcpu->regs.gpr[KHYP_RAX] = s->rax;
 	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
 	vcpu->regs.rflags = s->rflags;
 	svm_translate_exit(vmcb, s->rip, exit);
 	vcpu->regs.rip = s->rip;
+
+	/* After a shutdown the control area is undefined: build it again. */
+	if (exit->kind == KHYP_X_SHUTDOWN)
+		svm_vmcb_init_control(vcpu, vmcb);
 }

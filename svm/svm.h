@@ -18,6 +18,14 @@ struct khyp_vcpu;
  * @asid:	the address-space id the guest's TLB entries carry.
  * @asid_gen:	the per-CPU ASID generation @asid was handed out in.
  * @asid_cpu:	the CPU it was handed out on, or -1.
+ * @cr4:	CR4 as the guest reads it; the VMCB's has khyp_cr4_forced()
+ *		on top (CR4 accesses are intercepted, core/cr4.c).
+ * @new_asid:	the guest changed how it translates (CR4): take a new ASID
+ *		before the next entry.
+ * @host_tsc_aux: the host's TSC_AUX while the guest's (0) is loaded, see
+ *		svm_vcpu_load().
+ *
+ * All owned by the vCPU's thread.
  */
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -25,6 +33,9 @@ struct svm_vcpu {
 	u32 asid;
 	u64 asid_gen;
 	int asid_cpu;
+	u64 cr4;
+	bool new_asid;
+	u64 host_tsc_aux;
 };
 
 #define to_svm(vcpu)	((struct svm_vcpu *)(vcpu)->priv)
@@ -33,6 +44,8 @@ struct svm_vcpu {
 int svm_vmcb_setup(void);
 void svm_vmcb_teardown(void);
 void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
+void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
+void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4);
 void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs);
 void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
 u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index);

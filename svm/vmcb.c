@@ -3,13 +3,20 @@
  * The VMCB: what the guest is allowed to do, and the guest's state.
  *
  * The control area says which guest actions exit (intercepts).  khyp
- * intercepts what it must own: physical interrupts and NMIs (the host
- * takes them), every I/O port and every MSR (permission maps full of 1s,
- * shared by all vCPUs), CPUID, HLT, VMMCALL, shutdown, and the
- * instructions a guest may not use here (the SVM instructions themselves,
- * MONITOR/MWAIT, XSETBV, and debug registers 0-3, which would put
- * breakpoints on host addresses).  With nested paging, CR and page-fault
- * intercepts are not needed.
+ * intercepts what it must own: physical interrupts, NMIs and machine
+ * checks (the host takes them), every I/O port and every MSR (permission
+ * maps full of 1s, shared by all vCPUs), CPUID, HLT, VMMCALL, shutdown,
+ * WBINVD and INVD (skipped: they would stall or corrupt the host's
+ * caches), and the instructions a guest may not use here: the SVM
+ * instructions themselves, MONITOR/MWAIT, XSETBV, RDTSCP and RDPRU (#UD;
+ * they would show host state), RDPMC (#GP: no counters), and every debug
+ * register (#UD: DR0-3 would put breakpoints on host addresses, and DR7
+ * could arm them).  #AC and #DB are intercepted only to be given back
+ * (core/run.c): their delivery can raise them again forever without an
+ * interrupt window (CVE-2015-5307, CVE-2015-8104).  CR4 reads and writes
+ * exit so that the real CR4.MCE stays set and the guest gets only the
+ * bits of core/cr4.c.  With nested paging, no other CR and no page-fault
+ * intercepts are needed.
  *
  * The save area holds the guest's segments, control registers, EFER, PAT
  * and the MSRs VMLOAD/VMSAVE switch.  This file converts it to and from
@@ -18,10 +25,12 @@
 #include <linux/bitops.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <asm/cpufeature.h>
 #include <asm/io.h>
 #include <asm/msr.h>
 #include <asm/processor-flags.h>
 #include <asm/svm.h>
+#include <asm/trapnr.h>
 
 #include "../core/vcpu.h"
 #include "../core/vm.h"
@@ -76,18 +85,33 @@ static void svm_seg_set(struct vmcb_seg *seg, u16 selector, u16 attrib,
 #define SVM_ATTR_LDT		0x0082
 #define SVM_ATTR_TSS_BUSY	0x008b
 
-void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
+/*
+ * The control area, from scratch: at creation, and after a shutdown
+ * intercept, which leaves it undefined.  The ASID is picked at entry.
+ */
+void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 {
 	struct vmcb_control_area *c = &vmcb->control;
-	struct vmcb_save_area *s = &vmcb->save;
 	unsigned int i;
 
-	memset(vmcb, 0, PAGE_SIZE);
+	memset(c, 0, sizeof(*c));
+	to_svm(vcpu)->asid_cpu = -1;
 
-	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR3_READ; i++)
+	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR7_READ; i++)
 		svm_intercept(vmcb, i);
-	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR3_WRITE; i++)
+	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR7_WRITE; i++)
 		svm_intercept(vmcb, i);
+	svm_intercept(vmcb, INTERCEPT_CR4_READ);
+	svm_intercept(vmcb, INTERCEPT_CR4_WRITE);
+	svm_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB);
+	svm_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_AC);
+	svm_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_MC);
+	svm_intercept(vmcb, INTERCEPT_INVD);
+	svm_intercept(vmcb, INTERCEPT_WBINVD);
+	svm_intercept(vmcb, INTERCEPT_RDPMC);
+	svm_intercept(vmcb, INTERCEPT_RDTSCP);
+	if (boot_cpu_has(X86_FEATURE_RDPRU))
+		svm_intercept(vmcb, INTERCEPT_RDPRU);
 	svm_intercept(vmcb, INTERCEPT_INTR);
 	svm_intercept(vmcb, INTERCEPT_NMI);
 	svm_intercept(vmcb, INTERCEPT_SMI);
@@ -114,6 +138,14 @@ void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	c->nested_cr3 = khyp_pgtable_root(&vcpu->vm->pt);
+}
+
+void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
+{
+	struct vmcb_save_area *s = &vmcb->save;
+
+	memset(vmcb, 0, PAGE_SIZE);
+	svm_vmcb_init_control(vcpu, vmcb);
 
 	/* The x86 reset state: real mode at F000:FFF0. */
 	svm_seg_set(&s->cs, 0xf000, SVM_ATTR_CODE16, 0xffff, 0xffff0000);
@@ -128,6 +160,8 @@ void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 	svm_seg_set(&s->tr, 0, SVM_ATTR_TSS_BUSY, 0xffff, 0);
 	s->efer = EFER_SVME;
 	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	s->cr4 = khyp_cr4_forced();
+	to_svm(vcpu)->cr4 = 0;
 	s->dr6 = 0xffff0ff0;
 	s->dr7 = 0x400;
 	s->rflags = X86_EFLAGS_FIXED;
@@ -194,7 +228,7 @@ void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sr)
 	sr->cr0 = s->cr0;
 	sr->cr2 = s->cr2;
 	sr->cr3 = s->cr3;
-	sr->cr4 = s->cr4;
+	sr->cr4 = to_svm(vcpu)->cr4;
 	sr->cr8 = vmcb->control.int_ctl & V_TPR_MASK;
 	sr->efer = s->efer & ~EFER_SVME;
 }
@@ -219,12 +253,29 @@ void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sr)
 	s->cr0 = sr->cr0;
 	s->cr2 = sr->cr2;
 	s->cr3 = sr->cr3;
-	s->cr4 = sr->cr4;
+	svm_set_cr4(vcpu, sr->cr4);
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
 				(sr->cr8 & V_TPR_MASK);
 	s->efer = sr->efer | EFER_SVME;
 	/* SVM keeps CPL apart: protected mode takes it from SS.DPL. */
 	s->cpl = (sr->cr0 & X86_CR0_PE) ? sr->ss.dpl : 0;
+}
+
+/*
+ * CR4 as the guest sets it (checked already): the real one keeps the
+ * forced bits.  The processor would flush the guest's TLB for a change of
+ * a paging bit; a new ASID does that.
+ */
+void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4)
+{
+	struct svm_vcpu *sv = to_svm(vcpu);
+	u64 paging = X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE |
+		     X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_LA57;
+
+	if ((sv->cr4 ^ cr4) & paging)
+		sv->new_asid = true;
+	sv->cr4 = cr4;
+	sv->vmcb->save.cr4 = cr4 | khyp_cr4_forced();
 }
 
 u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index)
@@ -321,7 +372,7 @@ void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *p)
 
 	p->cr0 = s->cr0;
 	p->cr3 = s->cr3;
-	p->cr4 = s->cr4;
+	p->cr4 = to_svm(vcpu)->cr4;
 	p->efer = s->efer & ~EFER_SVME;
 	p->cs_base = s->cs.base;
 	p->cs_l = !!(s->cs.attrib & SVM_SELECTOR_L_MASK);

@@ -359,8 +359,12 @@ static void vmx_handle_cr(struct khyp_vmx *vv, struct khyp_exit *exit)
 			done = vmx_mov_to_cr(false, val);
 		break;
 	case CR_ACCESS_MOV_TO << 4 | 4:
-		/* The guest has no VMX: setting CR4.VMXE is #GP. */
-		gp = (val >> 32) || (val & X86_CR4_VMXE);
+		/*
+		 * A bit the guest may not have (core/cr4.c; VMXE among
+		 * them: no nested VMX) is #GP.  The processor checks the
+		 * rest when the write runs again.
+		 */
+		gp = val & ~khyp_cr4_guest_allowed();
 		if (!gp)
 			done = vmx_mov_to_cr(true, val);
 		break;
@@ -419,6 +423,36 @@ static void vmx_read_vectoring(struct khyp_exit *exit)
 	}
 }
 
+/*
+ * An exception in the exception bitmap (vmx_set_controls()): #MC was the
+ * host's and is handled already (vmx_run()); #AC goes back to the guest.
+ */
+static void vmx_handle_exception(struct khyp_exit *exit, u32 info)
+{
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+
+	exit->hw_info[1] = info;
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR ||
+	    vector == X86_TRAP_MC) {
+		exit->kind = KHYP_X_NONE;
+		return;
+	}
+	if (vector != X86_TRAP_AC) {
+		exit->kind = KHYP_X_UNKNOWN;
+		return;
+	}
+	exit->kind = KHYP_X_EXCEPTION;
+	exit->exception.vector = vector;
+	if (info & INTR_INFO_DELIVER_CODE_MASK) {
+		exit->exception.has_error_code = true;
+		exit->exception.error_code = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	}
+	/* As for EPT violations: an IRET that unblocked NMIs faulted. */
+	if (vmx_cfg.vnmi && !exit->interrupted.valid &&
+	    (info & INTR_INFO_UNBLOCK_NMI))
+		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+}
+
 static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 			       struct khyp_exit *exit)
 {
@@ -426,10 +460,7 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 
 	switch (reason) {
 	case EXIT_REASON_EXCEPTION_NMI:
-		q = vmcs_read(VM_EXIT_INTR_INFO);
-		exit->hw_info[1] = q;
-		exit->kind = (q & INTR_INFO_INTR_TYPE_MASK) ==
-			     INTR_TYPE_NMI_INTR ? KHYP_X_NONE : KHYP_X_UNKNOWN;
+		vmx_handle_exception(exit, vmcs_read(VM_EXIT_INTR_INFO));
 		return;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 	case EXIT_REASON_NMI_WINDOW:
@@ -473,6 +504,14 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 	case EXIT_REASON_MSR_WRITE:
 		exit->kind = KHYP_X_WRMSR;
 		break;
+	case EXIT_REASON_WBINVD:
+	case EXIT_REASON_INVD:
+		exit->kind = KHYP_X_WBINVD;
+		break;
+	case EXIT_REASON_RDPMC:
+		/* No performance counters: as a CPU without them, #GP(0). */
+		exit->kind = KHYP_X_GP;
+		return;
 	case EXIT_REASON_EPT_VIOLATION:
 		q = vmcs_read(EXIT_QUALIFICATION);
 		exit->hw_info[0] = q;
@@ -490,8 +529,6 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 			vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO,
 				      GUEST_INTR_STATE_NMI);
 		return;
-	case EXIT_REASON_INVD:
-	case EXIT_REASON_RDPMC:
 	case EXIT_REASON_VMCLEAR:
 	case EXIT_REASON_VMLAUNCH:
 	case EXIT_REASON_VMPTRLD:
@@ -519,6 +556,22 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 	}
 	/* The instruction exits (the "break"s above). */
 	exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+}
+
+/* The entry failed: the event it was to deliver goes again next time. */
+static void vmx_entry_not_delivered(struct khyp_vmx *vv,
+				    const struct khyp_entry *entry,
+				    struct khyp_exit *exit)
+{
+	u32 info = vmcs_read(VM_ENTRY_INTR_INFO_FIELD);
+
+	if (info & INTR_INFO_VALID_MASK) {
+		if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+			vv->nmi_pending = true;
+		else
+			exit->interrupted = entry->inject;
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
 }
 
 /*
@@ -550,8 +603,15 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vv->cr2 = native_read_cr2();
 	if (host_debugctl)
 		update_debugctlmsr(host_debugctl);
+	/*
+	 * DR6 is not in the VMCS: a #DB in the guest (single-step) set its
+	 * bits in the real one, which the host's next #DB would take for
+	 * its own.  Outside its #DB handler the host keeps DR6 at rest.
+	 */
 	if (host_dr7)
 		hw_breakpoint_restore();
+	else if (native_get_debugreg(6) != DR6_RESERVED)
+		native_set_debugreg(6, DR6_RESERVED);
 
 	if (unlikely(fail)) {
 		/* VMfail: the controls or host state are wrong (a bug). */
@@ -564,6 +624,16 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 
 	reason = vmcs_read(VM_EXIT_REASON);
 	exit->hw_code = reason;
+	if (unlikely((u16)reason == EXIT_REASON_MCE_DURING_VMENTRY)) {
+		/*
+		 * The host's machine check, not the guest's state: handle it
+		 * and enter again, with the event this entry was to deliver.
+		 */
+		khyp_host_machine_check();
+		vmx_entry_not_delivered(vv, entry, exit);
+		exit->kind = KHYP_X_NONE;
+		return;
+	}
 	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
 		/* Invalid guest state: the guest did not run. */
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -573,12 +643,19 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	}
 	vv->launched = true;
 
-	/* An NMI for the host: its handler runs now, as if it had hit here. */
-	if ((u16)reason == EXIT_REASON_EXCEPTION_NMI &&
-	    (vmcs_read(VM_EXIT_INTR_INFO) &
-	     (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK)) ==
-	    (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR))
-		asm volatile("int $2");
+	/*
+	 * An NMI or a machine check for the host: its handler runs now, as
+	 * if it had hit here.
+	 */
+	if ((u16)reason == EXIT_REASON_EXCEPTION_NMI) {
+		u32 info = vmcs_read(VM_EXIT_INTR_INFO);
+
+		if ((info & (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK)) ==
+		    (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR))
+			asm volatile("int $2");
+		else if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_MC)
+			khyp_host_machine_check();
+	}
 
 	vcpu->regs.gpr[KHYP_RSP] = vmcs_read(GUEST_RSP);
 	vcpu->regs.rip = vmcs_read(GUEST_RIP);

@@ -33,6 +33,7 @@
 #include <asm/segment.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
 
 #include "../core/khyp.h"
 #include "../core/vcpu.h"
@@ -246,12 +247,20 @@ static void vmx_vpid_free(u16 vpid)
  * CR0 and CR4 as the guest sets them.  The guest reads the bits khyp owns
  * (the guest/host mask) from the read shadow: those that must be 1 in VMX
  * operation, and for CR0 also CD and NW, which stay 0 in the real CR0 so
- * that the guest's memory is not uncached behind EPT's back.  A guest
- * write that changes an owned bit exits (vmx/run.c).
+ * that the guest's memory is not uncached behind EPT's back.  In CR4 khyp
+ * owns every bit but those the guest may have (core/cr4.c), and MCE too,
+ * which stays set in the real CR4.  A guest write that changes an owned
+ * bit exits (vmx/run.c).
  */
 static u64 vmx_cr0_owned(void)
 {
 	return vmx_cfg.cr0_fixed1_bits | X86_CR0_CD | X86_CR0_NW;
+}
+
+static u64 vmx_cr4_owned(void)
+{
+	return ~khyp_cr4_guest_allowed() | vmx_cfg.cr4_fixed1_bits |
+	       X86_CR4_MCE;
 }
 
 void vmx_set_cr0(u64 cr0)
@@ -264,7 +273,8 @@ void vmx_set_cr0(u64 cr0)
 void vmx_set_cr4(u64 cr4)
 {
 	vmcs_write(CR4_READ_SHADOW, cr4);
-	vmcs_write(GUEST_CR4, cr4 | vmx_cfg.cr4_fixed1_bits);
+	vmcs_write(GUEST_CR4, cr4 | vmx_cfg.cr4_fixed1_bits |
+			      khyp_cr4_forced());
 }
 
 /* Host state that is the same on every CPU, or refreshed at each entry. */
@@ -313,7 +323,12 @@ static void vmx_set_controls(struct khyp_vmx *vv)
 	vmcs_write(EPT_POINTER, khyp_pgtable_root(&vm->pt) | VMX_EPTP_MT_WB |
 				VMX_EPTP_PWL_4);
 
-	vmcs_write(EXCEPTION_BITMAP, 0);
+	/*
+	 * #AC: a guest can make its delivery raise #AC again forever, with
+	 * no interrupt window in between (CVE-2015-5307); khyp gives it back
+	 * to the guest (core).  #MC: the host's, handled at the exit.
+	 */
+	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -323,7 +338,7 @@ static void vmx_set_controls(struct khyp_vmx *vv)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vmcs_write(TSC_OFFSET, 0);
 	vmcs_write(CR0_GUEST_HOST_MASK, vmx_cr0_owned());
-	vmcs_write(CR4_GUEST_HOST_MASK, vmx_cfg.cr4_fixed1_bits);
+	vmcs_write(CR4_GUEST_HOST_MASK, vmx_cr4_owned());
 	vmcs_write(VMCS_LINK_POINTER, -1ULL);
 }
 

@@ -69,9 +69,11 @@ static bool vmx_adjust(u32 msr, u32 want, u32 optional, u32 forbid, u32 *ctl)
  * The controls of every VMCS (see vmx/run.c for what each exit becomes):
  * external interrupts and NMIs exit (interrupts are left pending for the
  * host, not acknowledged); HLT, MWAIT, MONITOR, RDPMC, MOV DR, CR8
- * accesses and all port I/O exit; RDMSR/WRMSR always exit (no MSR bitmap);
- * RDTSC runs natively with an offset; EPT, unrestricted guest, VPID.
- * EFER, PAT and DR7/DEBUGCTL are switched by the VMCS.
+ * accesses, WBINVD and all port I/O exit; RDMSR/WRMSR always exit (no MSR
+ * bitmap); RDTSC runs natively with an offset; EPT, unrestricted guest,
+ * VPID.  RDTSCP and RDPID stay disabled (#UD): they would read the
+ * host's TSC_AUX, the host CPU's number.  EFER, PAT and DR7/DEBUGCTL are
+ * switched by the VMCS.
  */
 static void vmx_setup_config(u64 basic, u64 ept_vpid)
 {
@@ -112,9 +114,13 @@ static void vmx_setup_config(u64 basic, u64 ept_vpid)
 		vmx_cfg.missing = "interrupt-window exiting";
 	if (!vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
 			SECONDARY_EXEC_ENABLE_EPT |
-			SECONDARY_EXEC_UNRESTRICTED_GUEST,
-			SECONDARY_EXEC_ENABLE_RDTSCP, 0, &vmx_cfg.proc2))
+			SECONDARY_EXEC_UNRESTRICTED_GUEST, 0, 0,
+			&vmx_cfg.proc2))
 		vmx_cfg.missing = "unrestricted guest";
+	if (!vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
+			SECONDARY_EXEC_WBINVD_EXITING, 0, 0, &unused))
+		vmx_cfg.missing = "WBINVD exiting";
+	vmx_cfg.proc2 |= SECONDARY_EXEC_WBINVD_EXITING;
 	if (!vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
 				    MSR_IA32_VMX_EXIT_CTLS,
 			VM_EXIT_HOST_ADDR_SPACE_SIZE |
