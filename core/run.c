@@ -119,9 +119,11 @@ static void khyp_complete_pending(struct khyp_vcpu *vcpu)
 	vcpu->pending = KHYP_PENDING_NONE;
 }
 
+/* The instruction is complete: so is any interrupt shadow it was in. */
 static void khyp_skip_insn(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
 	vcpu->regs.rip += exit->insn_len;
+	vcpu->int_shadow = false;
 }
 
 static int khyp_internal_error(struct khyp_vcpu *vcpu, u32 suberror,

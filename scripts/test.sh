@@ -33,7 +33,7 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 MACHINES=(
 "svm-qemu   vng     qemu64,+svm,+npt         all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0"
 "vmx-bochs  bochs   corei7_skylake_x         all        backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,npt=0,nrip_save=0"
-"svm-bochs  bochs   trinity_apu              all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1"
+"svm-bochs  bochs   trinity_apu              all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_checks_cs_ld=0"
 "nosvm-qemu qemu    qemu64,-svm              load_test  none"
 "nonpt-qemu qemu    qemu64                   load_test  none"
 )

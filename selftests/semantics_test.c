@@ -95,9 +95,14 @@ TEST(invalid_state_repeats_until_fixed)
 	struct khyp_sregs sregs;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
+	const char *v;
+	char buf[8];
 	int i;
 
 	NEED_DEV();
+	v = machine_expect("vmrun_checks_cs_ld", buf, sizeof(buf));
+	if (v && !strcmp(v, "0"))
+		SKIP(return, "this emulated CPU enters with CS.L and CS.D set");
 	vm = kh_vm_create(0);
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, guest_done);
@@ -246,7 +251,9 @@ static void guest_sti_hlt(void)
 
 /*
  * A HLT while an interrupt the guest can take is queued does not exit to
- * userspace: the interrupt ends it in the kernel.
+ * userspace: the interrupt ends it in the kernel, and is taken before the
+ * next instruction (HLT was in STI's shadow, which ends with it: svm-bochs
+ * showed an SVM backend that kept the shadow one instruction longer).
  */
 TEST(hlt_with_queued_interrupt_ends_in_kernel)
 {

@@ -301,6 +301,14 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
 					       TLB_CONTROL_DO_NOTHING;
 
+	/*
+	 * An interrupt shadow ends with the instruction after STI/MOV SS:
+	 * drop it once the core has moved RIP past the exiting instruction
+	 * (it emulated it), as VMX does, or an interrupt would wait one more
+	 * guest instruction.
+	 */
+	if (vcpu->regs.rip != s->rip)
+		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rax = vcpu->regs.gpr[KHYP_RAX];
 	s->rsp = vcpu->regs.gpr[KHYP_RSP];
 	s->rip = vcpu->regs.rip;
