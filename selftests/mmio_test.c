@@ -5,8 +5,7 @@
  * sign extension, the bits an 8- or 16-bit load keeps, a 32-bit load
  * clearing bits 63:32); writes to a read-only region; the internal error
  * an instruction khyp does not emulate gives; and the instruction read
- * where the CPU fetched it (no CS base in 64-bit mode), never emulated in
- * another direction than the fault's.
+ * where the CPU fetched it (no CS base in 64-bit mode).
  *
  * The guest runs a fixed sequence of accesses at KH_GPA_MMIO (RBX holds
  * the base); after each load it reports the destination register with
@@ -364,116 +363,6 @@ TEST(cs_base_ignored_in_64bit_mode)
 	EXPECT_EQ(0x600dc0de, run->mmio.data);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
-}
-
-/*
- * The instruction khyp reads is not always the one that faulted.  Here
- * the guest maps the virtual page STALE_VA to page A (a load at offset 0,
- * "mov $1, %ecx; ret" at 0x100), runs the probe at 0x100 so that the TLB
- * holds STALE_VA -> A, then points the PTE at page B (a store at 0,
- * "mov $2, %ecx; ret" at 0x100) without INVLPG, runs the probe again and
- * at once the instruction at STALE_VA.  A CPU that still uses the stale
- * translation (the probe says 1 in RCX) executes A's load: a read fault on
- * MMIO, while the guest's page tables, which khyp walks, now show B's
- * store.  Emulating that store would write where the guest only read
- * (the same happens when another vCPU rewrites the instruction between
- * the fault and its emulation, but that race cannot be made to happen on
- * demand).  khyp must stop with an emulation error instead, RIP unchanged.
- * Nothing between the probe and the access exits, so nothing flushes the
- * TLB in between, unless a host interrupt lands there or the CPU evicts
- * the entry: then it runs B's store itself, a write fault rightly
- * emulated as a write, which the host cannot tell from the bug.  So the
- * guest tries up to STALE_TRIES times: the test passes at the first
- * emulation error and fails if every try was a store emulated after the
- * probe saw the stale entry.  A CPU that never keeps it (the probe says
- * 2) has nothing to show (SKIP).
- */
-#define STALE_TRIES	4
-#define STALE_VA	0x100000000UL		/* 4 GiB: PDPT entry 4 */
-#define STALE_A		KH_GPA_SCRATCH
-#define STALE_B		(KH_GPA_SCRATCH + 0x1000)
-#define STALE_PT	(KH_GPA_SCRATCH + 0x2000)
-#define STALE_PD	(KH_GPA_SCRATCH + 0x3000)
-
-static void guest_stale_tlb(void)
-{
-	volatile uint64_t *pte = (volatile uint64_t *)STALE_PT;
-	uint64_t m = M, v = 0x5a5a5a5a, seen;
-
-	/* everything the last steps touch is mapped now: no exit there */
-	(void)*(volatile uint64_t *)STALE_A;
-	(void)*(volatile uint64_t *)STALE_B;
-	for (;;) {
-		*pte = STALE_A | 7;
-		asm volatile("invlpg (%0)" : : "r"(STALE_VA) : "memory");
-		asm volatile("call *%1" : "=c"(seen) : "r"(STALE_VA + 0x100)
-			     : "memory");
-		GUEST_SYNC(seen);
-
-		asm volatile("call *%1" : "=c"(seen) : "r"(STALE_VA + 0x100)
-			     : "memory");
-		*pte = STALE_B | 7;
-		asm volatile("call *%[probe]\n\t"
-			     "call *%[va]"
-			     : "=&c"(seen), "+a"(v)
-			     : [probe] "r"(STALE_VA + 0x100), [va] "r"(STALE_VA),
-			       "b"(m)
-			     : "memory");
-	}
-}
-
-TEST(store_decoded_for_read_fault_not_emulated)
-{
-	static const uint8_t load[] = { 0x8b, 0x03, 0xc3 };	/* mov (%rbx),%eax */
-	static const uint8_t store[] = { 0x89, 0x03, 0xc3 };	/* mov %eax,(%rbx) */
-	static const uint8_t probe1[] = { 0xb9, 1, 0, 0, 0, 0xc3 };
-	static const uint8_t probe2[] = { 0xb9, 2, 0, 0, 0, 0xc3 };
-	struct khyp_regs regs;
-	struct kh_vcpu *vcpu;
-	struct khyp_run *run;
-	struct kh_vm *vm;
-	int i, stale = 0;
-	uint8_t *a, *b;
-
-	NEED_DEV();
-	vm = kh_vm_create(0);
-	vcpu = kh_vcpu_add(vm, 0);
-	run = vcpu->run;
-	kh_vcpu_setup_long_mode(vcpu, guest_stale_tlb);
-	a = kh_gpa(vm, STALE_A);
-	b = kh_gpa(vm, STALE_B);
-	memcpy(a, load, sizeof(load));
-	memcpy(a + 0x100, probe1, sizeof(probe1));
-	memcpy(b, store, sizeof(store));
-	memcpy(b + 0x100, probe2, sizeof(probe2));
-	((uint64_t *)kh_gpa(vm, KH_GPA_PML4 + 0x1000))[4] = STALE_PD | 7;
-	*(uint64_t *)kh_gpa(vm, STALE_PD) = STALE_PT | 7;
-
-	for (i = 0; i < STALE_TRIES; i++) {
-		ASSERT_SYNC(vcpu, 1);
-		ASSERT_EQ(0, kh_vcpu_run(vcpu));
-		kh_vcpu_get_regs(vcpu, &regs);
-		if (run->exit_reason == KHYP_EXIT_INTERNAL_ERROR) {
-			EXPECT_EQ(KHYP_INTERNAL_EMULATION, run->internal.suberror);
-			EXPECT_EQ(STALE_VA, run->internal.data[0]);
-			EXPECT_EQ(0, memcmp(&run->internal.data[1], store, 2));
-			EXPECT_EQ(M, run->internal.data[3]);
-			EXPECT_EQ(STALE_VA, regs.rip);
-			EXPECT_EQ(1, regs.rcx)
-				TH_LOG("B's store faulted, yet was not emulated");
-			TH_LOG("try %d: emulation error, nothing emulated", i + 1);
-			kh_vm_free(vm);
-			return;
-		}
-		ASSERT_EQ(KHYP_EXIT_MMIO, run->exit_reason);
-		EXPECT_EQ(1, run->mmio.is_write);
-		stale += regs.rcx == 1;
-	}
-	ASSERT_GT(STALE_TRIES, stale)
-		TH_LOG("%d times the CPU ran A's load (a read fault) and khyp emulated B's store",
-		       stale);
-	kh_vm_free(vm);
-	SKIP(return, "the CPU did not keep the stale translation: nothing to show");
 }
 
 TEST_HARNESS_MAIN
