@@ -16,8 +16,13 @@
  *
  * Locking: khyp_cpu_on is per CPU and only changed by its own CPU with
  * interrupts off, so a reboot IPI or a crash NMI never sees it half done.
- * khyp_hw_rebooting is set once by the reboot notifier and stops CPUs that
- * come online later from turning virtualization back on.
+ * khyp_hw_going_away is set once, by the reboot notifier or the emergency
+ * callback, before they turn virtualization off: it stops CPUs that come
+ * online later from turning it back on, stops vCPUs from entering the
+ * guest again (core/run.c checks it with interrupts off, so the reboot IPI
+ * cannot come between the check and the entry), and tells the backend's
+ * exception fixups that a VMX or SVM instruction faulting now is expected
+ * (svm/entry.S, svm/run.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -34,7 +39,7 @@
 
 static DEFINE_PER_CPU(bool, khyp_cpu_on);
 static DEFINE_PER_CPU(struct page *, khyp_cpu_area);
-static bool khyp_hw_rebooting;
+bool khyp_hw_going_away;
 static int khyp_cpuhp_state;
 
 static int khyp_cpu_enable_this(void)
@@ -43,7 +48,7 @@ static int khyp_cpu_enable_this(void)
 	int r = 0;
 
 	local_irq_save(flags);
-	if (!__this_cpu_read(khyp_cpu_on) && !READ_ONCE(khyp_hw_rebooting)) {
+	if (!__this_cpu_read(khyp_cpu_on) && !READ_ONCE(khyp_hw_going_away)) {
 		r = khyp_backend->cpu_enable(__this_cpu_read(khyp_cpu_area));
 		if (!r)
 			__this_cpu_write(khyp_cpu_on, true);
@@ -67,6 +72,7 @@ static void khyp_cpu_disable_this(void *unused)
 /* Crash or emergency reboot: NMI context, other CPUs may be stuck. */
 static void khyp_emergency_disable(void)
 {
+	WRITE_ONCE(khyp_hw_going_away, true);
 	if (raw_cpu_read(khyp_cpu_on)) {
 		khyp_backend->cpu_disable();
 		raw_cpu_write(khyp_cpu_on, false);
@@ -95,7 +101,7 @@ static int khyp_cpu_offline(unsigned int cpu)
 static int khyp_reboot(struct notifier_block *nb, unsigned long code,
 		       void *unused)
 {
-	WRITE_ONCE(khyp_hw_rebooting, true);
+	WRITE_ONCE(khyp_hw_going_away, true);
 	on_each_cpu(khyp_cpu_disable_this, NULL, 1);
 	return NOTIFY_OK;
 }

@@ -236,5 +236,7 @@ int khyp_vm_create(void);
 int khyp_hw_enable_all(void);
 void khyp_hw_disable_all(void);
 struct page *khyp_hw_this_cpu_area(void);
+/* Set for good when a reboot, kexec or crash turns virtualization off. */
+extern bool khyp_hw_going_away;
 
 #endif /* KHYP_CORE_KHYP_H */

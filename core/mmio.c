@@ -14,6 +14,18 @@
  * An instruction the decoder does not know stops the vCPU with a
  * KHYP_INTERNAL_EMULATION error carrying RIP and the bytes: the guest is
  * not resumed half-emulated.
+ *
+ * The bytes read here need not be the instruction that faulted: another
+ * vCPU may have rewritten it since, or the guest changed its page tables
+ * and the CPU fetched through a stale TLB entry.  The fault's direction is
+ * what the hardware checked against the guest's own permissions, so a
+ * store decoded for a read fault (or a load for a write fault) is not
+ * emulated: that would write through a mapping the guest made read-only,
+ * or read where it only let the code write.  It is the same emulation
+ * error, with nothing changed and RIP still at the instruction: userspace
+ * may stop the guest or run it again, which re-executes whatever is
+ * there now.  (Retrying in the kernel instead could spin for as long as
+ * the guest's TLB stays stale.)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -48,17 +60,21 @@ static u64 khyp_ip_mask(enum khyp_cpu_mode mode)
 	}
 }
 
-/* Fetch and decode; the instruction may cross into the next page. */
+/*
+ * Fetch and decode; the instruction may cross into the next page.  In
+ * 64-bit mode the CPU fetches at RIP itself: the CS base counts only in
+ * the other modes.
+ */
 static int khyp_mmio_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 			    enum khyp_cpu_mode mode, u8 *bytes,
 			    struct khyp_insn *insn)
 {
-	u64 linear = p->cs_base + vcpu->regs.rip;
+	u64 linear = vcpu->regs.rip;
 	unsigned int n;
 	int r;
 
 	if (mode != KHYP_MODE_LONG64)
-		linear &= U32_MAX;
+		linear = (p->cs_base + linear) & U32_MAX;
 	n = min_t(unsigned int, KHYP_INSN_MAX_LEN,
 		  PAGE_SIZE - offset_in_page(linear));
 	if (khyp_guest_read_virt(vcpu, p, linear, bytes, n))
@@ -73,6 +89,11 @@ static int khyp_mmio_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 	return r;
 }
 
+static bool khyp_insn_is_store(const struct khyp_insn *insn)
+{
+	return insn->kind != KHYP_INSN_LOAD;
+}
+
 /* Returns 0: the exit goes to userspace (MMIO or an internal error). */
 int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
@@ -84,10 +105,12 @@ int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 
 	khyp_backend->get_paging(vcpu, &p);
 	mode = khyp_mmio_mode(&p, vcpu->regs.rflags);
-	if (khyp_mmio_decode(vcpu, &p, mode, bytes, &insn)) {
-		pr_info_ratelimited("vm %u vcpu %u: cannot emulate MMIO access to %#llx at rip %#llx (%*ph)\n",
-				    vcpu->vm->id, vcpu->id, exit->npf.gpa,
-				    vcpu->regs.rip, 8, bytes);
+	if (khyp_mmio_decode(vcpu, &p, mode, bytes, &insn) ||
+	    khyp_insn_is_store(&insn) != exit->npf.write) {
+		pr_info_ratelimited("vm %u vcpu %u: cannot emulate MMIO %s of %#llx at rip %#llx (%*ph)\n",
+				    vcpu->vm->id, vcpu->id,
+				    exit->npf.write ? "write" : "read",
+				    exit->npf.gpa, vcpu->regs.rip, 8, bytes);
 		run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
 		run->internal.suberror = KHYP_INTERNAL_EMULATION;
 		run->internal.hw_exit_code = exit->hw_code;

@@ -385,7 +385,7 @@ static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
 	WRITE_ONCE(vcpu->mode, KHYP_IN_GUEST);
 	smp_mb();	/* mode before tlb_gen; pairs with khyp_vm_flush_tlbs() */
 	if (signal_pending(current) || need_resched() ||
-	    khyp_irq_requested(vcpu)) {
+	    khyp_irq_requested(vcpu) || READ_ONCE(khyp_hw_going_away)) {
 		WRITE_ONCE(vcpu->mode, KHYP_OUTSIDE_GUEST);
 		return false;
 	}
@@ -424,7 +424,7 @@ static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
  *
  * Return: 0 with run->exit_reason set; -EINTR (KHYP_EXIT_INTR) for a
  * signal or immediate_exit; another negative errno if the host failed
- * (-ENOMEM mapping guest memory).
+ * (-ENOMEM mapping guest memory, -EIO once the host is rebooting).
  */
 int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 {
@@ -448,6 +448,11 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 		if (signal_pending(current)) {
 			run->exit_reason = KHYP_EXIT_INTR;
 			r = -EINTR;
+			break;
+		}
+		/* Reboot or crash: virtualization is (being) turned off. */
+		if (READ_ONCE(khyp_hw_going_away)) {
+			r = -EIO;
 			break;
 		}
 		cond_resched();

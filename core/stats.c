@@ -112,8 +112,9 @@ static int khyp_vm_mmu_show(struct seq_file *m, void *unused)
 	struct khyp_pt_stats st;
 
 	khyp_pgtable_get_stats(&vm->pt, &st);
-	seq_printf(m, "pages %ld\ntables %lu\n",
-		   atomic_long_read(&vm->mem.nr_pages), st.tables);
+	seq_printf(m, "pages %ld\nlevels %u\ntables %lu\n",
+		   atomic_long_read(&vm->mem.nr_pages),
+		   khyp_pgtable_levels(&vm->pt), st.tables);
 	seq_printf(m, "huge_leaves %lu\nhuge_mapped %lu\n", st.huge_leaves,
 		   st.huge_mapped);
 	seq_printf(m, "huge_split %lu\nhuge_dropped %lu\n", st.huge_split,

@@ -3,12 +3,22 @@
  * Second-level page tables (EPT and NPT) over the guest memory the module
  * owns.
  *
- * Both formats are 4-level radix trees of 512 entries per 4 KiB page with
- * the same index bits as x86 long-mode paging; only the bits of an entry
+ * Both formats are radix trees of 512 entries per 4 KiB page with the
+ * same index bits as x86 long-mode paging; only the bits of an entry
  * differ, so the walker is written once and asks a struct khyp_pt_format
  * how to encode an entry.  Tables are filled lazily: a guest access to a
  * guest-physical address with no mapping exits (EPT violation, NPF), and
  * the core maps the page behind it (core/run.c).
+ *
+ * How deep the tree is, is not ours alone to choose.  EPT's depth is a
+ * field of the EPT pointer, which khyp sets to 4 (vmx/vmcs.c).  NPT has
+ * no such field: the nested tables are walked in the host's paging mode
+ * (AMD APM vol. 2, "Nested Paging"), so with 5 levels when the host
+ * kernel runs with CR4.LA57.  A 4-level tree under a 5-level walk would have its
+ * 4 KiB leaves read as table pointers, into guest pages whose contents
+ * the VMM writes: so an NPT tree has 5 levels on such a host.  Guest
+ * addresses stay below KHYP_MAX_GPA, so only entry 0 of a level-5 root
+ * is ever used.
  *
  * Leaves are 4 KiB (level 1) or 2 MiB (level 2, bit 7 set in both
  * formats).  A 2 MiB leaf maps 512 pages that guest memory allocated as
@@ -41,7 +51,6 @@
 
 #include "pgtable.h"
 
-#define PT_LEVELS	4
 #define PT_ADDR_MASK	GENMASK_ULL(51, 12)
 #define PT_HUGE_ADDR_MASK GENMASK_ULL(51, KHYP_HUGE_SHIFT)
 
@@ -72,12 +81,19 @@ static u64 ept_leaf(phys_addr_t pa, bool writable)
 	       ((u64)MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT);
 }
 
+/* The EPT pointer's page-walk length, set by vmx/vmcs.c. */
+static unsigned int ept_levels(void)
+{
+	return 4;
+}
+
 const struct khyp_pt_format khyp_pt_ept = {
 	.name		= "ept",
 	.table		= ept_table,
 	.leaf		= ept_leaf,
 	.present	= VMX_EPT_RWX_MASK,
 	.huge		= EPT_PAGE_SIZE,
+	.levels		= ept_levels,
 };
 
 /*
@@ -96,12 +112,19 @@ static u64 npt_leaf(phys_addr_t pa, bool writable)
 	       (writable ? _PAGE_RW | _PAGE_DIRTY : 0);
 }
 
+/* The nested walk is as deep as the host's paging. */
+static unsigned int npt_levels(void)
+{
+	return pgtable_l5_enabled() ? 5 : 4;
+}
+
 const struct khyp_pt_format khyp_pt_npt = {
 	.name		= "npt",
 	.table		= npt_table,
 	.leaf		= npt_leaf,
 	.present	= _PAGE_PRESENT,
 	.huge		= _PAGE_PSE,
+	.levels		= npt_levels,
 };
 
 static inline bool pt_present(const struct khyp_pgtable *pt, u64 e)
@@ -123,6 +146,7 @@ static inline u64 *pt_table_of(u64 e)
 int khyp_pgtable_init(struct khyp_pgtable *pt, const struct khyp_pt_format *fmt)
 {
 	pt->fmt = fmt;
+	pt->levels = fmt->levels();
 	mutex_init(&pt->lock);
 	INIT_LIST_HEAD(&pt->detached);
 	memset(&pt->stats, 0, sizeof(pt->stats));
@@ -153,7 +177,7 @@ static void pt_free_table(struct khyp_pgtable *pt, struct page *table,
 void khyp_pgtable_destroy(struct khyp_pgtable *pt)
 {
 	if (pt->root)
-		pt_free_table(pt, pt->root, PT_LEVELS);
+		pt_free_table(pt, pt->root, pt->levels);
 	khyp_pgtable_free_detached(pt);
 	WARN_ON_ONCE(pt->stats.tables);
 	pt->root = NULL;
@@ -163,6 +187,11 @@ void khyp_pgtable_destroy(struct khyp_pgtable *pt)
 phys_addr_t khyp_pgtable_root(const struct khyp_pgtable *pt)
 {
 	return page_to_phys(pt->root);
+}
+
+unsigned int khyp_pgtable_levels(const struct khyp_pgtable *pt)
+{
+	return pt->levels;
 }
 
 /*
@@ -177,7 +206,7 @@ static u64 *pt_walk(struct khyp_pgtable *pt, u64 gpa, int level, int *found)
 	int l;
 
 	lockdep_assert_held(&pt->lock);
-	for (l = PT_LEVELS; ; l--) {
+	for (l = pt->levels; ; l--) {
 		e = &table[pt_index(gpa, l)];
 		if (l == level || pt_huge(pt, *e, l))
 			break;
@@ -348,7 +377,7 @@ unsigned long khyp_pgtable_unmap(struct khyp_pgtable *pt, u64 gpa, u64 size)
 	unsigned long n;
 
 	mutex_lock(&pt->lock);
-	n = pt_unmap_range(pt, page_address(pt->root), PT_LEVELS, gpa,
+	n = pt_unmap_range(pt, page_address(pt->root), pt->levels, gpa,
 			   gpa + size);
 	mutex_unlock(&pt->lock);
 	return n;

@@ -28,6 +28,8 @@ struct page;
  * @present:	the mask that makes an entry present.
  * @huge:	the bit that makes a level-2 entry a 2 MiB leaf (@leaf of a
  *		2 MiB-aligned @pa, with this bit set).
+ * @levels:	how many levels the hardware walks in a table of this
+ *		format on this host, 4 or 5 (mmu/pgtable.c says why).
  */
 struct khyp_pt_format {
 	const char *name;
@@ -35,6 +37,7 @@ struct khyp_pt_format {
 	u64 (*leaf)(phys_addr_t pa, bool writable);
 	u64 present;
 	u64 huge;
+	unsigned int (*levels)(void);
 };
 
 extern const struct khyp_pt_format khyp_pt_ept;
@@ -59,10 +62,11 @@ struct khyp_pt_stats {
 };
 
 /**
- * struct khyp_pgtable - one VM's second-level page tables (4 levels)
+ * struct khyp_pgtable - one VM's second-level page tables
  * @fmt:	(c) entry format.
+ * @levels:	(c) levels of the tree, 4 or 5: @fmt->levels() at creation.
  * @lock:	protects every table page, @detached and @stats.
- * @root:	(c) the top-level table (PML4).
+ * @root:	(c) the top-level table (level @levels: PML4 or PML5).
  * @detached:	(@lock) table pages that no entry points to any more but
  *		that a vCPU's paging-structure cache may still hold: freed
  *		after the next TLB flush (khyp_pgtable_free_detached()).
@@ -70,6 +74,7 @@ struct khyp_pt_stats {
  */
 struct khyp_pgtable {
 	const struct khyp_pt_format *fmt;
+	unsigned int levels;
 	struct mutex lock;	/* protects the tables, see above */
 	struct page *root;
 	struct list_head detached;
@@ -79,6 +84,7 @@ struct khyp_pgtable {
 int khyp_pgtable_init(struct khyp_pgtable *pt, const struct khyp_pt_format *fmt);
 void khyp_pgtable_destroy(struct khyp_pgtable *pt);
 phys_addr_t khyp_pgtable_root(const struct khyp_pgtable *pt);
+unsigned int khyp_pgtable_levels(const struct khyp_pgtable *pt);
 int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 		     bool writable);
 int khyp_pgtable_map_huge(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,

@@ -22,6 +22,7 @@ cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$here/initramfs-init" "$root/init"
 install -m 755 "$here/guest-run.sh" "$root/khyp/guest-run.sh"
 install -m 755 "$here/bench-guest.sh" "$root/khyp/bench-guest.sh"
+install -m 755 "$here/reboot-guest.sh" "$root/khyp/reboot-guest.sh"
 cp "$ko" "$root/khyp/khyp.ko"
 for t in "$@"; do
 	cp "$tdir/$t" "$root/khyp/$t"

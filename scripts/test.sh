@@ -29,13 +29,23 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 	"$TOP/selftests/Makefile" | sed 's/^TEST_GEN_PROGS *:= *//; s/\\$//' |
 	tr '\n' ' ')"
 
-# name      runner  cpu                      tests      expected capabilities
+# name         runner cpu                     tests      expected capabilities
+#
+# tests: "all", test binaries separated by commas, or "reboot": run
+# scripts/reboot-guest.sh instead of the selftests, which reboots the
+# machine while vCPUs run (judged on the console).  svm-qemu-la57 boots
+# the bzImage through its own decompressor (run_qemu), which turns 5-level
+# paging on where the CPU has LA57 (virtme-ng's PVH entry leaves 4 levels):
+# NPT then walks 5 levels.  la57=N in the expectations is checked by
+# hugepage_test against /proc/cpuinfo.
 MACHINES=(
-"svm-qemu   vng     qemu64,+svm,+npt         all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0"
-"vmx-bochs  bochs   corei7_skylake_x         all        backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,npt=0,nrip_save=0"
-"svm-bochs  bochs   trinity_apu              all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_checks_cs_ld=0"
-"nosvm-qemu qemu    qemu64,-svm              load_test  none"
-"nonpt-qemu qemu    qemu64                   load_test  none"
+"svm-qemu      vng    qemu64,+svm,+npt        all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0"
+"vmx-bochs     bochs  corei7_skylake_x        all        backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,npt=0,nrip_save=0,la57=0"
+"svm-bochs     bochs  trinity_apu             all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_checks_cs_ld=0,la57=0"
+"svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1"
+"svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
+"nosvm-qemu    qemu   qemu64,-svm             load_test  none"
+"nonpt-qemu    qemu   qemu64                  load_test  none"
 )
 
 only_machine= only_test= deps=1 check=1
@@ -125,11 +135,31 @@ PASSED=0 FAILED=0 SKIPPED=0
 
 . "$TOP/scripts/judge.sh"
 
+# The reboot machine (scripts/reboot-guest.sh): vCPUs were running when
+# it rebooted; the kernel must reach its restart without an oops, a
+# panic or a warning on the console.
+judge_reboot() {
+	local name=$1 report=$2 console=$3 n t="reboot: reboot_with_vcpus_running"
+	n=$(sed -n 's/^KHYP-REBOOT \([0-9]*\).*/\1/p' "$report")
+	if [ -z "$n" ] || [ "$n" = 0 ]; then
+		fail_machine "$name" "no vCPU was running when it rebooted; see $report"
+	elif grep -E 'WARNING:|BUG:|Oops|invalid opcode|Kernel panic|Call Trace' \
+		"$console" | head -5 | sed "s/^/$name: console: /" | grep .; then
+		echo "$name: $t: not ok 1 (see $console)"; FAILED=$((FAILED + 1))
+	elif grep -q 'reboot: Restarting system' "$console"; then
+		echo "$name: $t: ok 1 ($n vCPUs running)"; PASSED=$((PASSED + 1))
+	else
+		echo "$name: $t: not ok 1 (no restart; see $console)"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
 ran=0
 for m in "${MACHINES[@]}"; do
 	read -r name runner cpu tests expect <<< "$m"
 	[ -n "$only_machine" ] && [ "$name" != "$only_machine" ] && continue
 	[ "$tests" = all ] && tests="${ALL_TESTS[*]}"
+	tests=${tests//,/ }
 	if [ -n "$only_test" ]; then
 		[[ " $tests " == *" $only_test "* ]] || continue
 		tests=$only_test
@@ -138,11 +168,19 @@ for m in "${MACHINES[@]}"; do
 	start=$(date +%s)
 	say "$name: booting ($runner, $cpu) for: $tests"
 	emu_lock
-	"run_$runner" "$name" "$cpu" "$tests" "$expect"
+	if [ "$tests" = reboot ]; then
+		MACHINE_SCRIPT=reboot-guest.sh "run_$runner" "$name" "$cpu" "$tests" "$expect"
+	else
+		"run_$runner" "$name" "$cpu" "$tests" "$expect"
+	fi
 	emu_unlock
 	say "$name: done in $(( $(date +%s) - start )) s"
-	judge "$name" "$OUT/$name/report" "$OUT/$name/console.log" "$tests" \
-		"$expect"
+	if [ "$tests" = reboot ]; then
+		judge_reboot "$name" "$OUT/$name/report" "$OUT/$name/console.log"
+	else
+		judge "$name" "$OUT/$name/report" "$OUT/$name/console.log" \
+			"$tests" "$expect"
+	fi
 	ran=$((ran + 1))
 done
 [ $ran -gt 0 ] || die "no machine matches --machine $only_machine --test $only_test"

@@ -523,6 +523,59 @@ TEST(readonly_slot)
 	kh_vm_free(vm);
 }
 
+/*
+ * The second-level tree has as many levels as the hardware walks: 4 for
+ * EPT (khyp sets the EPT pointer's walk length), and for NPT the host's
+ * own paging depth, 5 under 5-level paging (la57 in /proc/cpuinfo; a
+ * machine run with "la57=1" in KHYP_EXPECT must have it).  A 4-level NPT
+ * tree under a 5-level walk has its leaves read as tables: the guest then
+ * cannot even start.  Here it touches memory low and at 64 GiB (other
+ * level-3 and level-2 indexes; below every CPU's physical address width),
+ * 2 MiB and 4 KiB mapped, and the host sees the data.
+ */
+#define TOP_GPA		(0x1000000000UL - 2 * HUGE)	/* 64 GiB - 4 MiB */
+#define TOP_PD		(KH_GPA_SCRATCH + 0x10000)	/* its page directory */
+
+TEST(tree_depth_follows_host_paging)
+{
+	bool la57 = cpuinfo_has("la57");
+	const char *want;
+	uint64_t *pdpt, *pd;
+	char buf[8];
+	struct hvm h;
+	int i;
+
+	NEED_DEV();
+	want = machine_expect("la57", buf, sizeof(buf));
+	if (want)
+		ASSERT_EQ(atoi(want), la57)
+			TH_LOG("this machine should run with%s 5-level paging: la57 is %s /proc/cpuinfo",
+			       atoi(want) ? "" : "out", la57 ? "in" : "not in");
+	hvm_create(_metadata, &h, VM_MEM);
+	EXPECT_EQ(h.vm->backend == KHYP_BACKEND_SVM && la57 ? 5 : 4,
+		  mmu_stat(h.id, "levels"));
+
+	/* guest-virtual == guest-physical for the top range: PDPT[511] */
+	kh_vm_add_region(h.vm, 1, TOP_GPA, 2 * HUGE, 0);
+	pdpt = kh_gpa(h.vm, KH_GPA_PML4 + PAGE);
+	pd = kh_gpa(h.vm, TOP_PD);
+	for (i = 0; i < 2; i++)
+		pd[510 + i] = (TOP_GPA + i * HUGE) | 0x87;	/* P RW U PS */
+	pdpt[(TOP_GPA >> 30) & 511] = TOP_PD | 0x7;
+	/* one page from the host first: that range stays 4 KiB */
+	((uint64_t *)kh_gpa(h.vm, TOP_GPA + HUGE))[0] = 0;
+	CMD(&h, CMD_TOUCH, LO, HI, 0);
+	CMD(&h, CMD_TOUCH, TOP_GPA, TOP_GPA + 2 * HUGE, 0);
+	EXPECT_EQ(0, host_check(&h, LO, HI));
+	EXPECT_EQ(0, host_check(&h, TOP_GPA, TOP_GPA + 2 * HUGE));
+	host_write(&h, TOP_GPA, TOP_GPA + 2 * HUGE);
+	CMD(&h, CMD_CHECK_HOST, TOP_GPA, TOP_GPA + 2 * HUGE, 0);
+	TH_LOG("la57 %s, %ld levels, %ld table pages, %ld 2 MiB mappings",
+	       la57 ? "on" : "off", mmu_stat(h.id, "levels"),
+	       mmu_stat(h.id, "tables"), mmu_stat(h.id, "huge_leaves"));
+	hvm_free(&h);
+}
+
 static void set_target(struct __test_metadata *_metadata, struct kh_vm *vm,
 		       uint64_t pages)
 {

@@ -3,8 +3,9 @@
  * MMIO: every MOV form the kernel's decoder emulates, in both directions
  * and all sizes, with the exact register result of each load (zero and
  * sign extension, the bits an 8- or 16-bit load keeps, a 32-bit load
- * clearing bits 63:32); writes to a read-only region; and the internal
- * error an instruction khyp does not emulate gives.
+ * clearing bits 63:32); writes to a read-only region; the internal error
+ * an instruction khyp does not emulate gives; and the instruction read
+ * where the CPU fetched it (no CS base in 64-bit mode).
  *
  * The guest runs a fixed sequence of accesses at KH_GPA_MMIO (RBX holds
  * the base); after each load it reports the destination register with
@@ -324,6 +325,44 @@ TEST(unsupported_insn_is_emulation_error)
 			       (unsigned long long)run->internal.data[2]);
 		kh_vm_free(vm);
 	}
+}
+
+/*
+ * In 64-bit mode the CPU ignores the CS base when it fetches: so must the
+ * MMIO emulation when it reads the instruction.  With CS.base = 1 GiB the
+ * bytes at base + RIP are outside guest RAM.
+ */
+static void guest_cs_base(void)
+{
+	uint64_t m = M;
+
+	asm volatile("movl %%eax, (%0)" : : "b"(m), "a"(0x600dc0de) : "memory");
+	GUEST_DONE();
+}
+
+TEST(cs_base_ignored_in_64bit_mode)
+{
+	struct khyp_sregs sregs;
+	struct kh_vcpu *vcpu;
+	struct khyp_run *run;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	run = vcpu->run;
+	kh_vcpu_setup_long_mode(vcpu, guest_cs_base);
+	kh_vcpu_get_sregs(vcpu, &sregs);
+	ASSERT_EQ(1, sregs.cs.l);
+	sregs.cs.base = 0x40000000;
+	kh_vcpu_set_sregs(vcpu, &sregs);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	EXPECT_EQ(M, run->mmio.phys_addr);
+	EXPECT_EQ(4, run->mmio.size);
+	EXPECT_EQ(1, run->mmio.is_write);
+	EXPECT_EQ(0x600dc0de, run->mmio.data);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
 }
 
 TEST_HARNESS_MAIN

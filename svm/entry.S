@@ -14,6 +14,12 @@
  * VMLOAD of the host, GS points to the guest's base: no C code, no
  * per-CPU access.  GIF is clear throughout (the caller's CLGI), so no
  * interrupt or NMI runs in between.
+ *
+ * VMLOAD, VMRUN and VMSAVE #UD when EFER.SVME is clear.  That is expected
+ * only once a reboot or crash is turning SVM off (khyp_hw_going_away,
+ * core/hw.c): the exception table then resumes after the instruction and
+ * svm_run() discards the exit.  Any other such fault is a bug and stops
+ * on ud2, as the #UD itself would have.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
@@ -68,9 +74,13 @@ SYM_FUNC_START(khyp_svm_vmrun)
 	mov	G_R15(%rax), %r15
 
 	mov	(%rsp), %rax
+.Lvmload_guest:
 	vmload	%rax
+.Lvmrun:
 	vmrun	%rax
+.Lvmsave_guest:
 	vmsave	%rax
+.Lguest_saved:
 
 	mov	16(%rsp), %rax
 	mov	%rcx, G_RCX(%rax)
@@ -89,7 +99,9 @@ SYM_FUNC_START(khyp_svm_vmrun)
 	mov	%r15, G_R15(%rax)
 
 	mov	8(%rsp), %rax
+.Lvmload_host:
 	vmload	%rax
+.Lhost_loaded:
 
 	/*
 	 * The guest must not steer the host's return predictions: before the
@@ -126,4 +138,26 @@ SYM_FUNC_START(khyp_svm_vmrun)
 	pop	%r15
 	pop	%rbp
 	RET
+
+.Lfault_vmload_guest:
+	cmpb	$0, khyp_hw_going_away(%rip)
+	jne	.Lvmrun
+	ud2
+.Lfault_vmrun:
+	cmpb	$0, khyp_hw_going_away(%rip)
+	jne	.Lvmsave_guest
+	ud2
+.Lfault_vmsave_guest:
+	cmpb	$0, khyp_hw_going_away(%rip)
+	jne	.Lguest_saved
+	ud2
+.Lfault_vmload_host:
+	cmpb	$0, khyp_hw_going_away(%rip)
+	jne	.Lhost_loaded
+	ud2
+
+	_ASM_EXTABLE(.Lvmload_guest, .Lfault_vmload_guest)
+	_ASM_EXTABLE(.Lvmrun, .Lfault_vmrun)
+	_ASM_EXTABLE(.Lvmsave_guest, .Lfault_vmsave_guest)
+	_ASM_EXTABLE(.Lvmload_host, .Lfault_vmload_host)
 SYM_FUNC_END(khyp_svm_vmrun)

@@ -19,6 +19,7 @@
  * nothing reaches the host until STGI, after the host state is back.
  */
 #include <linux/percpu.h>
+#include <asm/asm.h>
 #include <asm/cpufeature.h>
 #include <asm/debugreg.h>
 #include <asm/io.h>
@@ -40,14 +41,47 @@ struct svm_asids {
 
 static DEFINE_PER_CPU(struct svm_asids, svm_asids) = { .gen = 0, .next = U32_MAX };
 
+/*
+ * CLGI, STGI and VMSAVE (and VMLOAD and VMRUN in entry.S) #UD when
+ * EFER.SVME is clear.  A reboot or crash clears it on every CPU with an
+ * IPI or NMI (core/hw.c), which can land between two KHYP_RUN steps: a
+ * vCPU thread scheduled back in then does the VMSAVE of svm_vcpu_load()
+ * with SVM off.  Once khyp_hw_going_away is set such a fault is expected
+ * and the instruction is skipped (the run loop stops at its next check);
+ * any other is a bug, reported once.
+ */
+static void svm_insn_faulted(const char *insn)
+{
+	WARN_ONCE(!READ_ONCE(khyp_hw_going_away),
+		  "khyp: %s faulted: SVM is off\n", insn);
+}
+
+/*
+ * The text of an asm goto for one SVM instruction @insn: it jumps to the
+ * label fault if the instruction faulted (the exception table resumes at
+ * 2:), as VMX_INSN_GOTO does for VMX.
+ */
+#define SVM_INSN_GOTO(insn)						\
+	"1: " insn "\n\t"						\
+	"jmp 3f\n"							\
+	"2: jmp %l[fault]\n"						\
+	"3:\n\t"							\
+	_ASM_EXTABLE(1b, 2b)
+
 static __always_inline void clgi(void)
 {
-	asm volatile("clgi" ::: "memory");
+	asm goto(SVM_INSN_GOTO("clgi") : : : "memory" : fault);
+	return;
+fault:
+	svm_insn_faulted(__func__);
 }
 
 static __always_inline void stgi(void)
 {
-	asm volatile("stgi" ::: "memory");
+	asm goto(SVM_INSN_GOTO("stgi") : : : "memory" : fault);
+	return;
+fault:
+	svm_insn_faulted(__func__);
 }
 
 /*
@@ -64,8 +98,6 @@ void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 	u64 pa = page_to_phys(khyp_hw_this_cpu_area()) + PAGE_SIZE;
 	struct svm_vcpu *sv = to_svm(vcpu);
 
-	asm volatile("vmsave %%rax" : : "a" (pa) : "memory");
-
 	/*
 	 * RDPID cannot be intercepted and reads TSC_AUX, which holds the
 	 * host CPU's number: the guest sees 0 instead.  The host needs its
@@ -76,6 +108,11 @@ void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 		rdmsrl(MSR_TSC_AUX, sv->host_tsc_aux);
 		wrmsrl(MSR_TSC_AUX, 0);
 	}
+
+	asm goto(SVM_INSN_GOTO("vmsave %%rax") : : "a" (pa) : "memory" : fault);
+	return;
+fault:
+	svm_insn_faulted("vmsave");
 }
 
 void svm_vcpu_put(struct khyp_vcpu *vcpu)
@@ -343,6 +380,15 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	else if (s->dr6 != DR6_RESERVED)
 		native_set_debugreg(6, DR6_RESERVED);
 	stgi();
+
+	/*
+	 * SVM may have been turned off before VMRUN (reboot, crash): no exit
+	 * to look at, and the run loop stops at its next check.
+	 */
+	if (unlikely(READ_ONCE(khyp_hw_going_away))) {
+		exit->kind = KHYP_X_NONE;
+		return;
+	}
 
 	/* A machine check for the host: its handler runs now. */
 	if (vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)

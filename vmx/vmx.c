@@ -327,7 +327,9 @@ void vmx_insn_failed(const char *insn, unsigned long arg, bool fault)
 			     : [err] "+r" (err)
 			     : [field] "r" ((unsigned long)VM_INSTRUCTION_ERROR)
 			     : "cc");
-	WARN_ONCE(1, "khyp: %s %#lx %s (VM-instruction error %lu)\n", insn,
+	/* VMX turned off by a reboot or crash (core/hw.c): expected. */
+	WARN_ONCE(!fault || !READ_ONCE(khyp_hw_going_away),
+		  "khyp: %s %#lx %s (VM-instruction error %lu)\n", insn,
 		  arg, fault ? "faulted" : "failed", err);
 }
 

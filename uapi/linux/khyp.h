@@ -307,7 +307,10 @@ struct khyp_event {
 
 /*
  * struct khyp_run.internal.suberror, and what internal.data[] holds:
- * EMULATION:	an MMIO access by an instruction khyp does not emulate:
+ * EMULATION:	an MMIO access by an instruction khyp does not emulate,
+ *		or one whose direction is not the fault's (the instruction
+ *		changed under the guest's feet; RIP is unchanged, running
+ *		again re-executes it):
  *		data[0] = RIP, data[1..2] = its first 15 bytes (zero
  *		padded), data[3] = the guest-physical address.  Code fetched
  *		from outside RAM: data[0] = that address, data[2] = RIP.
