@@ -12,6 +12,11 @@
  * Each VM file has an inode of its own, on a small internal pseudo
  * filesystem, so that its address_space holds only this VM's mappings:
  * taking one guest page back zaps exactly the userspace PTEs that map it.
+ * The VM holds its own reference on that inode (vm->inode): the file goes
+ * when its fd is closed, but a vCPU may keep the VM, and its balloon,
+ * working long after, and every page it gives back goes through the
+ * inode's address_space.  The inode points to nothing of the VM's, so
+ * this reference makes no cycle.
  *
  * A VM is used only by the process that created it (vm->mm): another
  * process that inherits or is passed the fd gets -EIO.
@@ -48,6 +53,7 @@ static void khyp_vm_free(struct kref *kref)
 	khyp_balloon_destroy(vm);
 	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
+	iput(vm->inode);
 	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);
 	kfree(vm);
@@ -232,6 +238,9 @@ int khyp_vm_create(void)
 		goto put_module;
 	}
 	file->private_data = vm;
+	/* The file took the first reference; this one is the VM's. */
+	ihold(inode);
+	vm->inode = inode;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

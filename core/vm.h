@@ -19,6 +19,7 @@
 #include "../mmu/pgtable.h"
 
 struct dentry;
+struct inode;
 struct khyp_vcpu;
 
 /**
@@ -26,6 +27,8 @@ struct khyp_vcpu;
  * @kref:	references: the VM file and each vCPU.
  * @mm:		(c) the creating process's mm (mmgrab'ed).
  * @id:		(c) a number for debugfs and log lines.
+ * @inode:	(c) the VM file's inode, referenced for as long as the VM
+ *		lives: @mem.mapping is its address_space.
  * @mem:	guest memory, with its own lock.
  * @pt:		second-level page tables, with their own lock.
  * @lock:	protects @vcpus.
@@ -44,6 +47,7 @@ struct khyp_vm {
 	struct kref kref;
 	struct mm_struct *mm;
 	unsigned int id;
+	struct inode *inode;
 	struct khyp_memory mem;
 	struct khyp_pgtable pt;
 	struct mutex lock;	/* protects vcpus[] */

@@ -39,8 +39,9 @@ struct khyp_mem_slot {
  *		runs.
  * @slots:	(@lock) the regions, NULL where a slot is free.
  * @nr_pages:	pages allocated, over all slots.
- * @mapping:	(c) of the VM file: userspace mappings of guest memory, to
- *		zap before a page is freed.
+ * @mapping:	(c) of the VM file's inode, which the VM holds (core/vm.c):
+ *		userspace mappings of guest memory, to zap before a page is
+ *		freed.
  * @ops:	(c) how to drop second-level mappings (the VM's), called with
  *		@lock held after pages have left the slots and before they
  *		are freed.  Dropping the mapping of one page may split a
