@@ -149,7 +149,8 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	slot->base_gfn = r->guest_phys_addr >> PAGE_SHIFT;
 	slot->npages = r->size >> PAGE_SHIFT;
 	slot->flags = r->flags;
-	xa_init(&slot->pages);
+	/* Its nodes are charged like the pages (GFP_NOWAIT ones too). */
+	xa_init_flags(&slot->pages, XA_FLAGS_ACCOUNT);
 	mem->slots[r->slot] = slot;
 	ret = 0;
 unlock:
@@ -182,6 +183,21 @@ bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages)
 	ok = npages && khyp_memory_find(mem, gfn, npages);
 	mutex_unlock(&mem->lock);
 	return ok;
+}
+
+/* What is behind @gfn now: no slot, no page yet, or a page. */
+enum khyp_frame khyp_memory_frame(struct khyp_memory *mem, u64 gfn)
+{
+	struct khyp_mem_slot *slot;
+	enum khyp_frame f = KHYP_FRAME_NOT_RAM;
+
+	mutex_lock(&mem->lock);
+	slot = khyp_memory_find(mem, gfn, 1);
+	if (slot)
+		f = xa_load(&slot->pages, gfn - slot->base_gfn) ?
+		    KHYP_FRAME_PAGE : KHYP_FRAME_EMPTY;
+	mutex_unlock(&mem->lock);
+	return f;
 }
 
 /*

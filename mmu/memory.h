@@ -71,6 +71,13 @@ struct khyp_memory_ops {
 	void (*flush)(struct khyp_memory *mem);
 };
 
+/* What is behind a guest frame (khyp_memory_frame()). */
+enum khyp_frame {
+	KHYP_FRAME_NOT_RAM,	/* in no slot */
+	KHYP_FRAME_EMPTY,	/* RAM, no page allocated */
+	KHYP_FRAME_PAGE,	/* RAM with its page */
+};
+
 void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 		      const struct khyp_memory_ops *ops);
 u64 khyp_memory_declared_pages(struct khyp_memory *mem);
@@ -80,6 +87,7 @@ void khyp_memory_destroy(struct khyp_memory *mem);
 int khyp_memory_set_region(struct khyp_memory *mem,
 			   const struct khyp_mem_region *region);
 bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages);
+enum khyp_frame khyp_memory_frame(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags);
 struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
