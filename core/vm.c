@@ -19,7 +19,9 @@
  * this reference makes no cycle.
  *
  * A VM is used only by the process that created it (vm->mm): another
- * process that inherits or is passed the fd gets -EIO.
+ * process that inherits or is passed the fd gets -EIO, a child does not
+ * inherit the mappings (VM_DONTCOPY), and one that gets them anyway
+ * (MADV_DOFORK) gets SIGBUS on its first touch.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -97,6 +99,9 @@ static vm_fault_t khyp_vm_fault(struct vm_fault *vmf)
 	struct khyp_vm *vm = vmf->vma->vm_file->private_data;
 	struct page *page;
 
+	/* Only the creator's mm (a mapping MADV_DOFORK let a child inherit). */
+	if (vmf->vma->vm_mm != vm->mm)
+		return VM_FAULT_SIGBUS;
 	page = khyp_memory_get_page(&vm->mem, vmf->pgoff, NULL);
 	if (IS_ERR(page))
 		return VM_FAULT_OOM;
@@ -121,7 +126,8 @@ static int khyp_vm_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (!khyp_memory_range_ok(&vm->mem, vma->vm_pgoff, vma_pages(vma)))
 		return -EINVAL;
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	/* Not inherited by fork(): a child is not the VM's creator. */
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &khyp_vm_vm_ops;
 	return 0;
 }
