@@ -102,13 +102,15 @@ static vm_fault_t khyp_vm_fault(struct vm_fault *vmf)
 	/* Only the creator's mm (a mapping MADV_DOFORK let a child inherit). */
 	if (vmf->vma->vm_mm != vm->mm)
 		return VM_FAULT_SIGBUS;
-	page = khyp_memory_get_page(&vm->mem, vmf->pgoff, NULL);
+	page = khyp_memory_lock_page(&vm->mem, vmf->pgoff);
+	if (page == ERR_PTR(-EAGAIN))	/* taken back meanwhile: fault again */
+		return VM_FAULT_NOPAGE;
 	if (IS_ERR(page))
 		return VM_FAULT_OOM;
 	if (!page)		/* the region was deleted */
 		return VM_FAULT_SIGBUS;
 	vmf->page = page;	/* our reference goes to the PTE */
-	return 0;
+	return VM_FAULT_LOCKED;
 }
 
 static const struct vm_operations_struct khyp_vm_vm_ops = {

@@ -32,6 +32,7 @@
 
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -83,9 +84,23 @@ static bool khyp_slots_overlap(const struct khyp_mem_slot *s, u64 gfn,
 	return gfn < s->base_gfn + s->npages && s->base_gfn < gfn + npages;
 }
 
+/*
+ * A userspace fault that found @page before it left the guest installs
+ * its PTE with the page locked (khyp_memory_lock_page()): once we had the
+ * lock, that PTE is in, where the unmap that follows finds it, or the
+ * fault saw the new inval_seq and installs nothing.
+ */
+static void khyp_page_wait_user_fault(struct page *page)
+{
+	lock_page(page);
+	unlock_page(page);
+}
+
 static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 {
 	struct khyp_mem_slot *slot = mem->slots[slot_id];
+	unsigned long index;
+	struct page *page;
 
 	if (!slot)
 		return -ENOENT;
@@ -93,6 +108,8 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
 	smp_wmb();	/* seq before the unmap; pairs with khyp_handle_npf() */
 	/* No new fault finds the slot now; drop existing mappings. */
+	xa_for_each(&slot->pages, index, page)
+		khyp_page_wait_user_fault(page);
 	unmap_mapping_range(mem->mapping, slot->base_gfn << PAGE_SHIFT,
 			    slot->npages << PAGE_SHIFT, 1);
 	if (mem->ops && mem->ops->zap(mem, slot->base_gfn, slot->npages))
@@ -338,6 +355,41 @@ struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 }
 
 /**
+ * khyp_memory_lock_page() - the page for a fault on the VMM's mapping
+ * @mem:	the VM's memory
+ * @gfn:	guest frame number
+ *
+ * As khyp_memory_get_page(), but the page comes back locked, and is
+ * still the guest's: the core mm installs the PTE before it unlocks the
+ * page, and a page taken back meanwhile (balloon, region deleted) is
+ * detected through @mem->inval_seq, which is bumped before pages go and
+ * re-read here under the page lock.  Without this, the VMM could map a
+ * page that had already left the guest, and the guest and the VMM would
+ * no longer share that frame.
+ *
+ * Return: the page, locked and with a reference for the caller; NULL if
+ * @gfn is in no slot; ERR_PTR(-EAGAIN) if it was taken back meanwhile
+ * (fault again); ERR_PTR(-ENOMEM).
+ */
+struct page *khyp_memory_lock_page(struct khyp_memory *mem, u64 gfn)
+{
+	unsigned long seq = READ_ONCE(mem->inval_seq);
+	struct page *page;
+
+	smp_rmb();	/* seq before the lookup, as in khyp_handle_npf() */
+	page = khyp_memory_get_page(mem, gfn, NULL);
+	if (IS_ERR_OR_NULL(page))
+		return page;
+	lock_page(page);
+	if (READ_ONCE(mem->inval_seq) != seq) {
+		unlock_page(page);
+		put_page(page);
+		return ERR_PTR(-EAGAIN);
+	}
+	return page;
+}
+
+/**
  * khyp_memory_reclaim() - give single guest pages back to the host
  * @mem:	the VM's memory
  * @gfns:	guest frame numbers
@@ -374,6 +426,7 @@ unsigned long khyp_memory_reclaim(struct khyp_memory *mem, const u64 *gfns,
 		if (!page)
 			continue;
 		list_add(&page->lru, &pages);
+		khyp_page_wait_user_fault(page);
 		unmap_mapping_range(mem->mapping, gfns[i] << PAGE_SHIFT,
 				    PAGE_SIZE, 1);
 		if (mem->ops)

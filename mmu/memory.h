@@ -47,8 +47,9 @@ struct khyp_mem_slot {
  *		are freed.  Dropping the mapping of one page may split a
  *		2 MiB mapping around it (mmu/pgtable.c).
  * @inval_seq:	(@lock for writers) bumped before pages go, so that a
- *		second-level fault that looked a page up without holding
- *		@lock can tell that the page may be gone (see core/run.c).
+ *		second-level fault (core/run.c) or a fault on the VMM's
+ *		mapping (khyp_memory_lock_page()) that looked a page up
+ *		without holding @lock can tell that the page may be gone.
  */
 struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
@@ -90,6 +91,7 @@ bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages);
 enum khyp_frame khyp_memory_frame(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags);
+struct page *khyp_memory_lock_page(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
 				    bool try_huge, u32 *flags, bool *huge);
 

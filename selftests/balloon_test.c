@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -950,6 +952,129 @@ SLOW_TEST(untouched_frames_bounded_and_charged)
 		TH_LOG("the host's slab outside the cgroup grew by %lld KiB",
 		       unaccounted / 1024);
 
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * The VMM touching a guest page while the guest gives it back: a fault on
+ * the VMM's mapping that found the page just before it left the guest
+ * must not map it after it left.  Else the VMM reads and writes a page
+ * that is no longer the guest's (its data goes nowhere).
+ *
+ * The guest loops: inflate the page, deflate it, write the iteration
+ * number into it, report.  A second host thread zaps its own mapping of
+ * the page and touches it again, over and over, so that it is faulting
+ * when a time slice ends (on these one-CPU machines the race needs a
+ * preemption inside the fault); between guest runs (seq even) it checks
+ * that the mapping shows what the guest wrote last.  The main thread
+ * checks the same after each report.
+ */
+#define RACE_GPA	0x100000UL
+#define RACE_ITERS	3000
+
+static volatile uint64_t g_race_iters = RACE_ITERS;
+
+static void guest_inflate_loop(void)
+{
+	uint64_t i;
+
+	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
+	*(volatile uint64_t *)RACE_GPA = 0;
+	for (i = 1; i <= g_race_iters; i++) {
+		g_list[0] = RACE_GPA;
+		GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_INFLATE,
+				      (uint64_t)g_list, 1));
+		g_list[0] = RACE_GPA;
+		GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_DEFLATE,
+				      (uint64_t)g_list, 1));
+		*(volatile uint64_t *)RACE_GPA = i;
+		GUEST_SYNC(i);
+	}
+	GUEST_DONE();
+}
+
+struct race {
+	volatile uint64_t *page;	/* the VMM's mapping of RACE_GPA */
+	volatile uint64_t seq;		/* odd while the guest runs */
+	volatile uint64_t published;	/* what the guest wrote last */
+	volatile int stop;
+	uint64_t touches, checks, stale, stale_value, stale_expected;
+};
+
+static void *race_toucher(void *arg)
+{
+	struct race *r = arg;
+	uint64_t s, p, v;
+
+	while (!r->stop) {
+		madvise((void *)r->page, PAGE, MADV_DONTNEED);
+		(void)*r->page;		/* fault */
+		r->touches++;
+		s = r->seq;
+		__sync_synchronize();
+		if (s & 1)
+			continue;
+		p = r->published;	/* set before seq turned even */
+		v = *r->page;
+		__sync_synchronize();
+		if (r->seq != s)	/* the guest ran meanwhile */
+			continue;
+		r->checks++;
+		if (v != p) {
+			r->stale++;
+			r->stale_value = v;
+			r->stale_expected = p;
+		}
+	}
+	return NULL;
+}
+
+SLOW_TEST(vmm_fault_races_inflate)
+{
+	struct race r = { 0 };
+	uint64_t i, main_stale = 0;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	struct kh_vm *vm;
+	pthread_t thread;
+	char msg[512];
+	int c;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_inflate_loop);
+	set_target(_metadata, vm, 1);
+	r.page = kh_gpa(vm, RACE_GPA);
+	r.seq = 1;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, race_toucher, &r));
+	for (i = 1; i <= RACE_ITERS; i++) {
+		c = kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg));
+		if (c != KH_UCALL_SYNC || uc.args[0] != i)
+			break;
+		r.published = i;
+		__sync_synchronize();
+		r.seq++;			/* even: the guest is out */
+		sched_yield();
+		if (*r.page != i)
+			main_stale++;
+		r.seq++;
+		__sync_synchronize();
+	}
+	r.stop = 1;
+	pthread_join(thread, NULL);
+	ASSERT_EQ(KH_UCALL_SYNC, c) TH_LOG("%s", msg);
+	ASSERT_EQ(RACE_ITERS + 1, i) TH_LOG("stopped at %lu", (unsigned long)i);
+	TH_LOG("%lu iterations; the other thread touched %lu times, checked %lu",
+	       (unsigned long)RACE_ITERS, (unsigned long)r.touches,
+	       (unsigned long)r.checks);
+	EXPECT_LT(0, r.checks);
+	EXPECT_EQ(0, r.stale)
+		TH_LOG("the VMM saw %lu for %lu: a page no longer the guest's",
+		       (unsigned long)r.stale_value,
+		       (unsigned long)r.stale_expected);
+	EXPECT_EQ(0, main_stale);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
