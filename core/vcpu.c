@@ -22,6 +22,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -304,6 +305,8 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 
 	if (id >= KHYP_MAX_VCPUS)
 		return -EINVAL;
+	/* No speculative index past vm->vcpus[] either (Spectre v1). */
+	id = array_index_nospec(id, KHYP_MAX_VCPUS);
 
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 	if (!vcpu)

@@ -32,6 +32,7 @@
 
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -131,12 +132,14 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 			   const struct khyp_mem_region *r)
 {
 	struct khyp_mem_slot *slot;
-	unsigned int i;
+	unsigned int i, id;
 	int ret;
 
 	if (r->slot >= KHYP_MAX_MEM_REGIONS || (r->flags & ~KHYP_MEM_FLAGS_ALL) ||
 	    memchr_inv(r->reserved, 0, sizeof(r->reserved)))
 		return -EINVAL;
+	/* No speculative index past slots[] either (Spectre v1). */
+	id = array_index_nospec(r->slot, KHYP_MAX_MEM_REGIONS);
 	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->size))
 		return -EINVAL;
 	/* Also rejects base + size wrapping around. */
@@ -146,11 +149,11 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 
 	mutex_lock(&mem->lock);
 	if (!r->size) {
-		ret = khyp_memory_delete(mem, r->slot);
+		ret = khyp_memory_delete(mem, id);
 		goto unlock;
 	}
 	ret = -EEXIST;
-	if (mem->slots[r->slot])
+	if (mem->slots[id])
 		goto unlock;
 	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++)
 		if (mem->slots[i] &&
@@ -168,7 +171,7 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	slot->flags = r->flags;
 	/* Its nodes are charged like the pages (GFP_NOWAIT ones too). */
 	xa_init_flags(&slot->pages, XA_FLAGS_ACCOUNT);
-	mem->slots[r->slot] = slot;
+	mem->slots[id] = slot;
 	ret = 0;
 unlock:
 	mutex_unlock(&mem->lock);
