@@ -31,6 +31,28 @@
 
 #define KHYP_BALLOON_LIST_MASK	GENMASK_ULL(11, 0)
 
+/*
+ * The value of a frame's entry in b->gfns: whether it had a page when it
+ * was inflated.  Frames without one free nothing, yet cost an entry (up
+ * to one xarray node each, for sparse frames), so there may be no more of
+ * them than the VM has pages: a guest with a huge declared region must
+ * not turn never-touched frames into host memory.  The entries are
+ * charged to the VMM's memory cgroup (the vCPU thread inflates): the
+ * xarray allocates most nodes under its lock with GFP_NOWAIT, which is
+ * charged only with XA_FLAGS_ACCOUNT, whatever gfp xa_store() gets.
+ */
+#define KHYP_BALLOON_HAD_PAGE	1
+#define KHYP_BALLOON_NO_PAGE	2
+
+/* A frame left the balloon: its entry's value was @entry. */
+static void khyp_balloon_forget(struct khyp_balloon *b, void *entry)
+{
+	lockdep_assert_held(&b->lock);
+	b->size--;
+	if (xa_to_value(entry) == KHYP_BALLOON_NO_PAGE)
+		b->no_page--;
+}
+
 atomic_long_t khyp_balloon_freed_total;
 
 /* In the VM creator's context: the shrinker's link is charged there. */
@@ -40,7 +62,7 @@ int khyp_balloon_init(struct khyp_vm *vm)
 	int r;
 
 	mutex_init(&b->lock);
-	xa_init(&b->gfns);
+	xa_init_flags(&b->gfns, XA_FLAGS_ACCOUNT);	/* see above */
 	INIT_LIST_HEAD(&b->node);
 	r = khyp_shrinker_add(b);
 	if (r)
@@ -99,9 +121,9 @@ static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
 	u16 *idx;
 	s64 r;
 
-	gfns = kmalloc_array(n, sizeof(*gfns), GFP_KERNEL);
-	idx = kmalloc_array(n, sizeof(*idx), GFP_KERNEL);
-	not_ram = kcalloc(n, sizeof(*not_ram), GFP_KERNEL);
+	gfns = kmalloc_array(n, sizeof(*gfns), GFP_KERNEL_ACCOUNT);
+	idx = kmalloc_array(n, sizeof(*idx), GFP_KERNEL_ACCOUNT);
+	not_ram = kcalloc(n, sizeof(*not_ram), GFP_KERNEL_ACCOUNT);
 	r = -ENOMEM;
 	if (!gfns || !idx || !not_ram)
 		goto out;
@@ -109,20 +131,32 @@ static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
 	mutex_lock(&b->lock);
 	for (i = 0; i < n; i++) {
 		u64 e = READ_ONCE(list[i]), gfn = e >> PAGE_SHIFT;
+		enum khyp_frame f = KHYP_FRAME_NOT_RAM;
+		unsigned long v;
+
+		if (!(e & KHYP_BALLOON_LIST_MASK) &&
+		    gfn < KHYP_MAX_GPA >> PAGE_SHIFT)
+			f = khyp_memory_frame(&vm->mem, gfn);
+		v = f == KHYP_FRAME_PAGE ? KHYP_BALLOON_HAD_PAGE :
+					   KHYP_BALLOON_NO_PAGE;
 
 		if (e & KHYP_BALLOON_LIST_MASK) {
 			list[i] = e | KHYP_BALLOON_S_INVALID;
-		} else if (gfn >= KHYP_MAX_GPA >> PAGE_SHIFT ||
-			   !khyp_memory_range_ok(&vm->mem, gfn, 1)) {
+		} else if (f == KHYP_FRAME_NOT_RAM) {
 			list[i] = e | KHYP_BALLOON_S_NOT_RAM;
 		} else if (xa_load(&b->gfns, gfn)) {
 			list[i] = e | KHYP_BALLOON_S_STATE;
 		} else if (b->size + nr >= target) {
 			list[i] = e | KHYP_BALLOON_S_TARGET;
-		} else if (xa_err(xa_store(&b->gfns, gfn, xa_mk_value(1),
-					   GFP_KERNEL))) {
+		} else if (v == KHYP_BALLOON_NO_PAGE &&
+			   b->no_page >= atomic_long_read(&vm->mem.nr_pages)) {
+			list[i] = e | KHYP_BALLOON_S_NO_PAGE;
+		} else if (xa_err(xa_store(&b->gfns, gfn, xa_mk_value(v),
+					   GFP_KERNEL_ACCOUNT))) {
 			list[i] = e | KHYP_BALLOON_S_TARGET;	/* no memory */
 		} else {
+			if (v == KHYP_BALLOON_NO_PAGE)
+				b->no_page++;
 			idx[nr] = i;
 			gfns[nr++] = gfn;
 			continue;
@@ -136,15 +170,16 @@ static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
 	atomic_long_add(freed, &b->unreported);
 	r = 0;
 	for (i = 0; i < nr; i++) {
-		if (not_ram[i]) {
-			xa_erase(&b->gfns, gfns[i]);
-			list[idx[i]] |= KHYP_BALLOON_S_NOT_RAM;
-			b->rejected++;
+		b->size++;
+		if (!not_ram[i]) {
+			r++;
 			continue;
 		}
-		r++;
+		/* Its region was deleted meanwhile. */
+		khyp_balloon_forget(b, xa_erase(&b->gfns, gfns[i]));
+		list[idx[i]] |= KHYP_BALLOON_S_NOT_RAM;
+		b->rejected++;
 	}
-	b->size += r;
 	b->inflated += r;
 	mutex_unlock(&b->lock);
 out:
@@ -164,18 +199,21 @@ static s64 khyp_balloon_deflate(struct khyp_vm *vm, u64 *list,
 	mutex_lock(&b->lock);
 	for (i = 0; i < n; i++) {
 		u64 e = READ_ONCE(list[i]), gfn = e >> PAGE_SHIFT;
+		void *entry = NULL;
 
+		if (!(e & KHYP_BALLOON_LIST_MASK))
+			entry = xa_erase(&b->gfns, gfn);
 		if (e & KHYP_BALLOON_LIST_MASK) {
 			list[i] = e | KHYP_BALLOON_S_INVALID;
-		} else if (!xa_erase(&b->gfns, gfn)) {
+		} else if (!entry) {
 			list[i] = e | KHYP_BALLOON_S_STATE;
 		} else {
+			khyp_balloon_forget(b, entry);
 			r++;
 			continue;
 		}
 		b->rejected++;
 	}
-	b->size -= r;
 	b->deflated += r;
 	mutex_unlock(&b->lock);
 	return r;
@@ -266,12 +304,14 @@ s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0, u64 arg1)
 void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn)
 {
 	struct khyp_balloon *b = &vm->balloon;
+	void *entry;
 
 	if (!xa_load(&b->gfns, gfn))
 		return;
 	mutex_lock(&b->lock);
-	if (xa_erase(&b->gfns, gfn)) {
-		b->size--;
+	entry = xa_erase(&b->gfns, gfn);
+	if (entry) {
+		khyp_balloon_forget(b, entry);
 		b->violations++;
 		pr_info_ratelimited("vm %u: guest touched frame %#llx while it was in the balloon\n",
 				    vm->id, gfn);

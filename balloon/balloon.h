@@ -27,6 +27,8 @@ struct khyp_balloon_link;
  * @last_pressure: jiffies of the last shrinker scan that raised it.
  * @gfns:	the guest frames in the balloon (value entries).
  * @size:	how many.
+ * @no_page:	how many of them had no page when inflated (at most the
+ *		VM's allocated pages at the time, see balloon.c).
  * @inflated, @deflated, @freed, @violations, @rejected, @guest_free:
  *		the counters of struct khyp_balloon_stats.
  * @notify_vector: the guest's notification vector, 0 for none; and
@@ -45,6 +47,7 @@ struct khyp_balloon {
 	unsigned long last_pressure;
 	struct xarray gfns;
 	u64 size;
+	u64 no_page;
 	u64 inflated, deflated, freed, violations, rejected, guest_free;
 	u8 notify_vector;
 	u32 notify_vcpu;

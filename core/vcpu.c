@@ -22,6 +22,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -235,7 +236,8 @@ static vm_fault_t khyp_vcpu_fault(struct vm_fault *vmf)
 {
 	struct khyp_vcpu *vcpu = vmf->vma->vm_file->private_data;
 
-	if (vmf->pgoff)
+	/* Only the creator's mm (a mapping MADV_DOFORK let a child inherit). */
+	if (vmf->pgoff || vmf->vma->vm_mm != vcpu->vm->mm)
 		return VM_FAULT_SIGBUS;
 	vmf->page = virt_to_page(vcpu->run);
 	get_page(vmf->page);
@@ -255,7 +257,7 @@ static int khyp_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
 	    vma_pages(vma) != KHYP_RUN_SIZE / PAGE_SIZE)
 		return -EINVAL;
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &khyp_vcpu_vm_ops;
 	return 0;
 }
@@ -306,6 +308,8 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 
 	if (id >= KHYP_MAX_VCPUS)
 		return -EINVAL;
+	/* No speculative index past vm->vcpus[] either (Spectre v1). */
+	id = array_index_nospec(id, KHYP_MAX_VCPUS);
 
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 	if (!vcpu)

@@ -12,9 +12,16 @@
  * Each VM file has an inode of its own, on a small internal pseudo
  * filesystem, so that its address_space holds only this VM's mappings:
  * taking one guest page back zaps exactly the userspace PTEs that map it.
+ * The VM holds its own reference on that inode (vm->inode): the file goes
+ * when its fd is closed, but a vCPU may keep the VM, and its balloon,
+ * working long after, and every page it gives back goes through the
+ * inode's address_space.  The inode points to nothing of the VM's, so
+ * this reference makes no cycle.
  *
  * A VM is used only by the process that created it (vm->mm): another
- * process that inherits or is passed the fd gets -EIO.
+ * process that inherits or is passed the fd gets -EIO, a child does not
+ * inherit the mappings (VM_DONTCOPY), and one that gets them anyway
+ * (MADV_DOFORK) gets SIGBUS on its first touch.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -49,6 +56,7 @@ static void khyp_vm_free(struct kref *kref)
 	khyp_balloon_destroy(vm);
 	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
+	iput(vm->inode);
 	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);
 	kfree(vm);
@@ -92,13 +100,18 @@ static vm_fault_t khyp_vm_fault(struct vm_fault *vmf)
 	struct khyp_vm *vm = vmf->vma->vm_file->private_data;
 	struct page *page;
 
-	page = khyp_memory_get_page(&vm->mem, vmf->pgoff, NULL);
+	/* Only the creator's mm (a mapping MADV_DOFORK let a child inherit). */
+	if (vmf->vma->vm_mm != vm->mm)
+		return VM_FAULT_SIGBUS;
+	page = khyp_memory_lock_page(&vm->mem, vmf->pgoff);
+	if (page == ERR_PTR(-EAGAIN))	/* taken back meanwhile: fault again */
+		return VM_FAULT_NOPAGE;
 	if (IS_ERR(page))
 		return VM_FAULT_OOM;
 	if (!page)		/* the region was deleted */
 		return VM_FAULT_SIGBUS;
 	vmf->page = page;	/* our reference goes to the PTE */
-	return 0;
+	return VM_FAULT_LOCKED;
 }
 
 static const struct vm_operations_struct khyp_vm_vm_ops = {
@@ -116,7 +129,8 @@ static int khyp_vm_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (!khyp_memory_range_ok(&vm->mem, vma->vm_pgoff, vma_pages(vma)))
 		return -EINVAL;
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	/* Not inherited by fork(): a child is not the VM's creator. */
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &khyp_vm_vm_ops;
 	return 0;
 }
@@ -234,6 +248,9 @@ int khyp_vm_create(void)
 		goto put_module;
 	}
 	file->private_data = vm;
+	/* The file took the first reference; this one is the VM's. */
+	ihold(inode);
+	vm->inode = inode;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

@@ -19,6 +19,7 @@
 #include "../mmu/pgtable.h"
 
 struct dentry;
+struct inode;
 struct khyp_vcpu;
 
 /**
@@ -28,6 +29,8 @@ struct khyp_vcpu;
  * @id:		(c) a number for debugfs and log lines.
  * @gen:	(c) a 64-bit number never reused: which VM a CPU last ran,
  *		for the IBPB between VMs (core/mitigations.c).
+ * @inode:	(c) the VM file's inode, referenced for as long as the VM
+ *		lives: @mem.mapping is its address_space.
  * @mem:	guest memory, with its own lock.
  * @pt:		second-level page tables, with their own lock.
  * @lock:	protects @vcpus.
@@ -47,6 +50,7 @@ struct khyp_vm {
 	struct mm_struct *mm;
 	unsigned int id;
 	u64 gen;
+	struct inode *inode;
 	struct khyp_memory mem;
 	struct khyp_pgtable pt;
 	struct mutex lock;	/* protects vcpus[] */

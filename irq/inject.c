@@ -27,6 +27,7 @@
  * NMI queued then is delivered anyway.  Everything here but
  * khyp_irq_request() runs under vcpu->mutex.
  */
+#include <linux/nospec.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <asm/processor-flags.h>
@@ -143,6 +144,7 @@ bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector)
 
 	if (vcpu_id >= KHYP_MAX_VCPUS || vector < 32)
 		return false;
+	vcpu_id = array_index_nospec(vcpu_id, KHYP_MAX_VCPUS);
 	rcu_read_lock();
 	vcpu = rcu_dereference(vm->vcpus[vcpu_id]);
 	if (vcpu && !test_and_set_bit(vector, vcpu->irq_requests)) {

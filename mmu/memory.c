@@ -32,6 +32,8 @@
 
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -83,9 +85,23 @@ static bool khyp_slots_overlap(const struct khyp_mem_slot *s, u64 gfn,
 	return gfn < s->base_gfn + s->npages && s->base_gfn < gfn + npages;
 }
 
+/*
+ * A userspace fault that found @page before it left the guest installs
+ * its PTE with the page locked (khyp_memory_lock_page()): once we had the
+ * lock, that PTE is in, where the unmap that follows finds it, or the
+ * fault saw the new inval_seq and installs nothing.
+ */
+static void khyp_page_wait_user_fault(struct page *page)
+{
+	lock_page(page);
+	unlock_page(page);
+}
+
 static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 {
 	struct khyp_mem_slot *slot = mem->slots[slot_id];
+	unsigned long index;
+	struct page *page;
 
 	if (!slot)
 		return -ENOENT;
@@ -93,6 +109,8 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
 	smp_wmb();	/* seq before the unmap; pairs with khyp_handle_npf() */
 	/* No new fault finds the slot now; drop existing mappings. */
+	xa_for_each(&slot->pages, index, page)
+		khyp_page_wait_user_fault(page);
 	unmap_mapping_range(mem->mapping, slot->base_gfn << PAGE_SHIFT,
 			    slot->npages << PAGE_SHIFT, 1);
 	if (mem->ops && mem->ops->zap(mem, slot->base_gfn, slot->npages))
@@ -114,12 +132,14 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 			   const struct khyp_mem_region *r)
 {
 	struct khyp_mem_slot *slot;
-	unsigned int i;
+	unsigned int i, id;
 	int ret;
 
 	if (r->slot >= KHYP_MAX_MEM_REGIONS || (r->flags & ~KHYP_MEM_FLAGS_ALL) ||
 	    memchr_inv(r->reserved, 0, sizeof(r->reserved)))
 		return -EINVAL;
+	/* No speculative index past slots[] either (Spectre v1). */
+	id = array_index_nospec(r->slot, KHYP_MAX_MEM_REGIONS);
 	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->size))
 		return -EINVAL;
 	/* Also rejects base + size wrapping around. */
@@ -129,11 +149,11 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 
 	mutex_lock(&mem->lock);
 	if (!r->size) {
-		ret = khyp_memory_delete(mem, r->slot);
+		ret = khyp_memory_delete(mem, id);
 		goto unlock;
 	}
 	ret = -EEXIST;
-	if (mem->slots[r->slot])
+	if (mem->slots[id])
 		goto unlock;
 	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++)
 		if (mem->slots[i] &&
@@ -149,8 +169,9 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	slot->base_gfn = r->guest_phys_addr >> PAGE_SHIFT;
 	slot->npages = r->size >> PAGE_SHIFT;
 	slot->flags = r->flags;
-	xa_init(&slot->pages);
-	mem->slots[r->slot] = slot;
+	/* Its nodes are charged like the pages (GFP_NOWAIT ones too). */
+	xa_init_flags(&slot->pages, XA_FLAGS_ACCOUNT);
+	mem->slots[id] = slot;
 	ret = 0;
 unlock:
 	mutex_unlock(&mem->lock);
@@ -182,6 +203,21 @@ bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages)
 	ok = npages && khyp_memory_find(mem, gfn, npages);
 	mutex_unlock(&mem->lock);
 	return ok;
+}
+
+/* What is behind @gfn now: no slot, no page yet, or a page. */
+enum khyp_frame khyp_memory_frame(struct khyp_memory *mem, u64 gfn)
+{
+	struct khyp_mem_slot *slot;
+	enum khyp_frame f = KHYP_FRAME_NOT_RAM;
+
+	mutex_lock(&mem->lock);
+	slot = khyp_memory_find(mem, gfn, 1);
+	if (slot)
+		f = xa_load(&slot->pages, gfn - slot->base_gfn) ?
+		    KHYP_FRAME_PAGE : KHYP_FRAME_EMPTY;
+	mutex_unlock(&mem->lock);
+	return f;
 }
 
 /*
@@ -322,6 +358,41 @@ struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 }
 
 /**
+ * khyp_memory_lock_page() - the page for a fault on the VMM's mapping
+ * @mem:	the VM's memory
+ * @gfn:	guest frame number
+ *
+ * As khyp_memory_get_page(), but the page comes back locked, and is
+ * still the guest's: the core mm installs the PTE before it unlocks the
+ * page, and a page taken back meanwhile (balloon, region deleted) is
+ * detected through @mem->inval_seq, which is bumped before pages go and
+ * re-read here under the page lock.  Without this, the VMM could map a
+ * page that had already left the guest, and the guest and the VMM would
+ * no longer share that frame.
+ *
+ * Return: the page, locked and with a reference for the caller; NULL if
+ * @gfn is in no slot; ERR_PTR(-EAGAIN) if it was taken back meanwhile
+ * (fault again); ERR_PTR(-ENOMEM).
+ */
+struct page *khyp_memory_lock_page(struct khyp_memory *mem, u64 gfn)
+{
+	unsigned long seq = READ_ONCE(mem->inval_seq);
+	struct page *page;
+
+	smp_rmb();	/* seq before the lookup, as in khyp_handle_npf() */
+	page = khyp_memory_get_page(mem, gfn, NULL);
+	if (IS_ERR_OR_NULL(page))
+		return page;
+	lock_page(page);
+	if (READ_ONCE(mem->inval_seq) != seq) {
+		unlock_page(page);
+		put_page(page);
+		return ERR_PTR(-EAGAIN);
+	}
+	return page;
+}
+
+/**
  * khyp_memory_reclaim() - give single guest pages back to the host
  * @mem:	the VM's memory
  * @gfns:	guest frame numbers
@@ -358,6 +429,7 @@ unsigned long khyp_memory_reclaim(struct khyp_memory *mem, const u64 *gfns,
 		if (!page)
 			continue;
 		list_add(&page->lru, &pages);
+		khyp_page_wait_user_fault(page);
 		unmap_mapping_range(mem->mapping, gfns[i] << PAGE_SHIFT,
 				    PAGE_SIZE, 1);
 		if (mem->ops)

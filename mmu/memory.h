@@ -39,15 +39,17 @@ struct khyp_mem_slot {
  *		runs.
  * @slots:	(@lock) the regions, NULL where a slot is free.
  * @nr_pages:	pages allocated, over all slots.
- * @mapping:	(c) of the VM file: userspace mappings of guest memory, to
- *		zap before a page is freed.
+ * @mapping:	(c) of the VM file's inode, which the VM holds (core/vm.c):
+ *		userspace mappings of guest memory, to zap before a page is
+ *		freed.
  * @ops:	(c) how to drop second-level mappings (the VM's), called with
  *		@lock held after pages have left the slots and before they
  *		are freed.  Dropping the mapping of one page may split a
  *		2 MiB mapping around it (mmu/pgtable.c).
  * @inval_seq:	(@lock for writers) bumped before pages go, so that a
- *		second-level fault that looked a page up without holding
- *		@lock can tell that the page may be gone (see core/run.c).
+ *		second-level fault (core/run.c) or a fault on the VMM's
+ *		mapping (khyp_memory_lock_page()) that looked a page up
+ *		without holding @lock can tell that the page may be gone.
  */
 struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
@@ -70,6 +72,13 @@ struct khyp_memory_ops {
 	void (*flush)(struct khyp_memory *mem);
 };
 
+/* What is behind a guest frame (khyp_memory_frame()). */
+enum khyp_frame {
+	KHYP_FRAME_NOT_RAM,	/* in no slot */
+	KHYP_FRAME_EMPTY,	/* RAM, no page allocated */
+	KHYP_FRAME_PAGE,	/* RAM with its page */
+};
+
 void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 		      const struct khyp_memory_ops *ops);
 u64 khyp_memory_declared_pages(struct khyp_memory *mem);
@@ -79,8 +88,10 @@ void khyp_memory_destroy(struct khyp_memory *mem);
 int khyp_memory_set_region(struct khyp_memory *mem,
 			   const struct khyp_mem_region *region);
 bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages);
+enum khyp_frame khyp_memory_frame(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags);
+struct page *khyp_memory_lock_page(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
 				    bool try_huge, u32 *flags, bool *huge);
 

@@ -67,7 +67,12 @@ static inline unsigned int pt_index(u64 gpa, int level)
 	return (gpa >> pt_shift(level)) & (PTRS_PER_PTE - 1);
 }
 
-/* EPT: read/write/execute bits, write-back memory, guest PAT honoured. */
+/*
+ * EPT: read/write/execute bits; leaves are write-back with the guest's PAT
+ * ignored (IPAT).  Guest memory is ordinary host RAM that the host and
+ * the VMM use write-back: a guest that made its view uncacheable or
+ * write-combining would see stale data, or leave stale lines behind.
+ */
 static u64 ept_table(phys_addr_t pa)
 {
 	return pa | VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK |
@@ -78,7 +83,8 @@ static u64 ept_leaf(phys_addr_t pa, bool writable)
 {
 	return pa | VMX_EPT_READABLE_MASK | VMX_EPT_EXECUTABLE_MASK |
 	       (writable ? VMX_EPT_WRITABLE_MASK : 0) |
-	       ((u64)MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT);
+	       ((u64)MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT) |
+	       VMX_EPT_IPAT_BIT;
 }
 
 /* The EPT pointer's page-walk length, set by vmx/vmcs.c. */

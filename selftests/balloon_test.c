@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -851,6 +853,248 @@ SLOW_TEST(idle_vm_gives_more)
 		ASSERT_DONE(vms[i].vcpu);
 		kh_vm_free(vms[i].vm);
 	}
+}
+
+/*
+ * Bookkeeping a guest cannot inflate: a VM with a huge region it never
+ * touched (512 GiB here) offers the balloon frames that free nothing.
+ * Each sparse frame costs an xarray node in the host; a balloon that
+ * took them all would let a guest allocate gigabytes of kernel memory.
+ * Frames with no page are accepted only while the balloon holds fewer of
+ * them than the VM has pages (the rest get S_NO_PAGE), and what is
+ * accepted is charged to the VMM's memory cgroup: the host's slab
+ * outside the cgroup does not grow with what the guest asks.
+ */
+#define BIG_GPA		(256ULL << 30)
+#define BIG_SIZE	(512ULL << 30)
+#define SPARSE_TRIES	32768ULL	/* one frame every 64: a node each */
+
+static void guest_inflate_untouched(void)
+{
+	uint64_t k, i, n, ok = 0, no_page = 0, other = 0;
+
+	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
+	for (k = 0; k < SPARSE_TRIES; k += BATCH) {
+		n = SPARSE_TRIES - k < BATCH ? SPARSE_TRIES - k : BATCH;
+		for (i = 0; i < n; i++)
+			g_list[i] = BIG_GPA + (k + i) * 64 * PAGE;
+		hc(KHYP_HC_BALLOON_INFLATE, (uint64_t)g_list, n);
+		for (i = 0; i < n; i++) {
+			switch (g_list[i] & 0xfff) {
+			case KHYP_BALLOON_S_OK:
+				ok++;
+				break;
+			case KHYP_BALLOON_S_NO_PAGE:
+				no_page++;
+				break;
+			default:
+				other++;
+			}
+		}
+	}
+	GUEST_SYNC4(ok, no_page, other, 0);
+	GUEST_DONE();
+}
+
+/* A "name value" line of a file (memory.stat, /proc/meminfo in kB). */
+static long long stat_value(const char *path, const char *name)
+{
+	char line[256], key[64];
+	long long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[^: ]%*[: ] %lld", key, &v) == 2 &&
+		    !strcmp(key, name)) {
+			found = v;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* All slab memory, and the part charged to our cgroup, in bytes. */
+static void slab_bytes(long long *host, long long *cg)
+{
+	*host = stat_value("/proc/meminfo", "Slab") * 1024;
+	*cg = stat_value(CG_DIR "/memory.stat", "slab");
+}
+
+SLOW_TEST(untouched_frames_bounded_and_charged)
+{
+	struct khyp_mem_region big = {
+		.slot = 1, .guest_phys_addr = BIG_GPA, .size = BIG_SIZE,
+	};
+	long long host0, cg0, host1, cg1, unaccounted;
+	struct khyp_balloon_stats st;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	struct kh_vm *vm;
+	char msg[512];
+
+	NEED_DEV();
+	ASSERT_NE(NULL, cg_enter()) TH_LOG("no memory cgroup to run in");
+	vm = kh_vm_create(0);
+	ASSERT_EQ(0, ioctl(vm->fd, KHYP_SET_MEM_REGION, &big))
+		TH_LOG("KHYP_SET_MEM_REGION: %s", strerror(errno));
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_inflate_untouched);
+	set_target(_metadata, vm, SPARSE_TRIES * 2);
+
+	sleep(3);	/* memory.stat may lag up to 2 s (rstat flush) */
+	slab_bytes(&host0, &cg0);
+	ASSERT_LE(0, host0);
+	ASSERT_LE(0, cg0) TH_LOG("no slab line in " CG_DIR "/memory.stat");
+	ASSERT_EQ(KH_UCALL_SYNC, kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg)))
+		TH_LOG("%s", msg);
+	sleep(3);
+	slab_bytes(&host1, &cg1);
+	get_stats(_metadata, vm, &st);
+	TH_LOG("accepted %llu, S_NO_PAGE %llu, other %llu; VM pages %llu; "
+	       "slab +%lld KiB, of it charged here +%lld KiB",
+	       (unsigned long long)uc.args[0], (unsigned long long)uc.args[1],
+	       (unsigned long long)uc.args[2],
+	       (unsigned long long)st.ram_pages,
+	       (host1 - host0) / 1024, (cg1 - cg0) / 1024);
+	EXPECT_EQ(SPARSE_TRIES, uc.args[0] + uc.args[1]);
+	EXPECT_EQ(0, uc.args[2]);
+	/* At most as many page-less frames as the VM has pages. */
+	EXPECT_GE(st.ram_pages, uc.args[0]);
+	EXPECT_LT(0, uc.args[0]);
+	EXPECT_EQ(uc.args[0], st.size);
+	/* Their bookkeeping (about a node each) is charged to the cgroup. */
+	EXPECT_LE((long long)uc.args[0] * 256, cg1 - cg0);
+	unaccounted = (host1 - host0) - (cg1 - cg0);
+	EXPECT_GT(4LL << 20, unaccounted)
+		TH_LOG("the host's slab outside the cgroup grew by %lld KiB",
+		       unaccounted / 1024);
+
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * The VMM touching a guest page while the guest gives it back: a fault on
+ * the VMM's mapping that found the page just before it left the guest
+ * must not map it after it left.  Else the VMM reads and writes a page
+ * that is no longer the guest's (its data goes nowhere).
+ *
+ * The guest loops: inflate the page, deflate it, write the iteration
+ * number into it, report.  A second host thread zaps its own mapping of
+ * the page and touches it again, over and over, so that it is faulting
+ * when a time slice ends (on these one-CPU machines the race needs a
+ * preemption inside the fault); between guest runs (seq even) it checks
+ * that the mapping shows what the guest wrote last.  The main thread
+ * checks the same after each report.
+ */
+#define RACE_GPA	0x100000UL
+#define RACE_ITERS	3000
+
+static volatile uint64_t g_race_iters = RACE_ITERS;
+
+static void guest_inflate_loop(void)
+{
+	uint64_t i;
+
+	GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_PROBE, 1, 0));
+	*(volatile uint64_t *)RACE_GPA = 0;
+	for (i = 1; i <= g_race_iters; i++) {
+		g_list[0] = RACE_GPA;
+		GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_INFLATE,
+				      (uint64_t)g_list, 1));
+		g_list[0] = RACE_GPA;
+		GUEST_ASSERT_EQ(1, hc(KHYP_HC_BALLOON_DEFLATE,
+				      (uint64_t)g_list, 1));
+		*(volatile uint64_t *)RACE_GPA = i;
+		GUEST_SYNC(i);
+	}
+	GUEST_DONE();
+}
+
+struct race {
+	volatile uint64_t *page;	/* the VMM's mapping of RACE_GPA */
+	volatile uint64_t seq;		/* odd while the guest runs */
+	volatile uint64_t published;	/* what the guest wrote last */
+	volatile int stop;
+	uint64_t touches, checks, stale, stale_value, stale_expected;
+};
+
+static void *race_toucher(void *arg)
+{
+	struct race *r = arg;
+	uint64_t s, p, v;
+
+	while (!r->stop) {
+		madvise((void *)r->page, PAGE, MADV_DONTNEED);
+		(void)*r->page;		/* fault */
+		r->touches++;
+		s = r->seq;
+		__sync_synchronize();
+		if (s & 1)
+			continue;
+		p = r->published;	/* set before seq turned even */
+		v = *r->page;
+		__sync_synchronize();
+		if (r->seq != s)	/* the guest ran meanwhile */
+			continue;
+		r->checks++;
+		if (v != p) {
+			r->stale++;
+			r->stale_value = v;
+			r->stale_expected = p;
+		}
+	}
+	return NULL;
+}
+
+SLOW_TEST(vmm_fault_races_inflate)
+{
+	struct race r = { 0 };
+	uint64_t i, main_stale = 0;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	struct kh_vm *vm;
+	pthread_t thread;
+	char msg[512];
+	int c;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_inflate_loop);
+	set_target(_metadata, vm, 1);
+	r.page = kh_gpa(vm, RACE_GPA);
+	r.seq = 1;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, race_toucher, &r));
+	for (i = 1; i <= RACE_ITERS; i++) {
+		c = kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg));
+		if (c != KH_UCALL_SYNC || uc.args[0] != i)
+			break;
+		r.published = i;
+		__sync_synchronize();
+		r.seq++;			/* even: the guest is out */
+		sched_yield();
+		if (*r.page != i)
+			main_stale++;
+		r.seq++;
+		__sync_synchronize();
+	}
+	r.stop = 1;
+	pthread_join(thread, NULL);
+	ASSERT_EQ(KH_UCALL_SYNC, c) TH_LOG("%s", msg);
+	ASSERT_EQ(RACE_ITERS + 1, i) TH_LOG("stopped at %lu", (unsigned long)i);
+	TH_LOG("%lu iterations; the other thread touched %lu times, checked %lu",
+	       (unsigned long)RACE_ITERS, (unsigned long)r.touches,
+	       (unsigned long)r.checks);
+	EXPECT_LT(0, r.checks);
+	EXPECT_EQ(0, r.stale)
+		TH_LOG("the VMM saw %lu for %lu: a page no longer the guest's",
+		       (unsigned long)r.stale_value,
+		       (unsigned long)r.stale_expected);
+	EXPECT_EQ(0, main_stale);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
 }
 
 TEST_HARNESS_MAIN

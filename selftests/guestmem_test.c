@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/khyp_balloon.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
@@ -545,6 +547,121 @@ SLOW_TEST(teardown_sigkill_during_run)
 	missing = memory_missing_kib(before);
 	EXPECT_GE(16 * 1024, missing)
 		TH_LOG("MemFree %ld KiB lower after the child died", missing);
+	check_module_reloads(_metadata);
+}
+
+/*
+ * The VM's memory outlives its fd: with the VM fd (and every mapping of
+ * it) gone, a vCPU keeps the VM, and its guest gives a page back through
+ * the balloon, which zaps the VMM's mappings of that page through the
+ * address_space of the VM file's inode.  That inode must live as long as
+ * the VM, not as long as the file.  Without a kernel that poisons freed
+ * memory, a use after free shows only where the freed inode is reused:
+ * the next VMs' inodes come from the same cache right after, so if one
+ * of them got the old inode's memory, the inflation zaps that VM's
+ * mapping of the same guest page (mincore() turns 0).  Then everything
+ * is closed: the memory comes back and khyp unloads.
+ */
+#define CLOSED_GPA	0x100000UL
+#define CLOSED_PORT	0x90
+#define OTHER_VMS	32
+
+static volatile uint64_t closed_list[512] __attribute__((aligned(4096)));
+
+static void guest_inflate_after_close(void)
+{
+	uint64_t r;
+
+	*(volatile uint64_t *)CLOSED_GPA = 1;	/* the page exists */
+	GUEST_ASSERT_EQ(KHYP_BALLOON_VERSION,
+			kh_guest_hypercall(KHYP_HC_BALLOON_PROBE, 1, 0, 0, 0, 0));
+	GUEST_SYNC(0);
+	closed_list[0] = CLOSED_GPA;
+	r = kh_guest_hypercall(KHYP_HC_BALLOON_INFLATE,
+			       (uint64_t)closed_list, 1, 0, 0, 0);
+	/* The host cannot read a ucall any more: plain port I/O. */
+	kh_guest_out32(CLOSED_PORT, r);
+	kh_guest_out32(CLOSED_PORT, closed_list[0]);
+	kh_guest_out32(CLOSED_PORT, *(volatile uint64_t *)CLOSED_GPA);
+	for (;;)
+		kh_guest_hlt();
+}
+
+/* Run; the value of the guest's next OUT to CLOSED_PORT. */
+#define ASSERT_CLOSED_OUT(vcpu, val)					\
+	do {								\
+		ASSERT_IO(vcpu, CLOSED_PORT, 4, KHYP_IO_OUT);		\
+		(val) = (vcpu)->run->io.data;				\
+	} while (0)
+
+static bool page_mapped(void *p)
+{
+	unsigned char vec = 0;
+
+	return !mincore(p, PAGE, &vec) && (vec & 1);
+}
+
+SLOW_TEST(vm_fd_closed_then_balloon_inflates)
+{
+	struct khyp_balloon_target t = { .pages = 1 };
+	struct kh_vm *vm, *others[OTHER_VMS];
+	long before, missing;
+	struct kh_vcpu *vcpu;
+	uint64_t *p, v;
+	int i, zapped = 0;
+
+	NEED_DEV();
+	before = host_free_kib();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_inflate_after_close);
+	ASSERT_SYNC(vcpu, 0);
+	ASSERT_EQ(0, ioctl(vm->fd, KHYP_SET_BALLOON, &t));
+
+	/* Nothing of the VM file is left: fd, mappings, /dev/khyp. */
+	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++)
+		if (vm->regions[i].hva) {
+			munmap(vm->regions[i].hva, vm->regions[i].size);
+			vm->regions[i].hva = NULL;
+		}
+	close(vm->fd);
+	vm->fd = -1;
+	close(vm->dev);
+	vm->dev = -1;
+	usleep(500000);		/* an RCU grace period: a freed inode is free */
+
+	for (i = 0; i < OTHER_VMS; i++) {
+		others[i] = kh_vm_create(0);
+		p = kh_gpa(others[i], CLOSED_GPA);
+		*p = 0x5a5a + i;
+		ASSERT_TRUE(page_mapped(p));
+	}
+
+	ASSERT_CLOSED_OUT(vcpu, v);
+	EXPECT_EQ(1, v) TH_LOG("inflation accepted");
+	ASSERT_CLOSED_OUT(vcpu, v);
+	EXPECT_EQ(CLOSED_GPA | KHYP_BALLOON_S_OK, v);
+	ASSERT_CLOSED_OUT(vcpu, v);
+	EXPECT_EQ(0, v) TH_LOG("the page was given back: it reads 0 now");
+
+	for (i = 0; i < OTHER_VMS; i++) {
+		p = kh_gpa(others[i], CLOSED_GPA);
+		if (!page_mapped(p)) {
+			TH_LOG("VM %d's mapping was zapped by the closed VM's inflation",
+			       i);
+			zapped++;
+		}
+		EXPECT_EQ(0x5a5a + i, *p);
+	}
+	EXPECT_EQ(0, zapped);
+
+	for (i = 0; i < OTHER_VMS; i++)
+		kh_vm_free(others[i]);
+	kh_vm_free(vm);
+	missing = memory_missing_kib(before);
+	EXPECT_GE(16 * 1024, missing)
+		TH_LOG("MemFree %ld KiB lower after everything was closed",
+		       missing);
 	check_module_reloads(_metadata);
 }
 

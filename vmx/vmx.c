@@ -19,6 +19,7 @@
 
 #include <linux/mm.h>
 #include <asm/asm.h>
+#include <asm/cpufeature.h>
 #include <asm/io.h>
 #include <asm/mtrr.h>
 #include <asm/msr.h>
@@ -234,8 +235,18 @@ static int vmx_probe(struct khyp_caps *caps)
 	}
 	if (proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST)
 		caps->features |= KHYP_CAP_UNRESTRICTED_GUEST;
-	if (ept_vpid & VMX_EPT_2MB_PAGE_BIT)
-		caps->features |= KHYP_CAP_2M_PAGES;
+	/*
+	 * iTLB multihit (CVE-2018-12207): on the CPUs the kernel marks, a
+	 * guest that changes the page size of code it executes (which an
+	 * executable 2 MiB EPT leaf lets it do) can cause a machine check
+	 * that takes the host down.  khyp then maps guest memory 4 KiB only.
+	 */
+	if (ept_vpid & VMX_EPT_2MB_PAGE_BIT) {
+		if (!boot_cpu_has_bug(X86_BUG_ITLB_MULTIHIT))
+			caps->features |= KHYP_CAP_2M_PAGES;
+		else
+			pr_info("iTLB multihit: guest memory is mapped 4 KiB only\n");
+	}
 	if (ept_vpid & VMX_EPT_1GB_PAGE_BIT)
 		caps->features |= KHYP_CAP_1G_PAGES;
 	if (ept_vpid & VMX_EPT_AD_BIT)

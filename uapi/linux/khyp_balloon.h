@@ -53,12 +53,16 @@
  *		deflate: not in the balloon.
  * S_TARGET:	inflate: the balloon holds its target already.
  * S_INVALID:	the low 12 bits were not 0.
+ * S_NO_PAGE:	inflate: the frame has no page (never touched, or given
+ *		back already) and the balloon holds as many such frames as
+ *		the VM has pages: nothing to give, and bookkeeping to pay.
  */
 #define KHYP_BALLOON_S_OK	0
 #define KHYP_BALLOON_S_NOT_RAM	1
 #define KHYP_BALLOON_S_STATE	2
 #define KHYP_BALLOON_S_TARGET	3
 #define KHYP_BALLOON_S_INVALID	4
+#define KHYP_BALLOON_S_NO_PAGE	5
 
 /* Errors of a whole call, returned negated in RAX. */
 #define KHYP_BALLOON_EINVAL	22	/* bad count, list not in RAM, vector */
