@@ -272,22 +272,6 @@ static bool ensure_debugfs(void)
 	return !access(DEBUGFS "/khyp", F_OK);
 }
 
-/* The newest VM's number: khyp numbers VMs in creation order. */
-static int newest_vm(void)
-{
-	struct dirent *de;
-	int id, best = -1;
-	DIR *d = opendir(DEBUGFS "/khyp");
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "vm%d", &id) == 1 && id > best)
-			best = id;
-	closedir(d);
-	return best;
-}
-
 /* A line "@key N" of vm<id>/mmu, or -1. */
 static long mmu_stat(int id, const char *key)
 {
@@ -377,7 +361,7 @@ static void hvm_create(struct __test_metadata *_metadata, struct hvm *h,
 	ASSERT_LE(0, param) TH_LOG(PARAM " is missing");
 	ASSERT_TRUE(ensure_debugfs()) TH_LOG("no debugfs");
 	h->vm = kh_vm_create(mem);
-	h->id = newest_vm();
+	h->id = khyp_newest_vm();
 	ASSERT_LT(0, h->id);
 	h->huge = param && (h->vm->features & KHYP_CAP_2M_PAGES);
 	/* What the machine is expected to offer (KHYP_EXPECT 2m=), if said. */
@@ -509,7 +493,7 @@ TEST(readonly_slot)
 	NEED_DEV();
 	ASSERT_TRUE(ensure_debugfs());
 	vm = kh_vm_create(0);
-	id = newest_vm();
+	id = khyp_newest_vm();
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, guest_readonly);
 	p = kh_vm_add_region(vm, 1, EXTRA_GPA, 2 * HUGE, KHYP_MEM_READONLY);

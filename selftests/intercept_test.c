@@ -58,23 +58,6 @@ static bool debugfs_ready(void)
 	return !access(DEBUGFS "/khyp", F_OK);
 }
 
-/* The newest VM's id: khyp numbers VMs in creation order. */
-static int newest_vm(void)
-{
-	struct dirent *de;
-	int id, best = -1;
-	DIR *d;
-
-	d = opendir(DEBUGFS "/khyp");
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "vm%d", &id) == 1 && id > best)
-			best = id;
-	closedir(d);
-	return best;
-}
-
 /* Exits of @kind of vCPU 0 of VM @id, or -1 if there is no such line. */
 static long exit_count(int id, const char *kind)
 {
@@ -98,7 +81,7 @@ static struct kh_vm *vm_long(void (*fn)(void), struct kh_vcpu **vcpu, int *id)
 {
 	struct kh_vm *vm = kh_vm_create(0);
 
-	*id = newest_vm();
+	*id = khyp_newest_vm();
 	*vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(*vcpu, fn);
 	kh_vm_install_idt(vm, *vcpu);
@@ -754,7 +737,7 @@ TEST(ac_loop_stops_on_signal)
 		SKIP(return, "no debugfs");
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
 	vm = kh_vm_create(0);
-	id = newest_vm();
+	id = khyp_newest_vm();
 	vcpu = kh_vcpu_add(vm, 0);
 	setup_ac_loop(vm, vcpu);
 

@@ -221,23 +221,6 @@ TEST(info_names_backend)
 	EXPECT_HAS(res.out, line);
 }
 
-/* The newest VM in khyp's debugfs directory: the test's own. */
-static int newest_vm(void)
-{
-	struct dirent *de;
-	int id, best = -1;
-	DIR *d;
-
-	d = opendir("/sys/kernel/debug/khyp");
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "vm%d", &id) == 1 && id > best)
-			best = id;
-	closedir(d);
-	return best;
-}
-
 static void guest_three_syncs(void)
 {
 	GUEST_SYNC(1);
@@ -263,7 +246,7 @@ TEST(stats_lists_live_vm)
 	if (access("/sys/kernel/debug/khyp", F_OK))
 		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	vm = kh_vm_create(0);
-	id = newest_vm();
+	id = khyp_newest_vm();
 	ASSERT_LT(0, id);
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, guest_three_syncs);

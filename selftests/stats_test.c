@@ -63,23 +63,6 @@ static bool debugfs_mounted(void)
 	return !statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC;
 }
 
-/* The newest VM directory: khyp numbers VMs in creation order. */
-static int newest_vm(void)
-{
-	struct dirent *de;
-	int id, best = -1;
-	DIR *d;
-
-	d = opendir(DEBUGFS "/khyp");
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "vm%d", &id) == 1 && id > best)
-			best = id;
-	closedir(d);
-	return best;
-}
-
 /* The count on the line "@kind N" of a stats file, or -1. */
 static long read_count(const char *path, const char *kind)
 {
@@ -111,7 +94,7 @@ TEST(debugfs_exit_counts)
 	ASSERT_EQ(0, access(DEBUGFS "/khyp", F_OK))
 		TH_LOG("debugfs is mounted but has no khyp directory");
 	vm = kh_vm_create(0);
-	id = newest_vm();
+	id = khyp_newest_vm();
 	ASSERT_LT(0, id);
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, guest_counted_exits);

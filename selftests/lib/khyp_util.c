@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -184,4 +185,19 @@ long host_free_kib(void)
 const char *kvm_vendor(void)
 {
 	return cpuinfo_has("vmx") ? "kvm_intel" : "kvm_amd";
+}
+
+int khyp_newest_vm(void)
+{
+	struct dirent *de;
+	int id, best = -1;
+	DIR *d = opendir("/sys/kernel/debug/khyp");
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "vm%d", &id) == 1 && id > best)
+			best = id;
+	closedir(d);
+	return best;
 }

@@ -47,6 +47,9 @@ const char *machine_expect(const char *key, char *buf, size_t len);
  * per-CPU free lists (/proc/zoneinfo "count:"), which MemFree leaves out.
  */
 long host_free_kib(void);
+/* The newest VM in khyp's debugfs directory (VMs are numbered in creation
+ * order: a test's own, right after it created it), or -1. */
+int khyp_newest_vm(void);
 
 /* Run a shell command quietly; returns its exit status or -1. */
 int run_quiet(const char *cmd);
