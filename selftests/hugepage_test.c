@@ -275,19 +275,10 @@ static bool ensure_debugfs(void)
 /* A line "@key N" of vm<id>/mmu, or -1. */
 static long mmu_stat(int id, const char *key)
 {
-	char path[128], name[32];
-	long n, found = -1;
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/mmu", id);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %ld", name, &n) == 2)
-		if (!strcmp(name, key))
-			found = n;
-	fclose(f);
-	return found;
+	return khyp_file_count(path, key);
 }
 
 /* The parameter: 1 or 0, or -1 if the file is not there. */

@@ -61,19 +61,10 @@ static bool debugfs_ready(void)
 /* Exits of @kind of vCPU 0 of VM @id, or -1 if there is no such line. */
 static long exit_count(int id, const char *kind)
 {
-	char path[128], name[32];
-	long n, found = -1;
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/vcpu0/exits", id);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %ld", name, &n) == 2)
-		if (!strcmp(name, kind))
-			found = n;
-	fclose(f);
-	return found;
+	return khyp_file_count(path, kind);
 }
 
 /* A VM with one long-mode vCPU at @fn and the library's IDT. */

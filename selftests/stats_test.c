@@ -63,22 +63,6 @@ static bool debugfs_mounted(void)
 	return !statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC;
 }
 
-/* The count on the line "@kind N" of a stats file, or -1. */
-static long read_count(const char *path, const char *kind)
-{
-	char name[32];
-	long n, found = -1;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %ld", name, &n) == 2)
-		if (!strcmp(name, kind))
-			found = n;
-	fclose(f);
-	return found;
-}
 
 TEST(debugfs_exit_counts)
 {
@@ -106,16 +90,16 @@ TEST(debugfs_exit_counts)
 	snprintf(vcpu_path, sizeof(vcpu_path),
 		 DEBUGFS "/khyp/vm%d/vcpu0/exits", id);
 	/* the ucall of GUEST_DONE is one more port exit */
-	EXPECT_EQ(NR_OUTS + 1, read_count(vcpu_path, "io"));
-	EXPECT_EQ(NR_CPUIDS, read_count(vcpu_path, "cpuid"));
-	EXPECT_LT(0, read_count(vcpu_path, "npf"));
-	EXPECT_EQ(0, read_count(vcpu_path, "unknown"));
+	EXPECT_EQ(NR_OUTS + 1, khyp_file_count(vcpu_path, "io"));
+	EXPECT_EQ(NR_CPUIDS, khyp_file_count(vcpu_path, "cpuid"));
+	EXPECT_LT(0, khyp_file_count(vcpu_path, "npf"));
+	EXPECT_EQ(0, khyp_file_count(vcpu_path, "unknown"));
 
 	/* The VM keeps the counts of a closed vCPU. */
 	kh_vcpu_close(vcpu);
 	EXPECT_EQ(-1, access(vcpu_path, F_OK));
-	EXPECT_EQ(NR_OUTS + 1, read_count(vm_path, "io"));
-	EXPECT_EQ(NR_CPUIDS, read_count(vm_path, "cpuid"));
+	EXPECT_EQ(NR_OUTS + 1, khyp_file_count(vm_path, "io"));
+	EXPECT_EQ(NR_CPUIDS, khyp_file_count(vm_path, "cpuid"));
 
 	kh_vm_free(vm);
 	EXPECT_EQ(-1, access(vm_path, F_OK));

@@ -201,3 +201,18 @@ int khyp_newest_vm(void)
 	closedir(d);
 	return best;
 }
+
+long khyp_file_count(const char *path, const char *key)
+{
+	char name[32];
+	long n, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%31s %ld", name, &n) == 2)
+		if (!strcmp(name, key))
+			found = n;
+	fclose(f);
+	return found;
+}

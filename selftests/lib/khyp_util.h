@@ -50,6 +50,8 @@ long host_free_kib(void);
 /* The newest VM in khyp's debugfs directory (VMs are numbered in creation
  * order: a test's own, right after it created it), or -1. */
 int khyp_newest_vm(void);
+/* N of the line "@key N" of a "key value" file (khyp's debugfs), or -1. */
+long khyp_file_count(const char *path, const char *key);
 
 /* Run a shell command quietly; returns its exit status or -1. */
 int run_quiet(const char *cmd);
