@@ -212,6 +212,14 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 	u32 flags = 0;
 	int r = 0;
 
+	/* Code in a non-executable 2 MiB leaf (iTLB multihit, mmu/pgtable.c). */
+	if (exit->npf.fetch && gpa < KHYP_MAX_GPA) {
+		mutex_lock(&vm->pt.lock);
+		r = khyp_pgtable_split_exec(&vm->pt, gpa);
+		mutex_unlock(&vm->pt.lock);
+		if (r)
+			return r < 0 ? r : 1;
+	}
 	if (gpa >= KHYP_MAX_GPA) {
 		page = NULL;
 	} else {

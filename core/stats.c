@@ -117,8 +117,8 @@ static int khyp_vm_mmu_show(struct seq_file *m, void *unused)
 		   khyp_pgtable_levels(&vm->pt), st.tables);
 	seq_printf(m, "huge_leaves %lu\nhuge_mapped %lu\n", st.huge_leaves,
 		   st.huge_mapped);
-	seq_printf(m, "huge_split %lu\nhuge_dropped %lu\n", st.huge_split,
-		   st.huge_dropped);
+	seq_printf(m, "huge_split %lu\nhuge_dropped %lu\nhuge_exec_split %lu\n",
+		   st.huge_split, st.huge_dropped, st.huge_exec_split);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_mmu);

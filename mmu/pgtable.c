@@ -32,6 +32,13 @@
  * whole 2 MiB leaf goes instead (counted as "dropped"): the other 511
  * pages stay the guest's and fault back in as 4 KiB mappings.
  *
+ * On Intel CPUs with the iTLB multihit erratum (CVE-2018-12207) a guest
+ * that runs code in a page whose size the translation changes can cause
+ * a machine check: there, as KVM does, 2 MiB EPT leaves are made without
+ * execute permission, and an instruction fetch from one splits it into
+ * 4 KiB leaves that have it (khyp_pgtable_split_exec()).  Data keeps its
+ * 2 MiB mappings; code costs one more fault per 2 MiB range it runs in.
+ *
  * A table left with no present entry by an unmap is detached and freed
  * after the next TLB flush (a vCPU's paging-structure cache may still
  * point to it until then), so that a range whose pages all went can be
@@ -43,6 +50,7 @@
  */
 #include <linux/gfp.h>
 #include <linux/lockdep.h>
+#include <asm/cpufeature.h>
 #include <linux/mm.h>
 #include <asm/io.h>
 #include <asm/mtrr.h>
@@ -93,6 +101,12 @@ static unsigned int ept_levels(void)
 	return 4;
 }
 
+/* iTLB multihit: the host kernel marks the Intel CPUs that have it. */
+static bool ept_huge_noexec(void)
+{
+	return boot_cpu_has_bug(X86_BUG_ITLB_MULTIHIT);
+}
+
 const struct khyp_pt_format khyp_pt_ept = {
 	.name		= "ept",
 	.table		= ept_table,
@@ -100,6 +114,8 @@ const struct khyp_pt_format khyp_pt_ept = {
 	.present	= VMX_EPT_RWX_MASK,
 	.huge		= EPT_PAGE_SIZE,
 	.levels		= ept_levels,
+	.exec		= VMX_EPT_EXECUTABLE_MASK,
+	.huge_noexec	= ept_huge_noexec,
 };
 
 /*
@@ -153,6 +169,7 @@ int khyp_pgtable_init(struct khyp_pgtable *pt, const struct khyp_pt_format *fmt)
 {
 	pt->fmt = fmt;
 	pt->levels = fmt->levels();
+	pt->huge_noexec = fmt->huge_noexec && fmt->huge_noexec();
 	mutex_init(&pt->lock);
 	INIT_LIST_HEAD(&pt->detached);
 	memset(&pt->stats, 0, sizeof(pt->stats));
@@ -268,14 +285,16 @@ int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
  * @pa:		host-physical address of 512 contiguous pages, 2 MiB aligned
  * @writable:	whether guest writes are allowed
  *
- * The caller holds @pt->lock.  Returns 0, -ENOMEM, or -EEXIST if a table
- * of 4 KiB mappings is there already (the caller maps 4 KiB instead).
+ * Without execute permission where @pt->huge_noexec (see the top of this
+ * file).  The caller holds @pt->lock.  Returns 0, -ENOMEM, or -EEXIST if
+ * a table of 4 KiB mappings is there already (the caller maps 4 KiB
+ * instead).
  */
 int khyp_pgtable_map_huge(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 			  bool writable)
 {
 	int level;
-	u64 *e;
+	u64 *e, leaf;
 
 	e = pt_walk(pt, gpa, 2, &level);
 	if (IS_ERR(e))
@@ -286,24 +305,27 @@ int khyp_pgtable_map_huge(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 		pt->stats.huge_leaves++;
 		pt->stats.huge_mapped++;
 	}
-	WRITE_ONCE(*e, pt->fmt->leaf(pa, writable) | pt->fmt->huge);
+	leaf = pt->fmt->leaf(pa, writable) | pt->fmt->huge;
+	if (pt->huge_noexec)
+		leaf &= ~pt->fmt->exec;
+	WRITE_ONCE(*e, leaf);
 	return 0;
 }
 
 /*
  * Replace the 2 MiB leaf *@pde by a table of 512 4 KiB leaves mapping the
- * same pages with the same bits.  False if no table could be allocated.
+ * same pages with the same bits, plus @add.  False if no table could be
+ * allocated with @gfp.
  */
-static bool pt_split(struct khyp_pgtable *pt, u64 *pde)
+static bool pt_split(struct khyp_pgtable *pt, u64 *pde, u64 add, gfp_t gfp)
 {
-	u64 e = *pde, bits = e & ~(PT_ADDR_MASK | pt->fmt->huge);
+	u64 e = *pde, bits = (e & ~(PT_ADDR_MASK | pt->fmt->huge)) | add;
 	phys_addr_t pa = e & PT_HUGE_ADDR_MASK;
 	struct page *page;
 	unsigned int i;
 	u64 *ptes;
 
-	/* Often called to give memory back: do not insist. */
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN);
+	page = alloc_page(gfp);
 	if (!page)
 		return false;
 	ptes = page_address(page);
@@ -347,7 +369,10 @@ static unsigned long pt_unmap_range(struct khyp_pgtable *pt, u64 *table,
 			continue;
 		}
 		if (pt_huge(pt, e, level)) {
-			if (next - addr == span || !pt_split(pt, &table[idx])) {
+			/* Often to give memory back: do not insist. */
+			if (next - addr == span ||
+			    !pt_split(pt, &table[idx], 0, GFP_KERNEL_ACCOUNT |
+				      __GFP_NORETRY | __GFP_NOWARN)) {
 				if (next - addr != span)
 					pt->stats.huge_dropped++;
 				WRITE_ONCE(table[idx], 0);
@@ -387,6 +412,42 @@ unsigned long khyp_pgtable_unmap(struct khyp_pgtable *pt, u64 gpa, u64 size)
 			   gpa + size);
 	mutex_unlock(&pt->lock);
 	return n;
+}
+
+/**
+ * khyp_pgtable_split_exec() - let the guest run code where it fetched
+ * @pt:		the VM's tables
+ * @gpa:	the guest-physical address of an instruction fetch that faulted
+ *
+ * If a non-executable 2 MiB leaf (@pt->huge_noexec) covers @gpa, replace
+ * it by 512 executable 4 KiB leaves of the same pages.  The fault itself
+ * made the CPU drop its translation of @gpa, so the guest's retry walks
+ * the new table; the rest of the range's old translations only lack a
+ * permission, and fault here again if used.  The caller holds @pt->lock.
+ * Returns 1 if it split, 0 if there was nothing to split, or -ENOMEM.
+ */
+int khyp_pgtable_split_exec(struct khyp_pgtable *pt, u64 gpa)
+{
+	u64 *table = page_address(pt->root), *e;
+	int l;
+
+	lockdep_assert_held(&pt->lock);
+	if (!pt->huge_noexec)
+		return 0;
+	for (l = pt->levels; l > 2; l--) {
+		e = &table[pt_index(gpa, l)];
+		if (!pt_present(pt, *e))
+			return 0;
+		table = pt_table_of(*e);
+	}
+	e = &table[pt_index(gpa, 2)];
+	if (!pt_huge(pt, *e, 2) || (*e & pt->fmt->exec))
+		return 0;
+	if (!pt_split(pt, e, pt->fmt->exec, GFP_KERNEL_ACCOUNT))
+		return -ENOMEM;
+	pt->stats.huge_split--;
+	pt->stats.huge_exec_split++;
+	return 1;
 }
 
 /*

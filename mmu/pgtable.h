@@ -30,6 +30,10 @@ struct page;
  *		2 MiB-aligned @pa, with this bit set).
  * @levels:	how many levels the hardware walks in a table of this
  *		format on this host, 4 or 5 (mmu/pgtable.c says why).
+ * @exec:	the bit that makes a leaf executable (EPT's X), 0 if the
+ *		format has none to clear.
+ * @huge_noexec: whether 2 MiB leaves must not be executable on this host
+ *		(iTLB multihit), or NULL for never.
  */
 struct khyp_pt_format {
 	const char *name;
@@ -38,6 +42,8 @@ struct khyp_pt_format {
 	u64 present;
 	u64 huge;
 	unsigned int (*levels)(void);
+	u64 exec;
+	bool (*huge_noexec)(void);
 };
 
 extern const struct khyp_pt_format khyp_pt_ept;
@@ -52,6 +58,8 @@ extern const struct khyp_pt_format khyp_pt_npt;
  *		because one of their pages left the guest.
  * @huge_dropped: 2 MiB leaves removed whole because that table could not
  *		be allocated (the rest of their pages fault back as 4 KiB).
+ * @huge_exec_split: non-executable 2 MiB leaves split into executable
+ *		4 KiB ones because the guest fetched an instruction there.
  */
 struct khyp_pt_stats {
 	unsigned long tables;
@@ -59,12 +67,14 @@ struct khyp_pt_stats {
 	unsigned long huge_mapped;
 	unsigned long huge_split;
 	unsigned long huge_dropped;
+	unsigned long huge_exec_split;
 };
 
 /**
  * struct khyp_pgtable - one VM's second-level page tables
  * @fmt:	(c) entry format.
  * @levels:	(c) levels of the tree, 4 or 5: @fmt->levels() at creation.
+ * @huge_noexec: (c) 2 MiB leaves are made without @fmt->exec.
  * @lock:	protects every table page, @detached and @stats.
  * @root:	(c) the top-level table (level @levels: PML4 or PML5).
  * @detached:	(@lock) table pages that no entry points to any more but
@@ -75,6 +85,7 @@ struct khyp_pt_stats {
 struct khyp_pgtable {
 	const struct khyp_pt_format *fmt;
 	unsigned int levels;
+	bool huge_noexec;
 	struct mutex lock;	/* protects the tables, see above */
 	struct page *root;
 	struct list_head detached;
@@ -89,6 +100,7 @@ int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 		     bool writable);
 int khyp_pgtable_map_huge(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 			  bool writable);
+int khyp_pgtable_split_exec(struct khyp_pgtable *pt, u64 gpa);
 unsigned long khyp_pgtable_unmap(struct khyp_pgtable *pt, u64 gpa, u64 size);
 void khyp_pgtable_free_detached(struct khyp_pgtable *pt);
 void khyp_pgtable_get_stats(struct khyp_pgtable *pt,

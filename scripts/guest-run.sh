@@ -7,6 +7,7 @@
 #   KHYP-BEGIN <machine> <kernel>
 #   KHYP-TEST <binary>          then the binary's TAP output
 #   KHYP-RC <binary> <status>
+#   KHYP-TIME <binary> <uptime at start> <uptime at end>
 #   KHYP-DMESG-BEGIN ... KHYP-DMESG-END   (kernel log lines worth judging)
 #   KHYP-END
 #
@@ -51,8 +52,11 @@ run() {
 	fi
 	for t in "$@"; do
 		echo "KHYP-TEST $t"
+		start=$(cut -d' ' -f1 /proc/uptime)
 		"$testdir/$t" 2>&1
 		echo "KHYP-RC $t $?"
+		# Seconds of the machine's clock (instructions, in Bochs).
+		echo "KHYP-TIME $t $start $(cut -d' ' -f1 /proc/uptime)"
 	done
 	# The tests leave khyp loaded as they found it; an unload that fails
 	# means something still holds the module (a leaked reference).

@@ -53,6 +53,8 @@ judge() {	# name report console expected-binaries expect
 				fail_machine "$name" "$bin exited $rc with $fails failed, $skips skipped of $results"
 			fi
 			bin= ;;
+		"KHYP-TIME "*)	# binary, the machine's uptime before and after
+			echo "$name: ${line#KHYP-TIME }" | awk '{ printf "%s time: %s %.1f s\n", $1, $2, $4 - $3 }' ;;
 		"1.."[0-9]*)
 			[ -n "$bin" ] && plan=${line#1..} ;;	# "N" or "0 # SKIP why"
 		"#  RUN "*)	# the 6.1 harness names a test here, not in its SKIP line

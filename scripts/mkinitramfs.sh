@@ -23,9 +23,11 @@ install -m 755 "$here/initramfs-init" "$root/init"
 install -m 755 "$here/guest-run.sh" "$root/khyp/guest-run.sh"
 install -m 755 "$here/bench-guest.sh" "$root/khyp/bench-guest.sh"
 install -m 755 "$here/reboot-guest.sh" "$root/khyp/reboot-guest.sh"
-cp "$ko" "$root/khyp/khyp.ko"
+# Without debug information: the kernel unpacks every byte of the
+# initramfs, which in Bochs costs guest seconds per megabyte.
+strip --strip-debug -o "$root/khyp/khyp.ko" "$ko"
 for t in "$@"; do
-	cp "$tdir/$t" "$root/khyp/$t"
+	strip --strip-debug -o "$root/khyp/$t" "$tdir/$t"
 done
 # launcher_test runs the launcher on the example guests: /khyp-tool.
 top=$(cd "$tdir/.." && pwd)

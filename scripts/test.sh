@@ -37,14 +37,14 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # the bzImage through its own decompressor (run_qemu), which turns 5-level
 # paging on where the CPU has LA57 (virtme-ng's PVH entry leaves 4 levels):
 # NPT then walks 5 levels.  la57=N in the expectations is checked by
-# hugepage_test against /proc/cpuinfo.  2m=0 on vmx-bochs: the kernel
-# reports Skylake-X with iTLB multihit, and khyp then maps guest memory
-# 4 KiB only (selftests/hugepage_test.c).
+# hugepage_test against /proc/cpuinfo.  itlb_multihit=1 on vmx-bochs: the
+# kernel reports Skylake-X with iTLB multihit, and khyp then maps 2 MiB
+# without execute permission (selftests/hugepage_test.c).
 MACHINES=(
-"svm-qemu      vng    qemu64,+svm,+npt        all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0"
-"vmx-bochs     bochs  corei7_skylake_x        all        backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=0,npt=0,nrip_save=0,la57=0"
-"svm-bochs     bochs  trinity_apu             all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_checks_cs_ld=0,la57=0"
-"svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1"
+"svm-qemu      vng    qemu64,+svm,+npt        all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
+"vmx-bochs     bochs  corei7_skylake_x        all        backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
+"svm-bochs     bochs  trinity_apu             all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_checks_cs_ld=0,la57=0,itlb_multihit=0"
+"svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"

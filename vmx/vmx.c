@@ -239,13 +239,13 @@ static int vmx_probe(struct khyp_caps *caps)
 	 * iTLB multihit (CVE-2018-12207): on the CPUs the kernel marks, a
 	 * guest that changes the page size of code it executes (which an
 	 * executable 2 MiB EPT leaf lets it do) can cause a machine check
-	 * that takes the host down.  khyp then maps guest memory 4 KiB only.
+	 * that takes the host down.  2 MiB leaves are then not executable,
+	 * and split where the guest runs code (mmu/pgtable.c).
 	 */
 	if (ept_vpid & VMX_EPT_2MB_PAGE_BIT) {
-		if (!boot_cpu_has_bug(X86_BUG_ITLB_MULTIHIT))
-			caps->features |= KHYP_CAP_2M_PAGES;
-		else
-			pr_info("iTLB multihit: guest memory is mapped 4 KiB only\n");
+		caps->features |= KHYP_CAP_2M_PAGES;
+		if (boot_cpu_has_bug(X86_BUG_ITLB_MULTIHIT))
+			pr_info("iTLB multihit: 2 MiB mappings are not executable; split to 4 KiB where the guest runs code\n");
 	}
 	if (ept_vpid & VMX_EPT_1GB_PAGE_BIT)
 		caps->features |= KHYP_CAP_1G_PAGES;
