@@ -27,7 +27,8 @@
  *
  * Hysteresis: a target raised by pressure stays while pressure lasts;
  * once no scan has come for KHYP_PRESSURE_HOLD, a periodic work lowers it
- * by half per second, so the guests deflate gently, without
+ * each second by half, or by 256 pages if that is more (a small target
+ * does not linger), so the guests deflate gently, without
  * inflate/deflate thrashing around a pressure peak.
  *
  * Locking: a scan walks one cgroup's VMs under the list_lru's lock of

@@ -3,9 +3,10 @@
  * Event injection: external interrupts (delivered only with IF set, the
  * interrupt window and its exit), NMIs (delivered even with IF clear),
  * exceptions with and without an error code, the run page's
- * ready_for_interrupt and if_flag, and KHYP_INJECT_EVENT's refusals.
+ * ready_for_interrupt and if_flag, KHYP_INJECT_EVENT's refusals, and
+ * the order in which queued events of different types are delivered.
  * The guest's IDT is the library's: each handler counts its vector in
- * kh_guest_vector_count[].
+ * kh_guest_vector_count[] and logs it in kh_guest_event_log[].
  */
 #include <errno.h>
 #include <stdint.h>
@@ -312,6 +313,100 @@ TEST(second_pending_event_ebusy)
 	ASSERT_DONE(vcpu);
 	/* and the slots are free again */
 	EXPECT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0));
+	kh_vm_free(vm);
+}
+
+/*
+ * One event of each type queued at once: docs/api.md says exception,
+ * then NMI, then interrupt, one per entry.  The guest halts until its
+ * handlers have run three times: each HLT ends in the kernel while an
+ * event it can take waits, and the next one goes in.
+ */
+static void guest_event_order(void)
+{
+	kh_guest_exc_expected = 1U << 6;
+	kh_guest_sti();
+	GUEST_SYNC(1);
+	while (kh_guest_event_log_n < 3)
+		kh_guest_hlt();
+	guest_spin();
+	GUEST_SYNC4(kh_guest_event_log_n, vcount[6], vcount[2], vcount[VEC]);
+	GUEST_DONE();
+}
+
+static bool in_idt_code(uint64_t rip)
+{
+	return rip >= (uintptr_t)kh_guest_idt_stubs &&
+	       rip < (uintptr_t)kh_guest_idt_end;
+}
+
+TEST(queued_events_delivered_in_order)
+{
+	static const uint64_t expected[3] = { 6, 2, VEC };
+	struct kh_guest_event log[3], t;
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	char msg[512];
+	int i, cmd = -1;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_event_order);
+	ASSERT_SYNC(vcpu, 1);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+	/* Queued in the reverse of the order they must arrive in. */
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 6, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT #UD: %s", strerror(errno));
+
+	/*
+	 * An event delivered between the guest's check and its HLT (a host
+	 * interrupt made it exit there) leaves that HLT nothing to wait
+	 * for: it exits to us, and we run it again.
+	 */
+	for (i = 0; i < 4; i++) {
+		cmd = kh_vcpu_run_ucall(vcpu, &uc, msg, sizeof(msg));
+		if (cmd >= 0)
+			break;
+		ASSERT_EQ(KHYP_EXIT_HLT, vcpu->run->exit_reason)
+			TH_LOG("%s", msg);
+	}
+	ASSERT_EQ(KH_UCALL_SYNC, cmd) TH_LOG("%s", msg);
+	EXPECT_EQ(3, uc.args[0]) TH_LOG("handlers ran %llu times",
+					 (unsigned long long)uc.args[0]);
+	EXPECT_EQ(1, uc.args[1]);
+	EXPECT_EQ(1, uc.args[2]);
+	EXPECT_EQ(1, uc.args[3]);
+
+	for (i = 0; i < 3; i++) {
+		log[i].vector = kh_vm_global(vm, kh_guest_event_log)[i].vector;
+		log[i].rip = kh_vm_global(vm, kh_guest_event_log)[i].rip;
+	}
+	/*
+	 * The next event goes in at the next entry, after an exit: if one
+	 * came right after a delivery, the next event interrupted the
+	 * first one's handler before it logged (and so logged first, with
+	 * a RIP in the handlers' code).  Put those back in delivery order.
+	 */
+	for (i = 0; i < 2; i++) {
+		if (in_idt_code(log[i].rip)) {
+			t = log[i];
+			log[i] = log[i + 1];
+			log[i + 1] = t;
+			i++;
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(expected[i], log[i].vector)
+			TH_LOG("delivery %d: vector %llu (rip %#llx), expected %llu",
+			       i, (unsigned long long)log[i].vector,
+			       (unsigned long long)log[i].rip,
+			       (unsigned long long)expected[i]);
+	}
+	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
 

@@ -2,7 +2,7 @@
 /*
  * Running guest code: real mode, 32-bit protected mode and 64-bit long
  * mode doing port I/O; HLT; triple fault; hypercalls to userspace and to
- * the kernel, from ring 0 and ring 3; CPUID, default and set by userspace;
+ * the kernel, from ring 0 and ring 3, and from 32-bit mode; CPUID, default and set by userspace;
  * RDMSR/WRMSR of supported and unknown MSRs.
  */
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/khyp_balloon.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
@@ -120,6 +121,88 @@ TEST(prot32_io)
 	EXPECT_EQ(0x12345678, scratch[0]);
 	/* IN AX kept bits 31:16 of EAX */
 	EXPECT_EQ(0x1234abcd, scratch[1]);
+	kh_vm_free(vm);
+}
+
+/*
+ * 32-bit protected mode: two hypercalls with the registers as the host
+ * set them (a 32-bit guest cannot change their upper halves), each
+ * followed by an OUT of EAX.  The hypercall instruction is VMMCALL here;
+ * the test makes it VMCALL on VMX.
+ */
+asm(".pushsection .text\n"
+    ".code32\n"
+    "pm_hc_start:\n"
+    "pm_hc_call1:\n"
+    "	vmmcall\n"
+    "	outl %eax, $0x30\n"
+    "pm_hc_call2:\n"
+    "	vmmcall\n"
+    "	outl %eax, $0x31\n"
+    "	hlt\n"
+    "pm_hc_end:\n"
+    ".code64\n"
+    ".popsection\n");
+extern const char pm_hc_start[], pm_hc_call1[], pm_hc_call2[], pm_hc_end[];
+
+#define HI	0xa5a5a5a500000000ULL	/* what a 32-bit guest cannot see */
+
+/*
+ * Outside 64-bit mode a hypercall's number and arguments are the 32-bit
+ * registers (docs/api.md): both to userspace and to khyp's own calls
+ * (the balloon's PROBE here: number 0x10000 in EAX, version 1 in EBX).
+ */
+TEST(hypercall_32bit_args)
+{
+	struct khyp_balloon_stats st;
+	struct khyp_regs r;
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct khyp_run *run;
+	uint8_t *code;
+	int i;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	run = vcpu->run;
+	kh_vm_load(vm, KH_GPA_LOW_CODE, pm_hc_start, pm_hc_end);
+	if (vm->backend == KHYP_BACKEND_VMX) {	/* 0f 01 d9 -> 0f 01 c1 */
+		code = kh_gpa(vm, KH_GPA_LOW_CODE);
+		code[pm_hc_call1 - pm_hc_start + 2] = 0xc1;
+		code[pm_hc_call2 - pm_hc_start + 2] = 0xc1;
+	}
+	kh_vcpu_setup_prot32(vcpu, KH_GPA_LOW_CODE);
+	kh_vcpu_get_regs(vcpu, &r);
+	r.rax = HI | 0x42;
+	r.rbx = HI | 0x80000001;
+	r.rcx = HI | 2;
+	r.rdx = HI | 3;
+	r.rsi = HI | 4;
+	r.rdi = HI | 0xfffffffe;
+	kh_vcpu_set_regs(vcpu, &r);
+
+	ASSERT_EXIT(vcpu, KHYP_EXIT_HYPERCALL);
+	EXPECT_EQ(0x42, run->hypercall.nr);
+	EXPECT_EQ(0x80000001, run->hypercall.args[0]);
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(i + 1, run->hypercall.args[i]);
+	EXPECT_EQ(0xfffffffe, run->hypercall.args[4]);
+	/* RAX gets the result; the guest sees its low half, EAX. */
+	run->hypercall.ret = 0xfeedface87654321ULL;
+	ASSERT_IO(vcpu, 0x30, 4, KHYP_IO_OUT);
+	EXPECT_EQ(0x87654321, run->io.data);
+
+	kh_vcpu_get_regs(vcpu, &r);
+	r.rax = HI | KHYP_HC_BALLOON_PROBE;
+	r.rbx = HI | 1;				/* version 1 */
+	kh_vcpu_set_regs(vcpu, &r);
+	ASSERT_IO(vcpu, 0x31, 4, KHYP_IO_OUT);
+	EXPECT_EQ(1, run->io.data) TH_LOG("PROBE returned %d",
+					  (int)run->io.data);
+	ASSERT_EQ(0, ioctl(vm->fd, KHYP_GET_BALLOON, &st));
+	EXPECT_EQ(1, st.probed);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_HLT);
 	kh_vm_free(vm);
 }
 

@@ -32,6 +32,8 @@ volatile uint64_t kh_guest_last_error;
 volatile uint64_t kh_guest_fixup_rip;
 volatile uint64_t kh_guest_fixup_vector;
 volatile uint32_t kh_guest_exc_expected;
+volatile struct kh_guest_event kh_guest_event_log[KH_EVENT_LOG_LEN];
+volatile uint32_t kh_guest_event_log_n;
 
 /*
  * Guest code: 256 IDT entry stubs, 16 bytes apart, that push a zero error
@@ -68,6 +70,18 @@ asm(".pushsection .text\n"
     "	movq 40(%rsp), %rbx\n"
     "	movq %rax, kh_guest_last_vector(%rip)\n"
     "	movq %rbx, kh_guest_last_error(%rip)\n"
+    /* append {vector, interrupted RIP} to kh_guest_event_log */
+    "	movl $1, %ecx\n"
+    "	lock xaddl %ecx, kh_guest_event_log_n(%rip)\n"
+    "	cmpl $" KH_STR(KH_EVENT_LOG_LEN) ", %ecx\n"
+    "	jae 5f\n"
+    "	shll $4, %ecx\n"
+    "	leaq kh_guest_event_log(%rip), %rdx\n"
+    "	addq %rdx, %rcx\n"
+    "	movq %rax, (%rcx)\n"
+    "	movq 48(%rsp), %rdx\n"
+    "	movq %rdx, 8(%rcx)\n"
+    "5:\n"
     "	leaq kh_guest_vector_count(%rip), %rcx\n"
     "	lock incl (%rcx,%rax,4)\n"
     "	cmpq $2, %rax\n"		/* an NMI is not a fault */
@@ -106,6 +120,8 @@ asm(".pushsection .text\n"
     "	popq %rax\n"
     "	addq $16, %rsp\n"
     "	iretq\n"
+    ".globl kh_guest_idt_end\n"
+    "kh_guest_idt_end:\n"
     "\n"
     ".globl kh_guest_return\n"
     "kh_guest_return:\n"
@@ -124,7 +140,6 @@ asm(".pushsection .text\n"
     "	jmp 4b\n"
     ".popsection\n");
 
-extern const char kh_guest_idt_stubs[];
 extern const char kh_guest_return[];
 
 /* ---- host side ---- */

@@ -306,6 +306,25 @@ int kh_vcpu_run_ucall(struct kh_vcpu *vcpu, struct kh_ucall *uc,
 
 /* ---- guest side ---- */
 
+/*
+ * What the IDT handlers saw, in the order they ran: each appends its
+ * vector and the RIP it interrupted (the first KH_EVENT_LOG_LEN only;
+ * kh_guest_event_log_n counts them all).  A handler that interrupted
+ * another before it logged (an NMI delivered at the first instruction
+ * of an exception handler) logs first, with a RIP inside the handlers'
+ * code, [kh_guest_idt_stubs, kh_guest_idt_end).
+ */
+#define KH_EVENT_LOG_LEN	16
+
+struct kh_guest_event {
+	uint64_t vector;
+	uint64_t rip;
+};
+
+extern volatile struct kh_guest_event kh_guest_event_log[KH_EVENT_LOG_LEN];
+extern volatile uint32_t kh_guest_event_log_n;
+extern const char kh_guest_idt_stubs[], kh_guest_idt_end[];
+
 /* Set by the host before the guest runs: 1 on SVM (VMMCALL), 0 on VMX. */
 extern uint8_t kh_guest_use_vmmcall;
 /* Written by the IDT handlers (kh_vm_install_idt()). */
