@@ -60,6 +60,15 @@ static int khyp_vcpu_exits_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vcpu_exits);
 
+static int khyp_vcpu_tlb_show(struct seq_file *m, void *unused)
+{
+	struct khyp_vcpu *vcpu = m->private;
+
+	seq_printf(m, "tag %u\n", READ_ONCE(vcpu->tlb_tag));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vcpu_tlb);
+
 static int khyp_vm_exits_show(struct seq_file *m, void *unused)
 {
 	struct khyp_vm *vm = m->private;
@@ -161,6 +170,8 @@ void khyp_stats_vcpu_add(struct khyp_vcpu *vcpu)
 	vcpu->debugfs = debugfs_create_dir(name, vcpu->vm->debugfs);
 	debugfs_create_file("exits", 0444, vcpu->debugfs, vcpu,
 			    &khyp_vcpu_exits_fops);
+	debugfs_create_file("tlb", 0444, vcpu->debugfs, vcpu,
+			    &khyp_vcpu_tlb_fops);
 }
 
 /* Before the vCPU leaves vm->vcpus[]. */

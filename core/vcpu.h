@@ -102,6 +102,9 @@ enum {
  * @exits:	(m) exit counts by kind (debugfs reads them racily).
  * @host_pkru, @guest_pkru: (m) PKRU outside and inside the guest.
  * @debugfs:	(c) the vCPU's debugfs directory, or NULL.
+ * @tlb_tag:	the tag of the vCPU's TLB entries, written by the backend:
+ *		its VPID (0: none, the TLB is flushed on each entry) or the
+ *		ASID of its last entry; debugfs reads it racily.
  * @irq_requests: interrupt vectors the module asked for (the balloon's
  *		notification), from any context with atomic bitops; moved
  *		into @events.kirq before an entry (irq/inject.c).
@@ -133,6 +136,7 @@ struct khyp_vcpu {
 	u64 exits[KHYP_X_NR];
 	u32 host_pkru, guest_pkru;
 	struct dentry *debugfs;
+	u32 tlb_tag;
 	DECLARE_BITMAP(irq_requests, 256);
 	bool irq_request_pending;
 	struct rcu_head rcu;

@@ -13,7 +13,9 @@
 #include <sys/mount.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -114,6 +116,95 @@ static void write_file(const char *path, const char *s)
 			perror(path);
 		close(fd);
 	}
+}
+
+#define VPID_SHARE	"/sys/module/khyp/parameters/vpids_per_user"
+
+/* The TLB tag of vCPU @vcpu of VM @vm (debugfs), or -1. */
+static long tlb_tag(int vm, int vcpu)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/vcpu%d/tlb", vm, vcpu);
+	return khyp_file_count(path, "tag");
+}
+
+/*
+ * A user's vCPUs hold at most vpids_per_user VPIDs (VMX): beyond that a
+ * vCPU runs untagged, while another user's vCPU still gets one, and a
+ * VPID given back counts again.  On SVM the tag is the ASID of the last
+ * entry: never 0 once the vCPU ran.
+ */
+TEST(vpid_share_per_user)
+{
+	char old[32] = "", line[32];
+	struct kh_vcpu *v[3];
+	struct kh_vm *vm;
+	int id, p[2], i;
+	FILE *f;
+	pid_t pid;
+
+	NEED_DEV();
+	ASSERT_TRUE(debugfs_mounted());
+	vm = kh_vm_create(0);
+	id = khyp_newest_vm();
+	ASSERT_LT(0, id);
+	if (vm->backend == KHYP_BACKEND_SVM) {
+		v[0] = kh_vcpu_add(vm, 0);
+		kh_vcpu_setup_long_mode(v[0], guest_counted_exits);
+		for (i = 0; i < NR_OUTS; i++)
+			ASSERT_IO(v[0], 0x70, 1, KHYP_IO_OUT);
+		ASSERT_DONE(v[0]);
+		EXPECT_LT(0, tlb_tag(id, 0));
+		kh_vm_free(vm);
+		return;
+	}
+
+	f = fopen(VPID_SHARE, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	write_file(VPID_SHARE, "2");
+
+	for (i = 0; i < 3; i++)
+		v[i] = kh_vcpu_add(vm, i);
+	EXPECT_LT(0, tlb_tag(id, 0));
+	EXPECT_LT(0, tlb_tag(id, 1));
+	EXPECT_NE(tlb_tag(id, 0), tlb_tag(id, 1));
+	EXPECT_EQ(0, tlb_tag(id, 2))
+		TH_LOG("a third vCPU of the same user got a VPID beyond its share of 2");
+
+	/* Another user, with a VM of its own, still gets one. */
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct kh_vm *cvm = kh_vm_create(0);
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(2);
+		kh_vcpu_add(cvm, 0);
+		if (write(p[1], "k", 1) != 1)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	EXPECT_EQ(1, read(p[0], line, 1));
+	close(p[0]);
+	EXPECT_LT(0, tlb_tag(khyp_newest_vm(), 0))
+		TH_LOG("another user's vCPU got no VPID");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* A VPID given back counts again for its user. */
+	kh_vcpu_close(v[0]);
+	v[0] = kh_vcpu_add(vm, 3);
+	EXPECT_LT(0, tlb_tag(id, 3));
+
+	write_file(VPID_SHARE, old);
+	kh_vm_free(vm);
 }
 
 TEST(tracepoints)

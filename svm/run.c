@@ -335,6 +335,7 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 
 	svm_pick_asid(sv, entry->flush_tlb || sv->new_asid);
 	sv->new_asid = false;
+	WRITE_ONCE(vcpu->tlb_tag, sv->asid);
 	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
 					       TLB_CONTROL_DO_NOTHING;
 

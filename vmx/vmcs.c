@@ -19,12 +19,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": vmx: " fmt
 
 #include <linux/bitmap.h>
+#include <linux/cred.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
-#include <linux/spinlock.h>
+#include <linux/uidgid.h>
+#include <linux/xarray.h>
 #include <asm/cpu_entry_area.h>
 #include <asm/desc.h>
 #include <asm/io.h>
@@ -48,9 +52,22 @@
 static DEFINE_PER_CPU(struct khyp_vmx *, vmx_current);
 static DEFINE_PER_CPU(struct list_head, vmx_loaded);
 
-/* VPIDs in use; 0 is the host's. */
-static DEFINE_SPINLOCK(vmx_vpid_lock);
+/*
+ * VPIDs in use (0 is the host's), and how many each user holds.  There are
+ * only 65535 and every vCPU wants one: without a bound, one user could take
+ * them all and leave everyone else's vCPUs untagged (a TLB flush on every
+ * entry).  A vCPU beyond its user's share runs without a VPID, as it does
+ * when none is left.  Both under vmx_vpid_lock (vCPU creation and
+ * destruction, which may sleep).
+ */
+static DEFINE_MUTEX(vmx_vpid_lock);
 static DECLARE_BITMAP(vmx_vpids, VMX_NR_VPIDS);
+static DEFINE_XARRAY(vmx_vpid_users);	/* uid -> xa_mk_value(count) */
+
+static unsigned int vpids_per_user = 4096;
+module_param(vpids_per_user, uint, 0644);
+MODULE_PARM_DESC(vpids_per_user,
+		 "VMX: VPIDs one user's vCPUs may hold (the rest run untagged)");
 
 static int vmx_vmclear(phys_addr_t pa)
 {
@@ -218,29 +235,58 @@ void vmx_vmcs_end(void)
 	put_cpu();
 }
 
-static u16 vmx_vpid_alloc(void)
+static unsigned long vmx_vpid_user_count(uid_t uid)
 {
-	unsigned long vpid;
+	void *v = xa_load(&vmx_vpid_users, uid);
+
+	return v ? xa_to_value(v) : 0;
+}
+
+/* A VPID for a vCPU of @uid, or 0: none left, or @uid holds its share. */
+static u16 vmx_vpid_alloc(uid_t uid)
+{
+	unsigned long vpid, held;
 
 	if (!vmx_cfg.vpid)
 		return 0;
-	spin_lock(&vmx_vpid_lock);
+	mutex_lock(&vmx_vpid_lock);
+	held = vmx_vpid_user_count(uid);
+	if (held >= READ_ONCE(vpids_per_user)) {
+		pr_info_ratelimited("uid %u holds %lu VPIDs, its share: a new vCPU runs without one\n",
+				    uid, held);
+		vpid = 0;
+		goto out;
+	}
 	vpid = find_next_zero_bit(vmx_vpids, VMX_NR_VPIDS, 1);
-	if (vpid < VMX_NR_VPIDS)
-		__set_bit(vpid, vmx_vpids);
-	else
+	if (vpid >= VMX_NR_VPIDS ||
+	    xa_err(xa_store(&vmx_vpid_users, uid, xa_mk_value(held + 1),
+			    GFP_KERNEL_ACCOUNT))) {
 		vpid = 0;	/* all taken: run without one */
-	spin_unlock(&vmx_vpid_lock);
+		goto out;
+	}
+	__set_bit(vpid, vmx_vpids);
+out:
+	mutex_unlock(&vmx_vpid_lock);
 	return vpid;
 }
 
-static void vmx_vpid_free(u16 vpid)
+static void vmx_vpid_free(u16 vpid, uid_t uid)
 {
+	unsigned long held;
+
 	if (!vpid)
 		return;
-	spin_lock(&vmx_vpid_lock);
+	mutex_lock(&vmx_vpid_lock);
 	__clear_bit(vpid, vmx_vpids);
-	spin_unlock(&vmx_vpid_lock);
+	held = vmx_vpid_user_count(uid);
+	if (WARN_ON_ONCE(!held))
+		goto out;
+	if (held == 1)
+		xa_erase(&vmx_vpid_users, uid);
+	else	/* replacing an existing entry does not allocate */
+		xa_store(&vmx_vpid_users, uid, xa_mk_value(held - 1), GFP_KERNEL);
+out:
+	mutex_unlock(&vmx_vpid_lock);
 }
 
 /*
@@ -423,7 +469,9 @@ int vmx_vcpu_create(struct khyp_vcpu *vcpu)
 	vv->vcpu = vcpu;
 	vv->cpu = -1;
 	INIT_LIST_HEAD(&vv->loaded_link);
-	vv->vpid = vmx_vpid_alloc();
+	vv->vpid_uid = from_kuid(&init_user_ns, current_uid());
+	vv->vpid = vmx_vpid_alloc(vv->vpid_uid);
+	vcpu->tlb_tag = vv->vpid;
 	r = vmx_perf_init(vv);
 	if (r)
 		goto free_vmcs;
@@ -450,7 +498,7 @@ clear_vmcs:
 	vmx_vmcs_clear(vv);
 	vmx_perf_free(vv);
 free_vmcs:
-	vmx_vpid_free(vv->vpid);
+	vmx_vpid_free(vv->vpid, vv->vpid_uid);
 	__free_page(vv->vmcs);
 free_vv:
 	kfree(vv);
@@ -465,7 +513,7 @@ void vmx_vcpu_destroy(struct khyp_vcpu *vcpu)
 		return;
 	vmx_vmcs_clear(vv);
 	vmx_perf_free(vv);
-	vmx_vpid_free(vv->vpid);
+	vmx_vpid_free(vv->vpid, vv->vpid_uid);
 	__free_page(vv->vmcs);
 	kfree(vv);
 	vcpu->priv = NULL;

@@ -68,6 +68,7 @@ struct vmx_host_state {
  * @vcpu:	(c) the vCPU.
  * @vmcs:	(c) the VMCS page.
  * @vpid:	(c) the vCPU's VPID, 0 if it runs without one.
+ * @vpid_uid:	(c) the user the VPID is counted against (its creator).
  * @cpu:	(i) the CPU the VMCS is active on, or -1 when clear.
  * @launched:	(i) VMRESUME rather than VMLAUNCH.
  * @loaded_link: (i) on the per-CPU list of the VMCSs active on @cpu.
@@ -94,6 +95,7 @@ struct khyp_vmx {
 	struct khyp_vcpu *vcpu;
 	struct page *vmcs;
 	u16 vpid;
+	uid_t vpid_uid;
 	int cpu;
 	bool launched;
 	struct list_head loaded_link;
