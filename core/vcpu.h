@@ -161,7 +161,7 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write);
 int khyp_cr4_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 
 /* core/mmio.c */
-int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+int khyp_mmio_handle(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 void khyp_mmio_complete(struct khyp_vcpu *vcpu);
 
 /* irq/inject.c */

@@ -7,7 +7,7 @@
  * maps guest memory into the caller with mmap(MAP_SHARED) at offset =
  * guest-physical address.  The VM's second-level page tables are made
  * here too, in the backend's format, and filled on guest faults
- * (core/run.c).
+ * (mmu/fault.c).
  *
  * Each VM file has an inode of its own, on a small internal pseudo
  * filesystem, so that its address_space holds only this VM's mappings:
@@ -54,6 +54,7 @@ static void khyp_vm_free(struct kref *kref)
 
 	khyp_stats_vm_remove(vm);
 	khyp_balloon_destroy(vm);
+	khyp_bus_destroy(&vm->bus);
 	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
 	iput(vm->inode);
@@ -221,6 +222,7 @@ int khyp_vm_create(void)
 	mutex_init(&vm->lock);
 	atomic_long_set(&vm->tlb_gen, 0);
 	vm->last_run = jiffies;
+	khyp_bus_init(&vm->bus);
 	r = khyp_pgtable_init(&vm->pt, khyp_backend->pt_format);
 	if (r)
 		goto drop_mm;
@@ -271,6 +273,7 @@ put_inode:
 free_pt:
 	khyp_pgtable_destroy(&vm->pt);
 drop_mm:
+	khyp_bus_destroy(&vm->bus);
 	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);
 	kfree(vm);

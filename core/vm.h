@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include <uapi/linux/khyp.h>
 
+#include "bus.h"
 #include "khyp.h"
 
 #include "../balloon/balloon.h"
@@ -42,6 +43,8 @@ struct khyp_vcpu;
  * @debugfs:	(c) the VM's debugfs directory, or NULL.
  * @retired_exits: (@lock) exit counts of the vCPUs already closed.
  * @balloon:	the pages the guest gave back, with its own lock.
+ * @bus:	the in-kernel devices' MMIO and port ranges, with its own
+ *		lock (core/bus.h).
  * @last_run:	jiffies when a vCPU last left the guest (WRITE_ONCE by the
  *		vCPU threads, READ_ONCE by the shrinker: is the VM idle?).
  */
@@ -59,6 +62,7 @@ struct khyp_vm {
 	struct dentry *debugfs;
 	u64 retired_exits[KHYP_X_NR];
 	struct khyp_balloon balloon;
+	struct khyp_bus bus;
 	unsigned long last_run;
 };
 

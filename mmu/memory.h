@@ -47,7 +47,7 @@ struct khyp_mem_slot {
  *		are freed.  Dropping the mapping of one page may split a
  *		2 MiB mapping around it (mmu/pgtable.c).
  * @inval_seq:	(@lock for writers) bumped before pages go, so that a
- *		second-level fault (core/run.c) or a fault on the VMM's
+ *		second-level fault (mmu/fault.c) or a fault on the VMM's
  *		mapping (khyp_memory_lock_page()) that looked a page up
  *		without holding @lock can tell that the page may be gone.
  */
