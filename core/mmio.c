@@ -37,6 +37,7 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
+#include "../mmu/gwalk.h"
 #include "bus.h"
 #include "insn.h"
 #include "vcpu.h"

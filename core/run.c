@@ -40,10 +40,12 @@
 #include <asm/processor-flags.h>
 #include <asm/traps.h>
 
+#include "../irq/irq.h"
 #include "../mmu/fault.h"
 #include "bus.h"
 #include "khyp.h"
 #include "mitigations.h"
+#include "subsys.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -248,11 +250,12 @@ static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
 	}
 	if (!exit->hypercall.long_mode)
 		mask = U32_MAX;
+	/* khyp's own: the subsystem that registered the number answers. */
 	if ((gpr[KHYP_RAX] & mask) >= KHYP_HC_USER_LIMIT) {
-		gpr[KHYP_RAX] = khyp_balloon_hypercall(vcpu,
-						       gpr[KHYP_RAX] & mask,
-						       gpr[KHYP_RBX] & mask,
-						       gpr[KHYP_RCX] & mask);
+		gpr[KHYP_RAX] = khyp_subsys_hypercall(vcpu,
+						      gpr[KHYP_RAX] & mask,
+						      gpr[KHYP_RBX] & mask,
+						      gpr[KHYP_RCX] & mask);
 		return 1;
 	}
 	run->exit_reason = KHYP_EXIT_HYPERCALL;

@@ -36,9 +36,11 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "../balloon/balloon.h"
 #include "compat.h"
 #include "khyp.h"
 #include "stats.h"
+#include "subsys.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -53,7 +55,7 @@ static void khyp_vm_free(struct kref *kref)
 	struct khyp_vm *vm = container_of(kref, struct khyp_vm, kref);
 
 	khyp_stats_vm_remove(vm);
-	khyp_balloon_destroy(vm);
+	khyp_subsys_vm_destroy(vm);
 	khyp_bus_destroy(&vm->bus);
 	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
@@ -233,7 +235,7 @@ int khyp_vm_create(void)
 		goto free_pt;
 	}
 	khyp_memory_init(&vm->mem, inode->i_mapping, &khyp_vm_memory_ops);
-	r = khyp_balloon_init(vm);
+	r = khyp_subsys_vm_create(vm);
 	if (r)
 		goto put_inode;
 	khyp_stats_vm_add(vm);
@@ -266,7 +268,7 @@ put_module:
 	module_put(THIS_MODULE);
 remove_stats:
 	khyp_stats_vm_remove(vm);
-	khyp_balloon_destroy(vm);
+	khyp_subsys_vm_destroy(vm);
 put_inode:
 	iput(inode);
 	khyp_memory_destroy(&vm->mem);

@@ -26,6 +26,7 @@
 #include <linux/moduleparam.h>
 #include <asm/io.h>
 
+#include "../balloon/balloon.h"
 #include "../core/vm.h"
 #include "fault.h"
 
