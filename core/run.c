@@ -2,10 +2,11 @@
 /*
  * The run loop: KHYP_RUN, from the ioctl into the guest and back.
  *
- * The run loop calls the backend's vcpu_load/vcpu_put and run; the other
- * places where the core and a backend meet are core/mmio.c and
- * irq/inject.c (->get_paging), core/cr4.c (->set_cr4) and the backends'
- * own exit translation, which queues a #GP through irq/ (vmx/run.c).
+ * Here the core and a backend meet at run time (->vcpu_load, ->vcpu_put,
+ * ->run), but not only here: core/mmio.c, core/cr4.c and irq/inject.c
+ * ask the backend for the guest's paging state (->get_paging), core/cr4.c
+ * writes CR4 (->set_cr4), and vmx/run.c queues a #GP through irq/ from
+ * its own exit translation.
  * Read it top to bottom as what happens on each trip:
  *
  *  1. Finish what userspace was asked to do at the last exit (the value of
@@ -23,9 +24,10 @@
  *     exits are finished in the kernel and the loop goes on; a
  *     second-level fault is RAM (mmu/fault.c) or MMIO, and MMIO and port
  *     I/O go to an in-kernel device if one claims the address
- *     (core/bus.c); the rest of I/O and MMIO, HLT, hypercalls, shutdown
- *     and errors are described in the shared struct khyp_run and
- *     KHYP_RUN returns.
+ *     (core/bus.c); khyp's own hypercalls go to the subsystem that
+ *     registered their number (core/subsys.c); the rest of I/O and MMIO,
+ *     HLT, other hypercalls, shutdown and errors are described in the
+ *     shared struct khyp_run and KHYP_RUN returns.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
