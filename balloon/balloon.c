@@ -24,8 +24,10 @@
 #include <linux/string.h>
 #include <uapi/linux/khyp_balloon.h>
 
+#include "../core/subsys.h"
 #include "../core/vcpu.h"
 #include "../core/vm.h"
+#include "../irq/irq.h"
 #include "balloon.h"
 #include "shrinker.h"
 
@@ -55,34 +57,47 @@ static void khyp_balloon_forget(struct khyp_balloon *b, void *entry)
 
 atomic_long_t khyp_balloon_freed_total;
 
-/* In the VM creator's context: the shrinker's link is charged there. */
-int khyp_balloon_init(struct khyp_vm *vm)
+/*
+ * The VM lifetime hooks (core/subsys.h).  In the VM creator's context:
+ * the balloon and the shrinker's link are charged there.
+ */
+static int khyp_balloon_vm_create(struct khyp_vm *vm)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b;
 	int r;
 
+	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	if (!b)
+		return -ENOMEM;
+	b->vm = vm;
 	mutex_init(&b->lock);
 	xa_init_flags(&b->gfns, XA_FLAGS_ACCOUNT);	/* see above */
 	INIT_LIST_HEAD(&b->node);
 	r = khyp_shrinker_add(b);
-	if (r)
+	if (r) {
 		mutex_destroy(&b->lock);
-	return r;
+		kfree(b);
+		return r;
+	}
+	vm->balloon = b;
+	return 0;
 }
 
-void khyp_balloon_destroy(struct khyp_vm *vm)
+static void khyp_balloon_vm_destroy(struct khyp_vm *vm)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 
 	khyp_shrinker_remove(b);
 	xa_destroy(&b->gfns);
 	mutex_destroy(&b->lock);
+	kfree(b);
+	vm->balloon = NULL;
 }
 
 /* What the guest is told: the larger target, within the VM's RAM. */
 static u64 khyp_balloon_effective(struct khyp_vm *vm)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 	u64 t = max_t(u64, b->target, READ_ONCE(b->pressure_target));
 
 	return min(t, khyp_memory_declared_pages(&vm->mem));
@@ -112,7 +127,7 @@ static void khyp_balloon_unmap_list(u64 *list, struct page *page)
 static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
 				unsigned int n)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 	u64 target = khyp_balloon_effective(vm);
 	unsigned int i, nr = 0;
 	unsigned long freed;
@@ -192,7 +207,7 @@ out:
 static s64 khyp_balloon_deflate(struct khyp_vm *vm, u64 *list,
 				unsigned int n)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 	unsigned int i;
 	s64 r = 0;
 
@@ -242,16 +257,18 @@ static s64 khyp_balloon_batch(struct khyp_vm *vm, bool inflate, u64 gpa,
 /**
  * khyp_balloon_hypercall() - a guest's balloon call (KHYP_HC_BALLOON_*)
  * @vcpu:	the calling vCPU (CPL 0, checked by the caller)
- * @nr:		the hypercall number, >= KHYP_HC_USER_LIMIT
+ * @nr:		the hypercall number, KHYP_HC_BALLOON_PROBE .. _NOTIFY
+ *		(the range registered with the core)
  * @arg0:	RBX
  * @arg1:	RCX
  *
  * Return: the value for RAX; -KHYP_HC_ENOSYS for an unknown number.
  */
-s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0, u64 arg1)
+static s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
+				  u64 arg1)
 {
 	struct khyp_vm *vm = vcpu->vm;
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 	s64 r;
 
 	if (nr == KHYP_HC_BALLOON_PROBE) {
@@ -303,7 +320,7 @@ s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0, u64 arg1)
  */
 void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 	void *entry;
 
 	if (!xa_load(&b->gfns, gfn))
@@ -334,31 +351,31 @@ bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n)
 {
 	unsigned long index = gfn;
 
-	if (!READ_ONCE(vm->balloon.size))	/* the usual case: no balloon */
+	if (!READ_ONCE(vm->balloon->size))	/* the usual case: no balloon */
 		return true;
-	return !xa_find(&vm->balloon.gfns, &index, gfn + n - 1, XA_PRESENT);
+	return !xa_find(&vm->balloon->gfns, &index, gfn + n - 1, XA_PRESENT);
 }
 
 /**
  * khyp_balloon_notify() - tell the guest that its target changed
  * @b:	the VM's balloon
  *
- * Raises the guest's notification interrupt if it asked for one (NOTIFY).
- * Any context that may send IPIs; never waits.
+ * Raises the guest's notification vector through irq/ if it asked for
+ * one (NOTIFY).  Any context that may send IPIs; never waits.
  */
 void khyp_balloon_notify(struct khyp_balloon *b)
 {
 	u8 vector = READ_ONCE(b->notify_vector);
 
-	if (vector && khyp_irq_request(khyp_balloon_vm(b),
-				       READ_ONCE(b->notify_vcpu), vector))
+	if (vector && khyp_irq_raise_vector(b->vm, READ_ONCE(b->notify_vcpu),
+					    vector))
 		atomic_long_inc(&b->notifications);
 }
 
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 	bool changed;
 
 	if (t->flags || t->reserved0 ||
@@ -377,7 +394,7 @@ int khyp_balloon_set_target(struct khyp_vm *vm,
 
 void khyp_balloon_get_stats(struct khyp_vm *vm, struct khyp_balloon_stats *st)
 {
-	struct khyp_balloon *b = &vm->balloon;
+	struct khyp_balloon *b = vm->balloon;
 
 	memset(st, 0, sizeof(*st));
 	mutex_lock(&b->lock);
@@ -396,4 +413,33 @@ void khyp_balloon_get_stats(struct khyp_vm *vm, struct khyp_balloon_stats *st)
 	mutex_unlock(&b->lock);
 	st->notifications = atomic_long_read(&b->notifications);
 	st->ram_pages = atomic_long_read(&vm->mem.nr_pages);
+}
+
+static const struct khyp_subsys khyp_balloon_subsys = {
+	.name		= "balloon",
+	.vm_create	= khyp_balloon_vm_create,
+	.vm_destroy	= khyp_balloon_vm_destroy,
+	.hc_first	= KHYP_HC_BALLOON_PROBE,
+	.hc_last	= KHYP_HC_BALLOON_NOTIFY,
+	.hypercall	= khyp_balloon_hypercall,
+};
+
+/* Module load: the shrinker, then the hooks into the core. */
+int khyp_balloon_module_init(void)
+{
+	int r;
+
+	r = khyp_shrinker_module_init();
+	if (r)
+		return r;
+	r = khyp_subsys_register(&khyp_balloon_subsys);
+	if (r)
+		khyp_shrinker_module_exit();
+	return r;
+}
+
+void khyp_balloon_module_exit(void)
+{
+	khyp_subsys_unregister(&khyp_balloon_subsys);
+	khyp_shrinker_module_exit();
 }

@@ -11,7 +11,6 @@
 #include <linux/xarray.h>
 
 struct khyp_vm;
-struct khyp_vcpu;
 struct khyp_balloon_target;
 struct khyp_balloon_stats;
 struct khyp_balloon_link;
@@ -38,6 +37,9 @@ struct khyp_balloon_link;
  * @unreported: pages freed that the shrinker has not reported yet.
  * @node:	in the list of all balloons (shrinker.c, its own lock).
  * @link:	(c) on the memcg-aware list the shrinker walks.
+ * @vm:		(c) the VM, whose vm->balloon this is.
+ *
+ * (c): set when the VM is made, constant until it goes.
  */
 struct khyp_balloon {
 	struct mutex lock;	/* see above */
@@ -55,12 +57,16 @@ struct khyp_balloon {
 	atomic_long_t unreported;
 	struct list_head node;
 	struct khyp_balloon_link *link;
+	struct khyp_vm *vm;
 };
 
-int khyp_balloon_init(struct khyp_vm *vm);
-void khyp_balloon_destroy(struct khyp_vm *vm);
-s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
-			   u64 arg1);
+/*
+ * balloon/balloon.c.  A VM's balloon is made and freed, and the guest's
+ * balloon hypercalls reach it, through the hooks it registers with the
+ * core at module load (core/subsys.h); the calls below are the rest.
+ */
+int khyp_balloon_module_init(void);
+void khyp_balloon_module_exit(void);
 void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn);
 bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n);
 void khyp_balloon_notify(struct khyp_balloon *b);
@@ -68,7 +74,5 @@ int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t);
 void khyp_balloon_get_stats(struct khyp_vm *vm,
 			    struct khyp_balloon_stats *st);
-int khyp_balloon_module_init(void);
-void khyp_balloon_module_exit(void);
 
 #endif /* KHYP_BALLOON_BALLOON_H */

@@ -95,7 +95,7 @@ static struct {
 /* Pages pressure could still ask this VM for. */
 static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 {
-	long used = atomic_long_read(&khyp_balloon_vm(b)->mem.nr_pages);
+	long used = atomic_long_read(&b->vm->mem.nr_pages);
 
 	if (!READ_ONCE(b->probed) || used <= KHYP_BALLOON_FLOOR)
 		return 0;
@@ -105,7 +105,7 @@ static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 /* None of the VM's vCPUs has left the guest for KHYP_IDLE_AFTER. */
 static bool khyp_balloon_idle(struct khyp_balloon *b)
 {
-	unsigned long last = READ_ONCE(khyp_balloon_vm(b)->last_run);
+	unsigned long last = READ_ONCE(b->vm->last_run);
 
 	return time_after(jiffies, last + KHYP_IDLE_AFTER);
 }
@@ -299,7 +299,7 @@ void khyp_shrinker_show(struct seq_file *m)
 		   atomic_long_read(&khyp_balloon_freed_total));
 }
 
-int khyp_balloon_module_init(void)
+int khyp_shrinker_module_init(void)
 {
 	int r;
 
@@ -322,7 +322,7 @@ free_cache:
 	return r;
 }
 
-void khyp_balloon_module_exit(void)
+void khyp_shrinker_module_exit(void)
 {
 	khyp_shrinker_destroy(khyp_shrinker);
 	cancel_delayed_work_sync(&khyp_decay_work);

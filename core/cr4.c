@@ -38,6 +38,8 @@
 #include <asm/tlbflush.h>
 #include <asm/trapnr.h>
 
+#include "../irq/irq.h"
+#include "../mmu/gwalk.h"
 #include "insn.h"
 #include "khyp.h"
 #include "vcpu.h"

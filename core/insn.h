@@ -3,13 +3,15 @@
  * Decoding of the guest instructions that khyp emulates for MMIO.
  *
  * When a guest load or store hits a guest-physical address that is not RAM,
- * the backend gets an exit with the faulting address but, without decode
- * assists (QEMU TCG's SVM has neither NRIP save nor decode assists), no word
- * on the access size, direction, register or length.  The backend then reads
- * the instruction bytes at CS:RIP and calls khyp_insn_decode().  Only the MOV
+ * the exit gives the faulting address but no word on the access size,
+ * direction, register or length (QEMU TCG's SVM has neither NRIP save nor
+ * decode assists; where the hardware has decode assists, khyp does not use
+ * them).  The core, not the backends, then reads the instruction bytes at
+ * CS:RIP and calls khyp_insn_decode(): only core/mmio.c does (core/cr4.c
+ * fetches the same way for its own MOV-to/from-CR4 decoder).  Only the MOV
  * family is supported: it is what compilers emit for MMIO accessors.
  *
- * The decoder is shared by vmx/ and svm/ and is also built in userspace for
+ * The decoder is the same for both backends and is also built in userspace for
  * the unit test and fuzzer in tests/insn/: it uses no allocation, no global
  * state and no printing.
  */

@@ -3,7 +3,7 @@
  * khyp's internal interfaces: what the arch-neutral core (core/) expects of
  * a hardware backend (vmx/, svm/), and what the core offers to them.
  *
- * A backend owns the hardware state (later the VMCS/VMCB); the core owns
+ * A backend owns the hardware state (the VMCS or VMCB); the core owns
  * module lifetime, /dev/khyp and the ABI, and the one page per CPU that the
  * hardware holds while virtualization is on (VMXON region or host save
  * area).
@@ -49,7 +49,7 @@ enum khyp_exit_kind {
 	KHYP_X_NR
 };
 
-/* An event on its way into the guest (core/irq: injection and re-injection). */
+/* An event on its way into the guest (irq/inject.c: injection, re-injection). */
 struct khyp_inj {
 	bool valid;
 	bool has_error_code;

@@ -6,10 +6,13 @@
  * assists (QEMU TCG's SVM), not the size, direction or register.  So the
  * core reads the instruction at CS:RIP through the guest's page tables
  * (mmu/gwalk.c), decodes it with the shared MOV-family decoder
- * (core/insn.c), and describes the access in struct khyp_run.  A store is
- * complete at once; a load finishes at the next KHYP_RUN, when userspace
- * has put the value in run->mmio.data (khyp_mmio_complete()).  RIP moves
- * past the instruction before returning to userspace either way.
+ * (core/insn.c), then gives the access to the in-kernel device that
+ * registered its address (core/bus.c), which completes it at once, or,
+ * if none did, describes it in struct khyp_run for userspace: decode ->
+ * dispatch -> complete.  A store to userspace is complete at once; a
+ * load finishes at the next KHYP_RUN, when userspace has put the value
+ * in run->mmio.data (khyp_mmio_complete()).  RIP moves past the
+ * instruction before the guest runs on or userspace sees the exit.
  *
  * An instruction the decoder does not know stops the vCPU with a
  * KHYP_INTERNAL_EMULATION error carrying RIP and the bytes: the guest is
@@ -34,6 +37,8 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
+#include "../mmu/gwalk.h"
+#include "bus.h"
 #include "insn.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -94,19 +99,37 @@ static bool khyp_insn_is_store(const struct khyp_insn *insn)
 	return insn->kind != KHYP_INSN_LOAD;
 }
 
-/* Returns 0: the exit goes to userspace (MMIO or an internal error). */
-int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
+/**
+ * struct khyp_mmio - one decoded MMIO access
+ * @gpa:	the address.
+ * @insn:	the instruction.
+ * @next_rip:	RIP after it.
+ * @data:	a store's value (zero-extended to 64 bits).
+ */
+struct khyp_mmio {
+	u64 gpa;
+	struct khyp_insn insn;
+	u64 next_rip;
+	u64 data;
+};
+
+/*
+ * Step 1, decode: what the access is.  On failure the exit is an
+ * emulation error for userspace, nothing changed; returns nonzero then.
+ */
+static int khyp_mmio_decode_exit(struct khyp_vcpu *vcpu,
+				 const struct khyp_exit *exit,
+				 struct khyp_mmio *m)
 {
 	struct khyp_run *run = vcpu->run;
 	u8 bytes[16] = {};
 	struct khyp_paging p;
-	struct khyp_insn insn;
 	enum khyp_cpu_mode mode;
 
 	khyp_backend->get_paging(vcpu, &p);
 	mode = khyp_mmio_mode(&p, vcpu->regs.rflags);
-	if (khyp_mmio_decode(vcpu, &p, mode, bytes, &insn) ||
-	    khyp_insn_is_store(&insn) != exit->npf.write) {
+	if (khyp_mmio_decode(vcpu, &p, mode, bytes, &m->insn) ||
+	    khyp_insn_is_store(&m->insn) != exit->npf.write) {
 		pr_info_ratelimited("vm %u vcpu %u: cannot emulate MMIO %s of %#llx at rip %#llx (%*ph)\n",
 				    vcpu->vm->id, vcpu->id,
 				    exit->npf.write ? "write" : "read",
@@ -118,31 +141,93 @@ int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 		run->internal.data[0] = vcpu->regs.rip;
 		memcpy(&run->internal.data[1], bytes, 16);
 		run->internal.data[3] = exit->npf.gpa;
-		return 0;
+		return -EINVAL;
 	}
-
-	run->exit_reason = KHYP_EXIT_MMIO;
-	run->mmio.phys_addr = exit->npf.gpa;
-	run->mmio.size = insn.size;
-	memset(run->mmio.padding, 0, sizeof(run->mmio.padding));
-	if (insn.kind == KHYP_INSN_LOAD) {
-		run->mmio.is_write = 0;
-		run->mmio.data = 0;
-		vcpu->mmio_insn = insn;
-		vcpu->pending = KHYP_PENDING_MMIO_READ;
-	} else {
-		run->mmio.is_write = 1;
-		run->mmio.data = khyp_insn_store_value(&insn, vcpu->regs.gpr[insn.reg]);
-	}
-	vcpu->regs.rip = (vcpu->regs.rip + insn.len) & khyp_ip_mask(mode);
+	m->gpa = exit->npf.gpa;
+	m->next_rip = (vcpu->regs.rip + m->insn.len) & khyp_ip_mask(mode);
+	if (khyp_insn_is_store(&m->insn))
+		m->data = khyp_insn_store_value(&m->insn,
+						vcpu->regs.gpr[m->insn.reg]);
 	return 0;
 }
 
-/* KHYP_RUN after an MMIO read: the value goes into the register. */
-void khyp_mmio_complete(struct khyp_vcpu *vcpu)
+/* Step 3, complete a load: the value goes into the register. */
+static void khyp_mmio_load(struct khyp_vcpu *vcpu,
+			   const struct khyp_insn *insn, u64 data)
 {
-	const struct khyp_insn *insn = &vcpu->mmio_insn;
 	u64 *reg = &vcpu->regs.gpr[insn->reg];
 
-	*reg = khyp_insn_load_value(insn, *reg, vcpu->run->mmio.data);
+	*reg = khyp_insn_load_value(insn, *reg, data);
+}
+
+/*
+ * Step 2, dispatch: an in-kernel device (core/bus.c) completes the access
+ * at once; returns false if none claims it.
+ */
+static bool khyp_mmio_dispatch(struct khyp_vcpu *vcpu,
+			       const struct khyp_mmio *m)
+{
+	u64 data;
+
+	if (khyp_insn_is_store(&m->insn))
+		return khyp_bus_write(vcpu, KHYP_BUS_MMIO, m->gpa,
+				      m->insn.size, m->data);
+	if (!khyp_bus_read(vcpu, KHYP_BUS_MMIO, m->gpa, m->insn.size, &data))
+		return false;
+	khyp_mmio_load(vcpu, &m->insn, data);
+	return true;
+}
+
+/* No device in the kernel: describe the access to userspace. */
+static void khyp_mmio_to_user(struct khyp_vcpu *vcpu,
+			      const struct khyp_mmio *m)
+{
+	struct khyp_run *run = vcpu->run;
+
+	run->exit_reason = KHYP_EXIT_MMIO;
+	run->mmio.phys_addr = m->gpa;
+	run->mmio.size = m->insn.size;
+	memset(run->mmio.padding, 0, sizeof(run->mmio.padding));
+	if (m->insn.kind == KHYP_INSN_LOAD) {
+		run->mmio.is_write = 0;
+		run->mmio.data = 0;
+		vcpu->mmio_insn = m->insn;
+		vcpu->pending = KHYP_PENDING_MMIO_READ;
+	} else {
+		run->mmio.is_write = 1;
+		run->mmio.data = m->data;
+	}
+}
+
+/**
+ * khyp_mmio_handle() - a guest access to an address that is not RAM
+ * @vcpu:	the vCPU, its mutex held
+ * @exit:	the KHYP_X_NPF exit, which mmu/fault.c did not map
+ *
+ * Decode, dispatch to an in-kernel device, complete; or describe it to
+ * userspace, which completes a load at the next KHYP_RUN.  RIP moves past
+ * the instruction either way.
+ *
+ * Return: 1 if a device in the kernel completed it (the guest runs on),
+ * 0 if the exit goes to userspace (MMIO or an internal error).
+ */
+int khyp_mmio_handle(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
+{
+	struct khyp_mmio m;
+	int r = 1;
+
+	if (khyp_mmio_decode_exit(vcpu, exit, &m))
+		return 0;
+	if (!khyp_mmio_dispatch(vcpu, &m)) {
+		khyp_mmio_to_user(vcpu, &m);
+		r = 0;
+	}
+	vcpu->regs.rip = m.next_rip;
+	return r;
+}
+
+/* KHYP_RUN after an MMIO read that went to userspace: step 3 then. */
+void khyp_mmio_complete(struct khyp_vcpu *vcpu)
+{
+	khyp_mmio_load(vcpu, &vcpu->mmio_insn, vcpu->run->mmio.data);
 }

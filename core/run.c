@@ -2,7 +2,11 @@
 /*
  * The run loop: KHYP_RUN, from the ioctl into the guest and back.
  *
- * This is the one place where the core and a backend meet at run time.
+ * Here the core and a backend meet at run time (->vcpu_load, ->vcpu_put,
+ * ->run), but not only here: core/mmio.c, core/cr4.c and irq/inject.c
+ * ask the backend for the guest's paging state (->get_paging), core/cr4.c
+ * writes CR4 (->set_cr4), and vmx/run.c queues a #GP through irq/ from
+ * its own exit translation.
  * Read it top to bottom as what happens on each trip:
  *
  *  1. Finish what userspace was asked to do at the last exit (the value of
@@ -17,27 +21,33 @@
  *     again right after, so a host interrupt that made the guest exit is
  *     taken here, on the host.
  *  4. Handle the exit, in the backend-neutral model of core/khyp.h: most
- *     exits are finished in the kernel and the loop goes on; I/O, MMIO,
- *     HLT, hypercalls, shutdown and errors are described in the shared
- *     struct khyp_run and KHYP_RUN returns.
+ *     exits are finished in the kernel and the loop goes on; a
+ *     second-level fault is RAM (mmu/fault.c) or MMIO, and MMIO and port
+ *     I/O go to an in-kernel device if one claims the address
+ *     (core/bus.c); khyp's own hypercalls go to the subsystem that
+ *     registered their number (core/subsys.c); the rest of I/O and MMIO,
+ *     HLT, other hypercalls, shutdown and errors are described in the
+ *     shared struct khyp_run and KHYP_RUN returns.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <asm/cpufeature.h>
-#include <asm/io.h>
 #include <asm/pkru.h>
 #include <asm/processor-flags.h>
 #include <asm/traps.h>
 
+#include "../irq/irq.h"
+#include "../mmu/fault.h"
+#include "bus.h"
 #include "khyp.h"
 #include "mitigations.h"
+#include "subsys.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -91,27 +101,34 @@ static void khyp_vcpu_put(struct khyp_vcpu *vcpu)
 	preempt_enable();
 }
 
+/* The value an IN read goes into AL, AX or EAX (which zero-extends). */
+static void khyp_io_in_complete(struct khyp_vcpu *vcpu, u8 size, u64 data)
+{
+	u64 *rax = &vcpu->regs.gpr[KHYP_RAX];
+	u64 mask;
+
+	if (size == 4) {
+		*rax = (u32)data;
+	} else {
+		mask = GENMASK_ULL(size * 8 - 1, 0);
+		*rax = (*rax & ~mask) | (data & mask);
+	}
+}
+
 /* Step 1: the value userspace produced goes where the guest expects it. */
 static void khyp_complete_pending(struct khyp_vcpu *vcpu)
 {
 	struct khyp_run *run = vcpu->run;
-	u64 *rax = &vcpu->regs.gpr[KHYP_RAX];
-	u64 mask;
 
 	switch (vcpu->pending) {
 	case KHYP_PENDING_IO_IN:
-		if (vcpu->io_size == 4) {
-			*rax = (u32)run->io.data;	/* zero-extends */
-		} else {
-			mask = GENMASK_ULL(vcpu->io_size * 8 - 1, 0);
-			*rax = (*rax & ~mask) | (run->io.data & mask);
-		}
+		khyp_io_in_complete(vcpu, vcpu->io_size, run->io.data);
 		break;
 	case KHYP_PENDING_MMIO_READ:
 		khyp_mmio_complete(vcpu);
 		break;
 	case KHYP_PENDING_HYPERCALL:
-		*rax = run->hypercall.ret;
+		vcpu->regs.gpr[KHYP_RAX] = run->hypercall.ret;
 		break;
 	case KHYP_PENDING_NONE:
 		break;
@@ -145,6 +162,7 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
 	struct khyp_run *run = vcpu->run;
 	u8 size = exit->io.size;
+	u64 data;
 
 	if (exit->io.string || exit->io.rep ||
 	    (size != 1 && size != 2 && size != 4)) {
@@ -152,6 +170,23 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 		run->internal.data[0] = exit->io.port;
 		return 0;
 	}
+	/* An in-kernel device (core/bus.c) completes it here, or userspace. */
+	if (exit->io.in) {
+		if (khyp_bus_read(vcpu, KHYP_BUS_PIO, exit->io.port, size,
+				  &data)) {
+			khyp_io_in_complete(vcpu, size, data);
+			khyp_skip_insn(vcpu, exit);
+			return 1;
+		}
+	} else {
+		data = vcpu->regs.gpr[KHYP_RAX] & GENMASK_ULL(size * 8 - 1, 0);
+		if (khyp_bus_write(vcpu, KHYP_BUS_PIO, exit->io.port, size,
+				   data)) {
+			khyp_skip_insn(vcpu, exit);
+			return 1;
+		}
+	}
+
 	run->exit_reason = KHYP_EXIT_IO;
 	run->io.port = exit->io.port;
 	run->io.size = size;
@@ -163,96 +198,26 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 		vcpu->io_size = size;
 	} else {
 		run->io.direction = KHYP_IO_OUT;
-		run->io.data = vcpu->regs.gpr[KHYP_RAX] &
-			       GENMASK_ULL(size * 8 - 1, 0);
+		run->io.data = data;
 	}
 	khyp_skip_insn(vcpu, exit);
 	return 0;
 }
 
-static bool huge_pages = true;
-module_param(huge_pages, bool, 0644);
-MODULE_PARM_DESC(huge_pages,
-		 "Map guest memory 2 MiB at a time where the CPU can (default: on)");
-
-/* Map the 2 MiB block that @page, at @gpa, is part of with one leaf. */
-static int khyp_npf_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
-			     bool writable)
-{
-	u64 mask = ~(KHYP_HUGE_SIZE - 1);
-
-	return khyp_pgtable_map_huge(&vm->pt, gpa & mask,
-				     page_to_phys(page) & mask, writable);
-}
-
 /*
- * A second-level fault: map the RAM page behind the address, or treat the
- * access as MMIO.  The page is looked up without the page-table lock, so a
- * region deleted meanwhile could hand us a page on its way to being freed:
- * mem.inval_seq, read before the lookup and checked under the lock, tells;
- * then the guest simply faults again.
- *
- * The first touch of a 2 MiB range that no one has touched yet allocates
- * the whole range as one block (mmu/memory.c) and maps it with one 2 MiB
- * leaf, if the CPU has 2 MiB second-level pages and the huge_pages
- * parameter is on.  Read-only slots get them too: the leaf is read-only
- * and writes still exit as MMIO.  A range with a frame in the balloon is
- * left to 4 KiB pages.  If a table of 4 KiB mappings is in the
- * way (another vCPU mapped a page of the new block first), this page is
- * mapped 4 KiB, and so will the block's other pages be.
+ * A second-level fault: RAM first (mmu/fault.c), then MMIO, which
+ * core/mmio.c decodes and gives to an in-kernel device (core/bus.c) or,
+ * if none claims it, to userspace.
  */
 static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 			   const struct khyp_exit *exit)
 {
-	struct khyp_vm *vm = vcpu->vm;
-	u64 gpa = exit->npf.gpa, first;
-	unsigned long seq = 0;
-	bool huge = false, try_huge, writable;
-	struct page *page;
-	u32 flags = 0;
-	int r = 0;
+	u64 gpa = exit->npf.gpa;
+	int r;
 
-	/* Code in a non-executable 2 MiB leaf (iTLB multihit, mmu/pgtable.c). */
-	if (exit->npf.fetch && gpa < KHYP_MAX_GPA) {
-		mutex_lock(&vm->pt.lock);
-		r = khyp_pgtable_split_exec(&vm->pt, gpa);
-		mutex_unlock(&vm->pt.lock);
-		if (r)
-			return r < 0 ? r : 1;
-	}
-	if (gpa >= KHYP_MAX_GPA) {
-		page = NULL;
-	} else {
-		khyp_balloon_fault(vm, gpa >> PAGE_SHIFT);
-		/* Not over frames in the balloon: they would be allocated. */
-		first = ALIGN_DOWN(gpa >> PAGE_SHIFT, KHYP_HUGE_PAGES);
-		try_huge = (khyp_caps.features & KHYP_CAP_2M_PAGES) &&
-			   READ_ONCE(huge_pages) &&
-			   khyp_balloon_range_empty(vm, first, KHYP_HUGE_PAGES);
-		seq = READ_ONCE(vm->mem.inval_seq);
-		smp_rmb();	/* before the lookup; see khyp_memory_delete() */
-		page = khyp_memory_fault_page(&vm->mem, gpa >> PAGE_SHIFT,
-					      try_huge, &flags, &huge);
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-	}
-	if (page && !(exit->npf.write && (flags & KHYP_MEM_READONLY))) {
-		writable = !(flags & KHYP_MEM_READONLY);
-		mutex_lock(&vm->pt.lock);
-		if (READ_ONCE(vm->mem.inval_seq) == seq) {
-			r = huge ? khyp_npf_map_huge(vm, gpa, page, writable) :
-				   -EEXIST;
-			if (r == -EEXIST)
-				r = khyp_pgtable_map(&vm->pt, gpa & PAGE_MASK,
-						     page_to_phys(page),
-						     writable);
-		}
-		mutex_unlock(&vm->pt.lock);
-		put_page(page);
-		return r ? r : 1;
-	}
-	if (page)
-		put_page(page);
+	r = khyp_mmu_fault(vcpu->vm, gpa, exit->npf.write, exit->npf.fetch);
+	if (r)
+		return r;
 
 	/* Not RAM, or a write to read-only RAM: MMIO. */
 	if (exit->npf.fetch) {
@@ -266,7 +231,7 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 		vcpu->run->internal.data[0] = gpa;
 		return 0;
 	}
-	return khyp_mmio_begin(vcpu, exit);
+	return khyp_mmio_handle(vcpu, exit);
 }
 
 static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
@@ -287,11 +252,12 @@ static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
 	}
 	if (!exit->hypercall.long_mode)
 		mask = U32_MAX;
+	/* khyp's own: the subsystem that registered the number answers. */
 	if ((gpr[KHYP_RAX] & mask) >= KHYP_HC_USER_LIMIT) {
-		gpr[KHYP_RAX] = khyp_balloon_hypercall(vcpu,
-						       gpr[KHYP_RAX] & mask,
-						       gpr[KHYP_RBX] & mask,
-						       gpr[KHYP_RCX] & mask);
+		gpr[KHYP_RAX] = khyp_subsys_hypercall(vcpu,
+						      gpr[KHYP_RAX] & mask,
+						      gpr[KHYP_RBX] & mask,
+						      gpr[KHYP_RCX] & mask);
 		return 1;
 	}
 	run->exit_reason = KHYP_EXIT_HYPERCALL;

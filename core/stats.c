@@ -12,6 +12,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
+#include "../balloon/balloon.h"
 #include "../balloon/shrinker.h"
 #include "stats.h"
 #include "vcpu.h"

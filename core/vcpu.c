@@ -29,6 +29,7 @@
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
 
+#include "../irq/irq.h"
 #include "compat.h"
 #include "khyp.h"
 #include "stats.h"

@@ -53,7 +53,7 @@ enum khyp_pending {
 };
 
 /**
- * struct khyp_vcpu_events - events waiting to enter the guest (irq/)
+ * struct khyp_vcpu_events - events waiting to enter the guest (irq/irq.h)
  * @reinject:	the event an exit interrupted; goes first.
  * @exception:	an exception queued by userspace or by emulation.
  * @nmi:	an NMI queued by userspace.
@@ -105,8 +105,9 @@ enum {
  * @tlb_tag:	the tag of the vCPU's TLB entries, written by the backend:
  *		its VPID (0: none, the TLB is flushed on each entry) or the
  *		ASID of its last entry; debugfs reads it racily.
- * @irq_requests: interrupt vectors the module asked for (the balloon's
- *		notification), from any context with atomic bitops; moved
+ * @irq_requests: interrupt vectors the module raised (the balloon's
+ *		notification, khyp_irq_raise_vector()), from any context
+ *		with atomic bitops; moved
  *		into @events.kirq before an entry (irq/inject.c).
  * @irq_request_pending: set after a bit of @irq_requests, cleared by the
  *		vCPU's thread when it finds none left: the entry path tests
@@ -149,7 +150,7 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id);
 int khyp_vcpu_run(struct khyp_vcpu *vcpu);
 void khyp_vcpu_preempt_init(struct khyp_vcpu *vcpu);
 void khyp_vm_flush_tlbs(struct khyp_vm *vm);
-void khyp_vcpu_kick(struct khyp_vcpu *vcpu);
+void khyp_vcpu_kick(struct khyp_vcpu *vcpu);	/* for irq/ */
 
 /* core/cpuid.c */
 void khyp_cpuid_set_default(struct khyp_cpuid *table, unsigned int apic_id);
@@ -165,25 +166,7 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write);
 int khyp_cr4_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 
 /* core/mmio.c */
-int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+int khyp_mmio_handle(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 void khyp_mmio_complete(struct khyp_vcpu *vcpu);
-
-/* irq/inject.c */
-int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev);
-void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
-			      bool has_error_code, u32 error_code);
-void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,
-				const struct khyp_exit *exit);
-void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry);
-void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
-			 const struct khyp_exit *exit);
-bool khyp_irq_ready(struct khyp_vcpu *vcpu);
-bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu);
-bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector);
-bool khyp_irq_requested(struct khyp_vcpu *vcpu);
-
-/* mmu/gwalk.c: read guest memory by guest-virtual address. */
-int khyp_guest_read_virt(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
-			 u64 gva, void *buf, unsigned int len);
 
 #endif /* KHYP_CORE_VCPU_H */

@@ -7,7 +7,7 @@
  * maps guest memory into the caller with mmap(MAP_SHARED) at offset =
  * guest-physical address.  The VM's second-level page tables are made
  * here too, in the backend's format, and filled on guest faults
- * (core/run.c).
+ * (mmu/fault.c).
  *
  * Each VM file has an inode of its own, on a small internal pseudo
  * filesystem, so that its address_space holds only this VM's mappings:
@@ -36,9 +36,11 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "../balloon/balloon.h"
 #include "compat.h"
 #include "khyp.h"
 #include "stats.h"
+#include "subsys.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -53,7 +55,8 @@ static void khyp_vm_free(struct kref *kref)
 	struct khyp_vm *vm = container_of(kref, struct khyp_vm, kref);
 
 	khyp_stats_vm_remove(vm);
-	khyp_balloon_destroy(vm);
+	khyp_subsys_vm_destroy(vm);
+	khyp_bus_destroy(&vm->bus);
 	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
 	iput(vm->inode);
@@ -221,6 +224,7 @@ int khyp_vm_create(void)
 	mutex_init(&vm->lock);
 	atomic_long_set(&vm->tlb_gen, 0);
 	vm->last_run = jiffies;
+	khyp_bus_init(&vm->bus);
 	r = khyp_pgtable_init(&vm->pt, khyp_backend->pt_format);
 	if (r)
 		goto drop_mm;
@@ -231,7 +235,7 @@ int khyp_vm_create(void)
 		goto free_pt;
 	}
 	khyp_memory_init(&vm->mem, inode->i_mapping, &khyp_vm_memory_ops);
-	r = khyp_balloon_init(vm);
+	r = khyp_subsys_vm_create(vm);
 	if (r)
 		goto put_inode;
 	khyp_stats_vm_add(vm);
@@ -264,13 +268,14 @@ put_module:
 	module_put(THIS_MODULE);
 remove_stats:
 	khyp_stats_vm_remove(vm);
-	khyp_balloon_destroy(vm);
+	khyp_subsys_vm_destroy(vm);
 put_inode:
 	iput(inode);
 	khyp_memory_destroy(&vm->mem);
 free_pt:
 	khyp_pgtable_destroy(&vm->pt);
 drop_mm:
+	khyp_bus_destroy(&vm->bus);
 	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);
 	kfree(vm);

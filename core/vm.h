@@ -12,14 +12,15 @@
 #include <linux/types.h>
 #include <uapi/linux/khyp.h>
 
+#include "bus.h"
 #include "khyp.h"
 
-#include "../balloon/balloon.h"
 #include "../mmu/memory.h"
 #include "../mmu/pgtable.h"
 
 struct dentry;
 struct inode;
+struct khyp_balloon;
 struct khyp_vcpu;
 
 /**
@@ -41,7 +42,11 @@ struct khyp_vcpu;
  *		vcpu->tlb_gen differs flushes before entering.
  * @debugfs:	(c) the VM's debugfs directory, or NULL.
  * @retired_exits: (@lock) exit counts of the vCPUs already closed.
- * @balloon:	the pages the guest gave back, with its own lock.
+ * @balloon:	(c) the pages the guest gave back, with its own lock;
+ *		made and freed by balloon/ through its VM hooks
+ *		(core/subsys.h).
+ * @bus:	the in-kernel devices' MMIO and port ranges, with its own
+ *		lock (core/bus.h).
  * @last_run:	jiffies when a vCPU last left the guest (WRITE_ONCE by the
  *		vCPU threads, READ_ONCE by the shrinker: is the VM idle?).
  */
@@ -58,15 +63,10 @@ struct khyp_vm {
 	atomic_long_t tlb_gen;
 	struct dentry *debugfs;
 	u64 retired_exits[KHYP_X_NR];
-	struct khyp_balloon balloon;
+	struct khyp_balloon *balloon;
+	struct khyp_bus bus;
 	unsigned long last_run;
 };
-
-/* The VM a balloon belongs to. */
-static inline struct khyp_vm *khyp_balloon_vm(struct khyp_balloon *b)
-{
-	return container_of(b, struct khyp_vm, balloon);
-}
 
 void khyp_vm_get(struct khyp_vm *vm);
 void khyp_vm_put(struct khyp_vm *vm);

@@ -17,15 +17,17 @@
  * After the exit, khyp_irq_after_exit() retires what was delivered.
  *
  * The module raises interrupts (the balloon's notification) with
- * khyp_irq_request() from any context: the vector is set in the vCPU's
+ * khyp_irq_raise_vector() from any context: the vector is set in the vCPU's
  * irq_requests bitmap, the vCPU is kicked out of the guest if it is in
  * it, and the next entry moves the highest requested vector into
  * events.kirq.  A vector requested again before delivery is delivered
- * once, like an edge-triggered interrupt line.
+ * once, like an edge-triggered interrupt line; khyp_irq_lower_vector()
+ * withdraws a request not delivered yet.
  *
  * NMI blocking (the guest is still in its NMI handler) is not tracked: an
  * NMI queued then is delivered anyway.  Everything here but
- * khyp_irq_request() runs under vcpu->mutex.
+ * khyp_irq_raise_vector() and khyp_irq_lower_vector() runs under
+ * vcpu->mutex.  The interface is irq/irq.h.
  */
 #include <linux/nospec.h>
 #include <linux/rcupdate.h>
@@ -35,6 +37,7 @@
 
 #include "../core/vcpu.h"
 #include "../core/vm.h"
+#include "irq.h"
 
 static bool khyp_irq_can_take(struct khyp_vcpu *vcpu)
 {
@@ -127,7 +130,7 @@ void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,
 }
 
 /**
- * khyp_irq_request() - raise an external interrupt in a vCPU
+ * khyp_irq_raise_vector() - raise an external interrupt in a vCPU
  * @vm:		the VM
  * @vcpu_id:	which vCPU; nothing happens if there is none by that id
  * @vector:	32 .. 255
@@ -137,7 +140,8 @@ void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,
  *
  * Return: true if the request is new (the vector was not waiting yet).
  */
-bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector)
+bool khyp_irq_raise_vector(struct khyp_vm *vm, unsigned int vcpu_id,
+			   u8 vector)
 {
 	struct khyp_vcpu *vcpu;
 	bool raised = false;
@@ -155,6 +159,35 @@ bool khyp_irq_request(struct khyp_vm *vm, unsigned int vcpu_id, u8 vector)
 	}
 	rcu_read_unlock();
 	return raised;
+}
+
+/**
+ * khyp_irq_lower_vector() - withdraw a raised vector not delivered yet
+ * @vm:		the VM
+ * @vcpu_id:	which vCPU; nothing happens if there is none by that id
+ * @vector:	32 .. 255
+ *
+ * Any context.  A vector already moved into events.kirq for the next
+ * entry is still delivered, as a real edge already latched would be.
+ */
+void khyp_irq_lower_vector(struct khyp_vm *vm, unsigned int vcpu_id,
+			   u8 vector)
+{
+	struct khyp_vcpu *vcpu;
+
+	if (vcpu_id >= KHYP_MAX_VCPUS || vector < 32)
+		return;
+	vcpu_id = array_index_nospec(vcpu_id, KHYP_MAX_VCPUS);
+	rcu_read_lock();
+	vcpu = rcu_dereference(vm->vcpus[vcpu_id]);
+	/*
+	 * irq_request_pending may stay set: the next entry finds no bit
+	 * (a halted guest may wake once for nothing, as on a spurious
+	 * interrupt).
+	 */
+	if (vcpu)
+		clear_bit(vector, vcpu->irq_requests);
+	rcu_read_unlock();
 }
 
 /* A request waits that the next entry would take: don't enter yet. */

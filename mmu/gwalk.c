@@ -17,6 +17,7 @@
 
 #include "../core/vcpu.h"
 #include "../core/vm.h"
+#include "gwalk.h"
 
 #define GW_PRESENT	BIT_ULL(0)
 #define GW_PS		BIT_ULL(7)

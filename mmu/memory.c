@@ -16,7 +16,7 @@
  * nor userspace touched it), the fault path may ask for the whole range:
  * one order-9 block, zeroed, charged like single pages, then split_page()
  * into 512 ordinary pages that go into the xarray one by one.  The block
- * is naturally aligned, so core/run.c maps it with one 2 MiB leaf; for
+ * is naturally aligned, so mmu/fault.c maps it with one 2 MiB leaf; for
  * everything else (userspace mappings, freeing, the balloon) its pages
  * are single pages like any other.  split_page() gives each page its own
  * reference count and its own share of the memory-cgroup charge (6.1:
@@ -107,7 +107,7 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 		return -ENOENT;
 	mem->slots[slot_id] = NULL;
 	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
-	smp_wmb();	/* seq before the unmap; pairs with khyp_handle_npf() */
+	smp_wmb();	/* seq before the unmap; pairs with khyp_mmu_fault() */
 	/* No new fault finds the slot now; drop existing mappings. */
 	xa_for_each(&slot->pages, index, page)
 		khyp_page_wait_user_fault(page);
@@ -379,7 +379,7 @@ struct page *khyp_memory_lock_page(struct khyp_memory *mem, u64 gfn)
 	unsigned long seq = READ_ONCE(mem->inval_seq);
 	struct page *page;
 
-	smp_rmb();	/* seq before the lookup, as in khyp_handle_npf() */
+	smp_rmb();	/* seq before the lookup, as in khyp_mmu_fault() */
 	page = khyp_memory_get_page(mem, gfn, NULL);
 	if (IS_ERR_OR_NULL(page))
 		return page;
@@ -419,7 +419,7 @@ unsigned long khyp_memory_reclaim(struct khyp_memory *mem, const u64 *gfns,
 
 	mutex_lock(&mem->lock);
 	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
-	smp_wmb();	/* seq before the unmaps; pairs with khyp_handle_npf() */
+	smp_wmb();	/* seq before the unmaps; pairs with khyp_mmu_fault() */
 	for (i = 0; i < n; i++) {
 		slot = khyp_memory_find(mem, gfns[i], 1);
 		not_ram[i] = !slot;

@@ -42,12 +42,16 @@ struct khyp_mem_slot {
  * @mapping:	(c) of the VM file's inode, which the VM holds (core/vm.c):
  *		userspace mappings of guest memory, to zap before a page is
  *		freed.
- * @ops:	(c) how to drop second-level mappings (the VM's), called with
- *		@lock held after pages have left the slots and before they
- *		are freed.  Dropping the mapping of one page may split a
- *		2 MiB mapping around it (mmu/pgtable.c).
+ * @ops:	(c) how to drop second-level mappings, called with @lock
+ *		held after pages have left the slots and before they are
+ *		freed.  There is one implementation, the VM's (core/vm.c):
+ *		->zap is khyp_pgtable_unmap() on the VM's tables (which may
+ *		split a 2 MiB mapping around a page, mmu/pgtable.c), ->flush
+ *		is khyp_vm_flush_tlbs() (every vCPU, core/run.c) and then
+ *		khyp_pgtable_free_detached().  It is an ops table only so
+ *		that this file need not know the VM.
  * @inval_seq:	(@lock for writers) bumped before pages go, so that a
- *		second-level fault (core/run.c) or a fault on the VMM's
+ *		second-level fault (mmu/fault.c) or a fault on the VMM's
  *		mapping (khyp_memory_lock_page()) that looked a page up
  *		without holding @lock can tell that the page may be gone.
  */
@@ -61,7 +65,7 @@ struct khyp_memory {
 };
 
 /**
- * struct khyp_memory_ops - what guest memory asks of its VM
+ * struct khyp_memory_ops - what guest memory asks of its VM (core/vm.c)
  * @zap:	remove the second-level mappings of [gfn, gfn + npages);
  *		returns how many there were.
  * @flush:	make every vCPU forget the removed mappings; returns when

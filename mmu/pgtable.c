@@ -8,7 +8,7 @@
  * differ, so the walker is written once and asks a struct khyp_pt_format
  * how to encode an entry.  Tables are filled lazily: a guest access to a
  * guest-physical address with no mapping exits (EPT violation, NPF), and
- * the core maps the page behind it (core/run.c).
+ * the core maps the page behind it (mmu/fault.c).
  *
  * How deep the tree is, is not ours alone to choose.  EPT's depth is a
  * field of the EPT pointer, which khyp sets to 4 (vmx/vmcs.c).  NPT has

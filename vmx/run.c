@@ -39,6 +39,7 @@
 
 #include "../core/khyp.h"
 #include "../core/vcpu.h"
+#include "../irq/irq.h"
 #include "vmx.h"
 
 /* entry.S indexes vcpu->regs.gpr[] by instruction encoding. */

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The in-kernel address-space dispatch ("bus") of one VM: which device in
+ * the kernel answers an access to an MMIO address or an I/O port.
+ *
+ * A guest access that is not RAM goes, in this order, (1) to mmu/fault.c,
+ * which maps it if it is RAM, (2) to the range registered here that holds
+ * it, whose device completes the access synchronously, and (3) only if
+ * no one claims it, to userspace (KHYP_EXIT_MMIO or KHYP_EXIT_IO).  MMIO
+ * and port I/O use the same registry, one table per address space.
+ *
+ * Nothing registers yet: every access goes to userspace, as before the
+ * bus existed.  The in-kernel LAPIC page, IOAPIC and PIT ports (and
+ * notification addresses in the style of KVM's ioeventfd) will.
+ */
+#ifndef KHYP_CORE_BUS_H
+#define KHYP_CORE_BUS_H
+
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/types.h>
+
+struct khyp_vcpu;
+struct khyp_bus_dev;
+
+/* The address spaces a device can sit in. */
+enum khyp_bus_space {
+	KHYP_BUS_MMIO,		/* guest-physical addresses that are not RAM */
+	KHYP_BUS_PIO,		/* I/O ports, 0 .. 0xffff */
+	KHYP_BUS_NR
+};
+
+/**
+ * struct khyp_bus_ops - what a device does with an access
+ * @read:	put @len (1, 2, 4 or 8) bytes at @addr into *@val.
+ * @write:	take @len bytes at @addr from @val (zero-extended).
+ *
+ * Called by the vCPU thread of @vcpu, in an RCU read-side critical
+ * section (see struct khyp_bus): they must not sleep.  @addr is the
+ * absolute address; the access lies within the device's range.  A device
+ * cannot refuse an access it registered for: reads of nothing return
+ * what the device's hardware would (often all ones).
+ */
+struct khyp_bus_ops {
+	void (*read)(struct khyp_bus_dev *dev, struct khyp_vcpu *vcpu,
+		     u64 addr, unsigned int len, u64 *val);
+	void (*write)(struct khyp_bus_dev *dev, struct khyp_vcpu *vcpu,
+		      u64 addr, unsigned int len, u64 val);
+};
+
+/**
+ * struct khyp_bus_dev - one range of one address space
+ * @base:	(r) first address.
+ * @len:	(r) length in bytes, > 0.
+ * @ops:	(r) the device's handlers.
+ *
+ * Embedded in the device's own struct (container_of in its ops).
+ * (r): set by khyp_bus_register(), constant until unregistered.
+ */
+struct khyp_bus_dev {
+	u64 base;
+	u64 len;
+	const struct khyp_bus_ops *ops;
+};
+
+/* One address space's ranges, sorted by base, never overlapping. */
+struct khyp_bus_table {
+	struct rcu_head rcu;
+	unsigned int nr;
+	struct khyp_bus_dev *devs[];
+};
+
+/**
+ * struct khyp_bus - the in-kernel devices of one VM
+ * @lock:	serialises registration and removal.  Taken at VM setup
+ *		(and, later, from VM ioctls); never on the exit path.
+ * @tables:	(writers: @lock; readers: RCU) per address space, the
+ *		table of ranges, or NULL while there is none.  A change
+ *		copies the table and publishes the copy; the old one is
+ *		freed after a grace period.
+ *
+ * Lock rules: exits look ranges up and call the device's ops under
+ * rcu_read_lock() only, so a lookup never waits for a registration and
+ * ops must not sleep (a device that must would need SRCU here).
+ * khyp_bus_unregister() waits for a grace period before it returns: from
+ * then on no vCPU is still inside the device's ops, and the device may be
+ * freed.  Registration order does not matter; a range that overlaps one
+ * already registered is refused.
+ */
+struct khyp_bus {
+	struct mutex lock;	/* serialises writers, see above */
+	struct khyp_bus_table __rcu *tables[KHYP_BUS_NR];
+};
+
+void khyp_bus_init(struct khyp_bus *bus);
+void khyp_bus_destroy(struct khyp_bus *bus);
+int khyp_bus_register(struct khyp_bus *bus, enum khyp_bus_space space,
+		      u64 base, u64 len, const struct khyp_bus_ops *ops,
+		      struct khyp_bus_dev *dev);
+void khyp_bus_unregister(struct khyp_bus *bus, enum khyp_bus_space space,
+			 struct khyp_bus_dev *dev);
+bool khyp_bus_read(struct khyp_vcpu *vcpu, enum khyp_bus_space space,
+		   u64 addr, unsigned int len, u64 *val);
+bool khyp_bus_write(struct khyp_vcpu *vcpu, enum khyp_bus_space space,
+		    u64 addr, unsigned int len, u64 val);
+
+#endif /* KHYP_CORE_BUS_H */

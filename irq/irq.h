@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * irq/: events on their way into a guest (irq/inject.c).
+ *
+ * What the rest of khyp may ask of it:
+ *  - deliver an event to a vCPU: userspace's KHYP_INJECT_EVENT
+ *    (khyp_irq_queue()), an exception from emulation
+ *    (khyp_irq_queue_exception()), an intercepted exception given back
+ *    (khyp_irq_reflect_exception()); all by the vCPU's own thread;
+ *  - raise or lower an interrupt vector from anywhere in the module
+ *    (khyp_irq_raise_vector(), khyp_irq_lower_vector()): the balloon's
+ *    notification, later the in-kernel LAPIC's; a raise kicks the vCPU
+ *    out of the guest with khyp_vcpu_kick() (core/run.c, where the other
+ *    half of that handshake is).  Interrupt lines (an IOAPIC or PIC pin
+ *    routed to a vector) will come with those devices, here;
+ *  - the run loop's hooks: one question before entry
+ *    (khyp_irq_prepare_entry(): what to inject, whether to ask for an
+ *    interrupt window) and one report after exit (khyp_irq_after_exit()),
+ *    plus the checks HLT, KHYP_RUN and the entry make.
+ */
+#ifndef KHYP_IRQ_IRQ_H
+#define KHYP_IRQ_IRQ_H
+
+#include <linux/types.h>
+
+struct khyp_entry;
+struct khyp_event;
+struct khyp_exit;
+struct khyp_vcpu;
+struct khyp_vm;
+
+/* Deliver to a vCPU (its thread, vcpu->mutex held). */
+int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev);
+void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
+			      bool has_error_code, u32 error_code);
+void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,
+				const struct khyp_exit *exit);
+
+/* Raise or lower a vector (any context that may send IPIs). */
+bool khyp_irq_raise_vector(struct khyp_vm *vm, unsigned int vcpu_id,
+			   u8 vector);
+void khyp_irq_lower_vector(struct khyp_vm *vm, unsigned int vcpu_id,
+			   u8 vector);
+
+/* The run loop's hooks (the vCPU's thread, vcpu->mutex held). */
+void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry);
+void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+			 const struct khyp_exit *exit);
+bool khyp_irq_ready(struct khyp_vcpu *vcpu);
+bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu);
+bool khyp_irq_requested(struct khyp_vcpu *vcpu);
+
+#endif /* KHYP_IRQ_IRQ_H */

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Second-level faults on RAM (mmu/fault.c): the first stop of a guest
+ * access that the second-level page tables did not map.
+ */
+#ifndef KHYP_MMU_FAULT_H
+#define KHYP_MMU_FAULT_H
+
+#include <linux/types.h>
+
+struct khyp_vm;
+
+int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch);
+
+#endif /* KHYP_MMU_FAULT_H */
