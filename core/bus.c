@@ -101,9 +101,7 @@ int khyp_bus_register(struct khyp_bus *bus, enum khyp_bus_space space,
 	if (!len || check_add_overflow(base, len - 1, &last) ||
 	    (space == KHYP_BUS_PIO && last > U16_MAX))
 		return -EINVAL;
-	dev->base = base;
-	dev->len = len;
-	dev->ops = ops;
+	might_sleep();
 
 	mutex_lock(&bus->lock);
 	old = khyp_bus_table(bus, space);
@@ -121,6 +119,10 @@ int khyp_bus_register(struct khyp_bus *bus, enum khyp_bus_space space,
 		mutex_unlock(&bus->lock);
 		return -ENOMEM;
 	}
+	/* Only now: a @dev registered already keeps its live range. */
+	dev->base = base;
+	dev->len = len;
+	dev->ops = ops;
 	new->nr = nr + 1;
 	for (i = 0; i < at; i++)
 		new->devs[i] = old->devs[i];
@@ -149,6 +151,7 @@ void khyp_bus_unregister(struct khyp_bus *bus, enum khyp_bus_space space,
 	struct khyp_bus_table *old, *new = NULL;
 	unsigned int i, j;
 
+	might_sleep();
 	mutex_lock(&bus->lock);
 	old = khyp_bus_table(bus, space);
 	for (i = 0; old && i < old->nr && old->devs[i] != dev; i++)
@@ -190,6 +193,7 @@ bool khyp_bus_read(struct khyp_vcpu *vcpu, enum khyp_bus_space space,
 	struct khyp_bus_table *t;
 	struct khyp_bus_dev *dev = NULL;
 
+	lockdep_assert_held(&vcpu->mutex);
 	rcu_read_lock();
 	t = rcu_dereference(bus->tables[space]);
 	if (t)
@@ -219,6 +223,7 @@ bool khyp_bus_write(struct khyp_vcpu *vcpu, enum khyp_bus_space space,
 	struct khyp_bus_table *t;
 	struct khyp_bus_dev *dev = NULL;
 
+	lockdep_assert_held(&vcpu->mutex);
 	rcu_read_lock();
 	t = rcu_dereference(bus->tables[space]);
 	if (t)

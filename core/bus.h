@@ -81,7 +81,10 @@ struct khyp_bus_table {
  *
  * Lock rules: exits look ranges up and call the device's ops under
  * rcu_read_lock() only, so a lookup never waits for a registration and
- * ops must not sleep (a device that must would need SRCU here).
+ * ops must not sleep (a device that must would need SRCU here), nor
+ * register or unregister (both take @lock and unregistering waits for
+ * the readers: from an op it would wait for itself).  Both run in
+ * process context, outside any lock a vCPU thread takes on an exit.
  * khyp_bus_unregister() waits for a grace period before it returns: from
  * then on no vCPU is still inside the device's ops, and the device may be
  * freed.  Registration order does not matter; a range that overlaps one
