@@ -2,7 +2,8 @@
 /*
  * loader_test: the image loaders against well-formed and malformed images
  * built in memory, and the launcher's pure logic (the UART model, the
- * options of khyp run, the boot state of each CPU mode).  One line per
+ * options of khyp run, the boot state of each CPU mode, what the guest
+ * sees at each port, MMIO address and hypercall).  One line per
  * case, then "N passed, N failed".
  *
  *   loader_test                 run every case
@@ -20,7 +21,7 @@
 
 static const struct tcase *const suites[] = {
 	elf_cases, elf_seg_cases, mb_cases, mb_aout_cases, flat_cases,
-	uart_cases, opts_cases, boot_cases,
+	uart_cases, opts_cases, boot_cases, exits_cases,
 };
 
 static bool selected(const char *name, int argc, char **argv)
