@@ -2,7 +2,7 @@
 /*
  * What the guest reaches outside its RAM: I/O ports, MMIO, hypercalls.
  *
- *   0x3f8-0x3ff  COM1, the 16550 UART of uart.c: output to the serial
+ *   0x3f8-0x3ff  COM1, the 16550 UART of devices/uart.c: output to the serial
  *                output (stdout or --serial FILE), input from stdin
  *   0xf4         debug exit (QEMU's isa-debug-exit): a write of v stops
  *                the launcher with status (v << 1) | 1

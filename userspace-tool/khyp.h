@@ -3,12 +3,12 @@
  * The launcher `khyp`: what its files share.
  *
  * A guest exit travels: KHYP_RUN returns in run.c (machine__run), which
- * hands port I/O to ioport.c (the UART of uart.c, the debug-exit port),
- * MMIO and hypercalls to their handlers, and turns HLT, SHUTDOWN and
- * internal errors into the launcher's exit status.  Before the first run,
- * vm.c creates the VM, its memory and vCPUs, the loaders (loader.h) put
- * the image into guest memory, and boot.c sets the registers of the CPU
- * mode the image starts in.  options.c parses `khyp run`'s command line,
+ * hands port I/O to ioport.c (the UART of devices/uart.c, the debug-exit
+ * port), MMIO and hypercalls to their handlers, and turns HLT, SHUTDOWN
+ * and internal errors into the launcher's exit status.  Before the first
+ * run, vm.c creates the VM, its memory and vCPUs, the loaders
+ * (boot/loader.h) put the image into guest memory, and boot/state.c sets
+ * the registers of the CPU mode the image starts in.  options.c parses `khyp run`'s command line,
  * term.c owns the terminal, info.c answers `khyp info` and `khyp stats`.
  */
 #ifndef KHYP_LAUNCHER_H
@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <linux/khyp.h>
 
-#include "loader.h"
-#include "uart.h"
+#include "boot/loader.h"
+#include "devices/uart.h"
 
 /*
  * Exit statuses of `khyp run`.  A guest's own status through the debug
@@ -80,7 +80,7 @@ int opts__parse(struct run_opts *o, int argc, char **argv,
 		char *err, size_t errlen);
 extern const char run_usage[];
 
-/* ---- boot.c ---- */
+/* ---- boot/state.c ---- */
 
 /*
  * Guest-physical layout the launcher adds to the loaders' (loader.h):

@@ -7,8 +7,9 @@
  *   khyp stats                  exit and balloon counts of the VMs (debugfs)
  *
  * `khyp run` reads the image, creates the VM (vm.c), lets a loader put
- * the image in guest memory (loader.h), sets the boot vCPU's registers
- * for the image's mode (boot.c) and runs it until it stops (run.c).
+ * the image in guest memory (boot/loader.h), sets the boot vCPU's
+ * registers for the image's mode (boot/state.c) and runs it until it
+ * stops (run.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The 16550A UART model (uart.h).  Pure register logic, no I/O of its
- * own: ioport.c calls uart__in/uart__out for ports 0x3f8-0x3ff and fills
+ * own: ../ioport.c calls uart__in/uart__out for ports 0x3f8-0x3ff and fills
  * the receive FIFO from stdin, and loader_test checks it natively.
  */
 #include <stdbool.h>
