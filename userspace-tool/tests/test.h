@@ -147,6 +147,7 @@ extern const struct tcase flat_cases[];
 extern const struct tcase uart_cases[];
 extern const struct tcase opts_cases[];
 extern const struct tcase boot_cases[];
+extern const struct tcase bus_cases[];
 extern const struct tcase exits_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What a guest sees outside its RAM, through the launcher's exit handlers
- * (ioport.c, mmio.c, hypercall.c) with no VM behind them: a run page in
- * memory stands for the one KHYP_RUN filled, pipes for the serial output
- * and input.  These cases pin down the behaviour khyp(1) promises for
- * each port, MMIO and hypercall, messages included.
+ * (ioport.c, mmio.c, hypercall.c) and the devices registered on its buses
+ * (devices/), with no VM behind them: a run page in memory stands for the
+ * one KHYP_RUN filled, pipes for the serial output and input.  These
+ * cases pin down the behaviour khyp(1) promises for each port, MMIO
+ * address and hypercall, messages included.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,15 +41,11 @@ static void exits_close(void)
 	}
 }
 
-static void exits_tx(void *opaque, uint8_t c)
-{
-	serial__write(opaque, c);
-}
-
 /* A machine as cmd_run builds it, on pipes; 0 or -1. */
 static int exits_setup(struct tctx *t, bool strict, bool trace)
 {
 	exits_close();
+	devices__exit(&ex.m);
 	memset(&ex, 0, sizeof(ex));
 	ex.opts.strict = strict;
 	ex.opts.trace = trace;
@@ -62,8 +59,7 @@ static int exits_setup(struct tctx *t, bool strict, bool trace)
 	fcntl(ex.out[0], F_SETFL, O_NONBLOCK);
 	ex.m.out_fd = ex.out[1];
 	ex.m.in_fd = ex.in[0];
-	uart__init(&ex.m.uart, exits_tx, &ex.m);
-	return 0;
+	return devices__init(&ex.m, t->err, sizeof(t->err));
 }
 
 /* The serial output so far, as a string. */
