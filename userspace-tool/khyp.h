@@ -3,13 +3,17 @@
  * The launcher `khyp`: what its files share.
  *
  * A guest exit travels: KHYP_RUN returns in run.c (machine__run), which
- * hands port I/O to ioport.c (the UART of uart.c, the debug-exit port),
- * MMIO and hypercalls to their handlers, and turns HLT, SHUTDOWN and
- * internal errors into the launcher's exit status.  Before the first run,
- * vm.c creates the VM, its memory and vCPUs, the loaders (loader.h) put
- * the image into guest memory, and boot.c sets the registers of the CPU
- * mode the image starts in.  options.c parses `khyp run`'s command line,
- * term.c owns the terminal, info.c answers `khyp info` and `khyp stats`.
+ * hands port I/O to ioport.c and MMIO to mmio.c, each of which looks the
+ * address up in the device registry (bus.h) and calls the device that
+ * claims it (devices/: the COM1 UART, the debug-exit and POST ports) or
+ * answers an unclaimed access itself; hypercalls go to hypercall.c; HLT,
+ * SHUTDOWN and internal errors become the launcher's exit status.  Before
+ * the first run, vm.c creates the VM, its memory and vCPUs,
+ * devices/devices.c registers the devices, the loaders (boot/loader.h)
+ * put the image into guest memory, and boot/state.c sets the registers
+ * of the CPU mode the image starts in.  options.c parses `khyp run`'s
+ * command line, term.c owns the terminal, info.c answers `khyp info` and
+ * `khyp stats`.
  */
 #ifndef KHYP_LAUNCHER_H
 #define KHYP_LAUNCHER_H
@@ -19,8 +23,9 @@
 #include <stdint.h>
 #include <linux/khyp.h>
 
-#include "loader.h"
-#include "uart.h"
+#include "boot/loader.h"
+#include "bus.h"
+#include "devices/uart.h"
 
 /*
  * Exit statuses of `khyp run`.  A guest's own status through the debug
@@ -80,7 +85,7 @@ int opts__parse(struct run_opts *o, int argc, char **argv,
 		char *err, size_t errlen);
 extern const char run_usage[];
 
-/* ---- boot.c ---- */
+/* ---- boot/state.c ---- */
 
 /*
  * Guest-physical layout the launcher adds to the loaders' (loader.h):
@@ -144,12 +149,14 @@ void vcpu__dump(const struct vcpu *vcpu);
 void term__raw(void);
 void term__restore(void);
 
-/* ---- run.c / ioport.c ---- */
+/* ---- run.c, and the exits it hands on ---- */
 
 struct machine {
 	const struct run_opts *opts;
 	struct vm vm;
-	struct uart uart;
+	struct bus ports;		/* port I/O: 0-0xffff */
+	struct bus mmio;		/* guest-physical, outside RAM */
+	struct uart uart;		/* COM1 (devices/serial.c) */
 	int out_fd;			/* serial output */
 	int in_fd;			/* serial input; -1: none or EOF */
 	unsigned long unknown_io, unknown_mmio;
@@ -161,13 +168,31 @@ struct machine {
 #define RUN_CONTINUE		-1
 
 int machine__run(struct machine *m);
-int ioport__handle(struct machine *m, struct vcpu *vcpu);
-int mmio__handle(struct machine *m, struct vcpu *vcpu);
-int hypercall__handle(struct machine *m, struct vcpu *vcpu);
-void serial__write(struct machine *m, uint8_t c);
+int ioport__handle(struct machine *m, struct vcpu *vcpu);	/* ioport.c */
+int mmio__handle(struct machine *m, struct vcpu *vcpu);		/* mmio.c */
+int hypercall__handle(struct machine *m, struct vcpu *vcpu);	/* hypercall.c */
 
 /* Hypercall numbers the launcher answers (guest RAX). */
 #define HC_PUTCHAR		1	/* args[0]: a byte to the serial out */
+
+/* All-ones in an access of size bytes (1, 2, 4 or 8). */
+static inline uint64_t access_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+/* ---- devices/ ---- */
+
+/*
+ * Set up the machine's buses and register every device on them (after
+ * the serial fds are open); 0, or -1 with a message in err.
+ */
+int devices__init(struct machine *m, char *err, size_t errlen);
+void devices__exit(struct machine *m);
+int serial__init(struct machine *m, char *err, size_t errlen);
+int debug__init(struct machine *m, char *err, size_t errlen);
+/* A byte to the serial output (COM1's THR, the putchar hypercall). */
+void serial__write(struct machine *m, uint8_t c);
 
 /* ---- info.c ---- */
 

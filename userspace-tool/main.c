@@ -6,9 +6,10 @@
  *   khyp info                   API version, backend and capabilities
  *   khyp stats                  exit and balloon counts of the VMs (debugfs)
  *
- * `khyp run` reads the image, creates the VM (vm.c), lets a loader put
- * the image in guest memory (loader.h), sets the boot vCPU's registers
- * for the image's mode (boot.c) and runs it until it stops (run.c).
+ * `khyp run` reads the image, registers the devices (devices/), creates
+ * the VM (vm.c), lets a loader put the image in guest memory
+ * (boot/loader.h), sets the boot vCPU's registers for the image's mode
+ * (boot/state.c) and runs it until it stops (run.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -155,11 +156,6 @@ static int machine__boot(struct machine *m, const void *img, size_t len)
 	return vcpu__set_state(&m->vm.vcpus[0], &r, &s);
 }
 
-static void machine__tx(void *opaque, uint8_t c)
-{
-	serial__write(opaque, c);
-}
-
 static int machine__open_serial(struct machine *m)
 {
 	m->out_fd = STDOUT_FILENO;
@@ -201,9 +197,12 @@ int cmd_run(int argc, char **argv)
 		return STATUS_HOST_ERROR;
 	if (machine__open_serial(&m))
 		goto out_free;
-	uart__init(&m.uart, machine__tx, &m);
-	if (vm__create(&m.vm, o.mem_size, o.cpus))
+	if (devices__init(&m, err, sizeof(err))) {
+		fprintf(stderr, "khyp: %s\n", err);
 		goto out_serial;
+	}
+	if (vm__create(&m.vm, o.mem_size, o.cpus))
+		goto out_devices;
 	if (machine__boot(&m, img, len))
 		goto out_vm;
 	if (o.balloon_target && vm__set_balloon(&m.vm, o.balloon_target))
@@ -213,6 +212,8 @@ int cmd_run(int argc, char **argv)
 		vm__report_balloon(&m.vm);
 out_vm:
 	vm__destroy(&m.vm);
+out_devices:
+	devices__exit(&m);
 out_serial:
 	if (m.out_fd != STDOUT_FILENO)
 		close(m.out_fd);

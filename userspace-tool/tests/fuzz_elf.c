@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../loader.h"
+#include "../boot/loader.h"
 
 #define FUZZ_GUEST_SIZE	(4u << 20)
 

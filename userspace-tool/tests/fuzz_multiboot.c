@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../loader.h"
+#include "../boot/loader.h"
 
 #define FUZZ_GUEST_SIZE	(4u << 20)
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../loader.h"
+#include "../boot/loader.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define GUEST_SIZE	(64ull << 20)
@@ -147,5 +147,7 @@ extern const struct tcase flat_cases[];
 extern const struct tcase uart_cases[];
 extern const struct tcase opts_cases[];
 extern const struct tcase boot_cases[];
+extern const struct tcase bus_cases[];
+extern const struct tcase exits_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

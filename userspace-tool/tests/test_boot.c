@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The boot state of each CPU mode (boot.c): tables in memory, registers. */
+/* The boot state of each CPU mode (boot/state.c): tables in memory, registers. */
 #include <string.h>
 
 #include "test.h"

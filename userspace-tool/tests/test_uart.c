@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The launcher's 16550 UART model (uart.c), as a polling guest uses it. */
+/* The launcher's 16550 UART model (devices/uart.c), as a polling guest uses it. */
 #include <string.h>
 
 #include "test.h"
-#include "../uart.h"
+#include "../devices/uart.h"
 
 static char tx_buf[64];
 static unsigned int tx_len;

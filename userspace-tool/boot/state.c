@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "khyp.h"
+#include "../khyp.h"
 
 #define CR0_PE		(1ULL << 0)
 #define CR0_MP		(1ULL << 1)

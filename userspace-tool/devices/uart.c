@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The 16550A UART model (uart.h).  Pure register logic, no I/O of its
- * own: ioport.c calls uart__in/uart__out for ports 0x3f8-0x3ff and fills
- * the receive FIFO from stdin, and loader_test checks it natively.
+ * own: serial.c puts it on ports 0x3f8-0x3ff, calls uart__in/uart__out
+ * and fills the receive FIFO from stdin; loader_test checks it natively.
  */
 #include <stdbool.h>
 #include <string.h>
