@@ -167,9 +167,9 @@ static int cpu_irqs(int cpu, long *cal, long *other)
  * The vCPU thread on CPU 1 spins in its guest; this thread, on CPU 0,
  * changes the balloon target, ROUNDS times.  Each notification must reach
  * the spinning guest.  A guest leaves the guest only on an interrupt of
- * its CPU: the kick's IPI, or anything else (CPU 1 is tickless, but RCU
- * still sends it a tick every few hundred ms while the vCPU thread stays
- * in the kernel).  With the kick, a notification usually arrives before
+ * its CPU: the kick's IPI, or anything else (CPU 1 is tickless, but it
+ * still takes an interrupt every few hundred ms, most likely the tick RCU
+ * turns on while the vCPU thread stays in the kernel).  With the kick, a notification usually arrives before
  * any other interrupt reaches CPU 1; without it, never.  So at least one
  * round must see no interrupt on CPU 1 but function calls between the
  * target change and the guest's notification (a round without is a ~20%
