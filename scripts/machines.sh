@@ -96,13 +96,29 @@ run_vng() {	# name cpu tests expect
 run_qemu() {	# name cpu tests expect
 	local name=$1 cpu=$2 tests=$3 expect=$4 dir=$OUT/$1
 	local limit=${MACHINE_TIMEOUT:-300}
-	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" \
-		-m "${MACHINE_MEM_MB:-512}" -smp 1 \
+	timeout "$limit" qemu-system-x86_64 -accel "${MACHINE_ACCEL:-tcg}" \
+		-cpu "$cpu" -m "${MACHINE_MEM_MB:-512}" \
+		-smp "${MACHINE_CPUS:-1}" \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
-		-append "$KCMD_COMMON KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
+		-append "$KCMD_COMMON ${MACHINE_KCMD:-}KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
 		-display none -no-reboot -monitor none \
 		-serial "file:$dir/console.log" -serial "file:$dir/report" &
 	wait_report "$dir/report" $! "$limit"
+}
+
+# Two vCPUs, for the tests that need a vCPU in its guest on one CPU while
+# another thread runs on the other (selftests/smp_test.c).
+#  - tcg,thread=single: QEMU's multi-threaded TCG livelocks with the
+#    kernel's cross-modifying code when a static key is toggled (khyp's
+#    insmod and rmmod toggle the preempt-notifier key; docs/emulators.md);
+#    one thread running both vCPUs in turn does not.
+#  - nohz_full=1 rcu_nocbs=1 irqaffinity=0: CPU 1, given to the vCPU
+#    thread alone, takes no timer tick and no device interrupt, so a guest
+#    spinning there leaves it only when khyp kicks it.
+run_qemu_smp2() {	# name cpu tests expect
+	MACHINE_CPUS=2 MACHINE_ACCEL=tcg,thread=single \
+	MACHINE_KCMD="nohz_full=1 rcu_nocbs=1 irqaffinity=0 " \
+		run_qemu "$@"
 }
 
 run_bochs() {	# name model tests expect

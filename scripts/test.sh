@@ -17,7 +17,8 @@
 # should, a machine did not reach its end marker in time, or a guest
 # kernel log shows a WARNING, BUG, Oops, KASAN or lockdep report.
 #
-# Options: --machine NAME (one machine), --test NAME (one test binary),
+# Options: --machine NAME (one machine), --test NAME[,NAME...] (those test
+#          binaries, in the machines that run any of them),
 #          --no-deps (skip step 1), --list (list machines).
 set -uo pipefail
 
@@ -39,12 +40,16 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # NPT then walks 5 levels.  la57=N in the expectations is checked by
 # hugepage_test against /proc/cpuinfo.  itlb_multihit=1 on vmx-bochs: the
 # kernel reports Skylake-X with iTLB multihit, and khyp then maps 2 MiB
-# without execute permission (selftests/hugepage_test.c).
+# without execute permission (selftests/hugepage_test.c).  svm-qemu-smp2
+# has 2 vCPUs (run_qemu_smp2 in machines.sh): the tests that need a vCPU
+# in its guest on one CPU while another thread works on the other;
+# smp_test skips in the one-CPU machines (scripts/expected-skips).
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs     bochs  corei7_skylake_x        all        backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
 "svm-bochs     bochs  trinity_apu             all        backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_checks_cs_ld=0,la57=0,itlb_multihit=0"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
+"svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
@@ -58,7 +63,7 @@ while [ $# -gt 0 ]; do
 	--no-deps) deps= ;;
 	--no-check) check= ;;	# while iterating only; CI always checks
 	--list) printf '%s\n' "${MACHINES[@]}"; exit 0 ;;
-	*) echo "usage: $0 [--machine NAME] [--test NAME] [--no-deps] [--no-check] [--list]" >&2
+	*) echo "usage: $0 [--machine NAME] [--test NAME[,NAME...]] [--no-deps] [--no-check] [--list]" >&2
 	   exit 2 ;;
 	esac
 	shift
@@ -162,9 +167,13 @@ for m in "${MACHINES[@]}"; do
 	[ -n "$only_machine" ] && [ "$name" != "$only_machine" ] && continue
 	[ "$tests" = all ] && tests="${ALL_TESTS[*]}"
 	tests=${tests//,/ }
-	if [ -n "$only_test" ]; then
-		[[ " $tests " == *" $only_test "* ]] || continue
-		tests=$only_test
+	if [ -n "$only_test" ]; then	# one binary, or several: a,b
+		sel=
+		for t in ${only_test//,/ }; do
+			[[ " $tests " == *" $t "* ]] && sel="$sel $t"
+		done
+		[ -n "$sel" ] || continue
+		tests=${sel# }
 	fi
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Behaviour docs/api.md promises that no other test exercised: a pending
- * IN or hypercall result is applied before an immediate_exit return; a
+ * IN, MMIO read or hypercall result is applied before an immediate_exit
+ * or a signal's EINTR return; a
  * state the hardware refuses ends every run with INVALID_STATE until it
  * is fixed; KHYP_SET_SREGS and KHYP_SET_MSRS refuse values outside what
  * they can hold (and the guest gets #GP for the same MSR values); a TSC
@@ -9,9 +10,18 @@
  * kernel; an error code without its flag is refused.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -23,15 +33,20 @@
 #define IN_VALUE	0xa7
 #define HC_NR		0x42
 #define HC_RESULT	0x1234567890abcdefULL
+#define MMIO_VALUE	0x0123456789abcdefULL
+#define WAIT_BOUND_S	30	/* only ends a failing test */
 #define PAT_BAD		0x0007040600070402ULL	/* PA0 type 2: reserved */
 #define EFER_BAD	(1ULL << 2)		/* reserved */
 
 static void guest_in_then_hypercall(void)
 {
+	uint64_t m;
 	uint8_t v;
 
 	asm volatile("inb %%dx, %%al" : "=a"(v) : "d"(IN_PORT));
 	GUEST_SYNC(v);
+	asm volatile("movq (%1), %0" : "=b"(m) : "c"(KH_GPA_MMIO) : "memory");
+	GUEST_SYNC(m);
 	GUEST_SYNC(kh_guest_hypercall(HC_NR, 1, 2, 3, 4, 5));
 	GUEST_DONE();
 }
@@ -66,6 +81,21 @@ TEST(pending_results_applied_before_immediate_exit)
 	vcpu->run->immediate_exit = 0;
 	ASSERT_SYNC(vcpu, IN_VALUE);
 
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	ASSERT_EQ(KH_GPA_MMIO, vcpu->run->mmio.phys_addr);
+	ASSERT_EQ(0, vcpu->run->mmio.is_write);
+	kh_vcpu_get_regs(vcpu, &regs);
+	rip = regs.rip;
+	vcpu->run->mmio.data = MMIO_VALUE;
+	vcpu->run->immediate_exit = 1;
+	EXPECT_EQ(-1, kh_vcpu_run(vcpu));
+	EXPECT_EQ(EINTR, errno);
+	kh_vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(MMIO_VALUE, regs.rbx);
+	EXPECT_EQ(rip, regs.rip);	/* already past the load */
+	vcpu->run->immediate_exit = 0;
+	ASSERT_SYNC(vcpu, MMIO_VALUE);
+
 	ASSERT_EXIT(vcpu, KHYP_EXIT_HYPERCALL);
 	ASSERT_EQ(HC_NR, vcpu->run->hypercall.nr);
 	vcpu->run->hypercall.ret = HC_RESULT;
@@ -75,6 +105,184 @@ TEST(pending_results_applied_before_immediate_exit)
 	kh_vcpu_get_regs(vcpu, &regs);
 	EXPECT_EQ(HC_RESULT, regs.rax);
 	vcpu->run->immediate_exit = 0;
+	ASSERT_SYNC(vcpu, HC_RESULT);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * The same with a signal pending when KHYP_RUN starts, not immediate_exit.
+ * A signal is pending at the start of an ioctl only if it came while the
+ * ioctl waited: the run waits for the vCPU, which another thread holds in
+ * a KHYP_GET_SREGS stopped on a userfaultfd page (its copy to userspace
+ * waits for us).  The signal comes during that wait, which it does not
+ * end (it is killable only); then the page is filled, the GET_REGS
+ * returns and the run starts with the signal pending: EINTR without
+ * entering the guest, the result applied all the same.
+ */
+struct held_run {
+	struct kh_vcpu *vcpu;
+	void *page;		/* registered with the userfaultfd */
+	pid_t tid;
+	int r, err;
+	volatile int done;
+};
+
+static void *hold_vcpu(void *arg)
+{
+	struct held_run *h = arg;
+
+	ioctl(h->vcpu->fd, KHYP_GET_SREGS, h->page);
+	return NULL;
+}
+
+static void *run_when_free(void *arg)
+{
+	struct held_run *h = arg;
+
+	__atomic_store_n(&h->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
+	h->r = kh_vcpu_run(h->vcpu);
+	h->err = errno;
+	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char task_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* KHYP_RUN with a signal pending at its start; 0, or -1 with errno. */
+static int run_signal_pending(struct __test_metadata *_metadata,
+			      struct kh_vcpu *vcpu)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zero = {};
+	struct held_run h = { .vcpu = vcpu };
+	struct uffd_msg msg;
+	pthread_t holder, runner;
+	struct pollfd pfd;
+	char state = '?';
+	double t0;
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		return -2;
+	if (ioctl(uffd, UFFDIO_API, &api))
+		return -2;
+	h.page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h.page == MAP_FAILED)
+		return -2;
+	reg.range.start = (uintptr_t)h.page;
+	reg.range.len = 4096;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return -2;
+
+	/* The holder's copy faults: it holds the vCPU until we fill it. */
+	if (pthread_create(&holder, NULL, hold_vcpu, &h))
+		return -2;
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	if (poll(&pfd, 1, WAIT_BOUND_S * 1000) != 1 ||
+	    read(uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return -3;
+
+	/* The run waits for the vCPU; the signal comes meanwhile. */
+	if (pthread_create(&runner, NULL, run_when_free, &h))
+		return -2;
+	t0 = now_s();
+	while (!__atomic_load_n(&h.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	while (!__atomic_load_n(&h.done, __ATOMIC_ACQUIRE) &&
+	       (state = task_state(h.tid)) != 'D' &&
+	       now_s() - t0 < WAIT_BOUND_S)
+		usleep(1000);
+	EXPECT_EQ('D', state) TH_LOG("the run does not wait for the vCPU");
+	pthread_kill(runner, SIGUSR1);
+	EXPECT_EQ(0, __atomic_load_n(&h.done, __ATOMIC_ACQUIRE));
+
+	zero.range = reg.range;
+	ioctl(uffd, UFFDIO_ZEROPAGE, &zero);
+	pthread_join(holder, NULL);
+	pthread_join(runner, NULL);
+	munmap(h.page, 4096);
+	close(uffd);
+	errno = h.err;
+	return h.r;
+}
+
+TEST(pending_results_applied_before_signal_return)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* not fatal */
+	struct khyp_regs regs;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	uint64_t rip;
+	int r;
+
+	NEED_DEV();
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_in_then_hypercall);
+
+	ASSERT_IO(vcpu, IN_PORT, 1, KHYP_IO_IN);
+	kh_vcpu_get_regs(vcpu, &regs);
+	rip = regs.rip;
+	vcpu->run->io.data = IN_VALUE;
+	r = run_signal_pending(_metadata, vcpu);
+	ASSERT_EQ(-1, r) TH_LOG("KHYP_RUN with a signal pending: %d", r);
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(KHYP_EXIT_INTR, vcpu->run->exit_reason);
+	kh_vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(IN_VALUE, regs.rax & 0xff);
+	EXPECT_EQ(rip, regs.rip);
+	ASSERT_SYNC(vcpu, IN_VALUE);
+
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	kh_vcpu_get_regs(vcpu, &regs);
+	rip = regs.rip;
+	vcpu->run->mmio.data = MMIO_VALUE;
+	ASSERT_EQ(-1, run_signal_pending(_metadata, vcpu));
+	EXPECT_EQ(EINTR, errno);
+	kh_vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(MMIO_VALUE, regs.rbx);
+	EXPECT_EQ(rip, regs.rip);
+	ASSERT_SYNC(vcpu, MMIO_VALUE);
+
+	ASSERT_EXIT(vcpu, KHYP_EXIT_HYPERCALL);
+	vcpu->run->hypercall.ret = HC_RESULT;
+	ASSERT_EQ(-1, run_signal_pending(_metadata, vcpu));
+	EXPECT_EQ(EINTR, errno);
+	kh_vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(HC_RESULT, regs.rax);
 	ASSERT_SYNC(vcpu, HC_RESULT);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);

@@ -3,13 +3,21 @@
  * The vCPU ioctls and mmap refusing what they must: bad ids, wrong ioctl
  * numbers and sizes, reserved bits and fields, out-of-range counts, bad
  * mappings, use from another process; and a failed call changing nothing.
- * Also the reset state of a new vCPU and register round trips.
+ * Also the reset state of a new vCPU and register round trips, and the
+ * serialisation of the vCPU's ioctls (a second caller waits, killably).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -420,6 +428,209 @@ TEST_F(vcpu, regions_with_vcpu)
 	EXPECT_ERRNO(EINVAL, ioctl(self->vm->fd, KHYP_SET_MEM_REGION, &r));
 	r.size = 4096;
 	EXPECT_EQ(0, ioctl(self->vm->fd, KHYP_SET_MEM_REGION, &r));
+}
+
+/*
+ * Every vCPU ioctl is serialised on the vCPU, and a second caller waits
+ * killably (docs/api.md).  A thread runs a guest that spins for ever; a
+ * second thread's KHYP_GET_REGS must wait (it sleeps, and does not return
+ * while the run goes on), and a process sharing the mm (clone(CLONE_VM),
+ * so that the ioctl is allowed and a SIGKILL kills it alone) waiting the
+ * same way in KHYP_GET_SREGS must die of SIGKILL while the run still goes
+ * on.  Once the run
+ * is stopped (immediate_exit and a signal) the waiting GET_REGS returns
+ * the registers the stopped vCPU has.  The bounds below only end a
+ * failing test: a passing one never waits for them.
+ */
+#define WAIT_BOUND_S	30
+
+static volatile uint64_t spin_count;
+static volatile int spin_sti;
+
+static void guest_spin_forever(void)
+{
+	if (spin_sti)
+		asm volatile("sti");
+	for (;;) {
+		spin_count++;
+		kh_guest_pause();
+	}
+}
+
+struct ioctl_thread {
+	struct kh_vcpu *vcpu;
+	struct khyp_regs regs;
+	pid_t tid;
+	int r, err;
+	volatile int done;
+};
+
+static void *run_thread(void *arg)
+{
+	struct ioctl_thread *t = arg;
+
+	t->r = kh_vcpu_run(t->vcpu);
+	t->err = errno;
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *get_regs_thread(void *arg)
+{
+	struct ioctl_thread *t = arg;
+
+	__atomic_store_n(&t->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
+	t->r = ioctl(t->vcpu->fd, KHYP_GET_REGS, &t->regs);
+	t->err = errno;
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A process of its own on the same mm: KHYP_GET_SREGS, then exit. */
+static int get_sregs_clone(void *arg)
+{
+	struct khyp_sregs sregs;
+
+	_exit(ioctl(*(int *)arg, KHYP_GET_SREGS, &sregs) ? 2 : 0);
+}
+
+static void on_usr1(int sig)
+{
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The state letter of a task (/proc/PATH/stat), '?' if unreadable. */
+static char task_state(const char *path)
+{
+	char buf[512], *p;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+static void task_wchan(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+}
+
+TEST_F_TIMEOUT(vcpu, ioctls_serialised_second_caller_waits_killably, 180)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* not fatal */
+	struct ioctl_thread run = {}, get = {};
+	char path[64], wpath[64], wchan[64], state = '?';
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	pthread_t run_th, get_th;
+	struct khyp_regs now;
+	int status = 0, fd;
+	pid_t pid, w = 0;
+	double t0;
+	char buf[8];
+	const char *v;
+
+	NEED_VCPU();
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	kh_vcpu_setup_long_mode(self->vcpu, guest_spin_forever);
+	v = machine_expect("guest_if_masks_host", buf, sizeof(buf));
+	kh_vm_global(self->vm, spin_sti) = v && !strcmp(v, "1");
+
+	/* 1. A run that holds the vCPU: the guest counts, so it is in. */
+	run.vcpu = self->vcpu;
+	ASSERT_EQ(0, pthread_create(&run_th, NULL, run_thread, &run));
+	t0 = now_s();
+	while (!kh_vm_global(self->vm, spin_count) &&
+	       !__atomic_load_n(&run.done, __ATOMIC_ACQUIRE) &&
+	       now_s() - t0 < WAIT_BOUND_S)
+		usleep(1000);
+	ASSERT_NE(0, kh_vm_global(self->vm, spin_count))
+		TH_LOG("the guest did not start spinning (run returned: %d)",
+		       run.done);
+
+	/* 2. A second thread's GET_REGS sleeps until the run ends. */
+	get.vcpu = self->vcpu;
+	ASSERT_EQ(0, pthread_create(&get_th, NULL, get_regs_thread, &get));
+	t0 = now_s();
+	while (!__atomic_load_n(&get.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", get.tid);
+	snprintf(wpath, sizeof(wpath), "/proc/self/task/%d/wchan", get.tid);
+	while (!__atomic_load_n(&get.done, __ATOMIC_ACQUIRE) &&
+	       (state = task_state(path)) != 'D' &&
+	       now_s() - t0 < WAIT_BOUND_S)
+		usleep(1000);
+	task_wchan(wpath, wchan, sizeof(wchan));
+	EXPECT_EQ(0, get.done)
+		TH_LOG("KHYP_GET_REGS returned %d (%s) while KHYP_RUN ran on the same vCPU",
+		       get.r, strerror(get.err));
+	EXPECT_EQ('D', state) TH_LOG("the waiting thread is in state %c", state);
+	TH_LOG("the second caller sleeps in %s", wchan);
+	EXPECT_EQ(0, run.done) TH_LOG("the run ended on its own");
+
+	/* 3. A waiter of another process on the same mm dies of SIGKILL. */
+	fd = self->fd;
+	pid = clone(get_sregs_clone, stack + sizeof(stack), CLONE_VM | SIGCHLD,
+		    &fd);
+	ASSERT_LT(0, pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	t0 = now_s();
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 &&
+	       (state = task_state(path)) != 'D' &&
+	       now_s() - t0 < WAIT_BOUND_S)
+		usleep(1000);
+	EXPECT_EQ(0, w) TH_LOG("the clone's GET_SREGS returned while KHYP_RUN ran (status 0x%x)",
+			       status);
+	EXPECT_EQ('D', state);
+	if (!w) {
+		kill(pid, SIGKILL);
+		t0 = now_s();
+		while ((w = waitpid(pid, &status, WNOHANG)) == 0 &&
+		       now_s() - t0 < WAIT_BOUND_S)
+			usleep(1000);
+		EXPECT_EQ(pid, w)
+			TH_LOG("a process waiting for the vCPU did not die of SIGKILL within %d s",
+			       WAIT_BOUND_S);
+		EXPECT_EQ(0, __atomic_load_n(&run.done, __ATOMIC_ACQUIRE))
+			TH_LOG("the run ended before the waiter died: nothing shown");
+	}
+
+	/* 4. Stop the run; the waiting GET_REGS then completes. */
+	self->vcpu->run->immediate_exit = 1;
+	pthread_kill(run_th, SIGUSR1);
+	pthread_join(run_th, NULL);
+	pthread_join(get_th, NULL);
+	if (!w)
+		w = waitpid(pid, &status, 0);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("the clone's status 0x%x", status);
+	self->vcpu->run->immediate_exit = 0;
+	EXPECT_EQ(-1, run.r);
+	EXPECT_EQ(EINTR, run.err) TH_LOG("KHYP_RUN: %s", strerror(run.err));
+	ASSERT_EQ(0, get.r) TH_LOG("KHYP_GET_REGS: %s", strerror(get.err));
+	kh_vcpu_get_regs(self->vcpu, &now);
+	EXPECT_EQ(0, memcmp(&now, &get.regs, sizeof(now)))
+		TH_LOG("the waiting GET_REGS saw rip %#llx, the stopped vCPU has %#llx",
+		       (unsigned long long)get.regs.rip,
+		       (unsigned long long)now.rip);
 }
 
 TEST_HARNESS_MAIN
