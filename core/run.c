@@ -173,7 +173,7 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 static bool huge_pages = true;
 module_param(huge_pages, bool, 0644);
 MODULE_PARM_DESC(huge_pages,
-		 "Map guest memory 2 MiB at a time where the CPU can (default: on)");
+		 "Map guest memory 2 MiB at a time where the CPU can (bool: Y or N; default Y)");
 
 /* Map the 2 MiB block that @page, at @gpa, is part of with one leaf. */
 static int khyp_npf_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
