@@ -164,6 +164,8 @@ dkms-build: check-kdir
 ifeq ($(MODULE_INSTALL),dkms)
 install-module: dkms-source
 ifeq ($(DESTDIR),)
+	dkms status -m khyp -v $(KHYP_BASE_VERSION) | grep -q . || \
+		dkms add -m khyp -v $(KHYP_BASE_VERSION)
 	dkms install -m khyp -v $(KHYP_BASE_VERSION) -k $(KVER)
 endif
 uninstall-module:
