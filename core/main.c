@@ -131,4 +131,6 @@ module_init(khyp_init);
 module_exit(khyp_exit);
 
 MODULE_DESCRIPTION("khyp: a small, readable type-2 hypervisor (VMX/EPT and SVM/NPT)");
+MODULE_AUTHOR("The khyp developers");
 MODULE_LICENSE("GPL");
+/* MODULE_VERSION: core/version.c */

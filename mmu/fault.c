@@ -33,7 +33,7 @@
 static bool huge_pages = true;
 module_param(huge_pages, bool, 0644);
 MODULE_PARM_DESC(huge_pages,
-		 "Map guest memory 2 MiB at a time where the CPU can (default: on)");
+		 "Map guest memory 2 MiB at a time where the CPU can (bool: Y or N; default Y)");
 
 /* Map the 2 MiB block that @page, at @gpa, is part of with one leaf. */
 static int khyp_mmu_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,

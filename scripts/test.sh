@@ -8,7 +8,9 @@
 #     allowed), and the selftests,
 #  3. boot each emulated machine once and run the selftest suite inside it
 #     with khyp.ko loaded (see MACHINES below),
-#  4. print every TAP result prefixed with its machine, then one line
+#  4. build the Debian packages, install them on this host, use them in
+#     the machine svm-qemu-pkg and purge them (scripts/pkg-test.sh),
+#  5. print every TAP result prefixed with its machine, then one line
 #     "N passed, N failed" (and the skips).
 #
 # Exits non-zero if a test failed, a test binary did not run or did not
@@ -62,7 +64,9 @@ while [ $# -gt 0 ]; do
 	--test) only_test=$2; shift ;;
 	--no-deps) deps= ;;
 	--no-check) check= ;;	# while iterating only; CI always checks
-	--list) printf '%s\n' "${MACHINES[@]}"; exit 0 ;;
+	--list) printf '%s\n' "${MACHINES[@]}"
+		echo "svm-qemu-pkg  vng    qemu64,+svm,+npt        the installed packages (scripts/pkg-test.sh)"
+		exit 0 ;;
 	*) echo "usage: $0 [--machine NAME] [--test NAME[,NAME...]] [--no-deps] [--no-check] [--list]" >&2
 	   exit 2 ;;
 	esac
@@ -134,6 +138,31 @@ if [ -z "$only_machine" ] && [ -z "$only_test" ]; then
 	[ -f "$TOP/userspace-tool/Makefile" ] && native loader "$TOP/userspace-tool"
 fi
 
+# ---- the packages ---------------------------------------------------------
+
+# scripts/pkg-test.sh: make install/uninstall into a staging tree, the
+# Debian packages built, checked by lintian, installed on this host (DKMS
+# builds khyp.ko for 6.1 and 6.12), used in the machine svm-qemu-pkg
+# (modprobe, udev, guests/hello as a non-root member of the group khyp) and
+# purged.  Runs with the whole suite or with --machine svm-qemu-pkg.
+pkg_ran=
+if [ -z "$only_test" ] &&
+   { [ -z "$only_machine" ] || [ "$only_machine" = svm-qemu-pkg ]; }; then
+	pkg_ran=1
+	"$TOP/scripts/pkg-test.sh" --machine > "$OUT/pkg.log" 2>&1
+	grep -E '^pkg: .*: (not )?ok' "$OUT/pkg.log"
+	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/pkg.log" | tail -1)
+	if [ -n "$counts" ]; then
+		NATIVE_PASSED=$((NATIVE_PASSED + ${counts%% passed*}))
+		counts=${counts#* passed, }
+		NATIVE_FAILED=$((NATIVE_FAILED + ${counts%% failed*}))
+	else
+		tail -5 "$OUT/pkg.log"
+		echo "pkg: not ok (no result; see $OUT/pkg.log)"
+		NATIVE_FAILED=$((NATIVE_FAILED + 1))
+	fi
+fi
+
 # ---- the machines ---------------------------------------------------------
 
 # ---- results --------------------------------------------------------------
@@ -194,7 +223,7 @@ for m in "${MACHINES[@]}"; do
 	fi
 	ran=$((ran + 1))
 done
-[ $ran -gt 0 ] || die "no machine matches --machine $only_machine --test $only_test"
+[ $ran -gt 0 ] || [ -n "$pkg_ran" ] || die "no machine matches --machine $only_machine --test $only_test"
 
 PASSED=$((PASSED + NATIVE_PASSED))
 FAILED=$((FAILED + NATIVE_FAILED))

@@ -67,7 +67,7 @@ static DEFINE_XARRAY(vmx_vpid_users);	/* uid -> xa_mk_value(count) */
 static unsigned int vpids_per_user = 4096;
 module_param(vpids_per_user, uint, 0644);
 MODULE_PARM_DESC(vpids_per_user,
-		 "VMX: VPIDs one user's vCPUs may hold (the rest run untagged)");
+		 "VMX: VPIDs one user's vCPUs may hold, 0-65535 (default 4096; beyond it vCPUs run untagged)");
 
 static int vmx_vmclear(phys_addr_t pa)
 {
