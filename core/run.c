@@ -345,8 +345,8 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 	case KHYP_X_EXCEPTION:
 		khyp_irq_reflect_exception(vcpu, exit);
 		return 1;
-	case KHYP_X_CR4:
-		return khyp_cr4_emulate(vcpu, exit);
+	case KHYP_X_CR:
+		return khyp_cr_emulate(vcpu, exit);
 	case KHYP_X_WBINVD:
 		/*
 		 * Guest memory is write-back cacheable and coherent (EPT/NPT

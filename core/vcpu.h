@@ -158,7 +158,7 @@ bool khyp_msr_known(u32 index);
 bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write);
 
 /* core/cr4.c */
-int khyp_cr4_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 
 /* core/mmio.c */
 int khyp_mmio_begin(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);

@@ -267,13 +267,14 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 		break;
 	case SVM_EXIT_READ_CR4:
 	case SVM_EXIT_WRITE_CR4:
-		exit->kind = KHYP_X_CR4;
-		exit->cr4.write = code == SVM_EXIT_WRITE_CR4;
+		exit->kind = KHYP_X_CR;
+		exit->cr.cr = 4;
+		exit->cr.write = code == SVM_EXIT_WRITE_CR4;
 		/* Decode assists name the register of a MOV (bit 63). */
 		if ((khyp_caps.features & KHYP_CAP_DECODE_ASSISTS) &&
 		    (info1 & BIT_ULL(63))) {
-			exit->cr4.decoded = true;
-			exit->cr4.gpr = info1 & 0xf;
+			exit->cr.decoded = true;
+			exit->cr.gpr = info1 & 0xf;
 			exit->insn_len = svm_insn_len(vmcb, rip, 3);
 		}
 		break;

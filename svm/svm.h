@@ -51,6 +51,8 @@ void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
 u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index);
 void svm_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data);
 void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
+u64 svm_get_cr(struct khyp_vcpu *vcpu, int cr);
+bool svm_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val);
 
 /* svm/run.c */
 void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu);

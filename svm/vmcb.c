@@ -379,3 +379,16 @@ void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *p)
 	p->cs_db = !!(s->cs.attrib & SVM_SELECTOR_DB_MASK);
 	p->cpl = s->cpl;
 }
+
+/* KHYP_X_CR: only CR4 accesses are intercepted. */
+u64 svm_get_cr(struct khyp_vcpu *vcpu, int cr)
+{
+	return cr == 4 ? to_svm(vcpu)->cr4 : 0;
+}
+
+bool svm_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
+{
+	if (cr == 4)
+		svm_set_cr4(vcpu, val);
+	return true;
+}

@@ -20,9 +20,9 @@
  *  5. on exit, an NMI that hit the guest is handed to the host's handler
  *     at once; an external interrupt is left pending (not acknowledged)
  *     and the host takes it when the core enables interrupts;
- *  6. the exit reason becomes a KHYP_X_* kind; the few exits that only
- *     exist because of VMX (CR0/CR4 bits khyp owns, CR8) are finished
- *     here and reported as KHYP_X_NONE.
+ *  6. the exit reason becomes a KHYP_X_* kind, which the core handles
+ *     (the CR accesses that exist only because of VMX, CR0/CR4 bits khyp
+ *     owns and CR8, too: KHYP_X_CR).
  */
 #include <linux/kernel.h>
 #include <linux/percpu.h>
@@ -308,27 +308,6 @@ static bool vmx_prepare_entry(struct khyp_vmx *vv,
 	return true;
 }
 
-/*
- * MOV to CR0 or CR4 changed a bit khyp owns (see vmx_set_cr0()).  Take
- * the owned bits into the read shadow.  If the write also changes bits
- * the guest owns, let the guest execute it again: now that the shadow
- * matches, it does not exit, and the processor does the rest itself
- * (paging on or off, IA-32e mode and EFER.LMA, PDPTEs, its own #GP
- * checks).  Returns true when the instruction is complete.
- */
-static bool vmx_mov_to_cr(bool cr4, u64 val)
-{
-	u64 mask = vmcs_read(cr4 ? CR4_GUEST_HOST_MASK : CR0_GUEST_HOST_MASK);
-	u64 cur = vmcs_read(cr4 ? GUEST_CR4 : GUEST_CR0);
-	u64 owned = (cur & ~mask) | (val & mask);
-
-	if (cr4)
-		vmx_set_cr4(owned);
-	else
-		vmx_set_cr0(owned);
-	return !((val ^ cur) & ~mask);
-}
-
 static bool vmx_in_64bit_mode(void)
 {
 	return (vmcs_read(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) &&
@@ -336,57 +315,29 @@ static bool vmx_in_64bit_mode(void)
 }
 
 /*
- * CR-access exits: MOV to CR0/CR4 touching an owned bit, MOV to/from CR8.
- * Finished here; an invalid value gets #GP.
+ * CR-access exits: MOV to CR0/CR4 touching an owned bit, MOV to/from CR8
+ * (vmx_setup_config()).  The core checks and finishes them (KHYP_X_CR,
+ * core/cr4.c) through vmx_set_cr() and vmx_get_cr() (state.c).
  */
-static void vmx_handle_cr(struct khyp_vmx *vv, struct khyp_exit *exit)
+static void vmx_translate_cr(struct khyp_exit *exit)
 {
-	struct khyp_vcpu *vcpu = vv->vcpu;
 	unsigned long q = vmcs_read(EXIT_QUALIFICATION);
-	u64 *gpr = &vcpu->regs.gpr[CR_ACCESS_GPR(q)];
-	bool done = true, gp = false;
-	u64 val = *gpr;
+	bool to = CR_ACCESS_TYPE(q) == CR_ACCESS_MOV_TO;
+	bool from = CR_ACCESS_TYPE(q) == CR_ACCESS_MOV_FROM;
+	u8 cr = CR_ACCESS_CR(q);
 
 	exit->hw_info[0] = q;
-	if (!vmx_in_64bit_mode())
-		val = (u32)val;
-
-	switch (CR_ACCESS_TYPE(q) << 4 | CR_ACCESS_CR(q)) {
-	case CR_ACCESS_MOV_TO << 4 | 0:
-		gp = (val >> 32) ||
-		     ((val & X86_CR0_NW) && !(val & X86_CR0_CD));
-		if (!gp)
-			done = vmx_mov_to_cr(false, val);
-		break;
-	case CR_ACCESS_MOV_TO << 4 | 4:
-		/*
-		 * A bit the guest may not have (core/cr4.c; VMXE among
-		 * them: no nested VMX) is #GP.  The processor checks the
-		 * rest when the write runs again.
-		 */
-		gp = val & ~khyp_cr4_guest_allowed();
-		if (!gp)
-			done = vmx_mov_to_cr(true, val);
-		break;
-	case CR_ACCESS_MOV_TO << 4 | 8:
-		gp = val & ~0xfULL;
-		if (!gp)
-			vv->cr8 = val;
-		break;
-	case CR_ACCESS_MOV_FROM << 4 | 8:
-		*gpr = vv->cr8;
-		break;
-	default:
-		/* CR3 accesses, CLTS and LMSW do not exit. */
+	/* CR3 accesses, CLTS, LMSW and reads of CR0/CR4 do not exit. */
+	if (!(to && (cr == 0 || cr == 4 || cr == 8)) && !(from && cr == 8)) {
 		exit->kind = KHYP_X_UNKNOWN;
 		return;
 	}
-
-	if (gp)
-		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-	else if (done)
-		vcpu->regs.rip += vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	exit->kind = KHYP_X_NONE;
+	exit->kind = KHYP_X_CR;
+	exit->cr.cr = cr;
+	exit->cr.write = to;
+	exit->cr.decoded = true;
+	exit->cr.gpr = CR_ACCESS_GPR(q);
+	exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 }
 
 /* The event whose delivery the exit interrupted, for the core to redo. */
@@ -474,7 +425,7 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 		exit->kind = KHYP_X_IRQ_WINDOW;
 		return;
 	case EXIT_REASON_CR_ACCESS:
-		vmx_handle_cr(vv, exit);
+		vmx_translate_cr(exit);
 		return;
 	case EXIT_REASON_IO_INSTRUCTION:
 		q = vmcs_read(EXIT_QUALIFICATION);

@@ -317,3 +317,42 @@ void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging)
 	paging->cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
 	vmx_vmcs_end();
 }
+
+/* KHYP_X_CR: only MOV from CR8 exits. */
+u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr)
+{
+	struct khyp_vmx *vv = vcpu->priv;
+
+	return cr == 8 ? vv->cr8 : 0;
+}
+
+/*
+ * KHYP_X_CR, a value the core checked.  MOV to CR8: the task priority.
+ * MOV to CR0 or CR4 changed a bit khyp owns (see vmx_set_cr0()): take the
+ * owned bits into the read shadow.  If the write also changes bits the
+ * guest owns, the guest executes it again: now that the shadow matches,
+ * it does not exit, and the processor does the rest itself (paging on or
+ * off, IA-32e mode and EFER.LMA, PDPTEs, its own #GP checks).  Returns
+ * true when the instruction is complete.
+ */
+bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
+{
+	struct khyp_vmx *vv = vcpu->priv;
+	bool cr4 = cr == 4;
+	u64 mask, cur, owned;
+
+	if (cr == 8) {
+		vv->cr8 = val;
+		return true;
+	}
+	vmx_vmcs_begin(vv);
+	mask = vmcs_read(cr4 ? CR4_GUEST_HOST_MASK : CR0_GUEST_HOST_MASK);
+	cur = vmcs_read(cr4 ? GUEST_CR4 : GUEST_CR0);
+	owned = (cur & ~mask) | (val & mask);
+	if (cr4)
+		vmx_set_cr4(owned);
+	else
+		vmx_set_cr0(owned);
+	vmx_vmcs_end();
+	return !((val ^ cur) & ~mask);
+}

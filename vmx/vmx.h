@@ -189,6 +189,8 @@ void vmx_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
 u64 vmx_get_msr(struct khyp_vcpu *vcpu, u32 index);
 void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data);
 void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
+u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr);
+bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val);
 u64 vmx_guest_cr0(void);
 u64 vmx_guest_cr4(void);
 
