@@ -128,11 +128,15 @@ struct khyp_exit {
  *		external interrupt.
  * @flush_tlb:	second-level mappings were removed: drop the guest's
  *		cached translations before entering.
+ * @end_shadow:	the STI/MOV SS shadow the last exit reported is over:
+ *		RIP has moved since (the core completed the instruction, or
+ *		userspace set RIP), so the backend clears it.
  */
 struct khyp_entry {
 	struct khyp_inj inject;
 	bool irq_window;
 	bool flush_tlb;
+	bool end_shadow;
 };
 
 /**

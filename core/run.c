@@ -119,11 +119,14 @@ static void khyp_complete_pending(struct khyp_vcpu *vcpu)
 	vcpu->pending = KHYP_PENDING_NONE;
 }
 
-/* The instruction is complete: so is any interrupt shadow it was in. */
+/*
+ * The instruction is complete.  So is any interrupt shadow it was in:
+ * irq/inject.c sees that RIP moved, whoever moved it (core/mmio.c and
+ * core/cr4.c do too).
+ */
 static void khyp_skip_insn(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
 	vcpu->regs.rip += exit->insn_len;
-	vcpu->int_shadow = false;
 }
 
 static int khyp_internal_error(struct khyp_vcpu *vcpu, u32 suberror,

@@ -96,6 +96,8 @@ enum {
  * @events:	(m) events waiting to be delivered.
  * @injecting:	(m) which of @events the current entry delivers (irq/).
  * @int_shadow:	(m) the guest was in an interrupt shadow at the last exit.
+ * @shadow_rip:	(m) RIP at that exit: the shadow holds only while RIP
+ *		is still there (irq/inject.c).
  * @pending:	(m) KHYP_PENDING_*: what userspace must complete.
  * @mmio_insn:	(m) the decoded instruction of a pending MMIO read.
  * @io_size:	(m) the size of a pending IN.
@@ -127,6 +129,7 @@ struct khyp_vcpu {
 	struct khyp_vcpu_events events;
 	struct khyp_inj *injecting;
 	bool int_shadow;
+	u64 shadow_rip;
 	enum khyp_pending pending;
 	struct khyp_insn mmio_insn;
 	u8 io_size;

@@ -36,9 +36,21 @@
 #include "../core/vcpu.h"
 #include "../core/vm.h"
 
+/*
+ * An STI or MOV SS shadow covers the one instruction after it: the exit
+ * reports it, and it lasts only while RIP is still at that instruction.
+ * Once the core has emulated it (and moved RIP, however: khyp_skip_insn(),
+ * MMIO, CR accesses) or userspace has set RIP, it is over, as it would
+ * be on hardware, and the backend clears it at the next entry.
+ */
+static bool khyp_irq_in_shadow(struct khyp_vcpu *vcpu)
+{
+	return vcpu->int_shadow && vcpu->regs.rip == vcpu->shadow_rip;
+}
+
 static bool khyp_irq_can_take(struct khyp_vcpu *vcpu)
 {
-	return (vcpu->regs.rflags & X86_EFLAGS_IF) && !vcpu->int_shadow;
+	return (vcpu->regs.rflags & X86_EFLAGS_IF) && !khyp_irq_in_shadow(vcpu);
 }
 
 /* KHYP_INJECT_EVENT: check and queue.  -EBUSY if one of the type waits. */
@@ -221,6 +233,7 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 				entry->inject.has_error_code = false;
 		}
 	}
+	entry->end_shadow = vcpu->int_shadow && !khyp_irq_in_shadow(vcpu);
 	irq_waits = (ev->irq.valid && vcpu->injecting != &ev->irq) ||
 		    (ev->kirq.valid && vcpu->injecting != &ev->kirq);
 	if (irq_waits || vcpu->run->request_interrupt_window)
@@ -237,6 +250,7 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	if (exit->interrupted.valid)
 		vcpu->events.reinject = exit->interrupted;
 	vcpu->int_shadow = exit->int_shadow;
+	vcpu->shadow_rip = vcpu->regs.rip;
 }
 
 /*

@@ -3,7 +3,8 @@
  * Event injection: external interrupts (delivered only with IF set, the
  * interrupt window and its exit), NMIs (delivered even with IF clear),
  * exceptions with and without an error code, the run page's
- * ready_for_interrupt and if_flag, and KHYP_INJECT_EVENT's refusals.
+ * ready_for_interrupt and if_flag, KHYP_INJECT_EVENT's refusals, and
+ * STI's shadow ending with an instruction the kernel emulates.
  * The guest's IDT is the library's: each handler counts its vector in
  * kh_guest_vector_count[].
  */
@@ -312,6 +313,96 @@ TEST(second_pending_event_ebusy)
 	ASSERT_DONE(vcpu);
 	/* and the slots are free again */
 	EXPECT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0));
+	kh_vm_free(vm);
+}
+
+/* ---- STI's shadow ends with an instruction khyp emulates ---- */
+
+#define CR4_MCE		(1UL << 6)
+
+/*
+ * STI, then an instruction the kernel emulates (it moves RIP itself),
+ * then a load of the interrupt count.  STI's shadow covers only the
+ * emulated instruction: an interrupt pending by then is taken right
+ * after it, so the load already sees it.  One taken an instruction late
+ * would leave the load at 0.
+ */
+static void guest_sti_mmio(void)
+{
+	uint32_t seen;
+
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	asm volatile("sti\n\t"
+		     "movb %%al, (%[mmio])\n\t"
+		     "movl %[cnt], %[seen]\n\t"
+		     "cli"
+		     : [seen] "=&r"(seen)
+		     : [mmio] "r"(KH_GPA_MMIO), "a"(0x5a),
+		       [cnt] "m"(vcount[VEC])
+		     : "memory");
+	GUEST_SYNC(seen);
+	GUEST_DONE();
+}
+
+static void guest_sti_cr4(void)
+{
+	uint64_t cr4;
+	uint32_t seen;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	/* MCE: a bit khyp owns, so the write exits on VMX too. */
+	asm volatile("sti\n\t"
+		     "mov %[cr4], %%cr4\n\t"
+		     "movl %[cnt], %[seen]\n\t"
+		     "cli"
+		     : [seen] "=&r"(seen)
+		     : [cr4] "r"(cr4 ^ CR4_MCE), [cnt] "m"(vcount[VEC])
+		     : "memory");
+	GUEST_SYNC(seen);
+	GUEST_DONE();
+}
+
+/*
+ * After the MMIO store in STI's shadow, RIP is past the store: the
+ * shadow is over, so the run page says an interrupt can go in, and one
+ * injected now arrives before the next instruction.
+ */
+TEST(interrupt_right_after_mmio_in_sti_shadow)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_sti_mmio);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	EXPECT_EQ(KH_GPA_MMIO, vcpu->run->mmio.phys_addr);
+	EXPECT_EQ(1, vcpu->run->mmio.is_write);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/* The same with a MOV to CR4 (emulated in the kernel, no exit). */
+TEST(interrupt_right_after_cr4_write_in_sti_shadow)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_sti_cr4);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
 

@@ -214,7 +214,6 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 	exit->hw_code = code;
 	exit->hw_info[0] = info1;
 	exit->hw_info[1] = c->exit_info_2;
-	exit->int_shadow = !!(c->int_state & SVM_INTERRUPT_SHADOW_MASK);
 	svm_interrupted(c->exit_int_info, c->exit_int_info_err,
 			&exit->interrupted);
 
@@ -339,13 +338,8 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
 					       TLB_CONTROL_DO_NOTHING;
 
-	/*
-	 * An interrupt shadow ends with the instruction after STI/MOV SS:
-	 * drop it once the core has moved RIP past the exiting instruction
-	 * (it emulated it), as VMX does, or an interrupt would wait one more
-	 * guest instruction.
-	 */
-	if (vcpu->regs.rip != s->rip)
+	/* The core ends an interrupt shadow once RIP has moved. */
+	if (entry->end_shadow)
 		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rax = vcpu->regs.gpr[KHYP_RAX];
 	s->rsp = vcpu->regs.gpr[KHYP_RSP];
@@ -390,6 +384,10 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		exit->kind = KHYP_X_NONE;
 		return;
 	}
+
+	/* Also when the guest did not run: the state the next entry has. */
+	exit->int_shadow = !!(vmcb->control.int_state &
+			      SVM_INTERRUPT_SHADOW_MASK);
 
 	/* A machine check for the host: its handler runs now. */
 	if (vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)

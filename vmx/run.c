@@ -273,13 +273,14 @@ static bool vmx_prepare_entry(struct khyp_vmx *vv,
 	vmcs_write(GUEST_RFLAGS, vcpu->regs.rflags);
 
 	/*
-	 * An interrupt shadow ends with the instruction after STI/MOV SS:
-	 * drop it once RIP has moved past the exiting instruction (the core
-	 * emulated it), and STI's when the guest has IF clear (set_regs).
+	 * The core ends an interrupt shadow once RIP has moved (see
+	 * struct khyp_entry).  VMX also drops STI's when the guest has IF
+	 * clear (userspace's set_regs): VM entry refuses STI blocking with
+	 * IF clear, SVM has no such check.
 	 */
 	old_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	intr_state = old_state;
-	if (vcpu->regs.rip != vv->exit_rip)
+	if (entry->end_shadow)
 		intr_state &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	if (!(vcpu->regs.rflags & X86_EFLAGS_IF))
 		intr_state &= ~GUEST_INTR_STATE_STI;
@@ -564,6 +565,9 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	else if (native_get_debugreg(6) != DR6_RESERVED)
 		native_set_debugreg(6, DR6_RESERVED);
 
+	/* Also when the guest did not run: the state the next entry has. */
+	exit->int_shadow = vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+			   (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	if (unlikely(fail)) {
 		/* VMfail: the controls or host state are wrong (a bug). */
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -611,10 +615,7 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vcpu->regs.gpr[KHYP_RSP] = vmcs_read(GUEST_RSP);
 	vcpu->regs.rip = vmcs_read(GUEST_RIP);
 	vcpu->regs.rflags = vmcs_read(GUEST_RFLAGS);
-	vv->exit_rip = vcpu->regs.rip;
 
 	vmx_read_vectoring(exit);
-	exit->int_shadow = vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
-			   (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	vmx_translate_exit(vv, (u16)reason, exit);
 }

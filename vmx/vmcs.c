@@ -399,7 +399,6 @@ static void vmx_set_reset_state(struct khyp_vmx *vv)
 
 	vv->vcpu->regs.rip = 0xfff0;
 	vv->vcpu->regs.rflags = X86_EFLAGS_FIXED;
-	vv->exit_rip = 0xfff0;
 	vv->need_flush = true;
 }
 

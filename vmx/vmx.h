@@ -75,7 +75,6 @@ struct vmx_host_state {
  * @pin:	(m) pin-based controls in the VMCS.
  * @proc:	(m) primary processor-based controls in the VMCS.
  * @nmi_pending: (m) an NMI waits for the guest to unblock NMIs.
- * @exit_rip:	(m) guest RIP at the last exit.
  * @cr2:	(m) the guest's CR2 (not in the VMCS).
  * @cr8:	(m) the guest's task priority (CR8 accesses exit).
  * @guest_msrs_loaded: (m) the MSRs below are in the CPU: between the
@@ -100,7 +99,6 @@ struct khyp_vmx {
 	bool need_flush;
 	u32 pin, proc;
 	bool nmi_pending;
-	u64 exit_rip;
 	unsigned long cr2;
 	u64 cr8;
 	bool guest_msrs_loaded;
