@@ -205,10 +205,41 @@ static void khyp_irq_take_request(struct khyp_vcpu *vcpu)
 	k->valid = true;
 }
 
+/*
+ * Does delivering @inj push an error code?  Exactly when the processor
+ * would push one: for the exceptions that have one, in protected mode
+ * (real mode pushes none).  Userspace's flag does not decide it: VMX
+ * refuses an entry that disagrees, SVM would push what it is told and
+ * leave the guest's handler with the wrong stack.  The one place this is
+ * decided for both backends.
+ */
+static bool khyp_irq_error_code(struct khyp_vcpu *vcpu,
+				const struct khyp_inj *inj)
+{
+	struct khyp_paging p;
+
+	if (inj->type != KHYP_EVENT_EXCEPTION)
+		return false;
+	switch (inj->vector) {
+	case X86_TRAP_DF:
+	case X86_TRAP_TS:
+	case X86_TRAP_NP:
+	case X86_TRAP_SS:
+	case X86_TRAP_GP:
+	case X86_TRAP_PF:
+	case X86_TRAP_AC:
+	case X86_TRAP_CP:
+		break;
+	default:
+		return false;
+	}
+	khyp_backend->get_paging(vcpu, &p);
+	return p.cr0 & X86_CR0_PE;
+}
+
 void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 {
 	struct khyp_vcpu_events *ev = &vcpu->events;
-	struct khyp_paging p;
 	bool irq_waits;
 
 	khyp_irq_take_request(vcpu);
@@ -226,12 +257,8 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 
 	if (vcpu->injecting) {
 		entry->inject = *vcpu->injecting;
-		/* Real mode pushes no error code: the hardware refuses one. */
-		if (entry->inject.has_error_code) {
-			khyp_backend->get_paging(vcpu, &p);
-			if (!(p.cr0 & X86_CR0_PE))
-				entry->inject.has_error_code = false;
-		}
+		entry->inject.has_error_code =
+			khyp_irq_error_code(vcpu, &entry->inject);
 	}
 	entry->end_shadow = vcpu->int_shadow && !khyp_irq_in_shadow(vcpu);
 	irq_waits = (ev->irq.valid && vcpu->injecting != &ev->irq) ||

@@ -237,6 +237,39 @@ TEST(exception_with_and_without_error_code)
 	kh_vm_free(vm);
 }
 
+/*
+ * The error code goes on the guest's stack exactly when the processor
+ * would push one, whatever the flag says: #GP without the flag gets 0,
+ * #UD with it gets none (both backends; the handler's frame would be
+ * off by one slot otherwise and its IRETQ would not come back).
+ */
+TEST(exception_error_code_as_the_cpu_pushes)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_exceptions);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 13, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT #GP: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(13, uc.args[0]);
+	EXPECT_EQ(0, uc.args[1]);
+	EXPECT_EQ(1, uc.args[2]);
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 6, 0x77,
+				    KHYP_EVENT_FLAG_ERROR_CODE))
+		TH_LOG("KHYP_INJECT_EVENT #UD: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(6, uc.args[0]);
+	EXPECT_EQ(0, uc.args[1]);	/* the stub's: the CPU pushes none */
+	EXPECT_EQ(1, uc.args[2]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
 TEST(bad_events_einval)
 {
 	static const struct khyp_event bad[] = {

@@ -163,28 +163,11 @@ void vmx_set_host_rsp(unsigned long rsp)
 	vmcs_write(HOST_RSP, rsp);
 }
 
-static bool vmx_has_error_code(u8 vector)
-{
-	switch (vector) {
-	case X86_TRAP_DF:
-	case X86_TRAP_TS:
-	case X86_TRAP_NP:
-	case X86_TRAP_SS:
-	case X86_TRAP_GP:
-	case X86_TRAP_PF:
-	case X86_TRAP_AC:
-	case X86_TRAP_CP:
-		return true;
-	}
-	return false;
-}
-
 /*
  * The event to deliver at entry.  An NMI waits in vv->nmi_pending until
  * the guest can take it (no NMI blocking, no interrupt shadow); with
- * virtual NMIs the NMI window exit says when.  The error code is given
- * exactly when the hardware requires it (protected mode, an exception
- * that has one), whatever the caller's flag says.
+ * virtual NMIs the NMI window exit says when.  The core has decided
+ * whether an exception pushes an error code (irq/inject.c).
  */
 static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
 		       u32 intr_state)
@@ -197,8 +180,7 @@ static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
 		info |= inj->vector;
 		if (inj->type == KHYP_EVENT_EXCEPTION) {
 			info |= INTR_TYPE_HARD_EXCEPTION;
-			if (vmx_has_error_code(inj->vector) &&
-			    (vmcs_read(GUEST_CR0) & X86_CR0_PE)) {
+			if (inj->has_error_code) {
 				info |= INTR_INFO_DELIVER_CODE_MASK;
 				vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
 					   inj->error_code);
