@@ -521,7 +521,6 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	u32 reason;
 	int fail;
 
-	memset(exit, 0, sizeof(*exit));
 	if (!vmx_prepare_entry(vv, entry)) {
 		exit->kind = KHYP_X_INVALID_STATE;
 		return;
