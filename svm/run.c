@@ -1,7 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One trip into an SVM guest, and the translation of its #VMEXIT into the
- * common exit model (core/khyp.h).
+ * Running an SVM guest: vcpu_load/vcpu_put, one entry (svm_run()), and
+ * the translation of the #VMEXIT into the core's struct khyp_exit.
+ *
+ * One guest entry, in order (the same steps as vmx/run.c):
+ *  1. the ASID: a new one when needed (below), and the flush of every
+ *     ASID a new generation asks for;
+ *  2. the host state VMRUN does not restore was saved once per load by
+ *     VMSAVE (svm_vcpu_load()): FS/GS/TR hidden parts, KERNEL_GS_BASE,
+ *     the SYSCALL and SYSENTER MSRs;
+ *  3. RAX, RSP, RIP, RFLAGS go into the save area, the event to inject
+ *     and the interrupt window into the control area;
+ *  4. entry.S loads the other registers from vcpu->regs, VMLOADs the
+ *     guest's state and enters (VMRUN), with GIF clear (below);
+ *  5. on exit, a machine check that hit the guest is handed to the host's
+ *     handler; a host interrupt or NMI stays pending until STGI and is
+ *     taken then (SVM holds them with GIF, where VMX exits with NMIs
+ *     unblocked and must call the handler itself);
+ *  6. the exit code becomes a KHYP_X_* kind, which the core handles.
  *
  * ASIDs: each CPU hands out ASIDs 1..max in a generation; when they run
  * out, the next generation starts with a flush of every ASID.  A vCPU
@@ -32,6 +48,12 @@
 #include "../core/vcpu.h"
 #include "../core/vm.h"
 #include "svm.h"
+
+/* entry.S indexes vcpu->regs.gpr[] by instruction encoding. */
+static_assert(KHYP_RAX == 0 && KHYP_RCX == 1 && KHYP_RDX == 2 &&
+	      KHYP_RBX == 3 && KHYP_RSP == 4 && KHYP_RBP == 5 &&
+	      KHYP_RSI == 6 && KHYP_RDI == 7 && KHYP_R8 == 8 &&
+	      KHYP_R15 == 15);
 
 struct svm_asids {
 	u64 gen;
@@ -166,11 +188,13 @@ static u32 svm_event_type(u8 type)
 	}
 }
 
-/* EXITINTINFO -> the event to deliver again (hardware events only). */
-static void svm_interrupted(u32 info, u32 err, struct khyp_inj *out)
+/* The event whose delivery the exit interrupted, for the core to redo. */
+static void svm_read_interrupted(struct vmcb *vmcb, struct khyp_exit *exit)
 {
+	u32 info = vmcb->control.exit_int_info;
 	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+	struct khyp_inj *out = &exit->interrupted;
 
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
@@ -192,7 +216,7 @@ static void svm_interrupted(u32 info, u32 err, struct khyp_inj *out)
 	}
 	out->vector = vector;
 	out->has_error_code = !!(info & SVM_EXITINTINFO_VALID_ERR);
-	out->error_code = err;
+	out->error_code = vmcb->control.exit_int_info_err;
 	out->valid = true;
 }
 
@@ -204,18 +228,17 @@ static u8 svm_insn_len(struct vmcb *vmcb, u64 rip, u8 fixed)
 	return fixed;
 }
 
-static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
-			       struct khyp_exit *exit)
+static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 {
+	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
+	u64 rip = vmcb->save.rip;
 	u64 code = ((u64)c->exit_code_hi << 32) | c->exit_code;
 	u64 info1 = c->exit_info_1;
 
 	exit->hw_code = code;
 	exit->hw_info[0] = info1;
 	exit->hw_info[1] = c->exit_info_2;
-	svm_interrupted(c->exit_int_info, c->exit_int_info_err,
-			&exit->interrupted);
 
 	switch (code) {
 	case SVM_EXIT_INTR:
@@ -322,25 +345,37 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 	}
 }
 
-void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
-	     struct khyp_exit *exit)
+/*
+ * The event to deliver at entry (EVENTINJ).  SVM delivers it whatever
+ * the guest's interrupt shadow; the core asks for an interrupt only when
+ * the guest can take one.
+ */
+static void svm_inject(struct svm_vcpu *sv, const struct khyp_inj *inj)
 {
-	struct svm_vcpu *sv = to_svm(vcpu);
+	struct vmcb_control_area *c = &sv->vmcb->control;
+
+	c->event_inj = 0;
+	if (!inj->valid)
+		return;
+	c->event_inj = inj->vector | svm_event_type(inj->type) |
+		       SVM_EVTINJ_VALID |
+		       (inj->has_error_code ? SVM_EVTINJ_VALID_ERR : 0);
+	c->event_inj_err = inj->error_code;
+}
+
+/* Steps 1 and 3 (2 is svm_vcpu_load()'s). */
+static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
+			      const struct khyp_entry *entry)
+{
 	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
-	const struct khyp_inj *inj = &entry->inject;
-	struct page *area = khyp_hw_this_cpu_area();
 	struct svm_asids *asids = this_cpu_ptr(&svm_asids);
-	bool host_dr7 = hw_breakpoint_active();
 
 	svm_pick_asid(sv, entry->flush_tlb || sv->new_asid);
 	sv->new_asid = false;
 	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
 					       TLB_CONTROL_DO_NOTHING;
 
-	/* The core ends an interrupt shadow once RIP has moved. */
-	if (entry->end_shadow)
-		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rax = vcpu->regs.gpr[KHYP_RAX];
 	s->rsp = vcpu->regs.gpr[KHYP_RSP];
 	s->rip = vcpu->regs.rip;
@@ -348,21 +383,33 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	/* The guest cannot read DR6 (#UD): each #DB starts from rest. */
 	s->dr6 = DR6_RESERVED;
 
-	vmcb->control.event_inj = 0;
-	if (inj->valid) {
-		vmcb->control.event_inj = inj->vector | svm_event_type(inj->type) |
-					  SVM_EVTINJ_VALID |
-					  (inj->has_error_code ?
-					   SVM_EVTINJ_VALID_ERR : 0);
-		vmcb->control.event_inj_err = inj->error_code;
-	}
+	/* The core ends an interrupt shadow once RIP has moved. */
+	if (entry->end_shadow)
+		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	svm_inject(sv, &entry->inject);
 	svm_set_window(vmcb, entry->irq_window);
+}
 
-	/* The host's VMSAVE area (svm_vcpu_load() filled it). */
+/*
+ * Enter the guest once (see the top of the file).  Interrupts and
+ * preemption are off, the vCPU is loaded on this CPU.
+ */
+void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+	     struct khyp_exit *exit)
+{
+	struct svm_vcpu *sv = to_svm(vcpu);
+	struct vmcb *vmcb = sv->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+	struct page *area = khyp_hw_this_cpu_area();
+	bool host_dr7 = hw_breakpoint_active();
+
+	svm_prepare_entry(sv, vcpu, entry);
+
+	/* Step 4; the host's VMSAVE area (svm_vcpu_load() filled it). */
 	clgi();
 	native_irq_enable();
-	khyp_svm_vmrun(sv->vmcb_pa, vcpu->regs.gpr,
-		       page_to_phys(area) + PAGE_SIZE);
+	svm_vmenter(vcpu->regs.gpr, sv->vmcb_pa,
+		    page_to_phys(area) + PAGE_SIZE);
 	native_irq_disable();
 
 	/*
@@ -389,7 +436,7 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	exit->int_shadow = !!(vmcb->control.int_state &
 			      SVM_INTERRUPT_SHADOW_MASK);
 
-	/* A machine check for the host: its handler runs now. */
+	/* Step 5: a machine check for the host: its handler runs now. */
 	if (vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)
 		khyp_host_machine_check();
 
@@ -405,12 +452,15 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		exit->hw_code = (u64)SVM_EXIT_ERR;
 		return;
 	}
-	asids->flush = false;
+	this_cpu_ptr(&svm_asids)->flush = false;
 	vcpu->regs.gpr[KHYP_RAX] = s->rax;
 	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
-	vcpu->regs.rflags = s->rflags;
-	svm_translate_exit(vmcb, s->rip, exit);
 	vcpu->regs.rip = s->rip;
+	vcpu->regs.rflags = s->rflags;
+
+	/* Step 6. */
+	svm_read_interrupted(vmcb, exit);
+	svm_translate_exit(sv, exit);
 
 	/* After a shutdown the control area is undefined: build it again. */
 	if (exit->kind == KHYP_X_SHUTDOWN)

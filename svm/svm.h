@@ -61,6 +61,6 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	     struct khyp_exit *exit);
 
 /* svm/entry.S */
-void khyp_svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_save_pa);
+void svm_vmenter(u64 *gpr, u64 vmcb_pa, u64 host_save_pa);
 
 #endif /* KHYP_SVM_SVM_H */
