@@ -23,8 +23,9 @@
  * events.kirq.  A vector requested again before delivery is delivered
  * once, like an edge-triggered interrupt line.
  *
- * NMI blocking (the guest is still in its NMI handler) is not tracked: an
- * NMI queued then is delivered anyway.  Everything here but
+ * NMI blocking (the guest is still in its NMI handler) is the backend's:
+ * an NMI handed to it waits there until the handler's IRET (VMX's
+ * virtual-NMI state, SVM's IRET intercept).  Everything here but
  * khyp_irq_request() runs under vcpu->mutex.
  */
 #include <linux/nospec.h>

@@ -41,6 +41,7 @@
 #include <asm/io.h>
 #include <asm/irqflags.h>
 #include <asm/msr.h>
+#include <asm/processor-flags.h>
 #include <asm/svm.h>
 #include <asm/trap_pf.h>
 #include <asm/traps.h>
@@ -176,6 +177,16 @@ static void svm_set_window(struct vmcb *vmcb, bool on)
 	}
 }
 
+static void svm_set_iret_intercept(struct vmcb *vmcb, bool on)
+{
+	u32 *w = &vmcb->control.intercepts[INTERCEPT_IRET / 32];
+
+	if (on)
+		*w |= BIT(INTERCEPT_IRET % 32);
+	else
+		*w &= ~BIT(INTERCEPT_IRET % 32);
+}
+
 static u32 svm_event_type(u8 type)
 {
 	switch (type) {
@@ -189,8 +200,9 @@ static u32 svm_event_type(u8 type)
 }
 
 /* The event whose delivery the exit interrupted, for the core to redo. */
-static void svm_read_interrupted(struct vmcb *vmcb, struct khyp_exit *exit)
+static void svm_read_interrupted(struct svm_vcpu *sv, struct khyp_exit *exit)
 {
+	struct vmcb *vmcb = sv->vmcb;
 	u32 info = vmcb->control.exit_int_info;
 	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
@@ -204,6 +216,9 @@ static void svm_read_interrupted(struct vmcb *vmcb, struct khyp_exit *exit)
 		break;
 	case SVM_EXITINTINFO_TYPE_NMI:
 		out->type = KHYP_EVENT_NMI;
+		/* Delivery failed: the guest did not block NMIs after all. */
+		sv->nmi_blocked = false;
+		svm_set_iret_intercept(sv->vmcb, false);
 		break;
 	case SVM_EXITINTINFO_TYPE_EXEPT:
 		/* INT3/INTO: the guest executes the instruction again. */
@@ -248,6 +263,14 @@ static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 		break;
 	case SVM_EXIT_VINTR:
 		exit->kind = KHYP_X_IRQ_WINDOW;
+		break;
+	case SVM_EXIT_IRET:
+		/* The NMI handler ends: see svm_nmi_blocked(). */
+		sv->nmi_blocked = false;
+		sv->at_iret = true;
+		sv->iret_rip = rip;
+		svm_set_iret_intercept(vmcb, false);
+		exit->kind = KHYP_X_NONE;
 		break;
 	case SVM_EXIT_CPUID:
 		exit->kind = KHYP_X_CPUID;
@@ -346,21 +369,50 @@ static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 }
 
 /*
- * The event to deliver at entry (EVENTINJ).  SVM delivers it whatever
- * the guest's interrupt shadow; the core asks for an interrupt only when
- * the guest can take one.
+ * NMIs are blocked from the delivery of one to the end of the IRET that
+ * ends its handler.  SVM does not track this for the guest (VMX does,
+ * with virtual NMIs): khyp does, with the IRET intercept.  The IRET
+ * exits before it runs, so NMIs stay blocked until RIP has moved past it.
  */
-static void svm_inject(struct svm_vcpu *sv, const struct khyp_inj *inj)
+static bool svm_nmi_blocked(struct svm_vcpu *sv, u64 rip)
+{
+	if (sv->at_iret && sv->iret_rip != rip)
+		sv->at_iret = false;
+	return sv->nmi_blocked || sv->at_iret;
+}
+
+/*
+ * The event to deliver at entry (EVENTINJ).  An NMI waits in
+ * sv->nmi_pending until the guest has left its NMI handler, as on VMX;
+ * it is then delivered at the first entry after that IRET (SVM has no
+ * NMI-window exit: with RFLAGS.IF clear at the IRET, the interrupt
+ * window stands in for one, else the next exit of any kind, at the
+ * latest the host's timer tick).  Other events are delivered whatever
+ * the guest's interrupt shadow: the core asks for an interrupt only
+ * when the guest can take one.
+ */
+static void svm_inject(struct svm_vcpu *sv, const struct khyp_inj *inj,
+		       u64 rip)
 {
 	struct vmcb_control_area *c = &sv->vmcb->control;
 
 	c->event_inj = 0;
-	if (!inj->valid)
+	if (inj->valid && inj->type == KHYP_EVENT_NMI) {
+		sv->nmi_pending = true;
+	} else if (inj->valid) {
+		c->event_inj = inj->vector | svm_event_type(inj->type) |
+			       SVM_EVTINJ_VALID |
+			       (inj->has_error_code ? SVM_EVTINJ_VALID_ERR : 0);
+		c->event_inj_err = inj->error_code;
 		return;
-	c->event_inj = inj->vector | svm_event_type(inj->type) |
-		       SVM_EVTINJ_VALID |
-		       (inj->has_error_code ? SVM_EVTINJ_VALID_ERR : 0);
-	c->event_inj_err = inj->error_code;
+	}
+	if (sv->nmi_pending && !svm_nmi_blocked(sv, rip)) {
+		c->event_inj = X86_TRAP_NMI | SVM_EVTINJ_TYPE_NMI |
+			       SVM_EVTINJ_VALID;
+		sv->nmi_pending = false;
+		sv->nmi_blocked = true;
+		svm_set_iret_intercept(sv->vmcb, true);
+	}
 }
 
 /* Steps 1 and 3 (2 is svm_vcpu_load()'s). */
@@ -370,6 +422,7 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
 	struct svm_asids *asids = this_cpu_ptr(&svm_asids);
+	bool nmi_window;
 
 	svm_pick_asid(sv, entry->flush_tlb || sv->new_asid);
 	sv->new_asid = false;
@@ -386,8 +439,11 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 	/* The core ends an interrupt shadow once RIP has moved. */
 	if (entry->end_shadow)
 		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
-	svm_inject(sv, &entry->inject);
-	svm_set_window(vmcb, entry->irq_window);
+	svm_inject(sv, &entry->inject, s->rip);
+	/* An NMI waits for an IRET to run: see svm_inject(). */
+	nmi_window = sv->nmi_pending && sv->at_iret &&
+		     !(s->rflags & X86_EFLAGS_IF);
+	svm_set_window(vmcb, entry->irq_window || nmi_window);
 }
 
 /*
@@ -459,7 +515,7 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vcpu->regs.rflags = s->rflags;
 
 	/* Step 6. */
-	svm_read_interrupted(vmcb, exit);
+	svm_read_interrupted(sv, exit);
 	svm_translate_exit(sv, exit);
 
 	/* After a shutdown the control area is undefined: build it again. */

@@ -24,6 +24,13 @@ struct khyp_vcpu;
  *		before the next entry.
  * @host_tsc_aux: the host's TSC_AUX while the guest's (0) is loaded, see
  *		svm_vcpu_load().
+ * @nmi_pending: an NMI waits for the guest to unblock NMIs (as VMX's).
+ * @nmi_blocked: the guest is in its NMI handler: from the delivery of an
+ *		NMI to the IRET that ends the handler, which is intercepted
+ *		meanwhile.  SVM keeps no such state for the guest (VMX
+ *		does, in the VMCS, with virtual NMIs).
+ * @at_iret:	that IRET exited, at @iret_rip, and has not run yet:
+ *		NMIs stay blocked while RIP is still there.
  *
  * All owned by the vCPU's thread.
  */
@@ -36,6 +43,10 @@ struct svm_vcpu {
 	u64 cr4;
 	bool new_asid;
 	u64 host_tsc_aux;
+	bool nmi_pending;
+	bool nmi_blocked;
+	bool at_iret;
+	u64 iret_rip;
 };
 
 #define to_svm(vcpu)	((struct svm_vcpu *)(vcpu)->priv)

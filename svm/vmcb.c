@@ -96,6 +96,9 @@ void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 
 	memset(c, 0, sizeof(*c));
 	to_svm(vcpu)->asid_cpu = -1;
+	/* No IRET intercept: no NMI handler runs (after a shutdown neither). */
+	to_svm(vcpu)->nmi_blocked = false;
+	to_svm(vcpu)->at_iret = false;
 
 	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR7_READ; i++)
 		svm_intercept(vmcb, i);
