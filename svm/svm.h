@@ -1,6 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the files of the SVM backend share: the per-vCPU state.
+ * What the files of the SVM backend share: the per-vCPU state behind
+ * vcpu->priv.  The files are split as vmx/'s are:
+ *
+ * svm.c	probe, EFER.SVME on/off, the ops table
+ * vmcb.c	VMCB life: the shared permission maps, vCPU creation and
+ *		destruction, intercepts, reset state
+ * state.c	guest state as the core sees it: sregs, MSRs, paging mode,
+ *		control registers
+ * run.c	vcpu_load/put, one guest entry, exit translation
+ * entry.S	the VMRUN trampoline
  */
 #ifndef KHYP_SVM_SVM_H
 #define KHYP_SVM_SVM_H
@@ -11,7 +20,7 @@
 struct khyp_vcpu;
 
 /**
- * struct svm_vcpu - the SVM half of a vCPU (vcpu->priv)
+ * struct svm_vcpu - the SVM half of a vCPU (vcpu->priv, to_svm())
  * @vmcb:	the VMCB: control area (intercepts, events, exit info) and
  *		the guest's save area.  Owned by the vCPU's thread.
  * @vmcb_pa:	its physical address, for VMRUN/VMLOAD/VMSAVE.
@@ -49,13 +58,18 @@ struct svm_vcpu {
 	u64 iret_rip;
 };
 
+/* The backend's half of a vCPU (set by vcpu_create). */
 #define to_svm(vcpu)	((struct svm_vcpu *)(vcpu)->priv)
 
 /* svm/vmcb.c */
 int svm_vmcb_setup(void);
 void svm_vmcb_teardown(void);
+int svm_vcpu_create(struct khyp_vcpu *vcpu);
+void svm_vcpu_destroy(struct khyp_vcpu *vcpu);
 void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
 void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
+
+/* svm/state.c */
 void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4);
 void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs);
 void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);

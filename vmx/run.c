@@ -80,7 +80,7 @@ static u16 vmx_sldt(void)
  * unusable and the GDT and TSS limits at their maximum: all put back by
  * vmx_switch_to_host().
  */
-static void vmx_switch_to_guest(struct khyp_vmx *vv)
+static void vmx_switch_to_guest(struct vmx_vcpu *vv)
 {
 	struct vmx_host_state *h = &vv->host;
 	u64 gs_base;
@@ -111,7 +111,7 @@ static void vmx_switch_to_guest(struct khyp_vmx *vv)
 	vv->guest_msrs_loaded = true;
 }
 
-static void vmx_switch_to_host(struct khyp_vmx *vv)
+static void vmx_switch_to_host(struct vmx_vcpu *vv)
 {
 	struct vmx_host_state *h = &vv->host;
 	unsigned long flags;
@@ -146,12 +146,12 @@ static void vmx_switch_to_host(struct khyp_vmx *vv)
 void vmx_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 {
 	/* A failure (VMX off: going down) is reported by the next run(). */
-	vmx_vmcs_load(vcpu->priv, cpu);
+	vmx_vmcs_load(to_vmx(vcpu), cpu);
 }
 
 void vmx_vcpu_put(struct khyp_vcpu *vcpu)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	if (vv->guest_msrs_loaded)
 		vmx_switch_to_host(vv);
@@ -169,7 +169,7 @@ void vmx_set_host_rsp(unsigned long rsp)
  * virtual NMIs the NMI window exit says when.  The core has decided
  * whether an exception pushes an error code (irq/inject.c).
  */
-static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
+static void vmx_inject(struct vmx_vcpu *vv, const struct khyp_inj *inj,
 		       u32 intr_state)
 {
 	u32 info = INTR_INFO_VALID_MASK;
@@ -209,7 +209,7 @@ static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
  * timer locked out.  Bound its time with the VMX-preemption timer: 1 ms,
  * an exit that costs nothing on hardware, where the case is rare anyway.
  */
-static void vmx_set_timer(struct khyp_vmx *vv, bool guest_if)
+static void vmx_set_timer(struct vmx_vcpu *vv, bool guest_if)
 {
 	u32 pin = vmx_cfg.pin;
 
@@ -225,7 +225,7 @@ static void vmx_set_timer(struct khyp_vmx *vv, bool guest_if)
 }
 
 /* Steps 1 to 3: returns false if the VMCS cannot be made current. */
-static bool vmx_prepare_entry(struct khyp_vmx *vv,
+static bool vmx_prepare_entry(struct vmx_vcpu *vv,
 			      const struct khyp_entry *entry)
 {
 	struct khyp_vcpu *vcpu = vv->vcpu;
@@ -324,7 +324,7 @@ static void vmx_translate_cr(struct khyp_exit *exit)
 }
 
 /* The event whose delivery the exit interrupted, for the core to redo. */
-static void vmx_read_vectoring(struct khyp_exit *exit)
+static void vmx_read_interrupted(struct khyp_exit *exit)
 {
 	u32 info = vmcs_read(IDT_VECTORING_INFO_FIELD);
 	u32 type = info & VECTORING_INFO_TYPE_MASK;
@@ -387,7 +387,7 @@ static void vmx_handle_exception(struct khyp_exit *exit, u32 info)
 		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 }
 
-static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
+static void vmx_translate_exit(struct vmx_vcpu *vv, u32 reason,
 			       struct khyp_exit *exit)
 {
 	unsigned long q;
@@ -493,7 +493,7 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 }
 
 /* The entry failed: the event it was to deliver goes again next time. */
-static void vmx_entry_not_delivered(struct khyp_vmx *vv,
+static void vmx_entry_not_delivered(struct vmx_vcpu *vv,
 				    const struct khyp_entry *entry,
 				    struct khyp_exit *exit)
 {
@@ -515,7 +515,7 @@ static void vmx_entry_not_delivered(struct khyp_vmx *vv,
 void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	     struct khyp_exit *exit)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	unsigned long host_debugctl;
 	bool host_dr7;
 	u32 reason;
@@ -597,6 +597,6 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vcpu->regs.rip = vmcs_read(GUEST_RIP);
 	vcpu->regs.rflags = vmcs_read(GUEST_RFLAGS);
 
-	vmx_read_vectoring(exit);
+	vmx_read_interrupted(exit);
 	vmx_translate_exit(vv, (u16)reason, exit);
 }

@@ -5,7 +5,7 @@
  * the MSRs of core/msr.c, and the paging mode for guest-virtual reads.
  *
  * Most of it lives in the VMCS.  What does not: CR2 and CR8 (kept in
- * struct khyp_vmx, CR2 switched by run() and CR8 accesses emulated), and
+ * struct vmx_vcpu, CR2 switched by run() and CR8 accesses emulated), and
  * the SYSCALL MSRs and KERNEL_GS_BASE (switched by hand, see run.c).
  *
  * These are called from the vCPU's ioctls, and from the core's exit
@@ -99,7 +99,7 @@ static void vmx_set_efer(u64 efer)
 
 void vmx_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	memset(sregs, 0, sizeof(*sregs));
 	vmx_vmcs_begin(vv);
@@ -145,7 +145,7 @@ static void vmx_read_pdptes(struct khyp_vcpu *vcpu, u64 cr3, u64 pdpte[4])
 
 void vmx_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	bool pae = (sregs->cr0 & X86_CR0_PG) && (sregs->cr4 & X86_CR4_PAE) &&
 		   !(sregs->efer & EFER_LMA);
 	u64 pdpte[4];
@@ -185,7 +185,7 @@ void vmx_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs)
 
 u64 vmx_get_msr(struct khyp_vcpu *vcpu, u32 index)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	u64 data = 0;
 
 	vmx_vmcs_begin(vv);
@@ -239,7 +239,7 @@ u64 vmx_get_msr(struct khyp_vcpu *vcpu, u32 index)
 }
 
 /* A guest-visible copy, and the CPU's register while it holds the guest's. */
-static void vmx_set_switched_msr(struct khyp_vmx *vv, u64 *copy, u32 index,
+static void vmx_set_switched_msr(struct vmx_vcpu *vv, u64 *copy, u32 index,
 				 u64 data)
 {
 	*copy = data;
@@ -249,7 +249,7 @@ static void vmx_set_switched_msr(struct khyp_vmx *vv, u64 *copy, u32 index,
 
 void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	vmx_vmcs_begin(vv);
 	switch (index) {
@@ -301,7 +301,7 @@ void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data)
 
 void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	u32 cs_ar;
 
 	vmx_vmcs_begin(vv);
@@ -321,7 +321,7 @@ void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging)
 /* KHYP_X_CR: only MOV from CR8 exits. */
 u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	return cr == 8 ? vv->cr8 : 0;
 }
@@ -337,7 +337,7 @@ u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr)
  */
 bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	bool cr4 = cr == 4;
 	u64 mask, cur, owned;
 
