@@ -88,8 +88,9 @@ u64 khyp_cr4_forced(void)
  * @efer:	the guest's EFER (LMA: long mode)
  * @cr3:	the guest's CR3
  *
- * For a backend that emulates the write (SVM): the checks the processor
- * makes, on top of the allowed set.  False means #GP(0).
+ * For MOV to CR4 that exits (and KHYP_SET_SREGS checks the allowed set):
+ * the checks the processor makes, on top of the allowed set, so that a
+ * write it would refuse changes nothing.  False means #GP(0).
  */
 bool khyp_cr4_write_ok(u64 old, u64 val, u64 efer, u64 cr3)
 {
@@ -203,25 +204,48 @@ static int khyp_cr4_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 	return r;
 }
 
+/* MOV to @cr of @val: would the processor take it?  False means #GP(0). */
+static bool khyp_cr_write_ok(int cr, const struct khyp_paging *p, u64 val)
+{
+	switch (cr) {
+	case 0:
+		return !(val >> 32) &&
+		       !((val & X86_CR0_NW) && !(val & X86_CR0_CD));
+	case 4:
+		return khyp_cr4_write_ok(p->cr4, val, p->efer, p->cr3);
+	case 8:
+		return !(val & ~0xfULL);
+	}
+	return false;
+}
+
 /**
- * khyp_cr4_emulate() - a KHYP_X_CR4 exit: MOV to or from CR4
+ * khyp_cr_emulate() - a KHYP_X_CR exit: MOV to or from a control register
  * @vcpu:	the vCPU
  * @exit:	the exit
  *
- * For a backend without a CR4 mask (SVM): the guest reads its own view
- * and writes are checked here.  Returns 1 to go on, 0 with an internal
- * error if the instruction could not be read or decoded.
+ * The same for both backends: the value is checked here (a write the
+ * processor would refuse gives #GP(0) and changes nothing), the backend
+ * applies it (->set_cr, ->get_cr), and RIP moves past the instruction
+ * when the backend says it is complete.  Which accesses exit is the
+ * backend's (core/khyp.h).  Outside 64-bit mode the operand is 32 bits.
+ * Returns 1 to go on, 0 with an internal error if the instruction could
+ * not be read or decoded.
  */
-int khyp_cr4_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
+int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
 	struct khyp_run *run = vcpu->run;
-	bool write = exit->cr4.write;
-	u8 gpr = exit->cr4.gpr, len = exit->insn_len;
+	bool write = exit->cr.write;
+	u8 gpr = exit->cr.gpr, len = exit->insn_len;
+	int cr = exit->cr.cr;
 	struct khyp_paging p;
 	u64 *reg, val;
+	bool long_mode;
 
 	khyp_backend->get_paging(vcpu, &p);
-	if (!exit->cr4.decoded && khyp_cr4_decode(vcpu, &p, write, &gpr, &len)) {
+	long_mode = khyp_cr4_long_mode(&p);
+	if (!exit->cr.decoded &&
+	    (cr != 4 || khyp_cr4_decode(vcpu, &p, write, &gpr, &len))) {
 		run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
 		run->internal.suberror = KHYP_INTERNAL_EMULATION;
 		run->internal.hw_exit_code = exit->hw_code;
@@ -230,16 +254,18 @@ int khyp_cr4_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 		return 0;
 	}
 	reg = &vcpu->regs.gpr[gpr];
-	if (write) {
-		val = khyp_cr4_long_mode(&p) ? *reg : (u32)*reg;
-		if (!khyp_cr4_write_ok(p.cr4, val, p.efer, p.cr3)) {
-			khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-			return 1;
-		}
-		khyp_backend->set_cr4(vcpu, val);
-	} else {
-		*reg = khyp_cr4_long_mode(&p) ? p.cr4 : (u32)p.cr4;
+	if (!write) {
+		val = khyp_backend->get_cr(vcpu, cr);
+		*reg = long_mode ? val : (u32)val;
+		vcpu->regs.rip += len;
+		return 1;
 	}
-	vcpu->regs.rip += len;
+	val = long_mode ? *reg : (u32)*reg;
+	if (!khyp_cr_write_ok(cr, &p, val)) {
+		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	if (khyp_backend->set_cr(vcpu, cr, val))
+		vcpu->regs.rip += len;
 	return 1;
 }

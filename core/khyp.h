@@ -45,7 +45,7 @@ enum khyp_exit_kind {
 	KHYP_X_EXCEPTION,	/* an intercepted guest exception: .exception */
 	KHYP_X_WBINVD,		/* WBINVD or INVD: skipped */
 	KHYP_X_GP,		/* an instruction khyp refuses: give #GP(0) */
-	KHYP_X_CR4,		/* MOV to or from CR4 to emulate: .cr4 */
+	KHYP_X_CR,		/* MOV to or from a control register: .cr */
 	KHYP_X_NR
 };
 
@@ -73,9 +73,12 @@ struct khyp_inj {
  * @npf:	KHYP_X_NPF: @gpa, and what the access was.
  * @hypercall:	KHYP_X_HYPERCALL: the caller's CPL, and whether it runs
  *		64-bit code (else arguments are 32 bits wide).
- * @cr4:	KHYP_X_CR4: the direction, and the general register if the
- *		backend knows it (@insn_len is then known too); else the
- *		core decodes the instruction.
+ * @cr:	KHYP_X_CR: which control register, the direction, and the
+ *		general register if the backend knows it (@insn_len is
+ *		then known too); else (CR4 only) the core decodes the
+ *		instruction.  Which accesses exit differs: SVM intercepts
+ *		every CR4 read and write; VMX only MOV to CR0/CR4 that
+ *		changes a bit khyp owns, and every CR8 access.
  * @exception:	KHYP_X_EXCEPTION: the exception the guest raised, which
  *		khyp intercepts only to keep the host safe (see
  *		khyp_irq_reflect_exception()); it goes back to the guest.
@@ -110,10 +113,11 @@ struct khyp_exit {
 			u32 error_code;
 		} exception;
 		struct {
+			u8 cr;
 			bool write;
 			bool decoded;
 			u8 gpr;
-		} cr4;
+		} cr;
 	};
 };
 
@@ -124,11 +128,15 @@ struct khyp_exit {
  *		external interrupt.
  * @flush_tlb:	second-level mappings were removed: drop the guest's
  *		cached translations before entering.
+ * @end_shadow:	the STI/MOV SS shadow the last exit reported is over:
+ *		RIP has moved since (the core completed the instruction, or
+ *		userspace set RIP), so the backend clears it.
  */
 struct khyp_entry {
 	struct khyp_inj inject;
 	bool irq_window;
 	bool flush_tlb;
+	bool end_shadow;
 };
 
 /**
@@ -173,8 +181,14 @@ struct khyp_paging {
  * @set_msr:	write one; the core has checked the value.
  * @get_paging:	the guest's paging mode and CS, for guest-virtual reads;
  *		CR4 as the guest reads it.
- * @set_cr4:	(optional) the guest's MOV to CR4, which the core checked,
- *		for a backend that reports KHYP_X_CR4 exits.
+ * @get_cr:	a control register as the guest reads it, for the
+ *		KHYP_X_CR exits the backend reports (CR4, CR8).
+ * @set_cr:	the guest's MOV to a control register, for the KHYP_X_CR
+ *		exits the backend reports; the core checked the value.
+ *		Returns true when the instruction is complete (the core
+ *		moves RIP past it), false if the guest must execute it
+ *		again (VMX: the write also changes bits the guest owns,
+ *		which the processor then does itself).
  * @run:	enter the guest once, with @entry, and describe the exit in
  *		@exit.  Called with interrupts and preemption off, on the CPU
  *		of the last @vcpu_load; returns with interrupts off.  General
@@ -201,7 +215,8 @@ struct khyp_backend_ops {
 	u64 (*get_msr)(struct khyp_vcpu *vcpu, u32 index);
 	void (*set_msr)(struct khyp_vcpu *vcpu, u32 index, u64 data);
 	void (*get_paging)(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
-	void (*set_cr4)(struct khyp_vcpu *vcpu, u64 cr4);
+	u64 (*get_cr)(struct khyp_vcpu *vcpu, int cr);
+	bool (*set_cr)(struct khyp_vcpu *vcpu, int cr, u64 val);
 	void (*run)(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		    struct khyp_exit *exit);
 };

@@ -136,11 +136,14 @@ static void khyp_complete_pending(struct khyp_vcpu *vcpu)
 	vcpu->pending = KHYP_PENDING_NONE;
 }
 
-/* The instruction is complete: so is any interrupt shadow it was in. */
+/*
+ * The instruction is complete.  So is any interrupt shadow it was in:
+ * irq/inject.c sees that RIP moved, whoever moved it (core/mmio.c and
+ * core/cr4.c do too).
+ */
 static void khyp_skip_insn(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
 	vcpu->regs.rip += exit->insn_len;
-	vcpu->int_shadow = false;
 }
 
 static int khyp_internal_error(struct khyp_vcpu *vcpu, u32 suberror,
@@ -319,8 +322,8 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 	case KHYP_X_EXCEPTION:
 		khyp_irq_reflect_exception(vcpu, exit);
 		return 1;
-	case KHYP_X_CR4:
-		return khyp_cr4_emulate(vcpu, exit);
+	case KHYP_X_CR:
+		return khyp_cr_emulate(vcpu, exit);
 	case KHYP_X_WBINVD:
 		/*
 		 * Guest memory is write-back cacheable and coherent (EPT/NPT

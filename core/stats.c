@@ -38,7 +38,7 @@ static const char * const khyp_exit_names[KHYP_X_NR] = {
 	[KHYP_X_EXCEPTION]	= "exception",
 	[KHYP_X_WBINVD]		= "wbinvd",
 	[KHYP_X_GP]		= "gp",
-	[KHYP_X_CR4]		= "cr4",
+	[KHYP_X_CR]		= "cr",
 };
 
 static struct dentry *khyp_debugfs_root;

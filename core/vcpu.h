@@ -96,6 +96,8 @@ enum {
  * @events:	(m) events waiting to be delivered.
  * @injecting:	(m) which of @events the current entry delivers (irq/).
  * @int_shadow:	(m) the guest was in an interrupt shadow at the last exit.
+ * @shadow_rip:	(m) RIP at that exit: the shadow holds only while RIP
+ *		is still there (irq/inject.c).
  * @pending:	(m) KHYP_PENDING_*: what userspace must complete.
  * @mmio_insn:	(m) the decoded instruction of a pending MMIO read.
  * @io_size:	(m) the size of a pending IN.
@@ -131,6 +133,7 @@ struct khyp_vcpu {
 	struct khyp_vcpu_events events;
 	struct khyp_inj *injecting;
 	bool int_shadow;
+	u64 shadow_rip;
 	enum khyp_pending pending;
 	struct khyp_insn mmio_insn;
 	u8 io_size;
@@ -163,7 +166,7 @@ bool khyp_msr_known(u32 index);
 bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write);
 
 /* core/cr4.c */
-int khyp_cr4_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 
 /* core/mmio.c */
 int khyp_mmio_handle(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);

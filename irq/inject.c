@@ -24,8 +24,9 @@
  * once, like an edge-triggered interrupt line; khyp_irq_lower_vector()
  * withdraws a request not delivered yet.
  *
- * NMI blocking (the guest is still in its NMI handler) is not tracked: an
- * NMI queued then is delivered anyway.  Everything here but
+ * NMI blocking (the guest is still in its NMI handler) is the backend's:
+ * an NMI handed to it waits there until the handler's IRET (VMX's
+ * virtual-NMI state, SVM's IRET intercept).  Everything here but
  * khyp_irq_raise_vector() and khyp_irq_lower_vector() runs under
  * vcpu->mutex.  The interface is irq/irq.h.
  */
@@ -39,9 +40,21 @@
 #include "../core/vm.h"
 #include "irq.h"
 
+/*
+ * An STI or MOV SS shadow covers the one instruction after it: the exit
+ * reports it, and it lasts only while RIP is still at that instruction.
+ * Once the core has emulated it (and moved RIP, however: khyp_skip_insn(),
+ * MMIO, CR accesses) or userspace has set RIP, it is over, as it would
+ * be on hardware, and the backend clears it at the next entry.
+ */
+static bool khyp_irq_in_shadow(struct khyp_vcpu *vcpu)
+{
+	return vcpu->int_shadow && vcpu->regs.rip == vcpu->shadow_rip;
+}
+
 static bool khyp_irq_can_take(struct khyp_vcpu *vcpu)
 {
-	return (vcpu->regs.rflags & X86_EFLAGS_IF) && !vcpu->int_shadow;
+	return (vcpu->regs.rflags & X86_EFLAGS_IF) && !khyp_irq_in_shadow(vcpu);
 }
 
 /* KHYP_INJECT_EVENT: check and queue.  -EBUSY if one of the type waits. */
@@ -226,10 +239,41 @@ static void khyp_irq_take_request(struct khyp_vcpu *vcpu)
 	k->valid = true;
 }
 
+/*
+ * Does delivering @inj push an error code?  Exactly when the processor
+ * would push one: for the exceptions that have one, in protected mode
+ * (real mode pushes none).  Userspace's flag does not decide it: VMX
+ * refuses an entry that disagrees, SVM would push what it is told and
+ * leave the guest's handler with the wrong stack.  The one place this is
+ * decided for both backends.
+ */
+static bool khyp_irq_error_code(struct khyp_vcpu *vcpu,
+				const struct khyp_inj *inj)
+{
+	struct khyp_paging p;
+
+	if (inj->type != KHYP_EVENT_EXCEPTION)
+		return false;
+	switch (inj->vector) {
+	case X86_TRAP_DF:
+	case X86_TRAP_TS:
+	case X86_TRAP_NP:
+	case X86_TRAP_SS:
+	case X86_TRAP_GP:
+	case X86_TRAP_PF:
+	case X86_TRAP_AC:
+	case X86_TRAP_CP:
+		break;
+	default:
+		return false;
+	}
+	khyp_backend->get_paging(vcpu, &p);
+	return p.cr0 & X86_CR0_PE;
+}
+
 void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 {
 	struct khyp_vcpu_events *ev = &vcpu->events;
-	struct khyp_paging p;
 	bool irq_waits;
 
 	khyp_irq_take_request(vcpu);
@@ -247,13 +291,10 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 
 	if (vcpu->injecting) {
 		entry->inject = *vcpu->injecting;
-		/* Real mode pushes no error code: the hardware refuses one. */
-		if (entry->inject.has_error_code) {
-			khyp_backend->get_paging(vcpu, &p);
-			if (!(p.cr0 & X86_CR0_PE))
-				entry->inject.has_error_code = false;
-		}
+		entry->inject.has_error_code =
+			khyp_irq_error_code(vcpu, &entry->inject);
 	}
+	entry->end_shadow = vcpu->int_shadow && !khyp_irq_in_shadow(vcpu);
 	irq_waits = (ev->irq.valid && vcpu->injecting != &ev->irq) ||
 		    (ev->kirq.valid && vcpu->injecting != &ev->kirq);
 	if (irq_waits || vcpu->run->request_interrupt_window)
@@ -270,6 +311,7 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	if (exit->interrupted.valid)
 		vcpu->events.reinject = exit->interrupted;
 	vcpu->int_shadow = exit->int_shadow;
+	vcpu->shadow_rip = vcpu->regs.rip;
 }
 
 /*

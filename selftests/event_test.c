@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Event injection: external interrupts (delivered only with IF set, the
- * interrupt window and its exit), NMIs (delivered even with IF clear),
- * exceptions with and without an error code, the run page's
- * ready_for_interrupt and if_flag, KHYP_INJECT_EVENT's refusals, and
- * the order in which queued events of different types are delivered.
+ * interrupt window and its exit), NMIs (delivered even with IF clear,
+ * blocked until the handler's IRET), exceptions with and without an
+ * error code (pushed as the CPU would), the run page's
+ * ready_for_interrupt and if_flag, KHYP_INJECT_EVENT's refusals, the
+ * order in which queued events of different types are delivered, and
+ * STI's shadow ending with an instruction the kernel emulates.
  * The guest's IDT is the library's: each handler counts its vector in
  * kh_guest_vector_count[] and logs it in kh_guest_event_log[].
  */
@@ -20,6 +22,9 @@
 
 #define VEC	0x30
 #define RFLAGS_IF	0x200
+
+#define KH_STR_(x)	#x
+#define KH_STR(x)	KH_STR_(x)
 
 #define vcount	kh_guest_vector_count
 
@@ -196,6 +201,91 @@ TEST(nmi_delivered_with_if_clear)
 	kh_vm_free(vm);
 }
 
+/* ---- NMIs are blocked until the handler's IRET ---- */
+
+#define NMI_PORT	0x71
+
+volatile uint32_t ev_nmi_seen, ev_nmi_depth, ev_nmi_max_depth;
+extern const char ev_guest_nmi_handler[];
+
+/*
+ * The guest's NMI handler for the test below: counts NMIs and how deep
+ * they nest, and at the first one exits with an OUT to NMI_PORT (the
+ * host queues a second NMI there) before it returns with IRETQ.
+ */
+asm(".pushsection .text\n"
+    ".balign 16\n"
+    "ev_guest_nmi_handler:\n"
+    "	pushq %rax\n"
+    "	pushq %rdx\n"
+    "	incl ev_nmi_depth(%rip)\n"
+    "	movl ev_nmi_depth(%rip), %eax\n"
+    "	cmpl ev_nmi_max_depth(%rip), %eax\n"
+    "	jbe 1f\n"
+    "	movl %eax, ev_nmi_max_depth(%rip)\n"
+    "1:	incl ev_nmi_seen(%rip)\n"
+    "	cmpl $1, ev_nmi_seen(%rip)\n"
+    "	jne 2f\n"
+    "	movw $" KH_STR(NMI_PORT) ", %dx\n"
+    "	outb %al, %dx\n"
+    "	pause\n"
+    "	pause\n"
+    "2:	decl ev_nmi_depth(%rip)\n"
+    "	popq %rdx\n"
+    "	popq %rax\n"
+    "	iretq\n"
+    ".popsection\n");
+
+/*
+ * IF set: SVM has no NMI-window exit, and delivers the waiting NMI at an
+ * interrupt-window exit right after the IRET (svm/run.c).  (With IF clear
+ * it would wait for the next exit, and svm-bochs lets no host interrupt
+ * stop a guest that has IF clear.)
+ */
+static void guest_nmi_nest(void)
+{
+	kh_guest_sti();
+	GUEST_SYNC(1);
+	while (ev_nmi_seen < 2)
+		kh_guest_pause();
+	GUEST_SYNC4(ev_nmi_seen, ev_nmi_max_depth, 0, 0);
+	GUEST_DONE();
+}
+
+/*
+ * An NMI queued while the guest is in its NMI handler waits for the
+ * handler's IRET, as on hardware, and is delivered after it: on both
+ * backends (VMX tracks NMI blocking in the VMCS, SVM through the IRET
+ * intercept).
+ */
+TEST(nmi_blocked_until_handler_iret)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	uint64_t *idt, h = (uint64_t)(uintptr_t)ev_guest_nmi_handler;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_nmi_nest);
+	/* Gate 2: the handler above, a 64-bit interrupt gate as the others. */
+	idt = kh_gpa(vm, KH_GPA_IDT);
+	idt[4] = (h & 0xffff) | KH_SEL_CODE64 << 16 | 0x8eULL << 40 |
+		 (h >> 16 & 0xffff) << 48;
+	idt[5] = h >> 32;
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_IO(vcpu, NMI_PORT, 1, KHYP_IO_OUT);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]);
+	EXPECT_EQ(1, uc.args[1]) TH_LOG("NMIs nested %llu deep",
+					 (unsigned long long)uc.args[1]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
 static void guest_exceptions(void)
 {
 	kh_guest_exc_expected = 1U << 13 | 1U << 6;
@@ -232,6 +322,39 @@ TEST(exception_with_and_without_error_code)
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	EXPECT_EQ(6, uc.args[0]);
 	EXPECT_EQ(0, uc.args[1]);	/* the stub's, the CPU pushed none */
+	EXPECT_EQ(1, uc.args[2]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * The error code goes on the guest's stack exactly when the processor
+ * would push one, whatever the flag says: #GP without the flag gets 0,
+ * #UD with it gets none (both backends; the handler's frame would be
+ * off by one slot otherwise and its IRETQ would not come back).
+ */
+TEST(exception_error_code_as_the_cpu_pushes)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_exceptions);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 13, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT #GP: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(13, uc.args[0]);
+	EXPECT_EQ(0, uc.args[1]);
+	EXPECT_EQ(1, uc.args[2]);
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_EXCEPTION, 6, 0x77,
+				    KHYP_EVENT_FLAG_ERROR_CODE))
+		TH_LOG("KHYP_INJECT_EVENT #UD: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(6, uc.args[0]);
+	EXPECT_EQ(0, uc.args[1]);	/* the stub's: the CPU pushes none */
 	EXPECT_EQ(1, uc.args[2]);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
@@ -406,6 +529,96 @@ TEST(queued_events_delivered_in_order)
 			       (unsigned long long)log[i].rip,
 			       (unsigned long long)expected[i]);
 	}
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/* ---- STI's shadow ends with an instruction khyp emulates ---- */
+
+#define CR4_MCE		(1UL << 6)
+
+/*
+ * STI, then an instruction the kernel emulates (it moves RIP itself),
+ * then a load of the interrupt count.  STI's shadow covers only the
+ * emulated instruction: an interrupt pending by then is taken right
+ * after it, so the load already sees it.  One taken an instruction late
+ * would leave the load at 0.
+ */
+static void guest_sti_mmio(void)
+{
+	uint32_t seen;
+
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	asm volatile("sti\n\t"
+		     "movb %%al, (%[mmio])\n\t"
+		     "movl %[cnt], %[seen]\n\t"
+		     "cli"
+		     : [seen] "=&r"(seen)
+		     : [mmio] "r"(KH_GPA_MMIO), "a"(0x5a),
+		       [cnt] "m"(vcount[VEC])
+		     : "memory");
+	GUEST_SYNC(seen);
+	GUEST_DONE();
+}
+
+static void guest_sti_cr4(void)
+{
+	uint64_t cr4;
+	uint32_t seen;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	/* MCE: a bit khyp owns, so the write exits on VMX too. */
+	asm volatile("sti\n\t"
+		     "mov %[cr4], %%cr4\n\t"
+		     "movl %[cnt], %[seen]\n\t"
+		     "cli"
+		     : [seen] "=&r"(seen)
+		     : [cr4] "r"(cr4 ^ CR4_MCE), [cnt] "m"(vcount[VEC])
+		     : "memory");
+	GUEST_SYNC(seen);
+	GUEST_DONE();
+}
+
+/*
+ * After the MMIO store in STI's shadow, RIP is past the store: the
+ * shadow is over, so the run page says an interrupt can go in, and one
+ * injected now arrives before the next instruction.
+ */
+TEST(interrupt_right_after_mmio_in_sti_shadow)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_sti_mmio);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	EXPECT_EQ(KH_GPA_MMIO, vcpu->run->mmio.phys_addr);
+	EXPECT_EQ(1, vcpu->run->mmio.is_write);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/* The same with a MOV to CR4 (emulated in the kernel, no exit). */
+TEST(interrupt_right_after_cr4_write_in_sti_shadow)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_sti_cr4);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT: %s", strerror(errno));
+	ASSERT_SYNC(vcpu, 1);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }

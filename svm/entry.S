@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * khyp_svm_vmrun(vmcb_pa, gprs, host_save_pa): run an SVM guest once.
+ * The world switch of the SVM backend: load the guest's general registers,
+ * VMRUN, and after the #VMEXIT store them back and return to C.
  *
  * VMRUN switches RAX, RSP, RIP, RFLAGS, segments and control registers
  * through the VMCB and the host save area, but not the other general
  * registers, nor the state VMLOAD/VMSAVE move (FS/GS/TR/LDTR hidden
  * state, KERNEL_GS_BASE, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*).  The
  * host's part of that state is in host_save_pa already (VMSAVE when the
- * vCPU was loaded on this CPU, svm/run.c).  This loads the guest's
- * registers from gprs[] (instruction-encoding order, RAX and RSP unused:
- * they are in the VMCB), runs the guest, saves the guest's state and
- * loads the host's again.  From VMLOAD of the guest to
+ * vCPU was loaded on this CPU, svm/run.c).  From VMLOAD of the guest to
  * VMLOAD of the host, GS points to the guest's base: no C code, no
  * per-CPU access.  GIF is clear throughout (the caller's CLGI), so no
- * interrupt or NMI runs in between.
+ * interrupt or NMI runs in between.  (VMX differs where the hardware
+ * does: there the VMCS switches RSP and the exit comes back at HOST_RIP,
+ * and a failed VMLAUNCH/VMRESUME returns an error; a VMRUN that fails its
+ * checks exits like any other, with VMEXIT_INVALID.)
  *
  * VMLOAD, VMRUN and VMSAVE #UD when EFER.SVME is clear.  That is expected
  * only once a reboot or crash is turning SVM off (khyp_hw_going_away,
@@ -25,26 +26,34 @@
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
 
-/* Offsets in gprs[]. */
-#define G_RCX	(1 * 8)
-#define G_RDX	(2 * 8)
-#define G_RBX	(3 * 8)
-#define G_RBP	(5 * 8)
-#define G_RSI	(6 * 8)
-#define G_RDI	(7 * 8)
-#define G_R8	(8 * 8)
-#define G_R9	(9 * 8)
-#define G_R10	(10 * 8)
-#define G_R11	(11 * 8)
-#define G_R12	(12 * 8)
-#define G_R13	(13 * 8)
-#define G_R14	(14 * 8)
-#define G_R15	(15 * 8)
+/* vcpu->regs.gpr[], in instruction-encoding order (run.c checks it). */
+#define GPR_RCX		(1 * 8)
+#define GPR_RDX		(2 * 8)
+#define GPR_RBX		(3 * 8)
+/* 0 is RAX and 4 is RSP: in the VMCB. */
+#define GPR_RBP		(5 * 8)
+#define GPR_RSI		(6 * 8)
+#define GPR_RDI		(7 * 8)
+#define GPR_R8		(8 * 8)
+#define GPR_R9		(9 * 8)
+#define GPR_R10		(10 * 8)
+#define GPR_R11		(11 * 8)
+#define GPR_R12		(12 * 8)
+#define GPR_R13		(13 * 8)
+#define GPR_R14		(14 * 8)
+#define GPR_R15		(15 * 8)
 
-	.section .text, "ax"
+	.text
 
-/* %rdi = vmcb_pa, %rsi = gprs, %rdx = host_save_pa */
-SYM_FUNC_START(khyp_svm_vmrun)
+/**
+ * svm_vmenter - run the guest of a VMCB until the next #VMEXIT
+ * @gpr:	(%rdi) vcpu->regs.gpr, loaded before and stored after
+ * @vmcb_pa:	(%rsi) the VMCB
+ * @host_save_pa: (%rdx) the host's VMSAVE area
+ *
+ * Interrupts on, GIF clear.
+ */
+SYM_FUNC_START(svm_vmenter)
 	push	%rbp
 	mov	%rsp, %rbp
 	push	%r15
@@ -52,26 +61,26 @@ SYM_FUNC_START(khyp_svm_vmrun)
 	push	%r13
 	push	%r12
 	push	%rbx
-	/* 16(%rsp) = gprs, 8(%rsp) = host_save_pa, 0(%rsp) = vmcb_pa */
-	push	%rsi
-	push	%rdx
+	/* 16(%rsp) = @gpr, 8(%rsp) = @host_save_pa, 0(%rsp) = @vmcb_pa */
 	push	%rdi
+	push	%rdx
+	push	%rsi
 
-	mov	%rsi, %rax
-	mov	G_RCX(%rax), %rcx
-	mov	G_RDX(%rax), %rdx
-	mov	G_RBX(%rax), %rbx
-	mov	G_RBP(%rax), %rbp
-	mov	G_RSI(%rax), %rsi
-	mov	G_RDI(%rax), %rdi
-	mov	G_R8(%rax), %r8
-	mov	G_R9(%rax), %r9
-	mov	G_R10(%rax), %r10
-	mov	G_R11(%rax), %r11
-	mov	G_R12(%rax), %r12
-	mov	G_R13(%rax), %r13
-	mov	G_R14(%rax), %r14
-	mov	G_R15(%rax), %r15
+	mov	%rdi, %rax
+	mov	GPR_RCX(%rax), %rcx
+	mov	GPR_RDX(%rax), %rdx
+	mov	GPR_RBX(%rax), %rbx
+	mov	GPR_RBP(%rax), %rbp
+	mov	GPR_RSI(%rax), %rsi
+	mov	GPR_RDI(%rax), %rdi
+	mov	GPR_R8(%rax), %r8
+	mov	GPR_R9(%rax), %r9
+	mov	GPR_R10(%rax), %r10
+	mov	GPR_R11(%rax), %r11
+	mov	GPR_R12(%rax), %r12
+	mov	GPR_R13(%rax), %r13
+	mov	GPR_R14(%rax), %r14
+	mov	GPR_R15(%rax), %r15
 
 	mov	(%rsp), %rax
 .Lvmload_guest:
@@ -83,20 +92,20 @@ SYM_FUNC_START(khyp_svm_vmrun)
 .Lguest_saved:
 
 	mov	16(%rsp), %rax
-	mov	%rcx, G_RCX(%rax)
-	mov	%rdx, G_RDX(%rax)
-	mov	%rbx, G_RBX(%rax)
-	mov	%rbp, G_RBP(%rax)
-	mov	%rsi, G_RSI(%rax)
-	mov	%rdi, G_RDI(%rax)
-	mov	%r8, G_R8(%rax)
-	mov	%r9, G_R9(%rax)
-	mov	%r10, G_R10(%rax)
-	mov	%r11, G_R11(%rax)
-	mov	%r12, G_R12(%rax)
-	mov	%r13, G_R13(%rax)
-	mov	%r14, G_R14(%rax)
-	mov	%r15, G_R15(%rax)
+	mov	%rcx, GPR_RCX(%rax)
+	mov	%rdx, GPR_RDX(%rax)
+	mov	%rbx, GPR_RBX(%rax)
+	mov	%rbp, GPR_RBP(%rax)
+	mov	%rsi, GPR_RSI(%rax)
+	mov	%rdi, GPR_RDI(%rax)
+	mov	%r8, GPR_R8(%rax)
+	mov	%r9, GPR_R9(%rax)
+	mov	%r10, GPR_R10(%rax)
+	mov	%r11, GPR_R11(%rax)
+	mov	%r12, GPR_R12(%rax)
+	mov	%r13, GPR_R13(%rax)
+	mov	%r14, GPR_R14(%rax)
+	mov	%r15, GPR_R15(%rax)
 
 	mov	8(%rsp), %rax
 .Lvmload_host:
@@ -160,4 +169,4 @@ SYM_FUNC_START(khyp_svm_vmrun)
 	_ASM_EXTABLE(.Lvmrun, .Lfault_vmrun)
 	_ASM_EXTABLE(.Lvmsave_guest, .Lfault_vmsave_guest)
 	_ASM_EXTABLE(.Lvmload_host, .Lfault_vmload_host)
-SYM_FUNC_END(khyp_svm_vmrun)
+SYM_FUNC_END(svm_vmenter)

@@ -1,7 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One trip into an SVM guest, and the translation of its #VMEXIT into the
- * common exit model (core/khyp.h).
+ * Running an SVM guest: vcpu_load/vcpu_put, one entry (svm_run()), and
+ * the translation of the #VMEXIT into the core's struct khyp_exit.
+ *
+ * One guest entry, in order (the same steps as vmx/run.c):
+ *  1. the ASID: a new one when needed (below), and the flush of every
+ *     ASID a new generation asks for;
+ *  2. the host state VMRUN does not restore was saved once per load by
+ *     VMSAVE (svm_vcpu_load()): FS/GS/TR hidden parts, KERNEL_GS_BASE,
+ *     the SYSCALL and SYSENTER MSRs;
+ *  3. RAX, RSP, RIP, RFLAGS go into the save area, the event to inject
+ *     and the interrupt window into the control area;
+ *  4. entry.S loads the other registers from vcpu->regs, VMLOADs the
+ *     guest's state and enters (VMRUN), with GIF clear (below);
+ *  5. on exit, a machine check that hit the guest is handed to the host's
+ *     handler; a host interrupt or NMI stays pending until STGI and is
+ *     taken then (SVM holds them with GIF, where VMX exits with NMIs
+ *     unblocked and must call the handler itself);
+ *  6. the exit code becomes a KHYP_X_* kind, which the core handles.
  *
  * ASIDs: each CPU hands out ASIDs 1..max in a generation; when they run
  * out, the next generation starts with a flush of every ASID.  A vCPU
@@ -25,6 +41,7 @@
 #include <asm/io.h>
 #include <asm/irqflags.h>
 #include <asm/msr.h>
+#include <asm/processor-flags.h>
 #include <asm/svm.h>
 #include <asm/trap_pf.h>
 #include <asm/traps.h>
@@ -32,6 +49,12 @@
 #include "../core/vcpu.h"
 #include "../core/vm.h"
 #include "svm.h"
+
+/* entry.S indexes vcpu->regs.gpr[] by instruction encoding. */
+static_assert(KHYP_RAX == 0 && KHYP_RCX == 1 && KHYP_RDX == 2 &&
+	      KHYP_RBX == 3 && KHYP_RSP == 4 && KHYP_RBP == 5 &&
+	      KHYP_RSI == 6 && KHYP_RDI == 7 && KHYP_R8 == 8 &&
+	      KHYP_R15 == 15);
 
 struct svm_asids {
 	u64 gen;
@@ -154,6 +177,16 @@ static void svm_set_window(struct vmcb *vmcb, bool on)
 	}
 }
 
+static void svm_set_iret_intercept(struct vmcb *vmcb, bool on)
+{
+	u32 *w = &vmcb->control.intercepts[INTERCEPT_IRET / 32];
+
+	if (on)
+		*w |= BIT(INTERCEPT_IRET % 32);
+	else
+		*w &= ~BIT(INTERCEPT_IRET % 32);
+}
+
 static u32 svm_event_type(u8 type)
 {
 	switch (type) {
@@ -166,11 +199,14 @@ static u32 svm_event_type(u8 type)
 	}
 }
 
-/* EXITINTINFO -> the event to deliver again (hardware events only). */
-static void svm_interrupted(u32 info, u32 err, struct khyp_inj *out)
+/* The event whose delivery the exit interrupted, for the core to redo. */
+static void svm_read_interrupted(struct svm_vcpu *sv, struct khyp_exit *exit)
 {
+	struct vmcb *vmcb = sv->vmcb;
+	u32 info = vmcb->control.exit_int_info;
 	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+	struct khyp_inj *out = &exit->interrupted;
 
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
@@ -180,6 +216,9 @@ static void svm_interrupted(u32 info, u32 err, struct khyp_inj *out)
 		break;
 	case SVM_EXITINTINFO_TYPE_NMI:
 		out->type = KHYP_EVENT_NMI;
+		/* Delivery failed: the guest did not block NMIs after all. */
+		sv->nmi_blocked = false;
+		svm_set_iret_intercept(sv->vmcb, false);
 		break;
 	case SVM_EXITINTINFO_TYPE_EXEPT:
 		/* INT3/INTO: the guest executes the instruction again. */
@@ -192,7 +231,7 @@ static void svm_interrupted(u32 info, u32 err, struct khyp_inj *out)
 	}
 	out->vector = vector;
 	out->has_error_code = !!(info & SVM_EXITINTINFO_VALID_ERR);
-	out->error_code = err;
+	out->error_code = vmcb->control.exit_int_info_err;
 	out->valid = true;
 }
 
@@ -204,19 +243,17 @@ static u8 svm_insn_len(struct vmcb *vmcb, u64 rip, u8 fixed)
 	return fixed;
 }
 
-static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
-			       struct khyp_exit *exit)
+static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 {
+	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
+	u64 rip = vmcb->save.rip;
 	u64 code = ((u64)c->exit_code_hi << 32) | c->exit_code;
 	u64 info1 = c->exit_info_1;
 
 	exit->hw_code = code;
 	exit->hw_info[0] = info1;
 	exit->hw_info[1] = c->exit_info_2;
-	exit->int_shadow = !!(c->int_state & SVM_INTERRUPT_SHADOW_MASK);
-	svm_interrupted(c->exit_int_info, c->exit_int_info_err,
-			&exit->interrupted);
 
 	switch (code) {
 	case SVM_EXIT_INTR:
@@ -226,6 +263,14 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 		break;
 	case SVM_EXIT_VINTR:
 		exit->kind = KHYP_X_IRQ_WINDOW;
+		break;
+	case SVM_EXIT_IRET:
+		/* The NMI handler ends: see svm_nmi_blocked(). */
+		sv->nmi_blocked = false;
+		sv->at_iret = true;
+		sv->iret_rip = rip;
+		svm_set_iret_intercept(vmcb, false);
+		exit->kind = KHYP_X_NONE;
 		break;
 	case SVM_EXIT_CPUID:
 		exit->kind = KHYP_X_CPUID;
@@ -267,13 +312,14 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 		break;
 	case SVM_EXIT_READ_CR4:
 	case SVM_EXIT_WRITE_CR4:
-		exit->kind = KHYP_X_CR4;
-		exit->cr4.write = code == SVM_EXIT_WRITE_CR4;
+		exit->kind = KHYP_X_CR;
+		exit->cr.cr = 4;
+		exit->cr.write = code == SVM_EXIT_WRITE_CR4;
 		/* Decode assists name the register of a MOV (bit 63). */
 		if ((khyp_caps.features & KHYP_CAP_DECODE_ASSISTS) &&
 		    (info1 & BIT_ULL(63))) {
-			exit->cr4.decoded = true;
-			exit->cr4.gpr = info1 & 0xf;
+			exit->cr.decoded = true;
+			exit->cr.gpr = info1 & 0xf;
 			exit->insn_len = svm_insn_len(vmcb, rip, 3);
 		}
 		break;
@@ -322,16 +368,61 @@ static void svm_translate_exit(struct vmcb *vmcb, u64 rip,
 	}
 }
 
-void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
-	     struct khyp_exit *exit)
+/*
+ * NMIs are blocked from the delivery of one to the end of the IRET that
+ * ends its handler.  SVM does not track this for the guest (VMX does,
+ * with virtual NMIs): khyp does, with the IRET intercept.  The IRET
+ * exits before it runs, so NMIs stay blocked until RIP has moved past it.
+ */
+static bool svm_nmi_blocked(struct svm_vcpu *sv, u64 rip)
 {
-	struct svm_vcpu *sv = to_svm(vcpu);
+	if (sv->at_iret && sv->iret_rip != rip)
+		sv->at_iret = false;
+	return sv->nmi_blocked || sv->at_iret;
+}
+
+/*
+ * The event to deliver at entry (EVENTINJ).  An NMI waits in
+ * sv->nmi_pending until the guest has left its NMI handler, as on VMX;
+ * it is then delivered at the first entry after that IRET (SVM has no
+ * NMI-window exit: with RFLAGS.IF clear at the IRET, the interrupt
+ * window stands in for one, else the next exit of any kind, at the
+ * latest the host's timer tick).  Other events are delivered whatever
+ * the guest's interrupt shadow: the core asks for an interrupt only
+ * when the guest can take one.
+ */
+static void svm_inject(struct svm_vcpu *sv, const struct khyp_inj *inj,
+		       u64 rip)
+{
+	struct vmcb_control_area *c = &sv->vmcb->control;
+
+	c->event_inj = 0;
+	if (inj->valid && inj->type == KHYP_EVENT_NMI) {
+		sv->nmi_pending = true;
+	} else if (inj->valid) {
+		c->event_inj = inj->vector | svm_event_type(inj->type) |
+			       SVM_EVTINJ_VALID |
+			       (inj->has_error_code ? SVM_EVTINJ_VALID_ERR : 0);
+		c->event_inj_err = inj->error_code;
+		return;
+	}
+	if (sv->nmi_pending && !svm_nmi_blocked(sv, rip)) {
+		c->event_inj = X86_TRAP_NMI | SVM_EVTINJ_TYPE_NMI |
+			       SVM_EVTINJ_VALID;
+		sv->nmi_pending = false;
+		sv->nmi_blocked = true;
+		svm_set_iret_intercept(sv->vmcb, true);
+	}
+}
+
+/* Steps 1 and 3 (2 is svm_vcpu_load()'s). */
+static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
+			      const struct khyp_entry *entry)
+{
 	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
-	const struct khyp_inj *inj = &entry->inject;
-	struct page *area = khyp_hw_this_cpu_area();
 	struct svm_asids *asids = this_cpu_ptr(&svm_asids);
-	bool host_dr7 = hw_breakpoint_active();
+	bool nmi_window;
 
 	svm_pick_asid(sv, entry->flush_tlb || sv->new_asid);
 	sv->new_asid = false;
@@ -339,14 +430,6 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
 					       TLB_CONTROL_DO_NOTHING;
 
-	/*
-	 * An interrupt shadow ends with the instruction after STI/MOV SS:
-	 * drop it once the core has moved RIP past the exiting instruction
-	 * (it emulated it), as VMX does, or an interrupt would wait one more
-	 * guest instruction.
-	 */
-	if (vcpu->regs.rip != s->rip)
-		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rax = vcpu->regs.gpr[KHYP_RAX];
 	s->rsp = vcpu->regs.gpr[KHYP_RSP];
 	s->rip = vcpu->regs.rip;
@@ -354,21 +437,36 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	/* The guest cannot read DR6 (#UD): each #DB starts from rest. */
 	s->dr6 = DR6_RESERVED;
 
-	vmcb->control.event_inj = 0;
-	if (inj->valid) {
-		vmcb->control.event_inj = inj->vector | svm_event_type(inj->type) |
-					  SVM_EVTINJ_VALID |
-					  (inj->has_error_code ?
-					   SVM_EVTINJ_VALID_ERR : 0);
-		vmcb->control.event_inj_err = inj->error_code;
-	}
-	svm_set_window(vmcb, entry->irq_window);
+	/* The core ends an interrupt shadow once RIP has moved. */
+	if (entry->end_shadow)
+		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	svm_inject(sv, &entry->inject, s->rip);
+	/* An NMI waits for an IRET to run: see svm_inject(). */
+	nmi_window = sv->nmi_pending && sv->at_iret &&
+		     !(s->rflags & X86_EFLAGS_IF);
+	svm_set_window(vmcb, entry->irq_window || nmi_window);
+}
 
-	/* The host's VMSAVE area (svm_vcpu_load() filled it). */
+/*
+ * Enter the guest once (see the top of the file).  Interrupts and
+ * preemption are off, the vCPU is loaded on this CPU.
+ */
+void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
+	     struct khyp_exit *exit)
+{
+	struct svm_vcpu *sv = to_svm(vcpu);
+	struct vmcb *vmcb = sv->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+	struct page *area = khyp_hw_this_cpu_area();
+	bool host_dr7 = hw_breakpoint_active();
+
+	svm_prepare_entry(sv, vcpu, entry);
+
+	/* Step 4; the host's VMSAVE area (svm_vcpu_load() filled it). */
 	clgi();
 	native_irq_enable();
-	khyp_svm_vmrun(sv->vmcb_pa, vcpu->regs.gpr,
-		       page_to_phys(area) + PAGE_SIZE);
+	svm_vmenter(vcpu->regs.gpr, sv->vmcb_pa,
+		    page_to_phys(area) + PAGE_SIZE);
 	native_irq_disable();
 
 	/*
@@ -391,7 +489,11 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		return;
 	}
 
-	/* A machine check for the host: its handler runs now. */
+	/* Also when the guest did not run: the state the next entry has. */
+	exit->int_shadow = !!(vmcb->control.int_state &
+			      SVM_INTERRUPT_SHADOW_MASK);
+
+	/* Step 5: a machine check for the host: its handler runs now. */
 	if (vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)
 		khyp_host_machine_check();
 
@@ -407,12 +509,15 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		exit->hw_code = (u64)SVM_EXIT_ERR;
 		return;
 	}
-	asids->flush = false;
+	this_cpu_ptr(&svm_asids)->flush = false;
 	vcpu->regs.gpr[KHYP_RAX] = s->rax;
 	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
-	vcpu->regs.rflags = s->rflags;
-	svm_translate_exit(vmcb, s->rip, exit);
 	vcpu->regs.rip = s->rip;
+	vcpu->regs.rflags = s->rflags;
+
+	/* Step 6. */
+	svm_read_interrupted(sv, exit);
+	svm_translate_exit(sv, exit);
 
 	/* After a shutdown the control area is undefined: build it again. */
 	if (exit->kind == KHYP_X_SHUTDOWN)

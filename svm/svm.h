@@ -1,6 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the files of the SVM backend share: the per-vCPU state.
+ * What the files of the SVM backend share: the per-vCPU state behind
+ * vcpu->priv.  The files are split as vmx/'s are:
+ *
+ * svm.c	probe, EFER.SVME on/off, the ops table
+ * vmcb.c	VMCB life: the shared permission maps, vCPU creation and
+ *		destruction, intercepts, reset state
+ * state.c	guest state as the core sees it: sregs, MSRs, paging mode,
+ *		control registers
+ * run.c	vcpu_load/put, one guest entry, exit translation
+ * entry.S	the VMRUN trampoline
  */
 #ifndef KHYP_SVM_SVM_H
 #define KHYP_SVM_SVM_H
@@ -11,7 +20,7 @@
 struct khyp_vcpu;
 
 /**
- * struct svm_vcpu - the SVM half of a vCPU (vcpu->priv)
+ * struct svm_vcpu - the SVM half of a vCPU (vcpu->priv, to_svm())
  * @vmcb:	the VMCB: control area (intercepts, events, exit info) and
  *		the guest's save area.  Owned by the vCPU's thread.
  * @vmcb_pa:	its physical address, for VMRUN/VMLOAD/VMSAVE.
@@ -24,6 +33,13 @@ struct khyp_vcpu;
  *		before the next entry.
  * @host_tsc_aux: the host's TSC_AUX while the guest's (0) is loaded, see
  *		svm_vcpu_load().
+ * @nmi_pending: an NMI waits for the guest to unblock NMIs (as VMX's).
+ * @nmi_blocked: the guest is in its NMI handler: from the delivery of an
+ *		NMI to the IRET that ends the handler, which is intercepted
+ *		meanwhile.  SVM keeps no such state for the guest (VMX
+ *		does, in the VMCS, with virtual NMIs).
+ * @at_iret:	that IRET exited, at @iret_rip, and has not run yet:
+ *		NMIs stay blocked while RIP is still there.
  *
  * All owned by the vCPU's thread.
  */
@@ -36,21 +52,32 @@ struct svm_vcpu {
 	u64 cr4;
 	bool new_asid;
 	u64 host_tsc_aux;
+	bool nmi_pending;
+	bool nmi_blocked;
+	bool at_iret;
+	u64 iret_rip;
 };
 
+/* The backend's half of a vCPU (set by vcpu_create). */
 #define to_svm(vcpu)	((struct svm_vcpu *)(vcpu)->priv)
 
 /* svm/vmcb.c */
 int svm_vmcb_setup(void);
 void svm_vmcb_teardown(void);
+int svm_vcpu_create(struct khyp_vcpu *vcpu);
+void svm_vcpu_destroy(struct khyp_vcpu *vcpu);
 void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
 void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
+
+/* svm/state.c */
 void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4);
 void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs);
 void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
 u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index);
 void svm_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data);
 void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
+u64 svm_get_cr(struct khyp_vcpu *vcpu, int cr);
+bool svm_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val);
 
 /* svm/run.c */
 void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu);
@@ -59,6 +86,6 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	     struct khyp_exit *exit);
 
 /* svm/entry.S */
-void khyp_svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_save_pa);
+void svm_vmenter(u64 *gpr, u64 vmcb_pa, u64 host_save_pa);
 
 #endif /* KHYP_SVM_SVM_H */

@@ -29,7 +29,7 @@
 
 #define VMX_PERF_MAX_MSRS	8
 
-int vmx_perf_init(struct khyp_vmx *vv)
+int vmx_perf_init(struct vmx_vcpu *vv)
 {
 	vv->msr_lists = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!vv->msr_lists)
@@ -39,7 +39,7 @@ int vmx_perf_init(struct khyp_vmx *vv)
 }
 
 /* The VMCS is current: point it at the lists (empty). */
-void vmx_perf_set_controls(struct khyp_vmx *vv)
+void vmx_perf_set_controls(struct vmx_vcpu *vv)
 {
 	u64 pa = page_to_phys(vv->msr_lists);
 
@@ -49,7 +49,7 @@ void vmx_perf_set_controls(struct khyp_vmx *vv)
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 }
 
-void vmx_perf_free(struct khyp_vmx *vv)
+void vmx_perf_free(struct vmx_vcpu *vv)
 {
 	if (vv->msr_lists)
 		__free_page(vv->msr_lists);
@@ -62,7 +62,7 @@ void vmx_perf_free(struct khyp_vmx *vv)
  * differs from the host's.  With no perf event active nothing differs,
  * and the VMCS is not written.
  */
-void vmx_perf_switch(struct khyp_vmx *vv)
+void vmx_perf_switch(struct vmx_vcpu *vv)
 {
 	struct vmx_msr_entry *guest = page_address(vv->msr_lists);
 	struct vmx_msr_entry *host = guest + PAGE_SIZE / 2 / sizeof(*guest);

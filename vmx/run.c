@@ -20,9 +20,9 @@
  *  5. on exit, an NMI that hit the guest is handed to the host's handler
  *     at once; an external interrupt is left pending (not acknowledged)
  *     and the host takes it when the core enables interrupts;
- *  6. the exit reason becomes a KHYP_X_* kind; the few exits that only
- *     exist because of VMX (CR0/CR4 bits khyp owns, CR8) are finished
- *     here and reported as KHYP_X_NONE.
+ *  6. the exit reason becomes a KHYP_X_* kind, which the core handles
+ *     (the CR accesses that exist only because of VMX, CR0/CR4 bits khyp
+ *     owns and CR8, too: KHYP_X_CR).
  */
 #include <linux/kernel.h>
 #include <linux/percpu.h>
@@ -81,7 +81,7 @@ static u16 vmx_sldt(void)
  * unusable and the GDT and TSS limits at their maximum: all put back by
  * vmx_switch_to_host().
  */
-static void vmx_switch_to_guest(struct khyp_vmx *vv)
+static void vmx_switch_to_guest(struct vmx_vcpu *vv)
 {
 	struct vmx_host_state *h = &vv->host;
 	u64 gs_base;
@@ -112,7 +112,7 @@ static void vmx_switch_to_guest(struct khyp_vmx *vv)
 	vv->guest_msrs_loaded = true;
 }
 
-static void vmx_switch_to_host(struct khyp_vmx *vv)
+static void vmx_switch_to_host(struct vmx_vcpu *vv)
 {
 	struct vmx_host_state *h = &vv->host;
 	unsigned long flags;
@@ -147,12 +147,12 @@ static void vmx_switch_to_host(struct khyp_vmx *vv)
 void vmx_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 {
 	/* A failure (VMX off: going down) is reported by the next run(). */
-	vmx_vmcs_load(vcpu->priv, cpu);
+	vmx_vmcs_load(to_vmx(vcpu), cpu);
 }
 
 void vmx_vcpu_put(struct khyp_vcpu *vcpu)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	if (vv->guest_msrs_loaded)
 		vmx_switch_to_host(vv);
@@ -164,30 +164,13 @@ void vmx_set_host_rsp(unsigned long rsp)
 	vmcs_write(HOST_RSP, rsp);
 }
 
-static bool vmx_has_error_code(u8 vector)
-{
-	switch (vector) {
-	case X86_TRAP_DF:
-	case X86_TRAP_TS:
-	case X86_TRAP_NP:
-	case X86_TRAP_SS:
-	case X86_TRAP_GP:
-	case X86_TRAP_PF:
-	case X86_TRAP_AC:
-	case X86_TRAP_CP:
-		return true;
-	}
-	return false;
-}
-
 /*
  * The event to deliver at entry.  An NMI waits in vv->nmi_pending until
  * the guest can take it (no NMI blocking, no interrupt shadow); with
- * virtual NMIs the NMI window exit says when.  The error code is given
- * exactly when the hardware requires it (protected mode, an exception
- * that has one), whatever the caller's flag says.
+ * virtual NMIs the NMI window exit says when.  The core has decided
+ * whether an exception pushes an error code (irq/inject.c).
  */
-static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
+static void vmx_inject(struct vmx_vcpu *vv, const struct khyp_inj *inj,
 		       u32 intr_state)
 {
 	u32 info = INTR_INFO_VALID_MASK;
@@ -198,8 +181,7 @@ static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
 		info |= inj->vector;
 		if (inj->type == KHYP_EVENT_EXCEPTION) {
 			info |= INTR_TYPE_HARD_EXCEPTION;
-			if (vmx_has_error_code(inj->vector) &&
-			    (vmcs_read(GUEST_CR0) & X86_CR0_PE)) {
+			if (inj->has_error_code) {
 				info |= INTR_INFO_DELIVER_CODE_MASK;
 				vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
 					   inj->error_code);
@@ -228,7 +210,7 @@ static void vmx_inject(struct khyp_vmx *vv, const struct khyp_inj *inj,
  * timer locked out.  Bound its time with the VMX-preemption timer: 1 ms,
  * an exit that costs nothing on hardware, where the case is rare anyway.
  */
-static void vmx_set_timer(struct khyp_vmx *vv, bool guest_if)
+static void vmx_set_timer(struct vmx_vcpu *vv, bool guest_if)
 {
 	u32 pin = vmx_cfg.pin;
 
@@ -244,7 +226,7 @@ static void vmx_set_timer(struct khyp_vmx *vv, bool guest_if)
 }
 
 /* Steps 1 to 3: returns false if the VMCS cannot be made current. */
-static bool vmx_prepare_entry(struct khyp_vmx *vv,
+static bool vmx_prepare_entry(struct vmx_vcpu *vv,
 			      const struct khyp_entry *entry)
 {
 	struct khyp_vcpu *vcpu = vv->vcpu;
@@ -274,13 +256,14 @@ static bool vmx_prepare_entry(struct khyp_vmx *vv,
 	vmcs_write(GUEST_RFLAGS, vcpu->regs.rflags);
 
 	/*
-	 * An interrupt shadow ends with the instruction after STI/MOV SS:
-	 * drop it once RIP has moved past the exiting instruction (the core
-	 * emulated it), and STI's when the guest has IF clear (set_regs).
+	 * The core ends an interrupt shadow once RIP has moved (see
+	 * struct khyp_entry).  VMX also drops STI's when the guest has IF
+	 * clear (userspace's set_regs): VM entry refuses STI blocking with
+	 * IF clear, SVM has no such check.
 	 */
 	old_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	intr_state = old_state;
-	if (vcpu->regs.rip != vv->exit_rip)
+	if (entry->end_shadow)
 		intr_state &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	if (!(vcpu->regs.rflags & X86_EFLAGS_IF))
 		intr_state &= ~GUEST_INTR_STATE_STI;
@@ -309,27 +292,6 @@ static bool vmx_prepare_entry(struct khyp_vmx *vv,
 	return true;
 }
 
-/*
- * MOV to CR0 or CR4 changed a bit khyp owns (see vmx_set_cr0()).  Take
- * the owned bits into the read shadow.  If the write also changes bits
- * the guest owns, let the guest execute it again: now that the shadow
- * matches, it does not exit, and the processor does the rest itself
- * (paging on or off, IA-32e mode and EFER.LMA, PDPTEs, its own #GP
- * checks).  Returns true when the instruction is complete.
- */
-static bool vmx_mov_to_cr(bool cr4, u64 val)
-{
-	u64 mask = vmcs_read(cr4 ? CR4_GUEST_HOST_MASK : CR0_GUEST_HOST_MASK);
-	u64 cur = vmcs_read(cr4 ? GUEST_CR4 : GUEST_CR0);
-	u64 owned = (cur & ~mask) | (val & mask);
-
-	if (cr4)
-		vmx_set_cr4(owned);
-	else
-		vmx_set_cr0(owned);
-	return !((val ^ cur) & ~mask);
-}
-
 static bool vmx_in_64bit_mode(void)
 {
 	return (vmcs_read(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) &&
@@ -337,61 +299,33 @@ static bool vmx_in_64bit_mode(void)
 }
 
 /*
- * CR-access exits: MOV to CR0/CR4 touching an owned bit, MOV to/from CR8.
- * Finished here; an invalid value gets #GP.
+ * CR-access exits: MOV to CR0/CR4 touching an owned bit, MOV to/from CR8
+ * (vmx_setup_config()).  The core checks and finishes them (KHYP_X_CR,
+ * core/cr4.c) through vmx_set_cr() and vmx_get_cr() (state.c).
  */
-static void vmx_handle_cr(struct khyp_vmx *vv, struct khyp_exit *exit)
+static void vmx_translate_cr(struct khyp_exit *exit)
 {
-	struct khyp_vcpu *vcpu = vv->vcpu;
 	unsigned long q = vmcs_read(EXIT_QUALIFICATION);
-	u64 *gpr = &vcpu->regs.gpr[CR_ACCESS_GPR(q)];
-	bool done = true, gp = false;
-	u64 val = *gpr;
+	bool to = CR_ACCESS_TYPE(q) == CR_ACCESS_MOV_TO;
+	bool from = CR_ACCESS_TYPE(q) == CR_ACCESS_MOV_FROM;
+	u8 cr = CR_ACCESS_CR(q);
 
 	exit->hw_info[0] = q;
-	if (!vmx_in_64bit_mode())
-		val = (u32)val;
-
-	switch (CR_ACCESS_TYPE(q) << 4 | CR_ACCESS_CR(q)) {
-	case CR_ACCESS_MOV_TO << 4 | 0:
-		gp = (val >> 32) ||
-		     ((val & X86_CR0_NW) && !(val & X86_CR0_CD));
-		if (!gp)
-			done = vmx_mov_to_cr(false, val);
-		break;
-	case CR_ACCESS_MOV_TO << 4 | 4:
-		/*
-		 * A bit the guest may not have (core/cr4.c; VMXE among
-		 * them: no nested VMX) is #GP.  The processor checks the
-		 * rest when the write runs again.
-		 */
-		gp = val & ~khyp_cr4_guest_allowed();
-		if (!gp)
-			done = vmx_mov_to_cr(true, val);
-		break;
-	case CR_ACCESS_MOV_TO << 4 | 8:
-		gp = val & ~0xfULL;
-		if (!gp)
-			vv->cr8 = val;
-		break;
-	case CR_ACCESS_MOV_FROM << 4 | 8:
-		*gpr = vv->cr8;
-		break;
-	default:
-		/* CR3 accesses, CLTS and LMSW do not exit. */
+	/* CR3 accesses, CLTS, LMSW and reads of CR0/CR4 do not exit. */
+	if (!(to && (cr == 0 || cr == 4 || cr == 8)) && !(from && cr == 8)) {
 		exit->kind = KHYP_X_UNKNOWN;
 		return;
 	}
-
-	if (gp)
-		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-	else if (done)
-		vcpu->regs.rip += vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	exit->kind = KHYP_X_NONE;
+	exit->kind = KHYP_X_CR;
+	exit->cr.cr = cr;
+	exit->cr.write = to;
+	exit->cr.decoded = true;
+	exit->cr.gpr = CR_ACCESS_GPR(q);
+	exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 }
 
 /* The event whose delivery the exit interrupted, for the core to redo. */
-static void vmx_read_vectoring(struct khyp_exit *exit)
+static void vmx_read_interrupted(struct khyp_exit *exit)
 {
 	u32 info = vmcs_read(IDT_VECTORING_INFO_FIELD);
 	u32 type = info & VECTORING_INFO_TYPE_MASK;
@@ -454,7 +388,7 @@ static void vmx_handle_exception(struct khyp_exit *exit, u32 info)
 		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 }
 
-static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
+static void vmx_translate_exit(struct vmx_vcpu *vv, u32 reason,
 			       struct khyp_exit *exit)
 {
 	unsigned long q;
@@ -475,7 +409,7 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 		exit->kind = KHYP_X_IRQ_WINDOW;
 		return;
 	case EXIT_REASON_CR_ACCESS:
-		vmx_handle_cr(vv, exit);
+		vmx_translate_cr(exit);
 		return;
 	case EXIT_REASON_IO_INSTRUCTION:
 		q = vmcs_read(EXIT_QUALIFICATION);
@@ -560,7 +494,7 @@ static void vmx_translate_exit(struct khyp_vmx *vv, u32 reason,
 }
 
 /* The entry failed: the event it was to deliver goes again next time. */
-static void vmx_entry_not_delivered(struct khyp_vmx *vv,
+static void vmx_entry_not_delivered(struct vmx_vcpu *vv,
 				    const struct khyp_entry *entry,
 				    struct khyp_exit *exit)
 {
@@ -582,13 +516,12 @@ static void vmx_entry_not_delivered(struct khyp_vmx *vv,
 void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	     struct khyp_exit *exit)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	unsigned long host_debugctl;
 	bool host_dr7;
 	u32 reason;
 	int fail;
 
-	memset(exit, 0, sizeof(*exit));
 	if (!vmx_prepare_entry(vv, entry)) {
 		exit->kind = KHYP_X_INVALID_STATE;
 		return;
@@ -614,6 +547,9 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	else if (native_get_debugreg(6) != DR6_RESERVED)
 		native_set_debugreg(6, DR6_RESERVED);
 
+	/* Also when the guest did not run: the state the next entry has. */
+	exit->int_shadow = vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+			   (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	if (unlikely(fail)) {
 		/* VMfail: the controls or host state are wrong (a bug). */
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -661,10 +597,7 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vcpu->regs.gpr[KHYP_RSP] = vmcs_read(GUEST_RSP);
 	vcpu->regs.rip = vmcs_read(GUEST_RIP);
 	vcpu->regs.rflags = vmcs_read(GUEST_RFLAGS);
-	vv->exit_rip = vcpu->regs.rip;
 
-	vmx_read_vectoring(exit);
-	exit->int_shadow = vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
-			   (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	vmx_read_interrupted(exit);
 	vmx_translate_exit(vv, (u16)reason, exit);
 }

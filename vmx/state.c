@@ -5,7 +5,7 @@
  * the MSRs of core/msr.c, and the paging mode for guest-virtual reads.
  *
  * Most of it lives in the VMCS.  What does not: CR2 and CR8 (kept in
- * struct khyp_vmx, CR2 switched by run() and CR8 accesses emulated), and
+ * struct vmx_vcpu, CR2 switched by run() and CR8 accesses emulated), and
  * the SYSCALL MSRs and KERNEL_GS_BASE (switched by hand, see run.c).
  *
  * These are called from the vCPU's ioctls, and from the core's exit
@@ -99,7 +99,7 @@ static void vmx_set_efer(u64 efer)
 
 void vmx_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	memset(sregs, 0, sizeof(*sregs));
 	vmx_vmcs_begin(vv);
@@ -145,7 +145,7 @@ static void vmx_read_pdptes(struct khyp_vcpu *vcpu, u64 cr3, u64 pdpte[4])
 
 void vmx_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	bool pae = (sregs->cr0 & X86_CR0_PG) && (sregs->cr4 & X86_CR4_PAE) &&
 		   !(sregs->efer & EFER_LMA);
 	u64 pdpte[4];
@@ -185,7 +185,7 @@ void vmx_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs)
 
 u64 vmx_get_msr(struct khyp_vcpu *vcpu, u32 index)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	u64 data = 0;
 
 	vmx_vmcs_begin(vv);
@@ -239,7 +239,7 @@ u64 vmx_get_msr(struct khyp_vcpu *vcpu, u32 index)
 }
 
 /* A guest-visible copy, and the CPU's register while it holds the guest's. */
-static void vmx_set_switched_msr(struct khyp_vmx *vv, u64 *copy, u32 index,
+static void vmx_set_switched_msr(struct vmx_vcpu *vv, u64 *copy, u32 index,
 				 u64 data)
 {
 	*copy = data;
@@ -249,7 +249,7 @@ static void vmx_set_switched_msr(struct khyp_vmx *vv, u64 *copy, u32 index,
 
 void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	vmx_vmcs_begin(vv);
 	switch (index) {
@@ -301,7 +301,7 @@ void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data)
 
 void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 	u32 cs_ar;
 
 	vmx_vmcs_begin(vv);
@@ -316,4 +316,43 @@ void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging)
 	/* VMX keeps the CPL in SS.DPL (0 in real mode). */
 	paging->cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
 	vmx_vmcs_end();
+}
+
+/* KHYP_X_CR: only MOV from CR8 exits. */
+u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr)
+{
+	struct vmx_vcpu *vv = to_vmx(vcpu);
+
+	return cr == 8 ? vv->cr8 : 0;
+}
+
+/*
+ * KHYP_X_CR, a value the core checked.  MOV to CR8: the task priority.
+ * MOV to CR0 or CR4 changed a bit khyp owns (see vmx_set_cr0()): take the
+ * owned bits into the read shadow.  If the write also changes bits the
+ * guest owns, the guest executes it again: now that the shadow matches,
+ * it does not exit, and the processor does the rest itself (paging on or
+ * off, IA-32e mode and EFER.LMA, PDPTEs, its own #GP checks).  Returns
+ * true when the instruction is complete.
+ */
+bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
+{
+	struct vmx_vcpu *vv = to_vmx(vcpu);
+	bool cr4 = cr == 4;
+	u64 mask, cur, owned;
+
+	if (cr == 8) {
+		vv->cr8 = val;
+		return true;
+	}
+	vmx_vmcs_begin(vv);
+	mask = vmcs_read(cr4 ? CR4_GUEST_HOST_MASK : CR0_GUEST_HOST_MASK);
+	cur = vmcs_read(cr4 ? GUEST_CR4 : GUEST_CR0);
+	owned = (cur & ~mask) | (val & mask);
+	if (cr4)
+		vmx_set_cr4(owned);
+	else
+		vmx_set_cr0(owned);
+	vmx_vmcs_end();
+	return !((val ^ cur) & ~mask);
 }

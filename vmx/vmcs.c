@@ -10,7 +10,7 @@
  * the old CPU by IPI to VMCLEAR it, and refreshes the host-state fields
  * that differ between CPUs (TSS, GDT, SYSENTER stack).  A CPU that leaves
  * VMX operation VMCLEARs its whole list first (vmx_clear_loaded_vmcss()).
- * The lists and khyp_vmx.cpu/launched change only with interrupts off on
+ * The lists and vmx_vcpu.cpu/launched change only with interrupts off on
  * the CPU that holds the VMCS, or before it is on any list.
  *
  * The vCPU's ioctls outside KHYP_RUN (sregs, MSRs) reach the VMCS through
@@ -49,7 +49,7 @@
 #define VMX_RESET_DR7	0x400
 
 /* The VMCS the CPU works on (VMPTRLD), and all those active on it. */
-static DEFINE_PER_CPU(struct khyp_vmx *, vmx_current);
+static DEFINE_PER_CPU(struct vmx_vcpu *, vmx_current);
 static DEFINE_PER_CPU(struct list_head, vmx_loaded);
 
 /*
@@ -114,7 +114,7 @@ fault:
  * Drop the translations this CPU caches for the vCPU's EPT tables (and so
  * for its VPID, whose mappings are all combined with them).
  */
-void vmx_flush_ept(struct khyp_vmx *vv)
+void vmx_flush_ept(struct vmx_vcpu *vv)
 {
 	if (vmx_cfg.invept_single)
 		vmx_invept(VMX_EPT_EXTENT_CONTEXT, vmcs_read(EPT_POINTER));
@@ -133,7 +133,7 @@ void vmx_cpu_init_loaded(void)
 /* Write @vv back on this CPU, which holds it; interrupts off. */
 static void vmx_vmcs_clear_here(void *arg)
 {
-	struct khyp_vmx *vv = arg;
+	struct vmx_vcpu *vv = arg;
 
 	/* Cleared already: this CPU went down before the IPI came. */
 	if (READ_ONCE(vv->cpu) != raw_smp_processor_id())
@@ -151,7 +151,7 @@ static void vmx_vmcs_clear_here(void *arg)
 /* This CPU leaves VMX operation (interrupts off, maybe an NMI). */
 void vmx_clear_loaded_vmcss(void)
 {
-	struct khyp_vmx *vv, *tmp;
+	struct vmx_vcpu *vv, *tmp;
 
 	list_for_each_entry_safe(vv, tmp, this_cpu_ptr(&vmx_loaded),
 				 loaded_link)
@@ -160,7 +160,7 @@ void vmx_clear_loaded_vmcss(void)
 }
 
 /* The VMCS is no longer active anywhere. */
-static void vmx_vmcs_clear(struct khyp_vmx *vv)
+static void vmx_vmcs_clear(struct vmx_vcpu *vv)
 {
 	int cpu = READ_ONCE(vv->cpu);
 
@@ -189,7 +189,7 @@ static void vmx_set_host_cpu_state(int cpu)
  * here or nowhere (no IPI is needed then).  Returns 0, or -EIO if VMPTRLD
  * failed (VMX is off: the machine is going down).
  */
-int vmx_vmcs_load(struct khyp_vmx *vv, int cpu)
+int vmx_vmcs_load(struct vmx_vcpu *vv, int cpu)
 {
 	int old = READ_ONCE(vv->cpu);
 	unsigned long flags;
@@ -225,7 +225,7 @@ int vmx_vmcs_load(struct khyp_vmx *vv, int cpu)
 }
 
 /* For the vCPU's ioctls: the VMCS, loaded here; preemption off until end. */
-void vmx_vmcs_begin(struct khyp_vmx *vv)
+void vmx_vmcs_begin(struct vmx_vcpu *vv)
 {
 	vmx_vmcs_load(vv, get_cpu());
 }
@@ -352,7 +352,7 @@ static void vmx_set_host_state(void)
 	vmcs_write(HOST_IA32_PAT, val);
 }
 
-static void vmx_set_controls(struct khyp_vmx *vv)
+static void vmx_set_controls(struct vmx_vcpu *vv)
 {
 	struct khyp_vm *vm = vv->vcpu->vm;
 
@@ -402,7 +402,7 @@ static void vmx_set_segment_reset(unsigned long sel, u16 selector,
  * The x86 power-on state: real mode at F000:FFF0 (CS base FFFF0000),
  * caches "disabled" as the guest sees CR0, no paging.
  */
-static void vmx_set_reset_state(struct khyp_vmx *vv)
+static void vmx_set_reset_state(struct vmx_vcpu *vv)
 {
 	const u32 data = 0x93;		/* read/write, accessed, S, P */
 
@@ -445,13 +445,12 @@ static void vmx_set_reset_state(struct khyp_vmx *vv)
 
 	vv->vcpu->regs.rip = 0xfff0;
 	vv->vcpu->regs.rflags = X86_EFLAGS_FIXED;
-	vv->exit_rip = 0xfff0;
 	vv->need_flush = true;
 }
 
 int vmx_vcpu_create(struct khyp_vcpu *vcpu)
 {
-	struct khyp_vmx *vv;
+	struct vmx_vcpu *vv;
 	int cpu, r;
 
 	if (vmx_cfg.missing)
@@ -507,7 +506,7 @@ free_vv:
 
 void vmx_vcpu_destroy(struct khyp_vcpu *vcpu)
 {
-	struct khyp_vmx *vv = vcpu->priv;
+	struct vmx_vcpu *vv = to_vmx(vcpu);
 
 	if (!vv)
 		return;

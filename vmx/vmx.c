@@ -362,5 +362,7 @@ const struct khyp_backend_ops khyp_vmx_ops = {
 	.get_msr	= vmx_get_msr,
 	.set_msr	= vmx_set_msr,
 	.get_paging	= vmx_get_paging,
+	.get_cr		= vmx_get_cr,
+	.set_cr		= vmx_set_cr,
 	.run		= vmx_run,
 };

@@ -5,9 +5,11 @@
  * vcpu->priv, and the VMX instructions as C functions.
  *
  * vmx.c	probe, VMXON/VMXOFF, the ops table
- * vmcs.c	VMCS life: allocation, VPIDs, which CPU holds it (VMCLEAR /
- *		VMPTRLD), controls, host state, reset state
- * state.c	guest state as the core sees it: sregs, MSRs, paging mode
+ * vmcs.c	VMCS life: vCPU creation and destruction, VPIDs, which CPU
+ *		holds it (VMCLEAR / VMPTRLD), controls, host state, reset
+ *		state
+ * state.c	guest state as the core sees it: sregs, MSRs, paging mode,
+ *		control registers
  * run.c	vcpu_load/put, one guest entry, exit translation
  * entry.S	the VMLAUNCH/VMRESUME trampoline
  */
@@ -64,7 +66,7 @@ struct vmx_host_state {
 };
 
 /**
- * struct khyp_vmx - the VMX state of one vCPU (vcpu->priv)
+ * struct vmx_vcpu - the VMX half of a vCPU (vcpu->priv, to_vmx())
  * @vcpu:	(c) the vCPU.
  * @vmcs:	(c) the VMCS page.
  * @vpid:	(c) the vCPU's VPID, 0 if it runs without one.
@@ -76,7 +78,6 @@ struct vmx_host_state {
  * @pin:	(m) pin-based controls in the VMCS.
  * @proc:	(m) primary processor-based controls in the VMCS.
  * @nmi_pending: (m) an NMI waits for the guest to unblock NMIs.
- * @exit_rip:	(m) guest RIP at the last exit.
  * @cr2:	(m) the guest's CR2 (not in the VMCS).
  * @cr8:	(m) the guest's task priority (CR8 accesses exit).
  * @guest_msrs_loaded: (m) the MSRs below are in the CPU: between the
@@ -91,7 +92,7 @@ struct vmx_host_state {
  * (i): changed by the vCPU's thread with interrupts off, or by the CPU
  * holding the VMCS (IPI, CPU going down), see vmcs.c.
  */
-struct khyp_vmx {
+struct vmx_vcpu {
 	struct khyp_vcpu *vcpu;
 	struct page *vmcs;
 	u16 vpid;
@@ -102,7 +103,6 @@ struct khyp_vmx {
 	bool need_flush;
 	u32 pin, proc;
 	bool nmi_pending;
-	u64 exit_rip;
 	unsigned long cr2;
 	u64 cr8;
 	bool guest_msrs_loaded;
@@ -111,6 +111,9 @@ struct khyp_vmx {
 	struct page *msr_lists;
 	int nr_switch_msrs;
 };
+
+/* The backend's half of a vCPU (set by vcpu_create). */
+#define to_vmx(vcpu)	((struct vmx_vcpu *)(vcpu)->priv)
 
 /* A VMX instruction failed or faulted: log it once, with the error. */
 void vmx_insn_failed(const char *insn, unsigned long arg, bool fault);
@@ -176,12 +179,12 @@ extern const struct khyp_backend_ops khyp_vmx_ops;
 /* vmcs.c */
 int vmx_vcpu_create(struct khyp_vcpu *vcpu);
 void vmx_vcpu_destroy(struct khyp_vcpu *vcpu);
-int vmx_vmcs_load(struct khyp_vmx *vv, int cpu);
-void vmx_vmcs_begin(struct khyp_vmx *vv);
+int vmx_vmcs_load(struct vmx_vcpu *vv, int cpu);
+void vmx_vmcs_begin(struct vmx_vcpu *vv);
 void vmx_vmcs_end(void);
 void vmx_cpu_init_loaded(void);
 void vmx_clear_loaded_vmcss(void);
-void vmx_flush_ept(struct khyp_vmx *vv);
+void vmx_flush_ept(struct vmx_vcpu *vv);
 void vmx_set_cr0(u64 cr0);
 void vmx_set_cr4(u64 cr4);
 
@@ -191,6 +194,8 @@ void vmx_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
 u64 vmx_get_msr(struct khyp_vcpu *vcpu, u32 index);
 void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data);
 void vmx_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
+u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr);
+bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val);
 u64 vmx_guest_cr0(void);
 u64 vmx_guest_cr4(void);
 
@@ -213,10 +218,10 @@ static __always_inline void vmx_l1d_flush(void)
 }
 
 /* perf.c: host perf MSRs switched at entry and exit */
-int vmx_perf_init(struct khyp_vmx *vv);
-void vmx_perf_set_controls(struct khyp_vmx *vv);
-void vmx_perf_free(struct khyp_vmx *vv);
-void vmx_perf_switch(struct khyp_vmx *vv);
+int vmx_perf_init(struct vmx_vcpu *vv);
+void vmx_perf_set_controls(struct vmx_vcpu *vv);
+void vmx_perf_free(struct vmx_vcpu *vv);
+void vmx_perf_switch(struct vmx_vcpu *vv);
 
 /* run.c */
 void vmx_vcpu_load(struct khyp_vcpu *vcpu, int cpu);
