@@ -4,9 +4,8 @@
  *
  * Here the core and a backend meet at run time (->vcpu_load, ->vcpu_put,
  * ->run), but not only here: core/mmio.c, core/cr4.c and irq/inject.c
- * ask the backend for the guest's paging state (->get_paging), core/cr4.c
- * writes CR4 (->set_cr4), and vmx/run.c queues a #GP through irq/ from
- * its own exit translation.
+ * ask the backend for the guest's paging state (->get_paging), and
+ * core/cr4.c reads and writes control registers (->get_cr, ->set_cr).
  * Read it top to bottom as what happens on each trip:
  *
  *  1. Finish what userspace was asked to do at the last exit (the value of

@@ -39,7 +39,6 @@
 
 #include "../core/khyp.h"
 #include "../core/vcpu.h"
-#include "../irq/irq.h"
 #include "vmx.h"
 
 /* entry.S indexes vcpu->regs.gpr[] by instruction encoding. */
