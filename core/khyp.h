@@ -189,6 +189,11 @@ struct khyp_paging {
  *		moves RIP past it), false if the guest must execute it
  *		again (VMX: the write also changes bits the guest owns,
  *		which the processor then does itself).
+ * @nmi_held:	whether the backend holds an NMI it could deliver now (one
+ *		queued while NMIs were blocked, whose handler has ended): a
+ *		HLT then ends in the kernel, as the NMI would wake the CPU.
+ *		NULL where the hardware's NMI-window exit delivers such an
+ *		NMI before the guest can reach a HLT (VMX).
  * @run:	enter the guest once, with @entry, and describe the exit in
  *		@exit.  Called with interrupts and preemption off, on the CPU
  *		of the last @vcpu_load; returns with interrupts off.  General
@@ -217,6 +222,7 @@ struct khyp_backend_ops {
 	void (*get_paging)(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
 	u64 (*get_cr)(struct khyp_vcpu *vcpu, int cr);
 	bool (*set_cr)(struct khyp_vcpu *vcpu, int cr, u64 val);
+	bool (*nmi_held)(struct khyp_vcpu *vcpu);
 	void (*run)(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		    struct khyp_exit *exit);
 };

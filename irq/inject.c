@@ -323,6 +323,7 @@ bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu)
 	struct khyp_vcpu_events *ev = &vcpu->events;
 
 	return ev->nmi.valid || ev->exception.valid ||
+	       (khyp_backend->nmi_held && khyp_backend->nmi_held(vcpu)) ||
 	       ((ev->irq.valid || ev->kirq.valid ||
 		 READ_ONCE(vcpu->irq_request_pending)) &&
 		(vcpu->regs.rflags & X86_EFLAGS_IF));

@@ -286,6 +286,50 @@ TEST(nmi_blocked_until_handler_iret)
 	kh_vm_free(vm);
 }
 
+/*
+ * IF clear throughout: the NMI queued during the first handler is still
+ * waiting when its IRET has run, and the guest halts.  The NMI wakes the
+ * CPU, as on hardware: the HLT must not end the run as a halt.
+ */
+static void guest_nmi_then_halt(void)
+{
+	GUEST_SYNC(1);
+	while (ev_nmi_seen < 1)
+		kh_guest_pause();
+	while (ev_nmi_seen < 2)
+		asm volatile("cli; hlt" ::: "memory");
+	GUEST_SYNC4(ev_nmi_seen, ev_nmi_max_depth, 0, 0);
+	GUEST_DONE();
+}
+
+TEST(nmi_waiting_after_iret_wakes_hlt)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	uint64_t *idt, h = (uint64_t)(uintptr_t)ev_guest_nmi_handler;
+
+	NEED_DEV();
+	vcpu = vcpu_with_idt(&vm, guest_nmi_then_halt);
+	idt = kh_gpa(vm, KH_GPA_IDT);
+	idt[4] = (h & 0xffff) | KH_SEL_CODE64 << 16 | 0x8eULL << 40 |
+		 (h >> 16 & 0xffff) << 48;
+	idt[5] = h >> 32;
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_IO(vcpu, NMI_PORT, 1, KHYP_IO_OUT);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	/* A KHYP_EXIT_HLT here: the waiting NMI did not wake the guest. */
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]);
+	EXPECT_EQ(1, uc.args[1]) TH_LOG("NMIs nested %llu deep",
+					 (unsigned long long)uc.args[1]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
 static void guest_exceptions(void)
 {
 	kh_guest_exc_expected = 1U << 13 | 1U << 6;

@@ -381,15 +381,26 @@ static bool svm_nmi_blocked(struct svm_vcpu *sv, u64 rip)
 	return sv->nmi_blocked || sv->at_iret;
 }
 
+/* ->nmi_held: an NMI waits here and its predecessor's IRET has run. */
+bool svm_nmi_held(struct khyp_vcpu *vcpu)
+{
+	struct svm_vcpu *sv = to_svm(vcpu);
+
+	return sv->nmi_pending && !svm_nmi_blocked(sv, vcpu->regs.rip);
+}
+
 /*
  * The event to deliver at entry (EVENTINJ).  An NMI waits in
  * sv->nmi_pending until the guest has left its NMI handler, as on VMX;
  * it is then delivered at the first entry after that IRET (SVM has no
  * NMI-window exit: with RFLAGS.IF clear at the IRET, the interrupt
- * window stands in for one, else the next exit of any kind, at the
- * latest the host's timer tick).  Other events are delivered whatever
- * the guest's interrupt shadow: the core asks for an interrupt only
- * when the guest can take one.
+ * window stands in for one, else the next exit of any kind, a HLT
+ * included: that one ends in the kernel, see svm_nmi_held().  Until that
+ * exit the NMI waits: a guest that spins with IF clear after the IRET
+ * gets it at the host's next timer interrupt, which svm-bochs never
+ * lets stop such a guest.)  Other events are delivered whatever the
+ * guest's interrupt shadow: the core asks for an interrupt only when
+ * the guest can take one.
  */
 static void svm_inject(struct svm_vcpu *sv, const struct khyp_inj *inj,
 		       u64 rip)

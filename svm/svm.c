@@ -105,6 +105,7 @@ const struct khyp_backend_ops khyp_svm_ops = {
 	.get_msr	= svm_get_msr,
 	.set_msr	= svm_set_msr,
 	.get_paging	= svm_get_paging,
+	.nmi_held	= svm_nmi_held,
 	.get_cr		= svm_get_cr,
 	.set_cr		= svm_set_cr,
 	.run		= svm_run,

@@ -82,6 +82,7 @@ bool svm_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val);
 /* svm/run.c */
 void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu);
 void svm_vcpu_put(struct khyp_vcpu *vcpu);
+bool svm_nmi_held(struct khyp_vcpu *vcpu);
 void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	     struct khyp_exit *exit);
 
