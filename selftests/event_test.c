@@ -253,20 +253,18 @@ static void guest_nmi_nest(void)
 }
 
 /*
- * An NMI queued while the guest is in its NMI handler waits for the
- * handler's IRET, as on hardware, and is delivered after it: on both
- * backends (VMX tracks NMI blocking in the VMCS, SVM through the IRET
- * intercept).
+ * Runs @guest with the NMI handler above in gate 2: one NMI at its first
+ * sync, a second queued while the handler runs (its OUT to NMI_PORT);
+ * both must be delivered, never nested.
  */
-TEST(nmi_blocked_until_handler_iret)
+static void nmi_twice(struct __test_metadata *_metadata, void (*guest)(void))
 {
 	struct kh_vm *vm;
 	struct kh_vcpu *vcpu;
 	struct kh_ucall uc;
 	uint64_t *idt, h = (uint64_t)(uintptr_t)ev_guest_nmi_handler;
 
-	NEED_DEV();
-	vcpu = vcpu_with_idt(&vm, guest_nmi_nest);
+	vcpu = vcpu_with_idt(&vm, guest);
 	/* Gate 2: the handler above, a 64-bit interrupt gate as the others. */
 	idt = kh_gpa(vm, KH_GPA_IDT);
 	idt[4] = (h & 0xffff) | KH_SEL_CODE64 << 16 | 0x8eULL << 40 |
@@ -278,12 +276,25 @@ TEST(nmi_blocked_until_handler_iret)
 	ASSERT_IO(vcpu, NMI_PORT, 1, KHYP_IO_OUT);
 	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
 		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	/* A KHYP_EXIT_HLT here: the waiting NMI did not wake the guest. */
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	EXPECT_EQ(2, uc.args[0]);
 	EXPECT_EQ(1, uc.args[1]) TH_LOG("NMIs nested %llu deep",
 					 (unsigned long long)uc.args[1]);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
+}
+
+/*
+ * An NMI queued while the guest is in its NMI handler waits for the
+ * handler's IRET, as on hardware, and is delivered after it: on both
+ * backends (VMX tracks NMI blocking in the VMCS, SVM through the IRET
+ * intercept).
+ */
+TEST(nmi_blocked_until_handler_iret)
+{
+	NEED_DEV();
+	nmi_twice(_metadata, guest_nmi_nest);
 }
 
 /*
@@ -304,30 +315,8 @@ static void guest_nmi_then_halt(void)
 
 TEST(nmi_waiting_after_iret_wakes_hlt)
 {
-	struct kh_vm *vm;
-	struct kh_vcpu *vcpu;
-	struct kh_ucall uc;
-	uint64_t *idt, h = (uint64_t)(uintptr_t)ev_guest_nmi_handler;
-
 	NEED_DEV();
-	vcpu = vcpu_with_idt(&vm, guest_nmi_then_halt);
-	idt = kh_gpa(vm, KH_GPA_IDT);
-	idt[4] = (h & 0xffff) | KH_SEL_CODE64 << 16 | 0x8eULL << 40 |
-		 (h >> 16 & 0xffff) << 48;
-	idt[5] = h >> 32;
-	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
-		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
-	ASSERT_IO(vcpu, NMI_PORT, 1, KHYP_IO_OUT);
-	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
-		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
-	/* A KHYP_EXIT_HLT here: the waiting NMI did not wake the guest. */
-	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
-	EXPECT_EQ(2, uc.args[0]);
-	EXPECT_EQ(1, uc.args[1]) TH_LOG("NMIs nested %llu deep",
-					 (unsigned long long)uc.args[1]);
-	ASSERT_DONE(vcpu);
-	kh_vm_free(vm);
+	nmi_twice(_metadata, guest_nmi_then_halt);
 }
 
 static void guest_exceptions(void)

@@ -159,21 +159,12 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static char task_state(pid_t tid)
+static char tid_state(pid_t tid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
+	return task_state(path);
 }
 
 /* KHYP_RUN with a signal pending at its start; 0, or -1 with errno. */
@@ -221,7 +212,7 @@ static int run_signal_pending(struct __test_metadata *_metadata,
 	while (!__atomic_load_n(&h.tid, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	while (!__atomic_load_n(&h.done, __ATOMIC_ACQUIRE) &&
-	       (state = task_state(h.tid)) != 'D' &&
+	       (state = tid_state(h.tid)) != 'D' &&
 	       now_s() - t0 < WAIT_BOUND_S)
 		usleep(1000);
 	EXPECT_EQ('D', state) TH_LOG("the run does not wait for the vCPU");

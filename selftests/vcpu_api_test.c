@@ -506,22 +506,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The state letter of a task (/proc/PATH/stat), '?' if unreadable. */
-static char task_state(const char *path)
-{
-	char buf[512], *p;
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static void task_wchan(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");

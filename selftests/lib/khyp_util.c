@@ -202,6 +202,21 @@ int khyp_newest_vm(void)
 	return best;
 }
 
+char task_state(const char *stat_path)
+{
+	char buf[512], *p;
+	FILE *f = fopen(stat_path, "r");
+	size_t n;
+
+	if (!f)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
 long khyp_file_count(const char *path, const char *key)
 {
 	char name[32];

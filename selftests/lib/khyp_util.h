@@ -53,6 +53,9 @@ int khyp_newest_vm(void);
 /* N of the line "@key N" of a "key value" file (khyp's debugfs), or -1. */
 long khyp_file_count(const char *path, const char *key);
 
+/* The state letter of a task from its stat file (e.g. "/proc/self/task/N/stat"), '?' if unreadable. */
+char task_state(const char *stat_path);
+
 /* Run a shell command quietly; returns its exit status or -1. */
 int run_quiet(const char *cmd);
 
