@@ -175,21 +175,11 @@ void khyp_bus_unregister(struct khyp_bus *bus, enum khyp_bus_space space,
 	kfree(old);
 }
 
-/**
- * khyp_bus_read() - let an in-kernel device answer a read
- * @vcpu:	the vCPU that reads, its mutex held
- * @space:	KHYP_BUS_MMIO or KHYP_BUS_PIO
- * @addr:	the address
- * @len:	1, 2, 4 or 8 bytes
- * @val:	the value read, if claimed
- *
- * Return: true if a device claimed the access (it is complete); false if
- * none did, and the access goes on to userspace.
- */
-bool khyp_bus_read(struct khyp_vcpu *vcpu, enum khyp_bus_space space,
-		   u64 addr, unsigned int len, u64 *val)
+/* khyp_bus_read() (core/bus.h) once a device sits in @space. */
+bool __khyp_bus_read(struct khyp_vcpu *vcpu, struct khyp_bus *bus,
+		     enum khyp_bus_space space, u64 addr, unsigned int len,
+		     u64 *val)
 {
-	struct khyp_bus *bus = &vcpu->vm->bus;
 	struct khyp_bus_table *t;
 	struct khyp_bus_dev *dev = NULL;
 
@@ -206,20 +196,11 @@ bool khyp_bus_read(struct khyp_vcpu *vcpu, enum khyp_bus_space space,
 	return dev;
 }
 
-/**
- * khyp_bus_write() - let an in-kernel device take a write
- * @vcpu:	the vCPU that writes, its mutex held
- * @space:	KHYP_BUS_MMIO or KHYP_BUS_PIO
- * @addr:	the address
- * @len:	1, 2, 4 or 8 bytes
- * @val:	the value, zero-extended
- *
- * Return: true if a device claimed the access, as khyp_bus_read().
- */
-bool khyp_bus_write(struct khyp_vcpu *vcpu, enum khyp_bus_space space,
-		    u64 addr, unsigned int len, u64 val)
+/* khyp_bus_write() (core/bus.h) once a device sits in @space. */
+bool __khyp_bus_write(struct khyp_vcpu *vcpu, struct khyp_bus *bus,
+		      enum khyp_bus_space space, u64 addr, unsigned int len,
+		      u64 val)
 {
-	struct khyp_bus *bus = &vcpu->vm->bus;
 	struct khyp_bus_table *t;
 	struct khyp_bus_dev *dev = NULL;
 

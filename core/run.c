@@ -174,16 +174,16 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	}
 	/* An in-kernel device (core/bus.c) completes it here, or userspace. */
 	if (exit->io.in) {
-		if (khyp_bus_read(vcpu, KHYP_BUS_PIO, exit->io.port, size,
-				  &data)) {
+		if (khyp_bus_read(vcpu, &vcpu->vm->bus, KHYP_BUS_PIO,
+				  exit->io.port, size, &data)) {
 			khyp_io_in_complete(vcpu, size, data);
 			khyp_skip_insn(vcpu, exit);
 			return 1;
 		}
 	} else {
 		data = vcpu->regs.gpr[KHYP_RAX] & GENMASK_ULL(size * 8 - 1, 0);
-		if (khyp_bus_write(vcpu, KHYP_BUS_PIO, exit->io.port, size,
-				   data)) {
+		if (khyp_bus_write(vcpu, &vcpu->vm->bus, KHYP_BUS_PIO,
+				   exit->io.port, size, data)) {
 			khyp_skip_insn(vcpu, exit);
 			return 1;
 		}

@@ -132,6 +132,8 @@ void svm_vcpu_load(struct khyp_vcpu *vcpu, int cpu)
 		wrmsrl(MSR_TSC_AUX, 0);
 	}
 
+	/* Every entry until the next load runs on this CPU: svm_run(). */
+	sv->host_save_pa = pa;
 	asm goto(SVM_INSN_GOTO("vmsave %%rax") : : "a" (pa) : "memory" : fault);
 	return;
 fault:
@@ -144,7 +146,9 @@ void svm_vcpu_put(struct khyp_vcpu *vcpu)
 		wrmsrl(MSR_TSC_AUX, to_svm(vcpu)->host_tsc_aux);
 }
 
-static void svm_pick_asid(struct svm_vcpu *sv, bool flush)
+/* Step 1; vcpu->tlb_tag follows the ASID (only a new one is written). */
+static void svm_pick_asid(struct khyp_vcpu *vcpu, struct svm_vcpu *sv,
+			  bool flush)
 {
 	struct svm_asids *a = this_cpu_ptr(&svm_asids);
 	int cpu = smp_processor_id();
@@ -160,6 +164,7 @@ static void svm_pick_asid(struct svm_vcpu *sv, bool flush)
 	sv->asid_gen = a->gen;
 	sv->asid_cpu = cpu;
 	sv->vmcb->control.asid = sv->asid;
+	WRITE_ONCE(vcpu->tlb_tag, sv->asid);
 }
 
 static void svm_set_window(struct vmcb *vmcb, bool on)
@@ -435,9 +440,8 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 	struct svm_asids *asids = this_cpu_ptr(&svm_asids);
 	bool nmi_window;
 
-	svm_pick_asid(sv, entry->flush_tlb || sv->new_asid);
+	svm_pick_asid(vcpu, sv, entry->flush_tlb || sv->new_asid);
 	sv->new_asid = false;
-	WRITE_ONCE(vcpu->tlb_tag, sv->asid);
 	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
 					       TLB_CONTROL_DO_NOTHING;
 
@@ -468,7 +472,6 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	struct svm_vcpu *sv = to_svm(vcpu);
 	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
-	struct page *area = khyp_hw_this_cpu_area();
 	bool host_dr7 = hw_breakpoint_active();
 
 	svm_prepare_entry(sv, vcpu, entry);
@@ -476,8 +479,7 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	/* Step 4; the host's VMSAVE area (svm_vcpu_load() filled it). */
 	clgi();
 	native_irq_enable();
-	svm_vmenter(vcpu->regs.gpr, sv->vmcb_pa,
-		    page_to_phys(area) + PAGE_SIZE);
+	svm_vmenter(vcpu->regs.gpr, sv->vmcb_pa, sv->host_save_pa);
 	native_irq_disable();
 
 	/*
@@ -520,7 +522,7 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		exit->hw_code = (u64)SVM_EXIT_ERR;
 		return;
 	}
-	this_cpu_ptr(&svm_asids)->flush = false;
+	this_cpu_write(svm_asids.flush, false);
 	vcpu->regs.gpr[KHYP_RAX] = s->rax;
 	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
 	vcpu->regs.rip = s->rip;

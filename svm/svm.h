@@ -33,6 +33,8 @@ struct khyp_vcpu;
  *		before the next entry.
  * @host_tsc_aux: the host's TSC_AUX while the guest's (0) is loaded, see
  *		svm_vcpu_load().
+ * @host_save_pa: the host's VMSAVE area on the CPU of the last
+ *		svm_vcpu_load(), which filled it; each entry VMLOADs it.
  * @nmi_pending: an NMI waits for the guest to unblock NMIs (as VMX's).
  * @nmi_blocked: the guest is in its NMI handler: from the delivery of an
  *		NMI to the IRET that ends the handler, which is intercepted
@@ -52,6 +54,7 @@ struct svm_vcpu {
 	u64 cr4;
 	bool new_asid;
 	u64 host_tsc_aux;
+	u64 host_save_pa;
 	bool nmi_pending;
 	bool nmi_blocked;
 	bool at_iret;
