@@ -2,7 +2,8 @@
 /*
  * Event injection: external interrupts (delivered only with IF set, the
  * interrupt window and its exit), NMIs (delivered even with IF clear,
- * blocked until the handler's IRET), exceptions with and without an
+ * blocked until the handler's IRET, not after it has run, not lost by an
+ * entry the hardware refuses), exceptions with and without an
  * error code (pushed as the CPU would), the run page's
  * ready_for_interrupt and if_flag, KHYP_INJECT_EVENT's refusals, the
  * order in which queued events of different types are delivered, and
@@ -206,12 +207,13 @@ TEST(nmi_delivered_with_if_clear)
 #define NMI_PORT	0x71
 
 volatile uint32_t ev_nmi_seen, ev_nmi_depth, ev_nmi_max_depth;
-extern const char ev_guest_nmi_handler[];
+extern const char ev_guest_nmi_handler[], ev_guest_nmi_iret[];
 
 /*
- * The guest's NMI handler for the test below: counts NMIs and how deep
+ * The guest's NMI handler for the tests below: counts NMIs and how deep
  * they nest, and at the first one exits with an OUT to NMI_PORT (the
- * host queues a second NMI there) before it returns with IRETQ.
+ * host queues a second NMI there) before it returns with IRETQ (at
+ * ev_guest_nmi_iret).
  */
 asm(".pushsection .text\n"
     ".balign 16\n"
@@ -233,6 +235,7 @@ asm(".pushsection .text\n"
     "2:	decl ev_nmi_depth(%rip)\n"
     "	popq %rdx\n"
     "	popq %rax\n"
+    "ev_guest_nmi_iret:\n"
     "	iretq\n"
     ".popsection\n");
 
@@ -252,6 +255,21 @@ static void guest_nmi_nest(void)
 	GUEST_DONE();
 }
 
+/* @fn with the library's IDT, and the NMI handler above in gate 2. */
+static struct kh_vcpu *vcpu_with_nmi_handler(struct kh_vm **vm,
+					     void (*fn)(void))
+{
+	uint64_t *idt, h = (uint64_t)(uintptr_t)ev_guest_nmi_handler;
+	struct kh_vcpu *vcpu = vcpu_with_idt(vm, fn);
+
+	/* A 64-bit interrupt gate, as the others. */
+	idt = kh_gpa(*vm, KH_GPA_IDT);
+	idt[4] = (h & 0xffff) | KH_SEL_CODE64 << 16 | 0x8eULL << 40 |
+		 (h >> 16 & 0xffff) << 48;
+	idt[5] = h >> 32;
+	return vcpu;
+}
+
 /*
  * Runs @guest with the NMI handler above in gate 2: one NMI at its first
  * sync, a second queued while the handler runs (its OUT to NMI_PORT);
@@ -262,14 +280,8 @@ static void nmi_twice(struct __test_metadata *_metadata, void (*guest)(void))
 	struct kh_vm *vm;
 	struct kh_vcpu *vcpu;
 	struct kh_ucall uc;
-	uint64_t *idt, h = (uint64_t)(uintptr_t)ev_guest_nmi_handler;
 
-	vcpu = vcpu_with_idt(&vm, guest);
-	/* Gate 2: the handler above, a 64-bit interrupt gate as the others. */
-	idt = kh_gpa(vm, KH_GPA_IDT);
-	idt[4] = (h & 0xffff) | KH_SEL_CODE64 << 16 | 0x8eULL << 40 |
-		 (h >> 16 & 0xffff) << 48;
-	idt[5] = h >> 32;
+	vcpu = vcpu_with_nmi_handler(&vm, guest);
 	ASSERT_SYNC(vcpu, 1);
 	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
 		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
@@ -317,6 +329,117 @@ TEST(nmi_waiting_after_iret_wakes_hlt)
 {
 	NEED_DEV();
 	nmi_twice(_metadata, guest_nmi_then_halt);
+}
+
+#define FRAME_PORT	0x72
+
+/*
+ * After the first NMI's handler has returned: an IRET frame to label 1
+ * on the stack, and an OUT to FRAME_PORT, where the host moves RIP to
+ * the handler's IRETQ and queues an NMI.  At label 1 the guest looks
+ * whether that NMI came, before any other exit.
+ */
+static void guest_nmi_at_old_iret(void)
+{
+	GUEST_SYNC(1);
+	while (ev_nmi_seen < 1)
+		kh_guest_pause();
+	asm volatile("movq %%rsp, %%rax\n\t"
+		     "movl %%ss, %%ecx\n\t"
+		     "pushq %%rcx\n\t"
+		     "pushq %%rax\n\t"
+		     "pushfq\n\t"
+		     "movl %%cs, %%ecx\n\t"
+		     "pushq %%rcx\n\t"
+		     "leaq 1f(%%rip), %%rcx\n\t"
+		     "pushq %%rcx\n\t"
+		     "movw $" KH_STR(FRAME_PORT) ", %%dx\n\t"
+		     "outb %%al, %%dx\n\t"
+		     "ud2\n"
+		     "1:"
+		     : : : "rax", "rcx", "rdx", "memory");
+	GUEST_SYNC4(ev_nmi_seen, ev_nmi_max_depth, 0, 0);
+	GUEST_DONE();
+}
+
+/*
+ * SVM keeps NMIs blocked while RIP is still at the IRET that ended the
+ * handler (the intercept exits before it runs).  That IRET has run here,
+ * and other exits came since; an NMI queued when RIP is at that address
+ * again must go in at once, not wait for an exit after the guest has
+ * left it.
+ */
+TEST(nmi_not_blocked_at_an_old_iret)
+{
+	struct khyp_regs regs;
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+
+	NEED_DEV();
+	vcpu = vcpu_with_nmi_handler(&vm, guest_nmi_at_old_iret);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_IO(vcpu, NMI_PORT, 1, KHYP_IO_OUT);
+	ASSERT_IO(vcpu, FRAME_PORT, 1, KHYP_IO_OUT);
+	kh_vcpu_get_regs(vcpu, &regs);
+	regs.rip = (uintptr_t)ev_guest_nmi_iret;
+	kh_vcpu_set_regs(vcpu, &regs);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]) TH_LOG("the NMI waited");
+	EXPECT_EQ(1, uc.args[1]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/* IF clear: the NMI alone can come; the guest looks without an exit. */
+static void guest_nmi_once(void)
+{
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	guest_spin();
+	GUEST_SYNC4(vcount[2], kh_guest_last_vector, 0, 0);
+	GUEST_DONE();
+}
+
+/*
+ * An entry the hardware refuses (64-bit CS with D set too: VMEXIT_INVALID,
+ * a failed VM entry) delivers nothing: the NMI it was to deliver goes in
+ * at the next entry that succeeds, and NMIs are not left blocked, as if
+ * its handler ran.
+ */
+TEST(nmi_survives_refused_entry)
+{
+	struct khyp_sregs sregs;
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	struct kh_ucall uc;
+	const char *v;
+	char buf[8];
+
+	NEED_DEV();
+	v = machine_expect("vmrun_checks_cs_ld", buf, sizeof(buf));
+	if (v && !strcmp(v, "0"))
+		SKIP(return, "this emulated CPU enters with CS.L and CS.D set");
+	vcpu = vcpu_with_idt(&vm, guest_nmi_once);
+	ASSERT_SYNC(vcpu, 1);
+	kh_vcpu_get_sregs(vcpu, &sregs);
+	sregs.cs.db = 1;
+	kh_vcpu_set_sregs(vcpu, &sregs);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_NMI, 0, 0, 0))
+		TH_LOG("KHYP_INJECT_EVENT NMI: %s", strerror(errno));
+	ASSERT_EXIT(vcpu, KHYP_EXIT_INTERNAL_ERROR);
+	EXPECT_EQ(KHYP_INTERNAL_INVALID_STATE, vcpu->run->internal.suberror);
+	sregs.cs.db = 0;
+	kh_vcpu_set_sregs(vcpu, &sregs);
+	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]) TH_LOG("the NMI was lost");
+	EXPECT_EQ(2, uc.args[1]);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
 }
 
 static void guest_exceptions(void)

@@ -463,6 +463,37 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 }
 
 /*
+ * The VMRUN failed its checks: the event it was to deliver goes again
+ * next time, as vmx_entry_not_delivered() does.  An NMI waits in
+ * sv->nmi_pending again, and NMIs are not blocked: its handler never ran.
+ */
+static void svm_entry_not_delivered(struct svm_vcpu *sv,
+				    const struct khyp_entry *entry,
+				    struct khyp_exit *exit)
+{
+	struct vmcb_control_area *c = &sv->vmcb->control;
+	/*
+	 * What EVENTINJ held: still there, or (QEMU) moved to EXITINTINFO
+	 * as for an event whose delivery an exit interrupted.  Nothing
+	 * stale can be there: an event in EXITINTINFO goes into EVENTINJ
+	 * again at the next entry.
+	 */
+	u32 inj = c->event_inj & SVM_EVTINJ_VALID ? c->event_inj :
+						    c->exit_int_info;
+
+	if (inj & SVM_EVTINJ_VALID) {
+		if ((inj & SVM_EVTINJ_TYPE_MASK) == SVM_EVTINJ_TYPE_NMI) {
+			sv->nmi_pending = true;
+			sv->nmi_blocked = false;
+			svm_set_iret_intercept(sv->vmcb, false);
+		} else {
+			exit->interrupted = entry->inject;
+		}
+	}
+	c->event_inj = 0;
+}
+
+/*
  * Enter the guest once (see the top of the file).  Interrupts and
  * preemption are off, the vCPU is loaded on this CPU.
  */
@@ -520,6 +551,7 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	if (unlikely(vmcb->control.exit_code == (u32)SVM_EXIT_ERR)) {
 		exit->kind = KHYP_X_INVALID_STATE;
 		exit->hw_code = (u64)SVM_EXIT_ERR;
+		svm_entry_not_delivered(sv, entry, exit);
 		return;
 	}
 	this_cpu_write(svm_asids.flush, false);
@@ -527,6 +559,14 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
 	vcpu->regs.rip = s->rip;
 	vcpu->regs.rflags = s->rflags;
+
+	/*
+	 * The IRET that ended an NMI handler has run once RIP has left it:
+	 * checked at every exit, so that a later visit of the guest to the
+	 * same address does not find NMIs still blocked.
+	 */
+	if (unlikely(sv->at_iret) && s->rip != sv->iret_rip)
+		sv->at_iret = false;
 
 	/* Step 6. */
 	svm_read_interrupted(sv, exit);
