@@ -18,7 +18,7 @@
 # status).
 #
 # Options: --machine NAME (one machine), --pairs N (5), --reps N
-#          (khyp-bench repetitions per run; 1), --short (one short
+#          (khyp-bench repetitions per run, median taken; 3), --short (one short
 #          iteration, as make test does; no file, no comparison).
 # Needs what `make test` installs (scripts/install-deps.sh).  Not a
 # pass/fail run: it fails only if a machine gives no results.
@@ -40,7 +40,7 @@ MACHINES=(
 "svm-bochs  bochs   trinity_apu         Bochs 2.7, SVM+NPT with NRIP save"
 )
 
-only= reps=1 pairs=5 short=
+only= reps=3 pairs=5 short=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--machine) only=$2; shift ;;
@@ -115,7 +115,7 @@ table() {	# name desc report clock
 	/^KHYP-INFO thp/ { sub(/^KHYP-INFO thp /, ""); thp = $0 }
 	/^KHYP-INFO mem/ { sub(/^KHYP-INFO mem MemTotal: /, ""); mem = $0 }
 	/^KHYP-PAIR/ { pair = $2; if (pair > npairs) npairs = pair }
-	/^KHYP-RC/ { rc[$2] = rc[$2] (($2) in rc ? "," : "") $3 }
+	/^KHYP-RC/ { rc[$2] = rc[$2] (nrc[$2]++ ? "," : "") $3 }
 	/^FAIL/ { fails = fails "  " $0 "\n" }
 	/^result / { v[$2, $3, pair] = $4; seen[$2, $3] = 1; unit[$3] = $7
 		     raw = raw "  pair " pair " " $0 "\n" }
@@ -189,7 +189,7 @@ ratios() {	# file
 
 # Compare a machine's new table with its last committed results.
 compare() {	# name table
-	local prev old
+	local prev old was
 	prev=$(git -C "$TOP" ls-files "bench/results/*-$1.txt" 2>/dev/null |
 	       sort | tail -1)
 	if [ -z "$prev" ]; then
@@ -198,7 +198,16 @@ compare() {	# name table
 	fi
 	old=$(mktemp)
 	git -C "$TOP" show "HEAD:$prev" > "$old" 2>/dev/null
-	say "$1: compared with $prev as committed ($(sed -n 's/^kernel .*khyp commit \([^ ]*\).*/\1/p' "$old"); clock: $(sed -n 's/^clock: //p' "$old" | grep . || echo "not recorded"))"
+	# Bochs' clock has always counted instructions; files before the
+	# clock line was written are on the same clock.
+	was=$(sed -n 's/^clock: //p' "$old")
+	[ -z "$was" ] && [ "${clock#*Bochs}" != "$clock" ] && was=$clock
+	if [ "$was" != "$clock" ]; then
+		say "$1: $prev was measured on another clock (${was:-wall time}): not compared"
+		rm -f "$old"
+		return
+	fi
+	say "$1: compared with $prev as committed ($(sed -n 's/^kernel .*khyp commit \([^ ]*\).*/\1/p' "$old"))"
 	join <(ratios "$old" | sort) <(ratios "$2" | sort) |
 	awk -v m="$1" '{
 		d = ($3 - $2) / $2 * 100
