@@ -260,7 +260,6 @@ static int khyp_handle_hypercall(struct khyp_vcpu *vcpu,
 		mask = U32_MAX;
 	/* khyp's own: the subsystem that registered the number answers. */
 	if ((gpr[KHYP_RAX] & mask) >= KHYP_HC_USER_LIMIT) {
-		khyp_vcpu_host_touched(vcpu);	/* the balloon frees pages */
 		gpr[KHYP_RAX] = khyp_subsys_hypercall(vcpu,
 						      gpr[KHYP_RAX] & mask,
 						      gpr[KHYP_RBX] & mask,
