@@ -294,6 +294,8 @@ static s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
 		return r;
 	case KHYP_HC_BALLOON_INFLATE:
 	case KHYP_HC_BALLOON_DEFLATE:
+		/* Maps the guest's list, frees or charges pages. */
+		khyp_vcpu_host_touched(vcpu);
 		return khyp_balloon_batch(vm, nr == KHYP_HC_BALLOON_INFLATE,
 					  arg0, arg1);
 	case KHYP_HC_BALLOON_NOTIFY:

@@ -61,6 +61,7 @@ static void khyp_vcpu_sched_in(struct preempt_notifier *pn, int cpu)
 	struct khyp_vcpu *vcpu = preempt_to_vcpu(pn);
 
 	WRITE_ONCE(vcpu->cpu, cpu);
+	khyp_vcpu_host_touched(vcpu);	/* another task ran here */
 	khyp_spec_vcpu_load(vcpu, cpu);
 	khyp_backend->vcpu_load(vcpu, cpu);
 }
@@ -87,6 +88,7 @@ static void khyp_vcpu_load(struct khyp_vcpu *vcpu)
 
 	preempt_notifier_register(&vcpu->preempt);
 	WRITE_ONCE(vcpu->cpu, cpu);
+	khyp_vcpu_host_touched(vcpu);	/* userspace ran since the last entry */
 	khyp_spec_vcpu_load(vcpu, cpu);
 	khyp_backend->vcpu_load(vcpu, cpu);
 	put_cpu();
@@ -217,6 +219,8 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 	u64 gpa = exit->npf.gpa;
 	int r;
 
+	/* Page allocation and zeroing, or a guest page-table walk. */
+	khyp_vcpu_host_touched(vcpu);
 	r = khyp_mmu_fault(vcpu->vm, gpa, exit->npf.write, exit->npf.fetch);
 	if (r)
 		return r;

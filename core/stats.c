@@ -173,6 +173,8 @@ void khyp_stats_vcpu_add(struct khyp_vcpu *vcpu)
 			    &khyp_vcpu_exits_fops);
 	debugfs_create_file("tlb", 0444, vcpu->debugfs, vcpu,
 			    &khyp_vcpu_tlb_fops);
+	debugfs_create_u64("l1d_flushes", 0444, vcpu->debugfs,
+			   &vcpu->l1d_flushes);
 }
 
 /* Before the vCPU leaves vm->vcpus[]. */

@@ -141,10 +141,28 @@ struct khyp_vcpu {
 	u32 host_pkru, guest_pkru;
 	struct dentry *debugfs;
 	u32 tlb_tag;
+	bool flush_l1d;		/* khyp_vcpu_host_touched() */
+	u64 l1d_flushes;	/* by the backend; debugfs l1d_flushes */
 	DECLARE_BITMAP(irq_requests, 256);
 	bool irq_request_pending;
 	struct rcu_head rcu;
 };
+
+/*
+ * Since the last guest entry, the host may have brought data that is not
+ * this guest's (another task's, the kernel's) into this CPU's L1D: the
+ * vCPU was (re)loaded, or an exit was handled by code that walks guest
+ * page tables, allocates or frees memory (a second-level fault, a balloon
+ * batch).  The VMX backend's L1TF defence (vmx/l1d.c) flushes the L1D
+ * before the next entry; the exits that do not call this (CPUID, MSRs,
+ * control registers, events, the balloon's PROBE) touch only the vCPU's
+ * own state and a few words of the VM's.  Host interrupts are tracked by
+ * the host kernel.
+ */
+static inline void khyp_vcpu_host_touched(struct khyp_vcpu *vcpu)
+{
+	vcpu->flush_l1d = true;
+}
 
 /* core/vcpu.c */
 int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id);

@@ -2,30 +2,63 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside an emulated machine for scripts/bench.sh: the benchmark
-# through KVM, then through khyp, never both loaded at once:
+# through KVM and through khyp, never both loaded at once, in N
+# interleaved pairs (--pairs N; 1 if not given), so that a drift of the
+# machine's speed during the run lands on both sides.  Odd pairs run KVM
+# first, even pairs khyp first:
 #
 #   load kvm_amd or kvm_intel, khyp-bench --hv kvm, unload KVM,
-#   insmod khyp.ko, khyp-bench --hv khyp, rmmod khyp
+#   insmod khyp.ko, khyp-bench --hv khyp, rmmod khyp   (and the reverse)
 #
 # Report (the "result" lines are khyp-bench's):
 #
 #   KHYP-BEGIN <machine> <kernel>
 #   KHYP-INFO cpu|thp|mem <text>
+#   KHYP-PAIR <n>      then, for each hypervisor:
 #   KHYP-HV kvm|khyp   then khyp-bench's output
 #   KHYP-RC kvm|khyp <status>
 #   KHYP-DMESG-BEGIN ... KHYP-DMESG-END
 #   KHYP-END
 #
-# Usage: bench-guest.sh MACHINE REPORT DIR [KHYP-BENCH OPTIONS...]
+# Usage: bench-guest.sh MACHINE REPORT DIR [--pairs N] [KHYP-BENCH OPTIONS...]
 # DIR (or DIR/../bench) holds khyp-bench; KHYP_KO is khyp.ko's path.
 
 machine=$1
 report=$2
 dir=$3
 shift 3
+pairs=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--pairs) pairs=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
 
 bench=$dir/khyp-bench
 [ -x "$bench" ] || bench=$dir/../bench/khyp-bench
+
+run_kvm() {
+	echo "KHYP-HV kvm"
+	if modprobe "$kvm"; then
+		"$bench" --hv kvm "$@" 2>&1
+		echo "KHYP-RC kvm $?"
+	else
+		echo "KHYP-RC kvm modprobe-failed"
+	fi
+	modprobe -r "$kvm" kvm
+}
+
+run_khyp() {
+	echo "KHYP-HV khyp"
+	if insmod "$KHYP_KO"; then
+		"$bench" --hv khyp "$@" 2>&1
+		echo "KHYP-RC khyp $?"
+		rmmod khyp
+	else
+		echo "KHYP-RC khyp insmod-failed"
+	fi
+}
 
 run() {
 	echo "KHYP-BEGIN $machine $(uname -r)"
@@ -39,23 +72,16 @@ run() {
 
 	rmmod khyp 2>/dev/null
 	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
-	echo "KHYP-HV kvm"
-	if modprobe "$kvm"; then
-		"$bench" --hv kvm "$@" 2>&1
-		echo "KHYP-RC kvm $?"
-	else
-		echo "KHYP-RC kvm modprobe-failed"
-	fi
-	modprobe -r "$kvm" kvm
-
-	echo "KHYP-HV khyp"
-	if insmod "$KHYP_KO"; then
-		"$bench" --hv khyp "$@" 2>&1
-		echo "KHYP-RC khyp $?"
-		rmmod khyp
-	else
-		echo "KHYP-RC khyp insmod-failed"
-	fi
+	pair=1
+	while [ "$pair" -le "$pairs" ]; do
+		echo "KHYP-PAIR $pair"
+		if [ $((pair % 2)) = 1 ]; then
+			run_kvm "$@"; run_khyp "$@"
+		else
+			run_khyp "$@"; run_kvm "$@"
+		fi
+		pair=$((pair + 1))
+	done
 
 	echo "KHYP-DMESG-BEGIN"
 	dmesg | tail -n +$((boot_lines + 1)) |

@@ -3,14 +3,24 @@
 #
 # make bench: khyp against KVM, on the same guest workloads, in the same
 # run (docs/performance.md).  Boots each machine once (svm-qemu: QEMU TCG
-# via virtme-ng; vmx-bochs and svm-bochs: Bochs), with 1 GiB of RAM; in
-# each, scripts/bench-guest.sh runs bench/khyp-bench through KVM, then,
-# with KVM unloaded, through khyp.  Prints a table per machine (median
-# time per operation for KVM and khyp, and khyp/KVM) and writes it, with
-# the date, machine, kernel and commit, to bench/results/DATE-MACHINE.txt.
+# via virtme-ng; vmx-bochs and svm-bochs: Bochs), with 1 GiB of RAM.
+# Every machine's clock counts instructions, not wall time (QEMU with
+# -icount and sleep off, Bochs with clock sync=none): a figure is a
+# property of the code path, not of how busy the host was.  In each,
+# scripts/bench-guest.sh runs bench/khyp-bench through KVM and through
+# khyp in interleaved pairs (KVM first, then khyp first, ...).  Prints a
+# table per machine: the median time per operation for KVM and khyp over
+# the pairs, and khyp/KVM as the median of the per-pair ratios with their
+# min-max; writes it, with the date, machine, kernel, clock and commit,
+# to bench/results/DATE-MACHINE.txt.  Then compares each ratio with the
+# last committed results of the same machine and names every workload
+# more than 10% worse ("regression:" lines; they do not change the exit
+# status).
 #
-# Options: --machine NAME (one machine), --reps N (repetitions; 5),
-#          --short (one short iteration, as make test does; no file).
+# Options: --machine NAME (one machine), --pairs N (5), --reps N
+#          (khyp-bench repetitions per run, median taken; 3 in QEMU,
+#          1 in Bochs, whose figures repeat to 0.1%), --short (one short
+#          iteration, as make test does; no file, no comparison).
 # Needs what `make test` installs (scripts/install-deps.sh).  Not a
 # pass/fail run: it fails only if a machine gives no results.
 set -uo pipefail
@@ -20,6 +30,10 @@ export KHYP_CACHE=${KHYP_CACHE:-/var/cache/khyp}
 OUT=$TOP/build/bench
 RESULTS=$TOP/bench/results
 
+# QEMU's instruction-driven clock: each guest instruction advances it by
+# 2^3 ns; sleep=off lets it jump over idle time instead of waiting.
+QEMU_ICOUNT="-icount shift=3,sleep=off"
+
 # name      runner  cpu                 what it is
 MACHINES=(
 "svm-qemu   vng     qemu64,+svm,+npt    QEMU 7.2 TCG, SVM+NPT, no NRIP save"
@@ -27,13 +41,15 @@ MACHINES=(
 "svm-bochs  bochs   trinity_apu         Bochs 2.7, SVM+NPT with NRIP save"
 )
 
-only= reps=5 short=
+only= reps= pairs=5 short=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--machine) only=$2; shift ;;
 	--reps) reps=$2; shift ;;
+	--pairs) pairs=$2; shift ;;
 	--short) short=1 ;;
-	*) echo "usage: $0 [--machine NAME] [--reps N] [--short]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--machine NAME] [--pairs N] [--reps N] [--short]" >&2
+	   exit 2 ;;
 	esac
 	shift
 done
@@ -51,15 +67,15 @@ INITRD=$OUT/initramfs.cpio.gz
 "$TOP/scripts/mkinitramfs.sh" "$INITRD" "$KVER" "$KO" "$TOP/selftests" ||
 	die "mkinitramfs failed"
 
-if [ -n "$short" ]; then args="--short"; else args="--reps $reps"; fi
+if [ -n "$short" ]; then pairs=1; fi
 commit=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 branch=$(git -C "$TOP" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$TOP" status --porcelain -- core svm vmx mmu irq balloon \
 	bench uapi 2>/dev/null | grep -q . && echo "-dirty")
 
 # The table of one machine's report, on stdout.
-table() {	# name desc report
-	awk -v name="$1" -v desc="$2" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
+table() {	# name desc report clock
+	awk -v name="$1" -v desc="$2" -v clock="$4" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
 	    -v commit="$commit$dirty" -v branch="$branch" -v args="$args" '
 	BEGIN {
 		n = split("cpuid hypercall pio_in mmio_read irq_inject " \
@@ -89,45 +105,115 @@ table() {	# name desc report
 		# KVM-only rows: compared with the khyp row of the same work
 		same["mem_first_touch_4k"] = "mem_first_touch"
 		same["mem_steady_4k"] = "mem_steady"
+		pair = 1; npairs = 1
 	}
 	/^KHYP-BEGIN/ { kernel = $3 }
 	/^KHYP-INFO cpu/ { sub(/^KHYP-INFO cpu /, ""); cpu = $0 }
 	/^KHYP-INFO thp/ { sub(/^KHYP-INFO thp /, ""); thp = $0 }
 	/^KHYP-INFO mem/ { sub(/^KHYP-INFO mem MemTotal: /, ""); mem = $0 }
-	/^KHYP-RC/ { rc[$2] = $3 }
+	/^KHYP-PAIR/ { pair = $2; if (pair > npairs) npairs = pair }
+	/^KHYP-RC/ { rc[$2] = rc[$2] (nrc[$2]++ ? "," : "") $3 }
 	/^FAIL/ { fails = fails "  " $0 "\n" }
-	/^result / { med[$2, $3] = $4; lo[$2, $3] = $5; hi[$2, $3] = $6
-		     unit[$3] = $7; raw = raw "  " $0 "\n" }
-	function fmt(v) {
-		if (v == "") return "-"
-		if (v !~ /^[0-9.]+$/) return v
-		return sprintf("%.0f", v)
+	/^result / { v[$2, $3, pair] = $4; seen[$2, $3] = 1; unit[$3] = $7
+		     raw = raw "  pair " pair " " $0 "\n" }
+	function num(x) { return x ~ /^[0-9.]+$/ }
+	# sorts a[1..k] in place; returns its median, or "" if k is 0
+	function median(a, k,    i, j, t) {
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return k ? a[int((k + 1) / 2)] : ""
 	}
+	function fmt(x) { return num(x) ? sprintf("%.0f", x) : (x == "" ? "-" : x) }
 	END {
 		printf "khyp-bench on %s (%s), %s\n", name, desc, when
 		printf "kernel %s, khyp commit %s (branch %s)\n", kernel, commit, branch
 		printf "cpu: %s; RAM %s; THP %s\n", cpu, mem, thp
-		printf "khyp-bench %s; median of the repetitions; exit status kvm %s, khyp %s\n\n",
-		       args, rc["kvm"], rc["khyp"]
-		printf "%-38s %-8s %12s %12s %9s  %s\n", "workload", "unit",
-		       "KVM", "khyp", "khyp/KVM", "target"
+		printf "clock: %s\n", clock
+		printf "khyp-bench %s in %d interleaved pairs (KVM first in odd pairs, khyp first in even ones); exit status kvm %s, khyp %s\n",
+		       args, npairs, rc["kvm"], rc["khyp"]
+		printf "KVM and khyp: median over the pairs; khyp/KVM: median of the per-pair ratios [min-max]\n\n"
+		printf "%-38s %-8s %10s %10s %9s %-13s %s\n", "workload", "unit",
+		       "KVM", "khyp", "khyp/KVM", "[min-max]", "target"
 		for (i = 1; i <= n; i++) {
-			w = order[i]
-			if (!((("kvm", w) in med) || (("khyp", w) in med)))
+			w = order[i]; hw = (w in same) ? same[w] : w
+			if (!((("kvm", w) in seen) || (("khyp", w) in seen)))
 				continue
-			k = med["kvm", w]
-			h = med["khyp", (w in same) ? same[w] : w]
-			r = "-"
-			if (k ~ /^[0-9.]+$/ && h ~ /^[0-9.]+$/ && k > 0)
-				r = sprintf("%.2f", h / k)
-			printf "%-38s %-8s %12s %12s %9s  %s\n", title[w],
-			       unit[w], fmt(k), fmt(h), r,
+			nk = nh = nr = 0; delete kv; delete hv; delete rv
+			for (p = 1; p <= npairs; p++) {
+				k = v["kvm", w, p]; h = v["khyp", hw, p]
+				if (num(k)) kv[++nk] = k + 0
+				if (num(h)) hv[++nh] = h + 0
+				if (num(k) && num(h) && k > 0)
+					rv[++nr] = h / k
+			}
+			km = median(kv, nk); hm = median(hv, nh)
+			if (!nk) km = v["kvm", w, 1]
+			if (!nh) hm = v["khyp", hw, 1]
+			r = "-"; mm = ""
+			if (nr) {
+				r = sprintf("%.2f", median(rv, nr))
+				mm = sprintf("[%.2f-%.2f]", rv[1], rv[nr])
+				ratio = ratio sprintf("  ratio %s %.4f %.4f %.4f\n",
+						      w, median(rv, nr), rv[1], rv[nr])
+			}
+			printf "%-38s %-8s %10s %10s %9s %-13s %s\n", title[w],
+			       unit[w], fmt(km), fmt(hm), r, mm,
 			       (w in target) ? target[w] : ""
 		}
 		if (fails != "")
 			printf "\nfailed checks:\n%s", fails
-		printf "\nraw (hv workload median min max unit):\n%s", raw
+		printf "\nratios (workload median min max):\n%s", ratio
+		printf "\nraw (pair, hv workload median min max unit):\n%s", raw
 	}' "$3"
+}
+
+# The ratios of a results file (ours or an older format), "workload ratio".
+ratios() {	# file
+	awk '
+	/^  ratio / { r[$2] = $3; have = 1 }
+	/^  result / && $3 ~ /^[a-z]/ { m[$2, $3] = $4; w[$3] = 1 }
+	/^  pair [0-9]+ result / { next }
+	END {
+		if (have) { for (x in r) print x, r[x]; exit }
+		for (x in w)
+			if (m["kvm", x] ~ /^[0-9.]+$/ && m["khyp", x] ~ /^[0-9.]+$/ &&
+			    m["kvm", x] > 0)
+				print x, m["khyp", x] / m["kvm", x]
+	}' "$1"
+}
+
+# Compare a machine's new table with its last committed results.
+compare() {	# name table
+	local prev old was
+	prev=$(git -C "$TOP" ls-files "bench/results/*-$1.txt" 2>/dev/null |
+	       sort | tail -1)
+	if [ -z "$prev" ]; then
+		say "$1: no committed results to compare with"
+		return
+	fi
+	old=$(mktemp)
+	git -C "$TOP" show "HEAD:$prev" > "$old" 2>/dev/null
+	# Bochs' clock has always counted instructions; files before the
+	# clock line was written are on the same clock.
+	was=$(sed -n 's/^clock: //p' "$old")
+	[ -z "$was" ] && [ "${clock#*Bochs}" != "$clock" ] && was=$clock
+	if [ "$was" != "$clock" ]; then
+		say "$1: $prev was measured on another clock (${was:-wall time}): not compared"
+		rm -f "$old"
+		return
+	fi
+	say "$1: compared with $prev as committed ($(sed -n 's/^kernel .*khyp commit \([^ ]*\).*/\1/p' "$old"))"
+	join <(ratios "$old" | sort) <(ratios "$2" | sort) |
+	awk -v m="$1" '{
+		d = ($3 - $2) / $2 * 100
+		if (d > 10)
+			printf "regression: %s: %s khyp/KVM %.2f -> %.2f (%+.0f%%)\n", m, $1, $2, $3, d
+		else
+			n++
+	} END { printf "bench: %s: %d workloads within 10%% of the last results\n", m, n }'
+	rm -f "$old"
 }
 
 status=0
@@ -136,11 +222,26 @@ for m in "${MACHINES[@]}"; do
 	[ -n "$only" ] && [ "$name" != "$only" ] && continue
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)
-	say "$name: booting ($runner, $cpu) for khyp-bench $args"
-	if [ "$runner" = bochs ]; then timeout=2400; else timeout=1500; fi
+	if [ -n "$short" ]; then
+		args="--short"
+	elif [ "$runner" = bochs ]; then
+		args="--reps ${reps:-1}"
+	else
+		args="--reps ${reps:-3}"
+	fi
+	if [ "$runner" = bochs ]; then
+		timeout=$((1200 + 600 * pairs)) qemu_opts=
+		clock="instructions (Bochs, clock sync=none)"
+	else
+		timeout=$((900 + 300 * pairs)) qemu_opts=$QEMU_ICOUNT
+		clock="instructions (QEMU $QEMU_ICOUNT)"
+	fi
+	say "$name: booting ($runner, $cpu) for khyp-bench $args, $pairs pairs"
 	emu_lock
 	MACHINE_SCRIPT=bench-guest.sh MACHINE_MEM_MB=1024 \
-		MACHINE_TIMEOUT=$timeout "run_$runner" "$name" "$cpu" "$args" none
+	MACHINE_QEMU_OPTS=$qemu_opts MACHINE_TIMEOUT=$timeout \
+		"run_$runner" "$name" "$cpu" \
+		"--pairs $pairs $args" none
 	emu_unlock
 	say "$name: done in $(( $(date +%s) - start )) s"
 	report=$OUT/$name/report
@@ -150,11 +251,12 @@ for m in "${MACHINES[@]}"; do
 		continue
 	fi
 	grep -q '^KHYP-END' "$report" || say "$name: no end marker (timeout?)"
-	table "$name" "$desc" "$report" > "$OUT/$name/table.txt"
+	table "$name" "$desc" "$report" "$clock" > "$OUT/$name/table.txt"
 	cat "$OUT/$name/table.txt"; echo
 	if [ -z "$short" ]; then
 		mkdir -p "$RESULTS"
 		file=$RESULTS/$(date -u +%Y-%m-%d)-$name.txt
+		compare "$name" "$OUT/$name/table.txt"
 		cp "$OUT/$name/table.txt" "$file"
 		say "$name: written to ${file#"$TOP"/}"
 	fi

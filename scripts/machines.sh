@@ -11,7 +11,9 @@
 # $OUT/NAME/report; it needs $KO (khyp.ko for KVER) and, for the
 # initramfs machines, $INITRD.  Knobs: MACHINE_MEM_MB (guest RAM; 1024
 # for virtme-ng, 512 for the others by default), MACHINE_TIMEOUT (seconds;
-# 600 for virtme-ng, 300 for QEMU, 900 for Bochs by default).
+# 600 for virtme-ng, 300 for QEMU, 900 for Bochs by default),
+# MACHINE_QEMU_OPTS (more QEMU options for virtme-ng: the benchmark's
+# -icount).
 
 MACHINE_SCRIPT=${MACHINE_SCRIPT:-guest-run.sh}
 
@@ -87,7 +89,8 @@ run_vng() {	# name cpu tests expect
 	timeout "$limit" /usr/bin/python3 "$vng" --run "/boot/vmlinuz-$KVER" \
 		--disable-kvm --force-9p --cpus 1 \
 		--memory "${MACHINE_MEM_MB:-1024}M" --rw \
-		--qemu-opts="-cpu $cpu" --append "$KCMD_TEST" \
+		--qemu-opts="-cpu $cpu ${MACHINE_QEMU_OPTS:-}" \
+		--append "$KCMD_TEST" \
 		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect $TOP/scripts/$MACHINE_SCRIPT $name $report $TOP/selftests $tests" \
 		> "$dir/console.log" 2>&1 &
 	wait_report "$report" $! "$limit"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
+#include <linux/khyp_balloon.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -105,6 +106,121 @@ TEST(debugfs_exit_counts)
 
 	kh_vm_free(vm);
 	EXPECT_EQ(-1, access(vm_path, F_OK));
+}
+
+#define L1D_CHEAP	500
+#define L1D_OUTS	20
+#define L1D_BATCHES	20
+#define L1D_SYSFS	"/sys/devices/system/cpu/vulnerabilities/l1tf"
+
+/*
+ * Three phases, each ended by a port exit: exits handled in the kernel on
+ * the vCPU's own state (CPUID and the balloon's PROBE), port exits to
+ * userspace, and balloon batches (DEFLATE; empty, so refused, but after
+ * the point where a batch maps the guest's list).  Argument: the phase.
+ */
+static void guest_l1d_phases(uint64_t phase, uint64_t unused)
+{
+	uint32_t r[4];
+	int i;
+
+	if (phase == 0) {
+		for (i = 0; i < L1D_CHEAP; i++) {
+			kh_guest_cpuid(0, 0, r);
+			kh_guest_hypercall(KHYP_HC_BALLOON_PROBE, 1, 0, 0, 0, 0);
+		}
+	} else if (phase == 1) {
+		for (i = 0; i < L1D_OUTS; i++)
+			kh_guest_out8(0x70, i);
+	} else {
+		kh_guest_hypercall(KHYP_HC_BALLOON_PROBE, 1, 0, 0, 0, 0);
+		for (i = 0; i < L1D_BATCHES; i++)
+			kh_guest_hypercall(KHYP_HC_BALLOON_DEFLATE, 0, 0, 0, 0,
+					   0);
+	}
+	GUEST_DONE();
+}
+
+/* debugfs vm<id>/vcpu0/l1d_flushes, or -1. */
+static long l1d_flushes(int id)
+{
+	char path[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/vcpu0/l1d_flushes",
+		 id);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* Run phase @phase of guest_l1d_phases in a new vCPU; the flushes it made. */
+static long l1d_phase(struct __test_metadata *_metadata, uint64_t phase)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	long n;
+	int i, id;
+
+	vm = kh_vm_create(0);
+	id = khyp_newest_vm();
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, (void (*)(void))guest_l1d_phases);
+	kh_vcpu_set_args(vcpu, phase, 0);
+	for (i = 0; phase == 1 && i < L1D_OUTS; i++)
+		ASSERT_IO(vcpu, 0x70, 1, KHYP_IO_OUT);
+	ASSERT_DONE(vcpu);
+	n = l1d_flushes(id);
+	kh_vm_free(vm);
+	return n;
+}
+
+/*
+ * L1TF (vmx/l1d.c): where the host flushes L1D for VMX guests
+ * ("conditional cache flushes" in sysfs), khyp flushes before the first
+ * entry of every KHYP_RUN and after exits that ran host code on other
+ * data (here: balloon batches), but not after each of a thousand CPUID
+ * and PROBE exits.  Where the CPU is not affected (or on SVM), never.
+ */
+TEST(l1d_flush_conditional)
+{
+	long cheap, outs, batches;
+	char state[256] = "";
+	FILE *f;
+
+	NEED_DEV();
+	if (!debugfs_mounted())
+		SKIP(return, "no debugfs");
+	f = fopen(L1D_SYSFS, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(state, sizeof(state), f));
+	fclose(f);
+
+	cheap = l1d_phase(_metadata, 0);
+	outs = l1d_phase(_metadata, 1);
+	batches = l1d_phase(_metadata, 2);
+	TH_LOG("%s: flushes %ld (%d CPUIDs and PROBEs), %ld (%d port exits), %ld (%d balloon batches)",
+	       L1D_SYSFS, cheap, 2 * L1D_CHEAP, outs, L1D_OUTS, batches,
+	       L1D_BATCHES);
+	if (!strstr(state, "VMX: conditional cache flushes")) {
+		ASSERT_EQ(NULL, strstr(state, "VMX: cache flushes"))
+			TH_LOG("khyp is in 'always' mode: %s", state);
+		EXPECT_EQ(0, cheap);
+		EXPECT_EQ(0, outs);
+		EXPECT_EQ(0, batches);
+		return;
+	}
+	/* Host interrupts and RAM faults add some; every entry: 1000. */
+	EXPECT_LE(1, cheap);
+	EXPECT_GT(L1D_CHEAP / 5, cheap);
+	/* One KHYP_RUN per port exit, and the one that ends the guest. */
+	EXPECT_LE(L1D_OUTS + 1, outs);
+	EXPECT_LE(L1D_BATCHES, batches);
 }
 
 static void write_file(const char *path, const char *s)

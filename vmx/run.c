@@ -530,7 +530,7 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	host_debugctl = get_debugctlmsr();
 	host_dr7 = hw_breakpoint_active();
 
-	vmx_l1d_flush();
+	vmx_l1d_flush(vcpu);
 	fail = vmx_vmenter(vcpu->regs.gpr, vv->launched);
 
 	vv->cr2 = native_read_cr2();

@@ -204,17 +204,14 @@ enum vmx_l1d_mode { VMX_L1D_NONE, VMX_L1D_MSR, VMX_L1D_SOFTWARE };
 extern enum vmx_l1d_mode vmx_l1d_mode;
 int vmx_l1d_setup(void);
 void vmx_l1d_teardown(void);
-void vmx_l1d_flush_software(void);
+void vmx_l1d_flush_if_needed(struct khyp_vcpu *vcpu);
 
 /* Right before VMLAUNCH/VMRESUME, interrupts off. */
-static __always_inline void vmx_l1d_flush(void)
+static __always_inline void vmx_l1d_flush(struct khyp_vcpu *vcpu)
 {
 	if (likely(vmx_l1d_mode == VMX_L1D_NONE))
 		return;
-	if (vmx_l1d_mode == VMX_L1D_MSR)
-		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
-	else
-		vmx_l1d_flush_software();
+	vmx_l1d_flush_if_needed(vcpu);
 }
 
 /* perf.c: host perf MSRs switched at entry and exit */
