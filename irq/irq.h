@@ -23,6 +23,7 @@
 
 #include <linux/types.h>
 
+struct khyp_create_irqchip;
 struct khyp_entry;
 struct khyp_event;
 struct khyp_exit;
@@ -49,5 +50,16 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 bool khyp_irq_ready(struct khyp_vcpu *vcpu);
 bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu);
 bool khyp_irq_requested(struct khyp_vcpu *vcpu);
+
+/*
+ * The irqchip (irq/irqchip.c) and the local APIC (irq/lapic.c): made by
+ * the VM ioctl and vCPU creation, freed with them; the APIC's MSRs.
+ */
+int khyp_irqchip_create(struct khyp_vm *vm,
+			const struct khyp_create_irqchip *arg);
+void khyp_irqchip_destroy(struct khyp_vm *vm);
+int khyp_lapic_create(struct khyp_vcpu *vcpu);
+void khyp_lapic_destroy(struct khyp_vcpu *vcpu);
+int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data);
 
 #endif /* KHYP_IRQ_IRQ_H */
