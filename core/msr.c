@@ -8,7 +8,9 @@
  * in the backend's hardware state (VMCB or VMCS), so the core checks and
  * the backend stores.  An MSR outside the set, or a value it cannot hold,
  * gives the guest #GP, as a CPU without it would; userspace sees the same
- * set through KHYP_GET_MSRS/KHYP_SET_MSRS.
+ * set through KHYP_GET_MSRS/KHYP_SET_MSRS.  In a VM with an irqchip,
+ * IA32_APIC_BASE and the x2APIC MSRs go to the local APIC first
+ * (irq/lapic.c); userspace does not reach them yet.
  */
 #include <asm/msr-index.h>
 

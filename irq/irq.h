@@ -9,7 +9,8 @@
  *    (khyp_irq_reflect_exception()); all by the vCPU's own thread;
  *  - raise or lower an interrupt vector from anywhere in the module
  *    (khyp_irq_raise_vector(), khyp_irq_lower_vector()): the balloon's
- *    notification, later the in-kernel LAPIC's; a raise kicks the vCPU
+ *    notification (a fixed interrupt of the local APIC when the VM has
+ *    an irqchip, irq/irqchip.c and irq/lapic.c); a raise kicks the vCPU
  *    out of the guest with khyp_vcpu_kick() (core/run.c, where the other
  *    half of that handshake is).  Interrupt lines (an IOAPIC or PIC pin
  *    routed to a vector) will come with those devices, here;
