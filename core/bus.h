@@ -9,9 +9,10 @@
  * no one claims it, to userspace (KHYP_EXIT_MMIO or KHYP_EXIT_IO).  MMIO
  * and port I/O use the same registry, one table per address space.
  *
- * Nothing registers yet: every access goes to userspace, as before the
- * bus existed.  The in-kernel LAPIC page, IOAPIC and PIT ports (and
- * notification addresses in the style of KVM's ioeventfd) will.
+ * The local APIC's xAPIC page registers here when a VM has an irqchip
+ * (irq/irqchip.c); the IOAPIC and PIT ports (and notification addresses
+ * in the style of KVM's ioeventfd) will.  Without any, every access goes
+ * to userspace.
  */
 #ifndef KHYP_CORE_BUS_H
 #define KHYP_CORE_BUS_H

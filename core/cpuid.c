@@ -5,7 +5,8 @@
  * Userspace owns the table (KHYP_SET_CPUID) and the guest gets exactly
  * what it says.  A new vCPU starts with a default derived from the host:
  * the leaves a simple guest looks at, with what khyp does not virtualize
- * hidden (VMX, SVM, XSAVE and AVX, x2APIC, the APIC, MONITOR), the
+ * hidden (VMX, SVM, XSAVE and AVX, MONITOR; the APIC and x2APIC unless
+ * the VM has an irqchip, whose local APIC provides both), the
  * "running under a hypervisor" bit set, and khyp's signature at
  * 0x40000000 so that a guest can find the hypercall interface.
  */
@@ -33,7 +34,8 @@ static void khyp_cpuid_add(struct khyp_cpuid *t, u32 function, u32 eax,
 	e->edx = edx;
 }
 
-void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id)
+void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
+			    bool lapic)
 {
 	u32 eax, ebx, ecx, edx, max_ext, fn;
 
@@ -69,6 +71,11 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id)
 		 khyp_cpuid_bit(X86_FEATURE_ACPI) |
 		 khyp_cpuid_bit(X86_FEATURE_ACC) |
 		 khyp_cpuid_bit(X86_FEATURE_PBE));
+	/* The in-kernel local APIC (irq/lapic.c), xAPIC and x2APIC. */
+	if (lapic) {
+		ecx |= khyp_cpuid_bit(X86_FEATURE_X2APIC);
+		edx |= khyp_cpuid_bit(X86_FEATURE_APIC);
+	}
 	khyp_cpuid_add(t, 1, eax, ebx, ecx, edx);
 
 	khyp_cpuid_add(t, KHYP_CPUID_SIG_LEAF, KHYP_CPUID_SIG_LEAF,

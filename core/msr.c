@@ -8,10 +8,13 @@
  * in the backend's hardware state (VMCB or VMCS), so the core checks and
  * the backend stores.  An MSR outside the set, or a value it cannot hold,
  * gives the guest #GP, as a CPU without it would; userspace sees the same
- * set through KHYP_GET_MSRS/KHYP_SET_MSRS.
+ * set through KHYP_GET_MSRS/KHYP_SET_MSRS.  In a VM with an irqchip,
+ * IA32_APIC_BASE and the x2APIC MSRs go to the local APIC first
+ * (irq/lapic.c); userspace does not reach them yet.
  */
 #include <asm/msr-index.h>
 
+#include "../irq/irq.h"
 #include "vcpu.h"
 
 static const u32 khyp_msrs[] = {
@@ -89,7 +92,18 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write)
 	u64 *gpr = vcpu->regs.gpr;
 	u32 index = gpr[KHYP_RCX];
 	u64 data;
+	int r;
 
+	/* IA32_APIC_BASE and the x2APIC MSRs, with an irqchip (irq/lapic.c). */
+	data = (gpr[KHYP_RDX] << 32) | (u32)gpr[KHYP_RAX];
+	r = khyp_lapic_msr(vcpu, index, write, &data);
+	if (r != -ENOENT) {
+		if (!r && !write) {
+			gpr[KHYP_RAX] = (u32)data;
+			gpr[KHYP_RDX] = data >> 32;
+		}
+		return !r;
+	}
 	if (!khyp_msr_known(index))
 		return false;
 	if (write) {

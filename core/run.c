@@ -40,6 +40,8 @@
 #include <asm/pkru.h>
 #include <asm/processor-flags.h>
 #include <asm/traps.h>
+/* smp_send_reschedule() traces its IPI from 6.4 on: the declaration. */
+#include <trace/events/ipi.h>
 
 #include "../irq/irq.h"
 #include "../mmu/fault.h"
@@ -296,6 +298,11 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 		/* An event already queued wakes the guest at once. */
 		if (khyp_irq_wakes_halt(vcpu))
 			return 1;
+		/* With an irqchip, the wait is the kernel's: khyp_halt(). */
+		if (vcpu->lapic) {
+			vcpu->halted = true;
+			return 1;
+		}
 		run->exit_reason = KHYP_EXIT_HLT;
 		return 0;
 	case KHYP_X_HYPERCALL:
@@ -350,6 +357,26 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 		return khyp_internal_error(vcpu, KHYP_INTERNAL_UNEXPECTED_EXIT,
 					   exit);
 	}
+}
+
+/*
+ * The guest halted and the VM has an irqchip: sleep until an interrupt
+ * it can take arrives (khyp_vcpu_kick() wakes us), a signal or the host
+ * going away.  Returns 0 when woken, -EINTR on a signal: the vCPU stays
+ * halted and the next KHYP_RUN waits again.
+ */
+static int khyp_halt(struct khyp_vcpu *vcpu)
+{
+	int r;
+
+	r = rcuwait_wait_event(&vcpu->halt_wait,
+			       khyp_irq_wakes_halt(vcpu) ||
+			       READ_ONCE(khyp_hw_going_away),
+			       TASK_INTERRUPTIBLE);
+	if (r)
+		return -EINTR;
+	vcpu->halted = false;
+	return 0;
 }
 
 /*
@@ -437,6 +464,9 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 		}
 		cond_resched();
 
+		if (vcpu->halted && khyp_halt(vcpu))
+			continue;	/* a signal: stop at the top */
+
 		if (run->request_interrupt_window && khyp_irq_ready(vcpu)) {
 			run->exit_reason = KHYP_EXIT_IRQ_WINDOW_OPEN;
 			r = 0;
@@ -485,18 +515,29 @@ static void khyp_noop(void *unused)
  * @vcpu:	the vCPU, under rcu_read_lock() or its VM's lock
  *
  * For something that must reach the guest at the next entry (an
- * interrupt the module raised).  Does not wait; any context that may send
- * IPIs (interrupts enabled).
+ * interrupt the module raised, an IPI or timer of the local APIC); also
+ * wakes a vCPU halted in the kernel.  Does not wait; any context.
  */
 void khyp_vcpu_kick(struct khyp_vcpu *vcpu)
 {
 	int cpu;
 
+	/* Halted in the kernel (khyp_halt()): wake it (a full barrier). */
+	rcuwait_wake_up(&vcpu->halt_wait);
 	smp_mb();	/* the caller's request before mode; see entry */
 	if (READ_ONCE(vcpu->mode) != KHYP_IN_GUEST)
 		return;
 	cpu = READ_ONCE(vcpu->cpu);
-	if (cpu >= 0 && cpu != raw_smp_processor_id())
+	if (cpu < 0 || cpu == raw_smp_processor_id())
+		return;
+	/*
+	 * Any interrupt makes the guest exit.  A function call cannot be
+	 * sent with interrupts off (the LAPIC timer's hrtimer runs in hard
+	 * interrupt context): a reschedule IPI does the same there.
+	 */
+	if (in_hardirq() || irqs_disabled())
+		smp_send_reschedule(cpu);
+	else
 		smp_call_function_single(cpu, khyp_noop, NULL, 0);
 }
 

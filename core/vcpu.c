@@ -265,6 +265,7 @@ static int khyp_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 
 static void khyp_vcpu_free(struct khyp_vcpu *vcpu)
 {
+	khyp_lapic_destroy(vcpu);
 	khyp_backend->vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->fpu);
 	free_page((unsigned long)vcpu->run);
@@ -305,12 +306,19 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 {
 	struct khyp_vcpu *vcpu;
 	struct file *file;
+	bool irqchip;
 	int fd, r;
 
 	if (id >= KHYP_MAX_VCPUS)
 		return -EINVAL;
 	/* No speculative index past vm->vcpus[] either (Spectre v1). */
 	id = array_index_nospec(id, KHYP_MAX_VCPUS);
+
+	/* From now on the VM's irqchip (or its absence) is final. */
+	mutex_lock(&vm->lock);
+	vm->vcpu_created = true;
+	irqchip = vm->irqchip;
+	mutex_unlock(&vm->lock);
 
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 	if (!vcpu)
@@ -320,7 +328,8 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
 	khyp_vcpu_preempt_init(vcpu);
-	khyp_cpuid_set_default(&vcpu->cpuid, id);
+	rcuwait_init(&vcpu->halt_wait);
+	khyp_cpuid_set_default(&vcpu->cpuid, id, irqchip);
 	vcpu->tlb_gen = atomic_long_read(&vm->tlb_gen);
 
 	r = -ENOMEM;
@@ -329,9 +338,14 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 		goto free_vcpu;
 	if (!fpu_alloc_guest_fpstate(&vcpu->fpu))
 		goto free_run;
+	if (irqchip) {
+		r = khyp_lapic_create(vcpu);
+		if (r)
+			goto free_fpu;
+	}
 	r = khyp_backend->vcpu_create(vcpu);
 	if (r)
-		goto free_fpu;
+		goto free_lapic;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -363,6 +377,8 @@ unlock_put_fd:
 	put_unused_fd(fd);
 destroy_backend:
 	khyp_backend->vcpu_destroy(vcpu);
+free_lapic:
+	khyp_lapic_destroy(vcpu);
 free_fpu:
 	fpu_free_guest_fpstate(&vcpu->fpu);
 free_run:

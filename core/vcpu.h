@@ -9,6 +9,7 @@
 #include <linux/bitmap.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/rcuwait.h>
 #include <linux/preempt.h>
 #include <linux/types.h>
 #include <asm/fpu/api.h>
@@ -18,6 +19,7 @@
 #include "khyp.h"
 
 struct khyp_vm;
+struct khyp_lapic;
 struct dentry;
 
 /* General registers in instruction-encoding order (ModRM.reg numbering). */
@@ -114,6 +116,12 @@ enum {
  * @irq_request_pending: set after a bit of @irq_requests, cleared by the
  *		vCPU's thread when it finds none left: the entry path tests
  *		this flag, not the bitmap.
+ * @lapic:	(c) its local APIC (irq/lapic.c) if the VM has an irqchip,
+ *		else NULL.
+ * @halted:	(m) with an irqchip: the guest executed HLT and waits in
+ *		the kernel for an interrupt (core/run.c).
+ * @halt_wait:	where the vCPU's thread sleeps then; khyp_vcpu_kick()
+ *		wakes it.
  * @rcu:	frees the vCPU after a grace period: RCU readers of
  *		vm->vcpus[] may still read @mode, @cpu and @irq_requests.
  */
@@ -145,6 +153,9 @@ struct khyp_vcpu {
 	u64 l1d_flushes;	/* by the backend; debugfs l1d_flushes */
 	DECLARE_BITMAP(irq_requests, 256);
 	bool irq_request_pending;
+	struct khyp_lapic *lapic;
+	bool halted;
+	struct rcuwait halt_wait;
 	struct rcu_head rcu;
 };
 
@@ -174,7 +185,8 @@ void khyp_vm_flush_tlbs(struct khyp_vm *vm);
 void khyp_vcpu_kick(struct khyp_vcpu *vcpu);	/* for irq/ */
 
 /* core/cpuid.c */
-void khyp_cpuid_set_default(struct khyp_cpuid *table, unsigned int apic_id);
+void khyp_cpuid_set_default(struct khyp_cpuid *table, unsigned int apic_id,
+			    bool lapic);
 int khyp_cpuid_check(const struct khyp_cpuid *table);
 void khyp_cpuid_emulate(struct khyp_vcpu *vcpu);
 

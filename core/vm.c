@@ -37,6 +37,7 @@
 #include <linux/uaccess.h>
 
 #include "../balloon/balloon.h"
+#include "../irq/irq.h"
 #include "compat.h"
 #include "khyp.h"
 #include "stats.h"
@@ -56,6 +57,7 @@ static void khyp_vm_free(struct kref *kref)
 
 	khyp_stats_vm_remove(vm);
 	khyp_subsys_vm_destroy(vm);
+	khyp_irqchip_destroy(vm);
 	khyp_bus_destroy(&vm->bus);
 	khyp_pgtable_destroy(&vm->pt);
 	khyp_memory_destroy(&vm->mem);
@@ -165,6 +167,16 @@ static long khyp_vm_ioctl_get_balloon(struct khyp_vm *vm, void __user *argp)
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
+static long khyp_vm_ioctl_create_irqchip(struct khyp_vm *vm,
+					 void __user *argp)
+{
+	struct khyp_create_irqchip arg;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	return khyp_irqchip_create(vm, &arg);
+}
+
 static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -183,6 +195,8 @@ static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 		return khyp_vm_ioctl_set_balloon(vm, argp);
 	case KHYP_GET_BALLOON:
 		return khyp_vm_ioctl_get_balloon(vm, argp);
+	case KHYP_CREATE_IRQCHIP:
+		return khyp_vm_ioctl_create_irqchip(vm, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -21,6 +21,7 @@
 struct dentry;
 struct inode;
 struct khyp_balloon;
+struct khyp_irqchip;
 struct khyp_vcpu;
 
 /**
@@ -34,7 +35,7 @@ struct khyp_vcpu;
  *		lives: @mem.mapping is its address_space.
  * @mem:	guest memory, with its own lock.
  * @pt:		second-level page tables, with their own lock.
- * @lock:	protects @vcpus.
+ * @lock:	protects @vcpus, @irqchip and @vcpu_created.
  * @vcpus:	(@lock for writers, RCU for readers that cannot sleep) the
  *		vCPUs by id; NULL where free.  A vCPU leaves it before its
  *		release and is freed after a grace period.
@@ -47,6 +48,11 @@ struct khyp_vcpu;
  *		(core/subsys.h).
  * @bus:	the in-kernel devices' MMIO and port ranges, with its own
  *		lock (core/bus.h).
+ * @irqchip:	(@lock to set, once; then constant until the VM is freed)
+ *		the in-kernel interrupt controllers (irq/irqchip.c), or
+ *		NULL: userspace injects interrupts.
+ * @vcpu_created: (@lock) KHYP_CREATE_VCPU was called: too late for an
+ *		irqchip.
  * @last_run:	jiffies when a vCPU last left the guest (WRITE_ONCE by the
  *		vCPU threads, READ_ONCE by the shrinker: is the VM idle?).
  */
@@ -65,6 +71,8 @@ struct khyp_vm {
 	u64 retired_exits[KHYP_X_NR];
 	struct khyp_balloon *balloon;
 	struct khyp_bus bus;
+	struct khyp_irqchip *irqchip;
+	bool vcpu_created;
 	unsigned long last_run;
 };
 

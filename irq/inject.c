@@ -39,6 +39,7 @@
 #include "../core/vcpu.h"
 #include "../core/vm.h"
 #include "irq.h"
+#include "lapic.h"
 
 /*
  * An STI or MOV SS shadow covers the one instruction after it: the exit
@@ -164,7 +165,11 @@ bool khyp_irq_raise_vector(struct khyp_vm *vm, unsigned int vcpu_id,
 	vcpu_id = array_index_nospec(vcpu_id, KHYP_MAX_VCPUS);
 	rcu_read_lock();
 	vcpu = rcu_dereference(vm->vcpus[vcpu_id]);
-	if (vcpu && !test_and_set_bit(vector, vcpu->irq_requests)) {
+	if (vcpu && vcpu->lapic) {
+		/* With an irqchip: a fixed interrupt into the local APIC. */
+		khyp_lapic_raise(vcpu, vector);
+		raised = true;
+	} else if (vcpu && !test_and_set_bit(vector, vcpu->irq_requests)) {
 		/* After the bit (a full barrier): see khyp_irq_take_request(). */
 		WRITE_ONCE(vcpu->irq_request_pending, true);
 		khyp_vcpu_kick(vcpu);
@@ -198,7 +203,9 @@ void khyp_irq_lower_vector(struct khyp_vm *vm, unsigned int vcpu_id,
 	 * (a halted guest may wake once for nothing, as on a spurious
 	 * interrupt).
 	 */
-	if (vcpu)
+	if (vcpu && vcpu->lapic)
+		khyp_lapic_lower(vcpu, vector);
+	else if (vcpu)
 		clear_bit(vector, vcpu->irq_requests);
 	rcu_read_unlock();
 }
@@ -206,7 +213,22 @@ void khyp_irq_lower_vector(struct khyp_vm *vm, unsigned int vcpu_id,
 /* A request waits that the next entry would take: don't enter yet. */
 bool khyp_irq_requested(struct khyp_vcpu *vcpu)
 {
+	/* The APIC's: even with kirq taken, the entry re-picks (priority). */
+	if (vcpu->lapic)
+		return READ_ONCE(vcpu->irq_request_pending);
 	return !vcpu->events.kirq.valid && READ_ONCE(vcpu->irq_request_pending);
+}
+
+/*
+ * With a local APIC, the entry looks at the APIC itself: the flag is
+ * cleared first, so that an interrupt raised after the look sets it
+ * again and khyp_irq_requested() sees it.
+ */
+static void khyp_irq_lapic_begin(struct khyp_vcpu *vcpu)
+{
+	WRITE_ONCE(vcpu->irq_request_pending, false);
+	smp_mb();	/* flag cleared before the APIC is read */
+	khyp_lapic_take_nmi(vcpu);
 }
 
 /* Move the highest requested vector into events.kirq. */
@@ -276,7 +298,10 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 	struct khyp_vcpu_events *ev = &vcpu->events;
 	bool irq_waits;
 
-	khyp_irq_take_request(vcpu);
+	if (vcpu->lapic)
+		khyp_irq_lapic_begin(vcpu);
+	else
+		khyp_irq_take_request(vcpu);
 	vcpu->injecting = NULL;
 	if (ev->reinject.valid)
 		vcpu->injecting = &ev->reinject;
@@ -288,6 +313,9 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 		vcpu->injecting = &ev->irq;
 	else if (ev->kirq.valid && khyp_irq_can_take(vcpu))
 		vcpu->injecting = &ev->kirq;
+	else if (vcpu->lapic && !ev->kirq.valid && khyp_irq_can_take(vcpu) &&
+		 khyp_lapic_accept(vcpu, &ev->kirq))
+		vcpu->injecting = &ev->kirq;	/* now in the APIC's ISR */
 
 	if (vcpu->injecting) {
 		entry->inject = *vcpu->injecting;
@@ -296,7 +324,8 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 	}
 	entry->end_shadow = vcpu->int_shadow && !khyp_irq_in_shadow(vcpu);
 	irq_waits = (ev->irq.valid && vcpu->injecting != &ev->irq) ||
-		    (ev->kirq.valid && vcpu->injecting != &ev->kirq);
+		    (ev->kirq.valid && vcpu->injecting != &ev->kirq) ||
+		    (vcpu->lapic && khyp_lapic_has_interrupt(vcpu));
 	if (irq_waits || vcpu->run->request_interrupt_window)
 		entry->irq_window = true;
 }
@@ -322,11 +351,20 @@ bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu)
 {
 	struct khyp_vcpu_events *ev = &vcpu->events;
 
+	bool irq;
+
+	/* With an APIC, only a vector it would deliver now counts. */
+	if (vcpu->lapic)
+		irq = ev->irq.valid || ev->kirq.valid ||
+		      khyp_lapic_has_interrupt(vcpu);
+	else
+		irq = ev->irq.valid || ev->kirq.valid ||
+		      READ_ONCE(vcpu->irq_request_pending);
+	if (vcpu->lapic && khyp_lapic_nmi_pending(vcpu))
+		return true;
 	return ev->nmi.valid || ev->exception.valid ||
 	       (khyp_backend->nmi_held && khyp_backend->nmi_held(vcpu)) ||
-	       ((ev->irq.valid || ev->kirq.valid ||
-		 READ_ONCE(vcpu->irq_request_pending)) &&
-		(vcpu->regs.rflags & X86_EFLAGS_IF));
+	       (irq && (vcpu->regs.rflags & X86_EFLAGS_IF));
 }
 
 /* An interrupt injected now would be delivered at the next entry. */

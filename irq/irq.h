@@ -9,7 +9,8 @@
  *    (khyp_irq_reflect_exception()); all by the vCPU's own thread;
  *  - raise or lower an interrupt vector from anywhere in the module
  *    (khyp_irq_raise_vector(), khyp_irq_lower_vector()): the balloon's
- *    notification, later the in-kernel LAPIC's; a raise kicks the vCPU
+ *    notification (a fixed interrupt of the local APIC when the VM has
+ *    an irqchip, irq/irqchip.c and irq/lapic.c); a raise kicks the vCPU
  *    out of the guest with khyp_vcpu_kick() (core/run.c, where the other
  *    half of that handshake is).  Interrupt lines (an IOAPIC or PIC pin
  *    routed to a vector) will come with those devices, here;
@@ -23,6 +24,7 @@
 
 #include <linux/types.h>
 
+struct khyp_create_irqchip;
 struct khyp_entry;
 struct khyp_event;
 struct khyp_exit;
@@ -49,5 +51,16 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 bool khyp_irq_ready(struct khyp_vcpu *vcpu);
 bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu);
 bool khyp_irq_requested(struct khyp_vcpu *vcpu);
+
+/*
+ * The irqchip (irq/irqchip.c) and the local APIC (irq/lapic.c): made by
+ * the VM ioctl and vCPU creation, freed with them; the APIC's MSRs.
+ */
+int khyp_irqchip_create(struct khyp_vm *vm,
+			const struct khyp_create_irqchip *arg);
+void khyp_irqchip_destroy(struct khyp_vm *vm);
+int khyp_lapic_create(struct khyp_vcpu *vcpu);
+void khyp_lapic_destroy(struct khyp_vcpu *vcpu);
+int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data);
 
 #endif /* KHYP_IRQ_IRQ_H */

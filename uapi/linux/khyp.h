@@ -46,7 +46,8 @@
 #define KHYP_CAP_FLUSH_BY_ASID		_BITULL(9)   /* SVM: TLB flush per ASID */
 #define KHYP_CAP_VMCB_CLEAN		_BITULL(10) /* SVM: VMCB clean bits */
 #define KHYP_CAP_EPT_AD			_BITULL(11) /* VMX: EPT accessed/dirty */
-#define KHYP_CAP_ALL			(_BITULL(12) - 1)
+#define KHYP_CAP_IRQCHIP		_BITULL(12) /* KHYP_CREATE_IRQCHIP */
+#define KHYP_CAP_ALL			(_BITULL(13) - 1)
 
 /**
  * struct khyp_caps - argument of KHYP_GET_CAPS
@@ -411,6 +412,22 @@ struct khyp_run {
 	};
 };
 
+/**
+ * struct khyp_create_irqchip - argument of KHYP_CREATE_IRQCHIP
+ * @flags:	in: must be 0.
+ * @reserved0, @reserved: in: must be 0.
+ *
+ * Gives the VM in-kernel interrupt controllers: a local APIC per vCPU
+ * (xAPIC page at 0xfee00000, x2APIC MSRs, timer, IPIs), HLT handled in
+ * the kernel.  Before the first KHYP_CREATE_VCPU (-EBUSY after), once
+ * (-EEXIST).
+ */
+struct khyp_create_irqchip {
+	__u32 flags;
+	__u32 reserved0;
+	__u64 reserved[3];
+};
+
 /* On /dev/khyp. */
 #define KHYP_GET_API_VERSION	_IO(KHYPIO, 0x00)
 #define KHYP_GET_CAPS		_IOWR(KHYPIO, 0x01, struct khyp_caps)
@@ -421,6 +438,7 @@ struct khyp_run {
 #define KHYP_CREATE_VCPU	_IO(KHYPIO, 0x11)	/* arg: id; -> vCPU fd */
 #define KHYP_SET_BALLOON	_IOW(KHYPIO, 0x12, struct khyp_balloon_target)
 #define KHYP_GET_BALLOON	_IOR(KHYPIO, 0x13, struct khyp_balloon_stats)
+#define KHYP_CREATE_IRQCHIP	_IOW(KHYPIO, 0x14, struct khyp_create_irqchip)
 
 /* On a vCPU fd. */
 #define KHYP_RUN		_IO(KHYPIO, 0x20)	/* arg: 0 */

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The irqchip: a VM's in-kernel interrupt controllers, made by
+ * KHYP_CREATE_IRQCHIP before the first vCPU.
+ *
+ * Without one, a VM has no interrupt controller in the kernel: userspace
+ * injects interrupts (KHYP_INJECT_EVENT) and sees every HLT, as before.
+ * With one, each vCPU gets a local APIC (irq/lapic.c) when it is created,
+ * and the devices shared by the whole VM are registered here on the VM's
+ * bus (core/bus.c): for now the xAPIC page, one range whose handlers
+ * serve the accessing vCPU's own APIC.  The IOAPIC, the PICs and the PIT
+ * (issue 13) will be members of struct khyp_irqchip and register their
+ * ranges in khyp_irqchip_create() the same way.
+ *
+ * Lifetime: vm->irqchip is set once, under vm->lock, and stays until the
+ * VM is freed (khyp_irqchip_destroy(), after every vCPU is gone).
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <asm/apicdef.h>
+
+#include "../core/bus.h"
+#include "../core/vm.h"
+#include "irq.h"
+#include "lapic.h"
+
+/**
+ * struct khyp_irqchip - a VM's in-kernel interrupt controllers
+ * @vm:		(c) the VM.
+ * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
+ */
+struct khyp_irqchip {
+	struct khyp_vm *vm;
+	struct khyp_bus_dev lapic_mmio;
+};
+
+/**
+ * khyp_irqchip_create() - KHYP_CREATE_IRQCHIP
+ * @vm:		the VM
+ * @arg:	flags and reserved fields, all zero
+ *
+ * Return: 0; -EINVAL for a nonzero flag or reserved field; -EEXIST if
+ * the VM has one; -EBUSY once a vCPU was created; -ENOMEM.
+ */
+int khyp_irqchip_create(struct khyp_vm *vm,
+			const struct khyp_create_irqchip *arg)
+{
+	struct khyp_irqchip *chip;
+	int r;
+
+	if (arg->flags || arg->reserved0 ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	r = -EEXIST;
+	if (vm->irqchip)
+		goto unlock;
+	r = -EBUSY;
+	if (vm->vcpu_created)
+		goto unlock;
+	r = -ENOMEM;
+	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	if (!chip)
+		goto unlock;
+	chip->vm = vm;
+	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, APIC_DEFAULT_PHYS_BASE,
+			      PAGE_SIZE, &khyp_lapic_mmio_ops,
+			      &chip->lapic_mmio);
+	if (r)
+		goto free_chip;
+	vm->irqchip = chip;
+	mutex_unlock(&vm->lock);
+	return 0;
+
+free_chip:
+	kfree(chip);
+unlock:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/* The VM is being freed: no vCPU is left. */
+void khyp_irqchip_destroy(struct khyp_vm *vm)
+{
+	struct khyp_irqchip *chip = vm->irqchip;
+
+	if (!chip)
+		return;
+	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
+	kfree(chip);
+	vm->irqchip = NULL;
+}

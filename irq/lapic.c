@@ -1,0 +1,917 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The in-kernel local APIC: one per vCPU of a VM that has an irqchip
+ * (KHYP_CREATE_IRQCHIP, irq/irqchip.c).
+ *
+ * The guest reaches it two ways: the xAPIC page at IA32_APIC_BASE
+ * (0xfee00000; one range on the VM's bus, core/bus.c, whose handlers
+ * pick the *accessing* vCPU's APIC, as every CPU sees its own there) and,
+ * once IA32_APIC_BASE.EXTD is set, the x2APIC MSRs 0x800-0x8ff
+ * (khyp_lapic_msr(), from core/msr.c).  Both end in the same register
+ * read and write below; the state is the architectural register page,
+ * kept as the 4 KiB the xAPIC shows (regs[], one u32 per 16 bytes used).
+ *
+ * Interrupts: a fixed interrupt for this APIC (an IPI from another vCPU,
+ * the timer, the LVT error entry, the balloon) sets its bit in IRR and
+ * kicks the vCPU (khyp_vcpu_kick(): out of the guest, or out of HLT).
+ * Before each entry irq/inject.c asks khyp_lapic_accept() for the
+ * highest IRR vector whose priority class is above the PPR's; that moves
+ * it to ISR, and inject.c puts it into the hardware.  EOI clears the
+ * highest ISR bit.  NMIs sent by IPI wait in a flag that the next entry
+ * turns into an NMI event.
+ *
+ * The timer is an hrtimer (never polled), on an APIC bus clock of 1 GHz
+ * (1 ns per tick before the divider); a periodic timer never fires more
+ * often than every lapic_min_period_us (a module parameter, 100 us), so a
+ * guest cannot make the host take interrupts in a storm.
+ *
+ * Not emulated yet (issue 13): moving the APIC base (a WRMSR with
+ * another base gets #GP), INIT and SIPI (dropped), lowest-priority
+ * arbitration (the first vCPU that matches gets it), the TSC-deadline
+ * mode, CR8 as the TPR, level-triggered EOI to an IOAPIC, LINT0/LINT1
+ * inputs (no PIC yet).
+ *
+ * Locking: @lock (irqsave: the hrtimer callback runs in hard interrupt
+ * context) protects regs[] and the timer fields.  A vCPU's own thread
+ * reads and writes its registers; other vCPUs (IPIs) and the timer only
+ * set IRR, ESR bits and @nmi_pending.  No code holds two APICs' locks:
+ * an IPI reads the ICR under the sender's lock, drops it, then takes
+ * each target's in turn.  hrtimer_cancel() is called without @lock (the
+ * callback takes it).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hrtimer.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <asm/apicdef.h>
+#include <asm/msr-index.h>
+
+#include "../core/bus.h"
+#include "../core/vcpu.h"
+#include "../core/vm.h"
+#include "irq.h"
+#include "lapic.h"
+
+/*
+ * The shortest period of a periodic timer (docs/api.md): 100 us unless
+ * the administrator says otherwise, never below 10 us.  Read when a
+ * timer starts.
+ */
+static unsigned int lapic_min_period_us = 100;
+module_param(lapic_min_period_us, uint, 0644);
+MODULE_PARM_DESC(lapic_min_period_us,
+		 "shortest period of a guest's periodic LAPIC timer, in us (>= 10)");
+#define KHYP_LAPIC_MIN_PERIOD_FLOOR_US	10U
+
+#define KHYP_LAPIC_VERSION	0x14	/* an integrated xAPIC */
+#define KHYP_LAPIC_NR_LVT	6	/* timer, thermal, perf, LINT0/1, error */
+#define KHYP_X2APIC_MSR_FIRST	APIC_BASE_MSR
+#define KHYP_X2APIC_MSR_LAST	(APIC_BASE_MSR + 0xff)
+/* Reserved bits of IA32_APIC_BASE: 0-7, 9 and above 51 (MAXPHYADDR 52). */
+#define KHYP_APIC_BASE_RSVD	(GENMASK_ULL(7, 0) | BIT_ULL(9) | \
+				 GENMASK_ULL(63, 52))
+
+/**
+ * struct khyp_lapic - one vCPU's local APIC
+ * @vcpu:	(c) its vCPU.
+ * @lock:	protects everything below but @nmi_pending.
+ * @base:	IA32_APIC_BASE: address, BSP, EXTD (x2APIC), EN.
+ * @regs:	the register page, at the xAPIC offsets (reg >> 2).
+ * @esr_pending: errors seen since the last write of ESR, which latches
+ *		them into regs[APIC_ESR].
+ * @timer:	the LAPIC timer; callback khyp_lapic_timer_fn().
+ * @period_ns:	the running timer's period (one-shot: its length), or 0
+ *		when it is not running.
+ * @start:	when the running timer's current period began.
+ * @nmi_pending: an NMI sent by IPI, not yet queued (atomic bit 0).
+ * @rcu:	frees it after a grace period, as the vCPU is freed.
+ */
+struct khyp_lapic {
+	struct rcu_head rcu;	/* first: kfree_rcu() needs a small offset */
+	struct khyp_vcpu *vcpu;
+	spinlock_t lock;	/* see above */
+	u64 base;
+	u32 regs[PAGE_SIZE / sizeof(u32)];
+	u32 esr_pending;
+	struct hrtimer timer;
+	u64 period_ns;
+	ktime_t start;
+	unsigned long nmi_pending;
+};
+
+static u32 khyp_lapic_get(struct khyp_lapic *a, u32 reg)
+{
+	return a->regs[reg >> 2];
+}
+
+static void khyp_lapic_set(struct khyp_lapic *a, u32 reg, u32 val)
+{
+	a->regs[reg >> 2] = val;
+}
+
+static bool khyp_lapic_hw_enabled(struct khyp_lapic *a)
+{
+	return a->base & MSR_IA32_APICBASE_ENABLE;
+}
+
+static bool khyp_lapic_x2apic(struct khyp_lapic *a)
+{
+	return a->base & X2APIC_ENABLE;
+}
+
+static bool khyp_lapic_sw_enabled(struct khyp_lapic *a)
+{
+	return khyp_lapic_get(a, APIC_SPIV) & APIC_SPIV_APIC_ENABLED;
+}
+
+/* IRR, ISR or TMR: 8 registers of 32 bits, 16 bytes apart. */
+static u32 *khyp_lapic_vec_reg(struct khyp_lapic *a, u32 base, u8 vector)
+{
+	return &a->regs[(base + (vector / 32) * 0x10) >> 2];
+}
+
+static void khyp_lapic_vec_set(struct khyp_lapic *a, u32 base, u8 vector)
+{
+	*khyp_lapic_vec_reg(a, base, vector) |= BIT(vector % 32);
+}
+
+static void khyp_lapic_vec_clear(struct khyp_lapic *a, u32 base, u8 vector)
+{
+	*khyp_lapic_vec_reg(a, base, vector) &= ~BIT(vector % 32);
+}
+
+/* The highest vector set in IRR or ISR, or -1. */
+static int khyp_lapic_vec_highest(struct khyp_lapic *a, u32 base)
+{
+	int i;
+	u32 v;
+
+	for (i = 7; i >= 0; i--) {
+		v = khyp_lapic_get(a, base + i * 0x10);
+		if (v)
+			return i * 32 + __fls(v);
+	}
+	return -1;
+}
+
+/* PPR: the TPR, or the class of the highest in-service vector if higher. */
+static void khyp_lapic_update_ppr(struct khyp_lapic *a)
+{
+	u32 tpr = khyp_lapic_get(a, APIC_TASKPRI) & 0xff;
+	int isr = khyp_lapic_vec_highest(a, APIC_ISR);
+	u32 isrv = isr < 0 ? 0 : isr;
+
+	khyp_lapic_set(a, APIC_PROCPRI,
+		       (tpr & 0xf0) >= (isrv & 0xf0) ? tpr : isrv & 0xf0);
+}
+
+/* The vector to deliver now, or -1 (caller holds @lock). */
+static int khyp_lapic_pending_vector(struct khyp_lapic *a)
+{
+	int irr;
+
+	if (!khyp_lapic_hw_enabled(a) || !khyp_lapic_sw_enabled(a))
+		return -1;
+	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	if (irr < 0 ||
+	    (irr & 0xf0) <= (khyp_lapic_get(a, APIC_PROCPRI) & 0xf0))
+		return -1;
+	return irr;
+}
+
+/* Tell the vCPU to look at its APIC: out of the guest or out of HLT. */
+static void khyp_lapic_notify(struct khyp_vcpu *vcpu)
+{
+	/* After the IRR or NMI change: khyp_irq_requested() tests this. */
+	WRITE_ONCE(vcpu->irq_request_pending, true);
+	khyp_vcpu_kick(vcpu);
+}
+
+static void khyp_lapic_error(struct khyp_lapic *a, u32 bits);
+
+/*
+ * Accept a fixed interrupt (caller holds @lock).  Returns true if the
+ * vCPU must be told.  A vector below 16 is a receive error instead;
+ * a software-disabled APIC drops fixed interrupts.
+ */
+static bool khyp_lapic_set_irr_locked(struct khyp_lapic *a, u8 vector,
+				      bool level)
+{
+	if (!khyp_lapic_hw_enabled(a) || !khyp_lapic_sw_enabled(a))
+		return false;
+	if (vector < 16) {
+		khyp_lapic_error(a, APIC_ESR_RECVILL);
+		return true;
+	}
+	khyp_lapic_vec_set(a, APIC_IRR, vector);
+	if (level)
+		khyp_lapic_vec_set(a, APIC_TMR, vector);
+	else
+		khyp_lapic_vec_clear(a, APIC_TMR, vector);
+	return true;
+}
+
+/*
+ * An error (ESR bits); the LVT error entry raises its vector unless
+ * masked.  Caller holds @lock.  An illegal vector in the error entry
+ * itself sets its error bit only once: it is already set then.
+ */
+static void khyp_lapic_error(struct khyp_lapic *a, u32 bits)
+{
+	u32 lvt = khyp_lapic_get(a, APIC_LVTERR);
+
+	if ((a->esr_pending & bits) == bits)
+		return;
+	a->esr_pending |= bits;
+	if (!(lvt & APIC_LVT_MASKED))
+		khyp_lapic_set_irr_locked(a, lvt & APIC_VECTOR_MASK, false);
+}
+
+/* Deliver to @a from anywhere (not holding any APIC's lock). */
+static void khyp_lapic_deliver(struct khyp_lapic *a, u32 mode, u8 vector,
+			       bool level)
+{
+	unsigned long flags;
+	bool notify = false;
+
+	switch (mode) {
+	case APIC_DM_FIXED:
+	case APIC_DM_LOWEST:
+		spin_lock_irqsave(&a->lock, flags);
+		notify = khyp_lapic_set_irr_locked(a, vector, level);
+		spin_unlock_irqrestore(&a->lock, flags);
+		break;
+	case APIC_DM_NMI:
+		if (!khyp_lapic_hw_enabled(a))
+			break;
+		set_bit(0, &a->nmi_pending);
+		notify = true;
+		break;
+	default:
+		/* SMI, INIT, SIPI, ExtINT: not yet (see the top). */
+		break;
+	}
+	if (notify)
+		khyp_lapic_notify(a->vcpu);
+}
+
+/* ---- the timer ---- */
+
+static u32 khyp_lapic_divide(struct khyp_lapic *a)
+{
+	u32 dcr = khyp_lapic_get(a, APIC_TDCR);
+	u32 v = (dcr & 3) | ((dcr & 8) >> 1);
+
+	return 1U << ((v + 1) & 7);
+}
+
+static bool khyp_lapic_periodic(struct khyp_lapic *a)
+{
+	return khyp_lapic_get(a, APIC_LVTT) & APIC_LVT_TIMER_PERIODIC;
+}
+
+static enum hrtimer_restart khyp_lapic_timer_fn(struct hrtimer *t)
+{
+	struct khyp_lapic *a = container_of(t, struct khyp_lapic, timer);
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	unsigned long flags;
+	bool notify = false;
+	u32 lvt;
+
+	spin_lock_irqsave(&a->lock, flags);
+	lvt = khyp_lapic_get(a, APIC_LVTT);
+	if (!(lvt & APIC_LVT_MASKED))
+		notify = khyp_lapic_set_irr_locked(a, lvt & APIC_VECTOR_MASK,
+						   false);
+	if (a->period_ns && khyp_lapic_periodic(a)) {
+		hrtimer_forward_now(t, ns_to_ktime(a->period_ns));
+		a->start = ktime_sub_ns(hrtimer_get_expires(t), a->period_ns);
+		ret = HRTIMER_RESTART;
+	} else {
+		a->period_ns = 0;
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	if (notify)
+		khyp_lapic_notify(a->vcpu);
+	return ret;
+}
+
+/* Start counting from the initial count (caller holds @lock). */
+static void khyp_lapic_timer_start(struct khyp_lapic *a)
+{
+	u64 ns = (u64)khyp_lapic_get(a, APIC_TMICT) * khyp_lapic_divide(a);
+	u64 min_ns = max(READ_ONCE(lapic_min_period_us),
+			 KHYP_LAPIC_MIN_PERIOD_FLOOR_US) * NSEC_PER_USEC;
+
+	a->period_ns = 0;
+	if (!ns)
+		return;
+	if (khyp_lapic_periodic(a) && ns < min_ns)
+		ns = min_ns;
+	a->period_ns = ns;
+	a->start = ktime_get();
+	hrtimer_start(&a->timer, ktime_add_ns(a->start, ns),
+		      HRTIMER_MODE_ABS_HARD);
+}
+
+/* The current count: what is left of the period, in ticks. */
+static u32 khyp_lapic_timer_current(struct khyp_lapic *a)
+{
+	s64 left;
+	u64 ticks;
+
+	if (!a->period_ns)
+		return 0;
+	left = ktime_to_ns(ktime_sub(ktime_add_ns(a->start, a->period_ns),
+				     ktime_get()));
+	if (left <= 0)
+		return 0;
+	ticks = div_u64(left, khyp_lapic_divide(a));
+	return min_t(u64, ticks, khyp_lapic_get(a, APIC_TMICT));
+}
+
+/* ---- registers ---- */
+
+static void khyp_lapic_reset_regs(struct khyp_lapic *a)
+{
+	unsigned int i;
+
+	memset(a->regs, 0, sizeof(a->regs));
+	khyp_lapic_set(a, APIC_ID, a->vcpu->id << 24);
+	khyp_lapic_set(a, APIC_LVR, KHYP_LAPIC_VERSION |
+		       ((KHYP_LAPIC_NR_LVT - 1) << 16));
+	khyp_lapic_set(a, APIC_DFR, APIC_DFR_FLAT);
+	khyp_lapic_set(a, APIC_SPIV, 0xff);
+	for (i = APIC_LVTT; i <= APIC_LVTERR; i += 0x10)
+		khyp_lapic_set(a, i, APIC_LVT_MASKED);
+	a->esr_pending = 0;
+	a->period_ns = 0;
+}
+
+/* The x2APIC logical ID follows from the x2APIC ID (SDM 10.12.10.2). */
+static u32 khyp_x2apic_ldr(u32 id)
+{
+	return ((id >> 4) << 16) | BIT(id & 0xf);
+}
+
+/* Does @a answer destination @dest in the mode of ICR @icr? */
+static bool khyp_lapic_match(struct khyp_lapic *a, u32 dest, bool logical)
+{
+	bool x2 = khyp_lapic_x2apic(a);
+	u32 ldr = khyp_lapic_get(a, APIC_LDR);
+
+	if (!logical) {
+		if (dest == (x2 ? U32_MAX : 0xff))
+			return true;
+		return dest == (x2 ? a->vcpu->id :
+				khyp_lapic_get(a, APIC_ID) >> 24);
+	}
+	if (x2)
+		return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);
+	ldr >>= 24;
+	if (dest == 0xff)
+		return true;
+	if ((khyp_lapic_get(a, APIC_DFR) >> 28) == 0xf)	/* flat */
+		return dest & ldr;
+	/* cluster: same cluster (high nibble), one of its 4 CPUs */
+	return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xf);
+}
+
+/* ICR written: send.  Called without any APIC's lock. */
+static void khyp_lapic_send_ipi(struct khyp_lapic *a, u32 low, u32 dest)
+{
+	struct khyp_vm *vm = a->vcpu->vm;
+	u32 mode = low & APIC_DM_FIXED_MASK;
+	u32 shorthand = low & APIC_DEST_ALLBUT;
+	bool logical = low & APIC_DEST_LOGICAL;
+	bool level = low & APIC_INT_LEVELTRIG;
+	u8 vector = low & APIC_VECTOR_MASK;
+	struct khyp_vcpu *t;
+	unsigned long flags;
+	unsigned int i;
+
+	if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && vector < 16) {
+		spin_lock_irqsave(&a->lock, flags);
+		khyp_lapic_error(a, APIC_ESR_SENDILL);
+		spin_unlock_irqrestore(&a->lock, flags);
+		khyp_lapic_notify(a->vcpu);
+		return;
+	}
+	if (shorthand == APIC_DEST_SELF) {
+		khyp_lapic_deliver(a, mode, vector, level);
+		return;
+	}
+	rcu_read_lock();
+	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
+		t = rcu_dereference(vm->vcpus[i]);
+		/* Every vCPU of a VM with an irqchip has an APIC. */
+		if (!t || WARN_ON_ONCE(!t->lapic))
+			continue;
+		if (shorthand == APIC_DEST_ALLBUT && t->lapic == a)
+			continue;
+		if (!shorthand && !khyp_lapic_match(t->lapic, dest, logical))
+			continue;
+		khyp_lapic_deliver(t->lapic, mode, vector, level);
+		/* Lowest priority: one target (the first; see the top). */
+		if (!shorthand && mode == APIC_DM_LOWEST)
+			break;
+	}
+	rcu_read_unlock();
+}
+
+/* EOI: the highest in-service vector is done (caller holds @lock). */
+static void khyp_lapic_eoi(struct khyp_lapic *a)
+{
+	int v = khyp_lapic_vec_highest(a, APIC_ISR);
+
+	if (v < 0)
+		return;
+	khyp_lapic_vec_clear(a, APIC_ISR, v);
+	/* Level-triggered (TMR): the IOAPIC will be told, with the IOAPIC. */
+	khyp_lapic_update_ppr(a);
+}
+
+static u32 khyp_lapic_read_reg(struct khyp_lapic *a, u32 reg)
+{
+	switch (reg) {
+	case APIC_TMCCT:
+		return khyp_lapic_timer_current(a);
+	case APIC_ID:
+		if (khyp_lapic_x2apic(a))
+			return a->vcpu->id;
+		return khyp_lapic_get(a, reg);
+	case APIC_PROCPRI:
+		khyp_lapic_update_ppr(a);
+		return khyp_lapic_get(a, reg);
+	default:
+		return khyp_lapic_get(a, reg);
+	}
+}
+
+/* What an LVT entry may hold (vector, mode, polarity, trigger, mask). */
+static u32 khyp_lapic_lvt_mask(u32 reg)
+{
+	switch (reg) {
+	case APIC_LVTT:
+		return APIC_LVT_MASKED | APIC_LVT_TIMER_PERIODIC |
+		       APIC_VECTOR_MASK;
+	case APIC_LVT0:
+	case APIC_LVT1:
+		return APIC_LVT_MASKED | APIC_LVT_LEVEL_TRIGGER |
+		       APIC_INPUT_POLARITY | APIC_MODE_MASK | APIC_VECTOR_MASK;
+	case APIC_LVTERR:
+		return APIC_LVT_MASKED | APIC_VECTOR_MASK;
+	default:	/* thermal, performance counters */
+		return APIC_LVT_MASKED | APIC_MODE_MASK | APIC_VECTOR_MASK;
+	}
+}
+
+/**
+ * khyp_lapic_write_reg() - a guest write of a register
+ * @a:		the APIC, @lock held
+ * @reg:	the xAPIC offset
+ * @val:	the value
+ * @ipi:	out: set when an IPI must be sent (after @lock is dropped)
+ * @cancel:	out: set when the timer must be stopped first; the caller
+ *		drops @lock, cancels, and calls again with *@cancel set
+ *
+ * Return: 0, or -EINVAL for what x2APIC answers with #GP (a reserved
+ * bit set, a read-only register); xAPIC ignores those writes.
+ */
+static int khyp_lapic_write_reg(struct khyp_lapic *a, u32 reg, u32 val,
+				bool *ipi, bool *cancel)
+{
+	bool x2 = khyp_lapic_x2apic(a);
+	u32 old, mask;
+	unsigned int i;
+
+	switch (reg) {
+	case APIC_ID:
+		if (x2)
+			return -EINVAL;
+		khyp_lapic_set(a, reg, val & 0xff000000);
+		break;
+	case APIC_TASKPRI:
+		if (x2 && (val & ~APIC_TPRI_MASK))
+			return -EINVAL;
+		khyp_lapic_set(a, reg, val & APIC_TPRI_MASK);
+		khyp_lapic_update_ppr(a);
+		break;
+	case APIC_EOI:
+		if (x2 && val)
+			return -EINVAL;
+		khyp_lapic_eoi(a);
+		break;
+	case APIC_LDR:
+		if (x2)
+			return -EINVAL;
+		khyp_lapic_set(a, reg, val & APIC_LDR_MASK);
+		break;
+	case APIC_DFR:
+		if (x2)
+			return -EINVAL;
+		khyp_lapic_set(a, reg, val | APIC_DFR_CLUSTER);
+		break;
+	case APIC_SPIV:
+		mask = APIC_SPIV_APIC_ENABLED | APIC_SPIV_FOCUS_DISABLED | 0xff;
+		if (x2 && (val & ~mask))
+			return -EINVAL;
+		khyp_lapic_set(a, reg, val & mask);
+		if (!(val & APIC_SPIV_APIC_ENABLED))	/* software disable */
+			for (i = APIC_LVTT; i <= APIC_LVTERR; i += 0x10)
+				khyp_lapic_set(a, i, khyp_lapic_get(a, i) |
+					       APIC_LVT_MASKED);
+		break;
+	case APIC_ESR:
+		if (x2 && val)
+			return -EINVAL;
+		khyp_lapic_set(a, reg, a->esr_pending);
+		a->esr_pending = 0;
+		break;
+	case APIC_ICR:
+		mask = APIC_VECTOR_MASK | APIC_MODE_MASK | APIC_DEST_LOGICAL |
+		       APIC_INT_ASSERT | APIC_INT_LEVELTRIG | APIC_DEST_ALLBUT;
+		khyp_lapic_set(a, reg, val & mask);
+		*ipi = true;
+		break;
+	case APIC_ICR2:
+		if (x2)
+			return -EINVAL;
+		khyp_lapic_set(a, reg, val & 0xff000000);
+		break;
+	case APIC_LVTT:
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+	case APIC_LVT0:
+	case APIC_LVT1:
+	case APIC_LVTERR:
+		mask = khyp_lapic_lvt_mask(reg);
+		if (x2 && (val & ~(mask | APIC_LVT_TIMER_TSCDEADLINE)))
+			return -EINVAL;
+		if (!khyp_lapic_sw_enabled(a))
+			val |= APIC_LVT_MASKED;
+		old = khyp_lapic_get(a, reg);
+		/* A new timer mode stops the count (as KVM does). */
+		if (reg == APIC_LVTT && a->period_ns && !*cancel &&
+		    ((old ^ val) & APIC_LVT_TIMER_PERIODIC)) {
+			*cancel = true;
+			return 0;
+		}
+		if (reg == APIC_LVTT && *cancel) {
+			a->period_ns = 0;
+			khyp_lapic_set(a, APIC_TMICT, 0);
+		}
+		khyp_lapic_set(a, reg, val & mask);
+		break;
+	case APIC_TMICT:
+		if (!*cancel) {
+			*cancel = true;
+			return 0;
+		}
+		khyp_lapic_set(a, reg, val);
+		khyp_lapic_timer_start(a);
+		break;
+	case APIC_TDCR:
+		if (x2 && (val & ~APIC_TDR_DIV_1))
+			return -EINVAL;
+		khyp_lapic_set(a, reg, val & APIC_TDR_DIV_1);
+		break;
+	case APIC_SELF_IPI:
+		if (!x2)
+			break;		/* x2APIC only; xAPIC: reserved */
+		if (val & ~APIC_VECTOR_MASK)
+			return -EINVAL;
+		khyp_lapic_set(a, APIC_ICR, APIC_DEST_SELF |
+			       (val & APIC_VECTOR_MASK));
+		*ipi = true;
+		break;
+	default:
+		/* Read-only or reserved: xAPIC ignores the write. */
+		return x2 ? -EINVAL : 0;
+	}
+	return 0;
+}
+
+/* A write, with the timer cancelled outside @lock and the IPI sent after. */
+static int khyp_lapic_write(struct khyp_lapic *a, u32 reg, u32 val,
+			    u32 icr_high)
+{
+	bool ipi = false, cancel = false;
+	unsigned long flags;
+	u32 icr = 0, dest = 0;
+	int r;
+
+	spin_lock_irqsave(&a->lock, flags);
+	if (reg == APIC_ICR && khyp_lapic_x2apic(a))
+		khyp_lapic_set(a, APIC_ICR2, icr_high);
+	r = khyp_lapic_write_reg(a, reg, val, &ipi, &cancel);
+	if (cancel) {
+		spin_unlock_irqrestore(&a->lock, flags);
+		hrtimer_cancel(&a->timer);
+		spin_lock_irqsave(&a->lock, flags);
+		r = khyp_lapic_write_reg(a, reg, val, &ipi, &cancel);
+	}
+	if (ipi) {
+		icr = khyp_lapic_get(a, APIC_ICR);
+		if (khyp_lapic_x2apic(a))
+			dest = icr_high;
+		else
+			dest = khyp_lapic_get(a, APIC_ICR2) >> 24;
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	if (ipi)
+		khyp_lapic_send_ipi(a, icr, dest);
+	return r;
+}
+
+/* ---- the xAPIC page (core/bus.c handlers) ---- */
+
+static void khyp_lapic_mmio_read(struct khyp_bus_dev *dev,
+				 struct khyp_vcpu *vcpu, u64 addr,
+				 unsigned int len, u64 *val)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	u32 off = addr - APIC_DEFAULT_PHYS_BASE;
+	unsigned long flags;
+	u32 v;
+
+	/* Not this vCPU's page: nothing answers (all ones). */
+	if (!a || !khyp_lapic_hw_enabled(a) || khyp_lapic_x2apic(a)) {
+		*val = U64_MAX;
+		return;
+	}
+	spin_lock_irqsave(&a->lock, flags);
+	v = khyp_lapic_read_reg(a, off & ~0xf);
+	spin_unlock_irqrestore(&a->lock, flags);
+	/* Registers are 32 bits at 16-byte boundaries; the rest reads 0. */
+	if ((off & 0xf) >= 4)
+		v = 0;
+	else
+		v >>= (off & 3) * 8;
+	*val = v;
+}
+
+static void khyp_lapic_mmio_write(struct khyp_bus_dev *dev,
+				  struct khyp_vcpu *vcpu, u64 addr,
+				  unsigned int len, u64 val)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	u32 off = addr - APIC_DEFAULT_PHYS_BASE;
+
+	if (!a || !khyp_lapic_hw_enabled(a) || khyp_lapic_x2apic(a))
+		return;
+	/* Only aligned 32-bit stores reach a register (SDM 10.4.1). */
+	if (off & 0xf || len < 4)
+		return;
+	khyp_lapic_write(a, off, val, 0);
+}
+
+const struct khyp_bus_ops khyp_lapic_mmio_ops = {
+	.read	= khyp_lapic_mmio_read,
+	.write	= khyp_lapic_mmio_write,
+};
+
+/* ---- MSRs: IA32_APIC_BASE and x2APIC ---- */
+
+/* A new IA32_APIC_BASE, with the SDM's transitions (10.12.5). */
+static int khyp_lapic_set_base(struct khyp_lapic *a, u64 val)
+{
+	u64 old = a->base;
+	u64 mode = X2APIC_ENABLE | MSR_IA32_APICBASE_ENABLE;
+	unsigned long flags;
+
+	if (val & KHYP_APIC_BASE_RSVD)
+		return -EINVAL;
+	if ((val & MSR_IA32_APICBASE_BSP) != (old & MSR_IA32_APICBASE_BSP))
+		return -EINVAL;
+	/* Moving the page is not emulated yet. */
+	if ((val & MSR_IA32_APICBASE_BASE) != APIC_DEFAULT_PHYS_BASE)
+		return -EINVAL;
+	/* EXTD without EN; x2APIC -> xAPIC; disabled -> x2APIC: invalid. */
+	if ((val & mode) == X2APIC_ENABLE ||
+	    ((old & mode) == mode && (val & mode) == MSR_IA32_APICBASE_ENABLE) ||
+	    (!(old & MSR_IA32_APICBASE_ENABLE) && (val & mode) == mode))
+		return -EINVAL;
+
+	if ((old & MSR_IA32_APICBASE_ENABLE) &&
+	    !(val & MSR_IA32_APICBASE_ENABLE))
+		hrtimer_cancel(&a->timer);
+
+	spin_lock_irqsave(&a->lock, flags);
+	a->base = val;
+	if ((old & MSR_IA32_APICBASE_ENABLE) &&
+	    !(val & MSR_IA32_APICBASE_ENABLE)) {
+		/* Disabled: as after reset when it is enabled again. */
+		khyp_lapic_reset_regs(a);
+	} else if (!(old & X2APIC_ENABLE) && (val & X2APIC_ENABLE)) {
+		khyp_lapic_set(a, APIC_ID, a->vcpu->id);
+		khyp_lapic_set(a, APIC_LDR, khyp_x2apic_ldr(a->vcpu->id));
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	return 0;
+}
+
+/* x2APIC MSR -> xAPIC offset; false for a register x2APIC does not have. */
+static bool khyp_x2apic_reg(u32 index, bool write, u32 *reg)
+{
+	u32 r = (index - APIC_BASE_MSR) << 4;
+
+	switch (r) {
+	case APIC_ID:
+	case APIC_LVR:
+	case APIC_TASKPRI:
+	case APIC_PROCPRI:
+	case APIC_LDR:
+	case APIC_SPIV:
+	case APIC_ESR:
+	case APIC_ICR:
+	case APIC_LVTT:
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+	case APIC_LVT0:
+	case APIC_LVT1:
+	case APIC_LVTERR:
+	case APIC_TMICT:
+	case APIC_TMCCT:
+	case APIC_TDCR:
+		break;
+	case APIC_ISR ... APIC_ISR + 0x70:
+	case APIC_TMR ... APIC_TMR + 0x70:
+	case APIC_IRR ... APIC_IRR + 0x70:
+		if (write)
+			return false;
+		break;
+	case APIC_EOI:
+	case APIC_SELF_IPI:
+		if (!write)		/* write-only */
+			return false;
+		break;
+	default:		/* DFR, ICR2, APR, RRD, reserved */
+		return false;
+	}
+	*reg = r;
+	return true;
+}
+
+/**
+ * khyp_lapic_msr() - a guest RDMSR or WRMSR that may be the APIC's
+ * @vcpu:	the vCPU, its mutex held
+ * @index:	the MSR
+ * @write:	WRMSR (else RDMSR)
+ * @data:	the value written, or where the value read goes
+ *
+ * Return: -ENOENT if @index is not an APIC MSR (or the VM has no
+ * irqchip): core/msr.c goes on; -EINVAL for #GP; 0 when emulated.
+ */
+int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+	u32 reg;
+	u64 v;
+
+	if (!a)
+		return -ENOENT;
+	if (index == MSR_IA32_APICBASE) {
+		if (write)
+			return khyp_lapic_set_base(a, *data);
+		*data = a->base;
+		return 0;
+	}
+	if (index < KHYP_X2APIC_MSR_FIRST || index > KHYP_X2APIC_MSR_LAST)
+		return -ENOENT;
+	/* Outside x2APIC mode the MSRs do not exist (SDM 10.12.1.2). */
+	if (!khyp_lapic_hw_enabled(a) || !khyp_lapic_x2apic(a) ||
+	    !khyp_x2apic_reg(index, write, &reg))
+		return -EINVAL;
+	if (write) {
+		/* Only the ICR is 64 bits wide; the rest has 63:32 reserved. */
+		if (reg != APIC_ICR && *data >> 32)
+			return -EINVAL;
+		if (reg == APIC_ICR &&
+		    (*data & (u32)~(APIC_VECTOR_MASK | APIC_MODE_MASK |
+				    APIC_DEST_LOGICAL | APIC_INT_ASSERT |
+				    APIC_INT_LEVELTRIG | APIC_DEST_ALLBUT)))
+			return -EINVAL;
+		return khyp_lapic_write(a, reg, (u32)*data, *data >> 32);
+	}
+	spin_lock_irqsave(&a->lock, flags);
+	v = khyp_lapic_read_reg(a, reg);
+	if (reg == APIC_ICR)
+		v |= (u64)khyp_lapic_get(a, APIC_ICR2) << 32;
+	spin_unlock_irqrestore(&a->lock, flags);
+	*data = v;
+	return 0;
+}
+
+/* ---- the injection path's questions (irq/inject.c) ---- */
+
+void khyp_lapic_take_nmi(struct khyp_vcpu *vcpu)
+{
+	struct khyp_inj *n = &vcpu->events.nmi;
+
+	if (n->valid || !test_and_clear_bit(0, &vcpu->lapic->nmi_pending))
+		return;
+	n->type = KHYP_EVENT_NMI;
+	n->vector = 2;
+	n->has_error_code = false;
+	n->error_code = 0;
+	n->valid = true;
+}
+
+bool khyp_lapic_nmi_pending(struct khyp_vcpu *vcpu)
+{
+	return test_bit(0, &vcpu->lapic->nmi_pending);
+}
+
+bool khyp_lapic_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+	int v;
+
+	spin_lock_irqsave(&a->lock, flags);
+	v = khyp_lapic_pending_vector(a);
+	if (v >= 0) {
+		khyp_lapic_vec_clear(a, APIC_IRR, v);
+		khyp_lapic_vec_set(a, APIC_ISR, v);
+		khyp_lapic_update_ppr(a);
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	if (v < 0)
+		return false;
+	inj->type = KHYP_EVENT_INTERRUPT;
+	inj->vector = v;
+	inj->has_error_code = false;
+	inj->error_code = 0;
+	inj->valid = true;
+	return true;
+}
+
+bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+	int v;
+
+	spin_lock_irqsave(&a->lock, flags);
+	v = khyp_lapic_pending_vector(a);
+	spin_unlock_irqrestore(&a->lock, flags);
+	return v >= 0;
+}
+
+void khyp_lapic_raise(struct khyp_vcpu *vcpu, u8 vector)
+{
+	khyp_lapic_deliver(vcpu->lapic, APIC_DM_FIXED, vector, false);
+}
+
+void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+
+	spin_lock_irqsave(&a->lock, flags);
+	khyp_lapic_vec_clear(a, APIC_IRR, vector);
+	spin_unlock_irqrestore(&a->lock, flags);
+}
+
+/* ---- lifetime ---- */
+
+/* A vCPU of a VM with an irqchip: its APIC, in the reset state. */
+int khyp_lapic_create(struct khyp_vcpu *vcpu)
+{
+	struct khyp_lapic *a;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (!a)
+		return -ENOMEM;
+	a->vcpu = vcpu;
+	spin_lock_init(&a->lock);
+	hrtimer_init(&a->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	a->timer.function = khyp_lapic_timer_fn;
+	a->base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
+	if (vcpu->id == 0)
+		a->base |= MSR_IA32_APICBASE_BSP;
+	khyp_lapic_reset_regs(a);
+	vcpu->lapic = a;
+	return 0;
+}
+
+/*
+ * The vCPU is out of vm->vcpus[] and goes away: stop the timer (its
+ * callback uses the vCPU), then free after a grace period, as the vCPU
+ * itself is (a sender of an IPI may still be looking at it).
+ */
+void khyp_lapic_destroy(struct khyp_vcpu *vcpu)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+
+	if (!a)
+		return;
+	hrtimer_cancel(&a->timer);
+	kfree_rcu(a, rcu);
+}
