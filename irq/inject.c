@@ -73,6 +73,13 @@ int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev)
 	case KHYP_EVENT_INTERRUPT:
 		if (has_err)
 			return -EINVAL;
+		/*
+		 * With an irqchip, interrupts come through the local APIC
+		 * (IRR, ISR, PPR): one put in beside it would be EOI'd
+		 * against another vector's ISR bit.
+		 */
+		if (vcpu->lapic)
+			return -ENXIO;
 		slot = &vcpu->events.irq;
 		break;
 	case KHYP_EVENT_NMI:

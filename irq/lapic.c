@@ -93,7 +93,7 @@ MODULE_PARM_DESC(lapic_min_period_us,
 struct khyp_lapic {
 	struct rcu_head rcu;	/* first: kfree_rcu() needs a small offset */
 	struct khyp_vcpu *vcpu;
-	spinlock_t lock;	/* see above */
+	raw_spinlock_t lock;	/* see above; raw: the hard-irq timer takes it */
 	u64 base;
 	u32 regs[PAGE_SIZE / sizeof(u32)];
 	u32 esr_pending;
@@ -241,9 +241,9 @@ static void khyp_lapic_deliver(struct khyp_lapic *a, u32 mode, u8 vector,
 	switch (mode) {
 	case APIC_DM_FIXED:
 	case APIC_DM_LOWEST:
-		spin_lock_irqsave(&a->lock, flags);
+		raw_spin_lock_irqsave(&a->lock, flags);
 		notify = khyp_lapic_set_irr_locked(a, vector, level);
-		spin_unlock_irqrestore(&a->lock, flags);
+		raw_spin_unlock_irqrestore(&a->lock, flags);
 		break;
 	case APIC_DM_NMI:
 		if (!khyp_lapic_hw_enabled(a))
@@ -282,7 +282,7 @@ static enum hrtimer_restart khyp_lapic_timer_fn(struct hrtimer *t)
 	bool notify = false;
 	u32 lvt;
 
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	lvt = khyp_lapic_get(a, APIC_LVTT);
 	if (!(lvt & APIC_LVT_MASKED))
 		notify = khyp_lapic_set_irr_locked(a, lvt & APIC_VECTOR_MASK,
@@ -294,7 +294,7 @@ static enum hrtimer_restart khyp_lapic_timer_fn(struct hrtimer *t)
 	} else {
 		a->period_ns = 0;
 	}
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 	if (notify)
 		khyp_lapic_notify(a->vcpu);
 	return ret;
@@ -395,9 +395,9 @@ static void khyp_lapic_send_ipi(struct khyp_lapic *a, u32 low, u32 dest)
 	unsigned int i;
 
 	if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && vector < 16) {
-		spin_lock_irqsave(&a->lock, flags);
+		raw_spin_lock_irqsave(&a->lock, flags);
 		khyp_lapic_error(a, APIC_ESR_SENDILL);
-		spin_unlock_irqrestore(&a->lock, flags);
+		raw_spin_unlock_irqrestore(&a->lock, flags);
 		khyp_lapic_notify(a->vcpu);
 		return;
 	}
@@ -605,14 +605,14 @@ static int khyp_lapic_write(struct khyp_lapic *a, u32 reg, u32 val,
 	u32 icr = 0, dest = 0;
 	int r;
 
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	if (reg == APIC_ICR && khyp_lapic_x2apic(a))
 		khyp_lapic_set(a, APIC_ICR2, icr_high);
 	r = khyp_lapic_write_reg(a, reg, val, &ipi, &cancel);
 	if (cancel) {
-		spin_unlock_irqrestore(&a->lock, flags);
+		raw_spin_unlock_irqrestore(&a->lock, flags);
 		hrtimer_cancel(&a->timer);
-		spin_lock_irqsave(&a->lock, flags);
+		raw_spin_lock_irqsave(&a->lock, flags);
 		r = khyp_lapic_write_reg(a, reg, val, &ipi, &cancel);
 	}
 	if (ipi) {
@@ -622,7 +622,7 @@ static int khyp_lapic_write(struct khyp_lapic *a, u32 reg, u32 val,
 		else
 			dest = khyp_lapic_get(a, APIC_ICR2) >> 24;
 	}
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 	if (ipi)
 		khyp_lapic_send_ipi(a, icr, dest);
 	return r;
@@ -644,9 +644,9 @@ static void khyp_lapic_mmio_read(struct khyp_bus_dev *dev,
 		*val = U64_MAX;
 		return;
 	}
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_read_reg(a, off & ~0xf);
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 	/* Registers are 32 bits at 16-byte boundaries; the rest reads 0. */
 	if ((off & 0xf) >= 4)
 		v = 0;
@@ -701,7 +701,7 @@ static int khyp_lapic_set_base(struct khyp_lapic *a, u64 val)
 	    !(val & MSR_IA32_APICBASE_ENABLE))
 		hrtimer_cancel(&a->timer);
 
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	a->base = val;
 	if ((old & MSR_IA32_APICBASE_ENABLE) &&
 	    !(val & MSR_IA32_APICBASE_ENABLE)) {
@@ -711,7 +711,7 @@ static int khyp_lapic_set_base(struct khyp_lapic *a, u64 val)
 		khyp_lapic_set(a, APIC_ID, a->vcpu->id);
 		khyp_lapic_set(a, APIC_LDR, khyp_x2apic_ldr(a->vcpu->id));
 	}
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 	return 0;
 }
 
@@ -799,11 +799,11 @@ int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data)
 			return -EINVAL;
 		return khyp_lapic_write(a, reg, (u32)*data, *data >> 32);
 	}
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_read_reg(a, reg);
 	if (reg == APIC_ICR)
 		v |= (u64)khyp_lapic_get(a, APIC_ICR2) << 32;
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 	*data = v;
 	return 0;
 }
@@ -834,14 +834,14 @@ bool khyp_lapic_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj)
 	unsigned long flags;
 	int v;
 
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_pending_vector(a);
 	if (v >= 0) {
 		khyp_lapic_vec_clear(a, APIC_IRR, v);
 		khyp_lapic_vec_set(a, APIC_ISR, v);
 		khyp_lapic_update_ppr(a);
 	}
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 	if (v < 0)
 		return false;
 	inj->type = KHYP_EVENT_INTERRUPT;
@@ -858,9 +858,9 @@ bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu)
 	unsigned long flags;
 	int v;
 
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_pending_vector(a);
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 	return v >= 0;
 }
 
@@ -874,9 +874,9 @@ void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector)
 	struct khyp_lapic *a = vcpu->lapic;
 	unsigned long flags;
 
-	spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, flags);
 	khyp_lapic_vec_clear(a, APIC_IRR, vector);
-	spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 }
 
 /* ---- lifetime ---- */
@@ -890,7 +890,7 @@ int khyp_lapic_create(struct khyp_vcpu *vcpu)
 	if (!a)
 		return -ENOMEM;
 	a->vcpu = vcpu;
-	spin_lock_init(&a->lock);
+	raw_spin_lock_init(&a->lock);
 	hrtimer_init(&a->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	a->timer.function = khyp_lapic_timer_fn;
 	a->base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;

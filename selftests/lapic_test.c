@@ -159,6 +159,22 @@ TEST(create_irqchip_checks)
 	EXPECT_EQ(-1, create_irqchip(vm->fd));
 	EXPECT_EQ(EBUSY, errno);
 	kh_vm_free(vm);
+
+	/*
+	 * With one, interrupts come through the APIC: KHYP_INJECT_EVENT
+	 * refuses them (the guest's EOI would clear another ISR bit), and
+	 * still takes NMIs and exceptions.
+	 */
+	vm = kh_vm_create(0);
+	ASSERT_EQ(0, create_irqchip(vm->fd));
+	kh_vcpu_add(vm, 0);
+	EXPECT_EQ(-1, kh_vcpu_inject(vm->vcpus[0], KHYP_EVENT_INTERRUPT, 0x40,
+				     0, 0));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, kh_vcpu_inject(vm->vcpus[0], KHYP_EVENT_NMI, 0, 0, 0));
+	EXPECT_EQ(0, kh_vcpu_inject(vm->vcpus[0], KHYP_EVENT_EXCEPTION, 6, 0,
+				    0));
+	kh_vm_free(vm);
 }
 
 static void guest_reset_values(void)
