@@ -159,7 +159,8 @@ void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,
  * Any context that may send IPIs.  Delivered at the vCPU's next entry
  * once the guest has interrupts enabled (see the top of this file).
  *
- * Return: true if the request is new (the vector was not waiting yet).
+ * Return: true if the request is new (the vector was not waiting yet;
+ * with an irqchip: the local APIC took it).
  */
 bool khyp_irq_raise_vector(struct khyp_vm *vm, unsigned int vcpu_id,
 			   u8 vector)
@@ -174,8 +175,7 @@ bool khyp_irq_raise_vector(struct khyp_vm *vm, unsigned int vcpu_id,
 	vcpu = rcu_dereference(vm->vcpus[vcpu_id]);
 	if (vcpu && vcpu->lapic) {
 		/* With an irqchip: a fixed interrupt into the local APIC. */
-		khyp_lapic_raise(vcpu, vector);
-		raised = true;
+		raised = khyp_lapic_raise(vcpu, vector);
 	} else if (vcpu && !test_and_set_bit(vector, vcpu->irq_requests)) {
 		/* After the bit (a full barrier): see khyp_irq_take_request(). */
 		WRITE_ONCE(vcpu->irq_request_pending, true);

@@ -174,7 +174,11 @@ static int khyp_lapic_pending_vector(struct khyp_lapic *a)
 {
 	int irr;
 
-	if (!khyp_lapic_hw_enabled(a) || !khyp_lapic_sw_enabled(a))
+	/*
+	 * Software disable drops new interrupts (khyp_lapic_set_irr_locked())
+	 * but, as the SDM says, those already in IRR still go in.
+	 */
+	if (!khyp_lapic_hw_enabled(a))
 		return -1;
 	irr = khyp_lapic_vec_highest(a, APIC_IRR);
 	if (irr < 0 ||
@@ -231,8 +235,11 @@ static void khyp_lapic_error(struct khyp_lapic *a, u32 bits)
 		khyp_lapic_set_irr_locked(a, lvt & APIC_VECTOR_MASK, false);
 }
 
-/* Deliver to @a from anywhere (not holding any APIC's lock). */
-static void khyp_lapic_deliver(struct khyp_lapic *a, u32 mode, u8 vector,
+/*
+ * Deliver to @a from anywhere (not holding any APIC's lock).  Returns
+ * false if @a dropped it (disabled, or a mode not emulated yet).
+ */
+static bool khyp_lapic_deliver(struct khyp_lapic *a, u32 mode, u8 vector,
 			       bool level)
 {
 	unsigned long flags;
@@ -257,6 +264,7 @@ static void khyp_lapic_deliver(struct khyp_lapic *a, u32 mode, u8 vector,
 	}
 	if (notify)
 		khyp_lapic_notify(a->vcpu);
+	return notify;
 }
 
 /* ---- the timer ---- */
@@ -864,9 +872,9 @@ bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu)
 	return v >= 0;
 }
 
-void khyp_lapic_raise(struct khyp_vcpu *vcpu, u8 vector)
+bool khyp_lapic_raise(struct khyp_vcpu *vcpu, u8 vector)
 {
-	khyp_lapic_deliver(vcpu->lapic, APIC_DM_FIXED, vector, false);
+	return khyp_lapic_deliver(vcpu->lapic, APIC_DM_FIXED, vector, false);
 }
 
 void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector)

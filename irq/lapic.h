@@ -17,7 +17,7 @@ struct khyp_vcpu;
 extern const struct khyp_bus_ops khyp_lapic_mmio_ops;
 
 /* A fixed, edge-triggered interrupt from the module (the balloon's). */
-void khyp_lapic_raise(struct khyp_vcpu *vcpu, u8 vector);
+bool khyp_lapic_raise(struct khyp_vcpu *vcpu, u8 vector);
 void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector);
 
 /* Before an entry: an NMI sent by an IPI goes into events.nmi. */
