@@ -112,10 +112,11 @@ bool __khyp_bus_write(struct khyp_vcpu *vcpu, struct khyp_bus *bus,
 
 /*
  * The exit path's first question: does any device sit in @space?  While
- * none does (today, always), an I/O or MMIO exit pays one load here, no
- * RCU section and no call.  Reading the pointer without rcu_read_lock()
- * is enough to test it for NULL: a range registered meanwhile is seen
- * from the next exit on, as it would be with the lock.
+ * none does (port I/O: always today; MMIO: unless the VM has an irqchip),
+ * an I/O or MMIO exit pays one load here, no RCU section and no call.
+ * Reading the pointer without rcu_read_lock() is enough to test it for
+ * NULL: a range registered meanwhile is seen from the next exit on, as it
+ * would be with the lock.
  */
 static inline bool khyp_bus_empty(struct khyp_bus *bus,
 				  enum khyp_bus_space space)

@@ -30,7 +30,11 @@ shift 3
 pairs=1
 while [ $# -gt 0 ]; do
 	case $1 in
-	--pairs) pairs=$2; shift 2 ;;
+	--pairs)
+		case $2 in
+		''|*[!0-9]*) echo "bench-guest.sh: bad --pairs '$2'" >&2; exit 2 ;;
+		esac
+		pairs=$2; shift 2 ;;
 	*) break ;;
 	esac
 done

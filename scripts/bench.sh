@@ -123,6 +123,7 @@ table() {	# name desc report clock
 			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
 				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
 			}
+		# the lower middle one for an even count
 		return k ? a[int((k + 1) / 2)] : ""
 	}
 	function fmt(x) { return num(x) ? sprintf("%.0f", x) : (x == "" ? "-" : x) }
@@ -187,14 +188,18 @@ ratios() {	# file
 # Compare a machine's new table with its last committed results.
 compare() {	# name table
 	local prev old was
-	prev=$(git -C "$TOP" ls-files "bench/results/*-$1.txt" 2>/dev/null |
-	       sort | tail -1)
+	prev=$(git -C "$TOP" ls-tree -r --name-only HEAD bench/results/ \
+	       2>/dev/null | grep -- "-$1\.txt$" | LC_ALL=C sort | tail -1)
 	if [ -z "$prev" ]; then
 		say "$1: no committed results to compare with"
 		return
 	fi
 	old=$(mktemp)
-	git -C "$TOP" show "HEAD:$prev" > "$old" 2>/dev/null
+	if ! git -C "$TOP" show "HEAD:$prev" > "$old" 2>/dev/null; then
+		say "$1: cannot read $prev at HEAD: not compared"
+		rm -f "$old"
+		return
+	fi
 	# Bochs' clock has always counted instructions; files before the
 	# clock line was written are on the same clock.
 	was=$(sed -n 's/^clock: //p' "$old")
@@ -205,11 +210,16 @@ compare() {	# name table
 		return
 	fi
 	say "$1: compared with $prev as committed ($(sed -n 's/^kernel .*khyp commit \([^ ]*\).*/\1/p' "$old"))"
-	join <(ratios "$old" | sort) <(ratios "$2" | sort) |
+	# Old files (before the pairs) give a ratio of medians, new ones a
+	# median of ratios; the KVM-only _4k rows are left out of old ones.
+	LC_ALL=C join <(ratios "$old" | LC_ALL=C sort -k1,1) \
+		<(ratios "$2" | LC_ALL=C sort -k1,1) |
 	awk -v m="$1" '{
 		d = ($3 - $2) / $2 * 100
 		if (d > 10)
 			printf "regression: %s: %s khyp/KVM %.2f -> %.2f (%+.0f%%)\n", m, $1, $2, $3, d
+		else if (d < -10)
+			printf "bench: %s: better: %s khyp/KVM %.2f -> %.2f (%+.0f%%)\n", m, $1, $2, $3, d
 		else
 			n++
 	} END { printf "bench: %s: %d workloads within 10%% of the last results\n", m, n }'

@@ -17,8 +17,9 @@
  * mode): the vCPU was loaded (KHYP_RUN after userspace ran, or the thread
  * scheduled back in), an exit was handled by code that allocates, frees
  * or walks memory (khyp_vcpu_host_touched(), core/vcpu.h), or a host
- * interrupt or softirq ran on this CPU (the host's interrupt entry sets
- * irq_stat.kvm_cpu_l1tf_flush_l1d, which KVM and khyp read and clear).
+ * interrupt ran on this CPU, with the softirqs it ran on its way out
+ * (the host's interrupt entry sets irq_stat.kvm_cpu_l1tf_flush_l1d,
+ * which KVM and khyp read and clear).
  * The exits handled in a few hundred instructions on the vCPU's own state
  * (CPUID, MSRs, control registers, interrupt windows, HLT with an event
  * waiting) enter again without a flush.  l1d_flush_always=Y flushes
@@ -144,7 +145,7 @@ static void vmx_l1d_flush_software(void)
 		(void)READ_ONCE(buf[i]);
 }
 
-/* A host interrupt or softirq ran on this CPU since the last entry. */
+/* A host interrupt (and its softirqs) ran on this CPU since the last entry. */
 static bool vmx_l1d_host_irq(void)
 {
 #if IS_ENABLED(CONFIG_KVM_INTEL)
