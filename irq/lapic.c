@@ -64,7 +64,7 @@
 static unsigned int lapic_min_period_us = 100;
 module_param(lapic_min_period_us, uint, 0644);
 MODULE_PARM_DESC(lapic_min_period_us,
-		 "shortest period of a guest's periodic LAPIC timer, in us (>= 10)");
+		 "shortest period of a guest's periodic LAPIC timer, in us, 10 or more (default 100)");
 #define KHYP_LAPIC_MIN_PERIOD_FLOOR_US	10U
 
 #define KHYP_LAPIC_VERSION	0x14	/* an integrated xAPIC */

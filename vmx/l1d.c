@@ -58,7 +58,7 @@ static bool vmx_l1d_cond;
 static bool l1d_flush_always;
 module_param(l1d_flush_always, bool, 0444);
 MODULE_PARM_DESC(l1d_flush_always,
-		 "L1TF: flush L1D before every VM entry, not only after exits that touched host data (default: N)");
+		 "L1TF: flush L1D before every VM entry, not only after exits that touched host data: Y or N (default N)");
 static struct page *vmx_l1d_pages;
 /* What sysfs reported before khyp loaded, and what khyp made it say. */
 static enum vmx_l1d_flush_state vmx_l1d_host_state, vmx_l1d_our_state;

@@ -571,8 +571,11 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		return;
 	}
 	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
-		/* Invalid guest state: the guest did not run. */
-		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+		/*
+		 * Invalid guest state: the guest did not run, nor take the
+		 * event; it waits for the entry that succeeds.
+		 */
+		vmx_entry_not_delivered(vv, entry, exit);
 		exit->kind = KHYP_X_INVALID_STATE;
 		exit->hw_info[0] = vmcs_read(EXIT_QUALIFICATION);
 		return;
