@@ -22,17 +22,8 @@
 #include "../core/bus.h"
 #include "../core/vm.h"
 #include "irq.h"
+#include "irqchip.h"
 #include "lapic.h"
-
-/**
- * struct khyp_irqchip - a VM's in-kernel interrupt controllers
- * @vm:		(c) the VM.
- * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
- */
-struct khyp_irqchip {
-	struct khyp_vm *vm;
-	struct khyp_bus_dev lapic_mmio;
-};
 
 /**
  * khyp_irqchip_create() - KHYP_CREATE_IRQCHIP

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * irq/'s own view of a VM's irqchip (irq/irqchip.c): the devices shared
+ * by the whole VM and how an interrupt line or a message reaches the
+ * local APICs.  The rest of khyp sees only irq/irq.h.
+ *
+ * Interrupt lines (docs/irq.md): "IRQ" n below is an input of the board,
+ * numbered as QEMU and KVM number them for a PC: 0-15 are the ISA IRQs,
+ * wired both to the PIC pair (pin n; 2 is the cascade) and to the IOAPIC
+ * (pin n, but IRQ 0, the PIT, goes to IOAPIC pin 2, the override that
+ * the MP and ACPI tables announce); 16-23 reach IOAPIC pins 16-23 only.
+ */
+#ifndef KHYP_IRQ_IRQCHIP_H
+#define KHYP_IRQ_IRQCHIP_H
+
+#include <linux/types.h>
+
+#include "../core/bus.h"
+
+struct khyp_vm;
+
+/* The board's interrupt lines: ISA IRQs 0-15, then IOAPIC-only 16-23. */
+#define KHYP_IRQCHIP_NR_IRQS	24
+
+/**
+ * struct khyp_irqchip - a VM's in-kernel interrupt controllers
+ * @vm:		(c) the VM.
+ * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
+ *
+ * (c): set in khyp_irqchip_create(), constant until the VM is freed.
+ * Each device below has its own lock, described beside its struct.
+ */
+struct khyp_irqchip {
+	struct khyp_vm *vm;
+	struct khyp_bus_dev lapic_mmio;
+};
+
+#endif /* KHYP_IRQ_IRQCHIP_H */
