@@ -8,6 +8,7 @@
 #   KHYP-TEST <binary>          then the binary's TAP output
 #   KHYP-RC <binary> <status>
 #   KHYP-TIME <binary> <uptime at start> <uptime at end>
+#   KHYP-UP <uptime>            after each "#  RUN" line of the harness
 #   KHYP-DMESG-BEGIN ... KHYP-DMESG-END   (kernel log lines worth judging)
 #   KHYP-END
 #
@@ -53,8 +54,17 @@ run() {
 	for t in "$@"; do
 		echo "KHYP-TEST $t"
 		start=$(cut -d' ' -f1 /proc/uptime)
-		"$testdir/$t" 2>&1
-		echo "KHYP-RC $t $?"
+		# The harness flushes its output before it forks each test, so
+		# a "#  RUN" line reaches us as that test starts: the uptime
+		# after it dates the test (judge.sh reports the slow ones).
+		{ "$testdir/$t" 2>&1; echo "KHYP-RC $t $?"; } |
+			while IFS= read -r line || [ -n "$line" ]; do
+				printf '%s\n' "$line"
+				case "$line" in
+				"#  RUN "*|"KHYP-RC "*)
+					echo "KHYP-UP $(cut -d' ' -f1 /proc/uptime)" ;;
+				esac
+			done
 		# Seconds of the machine's clock (instructions, in Bochs).
 		echo "KHYP-TIME $t $start $(cut -d' ' -f1 /proc/uptime)"
 	done

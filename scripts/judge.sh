@@ -25,9 +25,18 @@ tap_number() {	# "N rest" (judge's locals: name, bin, results)
 		fail_machine "$name" "$bin: result ${1%% *} where $((results + 1)) was due"
 }
 
+# A test that took more than 10 s of the machine's clock: named, so that
+# the suite's time can be seen where it goes (reports only).
+slow_test() {	# name binary test uptime-at-start uptime-now
+	[ -n "$4" ] && [ -n "$3" ] || return 0
+	awk -v m="$1" -v b="$2" -v t="$3" -v a="$4" -v z="$5" \
+		'BEGIN { if (z - a > 10) printf "%s: %s: slow: %s %.1f s\n", m, b, t, z - a }'
+}
+
 judge() {	# name report console expected-binaries expect
 	local name=$1 report=$2 console=$3 want=$4 expect=$5
 	local line bin= rc plan results fails skips passes=0 t= ran=" "
+	local last_up= last_bin= last_t=
 	if [ ! -s "$report" ]; then
 		fail_machine "$name" "machine produced no report"
 		return
@@ -53,6 +62,10 @@ judge() {	# name report console expected-binaries expect
 				fail_machine "$name" "$bin exited $rc with $fails failed, $skips skipped of $results"
 			fi
 			bin= ;;
+		"KHYP-UP "*)	# uptime after a "#  RUN" line or KHYP-RC
+			slow_test "$name" "$last_bin" "$last_t" "$last_up" "${line#KHYP-UP }"
+			last_up=${line#KHYP-UP } last_bin=$bin last_t=$t
+			[ -z "$bin" ] && last_up= ;;
 		"KHYP-TIME "*)	# binary, the machine's uptime before and after
 			echo "$name: ${line#KHYP-TIME }" | awk '{ printf "%s time: %s %.1f s\n", $1, $2, $4 - $3 }' ;;
 		"1.."[0-9]*)

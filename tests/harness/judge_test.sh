@@ -58,6 +58,15 @@ check "a binary that planned no tests" 2 m a exp
 check "a binary that skipped before its plan" 2 m a exp
 { report "KHYP-TEST a" "1..2" "ok 1 x.one" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
 check "a result repeated, another missing" 1 m a exp
+# The timing lines: a slow test is named, and counts as nothing.
+{ report "KHYP-TEST a" "1..2" "#  RUN           x.one ..." "KHYP-UP 10.0" "ok 1 x.one" \
+	"#  RUN           x.two ..." "KHYP-UP 12.0" "ok 2 x.two" "KHYP-RC a 0" "KHYP-UP 40.5"; tail_ok; } > "$dir/report"
+check "timing lines change no count" 0 m a exp
+if grep -qx 'm: a: slow: x.two 28.5 s' "$dir/out" && ! grep -q 'slow: x.one' "$dir/out"; then
+	echo "ok - the slow test is named with its time"; ok=$((ok + 1))
+else
+	echo "not ok - the slow test is named with its time"; sed 's/^/#   /' "$dir/out"; bad=$((bad + 1))
+fi
 { report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-TEST b" "1..1" "ok 1 y.one"; } > "$dir/report"
 check "the machine stopped inside a binary" 3 m "a b" exp
 { report "KHYP-TEST a" "1..1" "#  RUN           x.one ..." "ok 1 # SKIP why" "KHYP-RC a 4"; tail_ok; } > "$dir/report"
