@@ -177,6 +177,24 @@ static long khyp_vm_ioctl_create_irqchip(struct khyp_vm *vm,
 	return khyp_irqchip_create(vm, &arg);
 }
 
+static long khyp_vm_ioctl_irq_line(struct khyp_vm *vm, void __user *argp)
+{
+	struct khyp_irq_level arg;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	return khyp_irqchip_irq_line(vm, &arg);
+}
+
+static long khyp_vm_ioctl_signal_msi(struct khyp_vm *vm, void __user *argp)
+{
+	struct khyp_msi arg;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	return khyp_irqchip_signal_msi(vm, &arg);
+}
+
 static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -197,6 +215,10 @@ static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 		return khyp_vm_ioctl_get_balloon(vm, argp);
 	case KHYP_CREATE_IRQCHIP:
 		return khyp_vm_ioctl_create_irqchip(vm, argp);
+	case KHYP_IRQ_LINE:
+		return khyp_vm_ioctl_irq_line(vm, argp);
+	case KHYP_SIGNAL_MSI:
+		return khyp_vm_ioctl_signal_msi(vm, argp);
 	default:
 		return -ENOTTY;
 	}

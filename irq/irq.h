@@ -12,8 +12,11 @@
  *    notification (a fixed interrupt of the local APIC when the VM has
  *    an irqchip, irq/irqchip.c and irq/lapic.c); a raise kicks the vCPU
  *    out of the guest with khyp_vcpu_kick() (core/run.c, where the other
- *    half of that handshake is).  Interrupt lines (an IOAPIC or PIC pin
- *    routed to a vector) will come with those devices, here;
+ *    half of that handshake is);
+ *  - the board's interrupt lines and MSIs from userspace (KHYP_IRQ_LINE,
+ *    KHYP_SIGNAL_MSI: khyp_irqchip_irq_line(), khyp_irqchip_signal_msi(),
+ *    irq/irqchip.c), through the IOAPIC (irq/ioapic.c) to the local
+ *    APICs;
  *  - the run loop's hooks: one question before entry
  *    (khyp_irq_prepare_entry(): what to inject, whether to ask for an
  *    interrupt window) and one report after exit (khyp_irq_after_exit()),
@@ -25,6 +28,8 @@
 #include <linux/types.h>
 
 struct khyp_create_irqchip;
+struct khyp_irq_level;
+struct khyp_msi;
 struct khyp_entry;
 struct khyp_event;
 struct khyp_exit;
@@ -54,11 +59,14 @@ bool khyp_irq_requested(struct khyp_vcpu *vcpu);
 
 /*
  * The irqchip (irq/irqchip.c) and the local APIC (irq/lapic.c): made by
- * the VM ioctl and vCPU creation, freed with them; the APIC's MSRs.
+ * the VM ioctl and vCPU creation, freed with them; the lines and MSIs
+ * (VM ioctls, any thread); the APIC's MSRs.
  */
 int khyp_irqchip_create(struct khyp_vm *vm,
 			const struct khyp_create_irqchip *arg);
 void khyp_irqchip_destroy(struct khyp_vm *vm);
+int khyp_irqchip_irq_line(struct khyp_vm *vm, const struct khyp_irq_level *arg);
+int khyp_irqchip_signal_msi(struct khyp_vm *vm, const struct khyp_msi *arg);
 int khyp_lapic_create(struct khyp_vcpu *vcpu);
 void khyp_lapic_destroy(struct khyp_vcpu *vcpu);
 int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data);

@@ -7,17 +7,24 @@
  * injects interrupts (KHYP_INJECT_EVENT) and sees every HLT, as before.
  * With one, each vCPU gets a local APIC (irq/lapic.c) when it is created,
  * and the devices shared by the whole VM are registered here on the VM's
- * bus (core/bus.c): for now the xAPIC page, one range whose handlers
- * serve the accessing vCPU's own APIC.  The IOAPIC, the PICs and the PIT
- * (issue 13) will be members of struct khyp_irqchip and register their
- * ranges in khyp_irqchip_create() the same way.
+ * bus (core/bus.c): the xAPIC page, one range whose handlers serve the
+ * accessing vCPU's own APIC, and the IOAPIC's page (irq/ioapic.c).  The
+ * PICs and the PIT (issue 13) will be members of struct khyp_irqchip and
+ * register their ranges in khyp_irqchip_create() the same way.
+ *
+ * Userspace drives the board's interrupt lines (KHYP_IRQ_LINE, routed by
+ * khyp_irqchip_set_irq() as irq/irqchip.h describes) and sends MSIs
+ * (KHYP_SIGNAL_MSI), which go straight to the local APICs.
  *
  * Lifetime: vm->irqchip is set once, under vm->lock, and stays until the
- * VM is freed (khyp_irqchip_destroy(), after every vCPU is gone).
+ * VM is freed (khyp_irqchip_destroy(), after every vCPU is gone).  The
+ * VM ioctls read it without the lock (smp_load_acquire(), paired with
+ * the store that publishes it).
  */
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <asm/apicdef.h>
+#include <asm/msi.h>
 
 #include "../core/bus.h"
 #include "../core/vm.h"
@@ -55,15 +62,24 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 	if (!chip)
 		goto unlock;
 	chip->vm = vm;
+	khyp_ioapic_init(&chip->ioapic, vm);
 	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, APIC_DEFAULT_PHYS_BASE,
 			      PAGE_SIZE, &khyp_lapic_mmio_ops,
 			      &chip->lapic_mmio);
 	if (r)
 		goto free_chip;
-	vm->irqchip = chip;
+	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, KHYP_IOAPIC_BASE,
+			      KHYP_IOAPIC_MMIO_LEN, &khyp_ioapic_mmio_ops,
+			      &chip->ioapic.mmio);
+	if (r)
+		goto unregister_lapic;
+	/* Complete before seen: the VM ioctls read it without @lock. */
+	smp_store_release(&vm->irqchip, chip);
 	mutex_unlock(&vm->lock);
 	return 0;
 
+unregister_lapic:
+	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 free_chip:
 	kfree(chip);
 unlock:
@@ -78,7 +94,94 @@ void khyp_irqchip_destroy(struct khyp_vm *vm)
 
 	if (!chip)
 		return;
+	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->ioapic.mmio);
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 	kfree(chip);
 	vm->irqchip = NULL;
+}
+
+/**
+ * khyp_irqchip_set_irq() - one of the board's interrupt lines changes
+ * @chip:	the irqchip
+ * @irq:	the line, 0 .. KHYP_IRQCHIP_NR_IRQS - 1 (irq/irqchip.h)
+ * @level:	true: asserted
+ *
+ * Any context (a VM ioctl, a timer's hard interrupt).  The ISA IRQs go
+ * to the PIC pin of the same number and to the IOAPIC, IRQ 0 (the PIT)
+ * to IOAPIC pin 2; IRQ 2, the PICs' cascade, reaches no IOAPIC pin.
+ */
+void khyp_irqchip_set_irq(struct khyp_irqchip *chip, unsigned int irq,
+			  bool level)
+{
+	if (WARN_ON_ONCE(irq >= KHYP_IRQCHIP_NR_IRQS))
+		return;
+	/* The PIC pair takes IRQs 0-15 here (issue 13). */
+	if (irq == 2)
+		return;
+	khyp_ioapic_set_irq(&chip->ioapic, irq ? irq : 2, level);
+}
+
+/**
+ * khyp_irqchip_irq_line() - KHYP_IRQ_LINE
+ * @vm:		the VM
+ * @arg:	the line and its level
+ *
+ * Return: 0; -EINVAL for a line out of range, a level other than 0 or
+ * 1, or a nonzero reserved field; -ENXIO if the VM has no irqchip.
+ */
+int khyp_irqchip_irq_line(struct khyp_vm *vm, const struct khyp_irq_level *arg)
+{
+	struct khyp_irqchip *chip;
+
+	if (arg->irq >= KHYP_IRQCHIP_NR_IRQS || arg->level > 1 ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	/* Pairs with the release in khyp_irqchip_create(). */
+	chip = smp_load_acquire(&vm->irqchip);
+	if (!chip)
+		return -ENXIO;
+	khyp_irqchip_set_irq(chip, arg->irq, arg->level);
+	return 0;
+}
+
+/**
+ * khyp_irqchip_signal_msi() - KHYP_SIGNAL_MSI: a message to the APICs
+ * @vm:		the VM
+ * @arg:	the message's address and data
+ *
+ * The address names the destination (APIC ID in bits 19:12, logical if
+ * bit 2), the data the vector and delivery mode; an MSI is always
+ * edge-triggered.
+ *
+ * Return: 0 (also if no APIC took it); -EINVAL for an address outside
+ * 0xfee00000-0xfeefffff or a nonzero flag or reserved field; -ENXIO if
+ * the VM has no irqchip.
+ */
+int khyp_irqchip_signal_msi(struct khyp_vm *vm, const struct khyp_msi *arg)
+{
+	u32 addr = lower_32_bits(arg->address);
+	arch_msi_msg_data_t data = { .dmar_subhandle = arg->data };
+	struct khyp_lapic_irq irq = { 0 };
+	struct khyp_irqchip *chip;
+	arch_msi_msg_addr_lo_t lo;
+
+	BUILD_BUG_ON(sizeof(lo) != sizeof(addr));
+	memcpy(&lo, &addr, sizeof(lo));
+	if (upper_32_bits(arg->address) ||
+	    lo.base_address != X86_MSI_BASE_ADDRESS_LOW ||
+	    arg->flags || memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	/* Pairs with the release in khyp_irqchip_create(). */
+	chip = smp_load_acquire(&vm->irqchip);
+	if (!chip)
+		return -ENXIO;
+	irq.dest = lo.destid_0_7;
+	irq.logical = lo.dest_mode_logical;
+	irq.mode = SET_APIC_DELIVERY_MODE(0, data.delivery_mode);
+	irq.vector = data.vector;
+	/* As from the IOAPIC: 0xff is every APIC, in x2APIC mode too. */
+	if (!irq.logical && irq.dest == 0xff)
+		irq.shorthand = APIC_DEST_ALLINC;
+	khyp_lapic_route(vm, NULL, &irq);
+	return 0;
 }

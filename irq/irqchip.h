@@ -16,6 +16,7 @@
 #include <linux/types.h>
 
 #include "../core/bus.h"
+#include "ioapic.h"
 
 struct khyp_vm;
 
@@ -26,6 +27,7 @@ struct khyp_vm;
  * struct khyp_irqchip - a VM's in-kernel interrupt controllers
  * @vm:		(c) the VM.
  * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
+ * @ioapic:	the IOAPIC (irq/ioapic.c), with its own lock.
  *
  * (c): set in khyp_irqchip_create(), constant until the VM is freed.
  * Each device below has its own lock, described beside its struct.
@@ -33,6 +35,11 @@ struct khyp_vm;
 struct khyp_irqchip {
 	struct khyp_vm *vm;
 	struct khyp_bus_dev lapic_mmio;
+	struct khyp_ioapic ioapic;
 };
+
+/* IRQ @irq (0 .. KHYP_IRQCHIP_NR_IRQS - 1) goes to @level.  Any context. */
+void khyp_irqchip_set_irq(struct khyp_irqchip *chip, unsigned int irq,
+			  bool level);
 
 #endif /* KHYP_IRQ_IRQCHIP_H */

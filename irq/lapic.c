@@ -17,8 +17,10 @@
  * Before each entry irq/inject.c asks khyp_lapic_accept() for the
  * highest IRR vector whose priority class is above the PPR's; that moves
  * it to ISR, and inject.c puts it into the hardware.  EOI clears the
- * highest ISR bit.  NMIs sent by IPI wait in a flag that the next entry
- * turns into an NMI event.
+ * highest ISR bit and, if that vector was level-triggered (TMR), tells
+ * the IOAPIC (khyp_ioapic_eoi()).  IPIs, the IOAPIC and MSIs all reach
+ * their targets through one loop, khyp_lapic_route().  NMIs sent by IPI
+ * wait in a flag that the next entry turns into an NMI event.
  *
  * The timer is an hrtimer (never polled), on an APIC bus clock of 1 GHz
  * (1 ns per tick before the divider); a periodic timer never fires more
@@ -28,8 +30,7 @@
  * Not emulated yet (issue 13): moving the APIC base (a WRMSR with
  * another base gets #GP), INIT and SIPI (dropped), lowest-priority
  * arbitration (the first vCPU that matches gets it), the TSC-deadline
- * mode, CR8 as the TPR, level-triggered EOI to an IOAPIC, LINT0/LINT1
- * inputs (no PIC yet).
+ * mode, CR8 as the TPR, LINT0/LINT1 inputs (no PIC yet).
  *
  * Locking: @lock (irqsave: the hrtimer callback runs in hard interrupt
  * context) protects regs[] and the timer fields.  A vCPU's own thread
@@ -37,7 +38,9 @@
  * set IRR, ESR bits and @nmi_pending.  No code holds two APICs' locks:
  * an IPI reads the ICR under the sender's lock, drops it, then takes
  * each target's in turn.  hrtimer_cancel() is called without @lock (the
- * callback takes it).
+ * callback takes it).  The IOAPIC's lock (irq/ioapic.h) comes before
+ * any APIC's: the IOAPIC delivers holding it, so an APIC never calls the
+ * IOAPIC with @lock held (the EOI is reported after it is dropped).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,7 +56,9 @@
 #include "../core/bus.h"
 #include "../core/vcpu.h"
 #include "../core/vm.h"
+#include "ioapic.h"
 #include "irq.h"
+#include "irqchip.h"
 #include "lapic.h"
 
 /*
@@ -389,58 +394,90 @@ static bool khyp_lapic_match(struct khyp_lapic *a, u32 dest, bool logical)
 	return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xf);
 }
 
-/* ICR written: send.  Called without any APIC's lock. */
-static void khyp_lapic_send_ipi(struct khyp_lapic *a, u32 low, u32 dest)
+/**
+ * khyp_lapic_route() - deliver an interrupt message to the APICs it names
+ * @vm:		the VM
+ * @src:	the sending APIC (an IPI), or NULL (the IOAPIC, an MSI)
+ * @irq:	the message
+ *
+ * The one delivery loop of IPIs, IOAPIC redirection entries and MSIs.
+ * Takes each target's lock in turn, never two at once; the caller holds
+ * no APIC's lock (the IOAPIC's lock may be held: it comes first).
+ *
+ * Return: how many APICs took it (0: dropped, e.g. no APIC matched, all
+ * disabled, or a delivery mode khyp_lapic_deliver() does not emulate).
+ */
+unsigned int khyp_lapic_route(struct khyp_vm *vm, struct khyp_lapic *src,
+			      const struct khyp_lapic_irq *irq)
 {
-	struct khyp_vm *vm = a->vcpu->vm;
-	u32 mode = low & APIC_DM_FIXED_MASK;
-	u32 shorthand = low & APIC_DEST_ALLBUT;
-	bool logical = low & APIC_DEST_LOGICAL;
-	bool level = low & APIC_INT_LEVELTRIG;
-	u8 vector = low & APIC_VECTOR_MASK;
+	u32 shorthand = irq->shorthand;
+	unsigned int n = 0, i;
 	struct khyp_vcpu *t;
-	unsigned long flags;
-	unsigned int i;
 
-	if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && vector < 16) {
-		raw_spin_lock_irqsave(&a->lock, flags);
-		khyp_lapic_error(a, APIC_ESR_SENDILL);
-		raw_spin_unlock_irqrestore(&a->lock, flags);
-		khyp_lapic_notify(a->vcpu);
-		return;
-	}
-	if (shorthand == APIC_DEST_SELF) {
-		khyp_lapic_deliver(a, mode, vector, level);
-		return;
-	}
+	if (shorthand == APIC_DEST_SELF)
+		return src && khyp_lapic_deliver(src, irq->mode, irq->vector,
+						 irq->level);
 	rcu_read_lock();
 	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
 		t = rcu_dereference(vm->vcpus[i]);
 		/* Every vCPU of a VM with an irqchip has an APIC. */
 		if (!t || WARN_ON_ONCE(!t->lapic))
 			continue;
-		if (shorthand == APIC_DEST_ALLBUT && t->lapic == a)
+		if (shorthand == APIC_DEST_ALLBUT && t->lapic == src)
 			continue;
-		if (!shorthand && !khyp_lapic_match(t->lapic, dest, logical))
+		if (!shorthand &&
+		    !khyp_lapic_match(t->lapic, irq->dest, irq->logical))
 			continue;
-		khyp_lapic_deliver(t->lapic, mode, vector, level);
+		n += khyp_lapic_deliver(t->lapic, irq->mode, irq->vector,
+					irq->level);
 		/* Lowest priority: one target (the first; see the top). */
-		if (!shorthand && mode == APIC_DM_LOWEST)
+		if (!shorthand && irq->mode == APIC_DM_LOWEST)
 			break;
 	}
 	rcu_read_unlock();
+	return n;
 }
 
-/* EOI: the highest in-service vector is done (caller holds @lock). */
-static void khyp_lapic_eoi(struct khyp_lapic *a)
+/* ICR written: send.  Called without any APIC's lock. */
+static void khyp_lapic_send_ipi(struct khyp_lapic *a, u32 low, u32 dest)
+{
+	struct khyp_lapic_irq irq = {
+		.dest		= dest,
+		.mode		= low & APIC_DM_FIXED_MASK,
+		.shorthand	= low & APIC_DEST_ALLBUT,
+		.vector		= low & APIC_VECTOR_MASK,
+		.logical	= low & APIC_DEST_LOGICAL,
+		.level		= low & APIC_INT_LEVELTRIG,
+	};
+	unsigned long flags;
+
+	if ((irq.mode == APIC_DM_FIXED || irq.mode == APIC_DM_LOWEST) &&
+	    irq.vector < 16) {
+		raw_spin_lock_irqsave(&a->lock, flags);
+		khyp_lapic_error(a, APIC_ESR_SENDILL);
+		raw_spin_unlock_irqrestore(&a->lock, flags);
+		khyp_lapic_notify(a->vcpu);
+		return;
+	}
+	khyp_lapic_route(a->vcpu->vm, a, &irq);
+}
+
+/*
+ * EOI: the highest in-service vector is done (caller holds @lock).
+ * Returns it if it was level-triggered (its TMR bit set): the caller
+ * tells the IOAPIC once it has dropped @lock.  Else -1.
+ */
+static int khyp_lapic_eoi(struct khyp_lapic *a)
 {
 	int v = khyp_lapic_vec_highest(a, APIC_ISR);
 
 	if (v < 0)
-		return;
+		return -1;
 	khyp_lapic_vec_clear(a, APIC_ISR, v);
-	/* Level-triggered (TMR): the IOAPIC will be told, with the IOAPIC. */
 	khyp_lapic_update_ppr(a);
+	if (*khyp_lapic_vec_reg(a, APIC_TMR, v) & BIT(v % 32))
+		return v;
+	return -1;
 }
 
 static u32 khyp_lapic_read_reg(struct khyp_lapic *a, u32 reg)
@@ -484,6 +521,8 @@ static u32 khyp_lapic_lvt_mask(u32 reg)
  * @reg:	the xAPIC offset
  * @val:	the value
  * @ipi:	out: set when an IPI must be sent (after @lock is dropped)
+ * @eoi:	out: the vector of a level-triggered EOI, for the IOAPIC
+ *		(after @lock is dropped); untouched otherwise
  * @cancel:	out: set when the timer must be stopped first; the caller
  *		drops @lock, cancels, and calls again with *@cancel set
  *
@@ -491,7 +530,7 @@ static u32 khyp_lapic_lvt_mask(u32 reg)
  * bit set, a read-only register); xAPIC ignores those writes.
  */
 static int khyp_lapic_write_reg(struct khyp_lapic *a, u32 reg, u32 val,
-				bool *ipi, bool *cancel)
+				bool *ipi, int *eoi, bool *cancel)
 {
 	bool x2 = khyp_lapic_x2apic(a);
 	u32 old, mask;
@@ -512,7 +551,7 @@ static int khyp_lapic_write_reg(struct khyp_lapic *a, u32 reg, u32 val,
 	case APIC_EOI:
 		if (x2 && val)
 			return -EINVAL;
-		khyp_lapic_eoi(a);
+		*eoi = khyp_lapic_eoi(a);
 		break;
 	case APIC_LDR:
 		if (x2)
@@ -611,17 +650,17 @@ static int khyp_lapic_write(struct khyp_lapic *a, u32 reg, u32 val,
 	bool ipi = false, cancel = false;
 	unsigned long flags;
 	u32 icr = 0, dest = 0;
-	int r;
+	int r, eoi = -1;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
 	if (reg == APIC_ICR && khyp_lapic_x2apic(a))
 		khyp_lapic_set(a, APIC_ICR2, icr_high);
-	r = khyp_lapic_write_reg(a, reg, val, &ipi, &cancel);
+	r = khyp_lapic_write_reg(a, reg, val, &ipi, &eoi, &cancel);
 	if (cancel) {
 		raw_spin_unlock_irqrestore(&a->lock, flags);
 		hrtimer_cancel(&a->timer);
 		raw_spin_lock_irqsave(&a->lock, flags);
-		r = khyp_lapic_write_reg(a, reg, val, &ipi, &cancel);
+		r = khyp_lapic_write_reg(a, reg, val, &ipi, &eoi, &cancel);
 	}
 	if (ipi) {
 		icr = khyp_lapic_get(a, APIC_ICR);
@@ -633,6 +672,9 @@ static int khyp_lapic_write(struct khyp_lapic *a, u32 reg, u32 val,
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	if (ipi)
 		khyp_lapic_send_ipi(a, icr, dest);
+	/* Without @lock: the IOAPIC may deliver again, to this APIC too. */
+	if (eoi >= 0)
+		khyp_ioapic_eoi(&a->vcpu->vm->irqchip->ioapic, eoi);
 	return r;
 }
 

@@ -11,7 +11,41 @@
 
 struct khyp_bus_ops;
 struct khyp_inj;
+struct khyp_lapic;
 struct khyp_vcpu;
+struct khyp_vm;
+
+/**
+ * struct khyp_lapic_irq - an interrupt message on its way to the APICs
+ * @dest:	the destination: an APIC ID (physical; 0xff or, in x2APIC
+ *		mode, 0xffffffff is every APIC) or a logical destination
+ *		matched against each APIC's LDR/DFR.
+ * @mode:	the delivery mode, APIC_DM_* (ICR bits 10:8).
+ * @shorthand:	0, APIC_DEST_SELF, APIC_DEST_ALLINC or APIC_DEST_ALLBUT;
+ *		SELF and ALLBUT need a source APIC.
+ * @vector:	the vector (fixed, lowest priority).
+ * @logical:	@dest is logical.
+ * @level:	level-triggered: the target sets the vector's TMR bit, and
+ *		its EOI tells the IOAPIC (irq/ioapic.c).
+ *
+ * Made by an IPI (the ICR), an IOAPIC redirection entry or an MSI.
+ */
+struct khyp_lapic_irq {
+	u32 dest;
+	u32 mode;
+	u32 shorthand;
+	u8 vector;
+	bool logical;
+	bool level;
+};
+
+/*
+ * Deliver @irq to the VM's APICs it names (@src: the sending APIC, or
+ * NULL from the IOAPIC or an MSI).  Any context; the caller holds no
+ * APIC's lock (it may hold the IOAPIC's).  Returns how many took it.
+ */
+unsigned int khyp_lapic_route(struct khyp_vm *vm, struct khyp_lapic *src,
+			      const struct khyp_lapic_irq *irq);
 
 /* The MMIO page's handlers (registered once per VM by irq/irqchip.c). */
 extern const struct khyp_bus_ops khyp_lapic_mmio_ops;

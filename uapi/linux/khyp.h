@@ -428,6 +428,42 @@ struct khyp_create_irqchip {
 	__u64 reserved[3];
 };
 
+/**
+ * struct khyp_irq_level - argument of KHYP_IRQ_LINE
+ * @irq:	in: the line, 0 .. 23 (-EINVAL beyond).  0-15 are the
+ *		ISA IRQs (IOAPIC pin n, but IRQ 0 is pin 2 and IRQ 2 no
+ *		pin), 16-23 IOAPIC pins 16-23 (docs/irq.md).
+ * @level:	in: 1 asserted, 0 deasserted.
+ * @reserved:	in: must be 0.
+ *
+ * Needs an irqchip (-ENXIO).  An edge-triggered input is a 0 then a 1.
+ */
+struct khyp_irq_level {
+	__u32 irq;
+	__u32 level;
+	__u64 reserved[2];
+};
+
+/**
+ * struct khyp_msi - argument of KHYP_SIGNAL_MSI
+ * @address:	in: the message address, 0xfee00000 - 0xfeefffff:
+ *		destination APIC ID in bits 19:12, logical destination
+ *		if bit 2 is set.
+ * @data:	in: the message data: vector in bits 7:0, delivery mode
+ *		in 10:8 (fixed, lowest priority, NMI, ...).  Always
+ *		edge-triggered: the trigger bit (15) is ignored.
+ * @flags:	in: must be 0.
+ * @reserved:	in: must be 0.
+ *
+ * Needs an irqchip (-ENXIO).
+ */
+struct khyp_msi {
+	__u64 address;
+	__u32 data;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
 /* On /dev/khyp. */
 #define KHYP_GET_API_VERSION	_IO(KHYPIO, 0x00)
 #define KHYP_GET_CAPS		_IOWR(KHYPIO, 0x01, struct khyp_caps)
@@ -439,6 +475,8 @@ struct khyp_create_irqchip {
 #define KHYP_SET_BALLOON	_IOW(KHYPIO, 0x12, struct khyp_balloon_target)
 #define KHYP_GET_BALLOON	_IOR(KHYPIO, 0x13, struct khyp_balloon_stats)
 #define KHYP_CREATE_IRQCHIP	_IOW(KHYPIO, 0x14, struct khyp_create_irqchip)
+#define KHYP_IRQ_LINE		_IOW(KHYPIO, 0x15, struct khyp_irq_level)
+#define KHYP_SIGNAL_MSI		_IOW(KHYPIO, 0x16, struct khyp_msi)
 
 /* On a vCPU fd. */
 #define KHYP_RUN		_IO(KHYPIO, 0x20)	/* arg: 0 */
