@@ -7,10 +7,11 @@
  * injects interrupts (KHYP_INJECT_EVENT) and sees every HLT, as before.
  * With one, each vCPU gets a local APIC (irq/lapic.c) when it is created,
  * and the devices shared by the whole VM are registered here on the VM's
- * bus (core/bus.c): for now the xAPIC page, one range whose handlers
- * serve the accessing vCPU's own APIC.  The IOAPIC, the PICs and the PIT
- * (issue 13) will be members of struct khyp_irqchip and register their
- * ranges in khyp_irqchip_create() the same way.
+ * bus (core/bus.c): the xAPIC page, one range whose handlers serve the
+ * accessing vCPU's own APIC; the PIC pair with its ELCR (irq/pic.c); the
+ * PIT with port 0x61 (irq/pit.c), whose channel 0 raises ISA IRQ 0.  The
+ * IOAPIC (issue 13) will be a member of struct khyp_irqchip and register
+ * its range in khyp_irqchip_create() the same way.
  *
  * Lifetime: vm->irqchip is set once, under vm->lock, and stays until the
  * VM is freed (khyp_irqchip_destroy(), after every vCPU is gone).
@@ -24,6 +25,7 @@
 #include "irq.h"
 #include "irqchip.h"
 #include "lapic.h"
+#include "pic.h"
 
 /**
  * khyp_irqchip_create() - KHYP_CREATE_IRQCHIP
@@ -60,10 +62,20 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 			      &chip->lapic_mmio);
 	if (r)
 		goto free_chip;
+	r = khyp_pic_create(chip);
+	if (r)
+		goto unregister_lapic;
+	r = khyp_pit_create(chip);
+	if (r)
+		goto destroy_pic;
 	vm->irqchip = chip;
 	mutex_unlock(&vm->lock);
 	return 0;
 
+destroy_pic:
+	khyp_pic_destroy(chip);
+unregister_lapic:
+	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 free_chip:
 	kfree(chip);
 unlock:
@@ -78,6 +90,9 @@ void khyp_irqchip_destroy(struct khyp_vm *vm)
 
 	if (!chip)
 		return;
+	/* The PIT first: its timer raises IRQ 0 in the PIC. */
+	khyp_pit_destroy(chip);
+	khyp_pic_destroy(chip);
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 	kfree(chip);
 	vm->irqchip = NULL;

@@ -17,6 +17,8 @@
 
 #include "../core/bus.h"
 
+struct khyp_pic;
+struct khyp_pit;
 struct khyp_vm;
 
 /* The board's interrupt lines: ISA IRQs 0-15, then IOAPIC-only 16-23. */
@@ -26,6 +28,8 @@ struct khyp_vm;
  * struct khyp_irqchip - a VM's in-kernel interrupt controllers
  * @vm:		(c) the VM.
  * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
+ * @pic:	(c) the 8259A pair and the ELCR (irq/pic.c).
+ * @pit:	(c) the 8254 and port 0x61 (irq/pit.c).
  *
  * (c): set in khyp_irqchip_create(), constant until the VM is freed.
  * Each device below has its own lock, described beside its struct.
@@ -33,6 +37,8 @@ struct khyp_vm;
 struct khyp_irqchip {
 	struct khyp_vm *vm;
 	struct khyp_bus_dev lapic_mmio;
+	struct khyp_pic *pic;
+	struct khyp_pit *pit;
 };
 
 #endif /* KHYP_IRQ_IRQCHIP_H */
