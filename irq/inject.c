@@ -39,7 +39,9 @@
 #include "../core/vcpu.h"
 #include "../core/vm.h"
 #include "irq.h"
+#include "irqchip.h"
 #include "lapic.h"
+#include "pic.h"
 
 /*
  * An STI or MOV SS shadow covers the one instruction after it: the exit
@@ -269,6 +271,41 @@ static void khyp_irq_take_request(struct khyp_vcpu *vcpu)
 }
 
 /*
+ * The PIC's INTR reaches vCPU 0 through LINT0 as an ExtINT (the virtual
+ * wire, irq/pic.c) when the local APIC lets it in.
+ */
+static bool khyp_irq_extint_pending(struct khyp_vcpu *vcpu)
+{
+	struct khyp_irqchip *chip = vcpu->vm->irqchip;
+
+	return vcpu->id == 0 && chip && chip->pic &&
+	       khyp_pic_output(chip->pic) && khyp_lapic_accepts_extint(vcpu);
+}
+
+/*
+ * With an irqchip, the interrupt to deliver now: an ExtINT before the
+ * APIC's own (as KVM orders them): its vector comes from the PIC's
+ * acknowledge, bypasses the TPR and PPR and never enters IRR or ISR.
+ */
+static bool khyp_irq_chip_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj)
+{
+	if (!khyp_irq_extint_pending(vcpu))
+		return khyp_lapic_accept(vcpu, inj);
+	inj->type = KHYP_EVENT_INTERRUPT;
+	inj->vector = khyp_pic_intack(vcpu->vm->irqchip->pic);
+	inj->has_error_code = false;
+	inj->error_code = 0;
+	inj->valid = true;
+	return true;
+}
+
+/* Is there one (without taking it)? */
+static bool khyp_irq_chip_pending(struct khyp_vcpu *vcpu)
+{
+	return khyp_irq_extint_pending(vcpu) || khyp_lapic_has_interrupt(vcpu);
+}
+
+/*
  * Does delivering @inj push an error code?  Exactly when the processor
  * would push one: for the exceptions that have one, in protected mode
  * (real mode pushes none).  Userspace's flag does not decide it: VMX
@@ -321,8 +358,8 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 	else if (ev->kirq.valid && khyp_irq_can_take(vcpu))
 		vcpu->injecting = &ev->kirq;
 	else if (vcpu->lapic && !ev->kirq.valid && khyp_irq_can_take(vcpu) &&
-		 khyp_lapic_accept(vcpu, &ev->kirq))
-		vcpu->injecting = &ev->kirq;	/* now in the APIC's ISR */
+		 khyp_irq_chip_accept(vcpu, &ev->kirq))
+		vcpu->injecting = &ev->kirq;	/* in the APIC's or PIC's ISR */
 
 	if (vcpu->injecting) {
 		entry->inject = *vcpu->injecting;
@@ -332,7 +369,7 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 	entry->end_shadow = vcpu->int_shadow && !khyp_irq_in_shadow(vcpu);
 	irq_waits = (ev->irq.valid && vcpu->injecting != &ev->irq) ||
 		    (ev->kirq.valid && vcpu->injecting != &ev->kirq) ||
-		    (vcpu->lapic && khyp_lapic_has_interrupt(vcpu));
+		    (vcpu->lapic && khyp_irq_chip_pending(vcpu));
 	if (irq_waits || vcpu->run->request_interrupt_window)
 		entry->irq_window = true;
 }
@@ -360,10 +397,10 @@ bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu)
 
 	bool irq;
 
-	/* With an APIC, only a vector it would deliver now counts. */
+	/* With an APIC, only a vector it (or the PIC) would deliver counts. */
 	if (vcpu->lapic)
 		irq = ev->irq.valid || ev->kirq.valid ||
-		      khyp_lapic_has_interrupt(vcpu);
+		      khyp_irq_chip_pending(vcpu);
 	else
 		irq = ev->irq.valid || ev->kirq.valid ||
 		      READ_ONCE(vcpu->irq_request_pending);

@@ -8,9 +8,9 @@
  * With one, each vCPU gets a local APIC (irq/lapic.c) when it is created,
  * and the devices shared by the whole VM are registered here on the VM's
  * bus (core/bus.c): the xAPIC page, one range whose handlers serve the
- * accessing vCPU's own APIC, and the IOAPIC's page (irq/ioapic.c).  The
- * PICs and the PIT (issue 13) will be members of struct khyp_irqchip and
- * register their ranges in khyp_irqchip_create() the same way.
+ * accessing vCPU's own APIC; the IOAPIC's page (irq/ioapic.c); the PIC
+ * pair with its ELCR (irq/pic.c); the PIT with port 0x61 (irq/pit.c),
+ * whose channel 0 raises ISA IRQ 0.
  *
  * Userspace drives the board's interrupt lines (KHYP_IRQ_LINE, routed by
  * khyp_irqchip_set_irq() as irq/irqchip.h describes) and sends MSIs
@@ -31,6 +31,7 @@
 #include "irq.h"
 #include "irqchip.h"
 #include "lapic.h"
+#include "pic.h"
 
 /**
  * khyp_irqchip_create() - KHYP_CREATE_IRQCHIP
@@ -73,11 +74,21 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 			      &chip->ioapic.mmio);
 	if (r)
 		goto unregister_lapic;
+	r = khyp_pic_create(chip);
+	if (r)
+		goto unregister_ioapic;
+	r = khyp_pit_create(chip);
+	if (r)
+		goto destroy_pic;
 	/* Complete before seen: the VM ioctls read it without @lock. */
 	smp_store_release(&vm->irqchip, chip);
 	mutex_unlock(&vm->lock);
 	return 0;
 
+destroy_pic:
+	khyp_pic_destroy(chip);
+unregister_ioapic:
+	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->ioapic.mmio);
 unregister_lapic:
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 free_chip:
@@ -94,6 +105,9 @@ void khyp_irqchip_destroy(struct khyp_vm *vm)
 
 	if (!chip)
 		return;
+	/* The PIT first: its timer raises IRQ 0 in the PIC and the IOAPIC. */
+	khyp_pit_destroy(chip);
+	khyp_pic_destroy(chip);
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->ioapic.mmio);
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 	kfree(chip);
@@ -115,7 +129,8 @@ void khyp_irqchip_set_irq(struct khyp_irqchip *chip, unsigned int irq,
 {
 	if (WARN_ON_ONCE(irq >= KHYP_IRQCHIP_NR_IRQS))
 		return;
-	/* The PIC pair takes IRQs 0-15 here (issue 13). */
+	if (irq < 16 && irq != 2)
+		khyp_pic_set_irq(chip->pic, irq, level);
 	if (irq == 2)
 		return;
 	khyp_ioapic_set_irq(&chip->ioapic, irq ? irq : 2, level);

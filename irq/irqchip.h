@@ -18,6 +18,8 @@
 #include "../core/bus.h"
 #include "ioapic.h"
 
+struct khyp_pic;
+struct khyp_pit;
 struct khyp_vm;
 
 /* The board's interrupt lines: ISA IRQs 0-15, then IOAPIC-only 16-23. */
@@ -28,6 +30,8 @@ struct khyp_vm;
  * @vm:		(c) the VM.
  * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
  * @ioapic:	the IOAPIC (irq/ioapic.c), with its own lock.
+ * @pic:	(c) the 8259A pair and the ELCR (irq/pic.c).
+ * @pit:	(c) the 8254 and port 0x61 (irq/pit.c).
  *
  * (c): set in khyp_irqchip_create(), constant until the VM is freed.
  * Each device below has its own lock, described beside its struct.
@@ -36,6 +40,8 @@ struct khyp_irqchip {
 	struct khyp_vm *vm;
 	struct khyp_bus_dev lapic_mmio;
 	struct khyp_ioapic ioapic;
+	struct khyp_pic *pic;
+	struct khyp_pit *pit;
 };
 
 /* IRQ @irq (0 .. KHYP_IRQCHIP_NR_IRQS - 1) goes to @level.  Any context. */

@@ -30,7 +30,9 @@
  * Not emulated yet (issue 13): moving the APIC base (a WRMSR with
  * another base gets #GP), INIT and SIPI (dropped), lowest-priority
  * arbitration (the first vCPU that matches gets it), the TSC-deadline
- * mode, CR8 as the TPR, LINT0/LINT1 inputs (no PIC yet).
+ * mode, CR8 as the TPR, LINT1.  LINT0 takes the PIC's ExtINT on vCPU 0
+ * (irq/pic.c, khyp_lapic_accepts_extint()); the EOI of a level-triggered
+ * vector is passed on to the IOAPIC (irq/ioapic.c).
  *
  * Locking: @lock (irqsave: the hrtimer callback runs in hard interrupt
  * context) protects regs[] and the timer fields.  A vCPU's own thread
@@ -361,6 +363,12 @@ static void khyp_lapic_reset_regs(struct khyp_lapic *a)
 	khyp_lapic_set(a, APIC_SPIV, 0xff);
 	for (i = APIC_LVTT; i <= APIC_LVTERR; i += 0x10)
 		khyp_lapic_set(a, i, APIC_LVT_MASKED);
+	/*
+	 * The BSP's LINT0 takes the PIC (irq/pic.c) as ExtINT from reset,
+	 * as QEMU and KVM set it up for the BIOS's virtual wire.
+	 */
+	if (a->vcpu->id == 0)
+		khyp_lapic_set(a, APIC_LVT0, APIC_DM_EXTINT);
 	a->esr_pending = 0;
 	a->period_ns = 0;
 }
@@ -912,6 +920,27 @@ bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu)
 	v = khyp_lapic_pending_vector(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	return v >= 0;
+}
+
+/*
+ * Does LINT0 take the PIC's INTR as an ExtINT now?  When the APIC is
+ * hardware-disabled (the processor's INTR pin then goes straight in), or
+ * LVT0 is unmasked with delivery mode ExtINT (the virtual wire).
+ */
+bool khyp_lapic_accepts_extint(struct khyp_vcpu *vcpu)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+	u32 lvt0;
+	bool r;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	lvt0 = khyp_lapic_get(a, APIC_LVT0);
+	r = !khyp_lapic_hw_enabled(a) ||
+	    (!(lvt0 & APIC_LVT_MASKED) &&
+	     (lvt0 & APIC_MODE_MASK) == APIC_DM_EXTINT);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	return r;
 }
 
 bool khyp_lapic_raise(struct khyp_vcpu *vcpu, u8 vector)

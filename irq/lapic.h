@@ -61,5 +61,7 @@ bool khyp_lapic_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj);
 /* Is there one (without taking it)? */
 bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu);
 bool khyp_lapic_nmi_pending(struct khyp_vcpu *vcpu);
+/* Does LINT0 take an ExtINT (the PIC's INTR, irq/pic.c) now? */
+bool khyp_lapic_accepts_extint(struct khyp_vcpu *vcpu);
 
 #endif /* KHYP_IRQ_LAPIC_H */

@@ -198,7 +198,8 @@ static void guest_reset_values(void)
 	GUEST_ASSERT_EQ(apic_read(R_ESR), 0);
 	GUEST_ASSERT_EQ(apic_read(R_ICR), 0);
 	GUEST_ASSERT_EQ(apic_read(R_LVTT), LVT_MASKED);
-	GUEST_ASSERT_EQ(apic_read(R_LVT0), LVT_MASKED);
+	/* vCPU 0 (the BSP): LINT0 takes the PIC as ExtINT, as in QEMU. */
+	GUEST_ASSERT_EQ(apic_read(R_LVT0), 0x700);
 	GUEST_ASSERT_EQ(apic_read(R_LVT1), LVT_MASKED);
 	GUEST_ASSERT_EQ(apic_read(R_LVTERR), LVT_MASKED);
 	GUEST_ASSERT_EQ(apic_read(R_TMICT), 0);
