@@ -87,10 +87,27 @@ static bool khyp_ioapic_send(struct khyp_ioapic *ioapic, unsigned int pin)
 	/* 8 bits of destination: 0xff is every APIC, in x2APIC mode too. */
 	if (!irq.logical && irq.dest == 0xff)
 		irq.shorthand = APIC_DEST_ALLINC;
+	/*
+	 * NMI, SMI, INIT and ExtINT messages are edge-triggered whatever the
+	 * entry says (82093AA), and no EOI would ever clear remote IRR for
+	 * them or for a vector below 16: send those as edges.
+	 */
+	if ((irq.mode != APIC_DM_FIXED && irq.mode != APIC_DM_LOWEST) ||
+	    irq.vector < 16)
+		irq.level = false;
 	if (khyp_lapic_route(ioapic->vm, NULL, &irq))
 		return true;
 	ioapic->nr_dropped++;
 	return false;
+}
+
+/* Will an EOI come back for this entry's message (see the send)? */
+static bool khyp_ioapic_takes_eoi(const struct IO_APIC_route_entry *e)
+{
+	u32 mode = SET_APIC_DELIVERY_MODE(0, e->delivery_mode);
+
+	return (mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) &&
+	       e->vector >= 16;
 }
 
 /*
@@ -106,7 +123,7 @@ static void khyp_ioapic_service(struct khyp_ioapic *ioapic, unsigned int pin)
 	if (!e->is_level || e->masked || e->irr ||
 	    !(ioapic->lines & BIT(pin)))
 		return;
-	if (khyp_ioapic_send(ioapic, pin))
+	if (khyp_ioapic_send(ioapic, pin) && khyp_ioapic_takes_eoi(e))
 		e->irr = 1;
 }
 
@@ -127,6 +144,7 @@ void khyp_ioapic_set_irq(struct khyp_ioapic *ioapic, unsigned int pin,
 
 	if (WARN_ON_ONCE(pin >= KHYP_IOAPIC_NR_PINS))
 		return;
+	pin = array_index_nospec(pin, KHYP_IOAPIC_NR_PINS);
 	raw_spin_lock_irqsave(&ioapic->lock, flags);
 	e = &ioapic->redir[pin];
 	old = ioapic->lines & BIT(pin);

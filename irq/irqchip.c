@@ -21,6 +21,7 @@
  * VM ioctls read it without the lock (smp_load_acquire(), paired with
  * the store that publishes it).
  */
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <asm/apicdef.h>
@@ -63,6 +64,7 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 	if (!chip)
 		goto unlock;
 	chip->vm = vm;
+	raw_spin_lock_init(&chip->lines_lock);
 	khyp_ioapic_init(&chip->ioapic, vm);
 	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, APIC_DEFAULT_PHYS_BASE,
 			      PAGE_SIZE, &khyp_lapic_mmio_ops,
@@ -118,22 +120,36 @@ void khyp_irqchip_destroy(struct khyp_vm *vm)
  * khyp_irqchip_set_irq() - one of the board's interrupt lines changes
  * @chip:	the irqchip
  * @irq:	the line, 0 .. KHYP_IRQCHIP_NR_IRQS - 1 (irq/irqchip.h)
- * @level:	true: asserted
+ * @src:	who drives it: the line is the OR of its sources
+ * @level:	true: @src asserts it
  *
  * Any context (a VM ioctl, a timer's hard interrupt).  The ISA IRQs go
  * to the PIC pin of the same number and to the IOAPIC, IRQ 0 (the PIT)
  * to IOAPIC pin 2; IRQ 2, the PICs' cascade, reaches no IOAPIC pin.
  */
 void khyp_irqchip_set_irq(struct khyp_irqchip *chip, unsigned int irq,
-			  bool level)
+			  enum khyp_irq_source src, bool level)
 {
-	if (WARN_ON_ONCE(irq >= KHYP_IRQCHIP_NR_IRQS))
+	unsigned long flags;
+	unsigned int i;
+	bool line = false;
+
+	if (WARN_ON_ONCE(irq >= KHYP_IRQCHIP_NR_IRQS ||
+			 src >= KHYP_IRQ_SRC_NR))
 		return;
+	irq = array_index_nospec(irq, KHYP_IRQCHIP_NR_IRQS);
+	raw_spin_lock_irqsave(&chip->lines_lock, flags);
+	if (level)
+		chip->lines[src] |= BIT(irq);
+	else
+		chip->lines[src] &= ~BIT(irq);
+	for (i = 0; i < KHYP_IRQ_SRC_NR; i++)
+		line |= chip->lines[i] & BIT(irq);
 	if (irq < 16 && irq != 2)
-		khyp_pic_set_irq(chip->pic, irq, level);
-	if (irq == 2)
-		return;
-	khyp_ioapic_set_irq(&chip->ioapic, irq ? irq : 2, level);
+		khyp_pic_set_irq(chip->pic, irq, line);
+	if (irq != 2)
+		khyp_ioapic_set_irq(&chip->ioapic, irq ? irq : 2, line);
+	raw_spin_unlock_irqrestore(&chip->lines_lock, flags);
 }
 
 /**
@@ -155,7 +171,7 @@ int khyp_irqchip_irq_line(struct khyp_vm *vm, const struct khyp_irq_level *arg)
 	chip = smp_load_acquire(&vm->irqchip);
 	if (!chip)
 		return -ENXIO;
-	khyp_irqchip_set_irq(chip, arg->irq, arg->level);
+	khyp_irqchip_set_irq(chip, arg->irq, KHYP_IRQ_SRC_USER, arg->level);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #ifndef KHYP_IRQ_IRQCHIP_H
 #define KHYP_IRQ_IRQCHIP_H
 
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include "../core/bus.h"
@@ -25,10 +26,26 @@ struct khyp_vm;
 /* The board's interrupt lines: ISA IRQs 0-15, then IOAPIC-only 16-23. */
 #define KHYP_IRQCHIP_NR_IRQS	24
 
+/*
+ * Who drives a line.  A line is the OR of its sources (wired-OR, as
+ * KVM's IRQ source ids): userspace's KHYP_IRQ_LINE and the in-kernel
+ * PIT both drive IRQ 0, and a pulse of the PIT must not undo a level
+ * that userspace holds.
+ */
+enum khyp_irq_source {
+	KHYP_IRQ_SRC_USER,
+	KHYP_IRQ_SRC_PIT,
+	KHYP_IRQ_SRC_NR
+};
+
 /**
  * struct khyp_irqchip - a VM's in-kernel interrupt controllers
  * @vm:		(c) the VM.
  * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
+ * @lines_lock:	protects @lines and orders the changes of a line as the
+ *		PIC and the IOAPIC see them; taken outside their locks
+ *		(and so outside an APIC's), never inside any of them.
+ * @lines:	per source, the lines it asserts (bit n: IRQ n).
  * @ioapic:	the IOAPIC (irq/ioapic.c), with its own lock.
  * @pic:	(c) the 8259A pair and the ELCR (irq/pic.c).
  * @pit:	(c) the 8254 and port 0x61 (irq/pit.c).
@@ -39,6 +56,8 @@ struct khyp_vm;
 struct khyp_irqchip {
 	struct khyp_vm *vm;
 	struct khyp_bus_dev lapic_mmio;
+	raw_spinlock_t lines_lock;	/* see @lines */
+	u32 lines[KHYP_IRQ_SRC_NR];
 	struct khyp_ioapic ioapic;
 	struct khyp_pic *pic;
 	struct khyp_pit *pit;
@@ -46,6 +65,6 @@ struct khyp_irqchip {
 
 /* IRQ @irq (0 .. KHYP_IRQCHIP_NR_IRQS - 1) goes to @level.  Any context. */
 void khyp_irqchip_set_irq(struct khyp_irqchip *chip, unsigned int irq,
-			  bool level);
+			  enum khyp_irq_source src, bool level);
 
 #endif /* KHYP_IRQ_IRQCHIP_H */

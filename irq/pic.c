@@ -331,7 +331,7 @@ static bool khyp_pic_update(struct khyp_pic *pic)
 		m->irr |= BIT(KHYP_PIC_CASCADE_IRQ);
 	else
 		m->irr &= ~BIT(KHYP_PIC_CASCADE_IRQ);
-	pic->output = khyp_8259_pending(m, true) >= 0;
+	WRITE_ONCE(pic->output, khyp_8259_pending(m, true) >= 0);
 	return pic->output && !was;
 }
 

@@ -253,8 +253,8 @@ static u8 khyp_pit_status(struct khyp_pit_channel *c, ktime_t now)
  */
 static void khyp_pit_raise_irq0(struct khyp_pit *pit)
 {
-	khyp_irqchip_set_irq(pit->chip, 0, true);
-	khyp_irqchip_set_irq(pit->chip, 0, false);
+	khyp_irqchip_set_irq(pit->chip, 0, KHYP_IRQ_SRC_PIT, true);
+	khyp_irqchip_set_irq(pit->chip, 0, KHYP_IRQ_SRC_PIT, false);
 }
 
 static enum hrtimer_restart khyp_pit_timer_fn(struct hrtimer *t)
