@@ -61,6 +61,7 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 void khyp_irqchip_destroy(struct khyp_vm *vm);
 int khyp_lapic_create(struct khyp_vcpu *vcpu);
 void khyp_lapic_destroy(struct khyp_vcpu *vcpu);
+void khyp_lapic_init(struct khyp_vcpu *vcpu);	/* INIT (core/vcpu.c) */
 int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data);
 
 #endif /* KHYP_IRQ_IRQ_H */
