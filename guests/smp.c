@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A multiboot ELF32 guest for `khyp run -c N`: vCPU 0 starts every other
+ * vCPU as a PC's firmware does (INIT, SIPI, SIPI to all but itself,
+ * through its local APIC's xAPIC page); each AP starts in real mode at
+ * the SIPI page, marks itself up by its APIC ID (CPUID) and halts.
+ * vCPU 0 waits for "cpus=N" on the command line to be up (1 if absent),
+ * prints "cpu I up" for each, and exits with the count: status 2N + 1.
+ */
+#include "lib.h"
+
+#define APIC_BASE	0xfee00000u
+#define APIC_SVR	0xf0
+#define APIC_ICR	0x300
+#define APIC_ICR2	0x310
+#define ICR_ALL_BUT	0xc0000
+#define ICR_INIT	0x0500
+#define ICR_STARTUP	0x0600
+#define ICR_LEVEL	0x8000
+#define ICR_ASSERT	0x4000
+
+/* Above the launcher's boot tables (userspace-tool/boot/loader.h). */
+#define TRAMPOLINE	0x10000		/* SIPI vector 0x10 */
+#define UP_FLAGS	0x11000		/* one byte per APIC ID */
+#define MAX_CPUS	64
+
+/* The APs' code, real mode: the flag of their APIC ID (CS:0x1000), HLT. */
+asm(".pushsection .text\n"
+    ".code16\n"
+    "ap_start:\n"
+    "	cli\n"
+    "	movl $1, %eax\n"
+    "	cpuid\n"
+    "	shrl $24, %ebx\n"
+    "	movb $1, %cs:0x1000(%bx)\n"
+    "1:	hlt\n"
+    "	jmp 1b\n"
+    "ap_end:\n"
+    ".code32\n"
+    ".popsection\n");
+extern const char ap_start[], ap_end[];
+
+static void apic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(APIC_BASE + reg) = v;
+}
+
+static void ipi_all_but_self(uint32_t low)
+{
+	apic_write(APIC_ICR2, 0);
+	apic_write(APIC_ICR, ICR_ALL_BUT | low);
+}
+
+static unsigned int cmdline_cpus(const struct mb_info *mbi)
+{
+	const char *s;
+	unsigned int n = 0;
+
+	if (!(mbi->flags & MB_INFO_CMDLINE))
+		return 1;
+	for (s = (const char *)mbi->cmdline; *s; s++)
+		if (streq_prefix(s, "cpus="))
+			break;
+	if (!*s)
+		return 1;
+	for (s += 5; *s >= '0' && *s <= '9'; s++)
+		n = n * 10 + (*s - '0');
+	return n < 1 ? 1 : n > MAX_CPUS ? MAX_CPUS : n;
+}
+
+static unsigned int count_up(volatile uint8_t *up)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MAX_CPUS; i++)
+		n += up[i];
+	return n;
+}
+
+int main(uint32_t magic, const struct mb_info *mbi)
+{
+	volatile uint8_t *up = (volatile uint8_t *)UP_FLAGS;
+	volatile char *dst = (volatile char *)TRAMPOLINE;
+	unsigned int i, want, n;
+
+	if (magic != MB_BOOT_MAGIC) {
+		puts("no multiboot magic\n");
+		return 0x7f;
+	}
+	want = cmdline_cpus(mbi);
+	for (i = 0; i < (unsigned int)(ap_end - ap_start); i++)
+		dst[i] = ap_start[i];
+	for (i = 0; i < MAX_CPUS; i++)
+		up[i] = 0;
+	up[0] = 1;
+
+	apic_write(APIC_SVR, 0x1ff);
+	ipi_all_but_self(ICR_INIT | ICR_LEVEL | ICR_ASSERT);
+	ipi_all_but_self(ICR_INIT | ICR_LEVEL);
+	for (i = 0; i < 2; i++)
+		ipi_all_but_self(ICR_STARTUP | ICR_ASSERT | (TRAMPOLINE >> 12));
+
+	/* No bound: `khyp run --timeout` is the limit. */
+	while ((n = count_up(up)) < want)
+		asm volatile("pause");
+	for (i = 0; i < MAX_CPUS; i++)
+		if (up[i]) {
+			puts("cpu ");
+			put_dec(i);
+			puts(" up\n");
+		}
+	return n;
+}
