@@ -4,8 +4,11 @@
  * vCPU as a PC's firmware does (INIT, SIPI, SIPI to all but itself,
  * through its local APIC's xAPIC page); each AP starts in real mode at
  * the SIPI page, marks itself up by its APIC ID (CPUID) and halts.
- * vCPU 0 waits for "cpus=N" on the command line to be up (1 if absent),
- * prints "cpu I up" for each, and exits with the count: status 2N + 1.
+ * vCPU 0 waits for the processors of the MP table (Intel MP spec 1.4,
+ * which `khyp run -c N` writes) to be up, or for "cpus=N" on the
+ * command line, or for none, prints "mptable: N cpus" when it found
+ * one, "cpu I up" for each CPU up, and exits with the count: status
+ * 2N + 1.
  */
 #include "lib.h"
 
@@ -68,6 +71,47 @@ static unsigned int cmdline_cpus(const struct mb_info *mbi)
 	return n < 1 ? 1 : n > MAX_CPUS ? MAX_CPUS : n;
 }
 
+static uint8_t sum(const volatile uint8_t *p, uint32_t len)
+{
+	uint8_t s = 0;
+
+	while (len--)
+		s += *p++;
+	return s;
+}
+
+/* The enabled processors of the MP table in the BIOS area, or 0. */
+static unsigned int mptable_cpus(void)
+{
+	const volatile uint8_t *fp, *cfg, *e;
+	unsigned int n = 0, i, entries;
+	uint32_t a;
+
+	for (a = 0xf0000; a < 0x100000; a += 16) {
+		fp = (const volatile uint8_t *)a;
+		if (fp[0] == '_' && fp[1] == 'M' && fp[2] == 'P' &&
+		    fp[3] == '_' && !sum(fp, 16))
+			break;
+	}
+	if (a >= 0x100000)
+		return 0;
+	cfg = (const volatile uint8_t *)(*(const volatile uint32_t *)(fp + 4));
+	if (cfg[0] != 'P' || cfg[1] != 'C' || cfg[2] != 'M' || cfg[3] != 'P' ||
+	    sum(cfg, *(const volatile uint16_t *)(cfg + 4)))
+		return 0;
+	entries = *(const volatile uint16_t *)(cfg + 34);
+	e = cfg + 44;
+	for (i = 0; i < entries; i++) {
+		if (*e == 0) {			/* a processor: 20 bytes */
+			n += e[3] & 1;
+			e += 20;
+		} else {
+			e += 8;
+		}
+	}
+	return n;
+}
+
 static unsigned int count_up(volatile uint8_t *up)
 {
 	unsigned int i, n = 0;
@@ -87,7 +131,14 @@ int main(uint32_t magic, const struct mb_info *mbi)
 		puts("no multiboot magic\n");
 		return 0x7f;
 	}
-	want = cmdline_cpus(mbi);
+	want = mptable_cpus();
+	if (want) {
+		puts("mptable: ");
+		put_dec(want);
+		puts(" cpus\n");
+	} else {
+		want = cmdline_cpus(mbi);
+	}
 	for (i = 0; i < (unsigned int)(ap_end - ap_start); i++)
 		dst[i] = ap_start[i];
 	for (i = 0; i < MAX_CPUS; i++)

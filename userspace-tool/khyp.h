@@ -149,6 +149,12 @@ int vcpu__set_state(struct vcpu *vcpu, const struct khyp_regs *r,
 		    const struct khyp_sregs *s);
 void vcpu__dump(const struct vcpu *vcpu);
 
+/* ---- mptable.c ---- */
+
+/* The MP spec 1.4 tables in the BIOS area for ncpus vCPUs; 0 or -1. */
+int mptable__write(struct guest_mem *gm, unsigned int ncpus,
+		   uint64_t load_start, uint64_t load_end);
+
 /* ---- term.c ---- */
 
 /* stdin into raw mode if it is a terminal; restored on every exit path. */
