@@ -151,9 +151,15 @@ int main(uint32_t magic, const struct mb_info *mbi)
 	for (i = 0; i < 2; i++)
 		ipi_all_but_self(ICR_STARTUP | ICR_ASSERT | (TRAMPOLINE >> 12));
 
-	/* No bound: `khyp run --timeout` is the limit. */
+	/*
+	 * No bound: `khyp run --timeout` is the limit.  IF=1 while it
+	 * spins (nothing interrupts it): Bochs's SVM lets a guest's IF=0
+	 * keep the host's interrupts out, which would freeze it.
+	 */
+	asm volatile("sti");
 	while ((n = count_up(up)) < want)
 		asm volatile("pause");
+	asm volatile("cli");
 	for (i = 0; i < MAX_CPUS; i++)
 		if (up[i]) {
 			puts("cpu ");

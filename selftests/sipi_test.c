@@ -61,7 +61,10 @@
 /*
  * Real mode at vector << 12: IP (3 if it started at IP 0: the offset
  * after the CALL), CS, CR0 and the initial APIC ID from CPUID, then
- * count in GPA_COUNTERS[id] for ever, never leaving the guest.
+ * count in GPA_COUNTERS[id] for ever, never leaving the guest.  It
+ * spins with IF=1 (nothing interrupts it): Bochs's SVM lets a guest's
+ * IF=0 mask the host's interrupts, and a spinning AP would freeze that
+ * machine (docs/emulators.md).
  */
 asm(".pushsection .text\n"
     ".code16\n"
@@ -78,6 +81,7 @@ asm(".pushsection .text\n"
     "	shrl $24, %ebx\n"
     "	movl %ebx, %eax\n"
     "	outl %eax, $0xe8\n"
+    "	sti\n"
     "2:	lock incl 0x500(,%ebx,4)\n"
     "	pause\n"
     "	jmp 2b\n"
@@ -86,6 +90,7 @@ asm(".pushsection .text\n"
     "bad_start:\n"
     "	movl $0xee, %eax\n"
     "	outl %eax, $0xe8\n"
+    "	sti\n"
     "3:	pause\n"
     "	jmp 3b\n"
     "bad_end:\n"
