@@ -13,8 +13,10 @@
  *  2. Load the guest FPU state and the vCPU onto this CPU (the backend's
  *     vcpu_load; the preempt notifier repeats it whenever the thread is
  *     scheduled back in, possibly on another CPU).
- *  3. Loop: stop for a pending signal; give the CPU away if needed; pick
- *     the event to inject (irq/inject.c); with interrupts off, publish
+ *  3. Loop: stop for a pending signal; give the CPU away if needed; take
+ *     INIT and SIPI sent to the vCPU, and sleep while it is halted or
+ *     waits for a SIPI (vcpu->power, core/vcpu.h); pick the event to
+ *     inject (irq/inject.c); with interrupts off, publish
  *     that this vCPU is in the guest, flush the TLB if mappings went away,
  *     and let the backend run the guest once.  Interrupts are enabled
  *     again right after, so a host interrupt that made the guest exit is
@@ -298,9 +300,9 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 		/* An event already queued wakes the guest at once. */
 		if (khyp_irq_wakes_halt(vcpu))
 			return 1;
-		/* With an irqchip, the wait is the kernel's: khyp_halt(). */
+		/* With an irqchip, the wait is the kernel's: khyp_wait(). */
 		if (vcpu->lapic) {
-			vcpu->halted = true;
+			vcpu->power = KHYP_POWER_HALTED;
 			return 1;
 		}
 		run->exit_reason = KHYP_EXIT_HLT;
@@ -360,22 +362,56 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 }
 
 /*
- * The guest halted and the VM has an irqchip: sleep until an interrupt
- * it can take arrives (khyp_vcpu_kick() wakes us), a signal or the host
- * going away.  Returns 0 when woken, -EINTR on a signal: the vCPU stays
- * halted and the next KHYP_RUN waits again.
+ * INIT and SIPI that other vCPUs' APICs sent (khyp_vcpu_send_init(),
+ * khyp_vcpu_send_sipi()) take effect here, in the vCPU's own thread, so
+ * that nothing else ever writes its registers: INIT first, so that
+ * INIT, SIPI sent back to back start the vCPU; a SIPI finds it waiting
+ * or is dropped, as hardware drops a SIPI to a running processor.
  */
-static int khyp_halt(struct khyp_vcpu *vcpu)
+static void khyp_power_events(struct khyp_vcpu *vcpu)
+{
+	if (!READ_ONCE(vcpu->power_requests))
+		return;
+	if (test_and_clear_bit(KHYP_REQ_INIT, &vcpu->power_requests)) {
+		khyp_vcpu_init_reset(vcpu);
+		vcpu->power = KHYP_POWER_WAIT_SIPI;
+	}
+	if (test_and_clear_bit(KHYP_REQ_SIPI, &vcpu->power_requests) &&
+	    vcpu->power == KHYP_POWER_WAIT_SIPI) {
+		khyp_vcpu_sipi_start(vcpu, READ_ONCE(vcpu->sipi_vector));
+		vcpu->power = KHYP_POWER_RUNNABLE;
+	}
+}
+
+/* Has the wait of a vCPU that may not run (core/vcpu.h) ended? */
+static bool khyp_wait_over(struct khyp_vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->power_requests) || READ_ONCE(khyp_hw_going_away))
+		return true;
+	return vcpu->power == KHYP_POWER_HALTED && khyp_irq_wakes_halt(vcpu);
+}
+
+/*
+ * The vCPU is halted or waits for SIPI: sleep until its wait is over
+ * (khyp_vcpu_kick() wakes us after each interrupt, INIT or SIPI sent to
+ * it), a signal or the host going away.  Nothing wakes the sleeper when
+ * the host goes away: a reboot does not wait for it, and it holds no
+ * hardware state (the preempt notifier put the vCPU); whatever wakes it
+ * later finds khyp_hw_going_away set and KHYP_RUN returns -EIO.
+ * Returns 0 when woken, -EINTR on a signal: the state is kept and the
+ * next KHYP_RUN waits again.
+ */
+static int khyp_wait(struct khyp_vcpu *vcpu)
 {
 	int r;
 
-	r = rcuwait_wait_event(&vcpu->halt_wait,
-			       khyp_irq_wakes_halt(vcpu) ||
-			       READ_ONCE(khyp_hw_going_away),
+	r = rcuwait_wait_event(&vcpu->halt_wait, khyp_wait_over(vcpu),
 			       TASK_INTERRUPTIBLE);
 	if (r)
 		return -EINTR;
-	vcpu->halted = false;
+	/* An interrupt ends HLT; INIT and SIPI are the caller's to take. */
+	if (vcpu->power == KHYP_POWER_HALTED && khyp_irq_wakes_halt(vcpu))
+		vcpu->power = KHYP_POWER_RUNNABLE;
 	return 0;
 }
 
@@ -392,7 +428,8 @@ static bool khyp_enter_guest(struct khyp_vcpu *vcpu, struct khyp_entry *entry,
 	WRITE_ONCE(vcpu->mode, KHYP_IN_GUEST);
 	smp_mb();	/* mode before tlb_gen; pairs with khyp_vm_flush_tlbs() */
 	if (signal_pending(current) || need_resched() ||
-	    khyp_irq_requested(vcpu) || READ_ONCE(khyp_hw_going_away)) {
+	    khyp_irq_requested(vcpu) || READ_ONCE(vcpu->power_requests) ||
+	    READ_ONCE(khyp_hw_going_away)) {
 		WRITE_ONCE(vcpu->mode, KHYP_OUTSIDE_GUEST);
 		return false;
 	}
@@ -464,8 +501,11 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 		}
 		cond_resched();
 
-		if (vcpu->halted && khyp_halt(vcpu))
-			continue;	/* a signal: stop at the top */
+		khyp_power_events(vcpu);
+		if (vcpu->power != KHYP_POWER_RUNNABLE) {
+			khyp_wait(vcpu);
+			continue;	/* look again: signal, INIT, SIPI */
+		}
 
 		if (run->request_interrupt_window && khyp_irq_ready(vcpu)) {
 			run->exit_reason = KHYP_EXIT_IRQ_WINDOW_OPEN;
@@ -515,14 +555,15 @@ static void khyp_noop(void *unused)
  * @vcpu:	the vCPU, under rcu_read_lock() or its VM's lock
  *
  * For something that must reach the guest at the next entry (an
- * interrupt the module raised, an IPI or timer of the local APIC); also
- * wakes a vCPU halted in the kernel.  Does not wait; any context.
+ * interrupt the module raised, an IPI or timer of the local APIC, INIT,
+ * SIPI); also wakes a vCPU waiting in the kernel (khyp_wait()).  Does
+ * not wait; any context.
  */
 void khyp_vcpu_kick(struct khyp_vcpu *vcpu)
 {
 	int cpu;
 
-	/* Halted in the kernel (khyp_halt()): wake it (a full barrier). */
+	/* Waiting in the kernel (khyp_wait()): wake it (a full barrier). */
 	rcuwait_wake_up(&vcpu->halt_wait);
 	smp_mb();	/* the caller's request before mode; see entry */
 	if (READ_ONCE(vcpu->mode) != KHYP_IN_GUEST)
@@ -531,14 +572,30 @@ void khyp_vcpu_kick(struct khyp_vcpu *vcpu)
 	if (cpu < 0 || cpu == raw_smp_processor_id())
 		return;
 	/*
-	 * Any interrupt makes the guest exit.  A function call cannot be
-	 * sent with interrupts off (the LAPIC timer's hrtimer runs in hard
-	 * interrupt context): a reschedule IPI does the same there.
+	 * Any interrupt makes the guest exit; the reschedule IPI, as KVM
+	 * sends, costs the target nothing else, can be sent from any
+	 * context, and never waits for an earlier one to be handled (a
+	 * function-call IPI can, for its per-CPU descriptor).
 	 */
-	if (in_hardirq() || irqs_disabled())
-		smp_send_reschedule(cpu);
-	else
-		smp_call_function_single(cpu, khyp_noop, NULL, 0);
+	smp_send_reschedule(cpu);
+}
+
+/*
+ * INIT and SIPI for @vcpu, from its local APIC (irq/lapic.c, any
+ * context): a request bit, then a kick; khyp_power_events() applies them.
+ */
+void khyp_vcpu_send_init(struct khyp_vcpu *vcpu)
+{
+	set_bit(KHYP_REQ_INIT, &vcpu->power_requests);
+	khyp_vcpu_kick(vcpu);
+}
+
+void khyp_vcpu_send_sipi(struct khyp_vcpu *vcpu, u8 vector)
+{
+	WRITE_ONCE(vcpu->sipi_vector, vector);
+	smp_mb__before_atomic();	/* the vector before the bit */
+	set_bit(KHYP_REQ_SIPI, &vcpu->power_requests);
+	khyp_vcpu_kick(vcpu);
 }
 
 /**

@@ -20,6 +20,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
@@ -27,6 +28,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <asm/processor.h>
 #include <asm/processor-flags.h>
 
 #include "../irq/irq.h"
@@ -72,6 +74,83 @@ static int khyp_vcpu_set_regs(struct khyp_vcpu *vcpu,
 	vcpu->regs.rip = r->rip;
 	vcpu->regs.rflags = r->rflags | X86_EFLAGS_FIXED;
 	return 0;
+}
+
+/* A real-mode segment as INIT and SIPI leave it: limit 64 KiB, present. */
+static void khyp_real_segment(struct khyp_segment *seg, u16 sel, u64 base,
+			      u8 type)
+{
+	memset(seg, 0, sizeof(*seg));
+	seg->selector = sel;
+	seg->base = base;
+	seg->limit = 0xffff;
+	seg->type = type;
+	seg->present = 1;
+	seg->s = 1;
+}
+
+/**
+ * khyp_vcpu_init_reset() - what INIT does to a processor
+ * @vcpu:	the vCPU, by its own thread (@vcpu->mutex held, in KHYP_RUN)
+ *
+ * The state of SDM Vol 3 table 9-1 for INIT: real mode at F000:FFF0
+ * with CS.base FFFF0000, CR0 60000010, CR2-CR4 and EFER 0, general
+ * registers 0 but RDX (family, model, stepping), RFLAGS 2; events that
+ * were waiting are dropped, and the local APIC is reset but keeps its
+ * ID (irq/lapic.c).  The segment and control registers reach the
+ * hardware through the backend's set_sregs, as KHYP_SET_SREGS does.
+ * Unchanged, as INIT leaves them: the x87/SSE/AVX state, the MSRs, the
+ * debug registers, and the guest's CPUID table.
+ */
+void khyp_vcpu_init_reset(struct khyp_vcpu *vcpu)
+{
+	struct khyp_sregs s;
+
+	lockdep_assert_held(&vcpu->mutex);
+	memset(&s, 0, sizeof(s));
+	khyp_real_segment(&s.cs, 0xf000, 0xffff0000, 0xb);	/* code, RX */
+	khyp_real_segment(&s.ds, 0, 0, 3);			/* data, RW */
+	khyp_real_segment(&s.es, 0, 0, 3);
+	khyp_real_segment(&s.fs, 0, 0, 3);
+	khyp_real_segment(&s.gs, 0, 0, 3);
+	khyp_real_segment(&s.ss, 0, 0, 3);
+	khyp_real_segment(&s.tr, 0, 0, 11);			/* busy TSS */
+	s.tr.s = 0;
+	khyp_real_segment(&s.ldt, 0, 0, 2);			/* LDT */
+	s.ldt.s = 0;
+	s.gdt.limit = 0xffff;
+	s.idt.limit = 0xffff;
+	s.cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;		/* 60000010 */
+	khyp_backend->set_sregs(vcpu, &s);
+
+	memset(&vcpu->regs, 0, sizeof(vcpu->regs));
+	vcpu->regs.gpr[KHYP_RDX] = cpuid_eax(1);
+	vcpu->regs.rip = 0xfff0;
+	vcpu->regs.rflags = X86_EFLAGS_FIXED;
+
+	memset(&vcpu->events, 0, sizeof(vcpu->events));
+	vcpu->injecting = NULL;
+	/* No instruction is at this RIP: the next entry ends any shadow. */
+	vcpu->shadow_rip = U64_MAX;
+	vcpu->pending = KHYP_PENDING_NONE;
+	khyp_lapic_init(vcpu);
+}
+
+/**
+ * khyp_vcpu_sipi_start() - a SIPI starts a vCPU that waits for one
+ * @vcpu:	the vCPU, by its own thread, after khyp_vcpu_init_reset()
+ * @vector:	the SIPI's vector: the vCPU starts at vector << 12, real mode
+ */
+void khyp_vcpu_sipi_start(struct khyp_vcpu *vcpu, u8 vector)
+{
+	struct khyp_sregs s;
+
+	lockdep_assert_held(&vcpu->mutex);
+	memset(&s, 0, sizeof(s));
+	khyp_backend->get_sregs(vcpu, &s);
+	khyp_real_segment(&s.cs, (u16)vector << 8, (u64)vector << 12, 0xb);
+	khyp_backend->set_sregs(vcpu, &s);
+	vcpu->regs.rip = 0;
 }
 
 static bool khyp_segment_ok(const struct khyp_segment *s)
@@ -197,9 +276,13 @@ static long khyp_vcpu_ioctl_locked(struct khyp_vcpu *vcpu, unsigned int cmd,
 		if (copy_from_user(&u.sregs, argp, sizeof(u.sregs)))
 			return -EFAULT;
 		r = khyp_sregs_check(&u.sregs);
-		if (!r)
-			khyp_backend->set_sregs(vcpu, &u.sregs);
-		return r;
+		if (r)
+			return r;
+		khyp_backend->set_sregs(vcpu, &u.sregs);
+		/* Userspace started this AP itself (core/vcpu.h). */
+		if (vcpu->power == KHYP_POWER_WAIT_SIPI)
+			vcpu->power = KHYP_POWER_RUNNABLE;
+		return 0;
 	case KHYP_GET_MSRS:
 		return khyp_vcpu_ioctl_msrs(vcpu, argp, false);
 	case KHYP_SET_MSRS:
@@ -342,6 +425,9 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 		r = khyp_lapic_create(vcpu);
 		if (r)
 			goto free_fpu;
+		/* The APs of a PC wait for INIT and SIPI (core/vcpu.h). */
+		if (id)
+			vcpu->power = KHYP_POWER_WAIT_SIPI;
 	}
 	r = khyp_backend->vcpu_create(vcpu);
 	if (r)

@@ -72,6 +72,35 @@ struct khyp_vcpu_events {
 	struct khyp_inj kirq;
 };
 
+/*
+ * vcpu->power: whether KHYP_RUN may enter the guest (core/run.c).  Only
+ * a VM with an irqchip leaves RUNNABLE: its vCPUs wait in the kernel,
+ * on vcpu->halt_wait, never in a loop and never with an exit per poll.
+ *
+ *  RUNNABLE:	enter the guest.
+ *  HALTED:	the guest executed HLT; an interrupt it can take (or an
+ *		NMI) ends the wait.
+ *  WAIT_SIPI:	after INIT (and every vCPU but vCPU 0 from its creation,
+ *		as the APs of a PC): only a SIPI ends the wait; interrupts
+ *		stay pending in the local APIC.  KHYP_SET_SREGS also ends
+ *		it: userspace that loads an AP's registers has started it.
+ *
+ * KHYP_SET_REGS changes none of them; KHYP_SET_SREGS changes only
+ * WAIT_SIPI (docs/api.md).  A signal interrupts any wait (KHYP_RUN
+ * returns -EINTR) and keeps the state, so the next KHYP_RUN waits again.
+ */
+enum khyp_vcpu_power {
+	KHYP_POWER_RUNNABLE,
+	KHYP_POWER_HALTED,
+	KHYP_POWER_WAIT_SIPI,
+};
+
+/* Bits of vcpu->power_requests: what another vCPU's APIC sent. */
+enum {
+	KHYP_REQ_INIT,		/* reset as INIT does, then WAIT_SIPI */
+	KHYP_REQ_SIPI,		/* start at vcpu->sipi_vector if in WAIT_SIPI */
+};
+
 /* vcpu->mode, read by other CPUs that need the vCPU out of the guest. */
 enum {
 	KHYP_OUTSIDE_GUEST,
@@ -118,10 +147,17 @@ enum {
  *		this flag, not the bitmap.
  * @lapic:	(c) its local APIC (irq/lapic.c) if the VM has an irqchip,
  *		else NULL.
- * @halted:	(m) with an irqchip: the guest executed HLT and waits in
- *		the kernel for an interrupt (core/run.c).
- * @halt_wait:	where the vCPU's thread sleeps then; khyp_vcpu_kick()
- *		wakes it.
+ * @power:	(m) KHYP_POWER_*, above: the vCPU's own thread reads and
+ *		writes it, under @mutex (KHYP_RUN, KHYP_SET_SREGS).
+ * @power_requests: KHYP_REQ_* bits set by the senders of INIT and SIPI
+ *		(irq/lapic.c, any context, atomic bitops, then a kick);
+ *		taken by the vCPU's own thread before an entry or in its
+ *		wait (core/run.c), which alone changes the vCPU's state:
+ *		the sender never touches the registers.
+ * @sipi_vector: the last SIPI's vector: WRITE_ONCE before KHYP_REQ_SIPI
+ *		is set, READ_ONCE after it is cleared.
+ * @halt_wait:	where the vCPU's thread sleeps in a state other than
+ *		RUNNABLE; khyp_vcpu_kick() wakes it.
  * @rcu:	frees the vCPU after a grace period: RCU readers of
  *		vm->vcpus[] may still read @mode, @cpu and @irq_requests.
  */
@@ -154,7 +190,9 @@ struct khyp_vcpu {
 	DECLARE_BITMAP(irq_requests, 256);
 	bool irq_request_pending;
 	struct khyp_lapic *lapic;
-	bool halted;
+	enum khyp_vcpu_power power;
+	unsigned long power_requests;
+	u8 sipi_vector;
 	struct rcuwait halt_wait;
 	struct rcu_head rcu;
 };
@@ -177,12 +215,16 @@ static inline void khyp_vcpu_host_touched(struct khyp_vcpu *vcpu)
 
 /* core/vcpu.c */
 int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id);
+void khyp_vcpu_init_reset(struct khyp_vcpu *vcpu);
+void khyp_vcpu_sipi_start(struct khyp_vcpu *vcpu, u8 vector);
 
 /* core/run.c */
 int khyp_vcpu_run(struct khyp_vcpu *vcpu);
 void khyp_vcpu_preempt_init(struct khyp_vcpu *vcpu);
 void khyp_vm_flush_tlbs(struct khyp_vm *vm);
 void khyp_vcpu_kick(struct khyp_vcpu *vcpu);	/* for irq/ */
+void khyp_vcpu_send_init(struct khyp_vcpu *vcpu);	/* for irq/ */
+void khyp_vcpu_send_sipi(struct khyp_vcpu *vcpu, u8 vector);
 
 /* core/cpuid.c */
 void khyp_cpuid_set_default(struct khyp_cpuid *table, unsigned int apic_id,

@@ -69,6 +69,7 @@ int khyp_irqchip_irq_line(struct khyp_vm *vm, const struct khyp_irq_level *arg);
 int khyp_irqchip_signal_msi(struct khyp_vm *vm, const struct khyp_msi *arg);
 int khyp_lapic_create(struct khyp_vcpu *vcpu);
 void khyp_lapic_destroy(struct khyp_vcpu *vcpu);
+void khyp_lapic_init(struct khyp_vcpu *vcpu);	/* INIT (core/vcpu.c) */
 int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data);
 
 #endif /* KHYP_IRQ_IRQ_H */

@@ -27,8 +27,12 @@
  * often than every lapic_min_period_us (a module parameter, 100 us), so a
  * guest cannot make the host take interrupts in a storm.
  *
+ * INIT and SIPI go to the target vCPU's own thread, which resets or
+ * starts itself (core/run.c, docs/smp.md); INIT level de-assert is
+ * ignored, as modern processors do.
+ *
  * Not emulated yet (issue 13): moving the APIC base (a WRMSR with
- * another base gets #GP), INIT and SIPI (dropped), lowest-priority
+ * another base gets #GP), lowest-priority
  * arbitration (the first vCPU that matches gets it), the TSC-deadline
  * mode, CR8 as the TPR, LINT1.  LINT0 takes the PIC's ExtINT on vCPU 0
  * (irq/pic.c, khyp_lapic_accepts_extint()); the EOI of a level-triggered
@@ -265,8 +269,18 @@ static bool khyp_lapic_deliver(struct khyp_lapic *a, u32 mode, u8 vector,
 		set_bit(0, &a->nmi_pending);
 		notify = true;
 		break;
+	case APIC_DM_INIT:
+	case APIC_DM_STARTUP:
+		/* The target's own thread resets or starts it (core/run.c). */
+		if (!khyp_lapic_hw_enabled(a))
+			break;
+		if (mode == APIC_DM_INIT)
+			khyp_vcpu_send_init(a->vcpu);
+		else
+			khyp_vcpu_send_sipi(a->vcpu, vector);
+		return true;
 	default:
-		/* SMI, INIT, SIPI, ExtINT: not yet (see the top). */
+		/* SMI, ExtINT: not yet (see the top). */
 		break;
 	}
 	if (notify)
@@ -467,6 +481,9 @@ static void khyp_lapic_send_ipi(struct khyp_lapic *a, u32 low, u32 dest)
 		khyp_lapic_notify(a->vcpu);
 		return;
 	}
+	/* INIT level de-assert: ignored, as since the Pentium 4 (SDM 10.6.1). */
+	if (irq.mode == APIC_DM_INIT && irq.level && !(low & APIC_INT_ASSERT))
+		return;
 	khyp_lapic_route(a->vcpu->vm, a, &irq);
 }
 
@@ -959,6 +976,32 @@ void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector)
 }
 
 /* ---- lifetime ---- */
+
+/*
+ * INIT (core/vcpu.c, the vCPU's own thread): the registers as after
+ * reset but the APIC ID (SDM 10.4.7.3), the timer stopped, a pending NMI
+ * dropped.  IA32_APIC_BASE keeps its value, x2APIC mode included; the
+ * x2APIC's logical ID follows from its ID again.
+ */
+void khyp_lapic_init(struct khyp_vcpu *vcpu)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+	u32 id, ldr;
+
+	if (!a)
+		return;
+	hrtimer_cancel(&a->timer);
+	raw_spin_lock_irqsave(&a->lock, flags);
+	id = khyp_lapic_get(a, APIC_ID);
+	ldr = khyp_lapic_get(a, APIC_LDR);
+	khyp_lapic_reset_regs(a);
+	khyp_lapic_set(a, APIC_ID, id);
+	if (khyp_lapic_x2apic(a))
+		khyp_lapic_set(a, APIC_LDR, ldr);
+	clear_bit(0, &a->nmi_pending);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+}
 
 /* A vCPU of a VM with an irqchip: its APIC, in the reset state. */
 int khyp_lapic_create(struct khyp_vcpu *vcpu)

@@ -276,6 +276,7 @@ TEST(hello_greets_and_exits_33)
 	EXPECT_HAS(res.out, "running in 64-bit long mode");
 }
 
+/* -c 3: vCPUs 1 and 2 wait for a SIPI that never comes; stopped at the end. */
 TEST(hello_with_parked_vcpus)
 {
 	NEED_TOOL();
@@ -283,6 +284,26 @@ TEST(hello_with_parked_vcpus)
 	EXPECT_STATUS(&res, DEBUG_EXIT(0x10));
 	EXPECT_HAS(res.out, "Hello from a khyp guest\n");
 	EXPECT_HAS(res.out, "16 MiB of RAM");
+}
+
+/* -c N: the irqchip; vCPU 0 starts the others with INIT and SIPI. */
+TEST(smp_guest_starts_two_cpus)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "-c", "2", "--timeout", "20", "--cmdline",
+	    "cpus=2", g("smp.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(2));
+	EXPECT_STREQ("mptable: 2 cpus\ncpu 0 up\ncpu 1 up\n", res.out);
+}
+
+/* The guest learns the count from the launcher's MP table. */
+TEST(smp_guest_starts_four_cpus_of_mptable)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "-c", "4", "--timeout", "20", g("smp.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(4));
+	EXPECT_STREQ("mptable: 4 cpus\ncpu 0 up\ncpu 1 up\ncpu 2 up\ncpu 3 up\n",
+		     res.out);
 }
 
 TEST(flat_boot_sector_real_mode)

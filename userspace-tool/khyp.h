@@ -18,6 +18,7 @@
 #ifndef KHYP_LAUNCHER_H
 #define KHYP_LAUNCHER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,10 +118,15 @@ void boot__regs(const struct boot_info *bi, struct khyp_regs *r,
 
 /* ---- vm.c ---- */
 
+struct machine;
+
 struct vcpu {
 	unsigned int id;
 	int fd;
 	struct khyp_run *run;		/* the shared run page */
+	struct machine *machine;	/* vCPUs 1..N-1: their thread's */
+	pthread_t thread;		/* vCPUs 1..N-1 (run.c) */
+	int done;			/* its thread has left its loop */
 };
 
 struct vm {
@@ -143,6 +149,12 @@ int vcpu__set_state(struct vcpu *vcpu, const struct khyp_regs *r,
 		    const struct khyp_sregs *s);
 void vcpu__dump(const struct vcpu *vcpu);
 
+/* ---- mptable.c ---- */
+
+/* The MP spec 1.4 tables in the BIOS area for ncpus vCPUs; 0 or -1. */
+int mptable__write(struct guest_mem *gm, unsigned int ncpus,
+		   uint64_t load_start, uint64_t load_end);
+
 /* ---- term.c ---- */
 
 /* stdin into raw mode if it is a terminal; restored on every exit path. */
@@ -162,6 +174,11 @@ struct machine {
 	unsigned long unknown_io, unknown_mmio;
 	uint16_t first_unknown_port;
 	uint64_t first_unknown_gpa;
+	/* run.c: exits are handled under @lock, one vCPU at a time */
+	pthread_mutex_t lock;
+	int status;			/* RUN_CONTINUE until the run ends */
+	pthread_t main_thread;		/* runs vCPU 0 */
+	unsigned int nr_threads;	/* vCPU threads started */
 };
 
 /* A status to stop with, or RUN_CONTINUE. */

@@ -145,6 +145,11 @@ static int machine__boot(struct machine *m, const void *img, size_t len)
 		fprintf(stderr, "khyp: %s: %s\n", m->opts->image, err);
 		return -1;
 	}
+	/* More than one vCPU: the guest finds them in an MP table. */
+	if (m->vm.nr_vcpus > 1 &&
+	    mptable__write(&m->vm.mem, m->vm.nr_vcpus, bi.load_start,
+			   bi.load_end) && m->opts->trace)
+		fprintf(stderr, "khyp: no MP table: the image covers 0xf0000\n");
 	boot__regs(&bi, &r, &s);
 	if (m->opts->trace)
 		fprintf(stderr, "khyp: %s: %s, entry 0x%llx in %s mode, stack 0x%llx\n",

@@ -1,51 +1,77 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The run loop of `khyp run`: KHYP_RUN on the boot vCPU, then one switch
- * on why it came back.  It ends with the launcher's exit status (khyp.h):
- * the guest's own through the debug-exit port, a HLT, a triple fault, an
+ * The run loop of `khyp run`: KHYP_RUN on a vCPU, then one switch on why
+ * it came back.  It ends with the launcher's exit status (khyp.h): the
+ * guest's own through the debug-exit port, a HLT, a triple fault, an
  * internal error, the --timeout, or a signal.
  *
+ * With --cpus N > 1 each vCPU has a thread of its own: vCPU 0 runs in
+ * the main thread, from the image's entry; vCPUs 1..N-1 call KHYP_RUN
+ * from the start and wait in the kernel until the guest starts them with
+ * INIT and SIPI (docs/smp.md).  Exits are handled one at a time, under
+ * m->lock, so the devices need no locks of their own.  The first vCPU
+ * whose loop ends with a status ends the run: machine__stop() records
+ * it and makes every other KHYP_RUN return (immediate_exit, then
+ * SIGUSR1 to the threads, whose KHYP_RUN may be waiting for SIPI).
+ *
  * Stopping without a race: the SIGALRM of --timeout and the stopping
- * signals set immediate_exit in the run page before the loop sees the
- * flag, so a signal that lands just before KHYP_RUN still makes it return
- * at once with EINTR.
+ * signals (delivered to the main thread only: the others block them) set
+ * immediate_exit in every run page before the loops see the flag, so a
+ * signal that lands just before KHYP_RUN still makes it return at once
+ * with EINTR.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "khyp.h"
 
-static struct khyp_run *volatile run_page;
+static struct vm *volatile run_vm;
 static volatile sig_atomic_t run_stop_signal;
 static volatile sig_atomic_t run_timed_out;
+static const int run_stop_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM,
+};
 
 static void run__on_signal(int sig)
 {
+	struct vm *vm = run_vm;
+	unsigned int i;
+
 	if (sig == SIGALRM)
 		run_timed_out = 1;
 	else
 		run_stop_signal = sig;
-	if (run_page)
-		run_page->immediate_exit = 1;
+	for (i = 0; vm && i < vm->nr_vcpus; i++)
+		vm->vcpus[i].run->immediate_exit = 1;
 }
 
-static int run__arm(const struct run_opts *o, struct khyp_run *run)
+/* SIGUSR1 only interrupts a KHYP_RUN of another thread (machine__stop()). */
+static void run__on_kick(int sig)
 {
-	static const int stop[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM };
+	(void)sig;
+}
+
+static int run__arm(const struct run_opts *o, struct vm *vm)
+{
 	struct itimerval it = { 0 };
 	struct sigaction sa;
 	unsigned int i;
 
-	run_page = run;
+	run_vm = vm;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run__on_signal;		/* no SA_RESTART */
-	for (i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
-		sigaction(stop[i], &sa, NULL);
+	for (i = 0; i < sizeof(run_stop_signals) / sizeof(run_stop_signals[0]);
+	     i++)
+		sigaction(run_stop_signals[i], &sa, NULL);
+	sa.sa_handler = run__on_kick;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (o->timeout <= 0)
 		return 0;
@@ -180,13 +206,32 @@ static int run__exit(struct machine *m, struct vcpu *vcpu)
 	return STATUS_INTERNAL;
 }
 
+/*
+ * The run ends with @status unless it already ended: every vCPU's
+ * KHYP_RUN returns soon (immediate_exit; threads waiting in the kernel
+ * are sent SIGUSR1 by machine__run()).  Caller holds m->lock.
+ */
+static void machine__stop(struct machine *m, int status)
+{
+	unsigned int i;
+
+	if (m->status == RUN_CONTINUE)
+		m->status = status;
+	for (i = 0; i < m->vm.nr_vcpus; i++)
+		m->vm.vcpus[i].run->immediate_exit = 1;
+	if (m->nr_threads)
+		pthread_kill(m->main_thread, SIGUSR1);
+}
+
 /* KHYP_RUN failed: stop for a signal or the timeout, else a host error. */
-static int run__failed(struct vcpu *vcpu)
+static int run__failed(struct machine *m, struct vcpu *vcpu)
 {
 	if (errno != EINTR) {
 		perror("khyp: KHYP_RUN");
 		return STATUS_HOST_ERROR;
 	}
+	if (m->status != RUN_CONTINUE)
+		return m->status;	/* another vCPU ended the run */
 	if (run_timed_out) {
 		fprintf(stderr, "khyp: timeout: the guest ran out of time\n");
 		return STATUS_TIMEOUT;
@@ -213,26 +258,110 @@ static void run__report(const struct machine *m)
 		fprintf(stderr, "0x%" PRIx64 ")\n", m->first_unknown_gpa);
 }
 
-int machine__run(struct machine *m)
+/* One vCPU until the run ends; its own status (RUN_CONTINUE: another's). */
+static int run__vcpu(struct machine *m, struct vcpu *vcpu)
 {
-	struct vcpu *vcpu = &m->vm.vcpus[0];
 	int status = RUN_CONTINUE;
 
-	if (run__arm(m->opts, vcpu->run))
+	for (;;) {
+		if (ioctl(vcpu->fd, KHYP_RUN, 0)) {
+			pthread_mutex_lock(&m->lock);
+			status = run__failed(m, vcpu);
+		} else {
+			pthread_mutex_lock(&m->lock);
+			status = m->status;
+			if (status == RUN_CONTINUE)
+				status = run__exit(m, vcpu);
+			if (m->opts->trace)
+				run__trace(vcpu);
+		}
+		if (status != RUN_CONTINUE || m->status != RUN_CONTINUE) {
+			machine__stop(m, status);
+			pthread_mutex_unlock(&m->lock);
+			return status;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+static void *run__thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct machine *m = vcpu->machine;
+	sigset_t set;
+	unsigned int i;
+
+	/* The stopping signals go to the main thread. */
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(run_stop_signals) / sizeof(run_stop_signals[0]);
+	     i++)
+		sigaddset(&set, run_stop_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	run__vcpu(m, vcpu);
+	__atomic_store_n(&vcpu->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Start vCPUs 1..N-1 in their threads; they wait for INIT and SIPI. */
+static int machine__start_aps(struct machine *m)
+{
+	struct vcpu *vcpu;
+	unsigned int i;
+	int r;
+
+	m->main_thread = pthread_self();
+	for (i = 1; i < m->vm.nr_vcpus; i++) {
+		vcpu = &m->vm.vcpus[i];
+		vcpu->machine = m;
+		r = pthread_create(&vcpu->thread, NULL, run__thread, vcpu);
+		if (r) {
+			fprintf(stderr, "khyp: thread of vCPU %u: %s\n", i,
+				strerror(r));
+			return -1;
+		}
+		m->nr_threads = i;
+	}
+	return 0;
+}
+
+/* Make every thread's KHYP_RUN return and wait for the threads. */
+static void machine__join_aps(struct machine *m)
+{
+	struct vcpu *vcpu;
+	unsigned int i;
+
+	for (i = 1; i <= m->nr_threads; i++) {
+		vcpu = &m->vm.vcpus[i];
+		while (!__atomic_load_n(&vcpu->done, __ATOMIC_ACQUIRE)) {
+			pthread_kill(vcpu->thread, SIGUSR1);
+			usleep(1000);
+		}
+		pthread_join(vcpu->thread, NULL);
+	}
+	m->nr_threads = 0;
+}
+
+int machine__run(struct machine *m)
+{
+	int status = RUN_CONTINUE;
+
+	m->status = RUN_CONTINUE;
+	pthread_mutex_init(&m->lock, NULL);
+	if (run__arm(m->opts, &m->vm))
 		return STATUS_HOST_ERROR;
 	if (m->in_fd >= 0)
 		term__raw();		/* after the stop signals are caught */
-	while (status == RUN_CONTINUE) {
-		if (ioctl(vcpu->fd, KHYP_RUN, 0)) {
-			status = run__failed(vcpu);
-			continue;
-		}
-		status = run__exit(m, vcpu);
-		if (m->opts->trace)
-			run__trace(vcpu);
+	if (machine__start_aps(m)) {
+		pthread_mutex_lock(&m->lock);
+		machine__stop(m, STATUS_HOST_ERROR);
+		pthread_mutex_unlock(&m->lock);
 	}
-	run_page = NULL;
+	status = run__vcpu(m, &m->vm.vcpus[0]);
+	machine__join_aps(m);
+	status = m->status != RUN_CONTINUE ? m->status : status;
+	run_vm = NULL;
 	term__restore();
 	run__report(m);
+	pthread_mutex_destroy(&m->lock);
 	return status;
 }

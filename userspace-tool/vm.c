@@ -56,6 +56,22 @@ static int vm__add_memory(struct vm *vm, uint64_t size)
 	return 0;
 }
 
+static int vm__create_irqchip(struct vm *vm)
+{
+	struct khyp_create_irqchip arg;
+
+	if (!(vm->caps.features & KHYP_CAP_IRQCHIP)) {
+		fprintf(stderr, "khyp: more than one vCPU needs the in-kernel irqchip, which this khyp.ko lacks\n");
+		return -1;
+	}
+	memset(&arg, 0, sizeof(arg));
+	if (ioctl(vm->fd, KHYP_CREATE_IRQCHIP, &arg)) {
+		perror("khyp: KHYP_CREATE_IRQCHIP");
+		return -1;
+	}
+	return 0;
+}
+
 static int vcpu__create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 {
 	vcpu->id = id;
@@ -99,6 +115,13 @@ int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
 	}
 	if (vm__add_memory(vm, mem_size))
 		goto err_close_vm;
+	/*
+	 * More than one vCPU: the in-kernel irqchip, whose local APICs
+	 * start the APs with INIT and SIPI; they wait in the kernel until
+	 * then.  One vCPU keeps the launcher's HLT exit (status 0).
+	 */
+	if (nr_vcpus > 1 && vm__create_irqchip(vm))
+		goto err_unmap;
 	vm->vcpus = calloc(nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		perror("khyp: vCPUs");
