@@ -528,9 +528,13 @@ static const struct khyp_bus_ops khyp_pic_io_ops = {
  * khyp_pic_create() - the PIC pair of a new irqchip, on the PIO bus
  * @chip:	the irqchip being made (chip->vm set)
  *
- * The state after power-on: no vector base, everything masked off
- * (IMR 0: nothing masked, as QEMU and KVM have it; the BIOS or the OS
- * initialises the chips before it enables interrupts), all pins edge.
+ * The state after power-on, which the 8259A leaves undefined until
+ * ICW1: no vector base and every pin masked (IMR 0xff), all pins edge.
+ * QEMU and KVM leave IMR 0 instead; but a guest started without a BIOS
+ * that programs only the IOAPIC would then also take every ISA IRQ as
+ * an ExtINT at vector 0-15, its exception vectors.  ICW1 clears IMR, as
+ * the datasheet says, so a BIOS or an OS that initialises the chips
+ * sees no difference.
  *
  * Return: 0, -ENOMEM, or an error of khyp_bus_register().
  */
@@ -547,6 +551,8 @@ int khyp_pic_create(struct khyp_irqchip *chip)
 	pic->vm = chip->vm;
 	pic->chips[0].lowest = 7;
 	pic->chips[1].lowest = 7;
+	pic->chips[0].imr = 0xff;
+	pic->chips[1].imr = 0xff;
 	pic->chips[0].elcr_mask = KHYP_PIC_ELCR_MASK_MASTER;
 	pic->chips[1].elcr_mask = KHYP_PIC_ELCR_MASK_SLAVE;
 	chip->pic = pic;
