@@ -9,15 +9,31 @@
  * the VM has an irqchip, whose local APIC provides both), the
  * "running under a hypervisor" bit set, and khyp's signature at
  * 0x40000000 so that a guest can find the hypercall interface.
+ *
+ * Time: the guest's TSC runs at the host's rate (an offset only, see
+ * struct khyp_vm), so its frequency is the host's tsc_khz and the guest
+ * need not calibrate it.  It is given where guests look: the invariant
+ * bit (0x80000007 EDX, when the host's TSC is constant and does not stop
+ * in deep C-states), the timing leaf 0x40000010 that hypervisors offer
+ * (EAX the TSC in kHz, EBX the local APIC's bus clock in kHz), and, on
+ * Intel hosts, leaves 0x15 and 0x16.  Leaf 0x15 names a 1 GHz crystal,
+ * which is the in-kernel APIC's timer clock (irq/lapic.c): Linux takes
+ * the APIC timer's rate from it as well.  Basic leaves between 2 and
+ * 0x14 are then empty (all zero: no cache, topology, PMU or extended
+ * feature information).
  */
 #include <linux/string.h>
 #include <asm/cpufeatures.h>
 #include <asm/processor.h>
+#include <asm/tsc.h>
 
 #include "vcpu.h"
 
 #define KHYP_CPUID_SIG_EBX	0x7079684b	/* "Khyp" */
 #define KHYP_CPUID_SIG_LEAF	0x40000000
+#define KHYP_CPUID_TIMING_LEAF	0x40000010
+#define KHYP_APIC_BUS_KHZ	1000000U	/* irq/lapic.c: 1 ns per tick */
+#define KHYP_INVARIANT_TSC	BIT(8)		/* 0x80000007 EDX */
 
 static void khyp_cpuid_add(struct khyp_cpuid *t, u32 function, u32 eax,
 			   u32 ebx, u32 ecx, u32 edx)
@@ -37,12 +53,16 @@ static void khyp_cpuid_add(struct khyp_cpuid *t, u32 function, u32 eax,
 void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 			    bool lapic)
 {
-	u32 eax, ebx, ecx, edx, max_ext, fn;
+	u32 eax, ebx, ecx, edx, max_ext, fn, max_basic = 1;
+	bool intel_tsc = tsc_khz &&
+			 boot_cpu_data.x86_vendor == X86_VENDOR_INTEL;
 
 	memset(t, 0, sizeof(*t));
 
 	cpuid(0, &eax, &ebx, &ecx, &edx);
-	khyp_cpuid_add(t, 0, min(eax, 1U), ebx, ecx, edx);
+	if (intel_tsc)
+		max_basic = 0x16;
+	khyp_cpuid_add(t, 0, max_basic, ebx, ecx, edx);
 
 	cpuid(1, &eax, &ebx, &ecx, &edx);
 	ebx = (ebx & 0x0000ffff) | (1U << 16) | (apic_id << 24);
@@ -75,12 +95,29 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 	if (lapic) {
 		ecx |= khyp_cpuid_bit(X86_FEATURE_X2APIC);
 		edx |= khyp_cpuid_bit(X86_FEATURE_APIC);
+		/* Its timer's TSC-deadline mode needs the TSC's rate. */
+		if (tsc_khz)
+			ecx |= khyp_cpuid_bit(X86_FEATURE_TSC_DEADLINE_TIMER);
 	}
 	khyp_cpuid_add(t, 1, eax, ebx, ecx, edx);
 
-	khyp_cpuid_add(t, KHYP_CPUID_SIG_LEAF, KHYP_CPUID_SIG_LEAF,
+	/*
+	 * TSC = crystal * EBX / EAX: a 1 GHz crystal (ECX, in Hz) and a
+	 * ratio of tsc_khz / 10^6.  0x16: the base and maximum frequency
+	 * and the bus (reference) clock, in MHz.
+	 */
+	if (intel_tsc) {
+		khyp_cpuid_add(t, 0x15, KHYP_APIC_BUS_KHZ, tsc_khz,
+			       KHYP_APIC_BUS_KHZ * 1000, 0);
+		khyp_cpuid_add(t, 0x16, tsc_khz / 1000, tsc_khz / 1000,
+			       KHYP_APIC_BUS_KHZ / 1000, 0);
+	}
+
+	khyp_cpuid_add(t, KHYP_CPUID_SIG_LEAF, KHYP_CPUID_TIMING_LEAF,
 		       KHYP_CPUID_SIG_EBX, KHYP_CPUID_SIG_EBX,
 		       KHYP_CPUID_SIG_EBX);
+	khyp_cpuid_add(t, KHYP_CPUID_TIMING_LEAF, tsc_khz, KHYP_APIC_BUS_KHZ,
+		       0, 0);
 
 	max_ext = min(cpuid_eax(0x80000000), 0x80000008U);
 	if (max_ext < 0x80000000)
@@ -97,6 +134,20 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 				 khyp_cpuid_bit(X86_FEATURE_FMA4) |
 				 khyp_cpuid_bit(X86_FEATURE_MWAITX));
 			edx &= ~khyp_cpuid_bit(X86_FEATURE_RDTSCP);
+		}
+		/*
+		 * Power management: only the invariant TSC, when the host
+		 * kernel trusts its own (P-state and boost bits would send
+		 * a guest to MSRs it does not have).
+		 */
+		if (fn == 0x80000007) {
+			eax = 0;
+			ebx = 0;
+			ecx = 0;
+			edx = 0;
+			if (boot_cpu_has(X86_FEATURE_CONSTANT_TSC) &&
+			    boot_cpu_has(X86_FEATURE_NONSTOP_TSC))
+				edx = KHYP_INVARIANT_TSC;
 		}
 		khyp_cpuid_add(t, fn, eax, ebx, ecx, edx);
 	}

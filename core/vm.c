@@ -35,6 +35,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/tsc.h>
 
 #include "../balloon/balloon.h"
 #include "../irq/irq.h"
@@ -260,6 +261,7 @@ int khyp_vm_create(void)
 	mutex_init(&vm->lock);
 	atomic_long_set(&vm->tlb_gen, 0);
 	vm->last_run = jiffies;
+	vm->tsc_offset = -rdtsc();
 	khyp_bus_init(&vm->bus);
 	r = khyp_pgtable_init(&vm->pt, khyp_backend->pt_format);
 	if (r)

@@ -53,6 +53,10 @@ struct khyp_vcpu;
  *		NULL: userspace injects interrupts.
  * @vcpu_created: (@lock) KHYP_CREATE_VCPU was called: too late for an
  *		irqchip.
+ * @tsc_offset: (c) what the guest's TSC adds to the host's: minus the
+ *		host's TSC when the VM was made, so that every vCPU sees
+ *		one TSC that started near 0 (a guest's WRMSR to IA32_TSC
+ *		moves its own vCPU's offset only, as on hardware).
  * @last_run:	jiffies when a vCPU last left the guest (WRITE_ONCE by the
  *		vCPU threads, READ_ONCE by the shrinker: is the VM idle?).
  */
@@ -73,6 +77,7 @@ struct khyp_vm {
 	struct khyp_bus bus;
 	struct khyp_irqchip *irqchip;
 	bool vcpu_created;
+	u64 tsc_offset;
 	unsigned long last_run;
 };
 

@@ -31,10 +31,16 @@
  * starts itself (core/run.c, docs/smp.md); INIT level de-assert is
  * ignored, as modern processors do.
  *
+ * The TSC-deadline mode (LVT timer bits 18:17 = 10b, IA32_TSC_DEADLINE):
+ * the deadline is in the guest's TSC, which runs at the host's rate
+ * (an offset, core/cpuid.c), so it becomes an hrtimer expiry through
+ * tsc_khz; a deadline already passed fires at once.  The guest re-arms
+ * it with a WRMSR, an exit, so it needs no minimum period.
+ *
  * Not emulated yet (issue 13): moving the APIC base (a WRMSR with
  * another base gets #GP), lowest-priority
- * arbitration (the first vCPU that matches gets it), the TSC-deadline
- * mode, CR8 as the TPR, LINT1.  LINT0 takes the PIC's ExtINT on vCPU 0
+ * arbitration (the first vCPU that matches gets it), CR8 as the TPR,
+ * LINT1.  LINT0 takes the PIC's ExtINT on vCPU 0
  * (irq/pic.c, khyp_lapic_accepts_extint()); the EOI of a level-triggered
  * vector is passed on to the IOAPIC (irq/ioapic.c).
  *
@@ -58,6 +64,7 @@
 #include <linux/spinlock.h>
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
+#include <asm/tsc.h>
 
 #include "../core/bus.h"
 #include "../core/vcpu.h"
@@ -80,6 +87,11 @@ MODULE_PARM_DESC(lapic_min_period_us,
 
 #define KHYP_LAPIC_VERSION	0x14	/* an integrated xAPIC */
 #define KHYP_LAPIC_NR_LVT	6	/* timer, thermal, perf, LINT0/1, error */
+/* LVT timer bits 18:17: one-shot 00b, periodic 01b, TSC-deadline 10b. */
+#define KHYP_LVT_TIMER_MODE	(APIC_LVT_TIMER_PERIODIC | \
+				 APIC_LVT_TIMER_TSCDEADLINE)
+/* A deadline further away than 2^48 TSC ticks (a day at 3 GHz) is "later". */
+#define KHYP_LAPIC_MAX_TSC_DELTA	BIT_ULL(48)
 #define KHYP_X2APIC_MSR_FIRST	APIC_BASE_MSR
 #define KHYP_X2APIC_MSR_LAST	(APIC_BASE_MSR + 0xff)
 /* Reserved bits of IA32_APIC_BASE: 0-7, 9 and above 51 (MAXPHYADDR 52). */
@@ -98,6 +110,8 @@ MODULE_PARM_DESC(lapic_min_period_us,
  * @period_ns:	the running timer's period (one-shot: its length), or 0
  *		when it is not running.
  * @start:	when the running timer's current period began.
+ * @tsc_deadline: the armed IA32_TSC_DEADLINE, 0 when none (TSC-deadline
+ *		mode only).
  * @nmi_pending: an NMI sent by IPI, not yet queued (atomic bit 0).
  * @rcu:	frees it after a grace period, as the vCPU is freed.
  */
@@ -111,6 +125,7 @@ struct khyp_lapic {
 	struct hrtimer timer;
 	u64 period_ns;
 	ktime_t start;
+	u64 tsc_deadline;
 	unsigned long nmi_pending;
 };
 
@@ -298,9 +313,24 @@ static u32 khyp_lapic_divide(struct khyp_lapic *a)
 	return 1U << ((v + 1) & 7);
 }
 
+/*
+ * The timer's mode (LVT timer bits 18:17).  The reserved mode 11b is
+ * stored as written (as KVM does) and runs no timer: the initial count
+ * and IA32_TSC_DEADLINE are both ignored in it.
+ */
+static u32 khyp_lapic_timer_mode(struct khyp_lapic *a)
+{
+	return khyp_lapic_get(a, APIC_LVTT) & KHYP_LVT_TIMER_MODE;
+}
+
 static bool khyp_lapic_periodic(struct khyp_lapic *a)
 {
-	return khyp_lapic_get(a, APIC_LVTT) & APIC_LVT_TIMER_PERIODIC;
+	return khyp_lapic_timer_mode(a) == APIC_LVT_TIMER_PERIODIC;
+}
+
+static bool khyp_lapic_tsc_deadline_mode(struct khyp_lapic *a)
+{
+	return khyp_lapic_timer_mode(a) == APIC_LVT_TIMER_TSCDEADLINE;
 }
 
 static enum hrtimer_restart khyp_lapic_timer_fn(struct hrtimer *t)
@@ -322,6 +352,7 @@ static enum hrtimer_restart khyp_lapic_timer_fn(struct hrtimer *t)
 		ret = HRTIMER_RESTART;
 	} else {
 		a->period_ns = 0;
+		a->tsc_deadline = 0;
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	if (notify)
@@ -353,7 +384,7 @@ static u32 khyp_lapic_timer_current(struct khyp_lapic *a)
 	s64 left;
 	u64 ticks;
 
-	if (!a->period_ns)
+	if (!a->period_ns || khyp_lapic_tsc_deadline_mode(a))
 		return 0;
 	left = ktime_to_ns(ktime_sub(ktime_add_ns(a->start, a->period_ns),
 				     ktime_get()));
@@ -385,6 +416,7 @@ static void khyp_lapic_reset_regs(struct khyp_lapic *a)
 		khyp_lapic_set(a, APIC_LVT0, APIC_DM_EXTINT);
 	a->esr_pending = 0;
 	a->period_ns = 0;
+	a->tsc_deadline = 0;
 }
 
 /* The x2APIC logical ID follows from the x2APIC ID (SDM 10.12.10.2). */
@@ -528,6 +560,7 @@ static u32 khyp_lapic_lvt_mask(u32 reg)
 	switch (reg) {
 	case APIC_LVTT:
 		return APIC_LVT_MASKED | APIC_LVT_TIMER_PERIODIC |
+		       (tsc_khz ? APIC_LVT_TIMER_TSCDEADLINE : 0) |
 		       APIC_VECTOR_MASK;
 	case APIC_LVT0:
 	case APIC_LVT1:
@@ -622,24 +655,28 @@ static int khyp_lapic_write_reg(struct khyp_lapic *a, u32 reg, u32 val,
 	case APIC_LVT1:
 	case APIC_LVTERR:
 		mask = khyp_lapic_lvt_mask(reg);
-		if (x2 && (val & ~(mask | APIC_LVT_TIMER_TSCDEADLINE)))
+		if (x2 && (val & ~mask))
 			return -EINVAL;
 		if (!khyp_lapic_sw_enabled(a))
 			val |= APIC_LVT_MASKED;
 		old = khyp_lapic_get(a, reg);
 		/* A new timer mode stops the count (as KVM does). */
 		if (reg == APIC_LVTT && a->period_ns && !*cancel &&
-		    ((old ^ val) & APIC_LVT_TIMER_PERIODIC)) {
+		    ((old ^ val) & KHYP_LVT_TIMER_MODE)) {
 			*cancel = true;
 			return 0;
 		}
 		if (reg == APIC_LVTT && *cancel) {
 			a->period_ns = 0;
+			a->tsc_deadline = 0;
 			khyp_lapic_set(a, APIC_TMICT, 0);
 		}
 		khyp_lapic_set(a, reg, val & mask);
 		break;
 	case APIC_TMICT:
+		/* Ignored in TSC-deadline mode (SDM 10.5.4.1) and in 11b. */
+		if (khyp_lapic_timer_mode(a) & APIC_LVT_TIMER_TSCDEADLINE)
+			break;
 		if (!*cancel) {
 			*cancel = true;
 			return 0;
@@ -832,6 +869,47 @@ static bool khyp_x2apic_reg(u32 index, bool write, u32 *reg)
 	return true;
 }
 
+/*
+ * IA32_TSC_DEADLINE: outside TSC-deadline mode it reads 0 and ignores
+ * writes; in it, a write arms the timer for that guest TSC value (0
+ * disarms), and a read gives the armed deadline, 0 once it fired.
+ */
+static int khyp_lapic_tsc_deadline_msr(struct khyp_lapic *a, bool write,
+				       u64 *data)
+{
+	struct khyp_vcpu *vcpu = a->vcpu;
+	unsigned long flags;
+	u64 now, ns = 0;
+
+	if (!tsc_khz)
+		return -EINVAL;		/* not in CPUID: #GP */
+	if (!write) {
+		raw_spin_lock_irqsave(&a->lock, flags);
+		*data = khyp_lapic_tsc_deadline_mode(a) ? a->tsc_deadline : 0;
+		raw_spin_unlock_irqrestore(&a->lock, flags);
+		return 0;
+	}
+	/* Only this vCPU's thread changes the mode and the deadline. */
+	if (!khyp_lapic_tsc_deadline_mode(a))
+		return 0;
+	hrtimer_cancel(&a->timer);
+	now = khyp_backend->get_msr(vcpu, MSR_IA32_TSC);
+	if (*data > now)
+		ns = mul_u64_u32_div(min(*data - now, KHYP_LAPIC_MAX_TSC_DELTA),
+				     USEC_PER_SEC, tsc_khz);
+	raw_spin_lock_irqsave(&a->lock, flags);
+	a->tsc_deadline = *data;
+	a->period_ns = 0;
+	if (*data) {
+		a->period_ns = max(ns, 1ULL);
+		a->start = ktime_get();
+		hrtimer_start(&a->timer, ktime_add_ns(a->start, ns),
+			      HRTIMER_MODE_ABS_HARD);
+	}
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	return 0;
+}
+
 /**
  * khyp_lapic_msr() - a guest RDMSR or WRMSR that may be the APIC's
  * @vcpu:	the vCPU, its mutex held
@@ -857,6 +935,8 @@ int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data)
 		*data = a->base;
 		return 0;
 	}
+	if (index == MSR_IA32_TSC_DEADLINE)
+		return khyp_lapic_tsc_deadline_msr(a, write, data);
 	if (index < KHYP_X2APIC_MSR_FIRST || index > KHYP_X2APIC_MSR_LAST)
 		return -ENOENT;
 	/* Outside x2APIC mode the MSRs do not exist (SDM 10.12.1.2). */

@@ -223,8 +223,8 @@ static void guest_reset_values(void)
 	GUEST_ASSERT_EQ(apic_read(R_LVTT), LVT_MASKED | 0x40);
 	apic_write(R_SVR, 0x1ff);
 	GUEST_ASSERT_EQ(apic_read(R_SVR), 0x1ff);
-	apic_write(R_LVTT, 0xffffffff);
-	GUEST_ASSERT_EQ(apic_read(R_LVTT), 0x300ff);
+	apic_write(R_LVTT, 0xffffffff);	/* with the TSC-deadline mode bit */
+	GUEST_ASSERT_EQ(apic_read(R_LVTT), 0x700ff);
 	apic_write(R_TDCR, 0xffffffff);
 	GUEST_ASSERT_EQ(apic_read(R_TDCR), 0xb);
 	/* An illegal vector sent: ESR's send bit, latched by a write. */

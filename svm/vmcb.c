@@ -143,6 +143,7 @@ void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	c->nested_cr3 = khyp_pgtable_root(&vcpu->vm->pt);
+	c->tsc_offset = vcpu->vm->tsc_offset;
 }
 
 void svm_vmcb_reset(struct khyp_vcpu *vcpu, struct vmcb *vmcb)

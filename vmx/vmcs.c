@@ -382,7 +382,7 @@ static void vmx_set_controls(struct vmx_vcpu *vv)
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
-	vmcs_write(TSC_OFFSET, 0);
+	vmcs_write(TSC_OFFSET, vm->tsc_offset);
 	vmcs_write(CR0_GUEST_HOST_MASK, vmx_cr0_owned());
 	vmcs_write(CR4_GUEST_HOST_MASK, vmx_cr4_owned());
 	vmcs_write(VMCS_LINK_POINTER, -1ULL);
