@@ -52,19 +52,9 @@
 
 #define vcount	kh_guest_vector_count
 
-KH_GUEST_INLINE uint32_t apic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(APIC_BASE_GPA + reg);
-}
-
-KH_GUEST_INLINE void apic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE_GPA + reg) = v;
-}
-
 KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
 {
-	return (apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
+	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
 }
 
 KH_GUEST_INLINE uint32_t ioapic_read(uint32_t reg)
@@ -101,14 +91,6 @@ KH_GUEST_INLINE void wait_count(uint8_t v, uint32_t n)
 		kh_guest_pause();
 }
 
-static int create_irqchip(int vm_fd)
-{
-	struct khyp_create_irqchip arg;
-
-	memset(&arg, 0, sizeof(arg));
-	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
-}
-
 static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
 {
 	struct khyp_irq_level arg;
@@ -142,7 +124,7 @@ static struct kh_vm *vm_with_irqchip(unsigned int n, void (*fns[])(void))
 	struct kh_vcpu *vcpu;
 	unsigned int i;
 
-	if (create_irqchip(vm->fd))
+	if (kh_create_irqchip(vm->fd))
 		return NULL;
 	for (i = 0; i < n; i++) {
 		vcpu = kh_vcpu_add(vm, i);
@@ -157,7 +139,7 @@ static struct kh_vm *vm_with_irqchip(unsigned int n, void (*fns[])(void))
 
 static void guest_edge(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	ioapic_set_entry(4, V_EDGE, RTE_DEST(0));
 	ioapic_set_entry(2, V_PIN2, RTE_DEST(0));
 	kh_guest_sti();
@@ -168,16 +150,16 @@ static void guest_edge(void)
 	GUEST_ASSERT_EQ(vec_bit(R_TMR, V_EDGE), 0);
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_EDGE], 1);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_SYNC(2);		/* down and up: a second edge */
 	wait_count(V_EDGE, 2);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_SYNC(3);		/* IRQ 2: no pin */
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_PIN2], 0);
 	GUEST_SYNC(4);		/* IRQ 0: pin 2 */
 	wait_count(V_PIN2, 1);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_EDGE], 2);
 	GUEST_ASSERT_EQ(vcount[V_PIN2], 1);
@@ -213,7 +195,7 @@ TEST(edge_irq_line_delivers_vector)
 
 static void guest_masked(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	ioapic_set_entry(5, RTE_MASKED | RTE_LEVEL | V_MLVL, RTE_DEST(0));
 	ioapic_set_entry(6, RTE_MASKED | V_MEDGE, RTE_DEST(0));
 	kh_guest_sti();
@@ -234,7 +216,7 @@ static void guest_masked(void)
 	/* Masked again, the EOI clears remote IRR and sends nothing. */
 	ioapic_write(IOA_LO(5), RTE_MASKED | RTE_LEVEL | V_MLVL);
 	GUEST_ASSERT(ioapic_read(IOA_LO(5)) & RTE_RIRR);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(ioapic_read(IOA_LO(5)) & RTE_RIRR, 0);
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_MLVL], 1);
@@ -262,7 +244,7 @@ TEST(masked_pin_keeps_level_loses_edge)
 
 static void guest_level(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	ioapic_set_entry(9, RTE_LEVEL | V_LVL, RTE_DEST(0));
 	GUEST_ASSERT_EQ(ioapic_read(IOA_LO(9)) & RTE_RIRR, 0);
 	kh_guest_sti();
@@ -278,11 +260,11 @@ static void guest_level(void)
 	/* Not even sent: the APIC has nothing waiting (IRR). */
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LVL), 0);
 	/* EOI with the line still asserted: delivered again. */
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	wait_count(V_LVL, 2);
 	GUEST_ASSERT(ioapic_read(IOA_LO(9)) & RTE_RIRR);
 	GUEST_SYNC(3);		/* deasserted */
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(ioapic_read(IOA_LO(9)) & RTE_RIRR, 0);
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LVL], 2);
@@ -314,8 +296,8 @@ TEST(level_remote_irr_and_eoi)
 /* vCPU 0: logical ID 1, programs pin 10 for logical destination 2. */
 static void guest_logical_0(void)
 {
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_LDR, 1U << 24);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_LDR, 1U << 24);
 	ioapic_set_entry(10, RTE_LOGICAL | V_LOG, RTE_DEST(2));
 	kh_guest_sti();
 	GUEST_SYNC(1);		/* an edge on IRQ 10 */
@@ -329,13 +311,13 @@ static void guest_logical_0(void)
 /* vCPU 1: logical ID 2, gets it. */
 static void guest_logical_1(void)
 {
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_LDR, 2U << 24);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_LDR, 2U << 24);
 	kh_guest_sti();
 	GUEST_SYNC(1);
 	wait_count(V_LOG, 1);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_LOG), 1);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_DONE();
 }
 
@@ -365,14 +347,14 @@ TEST(logical_destination_second_vcpu)
 
 static void guest_msi_0(void)
 {
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_LDR, 1U << 24);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_LDR, 1U << 24);
 	kh_guest_sti();
 	GUEST_SYNC(1);		/* an MSI to each vCPU */
 	wait_count(V_MSI0, 1);
 	/* Edge, whatever the data's trigger bit said. */
 	GUEST_ASSERT_EQ(vec_bit(R_TMR, V_MSI0), 0);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_MSI1], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_MSI1), 0);
@@ -382,17 +364,17 @@ static void guest_msi_0(void)
 
 static void guest_msi_1(void)
 {
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_LDR, 2U << 24);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_LDR, 2U << 24);
 	kh_guest_sti();
 	GUEST_SYNC(1);
 	wait_count(V_MSI1, 1);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_MSI1), 1);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(vcount[V_MSI0], 1);
 	GUEST_SYNC(2);		/* a logical MSI to logical ID 2 */
 	wait_count(V_MSIL, 1);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_DONE();
 }
 
@@ -420,7 +402,7 @@ TEST(msi_reaches_the_vcpu_it_names)
 
 static void guest_halter(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	ioapic_set_entry(11, V_WAKE, RTE_DEST(0));
 	kh_guest_sti();
 	GUEST_SYNC(1);
@@ -542,7 +524,7 @@ TEST(bad_input)
 	kh_vm_free(vm);
 
 	vm = kh_vm_create(0);
-	ASSERT_EQ(0, create_irqchip(vm->fd));
+	ASSERT_EQ(0, kh_create_irqchip(vm->fd));
 	EXPECT_EQ(0, irq_line(vm, 23, 1));
 	EXPECT_EQ(0, irq_line(vm, 23, 0));
 	EXPECT_EQ(-1, irq_line(vm, 24, 1));

@@ -59,25 +59,9 @@
 
 #define vcount	kh_guest_vector_count
 
-KH_GUEST_INLINE uint32_t apic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(APIC_BASE_GPA + reg);
-}
-
-KH_GUEST_INLINE void apic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE_GPA + reg) = v;
-}
-
 KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
 {
-	return (apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
-
-/* Wait for an interrupt with no window between the check and HLT. */
-KH_GUEST_INLINE void safe_halt(void)
-{
-	asm volatile("sti; hlt; cli" : : : "memory");
+	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
 }
 
 KH_GUEST_INLINE void guest_spin(int n)
@@ -88,14 +72,6 @@ KH_GUEST_INLINE void guest_spin(int n)
 		kh_guest_pause();
 }
 
-static int create_irqchip(int vm_fd)
-{
-	struct khyp_create_irqchip arg;
-
-	memset(&arg, 0, sizeof(arg));
-	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
-}
-
 /* A VM with an irqchip and @n vCPUs, vCPU i running fns[i], IDTs loaded. */
 static struct kh_vm *vm_with_apic(unsigned int n, void (*fns[])(void))
 {
@@ -103,7 +79,7 @@ static struct kh_vm *vm_with_apic(unsigned int n, void (*fns[])(void))
 	struct kh_vcpu *vcpu;
 	unsigned int i;
 
-	if (create_irqchip(vm->fd))
+	if (kh_create_irqchip(vm->fd))
 		return NULL;
 	for (i = 0; i < n; i++) {
 		vcpu = kh_vcpu_add(vm, i);
@@ -148,15 +124,15 @@ TEST(create_irqchip_checks)
 	EXPECT_EQ(-1, ioctl(vm->fd, KHYP_CREATE_IRQCHIP, NULL));
 	EXPECT_EQ(EFAULT, errno);
 
-	ASSERT_EQ(0, create_irqchip(vm->fd)) TH_LOG("%s", strerror(errno));
-	EXPECT_EQ(-1, create_irqchip(vm->fd));
+	ASSERT_EQ(0, kh_create_irqchip(vm->fd)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(-1, kh_create_irqchip(vm->fd));
 	EXPECT_EQ(EEXIST, errno);
 	kh_vm_free(vm);
 
 	/* After a vCPU: too late. */
 	vm = kh_vm_create(0);
 	kh_vcpu_add(vm, 0);
-	EXPECT_EQ(-1, create_irqchip(vm->fd));
+	EXPECT_EQ(-1, kh_create_irqchip(vm->fd));
 	EXPECT_EQ(EBUSY, errno);
 	kh_vm_free(vm);
 
@@ -166,7 +142,7 @@ TEST(create_irqchip_checks)
 	 * still takes NMIs and exceptions.
 	 */
 	vm = kh_vm_create(0);
-	ASSERT_EQ(0, create_irqchip(vm->fd));
+	ASSERT_EQ(0, kh_create_irqchip(vm->fd));
 	kh_vcpu_add(vm, 0);
 	EXPECT_EQ(-1, kh_vcpu_inject(vm->vcpus[0], KHYP_EVENT_INTERRUPT, 0x40,
 				     0, 0));
@@ -186,53 +162,53 @@ static void guest_reset_values(void)
 	kh_guest_cpuid(1, 0, r);
 	GUEST_ASSERT(r[3] & (1U << 9));		/* APIC */
 	GUEST_ASSERT(r[2] & (1U << 21));	/* x2APIC */
-	GUEST_ASSERT_EQ(apic_read(R_ID), 0);
-	GUEST_ASSERT_EQ(apic_read(R_LVR), 0x00050014);
-	GUEST_ASSERT_EQ(apic_read(R_TPR), 0);
-	GUEST_ASSERT_EQ(apic_read(R_PPR), 0);
-	GUEST_ASSERT_EQ(apic_read(R_LDR), 0);
-	GUEST_ASSERT_EQ(apic_read(R_DFR), 0xffffffff);
-	GUEST_ASSERT_EQ(apic_read(R_SVR), 0xff);
-	GUEST_ASSERT_EQ(apic_read(R_ISR), 0);
-	GUEST_ASSERT_EQ(apic_read(R_IRR + 0x70), 0);
-	GUEST_ASSERT_EQ(apic_read(R_ESR), 0);
-	GUEST_ASSERT_EQ(apic_read(R_ICR), 0);
-	GUEST_ASSERT_EQ(apic_read(R_LVTT), LVT_MASKED);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ID), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVR), 0x00050014);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TPR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LDR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_DFR), 0xffffffff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_SVR), 0xff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ISR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_IRR + 0x70), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ESR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ICR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVTT), LVT_MASKED);
 	/* vCPU 0 (the BSP): LINT0 takes the PIC as ExtINT, as in QEMU. */
-	GUEST_ASSERT_EQ(apic_read(R_LVT0), 0x700);
-	GUEST_ASSERT_EQ(apic_read(R_LVT1), LVT_MASKED);
-	GUEST_ASSERT_EQ(apic_read(R_LVTERR), LVT_MASKED);
-	GUEST_ASSERT_EQ(apic_read(R_TMICT), 0);
-	GUEST_ASSERT_EQ(apic_read(R_TMCCT), 0);
-	GUEST_ASSERT_EQ(apic_read(R_TDCR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVT0), 0x700);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVT1), LVT_MASKED);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVTERR), LVT_MASKED);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TMICT), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TMCCT), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TDCR), 0);
 
 	/* Write masks; read-only registers keep their value. */
-	apic_write(R_TPR, 0xffffffff);
-	GUEST_ASSERT_EQ(apic_read(R_TPR), 0xff);
-	apic_write(R_TPR, 0);
-	apic_write(R_LDR, 0xffffffff);
-	GUEST_ASSERT_EQ(apic_read(R_LDR), 0xff000000);
-	apic_write(R_DFR, 0);
-	GUEST_ASSERT_EQ(apic_read(R_DFR), 0x0fffffff);
-	apic_write(R_LVR, 0);
-	GUEST_ASSERT_EQ(apic_read(R_LVR), 0x00050014);
-	apic_write(R_PPR, 0xff);
-	GUEST_ASSERT_EQ(apic_read(R_PPR), 0);
+	kh_guest_apic_write(R_TPR, 0xffffffff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TPR), 0xff);
+	kh_guest_apic_write(R_TPR, 0);
+	kh_guest_apic_write(R_LDR, 0xffffffff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LDR), 0xff000000);
+	kh_guest_apic_write(R_DFR, 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_DFR), 0x0fffffff);
+	kh_guest_apic_write(R_LVR, 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVR), 0x00050014);
+	kh_guest_apic_write(R_PPR, 0xff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0);
 	/* Software-disabled: LVT entries stay masked. */
-	apic_write(R_LVTT, 0x40);
-	GUEST_ASSERT_EQ(apic_read(R_LVTT), LVT_MASKED | 0x40);
-	apic_write(R_SVR, 0x1ff);
-	GUEST_ASSERT_EQ(apic_read(R_SVR), 0x1ff);
-	apic_write(R_LVTT, 0xffffffff);	/* with the TSC-deadline mode bit */
-	GUEST_ASSERT_EQ(apic_read(R_LVTT), 0x700ff);
-	apic_write(R_TDCR, 0xffffffff);
-	GUEST_ASSERT_EQ(apic_read(R_TDCR), 0xb);
+	kh_guest_apic_write(R_LVTT, 0x40);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVTT), LVT_MASKED | 0x40);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_SVR), 0x1ff);
+	kh_guest_apic_write(R_LVTT, 0xffffffff);	/* with the TSC-deadline mode bit */
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVTT), 0x700ff);
+	kh_guest_apic_write(R_TDCR, 0xffffffff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TDCR), 0xb);
 	/* An illegal vector sent: ESR's send bit, latched by a write. */
-	apic_write(R_ICR, ICR_SELF | 3);
-	apic_write(R_ESR, 0);
-	GUEST_ASSERT_EQ(apic_read(R_ESR), 0x20);
-	apic_write(R_ESR, 0);
-	GUEST_ASSERT_EQ(apic_read(R_ESR), 0);
+	kh_guest_apic_write(R_ICR, ICR_SELF | 3);
+	kh_guest_apic_write(R_ESR, 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ESR), 0x20);
+	kh_guest_apic_write(R_ESR, 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ESR), 0);
 	GUEST_DONE();
 }
 
@@ -252,20 +228,20 @@ TEST(reset_values_and_masks)
 
 static void guest_self_ipi(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	kh_guest_sti();
-	apic_write(R_ICR, ICR_SELF | V_SELF);
+	kh_guest_apic_write(R_ICR, ICR_SELF | V_SELF);
 	while (!vcount[V_SELF])
 		kh_guest_pause();
 	guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_SELF], 1);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_SELF), 1);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_SELF), 0);
-	GUEST_ASSERT_EQ(apic_read(R_PPR), V_SELF & 0xf0);
-	GUEST_ASSERT_EQ(apic_read(R_ICR) & 0x1000, 0);	/* delivered */
-	apic_write(R_EOI, 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), V_SELF & 0xf0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ICR) & 0x1000, 0);	/* delivered */
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_SELF), 0);
-	GUEST_ASSERT_EQ(apic_read(R_PPR), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0);
 	guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_SELF], 1);
 	GUEST_DONE();
@@ -287,21 +263,21 @@ TEST(self_ipi_once_eoi_clears_isr)
 
 static void guest_tpr(void)
 {
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_TPR, 0x50);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_TPR, 0x50);
 	kh_guest_sti();
-	apic_write(R_ICR, ICR_SELF | V_LOW);
+	kh_guest_apic_write(R_ICR, ICR_SELF | V_LOW);
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LOW), 1);
-	apic_write(R_TPR, 0x40);		/* same class: still held */
+	kh_guest_apic_write(R_TPR, 0x40);		/* same class: still held */
 	guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
-	apic_write(R_TPR, 0x30);
+	kh_guest_apic_write(R_TPR, 0x30);
 	while (!vcount[V_LOW])
 		kh_guest_pause();
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LOW), 0);
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_DONE();
 }
 
@@ -323,18 +299,18 @@ static void guest_oneshot(void)
 {
 	uint32_t c;
 
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_TDCR, TDCR_DIV1);
-	apic_write(R_LVTT, V_TIMER);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_TDCR, TDCR_DIV1);
+	kh_guest_apic_write(R_LVTT, V_TIMER);
 	kh_guest_cli();
-	apic_write(R_TMICT, 2000000);		/* 2 ms */
-	c = apic_read(R_TMCCT);
+	kh_guest_apic_write(R_TMICT, 2000000);		/* 2 ms */
+	c = kh_guest_apic_read(R_TMCCT);
 	GUEST_ASSERT(c > 0 && c <= 2000000);
 	while (!vcount[V_TIMER])
-		safe_halt();
+		kh_guest_safe_halt();
 	kh_guest_sti();
-	apic_write(R_EOI, 0);
-	GUEST_ASSERT_EQ(apic_read(R_TMCCT), 0);
+	kh_guest_apic_write(R_EOI, 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TMCCT), 0);
 	GUEST_SYNC(1);		/* the host waits 50 ms */
 	GUEST_SYNC(vcount[V_TIMER]);
 	GUEST_DONE();
@@ -359,23 +335,23 @@ static void guest_periodic(uint64_t initial, uint64_t n)
 {
 	uint32_t seen = 0, after;
 
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_TDCR, TDCR_DIV1);
-	apic_write(R_LVTT, LVT_PERIODIC | V_TIMER);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_TDCR, TDCR_DIV1);
+	kh_guest_apic_write(R_LVTT, LVT_PERIODIC | V_TIMER);
 	kh_guest_cli();
 	GUEST_SYNC(0);
-	apic_write(R_TMICT, initial);
+	kh_guest_apic_write(R_TMICT, initial);
 	while (seen < n) {
 		if (vcount[V_TIMER] == seen)
-			safe_halt();
+			kh_guest_safe_halt();
 		if (vcount[V_TIMER] != seen) {
 			seen = vcount[V_TIMER];
-			apic_write(R_EOI, 0);
+			kh_guest_apic_write(R_EOI, 0);
 		}
 	}
 	GUEST_SYNC(seen);
-	apic_write(R_TMICT, 0);			/* stop */
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_TMICT, 0);			/* stop */
+	kh_guest_apic_write(R_EOI, 0);
 	kh_guest_sti();
 	guest_spin(2000);
 	after = vcount[V_TIMER];
@@ -486,7 +462,7 @@ static void guest_x2apic(void)
 	GUEST_ASSERT_EQ(kh_guest_wrmsr_safe(0x80b, 1), GP);	/* EOI */
 	GUEST_ASSERT_EQ(kh_guest_wrmsr_safe(0x828, 1), GP);	/* ESR */
 	/* The page is gone in x2APIC mode. */
-	GUEST_ASSERT_EQ(apic_read(R_LVR), 0xffffffff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVR), 0xffffffff);
 	/* x2APIC -> xAPIC is not a valid transition. */
 	GUEST_ASSERT_EQ(kh_guest_wrmsr_safe(MSR_APIC_BASE,
 					    APIC_BASE_GPA | BASE_BSP |
@@ -524,16 +500,16 @@ TEST(x2apic_msrs_and_gp)
 
 static void guest_sender(void)
 {
-	apic_write(R_SVR, 0x1ff);
-	apic_write(R_ICR2, 1U << 24);		/* physical ID 1 */
-	apic_write(R_ICR, V_IPI);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_ICR2, 1U << 24);		/* physical ID 1 */
+	kh_guest_apic_write(R_ICR, V_IPI);
 	GUEST_DONE();
 }
 
 static void guest_halter(void)
 {
-	apic_write(R_SVR, 0x1ff);
-	GUEST_ASSERT_EQ(apic_read(R_ID), 1U << 24);
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ID), 1U << 24);
 	kh_guest_sti();
 	GUEST_SYNC(1);
 	kh_guest_hlt();

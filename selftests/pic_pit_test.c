@@ -103,14 +103,6 @@ asm(".pushsection .text\n"
     ".popsection\n");
 extern const char rm_start[], rm_end[];
 
-static int create_irqchip(int vm_fd)
-{
-	struct khyp_create_irqchip arg;
-
-	memset(&arg, 0, sizeof(arg));
-	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -139,7 +131,7 @@ static struct kh_vcpu *one_vcpu(struct kh_vm **vm, void (*fn)(void))
 	struct kh_vcpu *vcpu;
 
 	*vm = kh_vm_create(0);
-	if (create_irqchip((*vm)->fd))
+	if (kh_create_irqchip((*vm)->fd))
 		return NULL;
 	vcpu = kh_vcpu_add(*vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, fn);
@@ -262,7 +254,7 @@ TEST(real_mode_pit_irq0_counted)
 
 	NEED_DEV();
 	vm = kh_vm_create(0);
-	ASSERT_EQ(0, create_irqchip(vm->fd));
+	ASSERT_EQ(0, kh_create_irqchip(vm->fd));
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vm_load(vm, KH_GPA_LOW_CODE, rm_start, rm_end);
 	kh_vcpu_setup_real_mode(vcpu, KH_GPA_LOW_CODE);

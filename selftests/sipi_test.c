@@ -98,16 +98,11 @@ asm(".pushsection .text\n"
     ".popsection\n");
 extern const char ap_start[], ap_end[], bad_start[], bad_end[];
 
-KH_GUEST_INLINE void apic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE_GPA + reg) = v;
-}
-
 /* An IPI through the xAPIC page: ICR2 (destination), then ICR sends. */
 KH_GUEST_INLINE void ipi(uint32_t dest, uint32_t low)
 {
-	apic_write(R_ICR2, dest << 24);
-	apic_write(R_ICR, low);
+	kh_guest_apic_write(R_ICR2, dest << 24);
+	kh_guest_apic_write(R_ICR, low);
 }
 
 /* ---- the host's side of an AP ---- */
@@ -258,14 +253,6 @@ static volatile uint32_t *ap_counter(struct kh_vm *vm, unsigned int id)
 	return (volatile uint32_t *)kh_gpa(vm, GPA_COUNTERS + 4 * id);
 }
 
-static int create_irqchip(int vm_fd)
-{
-	struct khyp_create_irqchip arg;
-
-	memset(&arg, 0, sizeof(arg));
-	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
-}
-
 /*
  * A VM with an irqchip: vCPU 0 in long mode at @bsp, vCPUs 1..@n-1 as
  * created (waiting for SIPI), the APs' code at both SIPI pages.
@@ -276,7 +263,7 @@ static struct kh_vm *smp_vm(unsigned int n, void (*bsp)(void))
 	struct kh_vcpu *vcpu;
 	unsigned int i;
 
-	if (create_irqchip(vm->fd))
+	if (kh_create_irqchip(vm->fd))
 		return NULL;
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, bsp);
@@ -300,7 +287,7 @@ static struct kh_vm *smp_vm(unsigned int n, void (*bsp)(void))
 
 static void bsp_mp_start_one(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	ipi(1, INIT_ASSERT);
 	GUEST_SYNC(1);
 	ipi(1, INIT_DEASSERT);
@@ -414,7 +401,7 @@ TEST(ap_without_sipi_stays_parked)
 
 static void bsp_sipi_running_then_init(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	ipi(1, INIT_ASSERT);
 	ipi(1, INIT_DEASSERT);
 	ipi(1, SIPI(SIPI_VECTOR));
@@ -474,7 +461,7 @@ TEST(sipi_to_running_ap_ignored_init_parks_it)
 
 static void bsp_broadcast(void)
 {
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	ipi(0, INIT_ASSERT | ALL_BUT_SELF);
 	ipi(0, INIT_DEASSERT | ALL_BUT_SELF);
 	ipi(0, SIPI(SIPI_VECTOR) | ALL_BUT_SELF);
@@ -513,7 +500,7 @@ static void bsp_x2apic(void)
 {
 	uint64_t dest = 1ULL << 32;
 
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	kh_guest_wrmsr(MSR_APIC_BASE, APIC_BASE_GPA | BASE_BSP | BASE_EN |
 		       BASE_EXTD);
 	kh_guest_wrmsr(X2APIC_ICR, dest | INIT_ASSERT);

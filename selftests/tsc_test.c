@@ -32,16 +32,6 @@
 
 #define vcount	kh_guest_vector_count
 
-KH_GUEST_INLINE uint32_t apic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(APIC_BASE_GPA + reg);
-}
-
-KH_GUEST_INLINE void apic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE_GPA + reg) = v;
-}
-
 KH_GUEST_INLINE uint64_t guest_rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -230,12 +220,6 @@ TEST(cpuid_gives_the_tsc_rate)
 	kh_vm_free(vm);
 }
 
-/* Wait for an interrupt with no window between the check and HLT. */
-KH_GUEST_INLINE void safe_halt(void)
-{
-	asm volatile("sti; hlt; cli" : : : "memory");
-}
-
 static void guest_deadline(uint64_t khz)
 {
 	uint32_t r[4];
@@ -243,12 +227,12 @@ static void guest_deadline(uint64_t khz)
 
 	kh_guest_cpuid(1, 0, r);
 	GUEST_ASSERT(r[2] & (1U << 24));
-	apic_write(R_SVR, 0x1ff);
+	kh_guest_apic_write(R_SVR, 0x1ff);
 	/* One-shot mode: the MSR reads 0 and ignores writes. */
-	apic_write(R_LVTT, V_TIMER);
+	kh_guest_apic_write(R_LVTT, V_TIMER);
 	kh_guest_wrmsr(MSR_DEADLINE, guest_rdtsc() + khz);
 	GUEST_ASSERT_EQ(kh_guest_rdmsr(MSR_DEADLINE), 0);
-	apic_write(R_LVTT, LVT_DEADLINE | V_TIMER);
+	kh_guest_apic_write(R_LVTT, LVT_DEADLINE | V_TIMER);
 	kh_guest_cli();
 
 	/*
@@ -259,11 +243,11 @@ static void guest_deadline(uint64_t khz)
 	kh_guest_wrmsr(MSR_DEADLINE, d);
 	v = kh_guest_rdmsr(MSR_DEADLINE);
 	GUEST_ASSERT(v == d || (v == 0 && guest_rdtsc() >= d));
-	GUEST_ASSERT_EQ(apic_read(R_TMCCT), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TMCCT), 0);
 	while (!vcount[V_TIMER])
-		safe_halt();
+		kh_guest_safe_halt();
 	t = guest_rdtsc();
-	apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT(t >= d);
 	GUEST_ASSERT_EQ(kh_guest_rdmsr(MSR_DEADLINE), 0);	/* fired */
 	GUEST_SYNC(1);
@@ -271,15 +255,15 @@ static void guest_deadline(uint64_t khz)
 	/* A deadline already passed fires at once. */
 	kh_guest_wrmsr(MSR_DEADLINE, guest_rdtsc() - 1);
 	while (vcount[V_TIMER] < 2)
-		safe_halt();
-	apic_write(R_EOI, 0);
+		kh_guest_safe_halt();
+	kh_guest_apic_write(R_EOI, 0);
 	GUEST_SYNC(2);
 
 	/* Disarmed by 0; and the initial count is ignored in this mode. */
 	kh_guest_wrmsr(MSR_DEADLINE, guest_rdtsc() + 20 * khz);
 	kh_guest_wrmsr(MSR_DEADLINE, 0);
-	apic_write(R_TMICT, 1000);
-	GUEST_ASSERT_EQ(apic_read(R_TMICT), 0);
+	kh_guest_apic_write(R_TMICT, 1000);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TMICT), 0);
 	kh_guest_sti();
 	GUEST_SYNC(3);		/* the host waits 100 ms */
 	GUEST_ASSERT_EQ(vcount[V_TIMER], 2);
@@ -287,15 +271,15 @@ static void guest_deadline(uint64_t khz)
 	/* A mode change disarms; the reserved 11b is stored and runs nothing. */
 	kh_guest_cli();
 	kh_guest_wrmsr(MSR_DEADLINE, guest_rdtsc() + 20 * khz);
-	apic_write(R_LVTT, V_TIMER);
-	apic_write(R_LVTT, LVT_DEADLINE | V_TIMER);
+	kh_guest_apic_write(R_LVTT, V_TIMER);
+	kh_guest_apic_write(R_LVTT, LVT_DEADLINE | V_TIMER);
 	GUEST_ASSERT_EQ(kh_guest_rdmsr(MSR_DEADLINE), 0);
-	apic_write(R_LVTT, 0x60000 | V_TIMER);
-	GUEST_ASSERT_EQ(apic_read(R_LVTT), 0x60000 | V_TIMER);
-	apic_write(R_TMICT, 1000);
+	kh_guest_apic_write(R_LVTT, 0x60000 | V_TIMER);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVTT), 0x60000 | V_TIMER);
+	kh_guest_apic_write(R_TMICT, 1000);
 	kh_guest_wrmsr(MSR_DEADLINE, guest_rdtsc());
 	GUEST_ASSERT_EQ(kh_guest_rdmsr(MSR_DEADLINE), 0);
-	apic_write(R_LVTT, LVT_DEADLINE | V_TIMER);
+	kh_guest_apic_write(R_LVTT, LVT_DEADLINE | V_TIMER);
 	kh_guest_sti();
 	GUEST_SYNC(4);		/* the host waits 100 ms */
 	GUEST_ASSERT_EQ(vcount[V_TIMER], 2);
@@ -310,7 +294,7 @@ static void guest_deadline(uint64_t khz)
 	kh_guest_cli();
 	kh_guest_wrmsr(MSR_DEADLINE, guest_rdtsc() + khz);
 	while (vcount[V_TIMER] < 3)
-		safe_halt();
+		kh_guest_safe_halt();
 	kh_guest_wrmsr(0x80b, 0);
 	GUEST_ASSERT(kh_guest_rdmsr_safe(MSR_DEADLINE, &v) == 0xff && v == 0);
 	GUEST_DONE();
@@ -334,14 +318,6 @@ static uint64_t tsc_khz_of(struct __test_metadata *_metadata,
 	return 0;
 }
 
-static int create_irqchip(int vm_fd)
-{
-	struct khyp_create_irqchip arg;
-
-	memset(&arg, 0, sizeof(arg));
-	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
-}
-
 TEST(tsc_deadline_timer)
 {
 	struct kh_vcpu *vcpu;
@@ -350,7 +326,7 @@ TEST(tsc_deadline_timer)
 
 	NEED_DEV();
 	vm = kh_vm_create(0);
-	ASSERT_EQ(0, create_irqchip(vm->fd)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_create_irqchip(vm->fd)) TH_LOG("%s", strerror(errno));
 	vcpu = kh_vcpu_add(vm, 0);
 	khz = tsc_khz_of(_metadata, vcpu);
 	ASSERT_NE(0, khz);

@@ -756,3 +756,11 @@ int kh_vcpu_run_ucall(struct kh_vcpu *vcpu, struct kh_ucall *uc, char *msg,
 	cmd = kh_vcpu_get_ucall(vcpu, uc);
 	return cmd == KH_UCALL_NONE ? -1 : cmd;
 }
+
+int kh_create_irqchip(int vm_fd)
+{
+	struct khyp_create_irqchip arg;
+
+	memset(&arg, 0, sizeof(arg));
+	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
+}

@@ -195,6 +195,8 @@ struct kh_vcpu *kh_vcpu_add(struct kh_vm *vm, unsigned int id);
 /* Unmap the run page and close the vCPU fd (kh_vm_free() does it too). */
 void kh_vcpu_close(struct kh_vcpu *vcpu);
 /* ioctl(KHYP_RUN): 0, or -1 with errno. */
+/* KHYP_CREATE_IRQCHIP with every field 0: 0 or -1 with errno. */
+int kh_create_irqchip(int vm_fd);
 int kh_vcpu_run(struct kh_vcpu *vcpu);
 
 void kh_vcpu_get_regs(struct kh_vcpu *vcpu, struct khyp_regs *regs);
@@ -477,6 +479,25 @@ KH_GUEST_INLINE uint64_t kh_guest_wrmsr_safe(uint32_t msr, uint64_t v)
 		     : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
 		     : "r11", "memory");
 	return kh_guest_fixup_vector;
+}
+
+/* The xAPIC page of a VM with an irqchip (KHYP_CREATE_IRQCHIP). */
+#define KH_APIC_BASE_GPA	0xfee00000UL
+
+KH_GUEST_INLINE uint32_t kh_guest_apic_read(uint32_t reg)
+{
+	return *(volatile uint32_t *)(KH_APIC_BASE_GPA + reg);
+}
+
+KH_GUEST_INLINE void kh_guest_apic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(KH_APIC_BASE_GPA + reg) = v;
+}
+
+/* Wait for an interrupt with no window between the check and HLT. */
+KH_GUEST_INLINE void kh_guest_safe_halt(void)
+{
+	asm volatile("sti; hlt; cli" : : : "memory");
 }
 
 KH_GUEST_INLINE void kh_guest_ucall(uint64_t cmd, uint64_t a0, uint64_t a1,
