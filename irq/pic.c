@@ -326,8 +326,11 @@ static bool khyp_pic_update(struct khyp_pic *pic)
 	bool was = pic->output;
 
 	lockdep_assert_held(&pic->lock);
-	/* The cascade is a level: IR2 requests while the slave does. */
-	if (khyp_8259_pending(sl, false) >= 0)
+	/*
+	 * The cascade is a level: IR2 requests while the slave does.  A
+	 * master told it is alone (ICW1 SNGL) has no slave on IR2.
+	 */
+	if (!m->single && khyp_8259_pending(sl, false) >= 0)
 		m->irr |= BIT(KHYP_PIC_CASCADE_IRQ);
 	else
 		m->irr &= ~BIT(KHYP_PIC_CASCADE_IRQ);
@@ -407,7 +410,7 @@ u8 khyp_pic_intack(struct khyp_pic *pic)
 		vector = m->base | 7;
 	} else {
 		khyp_8259_ack(m, pin);
-		if (pin == KHYP_PIC_CASCADE_IRQ) {
+		if (pin == KHYP_PIC_CASCADE_IRQ && !m->single) {
 			spin = khyp_8259_pending(sl, false);
 			if (spin < 0) {
 				vector = sl->base | 7;
@@ -506,6 +509,8 @@ static void khyp_pic_io_write(struct khyp_bus_dev *dev, struct khyp_vcpu *vcpu,
 		if (dev == &pic->io_elcr) {
 			s = &pic->chips[port & 1];
 			s->elcr = b & s->elcr_mask;
+			/* A pin made level-triggered requests while high. */
+			s->irr |= s->elcr & s->lines;
 			continue;
 		}
 		khyp_8259_write(&pic->chips[dev == &pic->io_slave], port & 1,

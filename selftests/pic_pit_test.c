@@ -601,6 +601,136 @@ TEST(extint_follows_lvt0)
 	kh_vm_free(vm);
 }
 
+/* ---- lines from userspace: SNGL, the ELCR, the OR of IRQ 0 ---- */
+
+static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
+{
+	struct khyp_irq_level arg = { .irq = irq, .level = level };
+
+	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
+}
+
+KH_GUEST_INLINE uint8_t pic_slave_irr(void)
+{
+	outb(0xa0, 0x0a);
+	return inb(0xa0);
+}
+
+/*
+ * IRQ 10 (slave IR2) held high by userspace, all masked on the master:
+ * the cascade shows in the master's IRR only while the master is in
+ * cascade mode, not after an ICW1 with SNGL.  Then a slave ICW1 forgets
+ * the latched edge, and making IRQ 10 level-triggered in the ELCR
+ * requests it again while the line is high.
+ */
+static void guest_sngl_elcr(void)
+{
+	pic_init(0x01);
+	outb(0xa1, 0xfb);			/* slave: IR2 unmasked */
+	GUEST_SYNC(1);				/* IRQ 10 goes up */
+	GUEST_ASSERT_EQ(pic_slave_irr(), 0x04);
+	GUEST_ASSERT_EQ(pic_irr() & 0x04, 0x04);
+	outb(0x20, 0x13);			/* master alone: SNGL, IC4 */
+	outb(0x21, V_IRQ0);
+	outb(0x21, 0x01);			/* ICW4 (no ICW3) */
+	outb(0x21, 0xff);
+	GUEST_ASSERT_EQ(pic_irr() & 0x04, 0x00);
+	pic_init(0x01);				/* cascade again */
+	/* The slave's ICW1 forgot the edge; the line is still high. */
+	GUEST_ASSERT_EQ(pic_slave_irr(), 0x00);
+	outb(0xa1, 0xfb);
+	outb(0x4d1, 0x04);			/* IRQ 10 level-triggered */
+	GUEST_ASSERT_EQ(pic_slave_irr(), 0x04);
+	GUEST_ASSERT_EQ(pic_irr() & 0x04, 0x04);
+	GUEST_SYNC(2);				/* IRQ 10 goes down */
+	GUEST_ASSERT_EQ(pic_slave_irr(), 0x00);
+	GUEST_DONE();
+}
+
+TEST(pic_sngl_and_elcr_level)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vcpu = one_vcpu(&vm, guest_sngl_elcr);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, irq_line(vm, 10, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_EQ(0, irq_line(vm, 10, 0));
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * IRQ 0 is the OR of its sources: while userspace holds it high, the
+ * PIT's pulses make no edge, so the edge-triggered PIC sees at most the
+ * one edge of userspace's raise; once userspace lets go the PIT's edges
+ * come through again.
+ */
+KH_GUEST_INLINE uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Wait @ms milliseconds of the TSC, at the rate CPUID 0x40000010 gives. */
+KH_GUEST_INLINE void guest_wait_ms(uint32_t ms)
+{
+	uint32_t r[4];
+	uint64_t t0;
+
+	kh_guest_cpuid(0x40000010, 0, r);
+	GUEST_ASSERT(r[0]);
+	t0 = guest_rdtsc();
+	while (guest_rdtsc() - t0 < (uint64_t)r[0] * ms)
+		inb(0x61);
+}
+
+static void guest_irq0_or(void)
+{
+	uint32_t n;
+
+	pic_init(0x03);				/* auto-EOI */
+	outb(0x21, 0xfe);
+	pit0_program(2, PIT_HZ / 1000);		/* 1 ms */
+	kh_guest_sti();
+	wait_vcount(V_IRQ0, 3);
+	kh_guest_cli();
+	GUEST_SYNC(1);				/* userspace raises IRQ 0 */
+	n = vcount[V_IRQ0];
+	kh_guest_sti();
+	guest_wait_ms(30);			/* 30 PIT periods */
+	kh_guest_cli();
+	GUEST_ASSERT(vcount[V_IRQ0] <= n + 1);
+	GUEST_SYNC(2);				/* userspace lowers it */
+	n = vcount[V_IRQ0];
+	kh_guest_sti();
+	wait_vcount(V_IRQ0, n + 3);
+	kh_guest_cli();
+	outb(0x43, 0x30);			/* stop channel 0 */
+	GUEST_DONE();
+}
+
+TEST(irq0_is_the_or_of_pit_and_userspace)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vcpu = one_vcpu(&vm, guest_irq0_or);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, irq_line(vm, 0, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_EQ(0, irq_line(vm, 0, 0));
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
 /* ---- a count of 1 must not storm ---- */
 
 /* Channel 0, mode 2, count 1 (838 ns); @n interrupts by HLT, auto-EOI. */

@@ -46,7 +46,7 @@
 #define KHYP_CAP_FLUSH_BY_ASID		_BITULL(9)   /* SVM: TLB flush per ASID */
 #define KHYP_CAP_VMCB_CLEAN		_BITULL(10) /* SVM: VMCB clean bits */
 #define KHYP_CAP_EPT_AD			_BITULL(11) /* VMX: EPT accessed/dirty */
-#define KHYP_CAP_IRQCHIP		_BITULL(12) /* KHYP_CREATE_IRQCHIP */
+#define KHYP_CAP_IRQCHIP		_BITULL(12) /* CREATE_IRQCHIP, IRQ_LINE, MSI */
 #define KHYP_CAP_ALL			(_BITULL(13) - 1)
 
 /**
