@@ -64,6 +64,8 @@ int loader_detect(const void *img, size_t len)
 		return IMAGE_FLAT;
 	if (mb_scan(img, len, &off, &hdr) == MB_FOUND)
 		return IMAGE_MULTIBOOT;
+	if (bzimage_detect(img, len))
+		return IMAGE_BZIMAGE;
 	if (len >= SELFMAG && !memcmp(p, ELFMAG, SELFMAG)) {
 		if (len > EI_CLASS && p[EI_CLASS] == ELFCLASS32)
 			return IMAGE_ELF32;
@@ -83,6 +85,8 @@ const char *image_format_name(int format)
 		return "ELF64";
 	case IMAGE_MULTIBOOT:
 		return "multiboot";
+	case IMAGE_BZIMAGE:
+		return "bzImage";
 	}
 	return "unknown";
 }

@@ -23,6 +23,7 @@
 #ifndef KHYP_LOADER_H
 #define KHYP_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ enum image_format {
 	IMAGE_ELF32,
 	IMAGE_ELF64,
 	IMAGE_MULTIBOOT,
+	IMAGE_BZIMAGE,
 };
 
 /* CPU mode the guest starts in. */
@@ -70,6 +72,16 @@ enum boot_mode {
 #define LOW_MEM_END		0x9fc00		/* 639 KiB of low memory */
 #define BIOS_ROM_START		0xf0000
 #define HIGH_MEM_START		0x100000
+
+/*
+ * Linux (boot/bzimage.c): the zero page (struct boot_params) and the
+ * command line, clear of the stack, the multiboot area and the launcher's
+ * GDT and page tables (0x8000-0xf000, khyp.h).
+ */
+#define LINUX_ZERO_PAGE		0x10000
+#define LINUX_CMDLINE		0x20000
+#define LINUX_CMDLINE_MAX	0x10000
+#define LINUX_RAM_MAX		(3ULL << 30)	/* no PCI hole yet */
 
 /* Multiboot v1. */
 #define MB_HEADER_MAGIC		0x1badb002
@@ -139,6 +151,7 @@ struct boot_info {
 	uint64_t stack;		/* initial stack pointer (ESP/RSP/SP) */
 	uint32_t mb_info_addr;	/* multiboot: EBX */
 	uint32_t mb_magic;	/* multiboot: EAX, MB_BOOT_MAGIC */
+	uint64_t boot_params;	/* Linux: RSI/ESI, the zero page */
 	uint64_t load_start;	/* lowest guest-physical byte written */
 	uint64_t load_end;	/* one past the highest (bss included) */
 };
@@ -187,5 +200,31 @@ int load_elf(struct guest_mem *gm, const void *img, size_t len,
 int load_multiboot(struct guest_mem *gm, const void *img, size_t len,
 		   const char *cmdline, struct boot_info *bi,
 		   char *err, size_t errlen);
+
+/* What a Linux kernel is given besides itself. */
+struct linux_args {
+	const char *cmdline;	/* NULL: an empty command line */
+	const void *initrd;	/* NULL (and initrd_len 0): none */
+	size_t initrd_len;
+};
+
+/* A Linux boot header: 0xAA55 at 0x1fe and "HdrS" at 0x202. */
+bool bzimage_detect(const void *img, size_t len);
+
+/*
+ * A Linux bzImage by the x86 boot protocol, version 2.10 or later.  The
+ * protected-mode kernel runs at pref_address (relocatable kernels, when
+ * init_size bytes fit there; else the lowest kernel_alignment boundary
+ * from 1 MiB) or at code32_start; the initrd goes as high as RAM and
+ * initrd_addr_max allow; the zero page at LINUX_ZERO_PAGE holds the
+ * image's setup header, the command line pointer (LINUX_CMDLINE), the
+ * initrd and an e820 map.  The guest starts at the 64-bit entry (load +
+ * 0x200, MODE_LONG64) when xloadflags offers it, else at the 32-bit one
+ * (MODE_PROT32), with boot_params set for RSI.  Guest RAM may not exceed
+ * LINUX_RAM_MAX.
+ */
+int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
+		 const struct linux_args *la, struct boot_info *bi,
+		 char *err, size_t errlen);
 
 #endif /* KHYP_LOADER_H */

@@ -8,6 +8,8 @@
  *                EAX = 0x2BADB002, EBX = the multiboot info
  *   long mode    64-bit code segment, the first 4 GiB identity-mapped with
  *                2 MiB pages, EFER.LME/LMA, CR4.PAE, paging on
+ *   Linux        as prot32 or long mode, with the boot protocol's
+ *                selectors (CS 0x10, data 0x18) and RSI = the zero page
  *
  * In every mode TR holds a busy TSS and the GDT in guest memory matches
  * the segment registers, so that VM entry's checks pass and a guest that
@@ -57,13 +59,25 @@ static void put64(struct guest_mem *gm, uint64_t gpa, uint64_t v)
 	memcpy(gm->base + gpa, &v, sizeof(v));
 }
 
-static void boot__gdt(struct guest_mem *gm)
+/*
+ * Linux's boot protocol names its selectors: CS is __BOOT_CS (0x10, the
+ * 32-bit code segment here) and DS, ES, SS are __BOOT_DS (0x18); at its
+ * 64-bit entry __BOOT_CS is a 64-bit code segment.
+ */
+static bool boot__linux64(const struct boot_info *bi)
 {
+	return bi->format == IMAGE_BZIMAGE && bi->mode == MODE_LONG64;
+}
+
+static void boot__gdt(struct guest_mem *gm, const struct boot_info *bi)
+{
+	int l = boot__linux64(bi);
+
 	memset(gm->base + BOOT_GDT, 0, 0x1000);
 	put64(gm, BOOT_GDT + SEL_CODE64,
 	      boot__desc(0, 0xfffff, SEG_TYPE_CODE, 1, 1, 0, 1));
 	put64(gm, BOOT_GDT + SEL_CODE32,
-	      boot__desc(0, 0xfffff, SEG_TYPE_CODE, 1, 0, 1, 1));
+	      boot__desc(0, 0xfffff, SEG_TYPE_CODE, 1, l, !l, 1));
 	put64(gm, BOOT_GDT + SEL_DATA,
 	      boot__desc(0, 0xfffff, SEG_TYPE_DATA, 1, 0, 1, 1));
 	/* a system descriptor; its second half holds base 63:32 (0) */
@@ -103,7 +117,7 @@ int boot__tables(struct guest_mem *gm, const struct boot_info *bi,
 			 bi->load_start, bi->load_end, BOOT_GDT, end);
 		return -1;
 	}
-	boot__gdt(gm);
+	boot__gdt(gm, bi);
 	if (bi->mode == MODE_LONG64)
 		boot__page_tables(gm);
 	return 0;
@@ -152,7 +166,8 @@ static void boot__protected(const struct boot_info *bi, struct khyp_regs *r,
 {
 	int lm = bi->mode == MODE_LONG64;
 
-	boot__flat(&s->cs, lm ? SEL_CODE64 : SEL_CODE32, SEG_TYPE_CODE, lm);
+	boot__flat(&s->cs, lm && !boot__linux64(bi) ? SEL_CODE64 : SEL_CODE32,
+		   SEG_TYPE_CODE, lm);
 	boot__flat(&s->ds, SEL_DATA, SEG_TYPE_DATA, 0);
 	s->es = s->fs = s->gs = s->ss = s->ds;
 	boot__seg(&s->tr, SEL_TSS, BOOT_TSS, TSS_SIZE - 1, SEG_TYPE_TSS);
@@ -169,6 +184,7 @@ static void boot__protected(const struct boot_info *bi, struct khyp_regs *r,
 	r->rip = bi->entry;
 	r->rax = bi->mb_magic;
 	r->rbx = bi->mb_info_addr;
+	r->rsi = bi->boot_params;
 }
 
 void boot__regs(const struct boot_info *bi, struct khyp_regs *r,
