@@ -54,13 +54,14 @@ struct run_opts {
 	const char *image;
 	uint64_t mem_size;		/* bytes, page aligned */
 	unsigned int cpus;
-	const char *cmdline;		/* multiboot; NULL: none */
+	const char *cmdline;		/* multiboot, Linux; NULL: none */
+	const char *initrd;		/* Linux; NULL: none */
 	const char *serial;		/* NULL: stdio; else a file name */
 	double timeout;			/* seconds; 0: none */
 	bool trace;
 	bool strict;
 	int format;			/* FORMAT_AUTO, IMAGE_FLAT, FORMAT_ELF,
-					 * IMAGE_MULTIBOOT */
+					 * IMAGE_MULTIBOOT, IMAGE_BZIMAGE */
 	int mode;			/* MODE_DEFAULT or enum boot_mode */
 	bool balloon;			/* --balloon: report it at the end */
 	uint64_t balloon_target;	/* bytes, page aligned; 0: none */
@@ -138,7 +139,8 @@ struct vm {
 	struct vcpu *vcpus;
 };
 
-int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus);
+int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
+	       bool irqchip);
 void vm__destroy(struct vm *vm);
 /* KHYP_SET_BALLOON: the balloon should hold @bytes; 0 or -1 (perror). */
 int vm__set_balloon(struct vm *vm, uint64_t bytes);

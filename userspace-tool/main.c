@@ -76,6 +76,29 @@ err_close:
 	return NULL;
 }
 
+/* A bzImage, with the initrd read from its file. */
+static int load_linux(struct machine *m, const void *img, size_t len,
+		      struct boot_info *bi, char *err, size_t errlen)
+{
+	const struct run_opts *o = m->opts;
+	struct linux_args la = { .cmdline = o->cmdline };
+	void *initrd = NULL;
+	int ret;
+
+	if (o->initrd) {
+		initrd = read_image(o->initrd, o->mem_size, &la.initrd_len);
+		if (!initrd) {
+			snprintf(err, errlen, "--initrd %s cannot be read",
+				 o->initrd);
+			return -EINVAL;
+		}
+		la.initrd = initrd;
+	}
+	ret = load_bzimage(&m->vm.mem, img, len, &la, bi, err, errlen);
+	free(initrd);
+	return ret;
+}
+
 static int load_image(struct machine *m, const void *img, size_t len,
 		      struct boot_info *bi)
 {
@@ -91,10 +114,18 @@ static int load_image(struct machine *m, const void *img, size_t len,
 		format = loader_detect(img, len);
 	if (o->format == FORMAT_ELF && format == IMAGE_MULTIBOOT)
 		format = IMAGE_ELF32;
-	if (o->cmdline && format != IMAGE_MULTIBOOT)
-		fprintf(stderr, "khyp: --cmdline ignored: %s is not a multiboot image\n",
+	if (o->cmdline && format != IMAGE_MULTIBOOT && format != IMAGE_BZIMAGE)
+		fprintf(stderr, "khyp: --cmdline ignored: %s is neither a multiboot image nor a bzImage\n",
 			o->image);
+	if (o->initrd && format != IMAGE_BZIMAGE) {
+		fprintf(stderr, "khyp: --initrd: %s is not a Linux bzImage\n",
+			o->image);
+		return -1;
+	}
 	switch (format) {
+	case IMAGE_BZIMAGE:
+		ret = load_linux(m, img, len, bi, err, sizeof(err));
+		break;
 	case IMAGE_MULTIBOOT:
 		ret = load_multiboot(gm, img, len, o->cmdline, bi, err,
 				     sizeof(err));
@@ -206,7 +237,9 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "khyp: %s\n", err);
 		goto out_serial;
 	}
-	if (vm__create(&m.vm, o.mem_size, o.cpus))
+	if (vm__create(&m.vm, o.mem_size, o.cpus,
+		       o.format == IMAGE_BZIMAGE ||
+		       (o.format == FORMAT_AUTO && bzimage_detect(img, len))))
 		goto out_devices;
 	if (machine__boot(&m, img, len))
 		goto out_vm;

@@ -15,15 +15,16 @@
 const char run_usage[] =
 "usage: khyp run [options] IMAGE\n"
 "\n"
-"Runs IMAGE (a flat binary, an ELF32/ELF64 executable or a multiboot v1\n"
-"kernel, detected from its contents) in a khyp guest.  The guest's serial\n"
+"Runs IMAGE (a flat binary, an ELF32/ELF64 executable, a multiboot v1\n"
+"kernel or a Linux bzImage, detected from its contents) in a khyp guest.  The guest's serial\n"
 "port COM1 (0x3f8) is the terminal.\n"
 "\n"
 "  -m, --memory SIZE     guest RAM, e.g. 64M, 1G (default 64M, min 1M)\n"
 "  -c, --cpus N          vCPUs (default 1), one thread each; with N > 1 the\n"
 "                        in-kernel irqchip: vCPU 0 starts at the entry,\n"
 "                        the others wait for the guest's INIT and SIPI\n"
-"      --cmdline STR     multiboot command line\n"
+"      --cmdline STR     the command line of a multiboot or Linux kernel\n"
+"      --initrd FILE     Linux: the initial ramdisk\n"
 "      --serial stdio|FILE  where COM1 output goes (default stdio; input\n"
 "                        comes from stdin only with stdio)\n"
 "      --timeout SECONDS stop the guest after this long (status 8)\n"
@@ -32,7 +33,7 @@ const char run_usage[] =
 "      --balloon[=SIZE]  show the guest's balloon at the end; with SIZE,\n"
 "                        first ask it to give that much memory back\n"
 "                        (a balloon target, see docs/balloon.md)\n"
-"      --format flat|elf|multiboot  do not detect the format\n"
+"      --format flat|elf|multiboot|bzimage  do not detect the format\n"
 "      --load-addr ADDR  flat images: where to load (default 0x7c00 in\n"
 "                        real mode, else 0x100000)\n"
 "      --entry ADDR      flat images: entry point (default: load address)\n"
@@ -54,13 +55,14 @@ const char run_usage[] =
 
 enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
-	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON,
+	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
 };
 
 static const struct option run_options[] = {
 	{ "memory", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "trace", no_argument, NULL, OPT_TRACE },
@@ -133,6 +135,8 @@ static int parse_format(const char *s, int *format)
 		*format = FORMAT_ELF;
 	else if (!strcmp(s, "multiboot"))
 		*format = IMAGE_MULTIBOOT;
+	else if (!strcmp(s, "bzimage"))
+		*format = IMAGE_BZIMAGE;
 	else
 		return -1;
 	return 0;
@@ -182,6 +186,9 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 	case OPT_CMDLINE:
 		o->cmdline = arg;
 		return 0;
+	case OPT_INITRD:
+		o->initrd = arg;
+		return 0;
 	case OPT_SERIAL:
 		o->serial = strcmp(arg, "stdio") ? arg : NULL;
 		return 0;
@@ -197,7 +204,7 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		return 0;
 	case OPT_FORMAT:
 		if (parse_format(arg, &o->format))
-			return fail(err, errlen, "unknown format '%s' (flat, elf, multiboot)", arg);
+			return fail(err, errlen, "unknown format '%s' (flat, elf, multiboot, bzimage)", arg);
 		return 0;
 	case OPT_LOAD_ADDR:
 		o->load_addr_set = true;

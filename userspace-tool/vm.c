@@ -61,7 +61,7 @@ static int vm__create_irqchip(struct vm *vm)
 	struct khyp_create_irqchip arg;
 
 	if (!(vm->caps.features & KHYP_CAP_IRQCHIP)) {
-		fprintf(stderr, "khyp: more than one vCPU needs the in-kernel irqchip, which this khyp.ko lacks\n");
+		fprintf(stderr, "khyp: more than one vCPU, or Linux, needs the in-kernel irqchip, which this khyp.ko lacks\n");
 		return -1;
 	}
 	memset(&arg, 0, sizeof(arg));
@@ -100,7 +100,8 @@ static void vcpu__destroy(struct vcpu *vcpu)
 		close(vcpu->fd);
 }
 
-int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
+int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
+	       bool irqchip)
 {
 	unsigned int i;
 
@@ -118,9 +119,10 @@ int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
 	/*
 	 * More than one vCPU: the in-kernel irqchip, whose local APICs
 	 * start the APs with INIT and SIPI; they wait in the kernel until
-	 * then.  One vCPU keeps the launcher's HLT exit (status 0).
+	 * then.  Linux wants it with one vCPU too.  One vCPU without it
+	 * keeps the launcher's HLT exit (status 0).
 	 */
-	if (nr_vcpus > 1 && vm__create_irqchip(vm))
+	if ((nr_vcpus > 1 || irqchip) && vm__create_irqchip(vm))
 		goto err_unmap;
 	vm->vcpus = calloc(nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {

@@ -59,6 +59,10 @@ static void opts_all(struct tctx *t)
 	CHECK(t, o.balloon && o.balloon_target == 16ULL << 20);
 	/* options may follow the image */
 	CHECK(t, PARSE(&o, "img", "--trace") == 0 && o.trace);
+	CHECK(t, !o.initrd);
+	CHECK(t, PARSE(&o, "--initrd", "rd.gz", "--format", "bzimage",
+		       "bzImage") == 0);
+	CHECK(t, !strcmp(o.initrd, "rd.gz") && o.format == IMAGE_BZIMAGE);
 }
 
 static void opts_flat(struct tctx *t)
