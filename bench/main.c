@@ -935,8 +935,9 @@ static bool selected(const char *only, const struct workload *w)
 	if (!only)
 		return true;
 	snprintf(buf, sizeof(buf), "%s", only);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save))
+	/* "+" too: the Bochs machines' command line splits at commas */
+	for (tok = strtok_r(buf, ",+", &save); tok;
+	     tok = strtok_r(NULL, ",+", &save))
 		for (k = 0; k < 2; k++)
 			if (w->name[k] && !strcmp(tok, w->name[k]))
 				return true;

@@ -260,7 +260,8 @@ for m in "${MACHINES[@]}"; do
 		timeout=$((900 + 300 * pairs)) qemu_opts=$QEMU_ICOUNT
 		clock="instructions (QEMU $QEMU_ICOUNT)"
 	fi
-	[ -n "$workloads" ] && args="$args --only $workloads"
+	# "+" between the names: the Bochs runner splits arguments at commas
+	[ -n "$workloads" ] && args="$args --only ${workloads//,/+}"
 	say "$name: booting ($runner, $cpu) for khyp-bench $args, $pairs pairs"
 	emu_lock
 	MACHINE_SCRIPT=bench-guest.sh MACHINE_MEM_MB=1024 \
