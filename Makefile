@@ -77,7 +77,7 @@ demo: tool guests
 	scripts/demo.sh
 
 bench:
-	scripts/bench.sh $(if $(MACHINE),--machine $(MACHINE)) $(if $(PAIRS),--pairs $(PAIRS)) $(if $(REPS),--reps $(REPS))
+	scripts/bench.sh $(if $(MACHINE),--machine $(MACHINE)) $(if $(PAIRS),--pairs $(PAIRS)) $(if $(REPS),--reps $(REPS)) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true

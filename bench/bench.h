@@ -62,6 +62,14 @@
 #define BENCH_PORT_SYNC		0xe5	/* OUT: a step of a workload is done */
 
 #define BENCH_IRQ_VECTOR	0x20
+/*
+ * The local APIC workloads' vectors (VMs with an irqchip): each one's
+ * handler counts in bench_apic_count[vector - BENCH_APIC_VECTOR] and
+ * writes EOI to the xAPIC page.
+ */
+#define BENCH_APIC_VECTOR	0x40
+#define BENCH_APIC_NR_VECTORS	4
+#define BENCH_APIC_BASE		0xfee00000UL
 #define BENCH_IN_VALUE		0x6b687970	/* "khyp", what IN and MMIO read */
 
 /* ---- the hypervisor layer ---- */
@@ -129,6 +137,10 @@ struct hv_ops {
 	bool (*irq_ready)(struct hv_vcpu *vcpu);
 	void (*request_irq_window)(struct hv_vcpu *vcpu, bool on);
 	int (*inject_irq)(struct hv_vcpu *vcpu, uint8_t vector);
+	/* in-kernel interrupt controllers (before the first vCPU) */
+	int (*create_irqchip)(struct hv_vm *vm);
+	/* with an irqchip: let vCPU @id > 0 run without INIT/SIPI */
+	int (*vcpu_runnable)(struct hv_vcpu *vcpu);
 	/* the in-kernel hypercall: number, argument, what RAX gets back */
 	uint64_t hc_nr, hc_arg, hc_ret;
 	const char *hc_name;
@@ -160,13 +172,18 @@ void *bench_gpa(struct bench_vm *bvm, uint64_t gpa);
 int bench_vcpu_start(struct bench_vm *bvm, struct hv_vcpu *vcpu,
 		     void (*fn)(uint64_t, uint64_t), uint64_t a0,
 		     uint64_t a1);
+/* The same on another stack (a second vCPU): its top, in slot 0. */
+int bench_vcpu_start_stack(struct bench_vm *bvm, struct hv_vcpu *vcpu,
+			   void (*fn)(uint64_t, uint64_t), uint64_t a0,
+			   uint64_t a1, uint64_t stack_top);
 
 /* The guest's copy of a global of the binary, as an lvalue. */
 #define bench_global(bvm, var) \
 	(*(__typeof__(&(var)))bench_gpa((bvm), (uint64_t)(uintptr_t)&(var)))
 
-/* Written by the guest's interrupt handler (guest.c). */
+/* Written by the guest's interrupt handlers (guest.c). */
 extern volatile uint64_t bench_irq_count;
+extern volatile uint64_t bench_apic_count[BENCH_APIC_NR_VECTORS];
 
 /* ---- guest helpers ---- */
 

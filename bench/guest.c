@@ -19,12 +19,16 @@
 #define STR(x)	STR_(x)
 
 volatile uint64_t bench_irq_count;
+volatile uint64_t bench_apic_count[BENCH_APIC_NR_VECTORS];
 
 /*
  * Guest code.  bench_exc_stubs: 32 entries, 16 bytes apart, for the
  * exceptions: each reports its vector on BENCH_PORT_EXC and stops there.
  * bench_irq_stub: the interrupt handler of the interrupt workload; it
  * counts, acknowledges with an OUT (an exit to userspace) and returns.
+ * bench_apic_stubs: 32 bytes apart, the handlers of the local APIC's
+ * vectors (BENCH_APIC_VECTOR + n): each counts in bench_apic_count[n]
+ * and writes EOI, an exit handled by the in-kernel APIC, and returns.
  * bench_guest_return: where a workload function returns to.
  */
 asm(".pushsection .text\n"
@@ -52,6 +56,25 @@ asm(".pushsection .text\n"
     "	popq %rax\n"
     "	iretq\n"
     "\n"
+    "\n"
+    ".balign 32\n"
+    ".globl bench_apic_stubs\n"
+    "bench_apic_stubs:\n"
+    ".set n, 0\n"
+    ".rept " STR(BENCH_APIC_NR_VECTORS) "\n"
+    "	.balign 32\n"
+    "	pushq %rax\n"
+    "	pushq %rcx\n"
+    "	lock incq bench_apic_count + 8 * n(%rip)\n"
+    "	movl $0xfee000b0, %eax\n"	/* EOI */
+    "	xorl %ecx, %ecx\n"
+    "	movl %ecx, (%rax)\n"
+    "	popq %rcx\n"
+    "	popq %rax\n"
+    "	iretq\n"
+    "	.set n, n + 1\n"
+    ".endr\n"
+    "\n"
     ".globl bench_guest_return\n"
     "bench_guest_return:\n"
     "	xorl %eax, %eax\n"
@@ -62,6 +85,7 @@ asm(".pushsection .text\n"
 
 extern const char bench_exc_stubs[];
 extern const char bench_irq_stub[];
+extern const char bench_apic_stubs[];
 extern const char bench_guest_return[];
 
 /* Read the program headers of this binary; 0 or -1 with a message. */
@@ -209,6 +233,9 @@ static void build_tables(struct bench_vm *bvm)
 	for (i = 0; i < 32; i++)
 		idt_gate(idt, i, (uint64_t)(uintptr_t)bench_exc_stubs + i * 16);
 	idt_gate(idt, BENCH_IRQ_VECTOR, (uint64_t)(uintptr_t)bench_irq_stub);
+	for (i = 0; i < BENCH_APIC_NR_VECTORS; i++)
+		idt_gate(idt, BENCH_APIC_VECTOR + i,
+			 (uint64_t)(uintptr_t)bench_apic_stubs + i * 32);
 }
 
 int bench_vm_create(struct bench_vm *bvm, const struct hv_ops *hv)
@@ -259,7 +286,15 @@ static struct hv_seg seg(uint16_t sel, uint8_t type, uint8_t s, uint8_t l,
 int bench_vcpu_start(struct bench_vm *bvm, struct hv_vcpu *vcpu,
 		     void (*fn)(uint64_t, uint64_t), uint64_t a0, uint64_t a1)
 {
-	uint64_t rsp = BENCH_GPA_STACK_TOP - 8;
+	return bench_vcpu_start_stack(bvm, vcpu, fn, a0, a1,
+				      BENCH_GPA_STACK_TOP);
+}
+
+int bench_vcpu_start_stack(struct bench_vm *bvm, struct hv_vcpu *vcpu,
+			   void (*fn)(uint64_t, uint64_t), uint64_t a0,
+			   uint64_t a1, uint64_t stack_top)
+{
+	uint64_t rsp = stack_top - 8;
 	struct hv_state st = {
 		.cs = seg(BENCH_SEL_CODE64, 11, 1, 1, 0, 0, 0xffffffff, 1),
 		.ds = seg(BENCH_SEL_DATA, 3, 1, 0, 1, 0, 0xffffffff, 1),

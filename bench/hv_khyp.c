@@ -241,6 +241,20 @@ static int khyp_inject_irq(struct hv_vcpu *vcpu, uint8_t vector)
 	return ioctl(vcpu->fd, KHYP_INJECT_EVENT, &ev);
 }
 
+static int khyp_create_irqchip(struct hv_vm *vm)
+{
+	struct khyp_create_irqchip arg = { 0 };
+
+	return ioctl(vm->fd, KHYP_CREATE_IRQCHIP, &arg);
+}
+
+/* An AP that waits for a SIPI starts at KHYP_SET_SREGS: nothing to do. */
+static int khyp_vcpu_runnable(struct hv_vcpu *vcpu)
+{
+	(void)vcpu;
+	return 0;
+}
+
 /* ---- khyp only: the balloon ---- */
 
 int khyp_set_balloon(struct hv_vm *vm, uint64_t pages)
@@ -275,6 +289,8 @@ const struct hv_ops hv_khyp_ops = {
 	.irq_ready		= khyp_irq_ready,
 	.request_irq_window	= khyp_request_irq_window,
 	.inject_irq		= khyp_inject_irq,
+	.create_irqchip		= khyp_create_irqchip,
+	.vcpu_runnable		= khyp_vcpu_runnable,
 	.hc_nr			= KHYP_HC_BALLOON_PROBE,
 	.hc_arg			= KHYP_BALLOON_VERSION,
 	.hc_ret			= KHYP_BALLOON_VERSION,

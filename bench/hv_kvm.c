@@ -3,8 +3,9 @@
  * The hypervisor layer over /dev/kvm (<linux/kvm.h>): the reference.  A
  * small, fair runner: only the raw ioctls, with the userspace irqchip (no
  * KVM_CREATE_IRQCHIP, so interrupts go in with KVM_INTERRUPT, as with
- * khyp), and the CPUID KVM supports (KVM_GET_SUPPORTED_CPUID), which it
- * needs for long mode.
+ * khyp) but in the local APIC workloads, which give both hypervisors
+ * their in-kernel irqchip, and the CPUID KVM supports
+ * (KVM_GET_SUPPORTED_CPUID), which it needs for long mode.
  *
  * Guest memory is anonymous memory of this process, aligned to 2 MiB and
  * left to the system's transparent-huge-page setting (as QEMU's RAM is):
@@ -312,6 +313,23 @@ static int kvm_inject_irq(struct hv_vcpu *vcpu, uint8_t vector)
 }
 
 /*
+ * The local APIC workloads only: KVM's in-kernel irqchip (LAPIC, IOAPIC,
+ * PIC), as khyp's KHYP_CREATE_IRQCHIP.
+ */
+static int kvm_create_irqchip(struct hv_vm *vm)
+{
+	return ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0);
+}
+
+/* With the in-kernel APIC an AP waits for INIT/SIPI: start it now. */
+static int kvm_vcpu_runnable(struct hv_vcpu *vcpu)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	return ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp);
+}
+
+/*
  * The in-kernel hypercall: KVM_HC_VAPIC_POLL_IRQ, which KVM answers with
  * 0 in kvm_emulate_hypercall() without leaving the kernel.
  */
@@ -330,6 +348,8 @@ const struct hv_ops hv_kvm_ops = {
 	.irq_ready		= kvm_irq_ready,
 	.request_irq_window	= kvm_request_irq_window,
 	.inject_irq		= kvm_inject_irq,
+	.create_irqchip		= kvm_create_irqchip,
+	.vcpu_runnable		= kvm_vcpu_runnable,
 	.hc_nr			= KVM_HC_VAPIC_POLL_IRQ,
 	.hc_arg			= 0,
 	.hc_ret			= 0,

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,151 @@ static void guest_irq_loop(uint64_t n, UNUSED uint64_t unused)
 	}
 	asm volatile("cli" : : : "memory");
 	guest_finish(n, bad);
+}
+
+/* ---- the local APIC (VMs with an in-kernel irqchip) ---- */
+
+#define APIC_EOI	0xb0
+#define APIC_SVR	0xf0
+#define APIC_ICR	0x300
+#define APIC_ICR2	0x310
+#define APIC_LVTT	0x320
+#define APIC_TMICT	0x380
+#define APIC_TDCR	0x3e0
+#define ICR_SELF	0x40000
+#define V_SELF		(BENCH_APIC_VECTOR + 0)	/* self-IPI */
+#define V_TIMER		(BENCH_APIC_VECTOR + 1)	/* LAPIC timer */
+#define V_PING		(BENCH_APIC_VECTOR + 2)	/* vCPU 0 -> vCPU 1 */
+#define V_PONG		(BENCH_APIC_VECTOR + 3)	/* vCPU 1 -> vCPU 0 */
+#define APIC_COUNT(v)	bench_apic_count[(v) - BENCH_APIC_VECTOR]
+#define TIMER_COUNT	1000	/* 1 us at the APIC's 1 GHz, divide by 1 */
+#define SPIN_MAX	10000000ULL
+
+/* One 32-bit store, the same instruction for both hypervisors to decode. */
+GUEST_INLINE void apic_write(uint32_t reg, uint32_t v)
+{
+	asm volatile("movl %0, (%1)" : : "r"(v), "r"(BENCH_APIC_BASE + reg)
+		     : "memory");
+}
+
+/* Wait until handler @v ran more than @before times; false on timeout. */
+GUEST_INLINE bool apic_wait(uint8_t v, uint64_t before)
+{
+	uint64_t spins;
+
+	for (spins = 0; APIC_COUNT(v) == before && spins < SPIN_MAX; spins++)
+		asm volatile("pause" : : : "memory");
+	return APIC_COUNT(v) == before + 1;
+}
+
+/* Sleep until handler @v ran more than @before times: HLT in the kernel. */
+GUEST_INLINE void apic_halt_until(uint8_t v, uint64_t before)
+{
+	asm volatile("cli" : : : "memory");
+	while (APIC_COUNT(v) == before)
+		asm volatile("sti; hlt; cli" : : : "memory");
+	asm volatile("sti" : : : "memory");
+}
+
+/* Self-IPI round trip: ICR (self, fixed), the handler, its EOI. */
+static void guest_self_ipi(uint64_t n, UNUSED uint64_t unused)
+{
+	uint64_t i, bad = 0;
+
+	apic_write(APIC_SVR, 0x1ff);
+	asm volatile("sti" : : : "memory");
+	for (i = 0; i < n; i++) {
+		uint64_t before = APIC_COUNT(V_SELF);
+
+		apic_write(APIC_ICR, ICR_SELF | V_SELF);
+		if (!apic_wait(V_SELF, before))
+			bad++;
+	}
+	asm volatile("cli" : : : "memory");
+	guest_finish(n, bad);
+}
+
+/* LAPIC timer: one-shot of TIMER_COUNT ns, to the handler and its EOI. */
+static void guest_timer(uint64_t n, UNUSED uint64_t unused)
+{
+	uint64_t i, bad = 0;
+
+	apic_write(APIC_SVR, 0x1ff);
+	apic_write(APIC_TDCR, 0xb);		/* divide by 1 */
+	apic_write(APIC_LVTT, V_TIMER);		/* one-shot, unmasked */
+	asm volatile("sti" : : : "memory");
+	for (i = 0; i < n; i++) {
+		uint64_t before = APIC_COUNT(V_TIMER);
+
+		apic_write(APIC_TMICT, TIMER_COUNT);
+		if (!apic_wait(V_TIMER, before))
+			bad++;
+	}
+	asm volatile("cli" : : : "memory");
+	guest_finish(n, bad);
+}
+
+/* EOI with nothing in service: the register write alone. */
+static void guest_eoi(uint64_t n, UNUSED uint64_t unused)
+{
+	uint64_t i;
+
+	apic_write(APIC_SVR, 0x1ff);
+	for (i = 0; i < n; i++)
+		apic_write(APIC_EOI, 0);
+	guest_finish(n, 0);
+}
+
+static volatile uint64_t g_ipi_stop;
+
+/*
+ * IPI round trip between two vCPUs, vCPU 0's side: a fixed IPI to APIC 1,
+ * then HLT until vCPU 1's answer came in.  At the end it tells vCPU 1 to
+ * stop (g_ipi_stop and one more IPI).
+ */
+static void guest_ipi_ping(uint64_t n, UNUSED uint64_t unused)
+{
+	uint64_t i;
+
+	apic_write(APIC_SVR, 0x1ff);
+	asm volatile("sti" : : : "memory");
+	for (i = 0; i < n; i++) {
+		uint64_t before = APIC_COUNT(V_PONG);
+
+		apic_write(APIC_ICR2, 1U << 24);
+		apic_write(APIC_ICR, V_PING);
+		apic_halt_until(V_PONG, before);
+	}
+	g_ipi_stop = 1;
+	apic_write(APIC_ICR2, 1U << 24);
+	apic_write(APIC_ICR, V_PING);
+	asm volatile("cli" : : : "memory");
+	guest_finish(n, 0);
+}
+
+/*
+ * vCPU 1: HLT; answer each IPI from vCPU 0 with one back.  It ends with
+ * the OUT alone: g_result is vCPU 0's.
+ */
+static void guest_ipi_pong(UNUSED uint64_t n, UNUSED uint64_t unused)
+{
+	uint64_t seen = APIC_COUNT(V_PING);
+
+	/* Enabled before vCPU 0 starts: a disabled APIC drops the IPI. */
+	apic_write(APIC_SVR, 0x1ff);
+	guest_out32(BENCH_PORT_SYNC, 0);
+	asm volatile("sti" : : : "memory");
+	for (;;) {
+		apic_halt_until(V_PING, seen);
+		seen = APIC_COUNT(V_PING);
+		if (g_ipi_stop)
+			break;
+		apic_write(APIC_ICR2, 0);
+		apic_write(APIC_ICR, V_PONG);
+	}
+	asm volatile("cli" : : : "memory");
+	for (;;)
+		guest_out32(BENCH_PORT_DONE, seen);
 }
 
 static inline uint64_t pattern(uint64_t gpa, uint64_t pass)
@@ -407,6 +553,140 @@ static int w_irq(struct ctx *c, long n, double *out)
 }
 
 /*
+ * The local APIC workloads: each repetition in a VM of its own with the
+ * in-kernel irqchip (KVM_CREATE_IRQCHIP, KHYP_CREATE_IRQCHIP), so that
+ * the APIC's exits, the interrupt and HLT are handled in the kernel by
+ * both.  10 untimed iterations first, as the other exit workloads.
+ */
+static int apic_ctx_create(struct ctx *c, int nr_vcpus,
+			   struct hv_vcpu **vcpu1)
+{
+	if (bench_vm_create(&c->bvm, hv))
+		return -1;
+	if (hv->create_irqchip(c->bvm.vm)) {
+		check(false, "create irqchip: %s", strerror(errno));
+		goto destroy_vm;
+	}
+	c->vcpu = hv->vcpu_create(c->bvm.vm, 0);
+	if (!c->vcpu) {
+		check(false, "create vCPU 0: %s", strerror(errno));
+		goto destroy_vm;
+	}
+	if (nr_vcpus < 2)
+		return 0;
+	*vcpu1 = hv->vcpu_create(c->bvm.vm, 1);
+	if (!*vcpu1 || hv->vcpu_runnable(*vcpu1)) {
+		check(false, "create vCPU 1: %s", strerror(errno));
+		if (*vcpu1)
+			hv->vcpu_destroy(*vcpu1);
+		goto destroy_vcpu;
+	}
+	return 0;
+destroy_vcpu:
+	hv->vcpu_destroy(c->vcpu);
+destroy_vm:
+	bench_vm_destroy(&c->bvm);
+	return -1;
+}
+
+/* One vCPU: warm up, then n iterations of @fn; ns per iteration. */
+static int apic_loop(void (*fn)(uint64_t, uint64_t), long n, double *out)
+{
+	struct ctx c;
+	double t;
+	int r = -1;
+
+	if (apic_ctx_create(&c, 1, NULL))
+		return -1;
+	if (run_timed(&c, fn, 10, 0, 10) < 0)
+		goto out;
+	t = run_timed(&c, fn, n, 0, n);
+	if (t < 0)
+		goto out;
+	out[0] = t / n;
+	r = 0;
+out:
+	ctx_destroy(&c);
+	return r;
+}
+
+static int w_self_ipi(UNUSED struct ctx *unused, long n, double *out)
+{
+	return apic_loop(guest_self_ipi, n, out);
+}
+
+static int w_timer(UNUSED struct ctx *unused, long n, double *out)
+{
+	return apic_loop(guest_timer, n, out);
+}
+
+static int w_eoi(UNUSED struct ctx *unused, long n, double *out)
+{
+	return apic_loop(guest_eoi, n, out);
+}
+
+/* vCPU 1's thread: run it until it finishes. */
+static void *ipi_pong_thread(void *arg)
+{
+	struct ctx *c1 = arg;
+
+	if (run_guest(c1) != 0)
+		check(false, "vCPU 1 did not finish");
+	return NULL;
+}
+
+/*
+ * IPI round trip between two vCPUs, each run by its own thread: ns per
+ * round trip on vCPU 0.  With one host CPU the two threads take turns
+ * (the IPI wakes the halted vCPU's thread): scripts/bench.sh says so.
+ */
+static int ipi_2vcpu_run(struct ctx *c, struct hv_vcpu *vcpu1, long n,
+			 double *t)
+{
+	struct ctx c1 = *c;
+	pthread_t th;
+
+	c1.vcpu = vcpu1;
+	bench_global(&c->bvm, g_ipi_stop) = 0;
+	bench_global(&c->bvm, APIC_COUNT(V_PING)) = 0;
+	bench_global(&c->bvm, APIC_COUNT(V_PONG)) = 0;
+	if (bench_vcpu_start_stack(&c->bvm, vcpu1, guest_ipi_pong, 0, 0,
+				   BENCH_GPA_STACK_TOP - MiB))
+		return -1;
+	if (run_guest(&c1) != 1) {
+		check(false, "vCPU 1 did not enable its APIC");
+		return -1;
+	}
+	if (pthread_create(&th, NULL, ipi_pong_thread, &c1)) {
+		check(false, "pthread_create");
+		return -1;
+	}
+	*t = run_timed(c, guest_ipi_ping, n, 0, n);
+	pthread_join(th, NULL);
+	return *t < 0 ? -1 : 0;
+}
+
+static int w_ipi_2vcpu(UNUSED struct ctx *unused, long n, double *out)
+{
+	struct hv_vcpu *vcpu1 = NULL;
+	struct ctx c;
+	double t;
+	int r = -1;
+
+	if (apic_ctx_create(&c, 2, &vcpu1))
+		return -1;
+	if (ipi_2vcpu_run(&c, vcpu1, 10, &t) ||
+	    ipi_2vcpu_run(&c, vcpu1, n, &t))
+		goto out;
+	out[0] = t / n;
+	r = 0;
+out:
+	hv->vcpu_destroy(vcpu1);
+	ctx_destroy(&c);
+	return r;
+}
+
+/*
  * A fresh region of n MiB (slot 1): the guest writes each 4 KiB page once
  * (first touch: second-level faults), then again (steady state); the host
  * reads every page back.  out[0], out[1]: ns per page.
@@ -631,6 +911,11 @@ static const struct workload workloads[] = {
 	{ { "vcpu_create" }, { "ns/op" }, w_vcpu, 32, 2, NULL, false },
 	{ { "balloon_reclaim", "shrinker_scan" }, { "MiB/s", "ns/call" },
 	  w_balloon, 128, 16, &hv_khyp_ops, false },
+	{ { "apic_self_ipi" }, { "ns/op" }, w_self_ipi, 500, 10, NULL, false },
+	{ { "apic_timer" }, { "ns/op" }, w_timer, 500, 10, NULL, false },
+	{ { "apic_eoi" }, { "ns/op" }, w_eoi, 1000, 20, NULL, false },
+	{ { "apic_ipi_2vcpu" }, { "ns/op" }, w_ipi_2vcpu, 500, 10, NULL,
+	  false },
 };
 
 #define NR_WORKLOADS	(sizeof(workloads) / sizeof(workloads[0]))
@@ -650,8 +935,9 @@ static bool selected(const char *only, const struct workload *w)
 	if (!only)
 		return true;
 	snprintf(buf, sizeof(buf), "%s", only);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save))
+	/* "+" too: the Bochs machines' command line splits at commas */
+	for (tok = strtok_r(buf, ",+", &save); tok;
+	     tok = strtok_r(NULL, ",+", &save))
 		for (k = 0; k < 2; k++)
 			if (w->name[k] && !strcmp(tok, w->name[k]))
 				return true;

@@ -98,6 +98,8 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write)
 	data = (gpr[KHYP_RDX] << 32) | (u32)gpr[KHYP_RAX];
 	r = khyp_lapic_msr(vcpu, index, write, &data);
 	if (r != -ENOENT) {
+		if (!r)
+			khyp_irq_count_x2apic(vcpu, index, write);
 		if (!r && !write) {
 			gpr[KHYP_RAX] = (u32)data;
 			gpr[KHYP_RDX] = data >> 32;

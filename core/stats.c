@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exit, balloon and second-level page-table statistics (debugfs) and the
+ * Exit, interrupt, balloon and second-level page-table statistics
+ * (debugfs), the state of the in-kernel interrupt controllers, and the
  * tracepoints' definitions.
  *
  * Each vCPU counts its exits by kind of the common exit model
- * (vcpu->exits[], written only by the vCPU's own thread); the files here
- * read them without locking, so a value may be a few exits old.  When a
- * vCPU goes, its counts are added to its VM's, so that the VM's file
- * keeps the total.
+ * (vcpu->exits[]) and its interrupts (vcpu->irq_stats[], enum
+ * khyp_irq_stat in irq/irq.h), both written only by the vCPU's own
+ * thread; the files here read them without locking, so a value may be a
+ * few exits old.  When a vCPU goes, its counts are added to its VM's, so
+ * that the VM's files keep the total.
+ *
+ * With an irqchip, the VM's directory also shows each controller's state
+ * (lapic: every vCPU's; ioapic, pic, pit), formatted by the irq/ file
+ * that owns it under that controller's lock, with the controller's own
+ * counts (deliveries, port or MMIO exits, timer pulses).
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
 #include "../balloon/balloon.h"
 #include "../balloon/shrinker.h"
+#include "../irq/irq.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -39,6 +47,16 @@ static const char * const khyp_exit_names[KHYP_X_NR] = {
 	[KHYP_X_WBINVD]		= "wbinvd",
 	[KHYP_X_GP]		= "gp",
 	[KHYP_X_CR]		= "cr",
+};
+
+static const char * const khyp_irq_stat_names[KHYP_IRQ_STAT_NR] = {
+	[KHYP_IRQ_STAT_INJECTED]	= "injected",
+	[KHYP_IRQ_STAT_EXTINT]		= "extint",
+	[KHYP_IRQ_STAT_TIMER]		= "timer",
+	[KHYP_IRQ_STAT_NMI]		= "nmi",
+	[KHYP_IRQ_STAT_EOI]		= "eoi",
+	[KHYP_IRQ_STAT_IPI]		= "ipi",
+	[KHYP_IRQ_STAT_APIC_ACCESS]	= "apic_access",
 };
 
 static struct dentry *khyp_debugfs_root;
@@ -90,6 +108,84 @@ static int khyp_vm_exits_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_exits);
+
+static void khyp_stats_show_irqs(struct seq_file *m, const u64 *counts)
+{
+	unsigned int i;
+
+	for (i = 0; i < KHYP_IRQ_STAT_NR; i++)
+		seq_printf(m, "%-14s %llu\n", khyp_irq_stat_names[i],
+			   READ_ONCE(counts[i]));
+}
+
+static int khyp_vcpu_irqs_show(struct seq_file *m, void *unused)
+{
+	struct khyp_vcpu *vcpu = m->private;
+
+	khyp_stats_show_irqs(m, vcpu->irq_stats);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vcpu_irqs);
+
+static int khyp_vm_irqs_show(struct seq_file *m, void *unused)
+{
+	struct khyp_vm *vm = m->private;
+	u64 sum[KHYP_IRQ_STAT_NR];
+	struct khyp_vcpu *vcpu;
+	unsigned int i, k;
+
+	mutex_lock(&vm->lock);
+	memcpy(sum, vm->retired_irq_stats, sizeof(sum));
+	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
+		vcpu = rcu_dereference_protected(vm->vcpus[i],
+						 lockdep_is_held(&vm->lock));
+		for (k = 0; vcpu && k < KHYP_IRQ_STAT_NR; k++)
+			sum[k] += READ_ONCE(vcpu->irq_stats[k]);
+	}
+	mutex_unlock(&vm->lock);
+	khyp_stats_show_irqs(m, sum);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vm_irqs);
+
+/* Every vCPU's local APIC; vm->lock keeps them from going meanwhile. */
+static int khyp_vm_lapic_show(struct seq_file *m, void *unused)
+{
+	struct khyp_vm *vm = m->private;
+	struct khyp_vcpu *vcpu;
+	unsigned int i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
+		vcpu = rcu_dereference_protected(vm->vcpus[i],
+						 lockdep_is_held(&vm->lock));
+		if (vcpu && vcpu->lapic)
+			khyp_lapic_show(m, vcpu);
+	}
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(khyp_vm_lapic);
+
+/*
+ * The VM-wide controllers: empty without an irqchip.  vm->irqchip, once
+ * set, lives as long as the VM, and the VM's files go before it.
+ */
+#define KHYP_IRQCHIP_SHOW(dev)						\
+static int khyp_vm_##dev##_show(struct seq_file *m, void *unused)	\
+{									\
+	struct khyp_vm *vm = m->private;				\
+									\
+	/* Pairs with the release in khyp_irqchip_create(). */		\
+	if (smp_load_acquire(&vm->irqchip))				\
+		khyp_##dev##_show(m, vm);				\
+	return 0;							\
+}									\
+DEFINE_SHOW_ATTRIBUTE(khyp_vm_##dev)
+
+KHYP_IRQCHIP_SHOW(ioapic);
+KHYP_IRQCHIP_SHOW(pic);
+KHYP_IRQCHIP_SHOW(pit);
 
 static int khyp_vm_balloon_show(struct seq_file *m, void *unused)
 {
@@ -156,6 +252,14 @@ void khyp_stats_vm_add(struct khyp_vm *vm)
 	debugfs_create_file("balloon", 0444, vm->debugfs, vm,
 			    &khyp_vm_balloon_fops);
 	debugfs_create_file("mmu", 0444, vm->debugfs, vm, &khyp_vm_mmu_fops);
+	debugfs_create_file("irqs", 0444, vm->debugfs, vm,
+			    &khyp_vm_irqs_fops);
+	debugfs_create_file("lapic", 0444, vm->debugfs, vm,
+			    &khyp_vm_lapic_fops);
+	debugfs_create_file("ioapic", 0444, vm->debugfs, vm,
+			    &khyp_vm_ioapic_fops);
+	debugfs_create_file("pic", 0444, vm->debugfs, vm, &khyp_vm_pic_fops);
+	debugfs_create_file("pit", 0444, vm->debugfs, vm, &khyp_vm_pit_fops);
 }
 
 void khyp_stats_vm_remove(struct khyp_vm *vm)
@@ -173,6 +277,8 @@ void khyp_stats_vcpu_add(struct khyp_vcpu *vcpu)
 			    &khyp_vcpu_exits_fops);
 	debugfs_create_file("tlb", 0444, vcpu->debugfs, vcpu,
 			    &khyp_vcpu_tlb_fops);
+	debugfs_create_file("irqs", 0444, vcpu->debugfs, vcpu,
+			    &khyp_vcpu_irqs_fops);
 	debugfs_create_u64("l1d_flushes", 0444, vcpu->debugfs,
 			   &vcpu->l1d_flushes);
 }
@@ -187,5 +293,7 @@ void khyp_stats_vcpu_remove(struct khyp_vcpu *vcpu)
 	mutex_lock(&vm->lock);
 	for (k = 0; k < KHYP_X_NR; k++)
 		vm->retired_exits[k] += vcpu->exits[k];
+	for (k = 0; k < KHYP_IRQ_STAT_NR; k++)
+		vm->retired_irq_stats[k] += vcpu->irq_stats[k];
 	mutex_unlock(&vm->lock);
 }

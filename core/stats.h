@@ -4,7 +4,11 @@
  * including those already closed), .../vm<N>/vcpu<M>/exits, and
  * .../vm<N>/balloon (struct khyp_balloon_stats as "name value" lines),
  * .../vm<N>/mmu (guest pages allocated and struct khyp_pt_stats: table
- * pages and 2 MiB mappings, "name value" lines).
+ * pages and 2 MiB mappings, "name value" lines), .../vm<N>/irqs and
+ * .../vm<N>/vcpu<M>/irqs (interrupt counts, enum khyp_irq_stat, "name
+ * value" lines), and with an irqchip the controllers' state:
+ * .../vm<N>/lapic (every vCPU's), .../vm<N>/ioapic, .../vm<N>/pic,
+ * .../vm<N>/pit (docs/irq.md).
  */
 #ifndef KHYP_CORE_STATS_H
 #define KHYP_CORE_STATS_H

@@ -15,6 +15,7 @@
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
+#include "../irq/irq.h"
 #include "insn.h"
 #include "khyp.h"
 
@@ -133,6 +134,8 @@ enum {
  * @mmio_insn:	(m) the decoded instruction of a pending MMIO read.
  * @io_size:	(m) the size of a pending IN.
  * @exits:	(m) exit counts by kind (debugfs reads them racily).
+ * @irq_stats:	(m) interrupt counts, enum khyp_irq_stat (irq/irq.h), by
+ *		irq/ on this vCPU's thread; debugfs reads them racily.
  * @host_pkru, @guest_pkru: (m) PKRU outside and inside the guest.
  * @debugfs:	(c) the vCPU's debugfs directory, or NULL.
  * @tlb_tag:	the tag of the vCPU's TLB entries, written by the backend:
@@ -182,6 +185,7 @@ struct khyp_vcpu {
 	struct khyp_insn mmio_insn;
 	u8 io_size;
 	u64 exits[KHYP_X_NR];
+	u64 irq_stats[KHYP_IRQ_STAT_NR];
 	u32 host_pkru, guest_pkru;
 	struct dentry *debugfs;
 	u32 tlb_tag;

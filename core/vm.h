@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "khyp.h"
 
+#include "../irq/irq.h"
 #include "../mmu/memory.h"
 #include "../mmu/pgtable.h"
 
@@ -43,6 +44,7 @@ struct khyp_vcpu;
  *		vcpu->tlb_gen differs flushes before entering.
  * @debugfs:	(c) the VM's debugfs directory, or NULL.
  * @retired_exits: (@lock) exit counts of the vCPUs already closed.
+ * @retired_irq_stats: (@lock) their interrupt counts (enum khyp_irq_stat).
  * @balloon:	(c) the pages the guest gave back, with its own lock;
  *		made and freed by balloon/ through its VM hooks
  *		(core/subsys.h).
@@ -73,6 +75,7 @@ struct khyp_vm {
 	atomic_long_t tlb_gen;
 	struct dentry *debugfs;
 	u64 retired_exits[KHYP_X_NR];
+	u64 retired_irq_stats[KHYP_IRQ_STAT_NR];
 	struct khyp_balloon *balloon;
 	struct khyp_bus bus;
 	struct khyp_irqchip *irqchip;

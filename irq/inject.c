@@ -235,9 +235,13 @@ bool khyp_irq_requested(struct khyp_vcpu *vcpu)
  */
 static void khyp_irq_lapic_begin(struct khyp_vcpu *vcpu)
 {
+	bool nmi = vcpu->events.nmi.valid;
+
 	WRITE_ONCE(vcpu->irq_request_pending, false);
 	smp_mb();	/* flag cleared before the APIC is read */
 	khyp_lapic_take_nmi(vcpu);
+	if (!nmi && vcpu->events.nmi.valid)
+		vcpu->irq_stats[KHYP_IRQ_STAT_NMI]++;
 }
 
 /* Move the highest requested vector into events.kirq. */
@@ -289,8 +293,18 @@ static bool khyp_irq_extint_pending(struct khyp_vcpu *vcpu)
  */
 static bool khyp_irq_chip_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj)
 {
-	if (!khyp_irq_extint_pending(vcpu))
-		return khyp_lapic_accept(vcpu, inj);
+	u64 *st = vcpu->irq_stats;
+
+	if (!khyp_irq_extint_pending(vcpu)) {
+		if (!khyp_lapic_accept(vcpu, inj))
+			return false;
+		st[KHYP_IRQ_STAT_INJECTED]++;
+		if (inj->vector == khyp_lapic_timer_vector(vcpu))
+			st[KHYP_IRQ_STAT_TIMER]++;
+		return true;
+	}
+	st[KHYP_IRQ_STAT_INJECTED]++;
+	st[KHYP_IRQ_STAT_EXTINT]++;
 	inj->type = KHYP_EVENT_INTERRUPT;
 	inj->vector = khyp_pic_intack(vcpu->vm->irqchip->pic);
 	inj->has_error_code = false;

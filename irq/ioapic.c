@@ -41,10 +41,14 @@
 #include <linux/bitops.h>
 #include <linux/lockdep.h>
 #include <linux/nospec.h>
+#include <linux/seq_file.h>
 #include <asm/apicdef.h>
 
 #include "../core/bus.h"
+#include "../core/vm.h"
 #include "ioapic.h"
+#include "irq.h"
+#include "irqchip.h"
 #include "lapic.h"
 
 /* The two windows of the page, and the registers behind IOWIN. */
@@ -95,8 +99,10 @@ static bool khyp_ioapic_send(struct khyp_ioapic *ioapic, unsigned int pin)
 	if ((irq.mode != APIC_DM_FIXED && irq.mode != APIC_DM_LOWEST) ||
 	    irq.vector < 16)
 		irq.level = false;
-	if (khyp_lapic_route(ioapic->vm, NULL, &irq))
+	if (khyp_lapic_route(ioapic->vm, NULL, &irq)) {
+		ioapic->nr_sent++;
 		return true;
+	}
 	ioapic->nr_dropped++;
 	return false;
 }
@@ -257,6 +263,7 @@ static void khyp_ioapic_mmio_read(struct khyp_bus_dev *dev,
 	if (len != 4)
 		return;
 	raw_spin_lock_irqsave(&ioapic->lock, flags);
+	ioapic->nr_mmio++;
 	if (off == KHYP_IOAPIC_IOREGSEL)
 		*val = ioapic->ioregsel;
 	else if (off == KHYP_IOAPIC_IOWIN)
@@ -276,6 +283,7 @@ static void khyp_ioapic_mmio_write(struct khyp_bus_dev *dev,
 	if (len != 4)
 		return;
 	raw_spin_lock_irqsave(&ioapic->lock, flags);
+	ioapic->nr_mmio++;
 	if (off == KHYP_IOAPIC_IOREGSEL)
 		ioapic->ioregsel = val & 0xff;
 	else if (off == KHYP_IOAPIC_IOWIN)
@@ -297,4 +305,46 @@ void khyp_ioapic_init(struct khyp_ioapic *ioapic, struct khyp_vm *vm)
 	raw_spin_lock_init(&ioapic->lock);
 	for (pin = 0; pin < KHYP_IOAPIC_NR_PINS; pin++)
 		ioapic->redir[pin].masked = 1;
+}
+
+/* ---- debugfs ---- */
+
+static const char * const khyp_ioapic_modes[8] = {
+	"fixed", "lowest", "smi", "rsvd3", "nmi", "init", "rsvd6", "extint",
+};
+
+/**
+ * khyp_ioapic_show() - the IOAPIC's state, for debugfs (core/stats.c)
+ * @m:		the file
+ * @vm:		a VM with an irqchip
+ *
+ * Its registers, the input lines, its counts and one line per pin: the
+ * raw redirection entry, then its fields.  Takes @lock.
+ */
+void khyp_ioapic_show(struct seq_file *m, struct khyp_vm *vm)
+{
+	struct khyp_ioapic *ioapic = &vm->irqchip->ioapic;
+	struct IO_APIC_route_entry e;
+	unsigned long flags;
+	unsigned int pin;
+	u32 lines;
+
+	raw_spin_lock_irqsave(&ioapic->lock, flags);
+	lines = ioapic->lines;
+	seq_printf(m, "id %u\nioregsel 0x%02x\nlines 0x%06x\n",
+		   ioapic->id >> 24, ioapic->ioregsel, lines);
+	seq_printf(m, "sent %llu\ndropped %llu\nmmio %llu\n", ioapic->nr_sent,
+		   ioapic->nr_dropped, ioapic->nr_mmio);
+	for (pin = 0; pin < KHYP_IOAPIC_NR_PINS; pin++) {
+		e = ioapic->redir[pin];
+		seq_printf(m, "pin %2u %08x%08x vector 0x%02x %-6s %s dest 0x%02x %s %s%s remote_irr %u line %u\n",
+			   pin, (u32)e.w2, (u32)e.w1, e.vector,
+			   khyp_ioapic_modes[e.delivery_mode],
+			   e.dest_mode_logical ? "logical " : "physical",
+			   e.destid_0_7, e.is_level ? "level" : "edge ",
+			   e.masked ? "masked  " : "unmasked",
+			   e.active_low ? " low" : "", e.irr,
+			   !!(lines & BIT(pin)));
+	}
+	raw_spin_unlock_irqrestore(&ioapic->lock, flags);
 }

@@ -36,6 +36,8 @@ struct khyp_vm;
  *		APIC took and cleared by that vector's EOI.
  * @nr_dropped:	messages no APIC took (no APIC matched, every target
  *		disabled, or a delivery mode the APICs do not emulate).
+ * @nr_sent:	messages at least one APIC took (debugfs "ioapic").
+ * @nr_mmio:	accesses to its page: exits it answered.
  *
  * (c): set in khyp_ioapic_init(), constant until the VM is freed.
  *
@@ -57,6 +59,8 @@ struct khyp_ioapic {
 	u32 lines;
 	struct IO_APIC_route_entry redir[KHYP_IOAPIC_NR_PINS];
 	u64 nr_dropped;
+	u64 nr_sent;
+	u64 nr_mmio;
 };
 
 void khyp_ioapic_init(struct khyp_ioapic *ioapic, struct khyp_vm *vm);

@@ -35,6 +35,36 @@ struct khyp_event;
 struct khyp_exit;
 struct khyp_vcpu;
 struct khyp_vm;
+struct seq_file;
+
+/**
+ * enum khyp_irq_stat - a vCPU's interrupt counts (vcpu->irq_stats[])
+ * @KHYP_IRQ_STAT_INJECTED:	interrupts the irqchip put into the guest
+ *				(a vector the local APIC moved to ISR, or
+ *				an ExtINT the PIC acknowledged).
+ * @KHYP_IRQ_STAT_EXTINT:	of those, ExtINTs from the PIC (vCPU 0).
+ * @KHYP_IRQ_STAT_TIMER:	of those, at the vector of the unmasked LVT
+ *				timer entry (the APIC timer's interrupts).
+ * @KHYP_IRQ_STAT_NMI:		NMIs from the local APIC (IPI, IOAPIC, MSI).
+ * @KHYP_IRQ_STAT_EOI:		EOI register writes.
+ * @KHYP_IRQ_STAT_IPI:		ICR writes (x2APIC: and SELF IPI): IPIs sent.
+ * @KHYP_IRQ_STAT_APIC_ACCESS:	exits that reached the local APIC: accesses
+ *				to the xAPIC page and x2APIC MSRs.
+ *
+ * Written by the vCPU's own thread only (as vcpu->exits[]), read by
+ * debugfs without a lock (core/stats.c); kept by the VM when the vCPU
+ * goes.
+ */
+enum khyp_irq_stat {
+	KHYP_IRQ_STAT_INJECTED,
+	KHYP_IRQ_STAT_EXTINT,
+	KHYP_IRQ_STAT_TIMER,
+	KHYP_IRQ_STAT_NMI,
+	KHYP_IRQ_STAT_EOI,
+	KHYP_IRQ_STAT_IPI,
+	KHYP_IRQ_STAT_APIC_ACCESS,
+	KHYP_IRQ_STAT_NR
+};
 
 /* Deliver to a vCPU (its thread, vcpu->mutex held). */
 int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev);
@@ -71,5 +101,16 @@ int khyp_lapic_create(struct khyp_vcpu *vcpu);
 void khyp_lapic_destroy(struct khyp_vcpu *vcpu);
 void khyp_lapic_init(struct khyp_vcpu *vcpu);	/* INIT (core/vcpu.c) */
 int khyp_lapic_msr(struct khyp_vcpu *vcpu, u32 index, bool write, u64 *data);
+/* Count an x2APIC MSR access the APIC emulated (core/msr.c). */
+void khyp_irq_count_x2apic(struct khyp_vcpu *vcpu, u32 index, bool write);
+
+/*
+ * debugfs (core/stats.c): each controller's state, read under its lock.
+ * The VM ones need vm->irqchip set.
+ */
+void khyp_lapic_show(struct seq_file *m, struct khyp_vcpu *vcpu);
+void khyp_ioapic_show(struct seq_file *m, struct khyp_vm *vm);
+void khyp_pic_show(struct seq_file *m, struct khyp_vm *vm);
+void khyp_pit_show(struct seq_file *m, struct khyp_vm *vm);
 
 #endif /* KHYP_IRQ_IRQ_H */

@@ -28,11 +28,66 @@
 #include <asm/msi.h>
 
 #include "../core/bus.h"
+#include "../core/vcpu.h"
 #include "../core/vm.h"
 #include "irq.h"
 #include "irqchip.h"
 #include "lapic.h"
 #include "pic.h"
+
+/*
+ * The APIC's exits, EOIs and IPIs in the vCPU's counts (enum
+ * khyp_irq_stat): counted here, on their way in, for the xAPIC page
+ * and, from core/msr.c, the MSRs; irq/lapic.c emulates them.
+ */
+static void khyp_irqchip_count_apic(struct khyp_vcpu *vcpu, u32 reg,
+				    bool write, bool x2apic)
+{
+	u64 *st = vcpu->irq_stats;
+
+	st[KHYP_IRQ_STAT_APIC_ACCESS]++;
+	if (!write)
+		return;
+	if (reg == APIC_EOI)
+		st[KHYP_IRQ_STAT_EOI]++;
+	else if (reg == APIC_ICR || (x2apic && reg == APIC_SELF_IPI))
+		st[KHYP_IRQ_STAT_IPI]++;
+}
+
+/* An APIC MSR that irq/lapic.c emulated (IA32_APIC_BASE, x2APIC, ...). */
+void khyp_irq_count_x2apic(struct khyp_vcpu *vcpu, u32 index, bool write)
+{
+	u32 reg = 0;
+
+	if (index >= APIC_BASE_MSR && index <= APIC_BASE_MSR + 0xff)
+		reg = (index - APIC_BASE_MSR) << 4;
+	khyp_irqchip_count_apic(vcpu, reg, write, true);
+}
+
+static void khyp_irqchip_lapic_read(struct khyp_bus_dev *dev,
+				    struct khyp_vcpu *vcpu, u64 addr,
+				    unsigned int len, u64 *val)
+{
+	khyp_irqchip_count_apic(vcpu, 0, false, false);
+	khyp_lapic_mmio_ops.read(dev, vcpu, addr, len, val);
+}
+
+static void khyp_irqchip_lapic_write(struct khyp_bus_dev *dev,
+				     struct khyp_vcpu *vcpu, u64 addr,
+				     unsigned int len, u64 val)
+{
+	u64 off = addr - APIC_DEFAULT_PHYS_BASE;
+
+	/* Only aligned stores reach a register (irq/lapic.c). */
+	khyp_irqchip_count_apic(vcpu, off & 0xf ? U32_MAX : off, true, false);
+	khyp_lapic_mmio_ops.write(dev, vcpu, addr, len, val);
+}
+
+/* The xAPIC page on the VM's bus: the APIC's handlers, counted. */
+static const struct khyp_bus_ops khyp_irqchip_lapic_mmio_ops = {
+	.read	= khyp_irqchip_lapic_read,
+	.write	= khyp_irqchip_lapic_write,
+};
 
 /**
  * khyp_irqchip_create() - KHYP_CREATE_IRQCHIP
@@ -67,7 +122,7 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 	raw_spin_lock_init(&chip->lines_lock);
 	khyp_ioapic_init(&chip->ioapic, vm);
 	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, APIC_DEFAULT_PHYS_BASE,
-			      PAGE_SIZE, &khyp_lapic_mmio_ops,
+			      PAGE_SIZE, &khyp_irqchip_lapic_mmio_ops,
 			      &chip->lapic_mmio);
 	if (r)
 		goto free_chip;

@@ -60,6 +60,7 @@
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/rcupdate.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <asm/apicdef.h>
@@ -1116,4 +1117,86 @@ void khyp_lapic_destroy(struct khyp_vcpu *vcpu)
 		return;
 	hrtimer_cancel(&a->timer);
 	kfree_rcu(a, rcu);
+}
+
+/* ---- debugfs and the interrupt counts (core/stats.c, irq/inject.c) ---- */
+
+/*
+ * The vector of the LVT timer entry if it is unmasked, else -1: an
+ * interrupt accepted at it is counted as the timer's (irq/inject.c).
+ * The vCPU's own thread (the only writer of the LVT) calls it.
+ */
+int khyp_lapic_timer_vector(struct khyp_vcpu *vcpu)
+{
+	u32 lvt = READ_ONCE(vcpu->lapic->regs[APIC_LVTT >> 2]);
+
+	return lvt & APIC_LVT_MASKED ? -1 : lvt & APIC_VECTOR_MASK;
+}
+
+/* " 0x41 0xef": the vectors set in IRR, ISR or TMR; " -" for none. */
+static void khyp_lapic_show_vectors(struct seq_file *m, struct khyp_lapic *a,
+				    const char *name, u32 base)
+{
+	unsigned int v;
+	bool any = false;
+
+	seq_printf(m, "  %s", name);
+	for (v = 0; v < 256; v++) {
+		if (*khyp_lapic_vec_reg(a, base, v) & BIT(v % 32)) {
+			seq_printf(m, " 0x%02x", v);
+			any = true;
+		}
+	}
+	seq_puts(m, any ? "\n" : " -\n");
+}
+
+/**
+ * khyp_lapic_show() - one vCPU's local APIC, for debugfs (core/stats.c)
+ * @m:		the file
+ * @vcpu:	a vCPU of a VM with an irqchip
+ *
+ * IA32_APIC_BASE and the mode, the registers, the LVT, the timer's
+ * state and the vectors in IRR, ISR and TMR, as the guest would read
+ * them now.  Takes @lock.
+ */
+void khyp_lapic_show(struct seq_file *m, struct khyp_vcpu *vcpu)
+{
+	static const char * const timer_modes[4] = {
+		"one-shot", "periodic", "tsc-deadline", "reserved",
+	};
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	seq_printf(m, "vcpu %u\n  base 0x%llx mode %s %s\n", vcpu->id, a->base,
+		   !khyp_lapic_hw_enabled(a) ? "disabled" :
+		   khyp_lapic_x2apic(a) ? "x2apic" : "xapic",
+		   khyp_lapic_sw_enabled(a) ? "sw-enabled" : "sw-disabled");
+	seq_printf(m, "  id 0x%08x version 0x%08x tpr 0x%02x ppr 0x%02x svr 0x%03x\n",
+		   khyp_lapic_read_reg(a, APIC_ID),
+		   khyp_lapic_get(a, APIC_LVR),
+		   khyp_lapic_get(a, APIC_TASKPRI),
+		   khyp_lapic_read_reg(a, APIC_PROCPRI),
+		   khyp_lapic_get(a, APIC_SPIV));
+	seq_printf(m, "  ldr 0x%08x dfr 0x%08x esr 0x%02x esr_pending 0x%02x icr 0x%08x%08x\n",
+		   khyp_lapic_get(a, APIC_LDR), khyp_lapic_get(a, APIC_DFR),
+		   khyp_lapic_get(a, APIC_ESR), a->esr_pending,
+		   khyp_lapic_get(a, APIC_ICR2), khyp_lapic_get(a, APIC_ICR));
+	seq_printf(m, "  lvt timer 0x%05x thermal 0x%05x perf 0x%05x lint0 0x%05x lint1 0x%05x error 0x%05x\n",
+		   khyp_lapic_get(a, APIC_LVTT),
+		   khyp_lapic_get(a, APIC_LVTTHMR),
+		   khyp_lapic_get(a, APIC_LVTPC),
+		   khyp_lapic_get(a, APIC_LVT0),
+		   khyp_lapic_get(a, APIC_LVT1),
+		   khyp_lapic_get(a, APIC_LVTERR));
+	seq_printf(m, "  timer %s divide %u initial %u current %u period_ns %llu tsc_deadline %llu running %u\n",
+		   timer_modes[khyp_lapic_timer_mode(a) >> 17],
+		   khyp_lapic_divide(a), khyp_lapic_get(a, APIC_TMICT),
+		   khyp_lapic_timer_current(a), a->period_ns, a->tsc_deadline,
+		   hrtimer_active(&a->timer));
+	khyp_lapic_show_vectors(m, a, "irr", APIC_IRR);
+	khyp_lapic_show_vectors(m, a, "isr", APIC_ISR);
+	khyp_lapic_show_vectors(m, a, "tmr", APIC_TMR);
+	seq_printf(m, "  nmi_pending %u\n", test_bit(0, &a->nmi_pending));
+	raw_spin_unlock_irqrestore(&a->lock, flags);
 }

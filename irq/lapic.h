@@ -63,5 +63,7 @@ bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu);
 bool khyp_lapic_nmi_pending(struct khyp_vcpu *vcpu);
 /* Does LINT0 take an ExtINT (the PIC's INTR, irq/pic.c) now? */
 bool khyp_lapic_accepts_extint(struct khyp_vcpu *vcpu);
+/* The unmasked LVT timer entry's vector, or -1 (the vCPU's thread). */
+int khyp_lapic_timer_vector(struct khyp_vcpu *vcpu);
 
 #endif /* KHYP_IRQ_LAPIC_H */

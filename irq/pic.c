@@ -41,12 +41,14 @@
 #include <linux/lockdep.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
 #include "../core/bus.h"
 #include "../core/vcpu.h"
 #include "../core/vm.h"
+#include "irq.h"
 #include "irqchip.h"
 #include "pic.h"
 
@@ -119,6 +121,8 @@ struct khyp_8259 {
  * @lock:	protects @chips and @output.
  * @chips:	[0] the master, [1] the slave.
  * @output:	the master's INTR as last computed.
+ * @nr_intack:	interrupt acknowledges (ExtINTs delivered, debugfs).
+ * @nr_pio:	port accesses answered: exits to the PICs and the ELCR.
  * @vm:		(c) the VM (vCPU 0 takes INTR).
  * @io_master:	(c) the master's ports on the VM's PIO bus.
  * @io_slave:	(c) the slave's.
@@ -130,6 +134,8 @@ struct khyp_pic {
 	raw_spinlock_t lock;	/* see above; raw: the PIT's hard-irq timer */
 	struct khyp_8259 chips[2];
 	bool output;
+	u64 nr_intack;
+	u64 nr_pio;
 	struct khyp_vm *vm;
 	struct khyp_bus_dev io_master;
 	struct khyp_bus_dev io_slave;
@@ -405,6 +411,7 @@ u8 khyp_pic_intack(struct khyp_pic *pic)
 	bool rose;
 
 	raw_spin_lock_irqsave(&pic->lock, flags);
+	pic->nr_intack++;
 	pin = khyp_8259_pending(m, true);
 	if (pin < 0) {
 		vector = m->base | 7;
@@ -470,6 +477,7 @@ static void khyp_pic_io_read(struct khyp_bus_dev *dev, struct khyp_vcpu *vcpu,
 	bool rose;
 
 	raw_spin_lock_irqsave(&pic->lock, flags);
+	pic->nr_pio++;
 	for (i = 0; i < len; i++) {
 		u64 port = addr + i;
 
@@ -500,6 +508,7 @@ static void khyp_pic_io_write(struct khyp_bus_dev *dev, struct khyp_vcpu *vcpu,
 	bool rose;
 
 	raw_spin_lock_irqsave(&pic->lock, flags);
+	pic->nr_pio++;
 	for (i = 0; i < len; i++) {
 		u64 port = addr + i;
 		u8 b = val >> (i * 8);
@@ -599,4 +608,38 @@ void khyp_pic_destroy(struct khyp_irqchip *chip)
 	khyp_bus_unregister(bus, KHYP_BUS_PIO, &pic->io_master);
 	chip->pic = NULL;
 	kfree(pic);
+}
+
+/* ---- debugfs ---- */
+
+/**
+ * khyp_pic_show() - both 8259As and the ELCR, for debugfs (core/stats.c)
+ * @m:		the file
+ * @vm:		a VM with an irqchip
+ *
+ * Per chip its registers and the state of its initialisation sequence,
+ * then INTR and the counts.  Takes @lock.
+ */
+void khyp_pic_show(struct seq_file *m, struct khyp_vm *vm)
+{
+	static const char * const names[2] = { "master", "slave" };
+	struct khyp_pic *pic = vm->irqchip->pic;
+	struct khyp_8259 *s;
+	unsigned long flags;
+	unsigned int n;
+
+	raw_spin_lock_irqsave(&pic->lock, flags);
+	for (n = 0; n < 2; n++) {
+		s = &pic->chips[n];
+		seq_printf(m, "%s irr 0x%02x isr 0x%02x imr 0x%02x elcr 0x%02x base 0x%02x lines 0x%02x\n",
+			   names[n], s->irr, s->isr, s->imr, s->elcr, s->base,
+			   s->lines);
+		seq_printf(m, "%s init %u lowest %u auto_eoi %u rotate_aeoi %u sfnm %u single %u read_isr %u poll %u special_mask %u\n",
+			   names[n], s->init, s->lowest, s->auto_eoi,
+			   s->rotate_aeoi, s->sfnm, s->single, s->read_isr,
+			   s->poll, s->special_mask);
+	}
+	seq_printf(m, "output %u\nintack %llu\npio %llu\n", pic->output,
+		   pic->nr_intack, pic->nr_pio);
+	raw_spin_unlock_irqrestore(&pic->lock, flags);
 }

@@ -50,12 +50,14 @@
 #include <linux/lockdep.h>
 #include <linux/math64.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
 #include "../core/bus.h"
 #include "../core/vcpu.h"
 #include "../core/vm.h"
+#include "irq.h"
 #include "irqchip.h"
 #include "pic.h"
 
@@ -139,6 +141,8 @@ struct khyp_pit_channel {
  * @timer:	channel 0's interrupt; callback khyp_pit_timer_fn().
  * @irq_active:	the timer is meant to fire (cleared to stop it).
  * @period_ns:	channel 0's interrupt period (floored), 0 for one shot.
+ * @nr_irq0:	pulses of IRQ 0 (channel 0's timer fired), debugfs.
+ * @nr_pio:	port accesses answered (0x40-0x43, 0x61): exits to it.
  * @chip:	(c) the irqchip (its PIC takes IRQ 0).
  * @io_pit:	(c) ports 0x40-0x43 on the VM's PIO bus.
  * @io_port61:	(c) port 0x61.
@@ -152,6 +156,8 @@ struct khyp_pit {
 	struct hrtimer timer;
 	bool irq_active;
 	u64 period_ns;
+	u64 nr_irq0;
+	u64 nr_pio;
 	struct khyp_irqchip *chip;
 	struct khyp_bus_dev io_pit;
 	struct khyp_bus_dev io_port61;
@@ -269,6 +275,7 @@ static enum hrtimer_restart khyp_pit_timer_fn(struct hrtimer *t)
 	if (!pit->irq_active || hrtimer_is_queued(t))
 		goto unlock;
 	raise = true;
+	pit->nr_irq0++;
 	if (pit->period_ns) {
 		hrtimer_forward_now(t, ns_to_ktime(pit->period_ns));
 		ret = HRTIMER_RESTART;
@@ -494,6 +501,7 @@ static void khyp_pit_io_read(struct khyp_bus_dev *dev, struct khyp_vcpu *vcpu,
 	u8 b;
 
 	raw_spin_lock_irqsave(&pit->lock, flags);
+	pit->nr_pio++;
 	for (i = 0; i < len; i++) {
 		if (addr + i >= dev->base + dev->len) {
 			b = 0xff;
@@ -522,6 +530,7 @@ static void khyp_pit_io_write(struct khyp_bus_dev *dev,
 	u8 b;
 
 	raw_spin_lock_irqsave(&pit->lock, flags);
+	pit->nr_pio++;
 	for (i = 0; i < len && addr + i < dev->base + dev->len; i++) {
 		b = val >> (i * 8);
 		if (dev == &pit->io_port61) {
@@ -606,4 +615,40 @@ void khyp_pit_destroy(struct khyp_irqchip *chip)
 	hrtimer_cancel(&pit->timer);
 	chip->pit = NULL;
 	kfree(pit);
+}
+
+/* ---- debugfs ---- */
+
+/**
+ * khyp_pit_show() - the three channels and port 0x61, for debugfs
+ * @m:		the file
+ * @vm:		a VM with an irqchip
+ *
+ * Per channel: the mode, the count written, the gate, and the counter
+ * and OUT as the guest would read them now; then channel 0's timer and
+ * the counts.  Takes @lock.
+ */
+void khyp_pit_show(struct seq_file *m, struct khyp_vm *vm)
+{
+	struct khyp_pit *pit = vm->irqchip->pit;
+	struct khyp_pit_channel *c;
+	ktime_t now = ktime_get();
+	unsigned long flags;
+	unsigned int n;
+
+	raw_spin_lock_irqsave(&pit->lock, flags);
+	for (n = 0; n < 3; n++) {
+		c = &pit->ch[n];
+		seq_printf(m, "channel %u mode %u count %u loaded %u gate %u out %u counter %u rw %u bcd %u latched %u status_latched %u\n",
+			   n, c->mode, c->count, c->loaded, c->gate,
+			   khyp_pit_out(c, now),
+			   c->loaded ? khyp_pit_counter(c, now) : 0,
+			   c->rw, c->bcd, c->latched != KHYP_PIT_RW_LATCH,
+			   c->status_latched);
+	}
+	seq_printf(m, "port61 0x%02x\nirq_active %u\nperiod_ns %llu\n",
+		   khyp_port61_read(pit, now), pit->irq_active,
+		   pit->period_ns);
+	seq_printf(m, "irq0 %llu\npio %llu\n", pit->nr_irq0, pit->nr_pio);
+	raw_spin_unlock_irqrestore(&pit->lock, flags);
 }

@@ -69,6 +69,7 @@ run() {
 	echo "KHYP-INFO cpu $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 	echo "KHYP-INFO thp $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
 	echo "KHYP-INFO mem $(grep MemTotal /proc/meminfo | tr -s ' ')"
+	echo "KHYP-INFO cpus $(grep -c ^processor /proc/cpuinfo)"
 	grep -q ' debugfs ' /proc/mounts ||
 		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	boot_lines=$(dmesg | wc -l)

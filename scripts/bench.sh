@@ -20,7 +20,10 @@
 # Options: --machine NAME (one machine), --pairs N (5), --reps N
 #          (khyp-bench repetitions per run, median taken; 3 in QEMU,
 #          1 in Bochs, whose figures repeat to 0.1%), --short (one short
-#          iteration, as make test does; no file, no comparison).
+#          iteration, as make test does; no file, no comparison),
+#          --only W[,W...] (only these workloads, khyp-bench's names,
+#          e.g. apic_self_ipi,apic_timer,apic_eoi,apic_ipi_2vcpu; the
+#          table on stdout, no file, no comparison).
 # Needs what `make test` installs (scripts/install-deps.sh).  Not a
 # pass/fail run: it fails only if a machine gives no results.
 set -uo pipefail
@@ -41,14 +44,15 @@ MACHINES=(
 "svm-bochs  bochs   trinity_apu         Bochs 2.7, SVM+NPT with NRIP save"
 )
 
-only= reps= pairs=5 short=
+only= reps= pairs=5 short= workloads=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--machine) only=$2; shift ;;
+	--only) workloads=$2; shift ;;
 	--reps) reps=$2; shift ;;
 	--pairs) pairs=$2; shift ;;
 	--short) short=1 ;;
-	*) echo "usage: $0 [--machine NAME] [--pairs N] [--reps N] [--short]" >&2
+	*) echo "usage: $0 [--machine NAME] [--pairs N] [--reps N] [--short] [--only W,...]" >&2
 	   exit 2 ;;
 	esac
 	shift
@@ -81,7 +85,8 @@ table() {	# name desc report clock
 		n = split("cpuid hypercall pio_in mmio_read irq_inject " \
 			  "mem_first_touch mem_steady mem_first_touch_4k " \
 			  "mem_steady_4k vm_create_destroy " \
-			  "vcpu_create balloon_reclaim shrinker_scan", order, " ")
+			  "vcpu_create balloon_reclaim shrinker_scan " \
+			  "apic_self_ipi apic_timer apic_eoi apic_ipi_2vcpu", order, " ")
 		title["cpuid"] = "exit handled in the kernel (CPUID)"
 		title["hypercall"] = "hypercall handled in the kernel"
 		title["pio_in"] = "port I/O exit to userspace (IN)"
@@ -95,6 +100,12 @@ table() {	# name desc report clock
 		title["vcpu_create"] = "vCPU create"
 		title["balloon_reclaim"] = "balloon reclaim (khyp only)"
 		title["shrinker_scan"] = "shrinker scan_objects (khyp only)"
+		title["apic_self_ipi"] = "self-IPI round trip (in-kernel APIC)"
+		title["apic_timer"] = "LAPIC one-shot timer to handler"
+		title["apic_eoi"] = "EOI write (nothing in service)"
+		title["apic_ipi_2vcpu"] = "IPI round trip, 2 vCPUs (see cpus)"
+		target["apic_self_ipi"] = "<= 0.8"; target["apic_timer"] = "<= 0.8"
+		target["apic_eoi"] = "<= 0.8"; target["apic_ipi_2vcpu"] = "<= 0.8"
 		target["cpuid"] = "<= 0.7"; target["hypercall"] = "<= 0.7"
 		target["pio_in"] = "<= 0.8"; target["mmio_read"] = "<= 0.8"
 		target["irq_inject"] = "<= 0.8"
@@ -108,9 +119,10 @@ table() {	# name desc report clock
 		pair = 1; npairs = 1
 	}
 	/^KHYP-BEGIN/ { kernel = $3 }
-	/^KHYP-INFO cpu/ { sub(/^KHYP-INFO cpu /, ""); cpu = $0 }
+	/^KHYP-INFO cpu / { sub(/^KHYP-INFO cpu /, ""); cpu = $0 }
 	/^KHYP-INFO thp/ { sub(/^KHYP-INFO thp /, ""); thp = $0 }
 	/^KHYP-INFO mem/ { sub(/^KHYP-INFO mem MemTotal: /, ""); mem = $0 }
+	/^KHYP-INFO cpus/ { cpus = $3 }
 	/^KHYP-PAIR/ { pair = $2; if (pair > npairs) npairs = pair }
 	/^KHYP-RC/ { rc[$2] = rc[$2] (nrc[$2]++ ? "," : "") $3 }
 	/^FAIL/ { fails = fails "  " $0 "\n" }
@@ -131,6 +143,8 @@ table() {	# name desc report clock
 		printf "khyp-bench on %s (%s), %s\n", name, desc, when
 		printf "kernel %s, khyp commit %s (branch %s)\n", kernel, commit, branch
 		printf "cpu: %s; RAM %s; THP %s\n", cpu, mem, thp
+		if (cpus != "")
+			printf "CPUs: %s (with 1, the 2-vCPU IPI round trip includes the host switching between the two vCPU threads)\n", cpus
 		printf "clock: %s\n", clock
 		printf "khyp-bench %s in %d interleaved pairs (KVM first in odd pairs, khyp first in even ones); exit status kvm %s, khyp %s\n",
 		       args, npairs, rc["kvm"], rc["khyp"]
@@ -246,6 +260,8 @@ for m in "${MACHINES[@]}"; do
 		timeout=$((900 + 300 * pairs)) qemu_opts=$QEMU_ICOUNT
 		clock="instructions (QEMU $QEMU_ICOUNT)"
 	fi
+	# "+" between the names: the Bochs runner splits arguments at commas
+	[ -n "$workloads" ] && args="$args --only ${workloads//,/+}"
 	say "$name: booting ($runner, $cpu) for khyp-bench $args, $pairs pairs"
 	emu_lock
 	MACHINE_SCRIPT=bench-guest.sh MACHINE_MEM_MB=1024 \
@@ -263,7 +279,7 @@ for m in "${MACHINES[@]}"; do
 	grep -q '^KHYP-END' "$report" || say "$name: no end marker (timeout?)"
 	table "$name" "$desc" "$report" "$clock" > "$OUT/$name/table.txt"
 	cat "$OUT/$name/table.txt"; echo
-	if [ -z "$short" ]; then
+	if [ -z "$short" ] && [ -z "$workloads" ]; then
 		mkdir -p "$RESULTS"
 		file=$RESULTS/$(date -u +%Y-%m-%d)-$name.txt
 		compare "$name" "$OUT/$name/table.txt"

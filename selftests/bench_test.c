@@ -50,6 +50,11 @@ static const struct {
 	 * count found nothing the VM could still give (svm-bochs, short).
 	 */
 	{ "shrinker_scan", KHYP_ONLY, true },
+	/* the local APIC, with both in-kernel irqchips */
+	{ "apic_self_ipi", BOTH, false },
+	{ "apic_timer", BOTH, false },
+	{ "apic_eoi", BOTH, false },
+	{ "apic_ipi_2vcpu", BOTH, false },
 };
 
 #define NR_RESULTS	(sizeof(results) / sizeof(results[0]))

@@ -2,7 +2,9 @@
 /*
  * Exit statistics in debugfs and the khyp_entry/khyp_exit tracepoints:
  * run a guest that makes a known number of exits of known kinds, then
- * read them back.
+ * read them back.  With an irqchip: the interrupt counts (irqs) and the
+ * controllers' state (lapic, ioapic, pic, pit) after a known sequence
+ * of self-IPIs, a line interrupt and a timer interrupt.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
 #include <linux/khyp_balloon.h>
@@ -363,6 +366,191 @@ TEST(tracepoints)
 	fclose(f);
 	EXPECT_EQ(NR_OUTS + 1, io_exits);
 	EXPECT_LE(NR_OUTS + 1 + NR_CPUIDS, entries);
+}
+
+/* ---- the irqchip: interrupt counts and the controllers' state ---- */
+
+#define R_EOI		0xb0
+#define R_SVR		0xf0
+#define R_ICR		0x300
+#define R_LVTT		0x320
+#define R_TMICT		0x380
+#define R_TDCR		0x3e0
+#define ICR_SELF	0x40000
+#define IOAPIC_GPA	0xfec00000UL
+#define N_SELF		7
+#define V_SELF		0x51	/* the self-IPIs, each EOI'd */
+#define V_HELD		0x52	/* a self-IPI sent with IF=0, then held */
+#define V_LINE		0x41	/* IRQ 4, below V_HELD's class: waits */
+#define V_TIMER		0x45	/* the one-shot LAPIC timer */
+
+KH_GUEST_INLINE void ioapic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)IOAPIC_GPA = reg;
+	*(volatile uint32_t *)(IOAPIC_GPA + 0x10) = v;
+}
+
+KH_GUEST_INLINE void wait_vector(uint8_t v, uint32_t n)
+{
+	while (kh_guest_vector_count[v] < n)
+		kh_guest_pause();
+}
+
+static void guest_irqchip(void)
+{
+	int i;
+
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	ioapic_write(0x11 + 2 * 4, 0);		/* IRQ 4: APIC 0 */
+	ioapic_write(0x10 + 2 * 4, V_LINE);	/* fixed, edge, unmasked */
+	kh_guest_sti();
+	for (i = 0; i < N_SELF; i++) {
+		kh_guest_apic_write(R_ICR, ICR_SELF | V_SELF);
+		wait_vector(V_SELF, i + 1);
+		kh_guest_apic_write(R_EOI, 0);
+	}
+	kh_guest_cli();
+	kh_guest_apic_write(R_ICR, ICR_SELF | V_HELD);
+	GUEST_SYNC(1);		/* V_HELD in IRR */
+	kh_guest_sti();
+	wait_vector(V_HELD, 1);
+	GUEST_SYNC(2);		/* V_HELD in ISR; the host pulses IRQ 4 */
+	GUEST_SYNC(3);		/* V_LINE waits in IRR behind V_HELD */
+	kh_guest_apic_write(R_EOI, 0);
+	wait_vector(V_LINE, 1);
+	kh_guest_apic_write(R_EOI, 0);
+	kh_guest_apic_write(R_TDCR, 0xb);	/* divide by 1 */
+	kh_guest_apic_write(R_LVTT, V_TIMER);	/* one-shot */
+	kh_guest_apic_write(R_TMICT, 1000);
+	wait_vector(V_TIMER, 1);
+	kh_guest_apic_write(R_EOI, 0);
+	GUEST_SYNC(4);
+	GUEST_ASSERT_EQ(kh_guest_vector_count[V_SELF], N_SELF);
+	GUEST_DONE();
+}
+
+/* The whole of a small debugfs file, NUL-terminated; "" if unreadable. */
+static const char *slurp(int id, const char *name)
+{
+	static char buf[16384];
+	char path[128];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/%s", id, name);
+	buf[0] = 0;
+	f = fopen(path, "r");
+	if (!f)
+		return buf;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static long irq_count(int id, const char *file, const char *key)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/%s", id, file);
+	return khyp_file_count(path, key);
+}
+
+#define EXPECT_IN(file, text)						\
+	do {								\
+		const char *__s = slurp(id, file);			\
+		EXPECT_NE(NULL, strstr(__s, text))			\
+			TH_LOG("'%s' not in %s:\n%s", text, file, __s);	\
+	} while (0)
+
+TEST(debugfs_irqchip_state_and_counts)
+{
+	struct khyp_irq_level line;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	int id;
+
+	NEED_DEV();
+	if (!debugfs_mounted())
+		SKIP(return, "no debugfs");
+	vm = kh_vm_create(0);
+	id = khyp_newest_vm();
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, kh_create_irqchip(vm->fd));
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_irqchip);
+	kh_vm_install_idt(vm, vcpu);
+
+	ASSERT_SYNC(vcpu, 1);
+	EXPECT_IN("lapic", "vcpu 0\n  base 0xfee00900 mode xapic sw-enabled\n");
+	EXPECT_IN("lapic", "svr 0x1ff\n");
+	EXPECT_IN("lapic", "icr 0x0000000000040052\n");
+	EXPECT_IN("lapic", "  irr 0x52\n  isr -\n  tmr -\n");
+	EXPECT_EQ(N_SELF, irq_count(id, "vcpu0/irqs", "injected"));
+	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "ipi"));
+	EXPECT_EQ(N_SELF, irq_count(id, "vcpu0/irqs", "eoi"));
+
+	ASSERT_SYNC(vcpu, 2);
+	EXPECT_IN("lapic", "  irr -\n  isr 0x52\n");
+	EXPECT_IN("lapic", "ppr 0x50");
+	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "injected"));
+	memset(&line, 0, sizeof(line));
+	line.irq = 4;
+	line.level = 1;
+	ASSERT_EQ(0, ioctl(vm->fd, KHYP_IRQ_LINE, &line));
+	line.level = 0;
+	ASSERT_EQ(0, ioctl(vm->fd, KHYP_IRQ_LINE, &line));
+
+	ASSERT_SYNC(vcpu, 3);
+	EXPECT_IN("lapic", "  irr 0x41\n  isr 0x52\n");
+	EXPECT_IN("ioapic", "\npin  4 0000000000000041 vector 0x41 fixed  physical dest 0x00 edge  unmasked remote_irr 0 line 0\n");
+	EXPECT_IN("ioapic", "\npin  5 0000000000010000 vector 0x00 fixed  physical dest 0x00 edge  masked   remote_irr 0 line 0\n");
+	EXPECT_IN("ioapic", "\nsent 1\ndropped 0\nmmio 4\n");
+	/* The edge reached the PIC too: latched in IRR, masked. */
+	EXPECT_IN("pic", "master irr 0x10 isr 0x00 imr 0xff elcr 0x00 base 0x00");
+	EXPECT_IN("pic", "\noutput 0\nintack 0\npio 0\n");
+	EXPECT_IN("pit", "\nchannel 2 ");
+	EXPECT_IN("pit", "\nirq0 0\npio 0\n");
+	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "injected"));
+
+	ASSERT_SYNC(vcpu, 4);
+	EXPECT_IN("lapic", "  timer one-shot divide 1 initial 1000 current 0 period_ns 0 tsc_deadline 0 running 0\n");
+	EXPECT_IN("lapic", "  irr -\n  isr -\n  tmr -\n");
+	EXPECT_IN("lapic", "lvt timer 0x00045 ");
+	EXPECT_EQ(N_SELF + 3, irq_count(id, "vcpu0/irqs", "injected"));
+	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "ipi"));
+	EXPECT_EQ(N_SELF + 3, irq_count(id, "vcpu0/irqs", "eoi"));
+	EXPECT_EQ(1, irq_count(id, "vcpu0/irqs", "timer"));
+	EXPECT_EQ(0, irq_count(id, "vcpu0/irqs", "extint"));
+	EXPECT_EQ(0, irq_count(id, "vcpu0/irqs", "nmi"));
+	EXPECT_LE(2 * N_SELF + 8, irq_count(id, "vcpu0/irqs", "apic_access"));
+	ASSERT_DONE(vcpu);
+
+	/* The VM keeps the counts of a closed vCPU. */
+	kh_vcpu_close(vcpu);
+	EXPECT_EQ(N_SELF + 3, irq_count(id, "irqs", "injected"));
+	EXPECT_EQ(N_SELF + 3, irq_count(id, "irqs", "eoi"));
+	EXPECT_STREQ("", slurp(id, "lapic"));
+	kh_vm_free(vm);
+}
+
+/* Without an irqchip the controllers' files are there and empty. */
+TEST(debugfs_no_irqchip)
+{
+	struct kh_vm *vm;
+	int id;
+
+	NEED_DEV();
+	if (!debugfs_mounted())
+		SKIP(return, "no debugfs");
+	vm = kh_vm_create(0);
+	id = khyp_newest_vm();
+	ASSERT_LT(0, id);
+	EXPECT_STREQ("", slurp(id, "ioapic"));
+	EXPECT_STREQ("", slurp(id, "pic"));
+	EXPECT_STREQ("", slurp(id, "pit"));
+	EXPECT_EQ(0, irq_count(id, "irqs", "injected"));
+	kh_vm_free(vm);
 }
 
 TEST_HARNESS_MAIN
