@@ -149,5 +149,6 @@ extern const struct tcase opts_cases[];
 extern const struct tcase boot_cases[];
 extern const struct tcase bus_cases[];
 extern const struct tcase exits_cases[];
+extern const struct tcase fw_cfg_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */
