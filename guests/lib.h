@@ -19,15 +19,29 @@ struct mb_info {
 	uint32_t mem_lower, mem_upper;	/* KiB */
 	uint32_t boot_device;
 	uint32_t cmdline;
+	uint32_t mods_count, mods_addr;	/* MB_INFO_MODS */
+};
+
+/* One entry of the module list at mods_addr. */
+struct mb_module {
+	uint32_t mod_start, mod_end;	/* [start, end) */
+	uint32_t string;
+	uint32_t reserved;
 };
 
 #define MB_BOOT_MAGIC	0x2badb002
 #define MB_INFO_MEM	(1u << 0)
 #define MB_INFO_CMDLINE	(1u << 2)
+#define MB_INFO_MODS	(1u << 3)
 
 static inline void outb(uint16_t port, uint8_t v)
 {
 	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	asm volatile("outw %0, %1" : : "a"(v), "Nd"(port));
 }
 
 static inline uint8_t inb(uint16_t port)

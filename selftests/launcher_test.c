@@ -475,4 +475,162 @@ TEST(usage_and_host_errors)
 	EXPECT_HAS(res.err, "overlaps");
 }
 
+/* A new file in /tmp (path: a "/tmp/...XXXXXX" template) holding len bytes. */
+static bool tmp_file(char *path, const void *data, size_t len)
+{
+	int fd = mkstemp(path);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, data, len) == (ssize_t)len;
+	close(fd);
+	return ok;
+}
+
+/* fw_cfg as QEMU documents it: the guest reads -c and -m back. */
+TEST(fw_cfg_signature_ram_cpus)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "-c", "2", "-m", "48M", g("fwcfg.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x16));
+	EXPECT_STREQ("signature: QEMU\nid: 0x1\nram: 48 MiB\ncpus: 2\nmax cpus: 2\n"
+		     "reselect: QEMU\nno such key: 0\n"
+		     "files: 1\nfile 0x20 4 etc/boot-fail-wait\n", res.out);
+	EXPECT_STREQ("", res.err);
+}
+
+/* --fw-cfg file= and string=: in the directory by name, read through it. */
+TEST(fw_cfg_file_through_directory)
+{
+	char path[] = "/tmp/khyp-fwcfg-XXXXXX", arg[128];
+
+	NEED_TOOL();
+	ASSERT_TRUE(tmp_file(path, "from the host\n\x01", 15));
+	snprintf(arg, sizeof(arg), "name=opt/org.khyp/test,file=%s", path);
+	RUN(&res, NULL, "run", "--fw-cfg", arg, "--fw-cfg", "opt/a,string=first",
+	    "--cmdline", "file=opt/org.khyp/test", g("fwcfg.elf"));
+	unlink(path);
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x16));
+	EXPECT_HAS(res.out, "ram: 64 MiB\ncpus: 1\nmax cpus: 1\n");
+	EXPECT_HAS(res.out, "files: 3\nfile 0x20 4 etc/boot-fail-wait\n"
+		   "file 0x21 5 opt/a\nfile 0x22 15 opt/org.khyp/test\n");
+	EXPECT_HAS(res.out, "opt/org.khyp/test: from the host\\n\\x01\n"
+		   "past the end: 0 0\n");
+	EXPECT_STREQ("", res.err);
+}
+
+TEST(fw_cfg_bad_options)
+{
+	static const char name56[] =
+		"opt/0123456789012345678901234567890123456789012345678901";
+	char arg[128];
+
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--fw-cfg", "opt/x", g("fwcfg.elf"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "--fw-cfg 'opt/x': needs file=PATH or string=STR");
+	RUN(&res, NULL, "run", "--fw-cfg", "name=opt/x,file=/a,string=b",
+	    g("fwcfg.elf"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "give one of file= and string=");
+	RUN(&res, NULL, "run", "--fw-cfg", "name=opt/x,path=/a", g("fwcfg.elf"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "unknown key 'path'");
+	/* 55 characters are QEMU's most; 56 are refused */
+	ASSERT_EQ(56, strlen(name56));
+	snprintf(arg, sizeof(arg), "%s,string=x", name56);
+	RUN(&res, NULL, "run", "--fw-cfg", arg, g("fwcfg.elf"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "the name has 56 characters, at most 55");
+	snprintf(arg, sizeof(arg), "%.55s,string=x", name56);
+	RUN(&res, NULL, "run", "--fw-cfg", arg, g("fwcfg.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x16));
+	EXPECT_HAS(res.out, "file 0x21 1 opt/012345678901234567890123456789012345678901234567890\n");
+	RUN(&res, NULL, "run", "--fw-cfg", "opt/x,string=a", "--fw-cfg",
+	    "name=opt/x,string=b", g("fwcfg.elf"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "--fw-cfg: the name 'opt/x' is given twice");
+	RUN(&res, NULL, "run", "--fw-cfg", "etc/boot-fail-wait,string=x",
+	    g("fwcfg.elf"));
+	EXPECT_STATUS(&res, ST_HOST_ERROR);
+	EXPECT_HAS(res.err, "there is a file 'etc/boot-fail-wait' already");
+	RUN(&res, NULL, "run", "--fw-cfg", "opt/x,file=/nonexistent/f",
+	    g("fwcfg.elf"));
+	EXPECT_STATUS(&res, ST_HOST_ERROR);
+	EXPECT_HAS(res.err, "--fw-cfg opt/x: /nonexistent/f: No such file or directory");
+}
+
+/*
+ * --module FILE[,ARGS]: each module on its own pages above the kernel,
+ * in order, its string "FILE ARGS"; an empty one too.
+ */
+TEST(multiboot_modules)
+{
+	char a[] = "/tmp/khyp-mod-XXXXXX", b[] = "/tmp/khyp-mod-XXXXXX";
+	char c[] = "/tmp/khyp-mod-XXXXXX", arg_a[64], arg_c[64], want[512];
+	static unsigned char big[5000];
+	unsigned int i, sum = 0;
+
+	NEED_TOOL();
+	for (i = 0; i < sizeof(big); i++) {
+		big[i] = 'a' + i % 26;
+		sum += big[i];
+	}
+	ASSERT_TRUE(tmp_file(a, "abc\n", 4));
+	ASSERT_TRUE(tmp_file(b, big, sizeof(big)));
+	ASSERT_TRUE(tmp_file(c, "", 0));
+	snprintf(arg_a, sizeof(arg_a), "%s,x=1 y=2", a);
+	snprintf(arg_c, sizeof(arg_c), "%s,empty", c);
+	RUN(&res, NULL, "run", "--module", arg_a, "--module", b, "--module",
+	    arg_c, g("mods.elf"));
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x18));
+	snprintf(want, sizeof(want),
+		 "modules: 3\nmodule 1 '%s x=1 y=2' 4 bytes: abc\\x0a\n"
+		 "module 2 '%s' 5000 bytes: abcdefghijklmnop... sum %u\n"
+		 "module 3 '%s empty' 0 bytes: \n", a, b, sum, c);
+	EXPECT_STREQ(want, res.out);
+	EXPECT_STREQ("", res.err);
+	/* none given: no MULTIBOOT_INFO_MODS */
+	RUN(&res, NULL, "run", g("mods.elf"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x17));
+	EXPECT_STREQ("no modules\n", res.out);
+}
+
+TEST(module_errors)
+{
+	char a[] = "/tmp/khyp-mod-XXXXXX", want[256];
+	static char big[3 << 19];
+
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--module", "/nonexistent/mod,args", g("mods.elf"));
+	EXPECT_STATUS(&res, ST_HOST_ERROR);
+	EXPECT_HAS(res.err, "--module /nonexistent/mod: No such file or directory");
+	/* 1.5 MiB above the kernel at 1 MiB: more than 2 MiB of RAM */
+	ASSERT_TRUE(tmp_file(a, big, sizeof(big)));
+	RUN(&res, NULL, "run", "-m", "2M", "--module", a, g("mods.elf"));
+	EXPECT_STATUS(&res, ST_HOST_ERROR);
+	snprintf(want, sizeof(want), "module 1 (%s) [0x", a);
+	EXPECT_HAS(res.err, want);
+	EXPECT_HAS(res.err, ") lies outside guest RAM (2 MiB)");
+	/* not multiboot: refused, whether detected or said */
+	RUN(&res, NULL, "run", "--module", a, g("bootsect.bin"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "--module needs a multiboot kernel;");
+	EXPECT_HAS(res.err, "bootsect.bin is loaded as flat binary");
+	RUN(&res, NULL, "run", "--module", a, g("long64.elf"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "long64.elf is loaded as ELF64");
+	RUN(&res, NULL, "run", "--module", a, "--mode", "long", g("unknown.bin"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "--module applies to multiboot images only");
+	RUN(&res, NULL, "run", "--module", ",args", g("mods.elf"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "no file name");
+	unlink(a);
+}
+
 TEST_HARNESS_MAIN

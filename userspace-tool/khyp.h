@@ -5,7 +5,8 @@
  * A guest exit travels: KHYP_RUN returns in run.c (machine__run), which
  * hands port I/O to ioport.c and MMIO to mmio.c, each of which looks the
  * address up in the device registry (bus.h) and calls the device that
- * claims it (devices/: the COM1 UART, the debug-exit and POST ports) or
+ * claims it (devices/: the COM1 UART, the debug-exit and POST ports,
+ * fw_cfg) or
  * answers an unclaimed access itself; hypercalls go to hypercall.c; HLT,
  * SHUTDOWN and internal errors become the launcher's exit status.  Before
  * the first run, vm.c creates the VM, its memory and vCPUs,
@@ -26,6 +27,7 @@
 
 #include "boot/loader.h"
 #include "bus.h"
+#include "devices/fw_cfg.h"
 #include "devices/uart.h"
 
 /*
@@ -50,6 +52,23 @@
 #define FORMAT_ELF		100	/* ELF32 or ELF64, as the file says */
 #define MODE_DEFAULT		-1
 
+/*
+ * One --fw-cfg [name=]NAME,file=PATH or [name=]NAME,string=STR, as
+ * options.c checked it (devices/fw_cfg.c reads the file): NAME is at most
+ * FW_CFG_NAME_MAX characters; value points into the option's argument,
+ * value_len bytes (no NUL: a PATH may be followed by ",name=...").
+ */
+#define FW_CFG_NAME_MAX		55	/* QEMU's: 56 bytes with the NUL */
+#define OPTS_MAX_FW_CFG		31	/* QEMU's 32 file slots, less khyp's one */
+#define OPTS_MAX_MODULES	32
+
+struct fw_cfg_opt {
+	char name[FW_CFG_NAME_MAX + 1];
+	bool is_file;			/* file=, else string= */
+	const char *value;
+	size_t value_len;
+};
+
 struct run_opts {
 	const char *image;
 	uint64_t mem_size;		/* bytes, page aligned */
@@ -68,6 +87,11 @@ struct run_opts {
 	bool load_addr_set, entry_set;
 	uint64_t load_addr;		/* flat images */
 	uint64_t entry;
+	/* --module FILE[,ARGS], as given, in order: multiboot modules */
+	const char *modules[OPTS_MAX_MODULES];
+	unsigned int nr_modules;
+	struct fw_cfg_opt fw_cfg[OPTS_MAX_FW_CFG];	/* --fw-cfg, in order */
+	unsigned int nr_fw_cfg;
 };
 
 #define OPTS_DEFAULT_MEM	(64ULL << 20)
@@ -80,12 +104,29 @@ int parse_size(const char *s, uint64_t *out);
 /* A number in C syntax (0x.. hex, else decimal): 0 or -1. */
 int parse_u64(const char *s, uint64_t *out);
 /*
+ * One --fw-cfg argument into *f: 0, or -1 with a message in err (unknown
+ * key, no name, a name longer than FW_CFG_NAME_MAX, neither or both of
+ * file= and string=).
+ */
+int fw_cfg_opt__parse(struct fw_cfg_opt *f, const char *arg,
+		      char *err, size_t errlen);
+/*
  * `khyp run`'s arguments (argv[0] is "run").  Returns 0, 1 for --help,
  * or -1 with a message in err.
  */
 int opts__parse(struct run_opts *o, int argc, char **argv,
 		char *err, size_t errlen);
 extern const char run_usage[];
+
+/* ---- file.c ---- */
+
+/*
+ * The whole regular file at path, at most max bytes (empty only if
+ * allow_empty), in a malloc'ed buffer with its size in *len; NULL with
+ * "PATH: why" in err.
+ */
+void *file__read(const char *path, uint64_t max, bool allow_empty,
+		 size_t *len, char *err, size_t errlen);
 
 /* ---- boot/state.c ---- */
 
@@ -171,6 +212,7 @@ struct machine {
 	struct bus ports;		/* port I/O: 0-0xffff */
 	struct bus mmio;		/* guest-physical, outside RAM */
 	struct uart uart;		/* COM1 (devices/serial.c) */
+	struct fw_cfg fw_cfg;		/* 0x510-0x511 (devices/fw_cfg.c) */
 	int out_fd;			/* serial output */
 	int in_fd;			/* serial input; -1: none or EOF */
 	unsigned long unknown_io, unknown_mmio;
@@ -210,6 +252,7 @@ int devices__init(struct machine *m, char *err, size_t errlen);
 void devices__exit(struct machine *m);
 int serial__init(struct machine *m, char *err, size_t errlen);
 int debug__init(struct machine *m, char *err, size_t errlen);
+int fw_cfg__init(struct machine *m, char *err, size_t errlen);
 /* A byte to the serial output (COM1's THR, the putchar hypercall). */
 void serial__write(struct machine *m, uint8_t c);
 

@@ -32,48 +32,23 @@ static const char usage[] =
 "1 host error; 2 usage error; 4 internal error; 6 triple fault;\n"
 "8 timeout; 10 --strict violation; 128+N signal N.  See khyp(1).\n";
 
-/* The whole file, at most max bytes. */
-static void *read_image(const char *path, uint64_t max, size_t *len)
+/* The modules of --module FILE[,ARGS]: their files and strings. */
+struct modules {
+	struct mb_module mods[OPTS_MAX_MODULES];
+	void *data[OPTS_MAX_MODULES];
+	char *strings[OPTS_MAX_MODULES];
+	unsigned int nr;
+};
+
+static void modules__free(struct modules *ms)
 {
-	struct stat st;
-	void *buf = NULL;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
+	unsigned int i;
 
-	errno = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st))
-		goto err;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max || !st.st_size) {
-		fprintf(stderr, "khyp: %s: %s\n", path, !S_ISREG(st.st_mode) ?
-			"not a regular file" : st.st_size ? "larger than guest RAM" :
-			"empty");
-		goto err_close;
+	for (i = 0; i < ms->nr; i++) {
+		free(ms->data[i]);
+		free(ms->strings[i]);
 	}
-	buf = malloc(st.st_size);
-	if (!buf)
-		goto err;
-	while (got < (size_t)st.st_size) {
-		n = read(fd, (char *)buf + got, st.st_size - got);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			goto err;
-		}
-		got += n;
-	}
-	close(fd);
-	*len = got;
-	return buf;
-
-err:
-	fprintf(stderr, "khyp: %s: %s\n", path, errno ? strerror(errno) : "short read");
-err_close:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return NULL;
+	ms->nr = 0;
 }
 
 /* A bzImage, with the initrd read from its file. */
@@ -86,12 +61,10 @@ static int load_linux(struct machine *m, const void *img, size_t len,
 	int ret;
 
 	if (o->initrd) {
-		initrd = read_image(o->initrd, o->mem_size, &la.initrd_len);
-		if (!initrd) {
-			snprintf(err, errlen, "--initrd %s cannot be read",
-				 o->initrd);
+		initrd = file__read(o->initrd, o->mem_size, false,
+				    &la.initrd_len, err, errlen);
+		if (!initrd)
 			return -EINVAL;
-		}
 		la.initrd = initrd;
 	}
 	ret = load_bzimage(&m->vm.mem, img, len, &la, bi, err, errlen);
@@ -99,8 +72,49 @@ static int load_linux(struct machine *m, const void *img, size_t len,
 	return ret;
 }
 
+/*
+ * Read each module; its string is "FILE ARGS" (or "FILE"), as QEMU's
+ * -initrd "FILE ARGS" gives it.  0, or -1 with the message printed.
+ */
+static int modules__read(struct modules *ms, const struct run_opts *o)
+{
+	char err[512], *path;
+	const char *arg;
+	size_t flen;
+
+	for (ms->nr = 0; ms->nr < o->nr_modules; ms->nr++) {
+		arg = o->modules[ms->nr];
+		flen = strcspn(arg, ",");
+		ms->strings[ms->nr] = path = strdup(arg);
+		if (!path) {
+			fprintf(stderr, "khyp: out of memory\n");
+			return -1;
+		}
+		path[flen] = 0;
+		ms->data[ms->nr] = file__read(path, o->mem_size, true,
+					      &ms->mods[ms->nr].len, err,
+					      sizeof(err));
+		if (!ms->data[ms->nr]) {
+			fprintf(stderr, "khyp: --module %s\n", err);
+			ms->nr++;
+			return -1;
+		}
+		if (arg[flen])
+			path[flen] = ' ';	/* FILE,ARGS -> "FILE ARGS" */
+		ms->mods[ms->nr].data = ms->data[ms->nr];
+		ms->mods[ms->nr].string = path;
+	}
+	return 0;
+}
+
+/*
+ * Load the image (and its modules): 0, or the status to stop with
+ * (host error; usage error for --module with an image that is not
+ * multiboot, or --initrd with one that is not a bzImage), with the
+ * message printed.
+ */
 static int load_image(struct machine *m, const void *img, size_t len,
-		      struct boot_info *bi)
+		      struct modules *ms, struct boot_info *bi)
 {
 	const struct run_opts *o = m->opts;
 	struct guest_mem *gm = &m->vm.mem;
@@ -118,17 +132,22 @@ static int load_image(struct machine *m, const void *img, size_t len,
 		fprintf(stderr, "khyp: --cmdline ignored: %s is neither a multiboot image nor a bzImage\n",
 			o->image);
 	if (o->initrd && format != IMAGE_BZIMAGE) {
-		fprintf(stderr, "khyp: --initrd: %s is not a Linux bzImage\n",
-			o->image);
-		return -1;
+		fprintf(stderr, "khyp run: --initrd needs a Linux bzImage; %s is loaded as %s\n",
+			o->image, image_format_name(format));
+		return STATUS_USAGE;
+	}
+	if (ms->nr && format != IMAGE_MULTIBOOT) {
+		fprintf(stderr, "khyp run: --module needs a multiboot kernel; %s is loaded as %s\n",
+			o->image, image_format_name(format));
+		return STATUS_USAGE;
 	}
 	switch (format) {
 	case IMAGE_BZIMAGE:
 		ret = load_linux(m, img, len, bi, err, sizeof(err));
 		break;
 	case IMAGE_MULTIBOOT:
-		ret = load_multiboot(gm, img, len, o->cmdline, bi, err,
-				     sizeof(err));
+		ret = load_multiboot_mods(gm, img, len, o->cmdline, ms->mods,
+					  ms->nr, bi, err, sizeof(err));
 		break;
 	case IMAGE_ELF32:
 	case IMAGE_ELF64:
@@ -144,9 +163,19 @@ static int load_image(struct machine *m, const void *img, size_t len,
 	if (ret) {
 		fprintf(stderr, "khyp: %s (%s): %s\n", o->image,
 			image_format_name(format), err);
-		return -1;
+		return STATUS_HOST_ERROR;
 	}
 	return 0;
+}
+
+static void trace_modules(const struct modules *ms)
+{
+	unsigned int i;
+
+	for (i = 0; i < ms->nr; i++)
+		fprintf(stderr, "khyp: module %u at [0x%x-0x%x): %s\n", i + 1,
+			ms->mods[i].start, ms->mods[i].end,
+			ms->mods[i].string);
 }
 
 /* VMX runs real mode and unpaged protected mode only as unrestricted guest. */
@@ -162,19 +191,27 @@ static int machine__check_mode(const struct machine *m, int mode)
 	return -1;
 }
 
-/* Load the image and set the boot vCPU's registers. */
-static int machine__boot(struct machine *m, const void *img, size_t len)
+/*
+ * Load the image and set the boot vCPU's registers: 0, or the status
+ * to stop with.
+ */
+static int machine__boot(struct machine *m, const void *img, size_t len,
+			 struct modules *ms)
 {
 	struct khyp_sregs s;
 	struct khyp_regs r;
 	struct boot_info bi;
 	char err[256];
+	int ret;
 
-	if (load_image(m, img, len, &bi) || machine__check_mode(m, bi.mode))
-		return -1;
+	ret = load_image(m, img, len, ms, &bi);
+	if (ret)
+		return ret;
+	if (machine__check_mode(m, bi.mode))
+		return STATUS_HOST_ERROR;
 	if (boot__tables(&m->vm.mem, &bi, err, sizeof(err))) {
 		fprintf(stderr, "khyp: %s: %s\n", m->opts->image, err);
-		return -1;
+		return STATUS_HOST_ERROR;
 	}
 	/* More than one vCPU: the guest finds them in an MP table. */
 	if (m->vm.nr_vcpus > 1 &&
@@ -189,7 +226,9 @@ static int machine__boot(struct machine *m, const void *img, size_t len)
 			bi.mode == MODE_REAL16 ? "real" :
 			bi.mode == MODE_PROT32 ? "32-bit protected" : "64-bit long",
 			(unsigned long long)bi.stack);
-	return vcpu__set_state(&m->vm.vcpus[0], &r, &s);
+	if (m->opts->trace)
+		trace_modules(ms);
+	return vcpu__set_state(&m->vm.vcpus[0], &r, &s) ? STATUS_HOST_ERROR : 0;
 }
 
 static int machine__open_serial(struct machine *m)
@@ -215,7 +254,8 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o;
 	struct machine m = { .opts = &o };
 	int status = STATUS_HOST_ERROR, ret;
-	char err[256];
+	struct modules ms = { .nr = 0 };
+	char err[512];
 	void *img;
 	size_t len;
 
@@ -228,9 +268,13 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "khyp run: %s\n", err);
 		return STATUS_USAGE;
 	}
-	img = read_image(o.image, o.mem_size, &len);
-	if (!img)
+	img = file__read(o.image, o.mem_size, false, &len, err, sizeof(err));
+	if (!img) {
+		fprintf(stderr, "khyp: %s\n", err);
 		return STATUS_HOST_ERROR;
+	}
+	if (modules__read(&ms, &o))
+		goto out_free;
 	if (machine__open_serial(&m))
 		goto out_free;
 	if (devices__init(&m, err, sizeof(err))) {
@@ -241,8 +285,11 @@ int cmd_run(int argc, char **argv)
 		       o.format == IMAGE_BZIMAGE ||
 		       (o.format == FORMAT_AUTO && bzimage_detect(img, len))))
 		goto out_devices;
-	if (machine__boot(&m, img, len))
+	ret = machine__boot(&m, img, len, &ms);
+	if (ret) {
+		status = ret;
 		goto out_vm;
+	}
 	if (o.balloon_target && vm__set_balloon(&m.vm, o.balloon_target))
 		goto out_vm;
 	status = machine__run(&m);
@@ -256,6 +303,7 @@ out_serial:
 	if (m.out_fd != STDOUT_FILENO)
 		close(m.out_fd);
 out_free:
+	modules__free(&ms);
 	free(img);
 	return status;
 }

@@ -25,6 +25,12 @@ const char run_usage[] =
 "                        the others wait for the guest's INIT and SIPI\n"
 "      --cmdline STR     the command line of a multiboot or Linux kernel\n"
 "      --initrd FILE     Linux: the initial ramdisk\n"
+"      --module FILE[,ARGS]  multiboot: load FILE as a module, its string\n"
+"                        \"FILE ARGS\" (repeatable, in order; as QEMU's\n"
+"                        -initrd for multiboot kernels)\n"
+"      --fw-cfg [name=]NAME,file=PATH|string=STR  a file of the fw_cfg\n"
+"                        device, as QEMU's -fw_cfg (repeatable; NAME at\n"
+"                        most 55 characters, e.g. opt/org.example/x)\n"
 "      --serial stdio|FILE  where COM1 output goes (default stdio; input\n"
 "                        comes from stdin only with stdio)\n"
 "      --timeout SECONDS stop the guest after this long (status 8)\n"
@@ -44,7 +50,8 @@ const char run_usage[] =
 "  -h, --help            this text\n"
 "\n"
 "Devices: 16550 UART at 0x3f8; debug exit at 0xf4 (a guest writing V\n"
-"makes khyp exit with status (V << 1) | 1); port 0x80 ignored; other\n"
+"makes khyp exit with status (V << 1) | 1); QEMU's fw_cfg at 0x510\n"
+"(selector) and 0x511 (data); port 0x80 ignored; other\n"
 "ports read all-ones and ignore writes, as does MMIO outside RAM.\n"
 "Hypercall 1 (RAX = 1, RBX = byte) writes a byte to the serial output.\n"
 "\n"
@@ -56,6 +63,7 @@ const char run_usage[] =
 enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
 	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
+	OPT_MODULE, OPT_FW_CFG,
 };
 
 static const struct option run_options[] = {
@@ -72,6 +80,8 @@ static const struct option run_options[] = {
 	{ "entry", required_argument, NULL, OPT_ENTRY },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
+	{ "module", required_argument, NULL, OPT_MODULE },
+	{ "fw-cfg", required_argument, NULL, OPT_FW_CFG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -166,6 +176,89 @@ static int parse_timeout(const char *s, double *t)
 	return 0;
 }
 
+/*
+ * QEMU's -fw_cfg syntax: comma-separated key=value pairs, the first of
+ * which may be the bare name; keys name, file and string (QEMU's gen_id
+ * needs objects khyp does not have).  A value runs to the next comma.
+ */
+int fw_cfg_opt__parse(struct fw_cfg_opt *f, const char *arg,
+		      char *err, size_t errlen)
+{
+	const char *p = arg, *key, *val, *name = NULL;
+	size_t keylen, vallen, namelen = 0;
+	bool first = true, have_value = false, bare;
+
+	memset(f, 0, sizeof(*f));
+	for (;; first = false) {
+		key = p;
+		vallen = strcspn(p, ",");
+		keylen = strcspn(p, "=,");
+		bare = false;
+		if (keylen < vallen) {
+			val = p + keylen + 1;
+			vallen -= keylen + 1;
+		} else if (first) {
+			val = p;		/* [name=]NAME */
+			bare = true;
+		} else {
+			return fail(err, errlen, "--fw-cfg '%s': '%.*s' is not key=value",
+				    arg, (int)vallen, p);
+		}
+		if (bare || (keylen == 4 && !strncmp(key, "name", 4))) {
+			if (name)
+				return fail(err, errlen, "--fw-cfg '%s': two names", arg);
+			name = val;
+			namelen = vallen;
+		} else if ((keylen == 4 && !strncmp(key, "file", 4)) ||
+			   (keylen == 6 && !strncmp(key, "string", 6))) {
+			if (have_value)
+				return fail(err, errlen, "--fw-cfg '%s': give one of file= and string=",
+					    arg);
+			have_value = true;
+			f->is_file = keylen == 4;
+			f->value = val;
+			f->value_len = vallen;
+		} else {
+			return fail(err, errlen, "--fw-cfg '%s': unknown key '%.*s' (name, file, string)",
+				    arg, (int)keylen, key);
+		}
+		p = val + vallen;
+		if (!*p)
+			break;
+		p++;
+	}
+	if (!name || !namelen)
+		return fail(err, errlen, "--fw-cfg '%s': no name", arg);
+	if (namelen > FW_CFG_NAME_MAX)
+		return fail(err, errlen, "--fw-cfg '%s': the name has %zu characters, at most %d",
+			    arg, namelen, FW_CFG_NAME_MAX);
+	if (!have_value)
+		return fail(err, errlen, "--fw-cfg '%s': needs file=PATH or string=STR",
+			    arg);
+	if (f->is_file && !f->value_len)
+		return fail(err, errlen, "--fw-cfg '%s': empty file name", arg);
+	memcpy(f->name, name, namelen);
+	return 0;
+}
+
+static int opts__fw_cfg(struct run_opts *o, const char *arg,
+			char *err, size_t errlen)
+{
+	struct fw_cfg_opt *f = &o->fw_cfg[o->nr_fw_cfg];
+	unsigned int i;
+
+	if (o->nr_fw_cfg == OPTS_MAX_FW_CFG)
+		return fail(err, errlen, "at most %d --fw-cfg files", OPTS_MAX_FW_CFG);
+	if (fw_cfg_opt__parse(f, arg, err, errlen))
+		return -1;
+	for (i = 0; i < o->nr_fw_cfg; i++)
+		if (!strcmp(o->fw_cfg[i].name, f->name))
+			return fail(err, errlen, "--fw-cfg: the name '%s' is given twice",
+				    f->name);
+	o->nr_fw_cfg++;
+	return 0;
+}
+
 /* One option; -1 with a message on a bad value. */
 static int opts__one(struct run_opts *o, int c, const char *arg,
 		     char *err, size_t errlen)
@@ -221,6 +314,16 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		if (arg && parse_size(arg, &o->balloon_target))
 			return fail(err, errlen, "bad balloon size '%s'", arg);
 		return 0;
+	case OPT_MODULE:
+		if (o->nr_modules == OPTS_MAX_MODULES)
+			return fail(err, errlen, "at most %d --module files", OPTS_MAX_MODULES);
+		if (!*arg || *arg == ',')
+			return fail(err, errlen, "--module '%s': no file name (FILE[,ARGS])",
+				    arg);
+		o->modules[o->nr_modules++] = arg;
+		return 0;
+	case OPT_FW_CFG:
+		return opts__fw_cfg(o, arg, err, errlen);
 	case OPT_MODE:
 		if (parse_mode(arg, &o->mode))
 			return fail(err, errlen, "unknown mode '%s' (real, prot32, long)", arg);
@@ -241,6 +344,11 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&
 	    o->format != IMAGE_FLAT && o->format != FORMAT_AUTO)
 		return fail(err, errlen, "--mode, --load-addr and --entry apply to flat images only");
+	if (o->nr_modules && ((o->format != IMAGE_MULTIBOOT &&
+				o->format != FORMAT_AUTO) ||
+			       o->mode != MODE_DEFAULT || o->load_addr_set ||
+			       o->entry_set))
+		return fail(err, errlen, "--module applies to multiboot images only");
 	if (!o->load_addr_set)
 		o->load_addr = o->mode == MODE_REAL16 || o->mode == MODE_DEFAULT ?
 			       FLAT_REAL_LOAD_ADDR : FLAT_HIGH_LOAD_ADDR;

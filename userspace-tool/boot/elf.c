@@ -270,7 +270,8 @@ static int find_entry(struct elf_ctx *c, uint64_t *entry)
 		    e);
 }
 
-static void copy_segs(struct elf_ctx *c, struct boot_info *bi)
+/* Where the segments go; with write, they go there. */
+static void copy_segs(struct elf_ctx *c, struct boot_info *bi, bool write)
 {
 	unsigned char *base = c->gm->base;
 	unsigned int i;
@@ -280,8 +281,11 @@ static void copy_segs(struct elf_ctx *c, struct boot_info *bi)
 	for (i = 0; i < c->nseg; i++) {
 		const struct seg *s = &c->seg[i];
 
-		memcpy(base + s->paddr, c->img + s->offset, s->filesz);
-		memset(base + s->paddr + s->filesz, 0, s->memsz - s->filesz);
+		if (write) {
+			memcpy(base + s->paddr, c->img + s->offset, s->filesz);
+			memset(base + s->paddr + s->filesz, 0,
+			       s->memsz - s->filesz);
+		}
 		if (s->paddr < bi->load_start)
 			bi->load_start = s->paddr;
 		if (s->paddr + s->memsz > bi->load_end)
@@ -327,7 +331,7 @@ int elf_load(struct guest_mem *gm, const void *img, size_t len,
 	if (ret)
 		goto out;
 
-	copy_segs(c, bi);
+	copy_segs(c, bi, !c->opts->dry_run);
 	bi->format = c->eh.class == ELFCLASS32 ? IMAGE_ELF32 : IMAGE_ELF64;
 	bi->mode = c->eh.class == ELFCLASS32 ? MODE_PROT32 : MODE_LONG64;
 	bi->entry = entry;

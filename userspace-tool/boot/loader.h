@@ -99,6 +99,7 @@ enum boot_mode {
 /* multiboot info flags */
 #define MB_IF_MEM		(1u << 0)
 #define MB_IF_CMDLINE		(1u << 2)
+#define MB_IF_MODS		(1u << 3)
 #define MB_IF_MMAP		(1u << 6)
 #define MB_IF_LOADER_NAME	(1u << 9)
 
@@ -135,6 +136,27 @@ struct mb_mmap_entry {
 } __attribute__((packed));
 
 #define MB_MMAP_MAX_ENTRIES	4
+
+/* One entry of the module list at mods_addr. */
+struct mb_mod_entry {
+	uint32_t mod_start;		/* first byte */
+	uint32_t mod_end;		/* one past the last */
+	uint32_t string;		/* "FILE ARGS", NUL-terminated */
+	uint32_t reserved;
+} __attribute__((packed));
+
+/*
+ * A module to load: len bytes at data, and its string.  The loader
+ * fills start and end (guest-physical, as in the module list).
+ */
+struct mb_module {
+	const void *data;
+	size_t len;
+	const char *string;
+	uint32_t start, end;
+};
+
+#define MB_MAX_MODULES		32
 
 /* ELF images with more PT_LOAD segments than this are refused. */
 #define LOADER_MAX_SEGMENTS	64
@@ -200,6 +222,19 @@ int load_elf(struct guest_mem *gm, const void *img, size_t len,
 int load_multiboot(struct guest_mem *gm, const void *img, size_t len,
 		   const char *cmdline, struct boot_info *bi,
 		   char *err, size_t errlen);
+
+/*
+ * The same with nmods modules (at most MB_MAX_MODULES), as GRUB and
+ * QEMU's -initrd load them: each page-aligned, in order, from the first
+ * page above both the kernel and 1 MiB; then, on the next page, the
+ * module list (struct mb_mod_entry, mods_addr) followed by the modules'
+ * strings.  All of it must lie in guest RAM below 4 GiB (-ERANGE).
+ * bi->load_end stays the kernel's end.
+ */
+int load_multiboot_mods(struct guest_mem *gm, const void *img, size_t len,
+			const char *cmdline, struct mb_module *mods,
+			unsigned int nmods, struct boot_info *bi,
+			char *err, size_t errlen);
 
 /* What a Linux kernel is given besides itself. */
 struct linux_args {

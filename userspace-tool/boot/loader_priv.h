@@ -92,6 +92,7 @@ struct elf_opts {
 	int want_class;			/* 0: any; else ELFCLASS32/64 */
 	const struct gm_range *rsv;	/* ranges not to be loaded over */
 	size_t nrsv;
+	bool dry_run;			/* check and fill bi, write nothing */
 };
 
 int elf_load(struct guest_mem *gm, const void *img, size_t len,
@@ -104,6 +105,8 @@ int elf_load(struct guest_mem *gm, const void *img, size_t len,
  */
 int mb_check_info(const struct guest_mem *gm, const char *cmdline,
 		  char *err, size_t errlen);
-void mb_build_info(struct guest_mem *gm, const char *cmdline);
+/* mods_count modules listed at mods_addr (flag MB_IF_MODS), or none. */
+void mb_build_info(struct guest_mem *gm, const char *cmdline,
+		   uint32_t mods_count, uint32_t mods_addr);
 
 #endif /* KHYP_LOADER_PRIV_H */

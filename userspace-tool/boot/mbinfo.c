@@ -55,7 +55,8 @@ static unsigned int build_mmap(const struct guest_mem *gm,
 	return n;
 }
 
-void mb_build_info(struct guest_mem *gm, const char *cmdline)
+void mb_build_info(struct guest_mem *gm, const char *cmdline,
+		   uint32_t mods_count, uint32_t mods_addr)
 {
 	struct mb_mmap_entry map[MB_MMAP_MAX_ENTRIES];
 	uint64_t upper_kib = (gm->size - HIGH_MEM_START) >> 10;
@@ -80,6 +81,11 @@ void mb_build_info(struct guest_mem *gm, const char *cmdline)
 		       strlen(cmdline) + 1);
 		mbi.flags |= MB_IF_CMDLINE;
 		mbi.cmdline = MB_CMDLINE_ADDR;
+	}
+	if (mods_count) {
+		mbi.flags |= MB_IF_MODS;
+		mbi.mods_count = mods_count;
+		mbi.mods_addr = mods_addr;
 	}
 	memcpy(gm->base + MB_INFO_ADDR, &mbi, sizeof(mbi));
 }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Multiboot v1 kernels: find and check the header, load the image by the
- * a.out kludge address fields or as an ELF32, then build the multiboot
- * info structure.  Everything is checked before guest memory is written.
+ * Multiboot v1 kernels: find and check the header, find where the image
+ * goes (by the a.out kludge address fields or as an ELF32) and where its
+ * modules go after it, load them, then build the multiboot info
+ * structure.  Everything is checked before guest memory is written.
  */
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "loader_priv.h"
@@ -152,13 +154,16 @@ static int load_aout(struct guest_mem *gm, const void *img, size_t len,
 	return 0;
 }
 
+/* With dry_run, only where it goes: bi->load_start and load_end. */
 static int load_mb_elf(struct guest_mem *gm, const void *img, size_t len,
-		       struct boot_info *bi, char *err, size_t errlen)
+		       bool dry_run, struct boot_info *bi,
+		       char *err, size_t errlen)
 {
 	const struct elf_opts opts = {
 		.want_class = ELFCLASS32,
 		.rsv = mb_rsv,
 		.nrsv = ARRAY_SIZE(mb_rsv),
+		.dry_run = dry_run,
 	};
 	const unsigned char *p = img;
 
@@ -172,17 +177,94 @@ static int load_mb_elf(struct guest_mem *gm, const void *img, size_t len,
 	return elf_load(gm, img, len, &opts, bi, err, errlen);
 }
 
-int load_multiboot(struct guest_mem *gm, const void *img, size_t len,
-		   const char *cmdline, struct boot_info *bi,
-		   char *err, size_t errlen)
+static uint64_t page_up(uint64_t v)
+{
+	return (v + 0xfff) & ~0xfffULL;
+}
+
+/* [start, start + len) in guest RAM and below 4 GiB, for 32-bit fields. */
+static int check_mod_place(const struct guest_mem *gm, const char *what,
+			   uint64_t start, uint64_t len,
+			   char *err, size_t errlen)
+{
+	int ret = check_place(gm, what, start, len, NULL, 0, err, errlen);
+
+	if (!ret && start + len > UINT32_MAX + 1ULL)
+		return loader_fail(err, errlen, -ERANGE,
+				   "%s [0x%" PRIx64 "-0x%" PRIx64 ") lies above 4 GiB",
+				   what, start, start + len);
+	return ret;
+}
+
+/*
+ * Place the modules above kernel_end (and 1 MiB), each on its own pages,
+ * then the list and strings: fills mods[].start/end and *list.
+ */
+static int plan_mods(const struct guest_mem *gm, uint64_t kernel_end,
+		     struct mb_module *mods, unsigned int n, uint64_t *list,
+		     char *err, size_t errlen)
+{
+	uint64_t at = page_up(kernel_end > HIGH_MEM_START ? kernel_end :
+			      HIGH_MEM_START);
+	uint64_t list_len = n * sizeof(struct mb_mod_entry);
+	char what[96];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "module %u (%.64s)", i + 1,
+			 mods[i].string);
+		ret = check_mod_place(gm, what, at, mods[i].len, err, errlen);
+		if (ret)
+			return ret;
+		mods[i].start = at;
+		mods[i].end = at + mods[i].len;
+		at = page_up(at + mods[i].len);
+		list_len += strlen(mods[i].string) + 1;
+	}
+	*list = at;
+	return check_mod_place(gm, "the module list", at, list_len, err,
+			       errlen);
+}
+
+static void write_mods(struct guest_mem *gm, const struct mb_module *mods,
+		       unsigned int n, uint64_t list)
+{
+	uint64_t str = list + n * sizeof(struct mb_mod_entry);
+	struct mb_mod_entry e = { 0 };
+	unsigned int i;
+	size_t slen;
+
+	for (i = 0; i < n; i++) {
+		memcpy(gm->base + mods[i].start, mods[i].data, mods[i].len);
+		slen = strlen(mods[i].string) + 1;
+		memcpy(gm->base + str, mods[i].string, slen);
+		e.mod_start = mods[i].start;
+		e.mod_end = mods[i].end;
+		e.string = str;
+		memcpy(gm->base + list + i * sizeof(e), &e, sizeof(e));
+		str += slen;
+	}
+}
+
+int load_multiboot_mods(struct guest_mem *gm, const void *img, size_t len,
+			const char *cmdline, struct mb_module *mods,
+			unsigned int nmods, struct boot_info *bi,
+			char *err, size_t errlen)
 {
 	struct mb_header hdr;
+	uint64_t list = 0;
 	size_t off = 0;
+	struct aout a;
 	int ret;
 
 	ret = loader_begin(gm, img, len, bi, err, errlen);
 	if (ret)
 		return ret;
+	if (nmods > MB_MAX_MODULES)
+		return loader_fail(err, errlen, -E2BIG,
+				   "%u modules, at most %d", nmods,
+				   MB_MAX_MODULES);
 	ret = mb_check_info(gm, cmdline, err, errlen);
 	if (ret)
 		return ret;
@@ -190,18 +272,40 @@ int load_multiboot(struct guest_mem *gm, const void *img, size_t len,
 	if (ret)
 		return ret;
 
-	if (hdr.flags & MB_HF_AOUT_KLUDGE)
-		ret = load_aout(gm, img, len, off, &hdr, bi, err, errlen);
-	else
-		ret = load_mb_elf(gm, img, len, bi, err, errlen);
+	/* where the kernel goes, then the modules: nothing written yet */
+	if (hdr.flags & MB_HF_AOUT_KLUDGE) {
+		ret = check_aout(gm, len, off, &hdr, &a, err, errlen);
+		bi->load_end = a.bss_end;
+	} else {
+		ret = load_mb_elf(gm, img, len, true, bi, err, errlen);
+	}
+	if (!ret && nmods)
+		ret = plan_mods(gm, bi->load_end, mods, nmods, &list, err,
+				errlen);
 	if (ret)
 		return ret;
 
-	mb_build_info(gm, cmdline);
+	if (hdr.flags & MB_HF_AOUT_KLUDGE)
+		ret = load_aout(gm, img, len, off, &hdr, bi, err, errlen);
+	else
+		ret = load_mb_elf(gm, img, len, false, bi, err, errlen);
+	if (ret)
+		return ret;
+
+	write_mods(gm, mods, nmods, list);
+	mb_build_info(gm, cmdline, nmods, list);
 	bi->format = IMAGE_MULTIBOOT;
 	bi->mode = MODE_PROT32;
 	bi->mb_magic = MB_BOOT_MAGIC;
 	bi->mb_info_addr = MB_INFO_ADDR;
 	set_stack(bi, gm);
 	return 0;
+}
+
+int load_multiboot(struct guest_mem *gm, const void *img, size_t len,
+		   const char *cmdline, struct boot_info *bi,
+		   char *err, size_t errlen)
+{
+	return load_multiboot_mods(gm, img, len, cmdline, NULL, 0, bi, err,
+				   errlen);
 }

@@ -12,6 +12,7 @@ typedef int (*device_init_t)(struct machine *m, char *err, size_t errlen);
 static const device_init_t device_inits[] = {
 	serial__init,		/* devices/serial.c: COM1 */
 	debug__init,		/* devices/debug.c: 0xf4, 0x80 */
+	fw_cfg__init,		/* devices/fw_cfg.c: 0x510, 0x511 */
 };
 
 int devices__init(struct machine *m, char *err, size_t errlen)
@@ -33,4 +34,5 @@ void devices__exit(struct machine *m)
 {
 	bus__exit(&m->ports);
 	bus__exit(&m->mmio);
+	fw_cfg__free(&m->fw_cfg);
 }

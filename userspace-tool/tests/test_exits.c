@@ -285,6 +285,28 @@ static void exits_hypercalls(struct tctx *t)
 	CHECK(t, !ex.m.unknown_io && !ex.m.unknown_mmio);
 }
 
+/*
+ * fw_cfg on the port bus: a 16-bit OUT to 0x510 selects, 8-bit INs from
+ * 0x511 read; other widths at these ports reach no device.
+ */
+static void exits_fw_cfg_ports(struct tctx *t)
+{
+	CHECK(t, !exits_setup(t, false, false));
+	CHECK(t, OUT(0x510, 2, 0x0000) == RUN_CONTINUE);
+	CHECK(t, IN(0x511, 1) == RUN_CONTINUE && ex.run.io.data == 'Q');
+	CHECK(t, IN(0x511, 1) == RUN_CONTINUE && ex.run.io.data == 'E');
+	CHECK(t, ex.m.unknown_io == 0);
+	CHECK(t, OUT(0x510, 1, 0x01) == RUN_CONTINUE && ex.m.unknown_io == 1);
+	CHECK(t, IN(0x511, 2) == RUN_CONTINUE && ex.run.io.data == 0xffff);
+	CHECK(t, IN(0x510, 2) == RUN_CONTINUE && ex.run.io.data == 0xffff);
+	CHECK(t, ex.m.unknown_io == 2);
+	/* the 1-byte OUT selected nothing: still the signature */
+	CHECK(t, IN(0x511, 1) == RUN_CONTINUE && ex.run.io.data == 'M');
+	CHECK(t, OUT(0x511, 1, 0x42) == RUN_CONTINUE);
+	CHECK(t, IN(0x511, 1) == RUN_CONTINUE && ex.run.io.data == 'U');
+	CHECK(t, IN(0x511, 1) == RUN_CONTINUE && ex.run.io.data == 0);
+}
+
 const struct tcase exits_cases[] = {
 	{ "exits_unclaimed_port", exits_unclaimed_port },
 	{ "exits_strict_port", exits_strict_port },
@@ -296,5 +318,6 @@ const struct tcase exits_cases[] = {
 	{ "exits_unclaimed_mmio", exits_unclaimed_mmio },
 	{ "exits_strict_mmio", exits_strict_mmio },
 	{ "exits_hypercalls", exits_hypercalls },
+	{ "exits_fw_cfg_ports", exits_fw_cfg_ports },
 	{ NULL, NULL },
 };

@@ -337,6 +337,70 @@ static void mb_not_elf_without_kludge(struct tctx *t)
 		    "not ELF and does not use the a.out kludge");
 }
 
+/*
+ * Modules: page-aligned from the first page above the kernel (here the
+ * a.out image ends at LOAD + 0x1800), in order, then the list and the
+ * strings on the next page.
+ */
+static void mb_modules_placed(struct tctx *t)
+{
+	static const char one[] = "module one", two[0x1001] = "2";
+	struct mb_module mods[3] = {
+		{ one, sizeof(one), "one a=1", 0, 0 },
+		{ two, sizeof(two), "two", 0, 0 },
+		{ "", 0, "empty", 0, 0 },
+	};
+	struct aoutb *a = aout_std();
+	struct mb_mod_entry e[3];
+	struct mb_info mbi;
+
+	EXPECT_OK(t, load_multiboot_mods(&t->gm, a->file, a->len, NULL, mods,
+					 3, &t->bi, t->err, sizeof(t->err)));
+	CHECK(t, mods[0].start == LOAD + 0x2000 &&
+		 mods[0].end == LOAD + 0x2000 + sizeof(one));
+	CHECK(t, mods[1].start == LOAD + 0x3000 &&
+		 mods[1].end == LOAD + 0x4001);
+	CHECK(t, mods[2].start == LOAD + 0x5000 && mods[2].end == LOAD + 0x5000);
+	CHECK(t, t_guest_is(t, mods[0].start, one, sizeof(one)));
+	CHECK(t, t_guest_is(t, mods[1].start, two, sizeof(two)));
+	CHECK(t, t->bi.load_end == LOAD + 0x1800);
+	memcpy(&mbi, t->gm.base + MB_INFO_ADDR, sizeof(mbi));
+	CHECK(t, (mbi.flags & MB_IF_MODS) && mbi.mods_count == 3 &&
+		 mbi.mods_addr == LOAD + 0x5000);
+	memcpy(e, t->gm.base + mbi.mods_addr, sizeof(e));
+	CHECK(t, e[0].mod_start == mods[0].start && e[0].mod_end == mods[0].end);
+	CHECK(t, e[1].mod_start == mods[1].start && e[2].mod_end == mods[2].end);
+	CHECK(t, e[0].string == LOAD + 0x5000 + sizeof(e) && !e[0].reserved);
+	CHECK(t, t_guest_is(t, e[0].string, "one a=1", 8));
+	CHECK(t, t_guest_is(t, e[1].string, "two", 4));
+	CHECK(t, t_guest_is(t, e[2].string, "empty", 6));
+	/* none: no flag */
+	EXPECT_OK(t, t_load_mb(t, a->file, a->len, NULL));
+	memcpy(&mbi, t->gm.base + MB_INFO_ADDR, sizeof(mbi));
+	CHECK(t, !(mbi.flags & MB_IF_MODS) && !mbi.mods_count);
+}
+
+/*
+ * A module past the end of RAM, after an ELF kernel: refused before the
+ * kernel is written (the loader's dry run of the ELF).
+ */
+static void mb_module_outside_ram(struct tctx *t)
+{
+	static const char small[0x1000];
+	struct mb_module mods[2] = {
+		{ small, sizeof(small), "fits", 0, 0 },
+		{ t->gm.base, GUEST_SIZE - 0x200000, "does not", 0, 0 },
+	};
+	struct elfb *b = B();
+
+	mb_elf_build(b);
+	EXPECT_FAIL(t, load_multiboot_mods(&t->gm, b->file, b->len, NULL,
+					   mods, 2, &t->bi, t->err,
+					   sizeof(t->err)),
+		    -ERANGE, "module 2 (does not) [0x");
+	CHECK(t, t_err_has(t, ") lies outside guest RAM (64 MiB)"));
+}
+
 const struct tcase mb_cases[] = {
 	{ "mb_aout_good", mb_aout_good },
 	{ "mb_aout_whole_file", mb_aout_whole_file },
@@ -360,5 +424,7 @@ const struct tcase mb_cases[] = {
 	{ "mb_elf_outside_ram", mb_elf_outside_ram },
 	{ "mb_elf64_refused", mb_elf64_refused },
 	{ "mb_not_elf_without_kludge", mb_not_elf_without_kludge },
+	{ "mb_modules_placed", mb_modules_placed },
+	{ "mb_module_outside_ram", mb_module_outside_ram },
 	{ NULL, NULL },
 };

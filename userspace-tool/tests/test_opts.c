@@ -108,11 +108,43 @@ static void opts_errors(struct tctx *t)
 		 t_err_has(t, "balloon size"));
 }
 
+static void opts_fw_cfg_modules(struct tctx *t)
+{
+	struct run_opts o;
+
+	CHECK(t, PARSE(&o, "--fw-cfg", "opt/a,file=/p,x", "img") == -1 &&
+		 t_err_has(t, "'x' is not key=value"));
+	CHECK(t, PARSE(&o, "--fw-cfg", "opt/a,file=/p", "--fw-cfg",
+		       "string=s,name=opt/b", "--module", "m1,a b,c",
+		       "--module", "m2", "img") == 0);
+	CHECK(t, o.nr_fw_cfg == 2 && o.nr_modules == 2);
+	CHECK(t, !strcmp(o.fw_cfg[0].name, "opt/a") && o.fw_cfg[0].is_file &&
+		 o.fw_cfg[0].value_len == 2 &&
+		 !strncmp(o.fw_cfg[0].value, "/p", 2));
+	CHECK(t, !strcmp(o.fw_cfg[1].name, "opt/b") && !o.fw_cfg[1].is_file &&
+		 o.fw_cfg[1].value_len == 1 && o.fw_cfg[1].value[0] == 's');
+	CHECK(t, !strcmp(o.modules[0], "m1,a b,c") &&
+		 !strcmp(o.modules[1], "m2"));
+	CHECK(t, PARSE(&o, "--fw-cfg", "=opt/a,string=s", "img") == -1 &&
+		 t_err_has(t, "unknown key ''"));
+	CHECK(t, PARSE(&o, "--fw-cfg", "name=opt/a,name=b,string=s", "img") == -1 &&
+		 t_err_has(t, "two names"));
+	CHECK(t, PARSE(&o, "--fw-cfg", "string=s", "img") == -1 &&
+		 t_err_has(t, "no name"));
+	CHECK(t, PARSE(&o, "--fw-cfg", "opt/a,file=", "img") == -1 &&
+		 t_err_has(t, "empty file name"));
+	CHECK(t, PARSE(&o, "--module", "m", "--format", "elf", "img") == -1 &&
+		 t_err_has(t, "multiboot images only"));
+	CHECK(t, PARSE(&o, "--module", "m", "--entry", "0x8000", "img") == -1 &&
+		 t_err_has(t, "multiboot images only"));
+}
+
 const struct tcase opts_cases[] = {
 	{ "opts_sizes", opts_sizes },
 	{ "opts_defaults", opts_defaults },
 	{ "opts_all", opts_all },
 	{ "opts_flat", opts_flat },
 	{ "opts_errors", opts_errors },
+	{ "opts_fw_cfg_modules", opts_fw_cfg_modules },
 	{ NULL, NULL },
 };
