@@ -64,6 +64,7 @@ void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 	mutex_init(&mem->lock);
 	memset(mem->slots, 0, sizeof(mem->slots));
 	atomic_long_set(&mem->nr_pages, 0);
+	atomic_long_set(&mem->lost_races, 0);
 	mem->mapping = mapping;
 }
 
@@ -334,8 +335,10 @@ static struct page *khyp_slot_install(struct khyp_memory *mem, u64 gfn,
 		*flags = slot->flags;
 	index = gfn - slot->base_gfn;
 	p = xa_load(&slot->pages, index);
-	if (p)				/* another fault was first */
+	if (p) {			/* another fault was first */
+		atomic_long_inc(&mem->lost_races);
 		goto get;
+	}
 	if (*block) {
 		/* Still the whole range untouched (the slot may be a new one). */
 		if (khyp_slot_huge_free(slot, gfn, &first) &&

@@ -46,6 +46,9 @@ struct khyp_mem_slot {
  *		zap in reclaim and region deletion), never after it.
  * @slots:	(@lock) the regions, NULL where a slot is free.
  * @nr_pages:	pages allocated, over all slots.
+ * @lost_races:	first-touch pages (or 2 MiB blocks) allocated and then
+ *		freed unused, because another fault installed a page for
+ *		the frame meanwhile (debugfs vm<N>/mmu).
  * @mapping:	(c) of the VM file's inode, which the VM holds (core/vm.c):
  *		userspace mappings of guest memory, to zap before a page is
  *		freed.
@@ -66,6 +69,7 @@ struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
 	struct khyp_mem_slot *slots[KHYP_MAX_MEM_REGIONS];
 	atomic_long_t nr_pages;
+	atomic_long_t lost_races;
 	struct address_space *mapping;
 	const struct khyp_memory_ops *ops;
 	unsigned long inval_seq;
