@@ -225,6 +225,8 @@ static int khyp_vm_mmu_show(struct seq_file *m, void *unused)
 		   st.huge_mapped);
 	seq_printf(m, "huge_split %lu\nhuge_dropped %lu\nhuge_exec_split %lu\n",
 		   st.huge_split, st.huge_dropped, st.huge_exec_split);
+	seq_printf(m, "lost_races %ld\n",
+		   atomic_long_read(&vm->mem.lost_races));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_mmu);

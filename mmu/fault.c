@@ -8,10 +8,15 @@
  * a write to read-only RAM, goes on as MMIO: to the in-kernel devices
  * (core/bus.c), then to userspace (core/mmio.c).
  *
- * The page is looked up without the page-table lock, so a region deleted
- * meanwhile could hand us a page on its way to being freed: mem.inval_seq,
- * read before the lookup and checked under the lock, tells; then the
- * guest simply faults again.
+ * The page is looked up, and on first touch allocated and zeroed,
+ * without the page-table lock, and allocated and zeroed without the
+ * memory lock too (mmu/memory.c): vCPUs touching new memory at the same
+ * time do not wait for each other, and take each lock only for a short
+ * install.  Two faults on one frame may both allocate; the memory lock
+ * keeps one page, and both map it.  A region deleted or a page reclaimed
+ * meanwhile could hand us a page on its way to being freed:
+ * mem.inval_seq, read before the lookup and checked under the page-table
+ * lock, tells; then the guest simply faults again.
  *
  * The first touch of a 2 MiB range that no one has touched yet allocates
  * the whole range as one block (mmu/memory.c) and maps it with one 2 MiB

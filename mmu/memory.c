@@ -24,6 +24,22 @@
  * page freed alone uncharges exactly one page.  Without such a block
  * (fragmented host memory), the fault falls back to one 4 KiB page.
  *
+ * Faults of several vCPUs at once: the page (or the 2 MiB block) is
+ * allocated and zeroed with no lock held, so vCPUs touching new memory
+ * at the same time do not wait for each other's zeroing.  Only looking
+ * the frame up and installing the new page in the slot's xarray take
+ * mem->lock, each for a few instructions.  The install looks the slot
+ * up again, since the region may have been deleted (and another added)
+ * meanwhile, and installs only into an empty entry: if another fault
+ * installed a page for the frame first, that one is used and the new
+ * one freed (never counted in nr_pages, and its memory-cgroup charge
+ * goes with it); a block whose range is no longer wholly untouched
+ * gives only the frame's own page, and the rest goes back.  Pages a
+ * reclaim (the balloon) or a region deletion takes are erased under
+ * mem->lock too, so they and an install never cross; whether the page
+ * is still the guest's by the time it is mapped, the caller checks with
+ * inval_seq as before (mmu/fault.c).
+ *
  * Every field of a region request is checked here, once: alignment,
  * overflow of base + size, the guest-physical limit, overlap with other
  * slots, flags and reserved fields.
@@ -48,6 +64,7 @@ void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 	mutex_init(&mem->lock);
 	memset(mem->slots, 0, sizeof(mem->slots));
 	atomic_long_set(&mem->nr_pages, 0);
+	atomic_long_set(&mem->lost_races, 0);
 	mem->mapping = mapping;
 }
 
@@ -239,25 +256,42 @@ static bool khyp_slot_huge_free(struct khyp_mem_slot *slot, u64 gfn,
 			XA_PRESENT);
 }
 
-/*
- * Fill 512 entries of @slot from @first with the pages of a new 2 MiB
- * block.  Returns its first page, or NULL (nothing changed) if there is
- * no such block to have.
- */
-static struct page *khyp_slot_alloc_huge(struct khyp_memory *mem,
-					 struct khyp_mem_slot *slot,
-					 unsigned long first)
+/* A new zeroed 2 MiB block, split into 512 single pages; or NULL. */
+static struct page *khyp_alloc_huge(void)
 {
 	const unsigned int order = KHYP_HUGE_SHIFT - PAGE_SHIFT;
 	struct page *block;
-	unsigned int i, n;
-	void *old;
 
 	block = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NORETRY |
 			    __GFP_NOWARN, order);
-	if (!block)
-		return NULL;
-	split_page(block, order);
+	if (block)
+		split_page(block, order);
+	return block;
+}
+
+/* Free the pages [@from, @to) of such a block that went unused. */
+static void khyp_free_huge(struct page *block, unsigned int from,
+			   unsigned int to)
+{
+	unsigned int i;
+
+	for (i = from; i < to; i++)
+		__free_page(block + i);
+}
+
+/*
+ * Fill 512 entries of @slot from @first with the pages of @block, which
+ * the caller checked were all empty (under mem->lock, held).  Returns 0,
+ * or an errno with nothing changed.
+ */
+static int khyp_slot_store_huge(struct khyp_memory *mem,
+				struct khyp_mem_slot *slot,
+				unsigned long first, struct page *block)
+{
+	unsigned int i, n;
+	void *old;
+
+	lockdep_assert_held(&mem->lock);
 	for (n = 0; n < KHYP_HUGE_PAGES; n++) {
 		old = xa_store(&slot->pages, first + n, block + n,
 			       GFP_KERNEL_ACCOUNT);
@@ -266,14 +300,82 @@ static struct page *khyp_slot_alloc_huge(struct khyp_memory *mem,
 		WARN_ON_ONCE(old);	/* checked empty under mem->lock */
 	}
 	atomic_long_add(KHYP_HUGE_PAGES, &mem->nr_pages);
-	return block;
+	return 0;
 
 undo:
 	for (i = 0; i < n; i++)
 		xa_erase(&slot->pages, first + i);
-	for (i = 0; i < KHYP_HUGE_PAGES; i++)
-		__free_page(block + i);
-	return NULL;
+	return xa_err(old);
+}
+
+/*
+ * Under mem->lock (held): the page now behind @gfn, with a reference for
+ * the caller, installing the one the caller allocated (@page, or the
+ * pages of the 2 MiB block @block) if there is none yet.  What is not
+ * installed is freed: *@page and *@block are NULL on return.  Returns
+ * NULL if @gfn is in no slot any more, or an ERR_PTR.
+ */
+static struct page *khyp_slot_install(struct khyp_memory *mem, u64 gfn,
+				      struct page **page, struct page **block,
+				      u32 *flags, bool *huge)
+{
+	struct khyp_mem_slot *slot;
+	unsigned long index, first;
+	struct page *p, *old;
+	unsigned int off;
+	int r;
+
+	lockdep_assert_held(&mem->lock);
+	slot = khyp_memory_find(mem, gfn, 1);
+	if (!slot) {			/* its region was deleted meanwhile */
+		p = NULL;
+		goto free;
+	}
+	if (flags)
+		*flags = slot->flags;
+	index = gfn - slot->base_gfn;
+	p = xa_load(&slot->pages, index);
+	if (p) {			/* another fault was first */
+		atomic_long_inc(&mem->lost_races);
+		goto get;
+	}
+	if (*block) {
+		/* Still the whole range untouched (the slot may be a new one). */
+		if (khyp_slot_huge_free(slot, gfn, &first) &&
+		    !khyp_slot_store_huge(mem, slot, first, *block)) {
+			p = *block + (index - first);
+			*block = NULL;
+			*huge = true;
+			goto get;
+		}
+		/* Else only this frame's page of the block is used. */
+		off = gfn & (KHYP_HUGE_PAGES - 1);
+		*page = *block + off;
+		khyp_free_huge(*block, 0, off);
+		khyp_free_huge(*block, off + 1, KHYP_HUGE_PAGES);
+		*block = NULL;
+	}
+	old = xa_cmpxchg(&slot->pages, index, NULL, *page, GFP_KERNEL_ACCOUNT);
+	r = xa_err(old);
+	if (r) {
+		p = ERR_PTR(r);
+		goto free;
+	}
+	/* Entries only appear under mem->lock, which we hold. */
+	WARN_ON_ONCE(old);
+	atomic_long_inc(&mem->nr_pages);
+	p = *page;
+	*page = NULL;
+get:
+	get_page(p);
+free:
+	if (*block)
+		khyp_free_huge(*block, 0, KHYP_HUGE_PAGES);
+	if (*page)
+		__free_page(*page);
+	*block = NULL;
+	*page = NULL;
+	return p;
 }
 
 /**
@@ -288,57 +390,60 @@ undo:
  *		(then @gfn's page is part of 512 physically contiguous,
  *		2 MiB-aligned pages backing that range)
  *
+ * The page (or block) is allocated and zeroed without @mem->lock, which
+ * is taken twice, briefly: to look the frame up, then to install the new
+ * page in whatever slot holds @gfn by then.  Faults of different vCPUs on
+ * new memory so allocate at the same time.  If another fault installed a
+ * page for @gfn meanwhile, that one is returned and ours freed: a frame
+ * never gets two pages.  If the 2 MiB range is no longer untouched, only
+ * @gfn's page of the block is kept (mapped 4 KiB by the caller).
+ *
  * Returns the page with a reference held for the caller, NULL if @gfn is
  * in no slot (an MMIO address), or an ERR_PTR on allocation failure.
  */
 struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
 				    bool try_huge, u32 *flags, bool *huge)
 {
+	struct page *page = NULL, *block = NULL, *p;
 	struct khyp_mem_slot *slot;
-	struct page *page, *old;
-	unsigned long index, first;
+	bool want_huge, is_huge = false;
+	unsigned long first;
 
 	if (huge)
 		*huge = false;
 	mutex_lock(&mem->lock);
 	slot = khyp_memory_find(mem, gfn, 1);
 	if (!slot) {
-		page = NULL;
-		goto unlock;
+		mutex_unlock(&mem->lock);
+		return NULL;
 	}
 	if (flags)
 		*flags = slot->flags;
-	index = gfn - slot->base_gfn;
-	page = xa_load(&slot->pages, index);
-	if (!page && try_huge && huge &&
-	    khyp_slot_huge_free(slot, gfn, &first)) {
-		page = khyp_slot_alloc_huge(mem, slot, first);
-		if (page) {
-			page += index - first;
-			*huge = true;
-		}
+	p = xa_load(&slot->pages, gfn - slot->base_gfn);
+	if (p) {
+		get_page(p);
+		mutex_unlock(&mem->lock);
+		return p;
 	}
-	if (!page) {
-		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-		if (!page) {
-			page = ERR_PTR(-ENOMEM);
-			goto unlock;
-		}
-		old = xa_cmpxchg(&slot->pages, index, NULL, page,
-				 GFP_KERNEL_ACCOUNT);
-		if (xa_is_err(old)) {
-			__free_page(page);
-			page = ERR_PTR(xa_err(old));
-			goto unlock;
-		}
-		/* Slots only change under mem->lock: nobody raced us. */
-		WARN_ON_ONCE(old);
-		atomic_long_inc(&mem->nr_pages);
-	}
-	get_page(page);
-unlock:
+	want_huge = try_huge && huge &&
+		    khyp_slot_huge_free(slot, gfn, &first);
 	mutex_unlock(&mem->lock);
-	return page;
+
+	/* The slow part, with no lock: allocate and zero. */
+	if (want_huge)
+		block = khyp_alloc_huge();
+	if (!block) {
+		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!page)
+			return ERR_PTR(-ENOMEM);
+	}
+
+	mutex_lock(&mem->lock);
+	p = khyp_slot_install(mem, gfn, &page, &block, flags, &is_huge);
+	mutex_unlock(&mem->lock);
+	if (huge)
+		*huge = is_huge;
+	return p;
 }
 
 /**

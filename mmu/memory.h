@@ -20,8 +20,11 @@
  * @flags:	(c) KHYP_MEM_* flags.
  * @pages:	page index in the slot -> struct page *; an entry is filled on
  *		first touch (512 at once for a 2 MiB block, see memory.c) and
- *		erased when the page is given back.  The
- *		xarray's own lock serialises changes.
+ *		erased when the page is given back.  Entries are added and
+ *		erased only with khyp_memory.lock held, so that a fault that
+ *		finds a frame empty under it knows that no one else fills
+ *		it before it lets go; lookups under it need no more (the
+ *		xarray's own lock serialises its internals).
  *
  * (c): constant while the slot is in khyp_memory.slots[].
  */
@@ -34,11 +37,18 @@ struct khyp_mem_slot {
 
 /**
  * struct khyp_memory - all guest memory of one VM
- * @lock:	protects @slots (adding and removing slots).  Taken by the
- *		page-fault paths to look a slot up; never held while a guest
- *		runs.
+ * @lock:	protects @slots (adding and removing slots) and the entries
+ *		of each slot's @pages.  Taken by the page-fault paths twice,
+ *		briefly: to look a frame up, then to install the page they
+ *		allocated and zeroed without it (khyp_memory_fault_page());
+ *		never held while a guest page is allocated or zeroed, nor
+ *		while a guest runs.  Taken before khyp_pgtable.lock (the
+ *		zap in reclaim and region deletion), never after it.
  * @slots:	(@lock) the regions, NULL where a slot is free.
  * @nr_pages:	pages allocated, over all slots.
+ * @lost_races:	first-touch pages (or 2 MiB blocks) allocated and then
+ *		freed unused, because another fault installed a page for
+ *		the frame meanwhile (debugfs vm<N>/mmu).
  * @mapping:	(c) of the VM file's inode, which the VM holds (core/vm.c):
  *		userspace mappings of guest memory, to zap before a page is
  *		freed.
@@ -59,6 +69,7 @@ struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
 	struct khyp_mem_slot *slots[KHYP_MAX_MEM_REGIONS];
 	atomic_long_t nr_pages;
+	atomic_long_t lost_races;
 	struct address_space *mapping;
 	const struct khyp_memory_ops *ops;
 	unsigned long inval_seq;

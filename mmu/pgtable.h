@@ -75,7 +75,10 @@ struct khyp_pt_stats {
  * @fmt:	(c) entry format.
  * @levels:	(c) levels of the tree, 4 or 5: @fmt->levels() at creation.
  * @huge_noexec: (c) 2 MiB leaves are made without @fmt->exec.
- * @lock:	protects every table page, @detached and @stats.
+ * @lock:	protects every table page, @detached and @stats.  The fault
+ *		path holds it only to install a leaf (and a table page on
+ *		the way, if missing), never while a guest page is allocated;
+ *		taken after khyp_memory.lock when both are held (a zap).
  * @root:	(c) the top-level table (level @levels: PML4 or PML5).
  * @detached:	(@lock) table pages that no entry points to any more but
  *		that a vCPU's paging-structure cache may still hold: freed
