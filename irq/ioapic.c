@@ -30,9 +30,10 @@
  *
  * A message goes to khyp_lapic_route(), the same loop as IPIs and MSIs:
  * physical (APIC ID; 0xff is every APIC, also those in x2APIC mode) or
- * logical destinations; fixed, lowest priority (the first APIC that
- * matches) and NMI delivery.  INIT and ExtINT are handed on like the
- * others: the local APIC takes what it emulates (khyp_lapic_deliver()),
+ * logical destinations; fixed, lowest priority (to one APIC, the lowest
+ * arbitration priority of those named) and NMI delivery.  INIT and
+ * ExtINT are handed on like the others: the local APIC takes what it
+ * emulates (khyp_lapic_deliver()),
  * and a message no APIC takes (an SMI, a mode the APIC does not emulate,
  * or no APIC matching) is dropped and counted in @nr_dropped.
  *

@@ -49,6 +49,10 @@ enum khyp_irq_source {
  * @ioapic:	the IOAPIC (irq/ioapic.c), with its own lock.
  * @pic:	(c) the 8259A pair and the ELCR (irq/pic.c).
  * @pit:	(c) the 8254 and port 0x61 (irq/pit.c).
+ * @lowest_next: where lowest-priority arbitration (irq/lapic.c) starts
+ *		looking for the lowest bidder: the vCPU after the last
+ *		winner, so that equal bidders take turns.  A hint, read and
+ *		written with READ_ONCE()/WRITE_ONCE() without a lock.
  *
  * (c): set in khyp_irqchip_create(), constant until the VM is freed.
  * Each device below has its own lock, described beside its struct.
@@ -61,6 +65,7 @@ struct khyp_irqchip {
 	struct khyp_ioapic ioapic;
 	struct khyp_pic *pic;
 	struct khyp_pit *pit;
+	unsigned int lowest_next;
 };
 
 /* IRQ @irq (0 .. KHYP_IRQCHIP_NR_IRQS - 1) goes to @level.  Any context. */

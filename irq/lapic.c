@@ -37,9 +37,12 @@
  * tsc_khz; a deadline already passed fires at once.  The guest re-arms
  * it with a WRMSR, an exit, so it needs no minimum period.
  *
+ * A lowest-priority message goes to one APIC only, the one with the
+ * lowest arbitration priority, ties taking turns
+ * (khyp_lapic_route_lowest()).
+ *
  * Not emulated yet (issue 13): moving the APIC base (a WRMSR with
- * another base gets #GP), lowest-priority
- * arbitration (the first vCPU that matches gets it), CR8 as the TPR,
+ * another base gets #GP), CR8 as the TPR,
  * LINT1.  LINT0 takes the PIC's ExtINT on vCPU 0
  * (irq/pic.c, khyp_lapic_accepts_extint()); the EOI of a level-triggered
  * vector is passed on to the IOAPIC (irq/ioapic.c).
@@ -449,6 +452,99 @@ static bool khyp_lapic_match(struct khyp_lapic *a, u32 dest, bool logical)
 	return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xf);
 }
 
+/* Does @t take @irq, by its shorthand or destination (@src: the sender)? */
+static bool khyp_lapic_targets(struct khyp_lapic *t, struct khyp_lapic *src,
+			       const struct khyp_lapic_irq *irq)
+{
+	switch (irq->shorthand) {
+	case APIC_DEST_ALLINC:
+		return true;
+	case APIC_DEST_ALLBUT:
+		return t != src;
+	default:
+		return khyp_lapic_match(t, irq->dest, irq->logical);
+	}
+}
+
+/*
+ * The arbitration priority of @a for a lowest-priority message: the
+ * APR of the SDM (Vol 3, 10.8.3.1), from the TPR and the
+ * highest vectors in ISR and IRR:
+ *
+ *	if TPR[7:4] >= IRRV[7:4] and TPR[7:4] > ISRV[7:4]: APR = TPR
+ *	else: APR = max(TPR[7:4], ISRV[7:4], IRRV[7:4]) << 4
+ *
+ * A busy APIC (a higher class in service or waiting) bids higher than
+ * its TPR alone.  U32_MAX if @a takes no fixed interrupt now (hardware-
+ * or software-disabled): it never wins.
+ */
+static u32 khyp_lapic_arb_priority(struct khyp_lapic *a)
+{
+	u32 tpr, isrv, irrv;
+	unsigned long flags;
+	int isr, irr;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	if (!khyp_lapic_hw_enabled(a) || !khyp_lapic_sw_enabled(a)) {
+		raw_spin_unlock_irqrestore(&a->lock, flags);
+		return U32_MAX;
+	}
+	tpr = khyp_lapic_get(a, APIC_TASKPRI) & 0xff;
+	isr = khyp_lapic_vec_highest(a, APIC_ISR);
+	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	isrv = isr < 0 ? 0 : isr;
+	irrv = irr < 0 ? 0 : irr;
+	if ((tpr >> 4) >= (irrv >> 4) && (tpr >> 4) > (isrv >> 4))
+		return tpr;
+	return max3(tpr, isrv, irrv) & 0xf0;
+}
+
+/*
+ * Lowest-priority delivery (SDM Vol 3, 10.6.2.4): of the enabled APICs
+ * the message names (a destination, a broadcast or a shorthand), the one
+ * with the lowest arbitration priority takes it, and only that one.
+ * Ties go round-robin: the search starts after the APIC that won last
+ * (struct khyp_irqchip @lowest_next) and the first lowest found wins, so
+ * equal bidders take turns in vCPU order.  The focus processor (an APIC
+ * that already has the vector) is not emulated, as in KVM.  Each APIC's
+ * lock is taken in turn to read its priority; the winner's state may
+ * change before the delivery, as a real bus arbitration is a snapshot.
+ * Caller holds rcu_read_lock().  Returns 1 if the winner took it.
+ */
+static unsigned int khyp_lapic_route_lowest(struct khyp_vm *vm,
+					    struct khyp_lapic *src,
+					    const struct khyp_lapic_irq *irq)
+{
+	struct khyp_irqchip *chip = vm->irqchip;
+	struct khyp_lapic *best = NULL;
+	u32 prio, best_prio = U32_MAX;
+	unsigned int i, k, start, best_i = 0;
+	struct khyp_vcpu *t;
+
+	start = READ_ONCE(chip->lowest_next) % KHYP_MAX_VCPUS;
+	for (k = 0; k < KHYP_MAX_VCPUS; k++) {
+		i = (start + k) % KHYP_MAX_VCPUS;
+		t = rcu_dereference(vm->vcpus[i]);
+		/* Every vCPU of a VM with an irqchip has an APIC. */
+		if (!t || WARN_ON_ONCE(!t->lapic))
+			continue;
+		if (!khyp_lapic_targets(t->lapic, src, irq))
+			continue;
+		prio = khyp_lapic_arb_priority(t->lapic);
+		if (prio < best_prio) {
+			best = t->lapic;
+			best_prio = prio;
+			best_i = i;
+		}
+	}
+	if (!best)
+		return 0;
+	/* A hint for the next tie: concurrent senders may both write it. */
+	WRITE_ONCE(chip->lowest_next, best_i + 1);
+	return khyp_lapic_deliver(best, irq->mode, irq->vector, irq->level);
+}
+
 /**
  * khyp_lapic_route() - deliver an interrupt message to the APICs it names
  * @vm:		the VM
@@ -457,7 +553,9 @@ static bool khyp_lapic_match(struct khyp_lapic *a, u32 dest, bool logical)
  *
  * The one delivery loop of IPIs, IOAPIC redirection entries and MSIs.
  * Takes each target's lock in turn, never two at once; the caller holds
- * no APIC's lock (the IOAPIC's lock may be held: it comes first).
+ * no APIC's lock (the IOAPIC's lock may be held: it comes first).  A
+ * lowest-priority message goes to one APIC of those it names
+ * (khyp_lapic_route_lowest()), every other mode to each of them.
  *
  * Return: how many APICs took it (0: dropped, e.g. no APIC matched, all
  * disabled, or a delivery mode khyp_lapic_deliver() does not emulate).
@@ -465,30 +563,28 @@ static bool khyp_lapic_match(struct khyp_lapic *a, u32 dest, bool logical)
 unsigned int khyp_lapic_route(struct khyp_vm *vm, struct khyp_lapic *src,
 			      const struct khyp_lapic_irq *irq)
 {
-	u32 shorthand = irq->shorthand;
 	unsigned int n = 0, i;
 	struct khyp_vcpu *t;
 
-	if (shorthand == APIC_DEST_SELF)
+	if (irq->shorthand == APIC_DEST_SELF)
 		return src && khyp_lapic_deliver(src, irq->mode, irq->vector,
 						 irq->level);
 	rcu_read_lock();
+	if (irq->mode == APIC_DM_LOWEST) {
+		n = khyp_lapic_route_lowest(vm, src, irq);
+		goto out;
+	}
 	for (i = 0; i < KHYP_MAX_VCPUS; i++) {
 		t = rcu_dereference(vm->vcpus[i]);
 		/* Every vCPU of a VM with an irqchip has an APIC. */
 		if (!t || WARN_ON_ONCE(!t->lapic))
 			continue;
-		if (shorthand == APIC_DEST_ALLBUT && t->lapic == src)
-			continue;
-		if (!shorthand &&
-		    !khyp_lapic_match(t->lapic, irq->dest, irq->logical))
+		if (!khyp_lapic_targets(t->lapic, src, irq))
 			continue;
 		n += khyp_lapic_deliver(t->lapic, irq->mode, irq->vector,
 					irq->level);
-		/* Lowest priority: one target (the first; see the top). */
-		if (!shorthand && irq->mode == APIC_DM_LOWEST)
-			break;
 	}
+out:
 	rcu_read_unlock();
 	return n;
 }
