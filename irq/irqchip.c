@@ -6,9 +6,9 @@
  * Without one, a VM has no interrupt controller in the kernel: userspace
  * injects interrupts (KHYP_INJECT_EVENT) and sees every HLT, as before.
  * With one, each vCPU gets a local APIC (irq/lapic.c) when it is created,
- * and the devices shared by the whole VM are registered here on the VM's
- * bus (core/bus.c): the xAPIC page, one range whose handlers serve the
- * accessing vCPU's own APIC; the IOAPIC's page (irq/ioapic.c); the PIC
+ * whose xAPIC page core/mmio.c asks for first, at that vCPU's own
+ * IA32_APIC_BASE; the devices shared by the whole VM are registered here
+ * on the VM's bus (core/bus.c): the IOAPIC's page (irq/ioapic.c); the PIC
  * pair with its ELCR (irq/pic.c); the PIT with port 0x61 (irq/pit.c),
  * whose channel 0 raises ISA IRQ 0.
  *
@@ -66,16 +66,11 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 	chip->vm = vm;
 	raw_spin_lock_init(&chip->lines_lock);
 	khyp_ioapic_init(&chip->ioapic, vm);
-	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, APIC_DEFAULT_PHYS_BASE,
-			      PAGE_SIZE, &khyp_lapic_mmio_ops,
-			      &chip->lapic_mmio);
-	if (r)
-		goto free_chip;
 	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, KHYP_IOAPIC_BASE,
 			      KHYP_IOAPIC_MMIO_LEN, &khyp_ioapic_mmio_ops,
 			      &chip->ioapic.mmio);
 	if (r)
-		goto unregister_lapic;
+		goto free_chip;
 	r = khyp_pic_create(chip);
 	if (r)
 		goto unregister_ioapic;
@@ -91,8 +86,6 @@ destroy_pic:
 	khyp_pic_destroy(chip);
 unregister_ioapic:
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->ioapic.mmio);
-unregister_lapic:
-	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 free_chip:
 	kfree(chip);
 unlock:
@@ -111,7 +104,6 @@ void khyp_irqchip_destroy(struct khyp_vm *vm)
 	khyp_pit_destroy(chip);
 	khyp_pic_destroy(chip);
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->ioapic.mmio);
-	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 	kfree(chip);
 	vm->irqchip = NULL;
 }

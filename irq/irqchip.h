@@ -41,7 +41,6 @@ enum khyp_irq_source {
 /**
  * struct khyp_irqchip - a VM's in-kernel interrupt controllers
  * @vm:		(c) the VM.
- * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
  * @lines_lock:	protects @lines and orders the changes of a line as the
  *		PIC and the IOAPIC see them; taken outside their locks
  *		(and so outside an APIC's), never inside any of them.
@@ -55,7 +54,6 @@ enum khyp_irq_source {
  */
 struct khyp_irqchip {
 	struct khyp_vm *vm;
-	struct khyp_bus_dev lapic_mmio;
 	raw_spinlock_t lines_lock;	/* see @lines */
 	u32 lines[KHYP_IRQ_SRC_NR];
 	struct khyp_ioapic ioapic;
