@@ -134,15 +134,16 @@ static bool khyp_cr4_long_mode(const struct khyp_paging *p)
 }
 
 /*
- * Decode MOV to or from CR4 (0F 22 /r, 0F 20 /r) at @bytes: legacy
- * prefixes, then in 64-bit mode REX (R extends the CR number, B the
- * register), the opcode and ModRM, whose mod field the CPU ignores.
- * Returns the length, or 0 if more bytes are needed or it is not a MOV
- * with CR4 in the direction of the exit (-EINVAL then in *err).
+ * Decode MOV to or from CR@cr (0F 22 /r, 0F 20 /r) at @bytes: legacy
+ * prefixes, then in 64-bit mode REX (R extends the CR number: CR8 is
+ * REX.R with ModRM.reg 0; B extends the register), the opcode and
+ * ModRM, whose mod field the CPU ignores.  Returns the length, or 0 if
+ * more bytes are needed or it is not a MOV with CR@cr in the direction
+ * of the exit (-EINVAL then in *err).
  */
-static unsigned int khyp_decode_mov_cr4(const u8 *bytes, unsigned int n,
-					bool long_mode, bool write, u8 *gpr,
-					int *err)
+static unsigned int khyp_decode_mov_cr(const u8 *bytes, unsigned int n,
+				       bool long_mode, bool write, int cr,
+				       u8 *gpr, int *err)
 {
 	unsigned int i = 0;
 	u8 rex = 0, modrm;
@@ -168,38 +169,37 @@ static unsigned int khyp_decode_mov_cr4(const u8 *bytes, unsigned int n,
 	}
 	modrm = bytes[i + 2];
 	if (bytes[i] != 0x0f || bytes[i + 1] != (write ? 0x22 : 0x20) ||
-	    ((modrm >> 3) & 7) != 4 || (rex & 0x04))
+	    (((modrm >> 3) & 7) | ((rex & 0x04) << 1)) != cr)
 		return 0;
 	*gpr = (modrm & 7) | ((rex & 0x01) << 3);
 	*err = 0;
 	return i + 3;
 }
 
-/* Fetch and decode the instruction at CS:RIP; 0 or -errno. */
-static int khyp_cr4_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
-			   bool write, u8 *gpr, u8 *len)
+/* Fetch and decode the MOV CR@cr at CS:RIP; 0 or -errno. */
+static int khyp_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
+			  bool write, int cr, u8 *gpr, u8 *len)
 {
+	bool long_mode = khyp_cr4_long_mode(p);
 	u64 linear = vcpu->regs.rip;
 	u8 bytes[KHYP_INSN_MAX_LEN];
 	unsigned int n;
 	int r;
 
 	/* In 64-bit mode the CS base is ignored. */
-	if (!khyp_cr4_long_mode(p))
+	if (!long_mode)
 		linear = (p->cs_base + linear) & U32_MAX;
 	n = min_t(unsigned int, KHYP_INSN_MAX_LEN,
 		  PAGE_SIZE - offset_in_page(linear));
 	if (khyp_guest_read_virt(vcpu, p, linear, bytes, n))
 		return -EFAULT;
-	*len = khyp_decode_mov_cr4(bytes, n, khyp_cr4_long_mode(p), write, gpr,
-				   &r);
+	*len = khyp_decode_mov_cr(bytes, n, long_mode, write, cr, gpr, &r);
 	if (r == -ENODATA) {
 		if (khyp_guest_read_virt(vcpu, p, linear + n, bytes + n,
 					 KHYP_INSN_MAX_LEN - n))
 			return -EFAULT;
-		*len = khyp_decode_mov_cr4(bytes, KHYP_INSN_MAX_LEN,
-					   khyp_cr4_long_mode(p), write, gpr,
-					   &r);
+		*len = khyp_decode_mov_cr(bytes, KHYP_INSN_MAX_LEN, long_mode,
+					  write, cr, gpr, &r);
 	}
 	return r;
 }
@@ -229,6 +229,9 @@ static bool khyp_cr_write_ok(int cr, const struct khyp_paging *p, u64 val)
  * applies it (->set_cr, ->get_cr), and RIP moves past the instruction
  * when the backend says it is complete.  Which accesses exit is the
  * backend's (core/khyp.h).  Outside 64-bit mode the operand is 32 bits.
+ * In a VM with an irqchip CR8 is the local APIC's TPR (bits 7:4,
+ * irq/lapic.c), not the backend's: a write changes the PPR at once, so
+ * an interrupt it lets through is delivered at the next entry.
  * Returns 1 to go on, 0 with an internal error if the instruction could
  * not be read or decoded.
  */
@@ -245,7 +248,8 @@ int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	khyp_backend->get_paging(vcpu, &p);
 	long_mode = khyp_cr4_long_mode(&p);
 	if (!exit->cr.decoded &&
-	    (cr != 4 || khyp_cr4_decode(vcpu, &p, write, &gpr, &len))) {
+	    ((cr != 4 && cr != 8) ||
+	     khyp_cr_decode(vcpu, &p, write, cr, &gpr, &len))) {
 		run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
 		run->internal.suberror = KHYP_INTERNAL_EMULATION;
 		run->internal.hw_exit_code = exit->hw_code;
@@ -255,7 +259,10 @@ int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	}
 	reg = &vcpu->regs.gpr[gpr];
 	if (!write) {
-		val = khyp_backend->get_cr(vcpu, cr);
+		if (cr == 8 && vcpu->lapic)
+			val = khyp_lapic_get_cr8(vcpu);
+		else
+			val = khyp_backend->get_cr(vcpu, cr);
 		*reg = long_mode ? val : (u32)val;
 		vcpu->regs.rip += len;
 		return 1;
@@ -263,6 +270,11 @@ int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	val = long_mode ? *reg : (u32)*reg;
 	if (!khyp_cr_write_ok(cr, &p, val)) {
 		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	if (cr == 8 && vcpu->lapic) {
+		khyp_lapic_set_cr8(vcpu, val);
+		vcpu->regs.rip += len;
 		return 1;
 	}
 	if (khyp_backend->set_cr(vcpu, cr, val))

@@ -75,18 +75,24 @@ struct khyp_inj {
  *		64-bit code (else arguments are 32 bits wide).
  * @cr:	KHYP_X_CR: which control register, the direction, and the
  *		general register if the backend knows it (@insn_len is
- *		then known too); else (CR4 only) the core decodes the
- *		instruction.  Which accesses exit differs: SVM intercepts
- *		every CR4 read and write; VMX only MOV to CR0/CR4 that
+ *		then known too); else (CR4 and CR8 only) the core decodes
+ *		the instruction.  Which accesses exit differs: SVM
+ *		intercepts every CR4 read and write, and MOV to CR8 when
+ *		entry->cr8_write_exit asks; VMX only MOV to CR0/CR4 that
  *		changes a bit khyp owns, and every CR8 access.
  * @exception:	KHYP_X_EXCEPTION: the exception the guest raised, which
  *		khyp intercepts only to keep the host safe (see
  *		khyp_irq_reflect_exception()); it goes back to the guest.
+ * @cr8:	with entry->tpr_sync, on every exit (also when the guest did
+ *		not run): the guest's CR8 as the backend holds it now.  SVM:
+ *		V_TPR, which MOV to CR8 changes without an exit; VMX: what
+ *		the entry gave (every CR8 access exits).
  */
 struct khyp_exit {
 	enum khyp_exit_kind kind;
 	u8 insn_len;
 	bool int_shadow;
+	u8 cr8;
 	u64 hw_code;
 	u64 hw_info[2];
 	struct khyp_inj interrupted;
@@ -131,12 +137,23 @@ struct khyp_exit {
  * @end_shadow:	the STI/MOV SS shadow the last exit reported is over:
  *		RIP has moved since (the core completed the instruction, or
  *		userspace set RIP), so the backend clears it.
+ * @tpr_sync:	the VM has an irqchip, so CR8 is the local APIC's TPR
+ *		(irq/inject.c): enter with @cr8 as the guest's CR8, and
+ *		report it at the exit (exit->cr8).  Without an irqchip the
+ *		backend keeps CR8 itself (KHYP_GET/SET_SREGS).
+ * @cr8:	with @tpr_sync: the TPR's bits 7:4.
+ * @cr8_write_exit: with @tpr_sync: an interrupt waits for the TPR to go
+ *		down, so MOV to CR8 must exit (KHYP_X_CR) for it to be
+ *		delivered at once.  VMX: every CR8 access exits anyway.
  */
 struct khyp_entry {
 	struct khyp_inj inject;
 	bool irq_window;
 	bool flush_tlb;
 	bool end_shadow;
+	bool tpr_sync;
+	bool cr8_write_exit;
+	u8 cr8;
 };
 
 /**
@@ -182,9 +199,11 @@ struct khyp_paging {
  * @get_paging:	the guest's paging mode and CS, for guest-virtual reads;
  *		CR4 as the guest reads it.
  * @get_cr:	a control register as the guest reads it, for the
- *		KHYP_X_CR exits the backend reports (CR4, CR8).
+ *		KHYP_X_CR exits the backend reports (CR4, CR8; CR8 of a VM
+ *		with an irqchip is the local APIC's and never asked for).
  * @set_cr:	the guest's MOV to a control register, for the KHYP_X_CR
- *		exits the backend reports; the core checked the value.
+ *		exits the backend reports; the core checked the value (and
+ *		gives CR8 to the local APIC when the VM has an irqchip).
  *		Returns true when the instruction is complete (the core
  *		moves RIP past it), false if the guest must execute it
  *		again (VMX: the write also changes bits the guest owns,

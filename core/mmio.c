@@ -37,6 +37,7 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
+#include "../irq/irq.h"
 #include "../mmu/gwalk.h"
 #include "bus.h"
 #include "insn.h"
@@ -163,8 +164,10 @@ static void khyp_mmio_load(struct khyp_vcpu *vcpu,
 }
 
 /*
- * Step 2, dispatch: an in-kernel device (core/bus.c) completes the access
- * at once; returns false if none claims it.
+ * Step 2, dispatch: the vCPU's own local APIC (its xAPIC page is where
+ * this vCPU's IA32_APIC_BASE puts it, irq/lapic.c), then an in-kernel
+ * device of the VM (core/bus.c), completes the access at once; returns
+ * false if none claims it.
  */
 static bool khyp_mmio_dispatch(struct khyp_vcpu *vcpu,
 			       const struct khyp_mmio *m)
@@ -173,9 +176,12 @@ static bool khyp_mmio_dispatch(struct khyp_vcpu *vcpu,
 	u64 data;
 
 	if (khyp_insn_is_store(&m->insn))
-		return khyp_bus_write(vcpu, bus, KHYP_BUS_MMIO, m->gpa,
+		return khyp_lapic_mmio_write(vcpu, m->gpa, m->insn.size,
+					     m->data) ||
+		       khyp_bus_write(vcpu, bus, KHYP_BUS_MMIO, m->gpa,
 				      m->insn.size, m->data);
-	if (!khyp_bus_read(vcpu, bus, KHYP_BUS_MMIO, m->gpa, m->insn.size,
+	if (!khyp_lapic_mmio_read(vcpu, m->gpa, m->insn.size, &data) &&
+	    !khyp_bus_read(vcpu, bus, KHYP_BUS_MMIO, m->gpa, m->insn.size,
 			   &data))
 		return false;
 	khyp_mmio_load(vcpu, &m->insn, data);

@@ -270,6 +270,9 @@ static long khyp_vcpu_ioctl_locked(struct khyp_vcpu *vcpu, unsigned int cmd,
 	case KHYP_GET_SREGS:
 		memset(&u.sregs, 0, sizeof(u.sregs));
 		khyp_backend->get_sregs(vcpu, &u.sregs);
+		/* With an irqchip CR8 is the local APIC's TPR (irq/lapic.c). */
+		if (vcpu->lapic)
+			u.sregs.cr8 = khyp_lapic_get_cr8(vcpu);
 		return copy_to_user(argp, &u.sregs, sizeof(u.sregs)) ?
 		       -EFAULT : 0;
 	case KHYP_SET_SREGS:
@@ -279,6 +282,9 @@ static long khyp_vcpu_ioctl_locked(struct khyp_vcpu *vcpu, unsigned int cmd,
 		if (r)
 			return r;
 		khyp_backend->set_sregs(vcpu, &u.sregs);
+		/* Only a new class: TPR bits 3:0 stay, as a round trip keeps them. */
+		if (vcpu->lapic && u.sregs.cr8 != khyp_lapic_get_cr8(vcpu))
+			khyp_lapic_set_cr8(vcpu, u.sregs.cr8);
 		/* Userspace started this AP itself (core/vcpu.h). */
 		if (vcpu->power == KHYP_POWER_WAIT_SIPI)
 			vcpu->power = KHYP_POWER_RUNNABLE;

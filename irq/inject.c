@@ -16,6 +16,13 @@
  *     Userspace's interrupt goes before one the module raised itself.
  * After the exit, khyp_irq_after_exit() retires what was delivered.
  *
+ * With a local APIC, CR8 is its TPR: the entry hands the TPR to the
+ * backend (entry->cr8), which reports at the exit what the guest's CR8
+ * is then (exit->cr8; SVM's guest changes V_TPR without an exit), and a
+ * change goes back into the APIC.  While a pending vector is held back
+ * by the TPR alone, the entry asks that MOV to CR8 exit, so that
+ * lowering it delivers the vector at once.
+ *
  * The module raises interrupts (the balloon's notification) with
  * khyp_irq_raise_vector() from any context: the vector is set in the vCPU's
  * irq_requests bitmap, the vCPU is kicked out of the guest if it is in
@@ -386,6 +393,12 @@ void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)
 		    (vcpu->lapic && khyp_irq_chip_pending(vcpu));
 	if (irq_waits || vcpu->run->request_interrupt_window)
 		entry->irq_window = true;
+	/* CR8 is the TPR, as the APIC has it after the accept above. */
+	if (vcpu->lapic) {
+		entry->tpr_sync = true;
+		entry->cr8 = khyp_lapic_get_cr8(vcpu);
+		entry->cr8_write_exit = khyp_lapic_tpr_holds(vcpu);
+	}
 }
 
 void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
@@ -399,6 +412,13 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		vcpu->events.reinject = exit->interrupted;
 	vcpu->int_shadow = exit->int_shadow;
 	vcpu->shadow_rip = vcpu->regs.rip;
+	/*
+	 * A CR8 the guest wrote without an exit (SVM's V_TPR) is the TPR
+	 * from now on; before the exit is handled, which may change the
+	 * TPR again (a MOV to CR8 that exited, a write of the register).
+	 */
+	if (entry->tpr_sync && exit->cr8 != entry->cr8)
+		khyp_lapic_set_cr8(vcpu, exit->cr8);
 }
 
 /*

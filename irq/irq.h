@@ -19,8 +19,9 @@
  *    APICs;
  *  - the run loop's hooks: one question before entry
  *    (khyp_irq_prepare_entry(): what to inject, whether to ask for an
- *    interrupt window) and one report after exit (khyp_irq_after_exit()),
- *    plus the checks HLT, KHYP_RUN and the entry make.
+ *    interrupt window, the TPR as CR8) and one report after exit
+ *    (khyp_irq_after_exit()), plus the checks HLT, KHYP_RUN and the
+ *    entry make.
  */
 #ifndef KHYP_IRQ_IRQ_H
 #define KHYP_IRQ_IRQ_H
@@ -112,5 +113,20 @@ void khyp_lapic_show(struct seq_file *m, struct khyp_vcpu *vcpu);
 void khyp_ioapic_show(struct seq_file *m, struct khyp_vm *vm);
 void khyp_pic_show(struct seq_file *m, struct khyp_vm *vm);
 void khyp_pit_show(struct seq_file *m, struct khyp_vm *vm);
+/*
+ * CR8 of a vCPU with a local APIC is its TPR's bits 7:4 (core/cr4.c,
+ * KHYP_GET/SET_SREGS); the vCPU's own thread.
+ */
+u8 khyp_lapic_get_cr8(struct khyp_vcpu *vcpu);
+void khyp_lapic_set_cr8(struct khyp_vcpu *vcpu, u8 cr8);
+/*
+ * The xAPIC page at the vCPU's own IA32_APIC_BASE (core/mmio.c asks
+ * before the VM's bus): false if the access is not to it (the APIC is
+ * disabled, in x2APIC mode, or elsewhere).
+ */
+bool khyp_lapic_mmio_read(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,
+			  u64 *val);
+bool khyp_lapic_mmio_write(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,
+			   u64 val);
 
 #endif /* KHYP_IRQ_IRQ_H */

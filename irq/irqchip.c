@@ -6,9 +6,9 @@
  * Without one, a VM has no interrupt controller in the kernel: userspace
  * injects interrupts (KHYP_INJECT_EVENT) and sees every HLT, as before.
  * With one, each vCPU gets a local APIC (irq/lapic.c) when it is created,
- * and the devices shared by the whole VM are registered here on the VM's
- * bus (core/bus.c): the xAPIC page, one range whose handlers serve the
- * accessing vCPU's own APIC; the IOAPIC's page (irq/ioapic.c); the PIC
+ * whose xAPIC page core/mmio.c asks for first, at that vCPU's own
+ * IA32_APIC_BASE; the devices shared by the whole VM are registered here
+ * on the VM's bus (core/bus.c): the IOAPIC's page (irq/ioapic.c); the PIC
  * pair with its ELCR (irq/pic.c); the PIT with port 0x61 (irq/pit.c),
  * whose channel 0 raises ISA IRQ 0.
  *
@@ -37,11 +37,12 @@
 
 /*
  * The APIC's exits, EOIs and IPIs in the vCPU's counts (enum
- * khyp_irq_stat): counted here, on their way in, for the xAPIC page
- * and, from core/msr.c, the MSRs; irq/lapic.c emulates them.
+ * khyp_irq_stat), counted on their way in: from irq/lapic.c for the
+ * xAPIC page, from core/msr.c for the MSRs.  @reg is the register's
+ * offset, U32_MAX for a store that reaches none.
  */
-static void khyp_irqchip_count_apic(struct khyp_vcpu *vcpu, u32 reg,
-				    bool write, bool x2apic)
+void khyp_irq_count_apic(struct khyp_vcpu *vcpu, u32 reg, bool write,
+			 bool x2apic)
 {
 	u64 *st = vcpu->irq_stats;
 
@@ -61,33 +62,9 @@ void khyp_irq_count_x2apic(struct khyp_vcpu *vcpu, u32 index, bool write)
 
 	if (index >= APIC_BASE_MSR && index <= APIC_BASE_MSR + 0xff)
 		reg = (index - APIC_BASE_MSR) << 4;
-	khyp_irqchip_count_apic(vcpu, reg, write, true);
+	khyp_irq_count_apic(vcpu, reg, write, true);
 }
 
-static void khyp_irqchip_lapic_read(struct khyp_bus_dev *dev,
-				    struct khyp_vcpu *vcpu, u64 addr,
-				    unsigned int len, u64 *val)
-{
-	khyp_irqchip_count_apic(vcpu, 0, false, false);
-	khyp_lapic_mmio_ops.read(dev, vcpu, addr, len, val);
-}
-
-static void khyp_irqchip_lapic_write(struct khyp_bus_dev *dev,
-				     struct khyp_vcpu *vcpu, u64 addr,
-				     unsigned int len, u64 val)
-{
-	u64 off = addr - APIC_DEFAULT_PHYS_BASE;
-
-	/* Only aligned stores reach a register (irq/lapic.c). */
-	khyp_irqchip_count_apic(vcpu, off & 0xf ? U32_MAX : off, true, false);
-	khyp_lapic_mmio_ops.write(dev, vcpu, addr, len, val);
-}
-
-/* The xAPIC page on the VM's bus: the APIC's handlers, counted. */
-static const struct khyp_bus_ops khyp_irqchip_lapic_mmio_ops = {
-	.read	= khyp_irqchip_lapic_read,
-	.write	= khyp_irqchip_lapic_write,
-};
 
 /**
  * khyp_irqchip_create() - KHYP_CREATE_IRQCHIP
@@ -121,16 +98,11 @@ int khyp_irqchip_create(struct khyp_vm *vm,
 	chip->vm = vm;
 	raw_spin_lock_init(&chip->lines_lock);
 	khyp_ioapic_init(&chip->ioapic, vm);
-	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, APIC_DEFAULT_PHYS_BASE,
-			      PAGE_SIZE, &khyp_irqchip_lapic_mmio_ops,
-			      &chip->lapic_mmio);
-	if (r)
-		goto free_chip;
 	r = khyp_bus_register(&vm->bus, KHYP_BUS_MMIO, KHYP_IOAPIC_BASE,
 			      KHYP_IOAPIC_MMIO_LEN, &khyp_ioapic_mmio_ops,
 			      &chip->ioapic.mmio);
 	if (r)
-		goto unregister_lapic;
+		goto free_chip;
 	r = khyp_pic_create(chip);
 	if (r)
 		goto unregister_ioapic;
@@ -146,8 +118,6 @@ destroy_pic:
 	khyp_pic_destroy(chip);
 unregister_ioapic:
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->ioapic.mmio);
-unregister_lapic:
-	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 free_chip:
 	kfree(chip);
 unlock:
@@ -166,7 +136,6 @@ void khyp_irqchip_destroy(struct khyp_vm *vm)
 	khyp_pit_destroy(chip);
 	khyp_pic_destroy(chip);
 	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->ioapic.mmio);
-	khyp_bus_unregister(&vm->bus, KHYP_BUS_MMIO, &chip->lapic_mmio);
 	kfree(chip);
 	vm->irqchip = NULL;
 }

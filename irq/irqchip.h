@@ -41,7 +41,6 @@ enum khyp_irq_source {
 /**
  * struct khyp_irqchip - a VM's in-kernel interrupt controllers
  * @vm:		(c) the VM.
- * @lapic_mmio:	(c) the xAPIC page's range on the VM's bus.
  * @lines_lock:	protects @lines and orders the changes of a line as the
  *		PIC and the IOAPIC see them; taken outside their locks
  *		(and so outside an APIC's), never inside any of them.
@@ -59,7 +58,6 @@ enum khyp_irq_source {
  */
 struct khyp_irqchip {
 	struct khyp_vm *vm;
-	struct khyp_bus_dev lapic_mmio;
 	raw_spinlock_t lines_lock;	/* see @lines */
 	u32 lines[KHYP_IRQ_SRC_NR];
 	struct khyp_ioapic ioapic;
@@ -71,5 +69,13 @@ struct khyp_irqchip {
 /* IRQ @irq (0 .. KHYP_IRQCHIP_NR_IRQS - 1) goes to @level.  Any context. */
 void khyp_irqchip_set_irq(struct khyp_irqchip *chip, unsigned int irq,
 			  enum khyp_irq_source src, bool level);
+
+/*
+ * Count an access to the APIC at register offset @reg (U32_MAX: a
+ * store that reaches no register) in the vCPU's interrupt counts; the
+ * vCPU's own thread.
+ */
+void khyp_irq_count_apic(struct khyp_vcpu *vcpu, u32 reg, bool write,
+			 bool x2apic);
 
 #endif /* KHYP_IRQ_IRQCHIP_H */

@@ -4,8 +4,7 @@
  * (KHYP_CREATE_IRQCHIP, irq/irqchip.c).
  *
  * The guest reaches it two ways: the xAPIC page at IA32_APIC_BASE
- * (0xfee00000; one range on the VM's bus, core/bus.c, whose handlers
- * pick the *accessing* vCPU's APIC, as every CPU sees its own there) and,
+ * (0xfee00000 from reset; each vCPU sees its own APIC there) and,
  * once IA32_APIC_BASE.EXTD is set, the x2APIC MSRs 0x800-0x8ff
  * (khyp_lapic_msr(), from core/msr.c).  Both end in the same register
  * read and write below; the state is the architectural register page,
@@ -37,13 +36,23 @@
  * tsc_khz; a deadline already passed fires at once.  The guest re-arms
  * it with a WRMSR, an exit, so it needs no minimum period.
  *
+ * The page sits at each vCPU's own IA32_APIC_BASE: core/mmio.c asks
+ * khyp_lapic_mmio_read()/_write() first, before the VM's bus, and a
+ * new base moves it at once; disabled or in x2APIC mode there is no
+ * page (the address goes on to the bus or userspace).  A base on RAM
+ * is not seen (RAM never exits), as in KVM without APICv.
+ *
+ * CR8 is the TPR's bits 7:4 in 64-bit mode: core/cr4.c gives the CR8
+ * accesses that exit (all on VMX; on SVM the writes entry->
+ * cr8_write_exit asks for) to khyp_lapic_get_cr8()/_set_cr8(), and
+ * irq/inject.c hands the TPR to the backend before each entry and takes
+ * back what SVM's guest wrote into V_TPR without an exit.
+ *
  * A lowest-priority message goes to one APIC only, the one with the
  * lowest arbitration priority, ties taking turns
  * (khyp_lapic_route_lowest()).
  *
- * Not emulated yet (issue 13): moving the APIC base (a WRMSR with
- * another base gets #GP), CR8 as the TPR,
- * LINT1.  LINT0 takes the PIC's ExtINT on vCPU 0
+ * Not emulated yet (issue 13): LINT1.  LINT0 takes the PIC's ExtINT on vCPU 0
  * (irq/pic.c, khyp_lapic_accepts_extint()); the EOI of a level-triggered
  * vector is passed on to the IOAPIC (irq/ioapic.c).
  *
@@ -70,7 +79,6 @@
 #include <asm/msr-index.h>
 #include <asm/tsc.h>
 
-#include "../core/bus.h"
 #include "../core/vcpu.h"
 #include "../core/vm.h"
 #include "ioapic.h"
@@ -215,6 +223,51 @@ static int khyp_lapic_pending_vector(struct khyp_lapic *a)
 	    (irr & 0xf0) <= (khyp_lapic_get(a, APIC_PROCPRI) & 0xf0))
 		return -1;
 	return irr;
+}
+
+/* ---- CR8: the TPR's bits 7:4 (core/cr4.c, irq/inject.c, SREGS) ---- */
+
+/* Only the vCPU's own thread writes the TPR: it reads it without @lock. */
+u8 khyp_lapic_get_cr8(struct khyp_vcpu *vcpu)
+{
+	return (READ_ONCE(vcpu->lapic->regs[APIC_TASKPRI >> 2]) >> 4) & 0xf;
+}
+
+/*
+ * MOV to CR8 (or the CR8 that SVM's guest set in V_TPR): TPR bits 7:4
+ * from @cr8, bits 3:0 cleared (SDM 10.8.6.1); the PPR follows at once,
+ * so the next entry delivers what the new priority lets through.
+ */
+void khyp_lapic_set_cr8(struct khyp_vcpu *vcpu, u8 cr8)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	khyp_lapic_set(a, APIC_TASKPRI, (cr8 & 0xf) << 4);
+	khyp_lapic_update_ppr(a);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+}
+
+/*
+ * Is the highest pending vector held back by the TPR (its class is not
+ * above the TPR's)?  Then lowering CR8 must exit (entry->cr8_write_exit)
+ * for it to be delivered at once, on SVM where CR8 writes do not exit
+ * by themselves.
+ */
+bool khyp_lapic_tpr_holds(struct khyp_vcpu *vcpu)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+	u32 tpr = khyp_lapic_get_cr8(vcpu) << 4;
+	unsigned long flags;
+	int irr;
+
+	if (!tpr)
+		return false;
+	raw_spin_lock_irqsave(&a->lock, flags);
+	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	return irr >= 0 && (irr & 0xf0) <= tpr;
 }
 
 /* Tell the vCPU to look at its APIC: out of the guest or out of HLT. */
@@ -421,6 +474,37 @@ static void khyp_lapic_reset_regs(struct khyp_lapic *a)
 	a->esr_pending = 0;
 	a->period_ns = 0;
 	a->tsc_deadline = 0;
+}
+
+/*
+ * What a reset of the registers is about to drop (caller holds @lock):
+ * the level-triggered vectors in IRR or ISR.  Each holds an IOAPIC pin's
+ * remote IRR until its EOI, which will never come now.
+ */
+static void khyp_lapic_level_pending(struct khyp_lapic *a, u32 level[8])
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		level[i] = khyp_lapic_get(a, APIC_TMR + i * 0x10) &
+			   (khyp_lapic_get(a, APIC_IRR + i * 0x10) |
+			    khyp_lapic_get(a, APIC_ISR + i * 0x10));
+}
+
+/*
+ * ... so EOI them to the IOAPIC, as if the guest had, once @lock is
+ * dropped (the IOAPIC may deliver again, to this APIC too): a pin must
+ * not stay stuck because the APIC that took its message was disabled.
+ */
+static void khyp_lapic_eoi_dropped(struct khyp_lapic *a, const u32 level[8])
+{
+	struct khyp_ioapic *ioapic = &a->vcpu->vm->irqchip->ioapic;
+	unsigned int i;
+	u32 bits;
+
+	for (i = 0; i < 8; i++)
+		for (bits = level[i]; bits; bits &= bits - 1)
+			khyp_ioapic_eoi(ioapic, i * 32 + __ffs(bits));
 }
 
 /* The x2APIC logical ID follows from the x2APIC ID (SDM 10.12.10.2). */
@@ -837,22 +921,41 @@ static int khyp_lapic_write(struct khyp_lapic *a, u32 reg, u32 val,
 	return r;
 }
 
-/* ---- the xAPIC page (core/bus.c handlers) ---- */
+/* ---- the xAPIC page (core/mmio.c asks first, before the VM's bus) ---- */
 
-static void khyp_lapic_mmio_read(struct khyp_bus_dev *dev,
-				 struct khyp_vcpu *vcpu, u64 addr,
-				 unsigned int len, u64 *val)
+/*
+ * The offset of [@addr, @addr + @len) in @a's page, or -1 if the access
+ * is not all inside it.  The page is where IA32_APIC_BASE puts it while
+ * the APIC is enabled in xAPIC mode; disabled or in x2APIC mode it is
+ * not there at all (SDM 10.4.3, 10.12.2): the address is the system's
+ * again (RAM, another device, or userspace's).  Only the vCPU's own
+ * thread changes @base, so it reads it without @lock.
+ */
+static s32 khyp_lapic_mmio_offset(struct khyp_lapic *a, u64 addr,
+				  unsigned int len)
+{
+	u64 off = addr - (a->base & MSR_IA32_APICBASE_BASE);
+
+	if (!khyp_lapic_hw_enabled(a) || khyp_lapic_x2apic(a) ||
+	    off >= PAGE_SIZE || len > PAGE_SIZE - off)
+		return -1;
+	return off;
+}
+
+bool khyp_lapic_mmio_read(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,
+			  u64 *val)
 {
 	struct khyp_lapic *a = vcpu->lapic;
-	u32 off = addr - APIC_DEFAULT_PHYS_BASE;
 	unsigned long flags;
+	s32 off;
 	u32 v;
 
-	/* Not this vCPU's page: nothing answers (all ones). */
-	if (!a || !khyp_lapic_hw_enabled(a) || khyp_lapic_x2apic(a)) {
-		*val = U64_MAX;
-		return;
-	}
+	if (!a)
+		return false;
+	off = khyp_lapic_mmio_offset(a, addr, len);
+	if (off < 0)
+		return false;
+	khyp_irq_count_apic(vcpu, 0, false, false);
 	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_read_reg(a, off & ~0xf);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
@@ -862,43 +965,53 @@ static void khyp_lapic_mmio_read(struct khyp_bus_dev *dev,
 	else
 		v >>= (off & 3) * 8;
 	*val = v;
+	return true;
 }
 
-static void khyp_lapic_mmio_write(struct khyp_bus_dev *dev,
-				  struct khyp_vcpu *vcpu, u64 addr,
-				  unsigned int len, u64 val)
+bool khyp_lapic_mmio_write(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,
+			   u64 val)
 {
 	struct khyp_lapic *a = vcpu->lapic;
-	u32 off = addr - APIC_DEFAULT_PHYS_BASE;
+	s32 off;
 
-	if (!a || !khyp_lapic_hw_enabled(a) || khyp_lapic_x2apic(a))
-		return;
+	if (!a)
+		return false;
+	off = khyp_lapic_mmio_offset(a, addr, len);
+	if (off < 0)
+		return false;
 	/* Only aligned 32-bit stores reach a register (SDM 10.4.1). */
-	if (off & 0xf || len < 4)
-		return;
+	if (off & 0xf || len < 4) {
+		khyp_irq_count_apic(vcpu, U32_MAX, true, false);
+		return true;
+	}
+	khyp_irq_count_apic(vcpu, off, true, false);
 	khyp_lapic_write(a, off, val, 0);
+	return true;
 }
-
-const struct khyp_bus_ops khyp_lapic_mmio_ops = {
-	.read	= khyp_lapic_mmio_read,
-	.write	= khyp_lapic_mmio_write,
-};
 
 /* ---- MSRs: IA32_APIC_BASE and x2APIC ---- */
 
-/* A new IA32_APIC_BASE, with the SDM's transitions (10.12.5). */
+/*
+ * A new IA32_APIC_BASE, with the SDM's transitions (10.12.5).  A new
+ * base address moves the xAPIC page at once (khyp_lapic_mmio_offset()):
+ * the next access to the old address is no longer the APIC's.  Clearing
+ * EN disables the APIC and resets its registers, as after power-up: set
+ * again, it starts from there (SVR 0xff: software-disabled, every LVT
+ * entry masked).  The level-triggered vectors it drops are EOI'd to the
+ * IOAPIC.
+ */
 static int khyp_lapic_set_base(struct khyp_lapic *a, u64 val)
 {
 	u64 old = a->base;
 	u64 mode = X2APIC_ENABLE | MSR_IA32_APICBASE_ENABLE;
+	bool disable = (old & MSR_IA32_APICBASE_ENABLE) &&
+		       !(val & MSR_IA32_APICBASE_ENABLE);
+	u32 level[8] = { 0 };
 	unsigned long flags;
 
 	if (val & KHYP_APIC_BASE_RSVD)
 		return -EINVAL;
 	if ((val & MSR_IA32_APICBASE_BSP) != (old & MSR_IA32_APICBASE_BSP))
-		return -EINVAL;
-	/* Moving the page is not emulated yet. */
-	if ((val & MSR_IA32_APICBASE_BASE) != APIC_DEFAULT_PHYS_BASE)
 		return -EINVAL;
 	/* EXTD without EN; x2APIC -> xAPIC; disabled -> x2APIC: invalid. */
 	if ((val & mode) == X2APIC_ENABLE ||
@@ -906,21 +1019,20 @@ static int khyp_lapic_set_base(struct khyp_lapic *a, u64 val)
 	    (!(old & MSR_IA32_APICBASE_ENABLE) && (val & mode) == mode))
 		return -EINVAL;
 
-	if ((old & MSR_IA32_APICBASE_ENABLE) &&
-	    !(val & MSR_IA32_APICBASE_ENABLE))
+	if (disable)
 		hrtimer_cancel(&a->timer);
 
 	raw_spin_lock_irqsave(&a->lock, flags);
 	a->base = val;
-	if ((old & MSR_IA32_APICBASE_ENABLE) &&
-	    !(val & MSR_IA32_APICBASE_ENABLE)) {
-		/* Disabled: as after reset when it is enabled again. */
+	if (disable) {
+		khyp_lapic_level_pending(a, level);
 		khyp_lapic_reset_regs(a);
 	} else if (!(old & X2APIC_ENABLE) && (val & X2APIC_ENABLE)) {
 		khyp_lapic_set(a, APIC_ID, a->vcpu->id);
 		khyp_lapic_set(a, APIC_LDR, khyp_x2apic_ldr(a->vcpu->id));
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+	khyp_lapic_eoi_dropped(a, level);
 	return 0;
 }
 
@@ -1157,14 +1269,15 @@ void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector)
 /*
  * INIT (core/vcpu.c, the vCPU's own thread): the registers as after
  * reset but the APIC ID (SDM 10.4.7.3), the timer stopped, a pending NMI
- * dropped.  IA32_APIC_BASE keeps its value, x2APIC mode included; the
- * x2APIC's logical ID follows from its ID again.
+ * dropped, the level-triggered vectors it drops EOI'd to the IOAPIC.
+ * IA32_APIC_BASE keeps its value, x2APIC mode included; the x2APIC's
+ * logical ID follows from its ID again.
  */
 void khyp_lapic_init(struct khyp_vcpu *vcpu)
 {
 	struct khyp_lapic *a = vcpu->lapic;
+	u32 id, ldr, level[8];
 	unsigned long flags;
-	u32 id, ldr;
 
 	if (!a)
 		return;
@@ -1172,12 +1285,14 @@ void khyp_lapic_init(struct khyp_vcpu *vcpu)
 	raw_spin_lock_irqsave(&a->lock, flags);
 	id = khyp_lapic_get(a, APIC_ID);
 	ldr = khyp_lapic_get(a, APIC_LDR);
+	khyp_lapic_level_pending(a, level);
 	khyp_lapic_reset_regs(a);
 	khyp_lapic_set(a, APIC_ID, id);
 	if (khyp_lapic_x2apic(a))
 		khyp_lapic_set(a, APIC_LDR, ldr);
 	clear_bit(0, &a->nmi_pending);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+	khyp_lapic_eoi_dropped(a, level);
 }
 
 /* A vCPU of a VM with an irqchip: its APIC, in the reset state. */

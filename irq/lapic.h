@@ -9,7 +9,6 @@
 
 #include <linux/types.h>
 
-struct khyp_bus_ops;
 struct khyp_inj;
 struct khyp_lapic;
 struct khyp_vcpu;
@@ -47,9 +46,6 @@ struct khyp_lapic_irq {
 unsigned int khyp_lapic_route(struct khyp_vm *vm, struct khyp_lapic *src,
 			      const struct khyp_lapic_irq *irq);
 
-/* The MMIO page's handlers (registered once per VM by irq/irqchip.c). */
-extern const struct khyp_bus_ops khyp_lapic_mmio_ops;
-
 /* A fixed, edge-triggered interrupt from the module (the balloon's). */
 bool khyp_lapic_raise(struct khyp_vcpu *vcpu, u8 vector);
 void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector);
@@ -61,6 +57,8 @@ bool khyp_lapic_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj);
 /* Is there one (without taking it)? */
 bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu);
 bool khyp_lapic_nmi_pending(struct khyp_vcpu *vcpu);
+/* Is a pending vector held back by the TPR alone (CR8 writes must exit)? */
+bool khyp_lapic_tpr_holds(struct khyp_vcpu *vcpu);
 /* Does LINT0 take an ExtINT (the PIC's INTR, irq/pic.c) now? */
 bool khyp_lapic_accepts_extint(struct khyp_vcpu *vcpu);
 /* The unmasked LVT timer entry's vector, or -1 (the vCPU's thread). */

@@ -461,8 +461,8 @@ static void guest_x2apic(void)
 	GUEST_ASSERT_EQ(kh_guest_wrmsr_safe(0x808, 0x100), GP);	/* TPR */
 	GUEST_ASSERT_EQ(kh_guest_wrmsr_safe(0x80b, 1), GP);	/* EOI */
 	GUEST_ASSERT_EQ(kh_guest_wrmsr_safe(0x828, 1), GP);	/* ESR */
-	/* The page is gone in x2APIC mode. */
-	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVR), 0xffffffff);
+	/* The page is gone in x2APIC mode: the host answers the read. */
+	GUEST_SYNC(kh_guest_apic_read(R_LVR));
 	/* x2APIC -> xAPIC is not a valid transition. */
 	GUEST_ASSERT_EQ(kh_guest_wrmsr_safe(MSR_APIC_BASE,
 					    APIC_BASE_GPA | BASE_BSP |
@@ -492,6 +492,10 @@ TEST(x2apic_msrs_and_gp)
 	NEED_DEV();
 	vcpu = one_vcpu(&vm, guest_x2apic);
 	ASSERT_NE(NULL, vcpu);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	ASSERT_EQ(APIC_BASE_GPA + R_LVR, vcpu->run->mmio.phys_addr);
+	vcpu->run->mmio.data = 0xfeedf00d;
+	ASSERT_SYNC(vcpu, 0xfeedf00d);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }

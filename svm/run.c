@@ -182,6 +182,16 @@ static void svm_set_window(struct vmcb *vmcb, bool on)
 	}
 }
 
+static void svm_set_cr8_intercept(struct vmcb *vmcb, bool on)
+{
+	u32 *w = &vmcb->control.intercepts[INTERCEPT_CR8_WRITE / 32];
+
+	if (on)
+		*w |= BIT(INTERCEPT_CR8_WRITE % 32);
+	else
+		*w &= ~BIT(INTERCEPT_CR8_WRITE % 32);
+}
+
 static void svm_set_iret_intercept(struct vmcb *vmcb, bool on)
 {
 	u32 *w = &vmcb->control.intercepts[INTERCEPT_IRET / 32];
@@ -317,9 +327,10 @@ static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 		break;
 	case SVM_EXIT_READ_CR4:
 	case SVM_EXIT_WRITE_CR4:
+	case SVM_EXIT_WRITE_CR8:
 		exit->kind = KHYP_X_CR;
-		exit->cr.cr = 4;
-		exit->cr.write = code == SVM_EXIT_WRITE_CR4;
+		exit->cr.cr = code & 0xf;
+		exit->cr.write = code >= SVM_EXIT_WRITE_CR0;
 		/* Decode assists name the register of a MOV (bit 63). */
 		if ((khyp_caps.features & KHYP_CAP_DECODE_ASSISTS) &&
 		    (info1 & BIT_ULL(63))) {
@@ -456,6 +467,16 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 	if (entry->end_shadow)
 		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	svm_inject(sv, &entry->inject, s->rip);
+	/*
+	 * CR8 is the local APIC's TPR: V_TPR, which the guest's MOV to CR8
+	 * changes without an exit (V_INTR_MASKING), unless an interrupt
+	 * waits for it to go down.
+	 */
+	if (entry->tpr_sync) {
+		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
+					entry->cr8;
+		svm_set_cr8_intercept(vmcb, entry->cr8_write_exit);
+	}
 	/* An NMI waits for an IRET to run: see svm_inject(). */
 	nmi_window = sv->nmi_pending && sv->at_iret &&
 		     !(s->rflags & X86_EFLAGS_IF);
@@ -523,6 +544,9 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	else if (s->dr6 != DR6_RESERVED)
 		native_set_debugreg(6, DR6_RESERVED);
 	stgi();
+
+	/* Also when the guest did not run: the CR8 the next entry has. */
+	exit->cr8 = vmcb->control.int_ctl & V_TPR_MASK;
 
 	/*
 	 * SVM may have been turned off before VMRUN (reboot, crash): no exit

@@ -7,7 +7,8 @@
  *
  * Most of it lives in the save area.  What does not: CR4 as the guest
  * reads it (struct svm_vcpu: the real one keeps khyp_cr4_forced()), and
- * CR8, which is V_TPR in the control area.  Unlike VMX's state.c nothing
+ * CR8, which is V_TPR in the control area (with an irqchip, a copy of the
+ * local APIC's TPR that svm_run() exchanges with it, core/khyp.h).  Unlike VMX's state.c nothing
  * needs loading first: the VMCB is ordinary memory.
  */
 #include <linux/mm.h>

@@ -233,6 +233,14 @@ static bool vmx_prepare_entry(struct vmx_vcpu *vv,
 	u32 intr_state, old_state, proc;
 	unsigned long cr;
 
+	/*
+	 * CR8 is the local APIC's TPR: every CR8 access exits anyway
+	 * (entry->cr8_write_exit changes nothing), so vv->cr8 only keeps
+	 * it for the exit's report.
+	 */
+	if (entry->tpr_sync)
+		vv->cr8 = entry->cr8;
+
 	/* VMX went off and back on here (CPU hotplug, suspend) meanwhile. */
 	if (unlikely(READ_ONCE(vv->cpu) != cpu)) {
 		if (WARN_ON_ONCE(READ_ONCE(vv->cpu) >= 0) ||
@@ -523,6 +531,7 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 
 	if (!vmx_prepare_entry(vv, entry)) {
 		exit->kind = KHYP_X_INVALID_STATE;
+		exit->cr8 = vv->cr8;
 		return;
 	}
 
@@ -534,6 +543,8 @@ void vmx_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 	fail = vmx_vmenter(vcpu->regs.gpr, vv->launched);
 
 	vv->cr2 = native_read_cr2();
+	/* Also when the guest did not run: the CR8 the next entry has. */
+	exit->cr8 = vv->cr8;
 	if (host_debugctl)
 		update_debugctlmsr(host_debugctl);
 	/*

@@ -79,7 +79,8 @@ struct vmx_host_state {
  * @proc:	(m) primary processor-based controls in the VMCS.
  * @nmi_pending: (m) an NMI waits for the guest to unblock NMIs.
  * @cr2:	(m) the guest's CR2 (not in the VMCS).
- * @cr8:	(m) the guest's task priority (CR8 accesses exit).
+ * @cr8:	(m) the guest's task priority (CR8 accesses exit); with an
+ *		irqchip, a copy of the local APIC's TPR >> 4 (entry->cr8).
  * @guest_msrs_loaded: (m) the MSRs below are in the CPU: between the
  *		first run() after vcpu_load() and vcpu_put().
  * @kernel_gs_base, @star, @lstar, @cstar, @sfmask: (m) guest MSRs the
