@@ -65,7 +65,6 @@ void khyp_irq_count_x2apic(struct khyp_vcpu *vcpu, u32 index, bool write)
 	khyp_irq_count_apic(vcpu, reg, write, true);
 }
 
-
 /**
  * khyp_irqchip_create() - KHYP_CREATE_IRQCHIP
  * @vm:		the VM
