@@ -127,7 +127,12 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 		if (fn == 0x80000000)
 			eax = max_ext;
 		if (fn == 0x80000001) {
+			/*
+			 * CR8_LEGACY: LOCK MOV CR0 as CR8 in 32-bit code,
+			 * which the core's MOV CR decoder does not take.
+			 */
 			ecx &= ~(khyp_cpuid_bit(X86_FEATURE_SVM) |
+				 khyp_cpuid_bit(X86_FEATURE_CR8_LEGACY) |
 				 khyp_cpuid_bit(X86_FEATURE_SKINIT) |
 				 khyp_cpuid_bit(X86_FEATURE_WDT) |
 				 khyp_cpuid_bit(X86_FEATURE_XOP) |

@@ -128,22 +128,23 @@ void khyp_host_machine_check(void)
 }
 
 /* Is the guest in 64-bit mode (operands of MOV CR are 64 bits wide)? */
-static bool khyp_cr4_long_mode(const struct khyp_paging *p)
+bool khyp_cr4_long_mode(const struct khyp_paging *p)
 {
 	return (p->efer & EFER_LMA) && p->cs_l;
 }
 
 /*
- * Decode MOV to or from CR@cr (0F 22 /r, 0F 20 /r) at @bytes: legacy
- * prefixes, then in 64-bit mode REX (R extends the CR number: CR8 is
- * REX.R with ModRM.reg 0; B extends the register), the opcode and
- * ModRM, whose mod field the CPU ignores.  Returns the length, or 0 if
- * more bytes are needed or it is not a MOV with CR@cr in the direction
- * of the exit (-EINVAL then in *err).
+ * Decode MOV to or from CR@cr (0F 22 /r, 0F 20 /r), or with @dr the
+ * debug register @cr (0F 23 /r, 0F 21 /r), at @bytes: legacy prefixes,
+ * then in 64-bit mode REX (R extends the CR number: CR8 is REX.R with
+ * ModRM.reg 0; B extends the register), the opcode and ModRM, whose mod
+ * field the CPU ignores.  Returns the length, or 0 if more bytes are
+ * needed or it is not a MOV with that register in the direction of the
+ * exit (-EINVAL then in *err).
  */
 static unsigned int khyp_decode_mov_cr(const u8 *bytes, unsigned int n,
-				       bool long_mode, bool write, int cr,
-				       u8 *gpr, int *err)
+				       bool long_mode, bool dr, bool write,
+				       int cr, u8 *gpr, int *err)
 {
 	unsigned int i = 0;
 	u8 rex = 0, modrm;
@@ -168,7 +169,8 @@ static unsigned int khyp_decode_mov_cr(const u8 *bytes, unsigned int n,
 		return 0;
 	}
 	modrm = bytes[i + 2];
-	if (bytes[i] != 0x0f || bytes[i + 1] != (write ? 0x22 : 0x20) ||
+	if (bytes[i] != 0x0f ||
+	    bytes[i + 1] != (write ? 0x22 : 0x20) + dr ||
 	    (((modrm >> 3) & 7) | ((rex & 0x04) << 1)) != cr)
 		return 0;
 	*gpr = (modrm & 7) | ((rex & 0x01) << 3);
@@ -176,9 +178,20 @@ static unsigned int khyp_decode_mov_cr(const u8 *bytes, unsigned int n,
 	return i + 3;
 }
 
-/* Fetch and decode the MOV CR@cr at CS:RIP; 0 or -errno. */
-static int khyp_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
-			  bool write, int cr, u8 *gpr, u8 *len)
+/**
+ * khyp_mov_cr_decode() - fetch and decode a MOV CR or MOV DR at CS:RIP
+ * @vcpu:	the vCPU, its registers current
+ * @p:		its paging state (->get_paging)
+ * @dr:		a debug register rather than a control register
+ * @write:	MOV to the register (else from it)
+ * @cr:		the register the exit named
+ * @gpr:	out: the general register
+ * @len:	out: the instruction's length
+ *
+ * Return: 0, or -errno if the bytes cannot be read or are not that MOV.
+ */
+int khyp_mov_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
+		       bool dr, bool write, int cr, u8 *gpr, u8 *len)
 {
 	bool long_mode = khyp_cr4_long_mode(p);
 	u64 linear = vcpu->regs.rip;
@@ -193,13 +206,14 @@ static int khyp_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 		  PAGE_SIZE - offset_in_page(linear));
 	if (khyp_guest_read_virt(vcpu, p, linear, bytes, n))
 		return -EFAULT;
-	*len = khyp_decode_mov_cr(bytes, n, long_mode, write, cr, gpr, &r);
+	*len = khyp_decode_mov_cr(bytes, n, long_mode, dr, write, cr, gpr,
+				  &r);
 	if (r == -ENODATA) {
 		if (khyp_guest_read_virt(vcpu, p, linear + n, bytes + n,
 					 KHYP_INSN_MAX_LEN - n))
 			return -EFAULT;
 		*len = khyp_decode_mov_cr(bytes, KHYP_INSN_MAX_LEN, long_mode,
-					  write, cr, gpr, &r);
+					  dr, write, cr, gpr, &r);
 	}
 	return r;
 }
@@ -249,7 +263,7 @@ int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	long_mode = khyp_cr4_long_mode(&p);
 	if (!exit->cr.decoded &&
 	    ((cr != 4 && cr != 8) ||
-	     khyp_cr_decode(vcpu, &p, write, cr, &gpr, &len))) {
+	     khyp_mov_cr_decode(vcpu, &p, false, write, cr, &gpr, &len))) {
 		run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
 		run->internal.suberror = KHYP_INTERNAL_EMULATION;
 		run->internal.hw_exit_code = exit->hw_code;

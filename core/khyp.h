@@ -46,6 +46,7 @@ enum khyp_exit_kind {
 	KHYP_X_WBINVD,		/* WBINVD or INVD: skipped */
 	KHYP_X_GP,		/* an instruction khyp refuses: give #GP(0) */
 	KHYP_X_CR,		/* MOV to or from a control register: .cr */
+	KHYP_X_DR,		/* MOV to or from a debug register: .cr */
 	KHYP_X_NR
 };
 
@@ -80,6 +81,9 @@ struct khyp_inj {
  *		intercepts every CR4 read and write, and MOV to CR8 when
  *		entry->cr8_write_exit asks; VMX only MOV to CR0/CR4 that
  *		changes a bit khyp owns, and every CR8 access.
+ *		KHYP_X_DR uses it the same way for a debug register: VMX
+ *		names the register, SVM leaves it to the core's decoder
+ *		unless decode assists do.
  * @exception:	KHYP_X_EXCEPTION: the exception the guest raised, which
  *		khyp intercepts only to keep the host safe (see
  *		khyp_irq_reflect_exception()); it goes back to the guest.

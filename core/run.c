@@ -336,6 +336,8 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 		return 1;
 	case KHYP_X_CR:
 		return khyp_cr_emulate(vcpu, exit);
+	case KHYP_X_DR:
+		return khyp_dr_emulate(vcpu, exit);
 	case KHYP_X_WBINVD:
 		/*
 		 * Guest memory is write-back cacheable and coherent (EPT/NPT

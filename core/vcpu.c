@@ -99,8 +99,9 @@ static void khyp_real_segment(struct khyp_segment *seg, u16 sel, u64 base,
  * were waiting are dropped, and the local APIC is reset but keeps its
  * ID (irq/lapic.c).  The segment and control registers reach the
  * hardware through the backend's set_sregs, as KHYP_SET_SREGS does.
- * Unchanged, as INIT leaves them: the x87/SSE/AVX state, the MSRs, the
- * debug registers, and the guest's CPUID table.
+ * The debug registers are reset as the table says (core/dr.c).
+ * Unchanged, as INIT leaves them: the x87/SSE/AVX state, the MSRs and
+ * the guest's CPUID table.
  */
 void khyp_vcpu_init_reset(struct khyp_vcpu *vcpu)
 {
@@ -128,6 +129,7 @@ void khyp_vcpu_init_reset(struct khyp_vcpu *vcpu)
 	vcpu->regs.rip = 0xfff0;
 	vcpu->regs.rflags = X86_EFLAGS_FIXED;
 
+	khyp_dr_reset(vcpu);
 	memset(&vcpu->events, 0, sizeof(vcpu->events));
 	vcpu->injecting = NULL;
 	/* No instruction is at this RIP: the next entry ends any shadow. */
@@ -419,6 +421,7 @@ int khyp_vcpu_create(struct khyp_vm *vm, unsigned long id)
 	khyp_vcpu_preempt_init(vcpu);
 	rcuwait_init(&vcpu->halt_wait);
 	khyp_cpuid_set_default(&vcpu->cpuid, id, irqchip);
+	khyp_dr_reset(vcpu);
 	vcpu->tlb_gen = atomic_long_read(&vm->tlb_gen);
 
 	r = -ENOMEM;

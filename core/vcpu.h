@@ -130,6 +130,9 @@ enum {
  * @int_shadow:	(m) the guest was in an interrupt shadow at the last exit.
  * @shadow_rip:	(m) RIP at that exit: the shadow holds only while RIP
  *		is still there (irq/inject.c).
+ * @dr:		(m) the guest's debug registers as MOV DR sees them
+ *		(core/dr.c): DR0-DR3, DR6, DR7.  The hardware's are not
+ *		loaded from them: breakpoints are kept, not armed.
  * @pending:	(m) KHYP_PENDING_*: what userspace must complete.
  * @mmio_insn:	(m) the decoded instruction of a pending MMIO read.
  * @io_size:	(m) the size of a pending IN.
@@ -164,6 +167,13 @@ enum {
  * @rcu:	frees the vCPU after a grace period: RCU readers of
  *		vm->vcpus[] may still read @mode, @cpu and @irq_requests.
  */
+/* DR0-DR3, DR6, DR7 of a vCPU (core/dr.c). */
+struct khyp_debugregs {
+	u64 db[4];
+	u64 dr6;
+	u64 dr7;
+};
+
 struct khyp_vcpu {
 	struct khyp_vm *vm;
 	unsigned int id;
@@ -181,6 +191,7 @@ struct khyp_vcpu {
 	struct khyp_inj *injecting;
 	bool int_shadow;
 	u64 shadow_rip;
+	struct khyp_debugregs dr;
 	enum khyp_pending pending;
 	struct khyp_insn mmio_insn;
 	u8 io_size;
@@ -243,6 +254,12 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write);
 
 /* core/cr4.c */
 int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+bool khyp_cr4_long_mode(const struct khyp_paging *p);
+int khyp_mov_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
+		       bool dr, bool write, int cr, u8 *gpr, u8 *len);
+/* core/dr.c: MOV to and from the debug registers. */
+void khyp_dr_reset(struct khyp_vcpu *vcpu);
+int khyp_dr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 
 /* core/mmio.c */
 int khyp_mmio_handle(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);

@@ -939,7 +939,8 @@ static s32 khyp_lapic_mmio_offset(struct khyp_lapic *a, u64 addr,
 	if (!khyp_lapic_hw_enabled(a) || khyp_lapic_x2apic(a) ||
 	    off >= PAGE_SIZE || len > PAGE_SIZE - off)
 		return -1;
-	return off;
+	/* The guest chose @addr: no speculative read past the page. */
+	return array_index_nospec(off, PAGE_SIZE);
 }
 
 bool khyp_lapic_mmio_read(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,

@@ -84,15 +84,20 @@ int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch)
 			return r;
 	}
 	khyp_balloon_fault(vm, gpa >> PAGE_SHIFT);
+	/*
+	 * Before the balloon is looked at: an inflation that the look
+	 * misses bumps inval_seq after it, and the 2 MiB block is then not
+	 * installed (khyp_memory_fault_page()).
+	 */
+	seq = READ_ONCE(vm->mem.inval_seq);
+	smp_rmb();	/* before the lookups; see khyp_memory_delete() */
 	/* Not over frames in the balloon: they would be allocated. */
 	first = ALIGN_DOWN(gpa >> PAGE_SHIFT, KHYP_HUGE_PAGES);
 	try_huge = (khyp_caps.features & KHYP_CAP_2M_PAGES) &&
 		   READ_ONCE(huge_pages) &&
 		   khyp_balloon_range_empty(vm, first, KHYP_HUGE_PAGES);
-	seq = READ_ONCE(vm->mem.inval_seq);
-	smp_rmb();	/* before the lookup; see khyp_memory_delete() */
 	page = khyp_memory_fault_page(&vm->mem, gpa >> PAGE_SHIFT, try_huge,
-				      &flags, &huge);
+				      seq, &flags, &huge);
 	if (IS_ERR(page))
 		return PTR_ERR(page);
 	if (!page)

@@ -316,8 +316,9 @@ undo:
  * NULL if @gfn is in no slot any more, or an ERR_PTR.
  */
 static struct page *khyp_slot_install(struct khyp_memory *mem, u64 gfn,
-				      struct page **page, struct page **block,
-				      u32 *flags, bool *huge)
+				      unsigned long seq, struct page **page,
+				      struct page **block, u32 *flags,
+				      bool *huge)
 {
 	struct khyp_mem_slot *slot;
 	unsigned long index, first;
@@ -340,8 +341,14 @@ static struct page *khyp_slot_install(struct khyp_memory *mem, u64 gfn,
 		goto get;
 	}
 	if (*block) {
-		/* Still the whole range untouched (the slot may be a new one). */
-		if (khyp_slot_huge_free(slot, gfn, &first) &&
+		/*
+		 * Still the whole range untouched (the slot may be a new
+		 * one), and nothing invalidated since the caller looked at
+		 * the balloon: a frame of the range inflated meanwhile has
+		 * no page, and the block would give it one.
+		 */
+		if (mem->inval_seq == seq &&
+		    khyp_slot_huge_free(slot, gfn, &first) &&
 		    !khyp_slot_store_huge(mem, slot, first, *block)) {
 			p = *block + (index - first);
 			*block = NULL;
@@ -385,6 +392,8 @@ free:
  * @gfn:	guest frame number
  * @try_huge:	allocate the whole 2 MiB-aligned range around @gfn as one
  *		block if it lies in one slot and has no page yet
+ * @seq:	@mem->inval_seq as the caller read it before it decided
+ *		@try_huge: a block is installed only if it has not moved
  * @flags:	if not NULL, receives the slot's KHYP_MEM_* flags
  * @huge:	if not NULL, set to whether this call allocated such a block
  *		(then @gfn's page is part of 512 physically contiguous,
@@ -402,7 +411,8 @@ free:
  * in no slot (an MMIO address), or an ERR_PTR on allocation failure.
  */
 struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
-				    bool try_huge, u32 *flags, bool *huge)
+				    bool try_huge, unsigned long seq,
+				    u32 *flags, bool *huge)
 {
 	struct page *page = NULL, *block = NULL, *p;
 	struct khyp_mem_slot *slot;
@@ -439,7 +449,7 @@ struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
 	}
 
 	mutex_lock(&mem->lock);
-	p = khyp_slot_install(mem, gfn, &page, &block, flags, &is_huge);
+	p = khyp_slot_install(mem, gfn, seq, &page, &block, flags, &is_huge);
 	mutex_unlock(&mem->lock);
 	if (huge)
 		*huge = is_huge;
@@ -459,7 +469,7 @@ struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
 struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags)
 {
-	return khyp_memory_fault_page(mem, gfn, false, flags, NULL);
+	return khyp_memory_fault_page(mem, gfn, false, 0, flags, NULL);
 }
 
 /**

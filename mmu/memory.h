@@ -108,6 +108,7 @@ struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags);
 struct page *khyp_memory_lock_page(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
-				    bool try_huge, u32 *flags, bool *huge);
+				    bool try_huge, unsigned long seq,
+				    u32 *flags, bool *huge);
 
 #endif /* KHYP_MMU_MEMORY_H */

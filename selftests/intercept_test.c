@@ -12,8 +12,9 @@
  *  - RDTSCP and RDPID give #UD (they would read the host's TSC_AUX),
  *    RDPMC #GP(0);
  *  - the host's hardware breakpoints survive a guest run;
- *  - the SVM and VMX instructions, MONITOR/MWAIT, XSETBV and MOV DRn give
- *    #UD (docs/api.md, "What a guest cannot do").
+ *  - the SVM and VMX instructions, MONITOR/MWAIT and XSETBV give #UD
+ *    (docs/api.md, "What a guest cannot do");
+ *  - MOV to and from DR0-DR7 keep the guest's values (core/dr.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -547,22 +548,6 @@ static const struct ud_insn ud_insns[] = {
 	{ "MONITOR", 3, { 0x0f, 0x01, 0xc8 }, UD_PAGE },
 	{ "MWAIT", 3, { 0x0f, 0x01, 0xc9 }, 0 },
 	{ "XSETBV", 3, { 0x0f, 0x01, 0xd1 }, 1 },		/* XCR0 = 1 */
-	{ "MOV DR0, RAX", 3, { 0x0f, 0x21, 0xc0 }, 0 },
-	{ "MOV DR1, RAX", 3, { 0x0f, 0x21, 0xc8 }, 0 },
-	{ "MOV DR2, RAX", 3, { 0x0f, 0x21, 0xd0 }, 0 },
-	{ "MOV DR3, RAX", 3, { 0x0f, 0x21, 0xd8 }, 0 },
-	{ "MOV DR4, RAX", 3, { 0x0f, 0x21, 0xe0 }, 0 },
-	{ "MOV DR5, RAX", 3, { 0x0f, 0x21, 0xe8 }, 0 },
-	{ "MOV DR6, RAX", 3, { 0x0f, 0x21, 0xf0 }, 0 },
-	{ "MOV DR7, RAX", 3, { 0x0f, 0x21, 0xf8 }, 0 },
-	{ "MOV RAX, DR0", 3, { 0x0f, 0x23, 0xc0 }, 0 },
-	{ "MOV RAX, DR1", 3, { 0x0f, 0x23, 0xc8 }, 0 },
-	{ "MOV RAX, DR2", 3, { 0x0f, 0x23, 0xd0 }, 0 },
-	{ "MOV RAX, DR3", 3, { 0x0f, 0x23, 0xd8 }, 0 },
-	{ "MOV RAX, DR4", 3, { 0x0f, 0x23, 0xe0 }, 0xffff0ff0 },
-	{ "MOV RAX, DR5", 3, { 0x0f, 0x23, 0xe8 }, 0x400 },
-	{ "MOV RAX, DR6", 3, { 0x0f, 0x23, 0xf0 }, 0xffff0ff0 },
-	{ "MOV RAX, DR7", 3, { 0x0f, 0x23, 0xf8 }, 0x400 },
 };
 #define NR_UD_INSNS	(sizeof(ud_insns) / sizeof(ud_insns[0]))
 
@@ -610,6 +595,130 @@ TEST(guest_cannot_use_gets_ud)
 			TH_LOG("%s: vector %#lx (0xff: none)",
 			       ud_insns[i].name ? ud_insns[i].name : "?", v);
 	}
+	kh_vm_free(vm);
+}
+
+/* ---- the debug registers (core/dr.c) ---- */
+
+static volatile uint8_t dr_code[32] __attribute__((aligned(32)));
+
+/*
+ * Run one MOV DR given as bytes (then RET) with RAX and R9 in, out: the
+ * exception vector or NO_FAULT.
+ */
+static uint64_t guest_dr_op(const uint8_t *b, unsigned int len,
+			    uint64_t *rax, uint64_t *r9)
+{
+	register uint64_t r9v asm("r9") = *r9;
+	uint64_t a = *rax;
+	unsigned int k;
+
+	for (k = 0; k < len; k++)
+		dr_code[k] = b[k];
+	dr_code[k] = 0xc3;
+	kh_guest_fixup_vector = NO_FAULT;
+	kh_guest_fixup_rip = (uint64_t)(uintptr_t)&dr_code[k];
+	asm volatile("call *%[fn]" : "+a"(a), "+r"(r9v)
+		     : [fn] "r"(dr_code) : "memory", "cc");
+	kh_guest_fixup_rip = 0;
+	*rax = a;
+	*r9 = r9v;
+	return kh_guest_fixup_vector;
+}
+
+/* MOV DRn, RAX (0F 23 /r) and MOV RAX, DRn (0F 21 /r). */
+static uint64_t dr_write(int n, uint64_t v)
+{
+	uint8_t b[3] = { 0x0f, 0x23, 0xc0 | n << 3 };
+	uint64_t r9 = 0;
+
+	return guest_dr_op(b, 3, &v, &r9);
+}
+
+static uint64_t dr_read(int n, uint64_t *v)
+{
+	uint8_t b[3] = { 0x0f, 0x21, 0xc0 | n << 3 };
+	uint64_t r9 = 0;
+
+	*v = 0x5a5a5a5a5a5a5a5aULL;
+	return guest_dr_op(b, 3, v, &r9);
+}
+
+#define DR_CHECK(expr, want)	GUEST_ASSERT_EQ((uint64_t)(expr), (uint64_t)(want))
+
+static void guest_debug_registers(void)
+{
+	/* MOV R9, DR1 and MOV DR3, R9: REX.B, one byte longer */
+	static const uint8_t to_r9[4] = { 0x41, 0x0f, 0x21, 0xc9 };
+	static const uint8_t from_r9[4] = { 0x41, 0x0f, 0x23, 0xd9 };
+	uint64_t v, r9, rax;
+	int n;
+
+	/* the values of power-on */
+	for (n = 0; n < 4; n++) {
+		DR_CHECK(dr_read(n, &v), NO_FAULT);
+		DR_CHECK(v, 0);
+	}
+	DR_CHECK(dr_read(6, &v), NO_FAULT);
+	DR_CHECK(v, 0xffff0ff0);
+	DR_CHECK(dr_read(7, &v), NO_FAULT);
+	DR_CHECK(v, 0x400);
+	/* DR0-DR3 keep any address */
+	for (n = 0; n < 4; n++)
+		DR_CHECK(dr_write(n, 0xffffffff80001000ULL + n), NO_FAULT);
+	for (n = 0; n < 4; n++) {
+		DR_CHECK(dr_read(n, &v), NO_FAULT);
+		DR_CHECK(v, 0xffffffff80001000ULL + n);
+	}
+	/* DR6 and DR7 keep their writable bits, with their fixed ones */
+	DR_CHECK(dr_write(6, 0), NO_FAULT);
+	DR_CHECK(dr_read(6, &v), NO_FAULT);
+	DR_CHECK(v, 0xffff0ff0);
+	DR_CHECK(dr_write(6, 0xe00f), NO_FAULT);
+	DR_CHECK(dr_read(6, &v), NO_FAULT);
+	DR_CHECK(v, 0xffffefff);
+	DR_CHECK(dr_write(7, 0x1 | 0x1800), NO_FAULT);	/* L0, reserved 11-12 */
+	DR_CHECK(dr_read(7, &v), NO_FAULT);
+	DR_CHECK(v, 0x401);
+	/* bits 63:32 of DR6 or DR7: #GP, nothing changes */
+	DR_CHECK(dr_write(7, 1ULL << 32), X86_TRAP_GP);
+	DR_CHECK(dr_write(6, 1ULL << 40), X86_TRAP_GP);
+	DR_CHECK(dr_read(7, &v), NO_FAULT);
+	DR_CHECK(v, 0x401);
+	/* DR4 and DR5 are DR6 and DR7 while CR4.DE is clear */
+	DR_CHECK(dr_read(4, &v), NO_FAULT);
+	DR_CHECK(v, 0xffffefff);
+	DR_CHECK(dr_read(5, &v), NO_FAULT);
+	DR_CHECK(v, 0x401);
+	DR_CHECK(dr_write(5, 0x3), NO_FAULT);
+	DR_CHECK(dr_read(7, &v), NO_FAULT);
+	DR_CHECK(v, 0x403);
+	/* a REX-prefixed MOV: the register is R9 */
+	rax = 0;
+	r9 = 0;
+	DR_CHECK(guest_dr_op(to_r9, 4, &rax, &r9), NO_FAULT);
+	DR_CHECK(r9, 0xffffffff80001001ULL);
+	r9 = 0x1234;
+	DR_CHECK(guest_dr_op(from_r9, 4, &rax, &r9), NO_FAULT);
+	DR_CHECK(dr_read(3, &v), NO_FAULT);
+	DR_CHECK(v, 0x1234);
+	/* CR4.DE: DR4 and DR5 are #UD */
+	DR_CHECK(guest_write_cr4_safe(guest_read_cr4() | (1UL << 3)), NO_FAULT);	/* DE */
+	DR_CHECK(dr_read(4, &v), X86_TRAP_UD);
+	DR_CHECK(dr_write(5, 0), X86_TRAP_UD);
+	DR_CHECK(dr_read(6, &v), NO_FAULT);
+	GUEST_DONE();
+}
+
+TEST(debug_registers_keep_values)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	int id;
+
+	NEED_DEV();
+	vm = vm_long(guest_debug_registers, &vcpu, &id);
+	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
 

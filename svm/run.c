@@ -370,6 +370,21 @@ static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 		break;
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7:
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7:
+		/*
+		 * Every MOV DR (core/dr.c).  Decode assists name the
+		 * register; the length is known only with NRIP save (a REX
+		 * prefix makes it 4): else the core decodes.
+		 */
+		exit->kind = KHYP_X_DR;
+		exit->cr.cr = code & 0xf;
+		exit->cr.write = code >= SVM_EXIT_WRITE_DR0;
+		if ((khyp_caps.features & KHYP_CAP_DECODE_ASSISTS) &&
+		    (khyp_caps.features & KHYP_CAP_NRIP_SAVE)) {
+			exit->cr.decoded = true;
+			exit->cr.gpr = info1 & 0xf;
+			exit->insn_len = vmcb->control.next_rip - rip;
+		}
+		break;
 	case SVM_EXIT_RDTSCP:
 	case SVM_EXIT_RDPRU:
 	case SVM_EXIT_INVLPGA:

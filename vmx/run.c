@@ -418,6 +418,17 @@ static void vmx_translate_exit(struct vmx_vcpu *vv, u32 reason,
 	case EXIT_REASON_CR_ACCESS:
 		vmx_translate_cr(exit);
 		return;
+	case EXIT_REASON_DR_ACCESS:
+		/* Every MOV DR (core/dr.c): the qualification names it all. */
+		q = vmcs_read(EXIT_QUALIFICATION);
+		exit->hw_info[0] = q;
+		exit->kind = KHYP_X_DR;
+		exit->cr.cr = q & DEBUG_REG_ACCESS_NUM;
+		exit->cr.write = !(q & TYPE_MOV_FROM_DR);
+		exit->cr.decoded = true;
+		exit->cr.gpr = DEBUG_REG_ACCESS_REG(q);
+		exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+		return;
 	case EXIT_REASON_IO_INSTRUCTION:
 		q = vmcs_read(EXIT_QUALIFICATION);
 		exit->hw_info[0] = q;
@@ -480,7 +491,6 @@ static void vmx_translate_exit(struct vmx_vcpu *vv, u32 reason,
 	case EXIT_REASON_VMWRITE:
 	case EXIT_REASON_VMOFF:
 	case EXIT_REASON_VMON:
-	case EXIT_REASON_DR_ACCESS:
 	case EXIT_REASON_MWAIT_INSTRUCTION:
 	case EXIT_REASON_MONITOR_INSTRUCTION:
 	case EXIT_REASON_INVEPT:

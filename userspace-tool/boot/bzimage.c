@@ -115,6 +115,9 @@ static int bz_parse(const unsigned char *p, size_t len, struct bz_header *h,
 	if (!bzimage_detect(p, len))
 		return loader_fail(err, errlen, -ENOEXEC,
 				   "not a Linux bzImage (no 0xAA55 and \"HdrS\" boot header)");
+	if (len < HDR_INIT_SIZE + 4)
+		return loader_fail(err, errlen, -EINVAL,
+				   "truncated in its setup header (%zu bytes)", len);
 	memset(h, 0, sizeof(*h));
 	h->version = rd(p, HDR_VERSION, 2);
 	if (h->version < BZ_MIN_VERSION)
