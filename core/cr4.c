@@ -218,6 +218,26 @@ int khyp_mov_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 	return r;
 }
 
+/**
+ * khyp_mov_cr_failed() - a MOV CR or MOV DR that could not be read or
+ *			  decoded: an emulation error with RIP, for userspace
+ * @vcpu:	the vCPU
+ * @exit:	the exit
+ *
+ * Return: 0, to stop the run loop.
+ */
+int khyp_mov_cr_failed(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
+{
+	struct khyp_run *run = vcpu->run;
+
+	run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KHYP_INTERNAL_EMULATION;
+	run->internal.hw_exit_code = exit->hw_code;
+	run->internal.ndata = 1;
+	run->internal.data[0] = vcpu->regs.rip;
+	return 0;
+}
+
 /* MOV to @cr of @val: would the processor take it?  False means #GP(0). */
 static bool khyp_cr_write_ok(int cr, const struct khyp_paging *p, u64 val)
 {
@@ -251,7 +271,6 @@ static bool khyp_cr_write_ok(int cr, const struct khyp_paging *p, u64 val)
  */
 int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
-	struct khyp_run *run = vcpu->run;
 	bool write = exit->cr.write;
 	u8 gpr = exit->cr.gpr, len = exit->insn_len;
 	int cr = exit->cr.cr;
@@ -264,12 +283,7 @@ int khyp_cr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	if (!exit->cr.decoded &&
 	    ((cr != 4 && cr != 8) ||
 	     khyp_mov_cr_decode(vcpu, &p, false, write, cr, &gpr, &len))) {
-		run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
-		run->internal.suberror = KHYP_INTERNAL_EMULATION;
-		run->internal.hw_exit_code = exit->hw_code;
-		run->internal.ndata = 1;
-		run->internal.data[0] = vcpu->regs.rip;
-		return 0;
+		return khyp_mov_cr_failed(vcpu, exit);
 	}
 	reg = &vcpu->regs.gpr[gpr];
 	if (!write) {

@@ -87,7 +87,6 @@ static bool khyp_dr_set(struct khyp_vcpu *vcpu, int dr, u64 val)
  */
 int khyp_dr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
-	struct khyp_run *run = vcpu->run;
 	bool write = exit->cr.write;
 	u8 gpr = exit->cr.gpr, len = exit->insn_len;
 	int dr = exit->cr.cr;
@@ -99,12 +98,7 @@ int khyp_dr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	long_mode = khyp_cr4_long_mode(&p);
 	if (!exit->cr.decoded &&
 	    khyp_mov_cr_decode(vcpu, &p, true, write, dr, &gpr, &len)) {
-		run->exit_reason = KHYP_EXIT_INTERNAL_ERROR;
-		run->internal.suberror = KHYP_INTERNAL_EMULATION;
-		run->internal.hw_exit_code = exit->hw_code;
-		run->internal.ndata = 1;
-		run->internal.data[0] = vcpu->regs.rip;
-		return 0;
+		return khyp_mov_cr_failed(vcpu, exit);
 	}
 	if (dr > 7 || ((dr == 4 || dr == 5) && (p.cr4 & X86_CR4_DE))) {
 		khyp_irq_queue_exception(vcpu, X86_TRAP_UD, false, 0);
