@@ -107,6 +107,7 @@
 /* The host bridge at 00:00.0 */
 #define PCI_HOST_VENDOR		0x8086
 #define PCI_HOST_DEVICE		0x29c0	/* Q35 MCH, as QEMU's q35 */
+#define PCI_HOST_CLASS		0x060000	/* bridge, host, prog-if 0 */
 #define PCI_SUBSYS_VENDOR_QEMU	0x1af4
 #define PCI_SUBSYS_QEMU		0x1100
 
@@ -187,7 +188,7 @@ struct pci_dev {
 	unsigned int slot;
 	uint8_t cfg[PCI_CFG_SIZE];	/* config space, as the guest reads it */
 	uint8_t wmask[PCI_CFG_SIZE];	/* bits the guest may write */
-	uint8_t cap_end;		/* next free capability offset */
+	uint16_t cap_end;		/* next free capability offset */
 	uint8_t cap_last;		/* offset of the last capability, 0 none */
 	struct pci_bar bars[PCI_NR_BARS];
 	bool intx_level;		/* the device's own INTx level */
@@ -218,6 +219,8 @@ struct pci_host {
 	pci_msi_t msi;
 	void *irq_opaque;
 	unsigned long irq_errors;	/* hooks that failed */
+	int vm_fd;			/* pci__init's, for its hooks */
+	bool inited;			/* pci__exit has something to undo */
 	/* INTx levels, the MSI-X state of every device */
 	pthread_mutex_t lock;
 	unsigned int gsi_count[4];	/* devices asserting GSI 16 + i */
