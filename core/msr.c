@@ -11,7 +11,17 @@
  * set through KHYP_GET_MSRS/KHYP_SET_MSRS.  In a VM with an irqchip,
  * IA32_APIC_BASE and the x2APIC MSRs go to the local APIC first
  * (irq/lapic.c); userspace does not reach them yet.
+ *
+ * A few MSRs exist only for guests that read them without a fault handler
+ * (Linux's rdmsr() rather than rdmsr_safe()) and find nothing to do in
+ * the value; they are not state, so KHYP_GET_MSRS does not list them:
+ *
+ *   MSR_K8_INT_PENDING_MSG (0xc0010055), on a vCPU whose CPUID says
+ *   AuthenticAMD: Linux reads it on AMD family 0xf and 0x10 (erratum 400,
+ *   arch_post_acpi_subsys_init()) to see whether C1E is on.  Reads 0 (no
+ *   C1E), writes are ignored.  On other vendors it is #GP, as on Intel.
  */
+#include <linux/lockdep.h>
 #include <asm/msr-index.h>
 
 #include "../irq/irq.h"
@@ -84,6 +94,36 @@ int khyp_msr_check(u32 index, u64 data)
 }
 
 /*
+ * "AuthenticAMD" in the vCPU's CPUID leaf 0: EBX "Auth", EDX "enti",
+ * ECX "cAMD".
+ */
+static bool khyp_vcpu_is_amd(const struct khyp_vcpu *vcpu)
+{
+	const struct khyp_cpuid_entry *e;
+	unsigned int i;
+
+	lockdep_assert_held(&vcpu->mutex);
+	for (i = 0; i < vcpu->cpuid.nent; i++) {
+		e = &vcpu->cpuid.entries[i];
+		if (e->function == 0)
+			return e->ebx == 0x68747541 && e->edx == 0x69746e65 &&
+			       e->ecx == 0x444d4163;
+	}
+	return false;
+}
+
+/* True if @index is one of the read-as-zero MSRs above for this vCPU. */
+static bool khyp_msr_raz(struct khyp_vcpu *vcpu, u32 index)
+{
+	switch (index) {
+	case MSR_K8_INT_PENDING_MSG:
+		return khyp_vcpu_is_amd(vcpu);
+	default:
+		return false;
+	}
+}
+
+/*
  * The guest executed RDMSR (@write false) or WRMSR.  Returns true if it
  * was emulated, false if the guest must get #GP.
  */
@@ -105,6 +145,13 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write)
 			gpr[KHYP_RDX] = data >> 32;
 		}
 		return !r;
+	}
+	if (khyp_msr_raz(vcpu, index)) {
+		if (!write) {
+			gpr[KHYP_RAX] = 0;
+			gpr[KHYP_RDX] = 0;
+		}
+		return true;
 	}
 	if (!khyp_msr_known(index))
 		return false;

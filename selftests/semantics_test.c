@@ -5,7 +5,8 @@
  * or a signal's EINTR return; a
  * state the hardware refuses ends every run with INVALID_STATE until it
  * is fixed; KHYP_SET_SREGS and KHYP_SET_MSRS refuse values outside what
- * they can hold (and the guest gets #GP for the same MSR values); a TSC
+ * they can hold (and the guest gets #GP for the same MSR values); AMD's
+ * interrupt pending message MSR reads 0 on an AMD vCPU only; a TSC
  * write sets an offset; a HLT with a deliverable event queued ends in the
  * kernel; an error code without its flag is refused.
  */
@@ -402,6 +403,75 @@ TEST(msr_invalid_values)
 	ASSERT_SYNC(vcpu, pat);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
+}
+
+#define MSR_INT_PENDING_MSG	0xc0010055	/* AMD K8: C1E, erratum 400 */
+
+static void guest_int_pending_msg(void)
+{
+	uint64_t v;
+
+	GUEST_SYNC(kh_guest_rdmsr_safe(MSR_INT_PENDING_MSG, &v));
+	GUEST_SYNC(v);
+	GUEST_SYNC(kh_guest_wrmsr_safe(MSR_INT_PENDING_MSG, 0));
+	GUEST_DONE();
+}
+
+/* Make @vcpu's CPUID leaf 0 say @vendor (12 characters). */
+static void set_vendor(struct __test_metadata *_metadata,
+		       struct kh_vcpu *vcpu, const char *vendor)
+{
+	struct khyp_cpuid c = { 0 };
+	uint32_t sig[3], i;
+
+	memcpy(sig, vendor, 12);
+	ASSERT_EQ(0, ioctl(vcpu->fd, KHYP_GET_CPUID, &c));
+	for (i = 0; i < c.nent; i++) {
+		if (c.entries[i].function != 0)
+			continue;
+		c.entries[i].ebx = sig[0];
+		c.entries[i].edx = sig[1];
+		c.entries[i].ecx = sig[2];
+	}
+	ASSERT_EQ(0, ioctl(vcpu->fd, KHYP_SET_CPUID, &c))
+		TH_LOG("KHYP_SET_CPUID: %s", strerror(errno));
+}
+
+/* Run guest_int_pending_msg in a vCPU whose CPUID says @vendor. */
+static void int_pending_msg(struct __test_metadata *_metadata,
+			    const char *vendor, uint64_t vector, uint64_t value)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	set_vendor(_metadata, vcpu, vendor);
+	kh_vcpu_setup_long_mode(vcpu, guest_int_pending_msg);
+	kh_vm_install_idt(vm, vcpu);
+	ASSERT_SYNC(vcpu, vector);	/* RDMSR */
+	ASSERT_SYNC(vcpu, value);
+	ASSERT_SYNC(vcpu, vector);	/* WRMSR */
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * Linux reads AMD's interrupt pending message MSR (0xc0010055) with a
+ * plain RDMSR on family 0xf/0x10 (erratum 400, at boot; Debian's kernel
+ * in svm-qemu's qemu64 did): on an AMD vCPU it reads 0 and takes writes
+ * without #GP, whatever the host is.
+ */
+TEST(msr_int_pending_msg_reads_0_on_amd)
+{
+	int_pending_msg(_metadata, "AuthenticAMD", 0xff, 0);
+}
+
+/* On an Intel vCPU the MSR does not exist: #GP, whatever the host is. */
+TEST(msr_int_pending_msg_gp_on_intel)
+{
+	int_pending_msg(_metadata, "GenuineIntel", 13, 0);
 }
 
 static void guest_rdtsc(void)

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the initramfs of a Linux guest under `khyp run` (the boot test,
+# selftests/linux_boot_test.c, and the README's first example): a static
+# busybox (busybox-static), scripts/linux-guest-init as /init, and the
+# virtio modules of kernel KVER from /lib/modules/KVER, in the order
+# modules.dep gives (modprobe --show-depends), decompressed where the
+# kernel ships them compressed (busybox's insmod reads plain .ko only).
+# A newc cpio, gzip-compressed (Debian's kernels have CONFIG_RD_GZIP).
+#
+# This is not scripts/mkinitramfs.sh, which builds the test machines'
+# initramfs (khyp.ko, the selftests) that the emulators boot.
+#
+# Usage: mkinitramfs-linux.sh OUT.cpio.gz [KVER]   (KVER: uname -r)
+set -euo pipefail
+
+out=$1 kver=${2:-$(uname -r)}
+here=$(cd "$(dirname "$0")" && pwd)
+# virtio-pci with block, network (net_failover), console and rng.
+MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio_rng"
+
+die() { echo "mkinitramfs-linux: $*" >&2; exit 1; }
+[ -x /bin/busybox ] || die "no /bin/busybox (apt-get install busybox-static)"
+readelf -l /bin/busybox 2>/dev/null | grep -q INTERP &&
+	die "/bin/busybox is not static (apt-get install busybox-static)"
+[ -d "/lib/modules/$kver" ] || die "no /lib/modules/$kver"
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,lib/modules}
+cp /bin/busybox "$root/bin/busybox"
+install -m 755 "$here/linux-guest-init" "$root/init"
+
+# Each module once, dependencies first; /lib/modules/khyp-order lists
+# the files for /init's insmod.
+: > "$root/lib/modules/khyp-order"
+for m in $MODULES; do
+	modprobe -S "$kver" --show-depends "$m" ||
+		die "modprobe -S $kver --show-depends $m failed"
+done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r src; do
+	name=${src##*/}
+	case $name in
+	*.ko.xz)  xz -dc "$src" > "$root/lib/modules/${name%.xz}"; name=${name%.xz} ;;
+	*.ko.zst) zstd -qdc "$src" > "$root/lib/modules/${name%.zst}"; name=${name%.zst} ;;
+	*.ko.gz)  gzip -dc "$src" > "$root/lib/modules/${name%.gz}"; name=${name%.gz} ;;
+	*.ko)     cp "$src" "$root/lib/modules/$name" ;;
+	*)        die "unexpected module file $src" ;;
+	esac
+	echo "/lib/modules/$name" >> "$root/lib/modules/khyp-order"
+done
+
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+	gzip -9 > "$out.tmp"
+mv "$out.tmp" "$out"
