@@ -116,11 +116,79 @@ static int khyp_lapic_vec_highest(struct khyp_lapic *a, u32 base)
 	return -1;
 }
 
+/*
+ * IRR and ISR, with what is counted of them (struct khyp_lapic:
+ * @irr_count, @isr_count, @isr_highest); caller holds @lock.  Every
+ * change of IRR or ISR but a reset's goes through these.
+ */
+static void khyp_lapic_irr_set(struct khyp_lapic *a, u8 vector)
+{
+	u32 *r = khyp_lapic_vec_reg(a, APIC_IRR, vector);
+
+	if (*r & BIT(vector % 32))
+		return;
+	*r |= BIT(vector % 32);
+	WRITE_ONCE(a->irr_count, a->irr_count + 1);
+}
+
+static void khyp_lapic_irr_clear(struct khyp_lapic *a, u8 vector)
+{
+	u32 *r = khyp_lapic_vec_reg(a, APIC_IRR, vector);
+
+	if (!(*r & BIT(vector % 32)))
+		return;
+	*r &= ~BIT(vector % 32);
+	WRITE_ONCE(a->irr_count, a->irr_count - 1);
+}
+
+/* The highest vector in IRR, or -1 (without a look when it is empty). */
+static int khyp_lapic_irr_highest(struct khyp_lapic *a)
+{
+	if (!a->irr_count)
+		return -1;
+	return khyp_lapic_vec_highest(a, APIC_IRR);
+}
+
+static int khyp_lapic_isr_highest(struct khyp_lapic *a)
+{
+	return a->isr_highest;
+}
+
+/* @vector goes in service: the accept; it is above all in service. */
+static void khyp_lapic_isr_set(struct khyp_lapic *a, u8 vector)
+{
+	u32 *r = khyp_lapic_vec_reg(a, APIC_ISR, vector);
+
+	if (*r & BIT(vector % 32))
+		return;
+	*r |= BIT(vector % 32);
+	a->isr_count++;
+	if (vector > a->isr_highest)
+		a->isr_highest = vector;
+}
+
+/* The EOI: the highest in-service vector @vector is done. */
+static void khyp_lapic_isr_clear_highest(struct khyp_lapic *a, u8 vector)
+{
+	khyp_lapic_vec_clear(a, APIC_ISR, vector);
+	a->isr_count--;
+	a->isr_highest = a->isr_count ? khyp_lapic_vec_highest(a, APIC_ISR) :
+			 -1;
+}
+
+/* After a clear of the whole page: IRR and ISR are empty. */
+static void khyp_lapic_vec_reset(struct khyp_lapic *a)
+{
+	WRITE_ONCE(a->irr_count, 0);
+	a->isr_count = 0;
+	a->isr_highest = -1;
+}
+
 /* PPR: the TPR, or the class of the highest in-service vector if higher. */
 static void khyp_lapic_update_ppr(struct khyp_lapic *a)
 {
 	u32 tpr = khyp_lapic_get(a, APIC_TASKPRI) & 0xff;
-	int isr = khyp_lapic_vec_highest(a, APIC_ISR);
+	int isr = khyp_lapic_isr_highest(a);
 	u32 isrv = isr < 0 ? 0 : isr;
 
 	khyp_lapic_set(a, APIC_PROCPRI,
@@ -138,11 +206,26 @@ static int khyp_lapic_pending_vector(struct khyp_lapic *a)
 	 */
 	if (!khyp_lapic_hw_enabled(a))
 		return -1;
-	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	irr = khyp_lapic_irr_highest(a);
 	if (irr < 0 ||
 	    (irr & 0xf0) <= (khyp_lapic_get(a, APIC_PROCPRI) & 0xf0))
 		return -1;
 	return irr;
+}
+
+/*
+ * May IRR hold a vector?  The vCPU's own thread asks before each entry,
+ * without @lock: an entry with nothing pending then takes no lock.  A
+ * vector set in IRR after this look is not lost: its sender sets IRR
+ * (and @irr_count) before khyp_lapic_notify() sets
+ * vcpu->irq_request_pending, and the entry cleared that flag, with a
+ * full barrier, before it looked (khyp_irq_lapic_begin(), irq/inject.c);
+ * so the flag is set again and khyp_enter_guest() (core/run.c) does
+ * not enter.  HLT's wait pairs the same way with the kick's barrier.
+ */
+static bool khyp_lapic_irr_maybe(struct khyp_lapic *a)
+{
+	return READ_ONCE(a->irr_count);
 }
 
 /* ---- CR8: the TPR's bits 7:4 (core/cr4.c, irq/inject.c, SREGS) ---- */
@@ -182,10 +265,10 @@ bool khyp_lapic_tpr_holds(struct khyp_vcpu *vcpu)
 	unsigned long flags;
 	int irr;
 
-	if (!tpr)
+	if (!tpr || !khyp_lapic_irr_maybe(a))
 		return false;
 	raw_spin_lock_irqsave(&a->lock, flags);
-	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	irr = khyp_lapic_irr_highest(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	return irr >= 0 && (irr & 0xf0) <= tpr;
 }
@@ -213,7 +296,7 @@ bool khyp_lapic_set_irr_locked(struct khyp_lapic *a, u8 vector, bool level)
 		khyp_lapic_error(a, APIC_ESR_RECVILL);
 		return true;
 	}
-	khyp_lapic_vec_set(a, APIC_IRR, vector);
+	khyp_lapic_irr_set(a, vector);
 	if (level)
 		khyp_lapic_vec_set(a, APIC_TMR, vector);
 	else
@@ -286,6 +369,7 @@ static void khyp_lapic_reset_regs(struct khyp_lapic *a)
 	unsigned int i;
 
 	memset(a->regs, 0, sizeof(a->regs));
+	khyp_lapic_vec_reset(a);
 	khyp_lapic_set(a, APIC_ID, a->vcpu->id << 24);
 	khyp_lapic_set(a, APIC_LVR, KHYP_LAPIC_VERSION |
 		       ((KHYP_LAPIC_NR_LVT - 1) << 16));
@@ -401,8 +485,8 @@ static u32 khyp_lapic_arb_priority(struct khyp_lapic *a)
 		return U32_MAX;
 	}
 	tpr = khyp_lapic_get(a, APIC_TASKPRI) & 0xff;
-	isr = khyp_lapic_vec_highest(a, APIC_ISR);
-	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	isr = khyp_lapic_isr_highest(a);
+	irr = khyp_lapic_irr_highest(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	isrv = isr < 0 ? 0 : isr;
 	irrv = irr < 0 ? 0 : irr;
@@ -534,11 +618,11 @@ static void khyp_lapic_send_ipi(struct khyp_lapic *a, u32 low, u32 dest)
  */
 static int khyp_lapic_eoi(struct khyp_lapic *a)
 {
-	int v = khyp_lapic_vec_highest(a, APIC_ISR);
+	int v = khyp_lapic_isr_highest(a);
 
 	if (v < 0)
 		return -1;
-	khyp_lapic_vec_clear(a, APIC_ISR, v);
+	khyp_lapic_isr_clear_highest(a, v);
 	khyp_lapic_update_ppr(a);
 	if (*khyp_lapic_vec_reg(a, APIC_TMR, v) & BIT(v % 32))
 		return v;
@@ -684,7 +768,12 @@ static int khyp_lapic_write_reg(struct khyp_lapic *a, u32 reg, u32 val,
 		/* Ignored in TSC-deadline mode (SDM 10.5.4.1) and in 11b. */
 		if (khyp_lapic_timer_mode(a) & APIC_LVT_TIMER_TSCDEADLINE)
 			break;
-		if (!*cancel) {
+		/*
+		 * A timer queued or firing is cancelled first, without
+		 * @lock; an idle one (a one-shot that fired, or none) needs
+		 * nothing: only this thread starts it.
+		 */
+		if (!*cancel && khyp_lapic_timer_active(a)) {
 			*cancel = true;
 			return 0;
 		}
@@ -984,11 +1073,13 @@ bool khyp_lapic_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj)
 	unsigned long flags;
 	int v;
 
+	if (!khyp_lapic_irr_maybe(a))
+		return false;
 	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_pending_vector(a);
 	if (v >= 0) {
-		khyp_lapic_vec_clear(a, APIC_IRR, v);
-		khyp_lapic_vec_set(a, APIC_ISR, v);
+		khyp_lapic_irr_clear(a, v);
+		khyp_lapic_isr_set(a, v);
 		khyp_lapic_update_ppr(a);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
@@ -1008,6 +1099,8 @@ bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu)
 	unsigned long flags;
 	int v;
 
+	if (!khyp_lapic_irr_maybe(a))
+		return false;
 	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_pending_vector(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
@@ -1046,7 +1139,7 @@ void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
-	khyp_lapic_vec_clear(a, APIC_IRR, vector);
+	khyp_lapic_irr_clear(a, vector);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 }
 

@@ -35,6 +35,15 @@ struct seq_file;
  * @tsc_deadline: the armed IA32_TSC_DEADLINE, 0 when none (TSC-deadline
  *		mode only).
  * @nmi_pending: an NMI sent by IPI, not yet queued (atomic bit 0).
+ * @irr_count:	how many vectors IRR holds.  Written under @lock, read
+ *		without it by the vCPU's own thread before each entry
+ *		(khyp_lapic_accept(), khyp_lapic_has_interrupt()), so that
+ *		an entry with nothing pending takes no lock and reads no
+ *		IRR.
+ * @isr_count:	how many vectors ISR holds.
+ * @isr_highest: the highest of them, -1 for none (what a look at ISR
+ *		would find; ISR changes only at an accept, an EOI or a
+ *		reset, all of which keep these two up to date).
  * @rcu:	frees it after a grace period, as the vCPU is freed.
  *
  * (c): set at creation, constant until it is freed.  irq/lapic.c and
@@ -52,6 +61,9 @@ struct khyp_lapic {
 	ktime_t start;
 	u64 tsc_deadline;
 	unsigned long nmi_pending;
+	unsigned int irr_count;
+	unsigned int isr_count;
+	int isr_highest;
 };
 
 static inline u32 khyp_lapic_get(struct khyp_lapic *a, u32 reg)
@@ -114,6 +126,15 @@ void khyp_lapic_timer_reset(struct khyp_lapic *a);
 static inline bool khyp_lapic_timer_running(struct khyp_lapic *a)
 {
 	return a->period_ns;
+}
+
+/*
+ * Is the hrtimer queued, or its callback running (@lock held)?  If not,
+ * nothing but this vCPU's thread can start it, so it needs no cancel.
+ */
+static inline bool khyp_lapic_timer_active(struct khyp_lapic *a)
+{
+	return hrtimer_active(&a->timer);
 }
 
 /* Start counting from TMICT (@lock held, timer cancelled). */
