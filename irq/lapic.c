@@ -21,20 +21,12 @@
  * their targets through one loop, khyp_lapic_route().  NMIs sent by IPI
  * wait in a flag that the next entry turns into an NMI event.
  *
- * The timer is an hrtimer (never polled), on an APIC bus clock of 1 GHz
- * (1 ns per tick before the divider); a periodic timer never fires more
- * often than every lapic_min_period_us (a module parameter, 100 us), so a
- * guest cannot make the host take interrupts in a storm.
+ * The timer (one-shot, periodic, TSC-deadline, on an hrtimer) is in
+ * irq/lapic_timer.c; this file gives it the registers and IRR.
  *
  * INIT and SIPI go to the target vCPU's own thread, which resets or
  * starts itself (core/run.c, docs/smp.md); INIT level de-assert is
  * ignored, as modern processors do.
- *
- * The TSC-deadline mode (LVT timer bits 18:17 = 10b, IA32_TSC_DEADLINE):
- * the deadline is in the guest's TSC, which runs at the host's rate
- * (an offset, core/cpuid.c), so it becomes an hrtimer expiry through
- * tsc_khz; a deadline already passed fires at once.  The guest re-arms
- * it with a WRMSR, an exit, so it needs no minimum period.
  *
  * The page sits at each vCPU's own IA32_APIC_BASE: core/mmio.c asks
  * khyp_lapic_mmio_read()/_write() first, before the VM's bus, and a
@@ -56,19 +48,19 @@
  * (irq/pic.c, khyp_lapic_accepts_extint()); the EOI of a level-triggered
  * vector is passed on to the IOAPIC (irq/ioapic.c).
  *
- * Locking: @lock (irqsave: the hrtimer callback runs in hard interrupt
- * context) protects regs[] and the timer fields.  A vCPU's own thread
- * reads and writes its registers; other vCPUs (IPIs) and the timer only
- * set IRR, ESR bits and @nmi_pending.  No code holds two APICs' locks:
- * an IPI reads the ICR under the sender's lock, drops it, then takes
- * each target's in turn.  hrtimer_cancel() is called without @lock (the
- * callback takes it).  The IOAPIC's lock (irq/ioapic.h) comes before
+ * Locking: @lock (struct khyp_lapic, irq/lapic.h; irqsave: the hrtimer
+ * callback runs in hard interrupt context) protects regs[] and the timer
+ * fields.  A vCPU's own thread reads and writes its registers; other
+ * vCPUs (IPIs) and the timer only set IRR, ESR bits and @nmi_pending.
+ * No code holds two APICs' locks: an IPI reads the ICR under the
+ * sender's lock, drops it, then takes each target's in turn.
+ * khyp_lapic_timer_cancel() is called without @lock (the callback
+ * takes it).  The IOAPIC's lock (irq/ioapic.h) comes before
  * any APIC's: the IOAPIC delivers holding it, so an APIC never calls the
  * IOAPIC with @lock held (the EOI is reported after it is dropped).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/hrtimer.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/rcupdate.h>
@@ -77,7 +69,7 @@
 #include <linux/spinlock.h>
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
-#include <asm/tsc.h>
+#include <asm/tsc.h>		/* tsc_khz: the LVT's TSC-deadline bit */
 
 #include "../core/vcpu.h"
 #include "../core/vm.h"
@@ -86,85 +78,13 @@
 #include "irqchip.h"
 #include "lapic.h"
 
-/*
- * The shortest period of a periodic timer (docs/api.md): 100 us unless
- * the administrator says otherwise, never below 10 us.  Read when a
- * timer starts.
- */
-static unsigned int lapic_min_period_us = 100;
-module_param(lapic_min_period_us, uint, 0644);
-MODULE_PARM_DESC(lapic_min_period_us,
-		 "shortest period of a guest's periodic LAPIC timer, in us, 10 or more (default 100)");
-#define KHYP_LAPIC_MIN_PERIOD_FLOOR_US	10U
-
 #define KHYP_LAPIC_VERSION	0x14	/* an integrated xAPIC */
 #define KHYP_LAPIC_NR_LVT	6	/* timer, thermal, perf, LINT0/1, error */
-/* LVT timer bits 18:17: one-shot 00b, periodic 01b, TSC-deadline 10b. */
-#define KHYP_LVT_TIMER_MODE	(APIC_LVT_TIMER_PERIODIC | \
-				 APIC_LVT_TIMER_TSCDEADLINE)
-/* A deadline further away than 2^48 TSC ticks (a day at 3 GHz) is "later". */
-#define KHYP_LAPIC_MAX_TSC_DELTA	BIT_ULL(48)
 #define KHYP_X2APIC_MSR_FIRST	APIC_BASE_MSR
 #define KHYP_X2APIC_MSR_LAST	(APIC_BASE_MSR + 0xff)
 /* Reserved bits of IA32_APIC_BASE: 0-7, 9 and above 51 (MAXPHYADDR 52). */
 #define KHYP_APIC_BASE_RSVD	(GENMASK_ULL(7, 0) | BIT_ULL(9) | \
 				 GENMASK_ULL(63, 52))
-
-/**
- * struct khyp_lapic - one vCPU's local APIC
- * @vcpu:	(c) its vCPU.
- * @lock:	protects everything below but @nmi_pending.
- * @base:	IA32_APIC_BASE: address, BSP, EXTD (x2APIC), EN.
- * @regs:	the register page, at the xAPIC offsets (reg >> 2).
- * @esr_pending: errors seen since the last write of ESR, which latches
- *		them into regs[APIC_ESR].
- * @timer:	the LAPIC timer; callback khyp_lapic_timer_fn().
- * @period_ns:	the running timer's period (one-shot: its length), or 0
- *		when it is not running.
- * @start:	when the running timer's current period began.
- * @tsc_deadline: the armed IA32_TSC_DEADLINE, 0 when none (TSC-deadline
- *		mode only).
- * @nmi_pending: an NMI sent by IPI, not yet queued (atomic bit 0).
- * @rcu:	frees it after a grace period, as the vCPU is freed.
- */
-struct khyp_lapic {
-	struct rcu_head rcu;	/* first: kfree_rcu() needs a small offset */
-	struct khyp_vcpu *vcpu;
-	raw_spinlock_t lock;	/* see above; raw: the hard-irq timer takes it */
-	u64 base;
-	u32 regs[PAGE_SIZE / sizeof(u32)];
-	u32 esr_pending;
-	struct hrtimer timer;
-	u64 period_ns;
-	ktime_t start;
-	u64 tsc_deadline;
-	unsigned long nmi_pending;
-};
-
-static u32 khyp_lapic_get(struct khyp_lapic *a, u32 reg)
-{
-	return a->regs[reg >> 2];
-}
-
-static void khyp_lapic_set(struct khyp_lapic *a, u32 reg, u32 val)
-{
-	a->regs[reg >> 2] = val;
-}
-
-static bool khyp_lapic_hw_enabled(struct khyp_lapic *a)
-{
-	return a->base & MSR_IA32_APICBASE_ENABLE;
-}
-
-static bool khyp_lapic_x2apic(struct khyp_lapic *a)
-{
-	return a->base & X2APIC_ENABLE;
-}
-
-static bool khyp_lapic_sw_enabled(struct khyp_lapic *a)
-{
-	return khyp_lapic_get(a, APIC_SPIV) & APIC_SPIV_APIC_ENABLED;
-}
 
 /* IRR, ISR or TMR: 8 registers of 32 bits, 16 bytes apart. */
 static u32 *khyp_lapic_vec_reg(struct khyp_lapic *a, u32 base, u8 vector)
@@ -196,11 +116,79 @@ static int khyp_lapic_vec_highest(struct khyp_lapic *a, u32 base)
 	return -1;
 }
 
+/*
+ * IRR and ISR, with what is counted of them (struct khyp_lapic:
+ * @irr_count, @isr_count, @isr_highest); caller holds @lock.  Every
+ * change of IRR or ISR but a reset's goes through these.
+ */
+static void khyp_lapic_irr_set(struct khyp_lapic *a, u8 vector)
+{
+	u32 *r = khyp_lapic_vec_reg(a, APIC_IRR, vector);
+
+	if (*r & BIT(vector % 32))
+		return;
+	*r |= BIT(vector % 32);
+	WRITE_ONCE(a->irr_count, a->irr_count + 1);
+}
+
+static void khyp_lapic_irr_clear(struct khyp_lapic *a, u8 vector)
+{
+	u32 *r = khyp_lapic_vec_reg(a, APIC_IRR, vector);
+
+	if (!(*r & BIT(vector % 32)))
+		return;
+	*r &= ~BIT(vector % 32);
+	WRITE_ONCE(a->irr_count, a->irr_count - 1);
+}
+
+/* The highest vector in IRR, or -1 (without a look when it is empty). */
+static int khyp_lapic_irr_highest(struct khyp_lapic *a)
+{
+	if (!a->irr_count)
+		return -1;
+	return khyp_lapic_vec_highest(a, APIC_IRR);
+}
+
+static int khyp_lapic_isr_highest(struct khyp_lapic *a)
+{
+	return a->isr_highest;
+}
+
+/* @vector goes in service: the accept; it is above all in service. */
+static void khyp_lapic_isr_set(struct khyp_lapic *a, u8 vector)
+{
+	u32 *r = khyp_lapic_vec_reg(a, APIC_ISR, vector);
+
+	if (*r & BIT(vector % 32))
+		return;
+	*r |= BIT(vector % 32);
+	a->isr_count++;
+	if (vector > a->isr_highest)
+		a->isr_highest = vector;
+}
+
+/* The EOI: the highest in-service vector @vector is done. */
+static void khyp_lapic_isr_clear_highest(struct khyp_lapic *a, u8 vector)
+{
+	khyp_lapic_vec_clear(a, APIC_ISR, vector);
+	a->isr_count--;
+	a->isr_highest = a->isr_count ? khyp_lapic_vec_highest(a, APIC_ISR) :
+			 -1;
+}
+
+/* After a clear of the whole page: IRR and ISR are empty. */
+static void khyp_lapic_vec_reset(struct khyp_lapic *a)
+{
+	WRITE_ONCE(a->irr_count, 0);
+	a->isr_count = 0;
+	a->isr_highest = -1;
+}
+
 /* PPR: the TPR, or the class of the highest in-service vector if higher. */
 static void khyp_lapic_update_ppr(struct khyp_lapic *a)
 {
 	u32 tpr = khyp_lapic_get(a, APIC_TASKPRI) & 0xff;
-	int isr = khyp_lapic_vec_highest(a, APIC_ISR);
+	int isr = khyp_lapic_isr_highest(a);
 	u32 isrv = isr < 0 ? 0 : isr;
 
 	khyp_lapic_set(a, APIC_PROCPRI,
@@ -218,11 +206,26 @@ static int khyp_lapic_pending_vector(struct khyp_lapic *a)
 	 */
 	if (!khyp_lapic_hw_enabled(a))
 		return -1;
-	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	irr = khyp_lapic_irr_highest(a);
 	if (irr < 0 ||
 	    (irr & 0xf0) <= (khyp_lapic_get(a, APIC_PROCPRI) & 0xf0))
 		return -1;
 	return irr;
+}
+
+/*
+ * May IRR hold a vector?  The vCPU's own thread asks before each entry,
+ * without @lock: an entry with nothing pending then takes no lock.  A
+ * vector set in IRR after this look is not lost: its sender sets IRR
+ * (and @irr_count) before khyp_lapic_notify() sets
+ * vcpu->irq_request_pending, and the entry cleared that flag, with a
+ * full barrier, before it looked (khyp_irq_lapic_begin(), irq/inject.c);
+ * so the flag is set again and khyp_enter_guest() (core/run.c) does
+ * not enter.  HLT's wait pairs the same way with the kick's barrier.
+ */
+static bool khyp_lapic_irr_maybe(struct khyp_lapic *a)
+{
+	return READ_ONCE(a->irr_count);
 }
 
 /* ---- CR8: the TPR's bits 7:4 (core/cr4.c, irq/inject.c, SREGS) ---- */
@@ -262,16 +265,16 @@ bool khyp_lapic_tpr_holds(struct khyp_vcpu *vcpu)
 	unsigned long flags;
 	int irr;
 
-	if (!tpr)
+	if (!tpr || !khyp_lapic_irr_maybe(a))
 		return false;
 	raw_spin_lock_irqsave(&a->lock, flags);
-	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	irr = khyp_lapic_irr_highest(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	return irr >= 0 && (irr & 0xf0) <= tpr;
 }
 
 /* Tell the vCPU to look at its APIC: out of the guest or out of HLT. */
-static void khyp_lapic_notify(struct khyp_vcpu *vcpu)
+void khyp_lapic_notify(struct khyp_vcpu *vcpu)
 {
 	/* After the IRR or NMI change: khyp_irq_requested() tests this. */
 	WRITE_ONCE(vcpu->irq_request_pending, true);
@@ -285,8 +288,7 @@ static void khyp_lapic_error(struct khyp_lapic *a, u32 bits);
  * vCPU must be told.  A vector below 16 is a receive error instead;
  * a software-disabled APIC drops fixed interrupts.
  */
-static bool khyp_lapic_set_irr_locked(struct khyp_lapic *a, u8 vector,
-				      bool level)
+bool khyp_lapic_set_irr_locked(struct khyp_lapic *a, u8 vector, bool level)
 {
 	if (!khyp_lapic_hw_enabled(a) || !khyp_lapic_sw_enabled(a))
 		return false;
@@ -294,7 +296,7 @@ static bool khyp_lapic_set_irr_locked(struct khyp_lapic *a, u8 vector,
 		khyp_lapic_error(a, APIC_ESR_RECVILL);
 		return true;
 	}
-	khyp_lapic_vec_set(a, APIC_IRR, vector);
+	khyp_lapic_irr_set(a, vector);
 	if (level)
 		khyp_lapic_vec_set(a, APIC_TMR, vector);
 	else
@@ -360,97 +362,6 @@ static bool khyp_lapic_deliver(struct khyp_lapic *a, u32 mode, u8 vector,
 	return notify;
 }
 
-/* ---- the timer ---- */
-
-static u32 khyp_lapic_divide(struct khyp_lapic *a)
-{
-	u32 dcr = khyp_lapic_get(a, APIC_TDCR);
-	u32 v = (dcr & 3) | ((dcr & 8) >> 1);
-
-	return 1U << ((v + 1) & 7);
-}
-
-/*
- * The timer's mode (LVT timer bits 18:17).  The reserved mode 11b is
- * stored as written (as KVM does) and runs no timer: the initial count
- * and IA32_TSC_DEADLINE are both ignored in it.
- */
-static u32 khyp_lapic_timer_mode(struct khyp_lapic *a)
-{
-	return khyp_lapic_get(a, APIC_LVTT) & KHYP_LVT_TIMER_MODE;
-}
-
-static bool khyp_lapic_periodic(struct khyp_lapic *a)
-{
-	return khyp_lapic_timer_mode(a) == APIC_LVT_TIMER_PERIODIC;
-}
-
-static bool khyp_lapic_tsc_deadline_mode(struct khyp_lapic *a)
-{
-	return khyp_lapic_timer_mode(a) == APIC_LVT_TIMER_TSCDEADLINE;
-}
-
-static enum hrtimer_restart khyp_lapic_timer_fn(struct hrtimer *t)
-{
-	struct khyp_lapic *a = container_of(t, struct khyp_lapic, timer);
-	enum hrtimer_restart ret = HRTIMER_NORESTART;
-	unsigned long flags;
-	bool notify = false;
-	u32 lvt;
-
-	raw_spin_lock_irqsave(&a->lock, flags);
-	lvt = khyp_lapic_get(a, APIC_LVTT);
-	if (!(lvt & APIC_LVT_MASKED))
-		notify = khyp_lapic_set_irr_locked(a, lvt & APIC_VECTOR_MASK,
-						   false);
-	if (a->period_ns && khyp_lapic_periodic(a)) {
-		hrtimer_forward_now(t, ns_to_ktime(a->period_ns));
-		a->start = ktime_sub_ns(hrtimer_get_expires(t), a->period_ns);
-		ret = HRTIMER_RESTART;
-	} else {
-		a->period_ns = 0;
-		a->tsc_deadline = 0;
-	}
-	raw_spin_unlock_irqrestore(&a->lock, flags);
-	if (notify)
-		khyp_lapic_notify(a->vcpu);
-	return ret;
-}
-
-/* Start counting from the initial count (caller holds @lock). */
-static void khyp_lapic_timer_start(struct khyp_lapic *a)
-{
-	u64 ns = (u64)khyp_lapic_get(a, APIC_TMICT) * khyp_lapic_divide(a);
-	u64 min_ns = max(READ_ONCE(lapic_min_period_us),
-			 KHYP_LAPIC_MIN_PERIOD_FLOOR_US) * NSEC_PER_USEC;
-
-	a->period_ns = 0;
-	if (!ns)
-		return;
-	if (khyp_lapic_periodic(a) && ns < min_ns)
-		ns = min_ns;
-	a->period_ns = ns;
-	a->start = ktime_get();
-	hrtimer_start(&a->timer, ktime_add_ns(a->start, ns),
-		      HRTIMER_MODE_ABS_HARD);
-}
-
-/* The current count: what is left of the period, in ticks. */
-static u32 khyp_lapic_timer_current(struct khyp_lapic *a)
-{
-	s64 left;
-	u64 ticks;
-
-	if (!a->period_ns || khyp_lapic_tsc_deadline_mode(a))
-		return 0;
-	left = ktime_to_ns(ktime_sub(ktime_add_ns(a->start, a->period_ns),
-				     ktime_get()));
-	if (left <= 0)
-		return 0;
-	ticks = div_u64(left, khyp_lapic_divide(a));
-	return min_t(u64, ticks, khyp_lapic_get(a, APIC_TMICT));
-}
-
 /* ---- registers ---- */
 
 static void khyp_lapic_reset_regs(struct khyp_lapic *a)
@@ -458,6 +369,7 @@ static void khyp_lapic_reset_regs(struct khyp_lapic *a)
 	unsigned int i;
 
 	memset(a->regs, 0, sizeof(a->regs));
+	khyp_lapic_vec_reset(a);
 	khyp_lapic_set(a, APIC_ID, a->vcpu->id << 24);
 	khyp_lapic_set(a, APIC_LVR, KHYP_LAPIC_VERSION |
 		       ((KHYP_LAPIC_NR_LVT - 1) << 16));
@@ -472,8 +384,7 @@ static void khyp_lapic_reset_regs(struct khyp_lapic *a)
 	if (a->vcpu->id == 0)
 		khyp_lapic_set(a, APIC_LVT0, APIC_DM_EXTINT);
 	a->esr_pending = 0;
-	a->period_ns = 0;
-	a->tsc_deadline = 0;
+	khyp_lapic_timer_reset(a);
 }
 
 /*
@@ -574,8 +485,8 @@ static u32 khyp_lapic_arb_priority(struct khyp_lapic *a)
 		return U32_MAX;
 	}
 	tpr = khyp_lapic_get(a, APIC_TASKPRI) & 0xff;
-	isr = khyp_lapic_vec_highest(a, APIC_ISR);
-	irr = khyp_lapic_vec_highest(a, APIC_IRR);
+	isr = khyp_lapic_isr_highest(a);
+	irr = khyp_lapic_irr_highest(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	isrv = isr < 0 ? 0 : isr;
 	irrv = irr < 0 ? 0 : irr;
@@ -707,11 +618,11 @@ static void khyp_lapic_send_ipi(struct khyp_lapic *a, u32 low, u32 dest)
  */
 static int khyp_lapic_eoi(struct khyp_lapic *a)
 {
-	int v = khyp_lapic_vec_highest(a, APIC_ISR);
+	int v = khyp_lapic_isr_highest(a);
 
 	if (v < 0)
 		return -1;
-	khyp_lapic_vec_clear(a, APIC_ISR, v);
+	khyp_lapic_isr_clear_highest(a, v);
 	khyp_lapic_update_ppr(a);
 	if (*khyp_lapic_vec_reg(a, APIC_TMR, v) & BIT(v % 32))
 		return v;
@@ -842,14 +753,13 @@ static int khyp_lapic_write_reg(struct khyp_lapic *a, u32 reg, u32 val,
 			val |= APIC_LVT_MASKED;
 		old = khyp_lapic_get(a, reg);
 		/* A new timer mode stops the count (as KVM does). */
-		if (reg == APIC_LVTT && a->period_ns && !*cancel &&
+		if (reg == APIC_LVTT && khyp_lapic_timer_running(a) && !*cancel &&
 		    ((old ^ val) & KHYP_LVT_TIMER_MODE)) {
 			*cancel = true;
 			return 0;
 		}
 		if (reg == APIC_LVTT && *cancel) {
-			a->period_ns = 0;
-			a->tsc_deadline = 0;
+			khyp_lapic_timer_reset(a);
 			khyp_lapic_set(a, APIC_TMICT, 0);
 		}
 		khyp_lapic_set(a, reg, val & mask);
@@ -858,7 +768,12 @@ static int khyp_lapic_write_reg(struct khyp_lapic *a, u32 reg, u32 val,
 		/* Ignored in TSC-deadline mode (SDM 10.5.4.1) and in 11b. */
 		if (khyp_lapic_timer_mode(a) & APIC_LVT_TIMER_TSCDEADLINE)
 			break;
-		if (!*cancel) {
+		/*
+		 * A timer queued or firing is cancelled first, without
+		 * @lock; an idle one (a one-shot that fired, or none) needs
+		 * nothing: only this thread starts it.
+		 */
+		if (!*cancel && khyp_lapic_timer_active(a)) {
 			*cancel = true;
 			return 0;
 		}
@@ -901,7 +816,7 @@ static int khyp_lapic_write(struct khyp_lapic *a, u32 reg, u32 val,
 	r = khyp_lapic_write_reg(a, reg, val, &ipi, &eoi, &cancel);
 	if (cancel) {
 		raw_spin_unlock_irqrestore(&a->lock, flags);
-		hrtimer_cancel(&a->timer);
+		khyp_lapic_timer_cancel(a);
 		raw_spin_lock_irqsave(&a->lock, flags);
 		r = khyp_lapic_write_reg(a, reg, val, &ipi, &eoi, &cancel);
 	}
@@ -1021,7 +936,7 @@ static int khyp_lapic_set_base(struct khyp_lapic *a, u64 val)
 		return -EINVAL;
 
 	if (disable)
-		hrtimer_cancel(&a->timer);
+		khyp_lapic_timer_cancel(a);
 
 	raw_spin_lock_irqsave(&a->lock, flags);
 	a->base = val;
@@ -1077,47 +992,6 @@ static bool khyp_x2apic_reg(u32 index, bool write, u32 *reg)
 	}
 	*reg = r;
 	return true;
-}
-
-/*
- * IA32_TSC_DEADLINE: outside TSC-deadline mode it reads 0 and ignores
- * writes; in it, a write arms the timer for that guest TSC value (0
- * disarms), and a read gives the armed deadline, 0 once it fired.
- */
-static int khyp_lapic_tsc_deadline_msr(struct khyp_lapic *a, bool write,
-				       u64 *data)
-{
-	struct khyp_vcpu *vcpu = a->vcpu;
-	unsigned long flags;
-	u64 now, ns = 0;
-
-	if (!tsc_khz)
-		return -EINVAL;		/* not in CPUID: #GP */
-	if (!write) {
-		raw_spin_lock_irqsave(&a->lock, flags);
-		*data = khyp_lapic_tsc_deadline_mode(a) ? a->tsc_deadline : 0;
-		raw_spin_unlock_irqrestore(&a->lock, flags);
-		return 0;
-	}
-	/* Only this vCPU's thread changes the mode and the deadline. */
-	if (!khyp_lapic_tsc_deadline_mode(a))
-		return 0;
-	hrtimer_cancel(&a->timer);
-	now = khyp_backend->get_msr(vcpu, MSR_IA32_TSC);
-	if (*data > now)
-		ns = mul_u64_u32_div(min(*data - now, KHYP_LAPIC_MAX_TSC_DELTA),
-				     USEC_PER_SEC, tsc_khz);
-	raw_spin_lock_irqsave(&a->lock, flags);
-	a->tsc_deadline = *data;
-	a->period_ns = 0;
-	if (*data) {
-		a->period_ns = max(ns, 1ULL);
-		a->start = ktime_get();
-		hrtimer_start(&a->timer, ktime_add_ns(a->start, ns),
-			      HRTIMER_MODE_ABS_HARD);
-	}
-	raw_spin_unlock_irqrestore(&a->lock, flags);
-	return 0;
 }
 
 /**
@@ -1199,11 +1073,13 @@ bool khyp_lapic_accept(struct khyp_vcpu *vcpu, struct khyp_inj *inj)
 	unsigned long flags;
 	int v;
 
+	if (!khyp_lapic_irr_maybe(a))
+		return false;
 	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_pending_vector(a);
 	if (v >= 0) {
-		khyp_lapic_vec_clear(a, APIC_IRR, v);
-		khyp_lapic_vec_set(a, APIC_ISR, v);
+		khyp_lapic_irr_clear(a, v);
+		khyp_lapic_isr_set(a, v);
 		khyp_lapic_update_ppr(a);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
@@ -1223,6 +1099,8 @@ bool khyp_lapic_has_interrupt(struct khyp_vcpu *vcpu)
 	unsigned long flags;
 	int v;
 
+	if (!khyp_lapic_irr_maybe(a))
+		return false;
 	raw_spin_lock_irqsave(&a->lock, flags);
 	v = khyp_lapic_pending_vector(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
@@ -1261,7 +1139,7 @@ void khyp_lapic_lower(struct khyp_vcpu *vcpu, u8 vector)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
-	khyp_lapic_vec_clear(a, APIC_IRR, vector);
+	khyp_lapic_irr_clear(a, vector);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 }
 
@@ -1282,7 +1160,7 @@ void khyp_lapic_init(struct khyp_vcpu *vcpu)
 
 	if (!a)
 		return;
-	hrtimer_cancel(&a->timer);
+	khyp_lapic_timer_cancel(a);
 	raw_spin_lock_irqsave(&a->lock, flags);
 	id = khyp_lapic_get(a, APIC_ID);
 	ldr = khyp_lapic_get(a, APIC_LDR);
@@ -1306,8 +1184,7 @@ int khyp_lapic_create(struct khyp_vcpu *vcpu)
 		return -ENOMEM;
 	a->vcpu = vcpu;
 	raw_spin_lock_init(&a->lock);
-	hrtimer_init(&a->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
-	a->timer.function = khyp_lapic_timer_fn;
+	khyp_lapic_timer_init(a);
 	a->base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 	if (vcpu->id == 0)
 		a->base |= MSR_IA32_APICBASE_BSP;
@@ -1327,23 +1204,11 @@ void khyp_lapic_destroy(struct khyp_vcpu *vcpu)
 
 	if (!a)
 		return;
-	hrtimer_cancel(&a->timer);
+	khyp_lapic_timer_cancel(a);
 	kfree_rcu(a, rcu);
 }
 
 /* ---- debugfs and the interrupt counts (core/stats.c, irq/inject.c) ---- */
-
-/*
- * The vector of the LVT timer entry if it is unmasked, else -1: an
- * interrupt accepted at it is counted as the timer's (irq/inject.c).
- * The vCPU's own thread (the only writer of the LVT) calls it.
- */
-int khyp_lapic_timer_vector(struct khyp_vcpu *vcpu)
-{
-	u32 lvt = READ_ONCE(vcpu->lapic->regs[APIC_LVTT >> 2]);
-
-	return lvt & APIC_LVT_MASKED ? -1 : lvt & APIC_VECTOR_MASK;
-}
 
 /* " 0x41 0xef": the vectors set in IRR, ISR or TMR; " -" for none. */
 static void khyp_lapic_show_vectors(struct seq_file *m, struct khyp_lapic *a,
@@ -1373,9 +1238,6 @@ static void khyp_lapic_show_vectors(struct seq_file *m, struct khyp_lapic *a,
  */
 void khyp_lapic_show(struct seq_file *m, struct khyp_vcpu *vcpu)
 {
-	static const char * const timer_modes[4] = {
-		"one-shot", "periodic", "tsc-deadline", "reserved",
-	};
 	struct khyp_lapic *a = vcpu->lapic;
 	unsigned long flags;
 
@@ -1401,11 +1263,7 @@ void khyp_lapic_show(struct seq_file *m, struct khyp_vcpu *vcpu)
 		   khyp_lapic_get(a, APIC_LVT0),
 		   khyp_lapic_get(a, APIC_LVT1),
 		   khyp_lapic_get(a, APIC_LVTERR));
-	seq_printf(m, "  timer %s divide %u initial %u current %u period_ns %llu tsc_deadline %llu running %u\n",
-		   timer_modes[khyp_lapic_timer_mode(a) >> 17],
-		   khyp_lapic_divide(a), khyp_lapic_get(a, APIC_TMICT),
-		   khyp_lapic_timer_current(a), a->period_ns, a->tsc_deadline,
-		   hrtimer_active(&a->timer));
+	khyp_lapic_timer_show(m, a);
 	khyp_lapic_show_vectors(m, a, "irr", APIC_IRR);
 	khyp_lapic_show_vectors(m, a, "isr", APIC_ISR);
 	khyp_lapic_show_vectors(m, a, "tmr", APIC_TMR);

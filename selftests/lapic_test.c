@@ -2,10 +2,11 @@
 /*
  * The in-kernel local APIC (KHYP_CREATE_IRQCHIP, irq/lapic.c): the
  * ioctl's checks, the registers' reset values and write masks through
- * the xAPIC page, self-IPIs with EOI and ISR, the TPR holding back a
- * lower class, the timer (one-shot, periodic, stopped, the minimum
- * period), x2APIC's MSRs and #GP rules, and an IPI that wakes a vCPU
- * halted in the kernel without an exit to userspace.
+ * the xAPIC page, self-IPIs with EOI and ISR, two vectors in service at
+ * once, the TPR holding back a lower class, the timer (one-shot,
+ * periodic, stopped, the minimum period), x2APIC's MSRs and #GP rules,
+ * and an IPI that wakes a vCPU halted in the kernel without an exit to
+ * userspace.
  *
  * The guest's IDT is the library's: its handlers count vectors in
  * kh_guest_vector_count[] and do not EOI; the guests below do.
@@ -288,6 +289,64 @@ TEST(tpr_holds_lower_class)
 
 	NEED_DEV();
 	vcpu = one_vcpu(&vm, guest_tpr);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+#define V_NEST_LOW	0x41
+#define V_NEST_MID	0x42
+#define V_NEST_HIGH	0x81
+
+/*
+ * Two vectors in service at once (a higher class interrupts the
+ * handler of a lower one): EOI ends the highest first, the PPR falls to
+ * the class still in service, which holds back a vector of its own
+ * class until its own EOI (SDM 10.8.3.1, 10.8.5).
+ */
+static void guest_nested_isr(void)
+{
+	kh_guest_apic_write(R_SVR, 0x1ff);
+	kh_guest_sti();
+	kh_guest_apic_write(R_ICR, ICR_SELF | V_NEST_LOW);
+	while (!vcount[V_NEST_LOW])
+		kh_guest_pause();
+	kh_guest_apic_write(R_ICR, ICR_SELF | V_NEST_HIGH);
+	while (!vcount[V_NEST_HIGH])
+		kh_guest_pause();
+	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_LOW), 1);
+	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_HIGH), 1);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), V_NEST_HIGH & 0xf0);
+	kh_guest_apic_write(R_EOI, 0);			/* ends 0x81 */
+	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_HIGH), 0);
+	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_LOW), 1);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), V_NEST_LOW & 0xf0);
+	kh_guest_apic_write(R_ICR, ICR_SELF | V_NEST_MID);
+	guest_spin(20000);
+	GUEST_ASSERT_EQ(vcount[V_NEST_MID], 0);		/* same class */
+	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_NEST_MID), 1);
+	kh_guest_apic_write(R_EOI, 0);			/* ends 0x41 */
+	while (!vcount[V_NEST_MID])
+		kh_guest_pause();
+	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_LOW), 0);
+	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_MID), 1);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), V_NEST_MID & 0xf0);
+	kh_guest_apic_write(R_EOI, 0);			/* ends 0x42 */
+	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_MID), 0);
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0);
+	GUEST_ASSERT_EQ(vcount[V_NEST_LOW], 1);
+	GUEST_ASSERT_EQ(vcount[V_NEST_HIGH], 1);
+	GUEST_ASSERT_EQ(vcount[V_NEST_MID], 1);
+	GUEST_DONE();
+}
+
+TEST(nested_isr_eoi_order)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vcpu = one_vcpu(&vm, guest_nested_isr);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
