@@ -128,6 +128,19 @@ int bus__register(struct bus *bus, const struct bus_dev *dev,
 	return 0;
 }
 
+int bus__unregister(struct bus *bus, uint64_t base)
+{
+	unsigned int i = bus__upper(bus, base);
+
+	if (!i || bus->devs[i - 1].base != base)
+		return -ENOENT;
+	i--;
+	memmove(&bus->devs[i], &bus->devs[i + 1],
+		(bus->nr - i - 1) * sizeof(*bus->devs));
+	bus->nr--;
+	return 0;
+}
+
 const struct bus_dev *bus__find(const struct bus *bus, uint64_t addr,
 				unsigned int size)
 {

@@ -83,7 +83,15 @@ void bus__exit(struct bus *bus);
  */
 int bus__register(struct bus *bus, const struct bus_dev *dev,
 		  char *err, size_t errlen);
-/* The device that claims an access; valid until the next registration. */
+/*
+ * Release the range registered at base (a PCI BAR the guest moves or
+ * stops decoding): 0, or -ENOENT if no range starts there.
+ */
+int bus__unregister(struct bus *bus, uint64_t base);
+/*
+ * The device that claims an access; valid until the next registration
+ * or unregistration.
+ */
 const struct bus_dev *bus__find(const struct bus *bus, uint64_t addr,
 				unsigned int size);
 /*

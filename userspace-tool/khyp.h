@@ -28,6 +28,7 @@
 #include "boot/loader.h"
 #include "bus.h"
 #include "devices/fw_cfg.h"
+#include "devices/pci.h"
 #include "devices/uart.h"
 
 /*
@@ -213,6 +214,7 @@ struct machine {
 	struct bus mmio;		/* guest-physical, outside RAM */
 	struct uart uart;		/* COM1 (devices/serial.c) */
 	struct fw_cfg fw_cfg;		/* 0x510-0x511 (devices/fw_cfg.c) */
+	struct pci_host pci;		/* bus 0, 0xcf8/0xcfc (devices/pci.c) */
 	int out_fd;			/* serial output */
 	int in_fd;			/* serial input; -1: none or EOF */
 	unsigned long unknown_io, unknown_mmio;
@@ -253,6 +255,8 @@ void devices__exit(struct machine *m);
 int serial__init(struct machine *m, char *err, size_t errlen);
 int debug__init(struct machine *m, char *err, size_t errlen);
 int fw_cfg__init(struct machine *m, char *err, size_t errlen);
+/* m->pci: the host bridge and 0xcf8/0xcfc, before any PCI device */
+int pci_host__init(struct machine *m, char *err, size_t errlen);
 /* A byte to the serial output (COM1's THR, the putchar hypercall). */
 void serial__write(struct machine *m, uint8_t c);
 

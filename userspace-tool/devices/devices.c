@@ -13,6 +13,7 @@ static const device_init_t device_inits[] = {
 	serial__init,		/* devices/serial.c: COM1 */
 	debug__init,		/* devices/debug.c: 0xf4, 0x80 */
 	fw_cfg__init,		/* devices/fw_cfg.c: 0x510, 0x511 */
+	pci_host__init,		/* devices/pci.c: 0xcf8, 0xcfc; before PCI devices */
 };
 
 int devices__init(struct machine *m, char *err, size_t errlen)
@@ -32,6 +33,7 @@ int devices__init(struct machine *m, char *err, size_t errlen)
 
 void devices__exit(struct machine *m)
 {
+	pci__exit(&m->pci);
 	bus__exit(&m->ports);
 	bus__exit(&m->mmio);
 	fw_cfg__free(&m->fw_cfg);

@@ -140,7 +140,7 @@ static void exits_unclaimed_port(struct tctx *t)
 	CHECK(t, IN(0x60, 1) == RUN_CONTINUE && ex.run.io.data == 0xff);
 	CHECK(t, ex.m.unknown_io == 1 && ex.m.first_unknown_port == 0x60);
 	CHECK(t, IN(0x61, 2) == RUN_CONTINUE && ex.run.io.data == 0xffff);
-	CHECK(t, IN(0xcf8, 4) == RUN_CONTINUE && ex.run.io.data == 0xffffffff);
+	CHECK(t, IN(0xcf0, 4) == RUN_CONTINUE && ex.run.io.data == 0xffffffff);
 	/* writes are ignored: the data only trimmed to the access's size */
 	CHECK(t, OUT(0xffff, 1, 0x1234) == RUN_CONTINUE &&
 	      ex.run.io.data == 0x34);
