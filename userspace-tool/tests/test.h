@@ -152,5 +152,6 @@ extern const struct tcase exits_cases[];
 extern const struct tcase bz_cases[];
 extern const struct tcase fw_cfg_cases[];
 extern const struct tcase virtq_cases[];
+extern const struct tcase vblk_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

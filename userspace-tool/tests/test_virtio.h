@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "test.h"
-#include "../devices/virtio/virtqueue.h"
+#include "../devices/virtio/virtio.h"
 
 /* where the tests put a queue of up to VIRTQ_MAX_SIZE entries */
 #define TV_DESC		0x10000

@@ -267,10 +267,11 @@ static void virtq_indirect(struct tctx *t)
 		5);
 	tv_offer(t, 8, 4);
 	CHECK(t, pop_breaks());
-	/* a table in the table */
+	/* a table in the table (a good one: only the nesting is wrong) */
 	EXPECT_OK(t, vq_setup(t, 8));
 	vq.indirect = true;
-	tv_desc_at(t, tab, 1, tab, 16, VRING_DESC_F_INDIRECT, 0);
+	tv_desc_at(t, tab + 0x1000, 0, 0x100000, 8, 0, 0);
+	tv_desc_at(t, tab, 1, tab + 0x1000, 16, VRING_DESC_F_INDIRECT, 0);
 	tv_desc(t, 4, tab, 3 * 16, VRING_DESC_F_INDIRECT, 0);
 	tv_offer(t, 8, 4);
 	CHECK(t, pop_breaks());
