@@ -151,6 +151,7 @@ extern const struct tcase bus_cases[];
 extern const struct tcase exits_cases[];
 extern const struct tcase bz_cases[];
 extern const struct tcase fw_cfg_cases[];
+extern const struct tcase pci_cases[];
 extern const struct tcase virtq_cases[];
 extern const struct tcase vblk_cases[];
 
