@@ -43,8 +43,10 @@ void virtio__reset(struct virtio_dev *dev)
 
 	dev->status = 0;
 	dev->driver_features = 0;
-	for (q = 0; q < dev->nr_queues; q++)
+	for (q = 0; q < dev->nr_queues; q++) {
 		virtq__reset(&dev->vqs[q]);
+		dev->vqs[q].size = dev->queue_max;	/* what the driver reads */
+	}
 	__atomic_store_n(&dev->kicked_queues, 0, __ATOMIC_RELAXED);
 }
 
