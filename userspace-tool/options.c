@@ -272,7 +272,7 @@ static int opts__disk(struct run_opts *o, const char *arg,
 
 	if (o->nr_disks == OPTS_MAX_DISKS)
 		return fail(err, errlen, "at most %d --disk images", OPTS_MAX_DISKS);
-	d->ro = len > 3 && !strcmp(arg + len - 3, ",ro");
+	d->ro = len >= 3 && !strcmp(arg + len - 3, ",ro");
 	if (d->ro)
 		len -= 3;
 	if (!len)

@@ -376,7 +376,35 @@ static void vpci_intx_and_isr(struct tctx *t)
 	vpci_down();
 }
 
+static int parse(struct tctx *t, struct run_opts *o, int argc, char **argv)
+{
+	t->err[0] = 0;
+	return opts__parse(o, argc, argv, t->err, sizeof(t->err));
+}
+
+/* --disk FILE[,ro]: up to OPTS_MAX_DISKS, in order. */
+static void vpci_disk_options(struct tctx *t)
+{
+	char *ok[] = { "run", "--disk", "a.img", "--disk", "/x/b,c.img,ro",
+		       "--disk", ",ro,ro", "img" };
+	char *empty[] = { "run", "--disk", ",ro", "img" };
+	char *many[] = { "run", "--disk", "1", "--disk", "2", "--disk", "3",
+			 "--disk", "4", "--disk", "5", "img" };
+	struct run_opts o;
+
+	EXPECT_OK(t, parse(t, &o, ARRAY_SIZE(ok), ok));
+	CHECK(t, o.nr_disks == 3);
+	CHECK(t, !strcmp(o.disks[0].path, "a.img") && !o.disks[0].ro);
+	CHECK(t, !strcmp(o.disks[1].path, "/x/b,c.img") && o.disks[1].ro);
+	CHECK(t, !strcmp(o.disks[2].path, ",ro") && o.disks[2].ro);
+	CHECK(t, parse(t, &o, ARRAY_SIZE(empty), empty) == -1 &&
+		 t_err_has(t, "no file name"));
+	CHECK(t, parse(t, &o, ARRAY_SIZE(many), many) == -1 &&
+		 t_err_has(t, "at most 4"));
+}
+
 const struct tcase vpci_cases[] = {
+	{ "vpci_disk_options", vpci_disk_options },
 	{ "vpci_ids_and_caps", vpci_ids_and_caps },
 	{ "vpci_msix_request", vpci_msix_request },
 	{ "vpci_intx_and_isr", vpci_intx_and_isr },
