@@ -15,7 +15,8 @@
  * then, before pci__register():
  *
  *	pci_dev__init(&d, "virtio-blk", &(struct pci_ids){ ... });
- *	pci_dev__bar(&d, 4, PCI_BAR_MEM64, 0x4000, my_bar4_io, me, err, len);
+ *	pci_dev__bar(&d, 4, PCI_BAR_MEM64, 0x4000, 0, my_bar4_io, me,
+ *		     err, len);
  *	off = pci_dev__add_cap(&d, vendor_cap, sizeof(vendor_cap), err, len);
  *	pci_dev__msix(&d, nvec, 1, err, len);	(BAR 1 is the core's)
  *	pci__register(&m->pci, &d, err, len);
@@ -65,7 +66,10 @@
  * MSI-X disabled it returns -ENODEV and the device should use INTx.
  *
  * Both go through hooks in struct pci_host (@irq_line, @msi), which
- * pci__init() points at the VM's ioctls and host tests replace.
+ * pci_host__init() points at the machine's VM fd (read at each call:
+ * the VM is created after the devices) and host tests replace; a failed
+ * hook is counted in @irq_errors.  Call them only on a registered
+ * device (d->host set).
  *
  * Locking: config accesses and BAR accesses come from vCPU exits, which
  * run.c serializes under the machine's lock.  pci__set_irq(),
