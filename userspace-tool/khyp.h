@@ -70,6 +70,15 @@ struct fw_cfg_opt {
 	size_t value_len;
 };
 
+/* One --disk FILE[,ro]: a virtio-blk device (devices/virtio/blk.c). */
+#define OPTS_MAX_DISKS		4
+#define OPTS_DISK_PATH_MAX	4096
+
+struct disk_opt {
+	char path[OPTS_DISK_PATH_MAX];
+	bool ro;
+};
+
 struct run_opts {
 	const char *image;
 	uint64_t mem_size;		/* bytes, page aligned */
@@ -93,6 +102,8 @@ struct run_opts {
 	unsigned int nr_modules;
 	struct fw_cfg_opt fw_cfg[OPTS_MAX_FW_CFG];	/* --fw-cfg, in order */
 	unsigned int nr_fw_cfg;
+	struct disk_opt disks[OPTS_MAX_DISKS];	/* --disk, in order */
+	unsigned int nr_disks;
 };
 
 #define OPTS_DEFAULT_MEM	(64ULL << 20)
@@ -162,6 +173,7 @@ void boot__regs(const struct boot_info *bi, struct khyp_regs *r,
 /* ---- vm.c ---- */
 
 struct machine;
+struct virtio_disk;
 
 struct vcpu {
 	unsigned int id;
@@ -215,6 +227,9 @@ struct machine {
 	struct uart uart;		/* COM1 (devices/serial.c) */
 	struct fw_cfg fw_cfg;		/* 0x510-0x511 (devices/fw_cfg.c) */
 	struct pci_host pci;		/* bus 0, 0xcf8/0xcfc (devices/pci.c) */
+	/* --disk: virtio-blk over virtio-pci (devices/virtio/pci.c) */
+	struct virtio_disk *disks[OPTS_MAX_DISKS];
+	unsigned int nr_disks;
 	int out_fd;			/* serial output */
 	int in_fd;			/* serial input; -1: none or EOF */
 	unsigned long unknown_io, unknown_mmio;
@@ -257,6 +272,10 @@ int debug__init(struct machine *m, char *err, size_t errlen);
 int fw_cfg__init(struct machine *m, char *err, size_t errlen);
 /* m->pci: the host bridge and 0xcf8/0xcfc, before any PCI device */
 int pci_host__init(struct machine *m, char *err, size_t errlen);
+/* devices/virtio/pci.c: a virtio-blk PCI function per --disk */
+int virtio_disks__init(struct machine *m, char *err, size_t errlen);
+void virtio_disks__exit(struct machine *m);	/* before pci__exit */
+void virtio_disks__free(struct machine *m);	/* after it */
 /* A byte to the serial output (COM1's THR, the putchar hypercall). */
 void serial__write(struct machine *m, uint8_t c);
 

@@ -31,6 +31,9 @@ const char run_usage[] =
 "      --fw-cfg [name=]NAME,file=PATH|string=STR  a file of the fw_cfg\n"
 "                        device, as QEMU's -fw_cfg (repeatable; NAME at\n"
 "                        most 55 characters, e.g. opt/org.example/x)\n"
+"      --disk FILE[,ro]  a virtio-blk disk on the raw image FILE, as a\n"
+"                        virtio-pci device (read-only with ,ro; repeatable,\n"
+"                        up to 4)\n"
 "      --serial stdio|FILE  where COM1 output goes (default stdio; input\n"
 "                        comes from stdin only with stdio)\n"
 "      --timeout SECONDS stop the guest after this long (status 8)\n"
@@ -63,7 +66,7 @@ const char run_usage[] =
 enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
 	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
-	OPT_MODULE, OPT_FW_CFG,
+	OPT_MODULE, OPT_FW_CFG, OPT_DISK,
 };
 
 static const struct option run_options[] = {
@@ -82,6 +85,7 @@ static const struct option run_options[] = {
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "fw-cfg", required_argument, NULL, OPT_FW_CFG },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -259,6 +263,28 @@ static int opts__fw_cfg(struct run_opts *o, const char *arg,
 	return 0;
 }
 
+/* --disk FILE[,ro]: a raw image, read-only with ",ro" */
+static int opts__disk(struct run_opts *o, const char *arg,
+		      char *err, size_t errlen)
+{
+	struct disk_opt *d = &o->disks[o->nr_disks];
+	size_t len = strlen(arg);
+
+	if (o->nr_disks == OPTS_MAX_DISKS)
+		return fail(err, errlen, "at most %d --disk images", OPTS_MAX_DISKS);
+	d->ro = len >= 3 && !strcmp(arg + len - 3, ",ro");
+	if (d->ro)
+		len -= 3;
+	if (!len)
+		return fail(err, errlen, "--disk: no file name");
+	if (len >= sizeof(d->path))
+		return fail(err, errlen, "--disk: the file name is too long");
+	memcpy(d->path, arg, len);
+	d->path[len] = 0;
+	o->nr_disks++;
+	return 0;
+}
+
 /* One option; -1 with a message on a bad value. */
 static int opts__one(struct run_opts *o, int c, const char *arg,
 		     char *err, size_t errlen)
@@ -324,6 +350,8 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		return 0;
 	case OPT_FW_CFG:
 		return opts__fw_cfg(o, arg, err, errlen);
+	case OPT_DISK:
+		return opts__disk(o, arg, err, errlen);
 	case OPT_MODE:
 		if (parse_mode(arg, &o->mode))
 			return fail(err, errlen, "unknown mode '%s' (real, prot32, long)", arg);

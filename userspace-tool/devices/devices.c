@@ -14,6 +14,7 @@ static const device_init_t device_inits[] = {
 	debug__init,		/* devices/debug.c: 0xf4, 0x80 */
 	fw_cfg__init,		/* devices/fw_cfg.c: 0x510, 0x511 */
 	pci_host__init,		/* devices/pci.c: 0xcf8, 0xcfc; before PCI devices */
+	virtio_disks__init,	/* devices/virtio/pci.c: --disk */
 };
 
 int devices__init(struct machine *m, char *err, size_t errlen)
@@ -33,7 +34,9 @@ int devices__init(struct machine *m, char *err, size_t errlen)
 
 void devices__exit(struct machine *m)
 {
+	virtio_disks__exit(m);
 	pci__exit(&m->pci);
+	virtio_disks__free(m);
 	bus__exit(&m->ports);
 	bus__exit(&m->mmio);
 	fw_cfg__free(&m->fw_cfg);

@@ -152,5 +152,8 @@ extern const struct tcase exits_cases[];
 extern const struct tcase bz_cases[];
 extern const struct tcase fw_cfg_cases[];
 extern const struct tcase pci_cases[];
+extern const struct tcase virtq_cases[];
+extern const struct tcase vblk_cases[];
+extern const struct tcase vpci_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What every virtio device of the launcher has, whatever its type and
+ * transport (virtio.h draws the path of a request and the locking):
+ *
+ *   - the device status byte (virtio 1.2, 2.1) and its state machine: the
+ *     driver sets ACKNOWLEDGE, DRIVER, then FEATURES_OK, which the device
+ *     keeps only if it accepts the features the driver wrote (a subset of
+ *     what it offered, with VIRTIO_F_VERSION_1: there is no legacy
+ *     interface), then DRIVER_OK; writing 0 resets the device;
+ *     DEVICE_NEEDS_RESET is the device's, set when a queue breaks a rule;
+ *   - the queues, started when the driver enables them;
+ *   - the I/O thread: it sleeps on an eventfd that the transport's notify
+ *     register writes, then processes the notified queues under dev->lock
+ *     and raises their interrupts.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "virtio.h"
+
+#define DEV_FEATURE(dev, bit)	(!!((dev)->driver_features & (1ULL << (bit))))
+
+void virtio__lock(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+}
+
+void virtio__unlock(struct virtio_dev *dev)
+{
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio__reset(struct virtio_dev *dev)
+{
+	unsigned int q;
+
+	dev->status = 0;
+	dev->driver_features = 0;
+	for (q = 0; q < dev->nr_queues; q++) {
+		virtq__reset(&dev->vqs[q]);
+		dev->vqs[q].size = dev->queue_max;	/* what the driver reads */
+	}
+	__atomic_store_n(&dev->kicked_queues, 0, __ATOMIC_RELAXED);
+}
+
+void virtio__needs_reset(struct virtio_dev *dev)
+{
+	if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK && dev->transport.irq_config)
+		dev->transport.irq_config(dev);
+}
+
+/* Features the driver may accept: what we offered, and version 1. */
+static bool virtio__features_ok(const struct virtio_dev *dev)
+{
+	if (dev->driver_features & ~dev->host_features)
+		return false;
+	return DEV_FEATURE(dev, VIRTIO_F_VERSION_1);
+}
+
+void virtio__set_status(struct virtio_dev *dev, uint8_t status)
+{
+	uint8_t old = dev->status;
+	unsigned int q;
+
+	if (!status) {
+		virtio__reset(dev);
+		return;
+	}
+	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(old & VIRTIO_CONFIG_S_FEATURES_OK) && !virtio__features_ok(dev))
+		status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+	/* DRIVER_OK without FEATURES_OK: a driver we cannot serve */
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(status & VIRTIO_CONFIG_S_FEATURES_OK))
+		status &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+	/* NEEDS_RESET is the device's to set and only a reset clears it */
+	dev->status = (status & ~VIRTIO_CONFIG_S_NEEDS_RESET) |
+		      (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	if ((dev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK))
+		for (q = 0; q < dev->nr_queues; q++)
+			virtio__kick(dev, q);
+}
+
+void virtio__enable_queue(struct virtio_dev *dev, unsigned int q)
+{
+	struct virtq *vq = &dev->vqs[q];
+
+	if (q >= dev->nr_queues || vq->started)
+		return;
+	vq->event_idx = DEV_FEATURE(dev, VIRTIO_RING_F_EVENT_IDX);
+	vq->indirect = DEV_FEATURE(dev, VIRTIO_RING_F_INDIRECT_DESC);
+	if (virtq__start(vq, dev->gm))
+		virtio__needs_reset(dev);
+}
+
+void virtio__kick(struct virtio_dev *dev, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (q >= dev->nr_queues)
+		return;
+	__atomic_fetch_or(&dev->kicked_queues, 1u << q, __ATOMIC_RELEASE);
+	if (dev->efd >= 0 && write(dev->efd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		perror("khyp: virtio: eventfd");
+}
+
+/* Queue q until nothing is left, then ask for the next notification. */
+static void virtio__process_queue(struct virtio_dev *dev, unsigned int q)
+{
+	struct virtq *vq = &dev->vqs[q];
+
+	for (;;) {
+		if (dev->type->process(dev, q)) {
+			virtio__needs_reset(dev);
+			return;
+		}
+		if (virtq__need_irq(vq) && dev->transport.irq_queue)
+			dev->transport.irq_queue(dev, q);
+		if (!virtq__arm_notify(vq))
+			return;
+	}
+}
+
+void virtio__process(struct virtio_dev *dev)
+{
+	unsigned int pending, q;
+
+	pending = __atomic_exchange_n(&dev->kicked_queues, 0, __ATOMIC_ACQUIRE);
+	if (!(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		return;
+	for (q = 0; q < dev->nr_queues; q++)
+		if ((pending & (1u << q)) && dev->vqs[q].started)
+			virtio__process_queue(dev, q);
+}
+
+static void *virtio__thread(void *arg)
+{
+	struct virtio_dev *dev = arg;
+	uint64_t v;
+	ssize_t r;
+
+	for (;;) {
+		r = read(dev->efd, &v, sizeof(v));
+		if (r < 0 && errno != EINTR && errno != EAGAIN) {
+			perror("khyp: virtio: eventfd");
+			break;
+		}
+		virtio__lock(dev);
+		if (dev->stop) {
+			virtio__unlock(dev);
+			break;
+		}
+		virtio__process(dev);
+		virtio__unlock(dev);
+	}
+	return NULL;
+}
+
+int virtio__init(struct virtio_dev *dev, char *err, size_t errlen)
+{
+	unsigned int q;
+
+	dev->efd = eventfd(0, EFD_CLOEXEC);
+	if (dev->efd < 0) {
+		snprintf(err, errlen, "%s: eventfd: %s", dev->name,
+			 strerror(errno));
+		return -1;
+	}
+	pthread_mutex_init(&dev->lock, NULL);
+	for (q = 0; q < dev->nr_queues; q++) {
+		dev->vqs[q].name = dev->name;
+		virtq__reset(&dev->vqs[q]);
+	}
+	virtio__reset(dev);
+	return 0;
+}
+
+int virtio__start(struct virtio_dev *dev, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int r;
+
+	/* the thread takes no signal: run.c's main thread handles them */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&dev->thread, NULL, virtio__thread, dev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		snprintf(err, errlen, "%s: I/O thread: %s", dev->name,
+			 strerror(r));
+		return -1;
+	}
+	dev->thread_started = true;
+	return 0;
+}
+
+void virtio__exit(struct virtio_dev *dev)
+{
+	uint64_t one = 1;
+
+	if (dev->thread_started) {
+		virtio__lock(dev);
+		dev->stop = true;
+		virtio__unlock(dev);
+		if (write(dev->efd, &one, sizeof(one)) < 0)
+			perror("khyp: virtio: eventfd");
+		pthread_join(dev->thread, NULL);
+		dev->thread_started = false;
+	}
+	if (dev->efd >= 0)
+		close(dev->efd);
+	dev->efd = -1;
+	pthread_mutex_destroy(&dev->lock);
+}

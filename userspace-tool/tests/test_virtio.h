@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Rings in the fake guest RAM, for test_virtq.c and test_virtio_blk.c. */
+#ifndef KHYP_TEST_VIRTIO_H
+#define KHYP_TEST_VIRTIO_H
+
+#include <stdint.h>
+
+#include "test.h"
+#include "../devices/virtio/virtio.h"
+
+/* where the tests put a queue of up to VIRTQ_MAX_SIZE entries */
+#define TV_DESC		0x10000
+#define TV_AVAIL	0x20000
+#define TV_USED		0x30000
+#define TV_RINGS_END	0x40000
+
+/* Descriptor i of the queue's table, or of the table at guest address. */
+void tv_desc(struct tctx *t, unsigned int i, uint64_t addr, uint32_t len,
+	     uint16_t flags, uint16_t next);
+void tv_desc_at(struct tctx *t, uint64_t table, unsigned int i, uint64_t addr,
+		uint32_t len, uint16_t flags, uint16_t next);
+/* The driver offers the chain at head (available ring, then its index). */
+void tv_offer(struct tctx *t, uint16_t size, uint16_t head);
+uint16_t tv_le16(struct tctx *t, uint64_t gpa);
+void tv_put16(struct tctx *t, uint64_t gpa, uint16_t v);
+/* Used element i. */
+void tv_used(struct tctx *t, unsigned int i, uint32_t *id, uint32_t *len);
+void tv_rings_clear(struct tctx *t);
+
+#endif /* KHYP_TEST_VIRTIO_H */
