@@ -27,6 +27,7 @@
 
 #include "boot/loader.h"
 #include "bus.h"
+#include "devices/acpi_pm.h"
 #include "devices/fw_cfg.h"
 #include "devices/uart.h"
 
@@ -92,7 +93,13 @@ struct run_opts {
 	unsigned int nr_modules;
 	struct fw_cfg_opt fw_cfg[OPTS_MAX_FW_CFG];	/* --fw-cfg, in order */
 	unsigned int nr_fw_cfg;
+	int acpi;			/* --acpi: ACPI_AUTO, ACPI_OFF, ACPI_ON */
 };
+
+/* --acpi; ACPI_AUTO: on for a bzImage (boot/acpi.h) */
+#define ACPI_AUTO		-1
+#define ACPI_OFF		0
+#define ACPI_ON			1
 
 #define OPTS_DEFAULT_MEM	(64ULL << 20)
 #define OPTS_MIN_MEM		(1ULL << 20)
@@ -117,6 +124,8 @@ int fw_cfg_opt__parse(struct fw_cfg_opt *f, const char *arg,
 int opts__parse(struct run_opts *o, int argc, char **argv,
 		char *err, size_t errlen);
 extern const char run_usage[];
+/* Does the guest get ACPI tables (and so the irqchip)? */
+bool opts__acpi(const struct run_opts *o, bool bzimage);
 
 /* ---- file.c ---- */
 
@@ -213,6 +222,7 @@ struct machine {
 	struct bus mmio;		/* guest-physical, outside RAM */
 	struct uart uart;		/* COM1 (devices/serial.c) */
 	struct fw_cfg fw_cfg;		/* 0x510-0x511 (devices/fw_cfg.c) */
+	struct acpi_pm acpi_pm;		/* 0x600, 0x620 (devices/acpi_pm.c) */
 	int out_fd;			/* serial output */
 	int in_fd;			/* serial input; -1: none or EOF */
 	unsigned long unknown_io, unknown_mmio;
@@ -253,6 +263,7 @@ void devices__exit(struct machine *m);
 int serial__init(struct machine *m, char *err, size_t errlen);
 int debug__init(struct machine *m, char *err, size_t errlen);
 int fw_cfg__init(struct machine *m, char *err, size_t errlen);
+int acpi_pm__init(struct machine *m, char *err, size_t errlen);
 /* A byte to the serial output (COM1's THR, the putchar hypercall). */
 void serial__write(struct machine *m, uint8_t c);
 

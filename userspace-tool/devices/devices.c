@@ -13,6 +13,7 @@ static const device_init_t device_inits[] = {
 	serial__init,		/* devices/serial.c: COM1 */
 	debug__init,		/* devices/debug.c: 0xf4, 0x80 */
 	fw_cfg__init,		/* devices/fw_cfg.c: 0x510, 0x511 */
+	acpi_pm__init,		/* devices/acpi_pm.c: 0x600, 0x620 */
 };
 
 int devices__init(struct machine *m, char *err, size_t errlen)
