@@ -10,6 +10,7 @@
 #    xorriso to make Bochs' boot ISO, a static busybox for the initramfs,
 #  - dkms, dh-dkms, debhelper, dpkg-dev, fakeroot and lintian: the packaging test
 #    builds khyp's .debs and installs them (scripts/pkg-test.sh),
+#  - acpica-tools: iasl, which loader_test runs on the launcher's ACPI tables,
 #  - sparse, and from linux-source-6.1 only the few files we need
 #    (kselftest harness, lib.mk, checkpatch.pl),
 #  - virtme-ng, which Debian has only in trixie: downloaded and unpacked into
@@ -30,7 +31,7 @@ PKGS=(build-essential bc bison flex libelf-dev kmod cpio xz-utils
       qemu-system-x86 bochs bochsbios vgabios
       grub-pc-bin grub-common xorriso mtools
       busybox-static python3-requests python3-argcomplete
-      clang libclang-rt-14-dev
+      clang libclang-rt-14-dev acpica-tools
       dkms dh-dkms debhelper lintian fakeroot dpkg-dev adduser udev util-linux)
 
 missing=()

@@ -27,6 +27,7 @@
 
 #include "boot/loader.h"
 #include "bus.h"
+#include "devices/acpi_pm.h"
 #include "devices/fw_cfg.h"
 #include "devices/pci.h"
 #include "devices/uart.h"
@@ -104,7 +105,13 @@ struct run_opts {
 	unsigned int nr_fw_cfg;
 	struct disk_opt disks[OPTS_MAX_DISKS];	/* --disk, in order */
 	unsigned int nr_disks;
+	int acpi;			/* --acpi: ACPI_AUTO, ACPI_OFF, ACPI_ON */
 };
+
+/* --acpi; ACPI_AUTO: on for a bzImage (boot/acpi.h) */
+#define ACPI_AUTO		-1
+#define ACPI_OFF		0
+#define ACPI_ON			1
 
 #define OPTS_DEFAULT_MEM	(64ULL << 20)
 #define OPTS_MIN_MEM		(1ULL << 20)
@@ -129,6 +136,8 @@ int fw_cfg_opt__parse(struct fw_cfg_opt *f, const char *arg,
 int opts__parse(struct run_opts *o, int argc, char **argv,
 		char *err, size_t errlen);
 extern const char run_usage[];
+/* Does the guest get ACPI tables (and so the irqchip)? */
+bool opts__acpi(const struct run_opts *o, bool bzimage);
 
 /* ---- file.c ---- */
 
@@ -230,6 +239,7 @@ struct machine {
 	/* --disk: virtio-blk over virtio-pci (devices/virtio/pci.c) */
 	struct virtio_disk *disks[OPTS_MAX_DISKS];
 	unsigned int nr_disks;
+	struct acpi_pm acpi_pm;		/* 0x600, 0x620 (devices/acpi_pm.c) */
 	int out_fd;			/* serial output */
 	int in_fd;			/* serial input; -1: none or EOF */
 	unsigned long unknown_io, unknown_mmio;
@@ -276,6 +286,7 @@ int pci_host__init(struct machine *m, char *err, size_t errlen);
 int virtio_disks__init(struct machine *m, char *err, size_t errlen);
 void virtio_disks__exit(struct machine *m);	/* before pci__exit */
 void virtio_disks__free(struct machine *m);	/* after it */
+int acpi_pm__init(struct machine *m, char *err, size_t errlen);
 /* A byte to the serial output (COM1's THR, the putchar hypercall). */
 void serial__write(struct machine *m, uint8_t c);
 

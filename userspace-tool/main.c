@@ -191,6 +191,27 @@ static int machine__check_mode(const struct machine *m, int mode)
 	return -1;
 }
 
+/* The ACPI tables, if the guest gets them (opts__acpi): 0 or a status. */
+static int machine__acpi(struct machine *m, const struct boot_info *bi)
+{
+	struct acpi_layout l;
+	char err[256];
+
+	if (!opts__acpi(m->opts, bi->format == IMAGE_BZIMAGE))
+		return 0;
+	if (acpi__write(&m->vm.mem, m->vm.nr_vcpus, bi->load_start,
+			bi->load_end, &l, err, sizeof(err))) {
+		fprintf(stderr, "khyp: %s: %s (see --acpi)\n", m->opts->image,
+			err);
+		return STATUS_HOST_ERROR;
+	}
+	if (m->opts->trace)
+		fprintf(stderr, "khyp: ACPI tables at [0x%llx-0x%llx), RSDP 0x%llx\n",
+			(unsigned long long)l.rsdp, (unsigned long long)l.end,
+			(unsigned long long)l.rsdp);
+	return 0;
+}
+
 /*
  * Load the image and set the boot vCPU's registers: 0, or the status
  * to stop with.
@@ -213,8 +234,15 @@ static int machine__boot(struct machine *m, const void *img, size_t len,
 		fprintf(stderr, "khyp: %s: %s\n", m->opts->image, err);
 		return STATUS_HOST_ERROR;
 	}
-	/* More than one vCPU: the guest finds them in an MP table. */
-	if (m->vm.nr_vcpus > 1 &&
+	ret = machine__acpi(m, &bi);
+	if (ret)
+		return ret;
+	/*
+	 * More than one vCPU, or Linux without ACPI: the guest finds its
+	 * CPUs and interrupt routing in an MP table.
+	 */
+	if ((m->vm.nr_vcpus > 1 || (bi.format == IMAGE_BZIMAGE &&
+				    !opts__acpi(m->opts, true))) &&
 	    mptable__write(&m->vm.mem, m->vm.nr_vcpus, bi.load_start,
 			   bi.load_end) && m->opts->trace)
 		fprintf(stderr, "khyp: no MP table: the image covers 0xf0000\n");
@@ -282,7 +310,7 @@ int cmd_run(int argc, char **argv)
 		goto out_serial;
 	}
 	if (vm__create(&m.vm, o.mem_size, o.cpus,
-		       o.format == IMAGE_BZIMAGE ||
+		       o.format == IMAGE_BZIMAGE || o.acpi == ACPI_ON ||
 		       (o.format == FORMAT_AUTO && bzimage_detect(img, len))))
 		goto out_devices;
 	ret = machine__boot(&m, img, len, &ms);

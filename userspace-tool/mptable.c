@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The Intel MultiProcessor Specification 1.4 tables (chapter 4) that
- * `khyp run -c N` (N > 1) writes into the BIOS area, so that a guest
+ * `khyp run -c N` (N > 1), and a Linux guest with --acpi off (one vCPU
+ * too), get in the BIOS area, so that a guest
  * finds its CPUs and its interrupt routing as on a PC: a floating
  * pointer at MPTABLE_ADDR (the spec's search covers 0xf0000-0xfffff),
  * then the configuration table: one processor entry per vCPU (APIC ID =

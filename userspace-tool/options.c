@@ -25,6 +25,10 @@ const char run_usage[] =
 "                        the others wait for the guest's INIT and SIPI\n"
 "      --cmdline STR     the command line of a multiboot or Linux kernel\n"
 "      --initrd FILE     Linux: the initial ramdisk\n"
+"      --acpi on|off     ACPI tables (RSDP at 0xe0000; PM block at 0x600,\n"
+"                        S5 powers off with status 0) and the in-kernel\n"
+"                        irqchip; default on for Linux.  off: an MP table,\n"
+"                        as any image gets with -c N > 1\n"
 "      --module FILE[,ARGS]  multiboot: load FILE as a module, its string\n"
 "                        \"FILE ARGS\" (repeatable, in order; as QEMU's\n"
 "                        -initrd for multiboot kernels)\n"
@@ -66,7 +70,7 @@ const char run_usage[] =
 enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
 	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
-	OPT_MODULE, OPT_FW_CFG, OPT_DISK,
+	OPT_MODULE, OPT_FW_CFG, OPT_DISK, OPT_ACPI,
 };
 
 static const struct option run_options[] = {
@@ -86,6 +90,7 @@ static const struct option run_options[] = {
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "fw-cfg", required_argument, NULL, OPT_FW_CFG },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "acpi", required_argument, NULL, OPT_ACPI },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -352,6 +357,11 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		return opts__fw_cfg(o, arg, err, errlen);
 	case OPT_DISK:
 		return opts__disk(o, arg, err, errlen);
+	case OPT_ACPI:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return fail(err, errlen, "--acpi takes on or off, not '%s'", arg);
+		o->acpi = strcmp(arg, "on") ? ACPI_OFF : ACPI_ON;
+		return 0;
 	case OPT_MODE:
 		if (parse_mode(arg, &o->mode))
 			return fail(err, errlen, "unknown mode '%s' (real, prot32, long)", arg);
@@ -387,6 +397,11 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+bool opts__acpi(const struct run_opts *o, bool bzimage)
+{
+	return o->acpi == ACPI_ON || (o->acpi == ACPI_AUTO && bzimage);
+}
+
 int opts__parse(struct run_opts *o, int argc, char **argv,
 		char *err, size_t errlen)
 {
@@ -397,6 +412,7 @@ int opts__parse(struct run_opts *o, int argc, char **argv,
 	o->cpus = 1;
 	o->format = FORMAT_AUTO;
 	o->mode = MODE_DEFAULT;
+	o->acpi = ACPI_AUTO;
 	err[0] = 0;
 	optind = 0;		/* glibc: start afresh, also for the tests */
 	opterr = 0;

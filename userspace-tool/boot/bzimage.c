@@ -209,7 +209,8 @@ static void bz_e820(unsigned char *bp, uint64_t ram)
 	const uint64_t map[][3] = {
 		{ 0, LOW_MEM_END, E820_RAM },
 		{ LOW_MEM_END, 0xa0000 - LOW_MEM_END, E820_RESERVED },
-		{ BIOS_ROM_START, HIGH_MEM_START - BIOS_ROM_START, E820_RESERVED },
+		/* the ACPI tables (acpi.h) and the MP table */
+		{ BIOS_AREA_START, HIGH_MEM_START - BIOS_AREA_START, E820_RESERVED },
 		{ HIGH_MEM_START, ram - HIGH_MEM_START, E820_RAM },
 	};
 	size_t i;

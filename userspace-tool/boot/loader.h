@@ -71,6 +71,7 @@ enum boot_mode {
 #define MB_AREA_END		0x8000
 #define LOW_MEM_END		0x9fc00		/* 639 KiB of low memory */
 #define BIOS_ROM_START		0xf0000
+#define BIOS_AREA_START		0xe0000		/* Linux: e820 reserved from here (acpi.h) */
 #define HIGH_MEM_START		0x100000
 
 /*

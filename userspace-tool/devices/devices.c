@@ -15,6 +15,7 @@ static const device_init_t device_inits[] = {
 	fw_cfg__init,		/* devices/fw_cfg.c: 0x510, 0x511 */
 	pci_host__init,		/* devices/pci.c: 0xcf8, 0xcfc; before PCI devices */
 	virtio_disks__init,	/* devices/virtio/pci.c: --disk */
+	acpi_pm__init,		/* devices/acpi_pm.c: 0x600, 0x620 */
 };
 
 int devices__init(struct machine *m, char *err, size_t errlen)

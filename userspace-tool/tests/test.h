@@ -155,5 +155,7 @@ extern const struct tcase pci_cases[];
 extern const struct tcase virtq_cases[];
 extern const struct tcase vblk_cases[];
 extern const struct tcase vpci_cases[];
+extern const struct tcase acpi_cases[];
+extern const struct tcase acpi_pm_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

@@ -110,7 +110,7 @@ static void bz_64bit_at_pref_address(struct tctx *t)
 	CHECK(t, zp[0x1e8] == 4);
 	CHECK(t, e820_is(t, 0, 0, 0x9fc00, 1));
 	CHECK(t, e820_is(t, 1, 0x9fc00, 0x400, 2));
-	CHECK(t, e820_is(t, 2, 0xf0000, 0x10000, 2));
+	CHECK(t, e820_is(t, 2, 0xe0000, 0x20000, 2));
 	CHECK(t, e820_is(t, 3, 0x100000, GUEST_SIZE - 0x100000, 1));
 	/* the kernel, the zero page and the command line; nothing else */
 	CHECK(t, t_guest_filled(t, 0x100000, 0x1000000 - 0x100000));

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ACPI tables of a khyp guest (ACPI 6.4 chapter 5): an RSDP (revision
+ * 2) pointing at an RSDT and an XSDT, which list the FADT and the MADT;
+ * the FADT points at the FACS and the DSDT.
+ *
+ *   MADT  one enabled Processor Local APIC per vCPU (ACPI processor ID =
+ *         APIC ID = vCPU index), the IOAPIC (ID ncpus, 0xfec00000, GSI
+ *         base 0), interrupt source overrides ISA IRQ 0 -> GSI 2 (edge,
+ *         active high) and IRQ 9 -> GSI 9 (level, active high: the SCI),
+ *         LINT1 of every local APIC as NMI; PCAT_COMPAT (there is a PIC).
+ *   FADT  revision 6: the PM block of acpi.h (PM1a event, PM1a control,
+ *         PM timer with TMR_VAL_EXT, GPE0), SCI_INT 9, no SMI_CMD (the
+ *         guest is in ACPI mode from the start: SCI_EN reads 1), the reset
+ *         register 0xcf9 <- 0x06, IAPC_BOOT_ARCH legacy devices and 8042,
+ *         no C2/C3, the 32-bit and the 64-bit (X_) addresses.
+ *   DSDT  AML assembled here: \_S5 (SLP_TYP 0, as QEMU q35), and in \_SB
+ *         a processor device (ACPI0007) per vCPU, COM1 (PNP0501, 0x3f8
+ *         IRQ 4), the RTC (PNP0B00, 0x70 IRQ 8), the keyboard controller
+ *         (PNP0303, 0x60 and 0x64, IRQ 1) and pvpanic (QEMU0001, 0x505).
+ *
+ * Pure: it writes guest memory only; loader_test checks every table.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "acpi.h"
+
+#define ACPI_OEM_ID		"KHYP  "
+#define ACPI_OEM_TABLE_ID	"KHYPVM  "
+#define ACPI_CREATOR_ID		"KHYP"
+#define ACPI_HDR_LEN		36
+#define ACPI_RSDP_LEN		36
+#define ACPI_FACS_LEN		64
+#define ACPI_FADT_LEN		276	/* revision 6 */
+#define ACPI_FADT_REV		6
+#define ACPI_MADT_REV		3
+#define ACPI_DSDT_REV		2	/* 64-bit integers */
+#define ACPI_LAPIC_ADDR		0xfee00000u
+#define ACPI_IOAPIC_ADDR	0xfec00000u
+
+/* FADT flags and IAPC_BOOT_ARCH (5.2.9) */
+#define FADT_WBINVD		(1u << 0)
+#define FADT_PROC_C1		(1u << 2)
+#define FADT_SLP_BUTTON		(1u << 5)	/* no fixed sleep button */
+#define FADT_RTC_S4		(1u << 7)
+#define FADT_TMR_VAL_EXT	(1u << 8)
+#define FADT_RESET_REG_SUP	(1u << 10)
+#define BOOT_LEGACY_DEVICES	(1u << 0)
+#define BOOT_8042		(1u << 1)
+
+/* MADT (5.2.12) */
+#define MADT_PCAT_COMPAT	1
+#define MADT_LAPIC		0
+#define MADT_IOAPIC		1
+#define MADT_ISO		2
+#define MADT_LAPIC_NMI		4
+#define MPS_HIGH_EDGE		0x5	/* polarity 01, trigger 01 */
+#define MPS_HIGH_LEVEL		0xd	/* polarity 01, trigger 11 */
+
+/* Generic Address Structure (5.2.3.2) */
+#define GAS_IO			1
+#define GAS_BYTE		1
+#define GAS_WORD		2
+#define GAS_DWORD		3
+
+static void le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	while (n--) {
+		*p++ = v;
+		v >>= 8;
+	}
+}
+
+uint8_t acpi__sum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+
+	while (len--)
+		s += *b++;
+	return s;
+}
+
+static void acpi_header(uint8_t *t, const char *sig, uint32_t len,
+			uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	le(t + 4, len, 4);
+	t[8] = rev;
+	memcpy(t + 10, ACPI_OEM_ID, 6);
+	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
+	le(t + 24, 1, 4);
+	memcpy(t + 28, ACPI_CREATOR_ID, 4);
+	le(t + 32, 1, 4);
+}
+
+/* The checksum byte (offset 9) of a table of len bytes. */
+static void acpi_checksum(uint8_t *t, uint32_t len)
+{
+	t[9] = 0;
+	t[9] = -acpi__sum(t, len);
+}
+
+static void gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access,
+		uint64_t addr)
+{
+	p[0] = space;
+	p[1] = bits;
+	p[2] = 0;
+	p[3] = access;
+	le(p + 4, addr, 8);
+}
+
+/* ---- AML (chapter 20), enough for names, devices and buffers ---- */
+
+#define AML_MAX_DEPTH		4
+#define AML_ZERO		0x00
+#define AML_ONE			0x01
+#define AML_NAME		0x08
+#define AML_BYTE		0x0a
+#define AML_WORD		0x0b
+#define AML_DWORD		0x0c
+#define AML_STRING		0x0d
+#define AML_QWORD		0x0e
+#define AML_SCOPE		0x10
+#define AML_BUFFER		0x11
+#define AML_PACKAGE		0x12
+#define AML_EXT			0x5b
+#define AML_DEVICE		0x82	/* after AML_EXT */
+#define AML_ROOT		'\\'
+
+struct aml {
+	uint8_t *p;
+	size_t len, cap;
+	bool overflow;
+	size_t open[AML_MAX_DEPTH];	/* where each open PkgLength is */
+	unsigned int depth;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->overflow || n > a->cap - a->len) {
+		a->overflow = true;
+		return;
+	}
+	memcpy(a->p + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+/* Room for the longest PkgLength (4 bytes); aml_close() fills it in. */
+static void aml_open(struct aml *a)
+{
+	static const uint8_t room[4];
+
+	if (a->depth == AML_MAX_DEPTH) {
+		a->overflow = true;
+		return;
+	}
+	a->open[a->depth++] = a->len;
+	aml_bytes(a, room, sizeof(room));
+}
+
+/*
+ * PkgLength (20.2.4) counts itself and what follows it: one byte up to
+ * 63, else a lead byte with the count of following bytes in bits 6-7 and
+ * the low nibble of the length in bits 0-3, then the rest 8 bits a byte.
+ */
+static void aml_close(struct aml *a)
+{
+	size_t at, body, len;
+	unsigned int n, i;
+
+	if (a->overflow || !a->depth) {
+		a->overflow = true;
+		return;
+	}
+	at = a->open[--a->depth];
+	body = a->len - at - 4;
+	n = body + 1 <= 63 ? 1 : body + 2 < (1u << 12) ? 2 :
+	    body + 3 < (1u << 20) ? 3 : 4;
+	len = body + n;
+	memmove(a->p + at + n, a->p + at + 4, body);
+	a->len -= 4 - n;
+	if (n == 1) {
+		a->p[at] = len;
+		return;
+	}
+	a->p[at] = (n - 1) << 6 | (len & 0xf);
+	for (i = 1; i < n; i++)
+		a->p[at + i] = len >> (4 + 8 * (i - 1));
+}
+
+/* A NameString: an optional leading '\', then one NameSeg of 1-4 chars. */
+static void aml_name(struct aml *a, const char *name)
+{
+	char seg[4] = { '_', '_', '_', '_' };
+	size_t n;
+
+	if (*name == AML_ROOT)
+		aml_byte(a, *name++);
+	n = strlen(name);
+	memcpy(seg, name, n < 4 ? n : 4);
+	aml_bytes(a, seg, 4);
+}
+
+static void aml_int(struct aml *a, uint64_t v)
+{
+	if (v <= 1) {
+		aml_byte(a, v ? AML_ONE : AML_ZERO);
+		return;
+	}
+	if (v <= 0xff) {
+		aml_byte(a, AML_BYTE);
+		aml_byte(a, v);
+	} else if (v <= 0xffff) {
+		aml_byte(a, AML_WORD);
+		aml_bytes(a, (uint8_t[]){ v, v >> 8 }, 2);
+	} else if (v <= 0xffffffff) {
+		uint8_t b[4];
+
+		le(b, v, 4);
+		aml_byte(a, AML_DWORD);
+		aml_bytes(a, b, 4);
+	} else {
+		uint8_t b[8];
+
+		le(b, v, 8);
+		aml_byte(a, AML_QWORD);
+		aml_bytes(a, b, 8);
+	}
+}
+
+/* Name (NAME, v) */
+static void aml_name_int(struct aml *a, const char *name, uint64_t v)
+{
+	aml_byte(a, AML_NAME);
+	aml_name(a, name);
+	aml_int(a, v);
+}
+
+/* Name (NAME, "s") */
+static void aml_name_str(struct aml *a, const char *name, const char *s)
+{
+	aml_byte(a, AML_NAME);
+	aml_name(a, name);
+	aml_byte(a, AML_STRING);
+	aml_bytes(a, s, strlen(s) + 1);
+}
+
+/*
+ * EISAID ("PNP0501"): three letters of 5 bits each and four hex digits,
+ * stored big-endian in a DWordConst (19.6.35).
+ */
+static uint32_t eisa_id(const char *id)
+{
+	uint32_t v = (uint32_t)(id[0] - 0x40) << 26 |
+		     (uint32_t)(id[1] - 0x40) << 21 |
+		     (uint32_t)(id[2] - 0x40) << 16;
+	unsigned int i;
+
+	for (i = 3; i < 7; i++) {
+		char c = id[i];
+
+		v |= (uint32_t)(c <= '9' ? c - '0' : c - 'A' + 10) <<
+		     (4 * (6 - i));
+	}
+	return __builtin_bswap32(v);
+}
+
+/* Name (_HID, EisaId ("...")), always as a DWordConst, as iasl does. */
+static void aml_hid_eisa(struct aml *a, const char *id)
+{
+	uint8_t b[4];
+
+	le(b, eisa_id(id), 4);
+	aml_byte(a, AML_NAME);
+	aml_name(a, "_HID");
+	aml_byte(a, AML_DWORD);
+	aml_bytes(a, b, 4);
+}
+
+static void aml_device(struct aml *a, const char *name)
+{
+	aml_byte(a, AML_EXT);
+	aml_byte(a, AML_DEVICE);
+	aml_open(a);
+	aml_name(a, name);
+}
+
+/* Resource descriptors (6.4): I/O port (decodes 16 bits), IRQ, end tag. */
+struct res {
+	uint8_t b[64];
+	size_t len;
+};
+
+static void res_io(struct res *r, uint16_t port, uint8_t len)
+{
+	uint8_t d[8] = { 0x47, 1, port, port >> 8, port, port >> 8, 1, len };
+
+	memcpy(r->b + r->len, d, sizeof(d));
+	r->len += sizeof(d);
+}
+
+/* IRQNoFlags () {irq}: edge, active high, exclusive */
+static void res_irq(struct res *r, unsigned int irq)
+{
+	uint8_t d[3] = { 0x22, (1u << irq) & 0xff, (1u << irq) >> 8 };
+
+	memcpy(r->b + r->len, d, sizeof(d));
+	r->len += sizeof(d);
+}
+
+/* Name (_CRS, ResourceTemplate () { ... }): a Buffer ending in the end tag. */
+static void aml_crs(struct aml *a, struct res *r)
+{
+	r->b[r->len++] = 0x79;
+	r->b[r->len++] = 0;	/* checksum 0: "treat as correct" */
+	aml_byte(a, AML_NAME);
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER);
+	aml_open(a);
+	aml_int(a, r->len);
+	aml_bytes(a, r->b, r->len);
+	aml_close(a);
+}
+
+/* A legacy device: _HID, _UID if uid >= 0, one or two I/O ranges, an IRQ. */
+static void aml_isa_dev(struct aml *a, const char *name, const char *hid,
+			int uid, uint16_t port, uint8_t len, uint16_t port2,
+			unsigned int irq)
+{
+	struct res r = { .len = 0 };
+
+	aml_device(a, name);
+	aml_hid_eisa(a, hid);
+	if (uid >= 0)
+		aml_name_int(a, "_UID", uid);
+	res_io(&r, port, len);
+	if (port2)
+		res_io(&r, port2, 1);
+	res_irq(&r, irq);
+	aml_crs(a, &r);
+	aml_close(a);
+}
+
+/* The DSDT's AML (after the header) for ncpus vCPUs. */
+static void dsdt_aml(struct aml *a, unsigned int ncpus)
+{
+	struct res r = { .len = 0 };
+	unsigned int i;
+
+	/* Name (\_S5, Package (4) { 0, 0, 0, 0 }): SLP_TYPa, SLP_TYPb */
+	aml_byte(a, AML_NAME);
+	aml_name(a, "\\_S5");
+	aml_byte(a, AML_PACKAGE);
+	aml_open(a);
+	aml_byte(a, 4);
+	for (i = 0; i < 4; i++)
+		aml_int(a, i < 2 ? ACPI_SLP_TYP_S5 : 0);
+	aml_close(a);
+
+	aml_byte(a, AML_SCOPE);
+	aml_open(a);
+	aml_name(a, "\\_SB");
+	for (i = 0; i < ncpus; i++) {
+		char name[5];
+
+		snprintf(name, sizeof(name), "C%03X", i & 0xfff);
+		aml_device(a, name);
+		aml_name_str(a, "_HID", "ACPI0007");
+		aml_name_int(a, "_UID", i);
+		aml_close(a);
+	}
+	aml_isa_dev(a, "COM1", "PNP0501", 1, 0x3f8, 8, 0, 4);
+	aml_isa_dev(a, "RTC", "PNP0B00", -1, 0x70, 2, 0, 8);
+	aml_isa_dev(a, "KBD", "PNP0303", -1, 0x60, 1, 0x64, 1);
+
+	/* pvpanic, as QEMU's ISA pvpanic device describes itself */
+	aml_device(a, "PEVT");
+	aml_name_str(a, "_HID", "QEMU0001");
+	res_io(&r, 0x505, 1);
+	aml_crs(a, &r);
+	aml_name_int(a, "_STA", 0xf);
+	aml_close(a);
+
+	aml_close(a);	/* \_SB */
+}
+
+/* ---- the tables ---- */
+
+static size_t align16(size_t v)
+{
+	return (v + 15) & ~(size_t)15;
+}
+
+static void write_rsdp(uint8_t *p, uint32_t rsdt, uint64_t xsdt)
+{
+	memcpy(p, "RSD PTR ", 8);
+	memcpy(p + 9, ACPI_OEM_ID, 6);
+	p[15] = 2;			/* revision: ACPI 2.0 and later */
+	le(p + 16, rsdt, 4);
+	le(p + 20, ACPI_RSDP_LEN, 4);
+	le(p + 24, xsdt, 8);
+	p[8] = -acpi__sum(p, 20);	/* the ACPI 1.0 part */
+	p[32] = -acpi__sum(p, ACPI_RSDP_LEN);
+}
+
+static void write_facs(uint8_t *p)
+{
+	memcpy(p, "FACS", 4);
+	le(p + 4, ACPI_FACS_LEN, 4);
+	p[32] = 2;			/* version */
+}
+
+static void write_fadt(uint8_t *t, uint32_t facs, uint32_t dsdt)
+{
+	acpi_header(t, "FACP", ACPI_FADT_LEN, ACPI_FADT_REV);
+	le(t + 36, facs, 4);		/* FIRMWARE_CTRL */
+	le(t + 40, dsdt, 4);
+	le(t + 46, ACPI_SCI_IRQ, 2);	/* SCI_INT; SMI_CMD 0: no SMM */
+	le(t + 56, ACPI_PM1_EVT, 4);
+	le(t + 64, ACPI_PM1_CNT, 4);
+	le(t + 76, ACPI_PM_TMR, 4);
+	le(t + 80, ACPI_GPE0, 4);
+	t[88] = ACPI_PM1_EVT_LEN;
+	t[89] = ACPI_PM1_CNT_LEN;
+	t[91] = ACPI_PM_TMR_LEN;
+	t[92] = ACPI_GPE0_LEN;
+	le(t + 96, 0xfff, 2);		/* P_LVL2_LAT > 100: no C2 */
+	le(t + 98, 0xfff, 2);		/* P_LVL3_LAT > 1000: no C3 */
+	le(t + 109, BOOT_LEGACY_DEVICES | BOOT_8042, 2);
+	le(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON |
+		    FADT_RTC_S4 | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP, 4);
+	gas(t + 116, GAS_IO, 8, GAS_BYTE, ACPI_RESET_PORT);
+	t[128] = ACPI_RESET_VALUE;
+	t[131] = 0;			/* minor version: ACPI 6.0 */
+	le(t + 132, facs, 8);		/* X_FIRMWARE_CTRL */
+	le(t + 140, dsdt, 8);		/* X_DSDT */
+	gas(t + 148, GAS_IO, ACPI_PM1_EVT_LEN * 8, GAS_WORD, ACPI_PM1_EVT);
+	gas(t + 172, GAS_IO, ACPI_PM1_CNT_LEN * 8, GAS_WORD, ACPI_PM1_CNT);
+	gas(t + 208, GAS_IO, ACPI_PM_TMR_LEN * 8, GAS_DWORD, ACPI_PM_TMR);
+	gas(t + 220, GAS_IO, ACPI_GPE0_LEN * 8, GAS_BYTE, ACPI_GPE0);
+	acpi_checksum(t, ACPI_FADT_LEN);
+}
+
+static size_t madt_len(unsigned int ncpus)
+{
+	return ACPI_HDR_LEN + 8 + ncpus * 8 + 12 + 2 * 10 + 6;
+}
+
+static void madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+	e[0] = MADT_ISO;
+	e[1] = 10;
+	e[2] = 0;			/* bus: ISA */
+	e[3] = irq;
+	le(e + 4, gsi, 4);
+	le(e + 8, flags, 2);
+}
+
+static void write_madt(uint8_t *t, unsigned int ncpus)
+{
+	size_t len = madt_len(ncpus);
+	uint8_t *e = t + ACPI_HDR_LEN + 8;
+	unsigned int i;
+
+	acpi_header(t, "APIC", len, ACPI_MADT_REV);
+	le(t + 36, ACPI_LAPIC_ADDR, 4);
+	le(t + 40, MADT_PCAT_COMPAT, 4);
+	for (i = 0; i < ncpus; i++, e += 8) {
+		e[0] = MADT_LAPIC;
+		e[1] = 8;
+		e[2] = i;		/* ACPI processor ID (_UID) */
+		e[3] = i;		/* APIC ID */
+		le(e + 4, 1, 4);	/* enabled */
+	}
+	e[0] = MADT_IOAPIC;
+	e[1] = 12;
+	e[2] = ncpus;
+	e[3] = 0;
+	le(e + 4, ACPI_IOAPIC_ADDR, 4);
+	le(e + 8, 0, 4);		/* GSI base */
+	e += 12;
+	madt_iso(e, 0, 2, MPS_HIGH_EDGE);
+	e += 10;
+	madt_iso(e, ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_HIGH_LEVEL);
+	e += 10;
+	e[0] = MADT_LAPIC_NMI;
+	e[1] = 6;
+	e[2] = 0xff;			/* every processor */
+	le(e + 3, 0, 2);		/* flags: as the bus */
+	e[5] = 1;			/* LINT1 */
+	acpi_checksum(t, len);
+}
+
+/* An RSDT (4-byte entries) or XSDT (8-byte) listing n tables. */
+static size_t write_sdt(uint8_t *t, const char *sig, unsigned int width,
+			const uint64_t *tables, unsigned int n)
+{
+	size_t len = ACPI_HDR_LEN + n * width;
+	unsigned int i;
+
+	acpi_header(t, sig, len, 1);
+	for (i = 0; i < n; i++)
+		le(t + ACPI_HDR_LEN + i * width, tables[i], width);
+	acpi_checksum(t, len);
+	return len;
+}
+
+int acpi__write(struct guest_mem *gm, unsigned int ncpus,
+		uint64_t load_start, uint64_t load_end,
+		struct acpi_layout *where, char *err, size_t errlen)
+{
+	static uint8_t area[ACPI_AREA_END - ACPI_AREA_START];
+	const size_t base = ACPI_AREA_START;
+	struct aml a = { .cap = 0 };
+	struct acpi_layout l;
+	uint64_t tables[2];
+	size_t at;
+
+	if (gm->size < ACPI_AREA_END) {
+		snprintf(err, errlen, "no ACPI tables: guest RAM ends below 0x%x",
+			 ACPI_AREA_END);
+		return -1;
+	}
+	if (load_start < ACPI_AREA_END && ACPI_AREA_START < load_end) {
+		snprintf(err, errlen, "no ACPI tables: the image covers [0x%x, 0x%x)",
+			 ACPI_AREA_START, ACPI_AREA_END);
+		return -1;
+	}
+	if (!ncpus || ncpus > 255) {
+		snprintf(err, errlen, "no ACPI tables for %u vCPUs", ncpus);
+		return -1;
+	}
+	memset(area, 0, sizeof(area));
+
+	l.rsdp = base;
+	l.facs = base + 64;		/* 64-byte aligned */
+	l.rsdt = l.facs + ACPI_FACS_LEN;
+	l.xsdt = align16(l.rsdt + ACPI_HDR_LEN + 2 * 4);
+	l.fadt = align16(l.xsdt + ACPI_HDR_LEN + 2 * 8);
+	l.madt = align16(l.fadt + ACPI_FADT_LEN);
+	l.dsdt = align16(l.madt + madt_len(ncpus));
+
+	a.p = area + (l.dsdt - base) + ACPI_HDR_LEN;
+	a.cap = sizeof(area) - (l.dsdt - base) - ACPI_HDR_LEN;
+	dsdt_aml(&a, ncpus);
+	if (a.overflow || a.depth) {
+		snprintf(err, errlen, "no ACPI tables: the DSDT does not fit");
+		return -1;
+	}
+	acpi_header(area + (l.dsdt - base), "DSDT", ACPI_HDR_LEN + a.len,
+		    ACPI_DSDT_REV);
+	acpi_checksum(area + (l.dsdt - base), ACPI_HDR_LEN + a.len);
+	l.end = l.dsdt + ACPI_HDR_LEN + a.len;
+
+	write_facs(area + (l.facs - base));
+	write_fadt(area + (l.fadt - base), l.facs, l.dsdt);
+	write_madt(area + (l.madt - base), ncpus);
+	tables[0] = l.fadt;
+	tables[1] = l.madt;
+	write_sdt(area + (l.rsdt - base), "RSDT", 4, tables, 2);
+	write_sdt(area + (l.xsdt - base), "XSDT", 8, tables, 2);
+	write_rsdp(area, l.rsdt, l.xsdt);
+
+	at = l.end - base;
+	memcpy(gm->base + base, area, at);
+	if (where)
+		*where = l;
+	return 0;
+}
