@@ -432,7 +432,7 @@ TEST(unknown_port_and_mmio_counted)
 	NEED_TOOL();
 	RUN(&res, NULL, "run", "--mode", "long", g("unknown.bin"));
 	EXPECT_STATUS(&res, DEBUG_EXIT(0x15));
-	EXPECT_HAS(res.err, "1 access(es) to unknown I/O ports (first: 0x60)");
+	EXPECT_HAS(res.err, "1 access(es) to unknown I/O ports (first: 0xe0)");
 	EXPECT_HAS(res.err, "2 MMIO access(es) outside RAM (first: 0xc0000000)");
 }
 
@@ -441,7 +441,7 @@ TEST(strict_stops_at_unknown_port)
 	NEED_TOOL();
 	RUN(&res, NULL, "run", "--strict", "--mode", "long", g("unknown.bin"));
 	EXPECT_STATUS(&res, ST_STRICT);
-	EXPECT_HAS(res.err, "--strict: guest read port 0x60");
+	EXPECT_HAS(res.err, "--strict: guest read port 0xe0");
 }
 
 TEST(trace_lists_io_exits)

@@ -151,5 +151,7 @@ extern const struct tcase bus_cases[];
 extern const struct tcase exits_cases[];
 extern const struct tcase bz_cases[];
 extern const struct tcase fw_cfg_cases[];
+extern const struct tcase rtc_cases[];
+extern const struct tcase reset_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */
