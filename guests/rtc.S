@@ -22,12 +22,11 @@ uip:	mov	$0x0a, %al
 next:	lodsb
 	test	%al, %al
 	jz	done
-	cmp	$0x40, %al		/* a register, else a character */
-	jb	reg
+	test	$0x80, %al		/* 0x80 | a register, else a character */
+	jnz	reg
 	call	putc
 	jmp	next
-reg:	sub	$1, %al
-	out	%al, $0x70
+reg:	out	%al, $0x70		/* bit 7: the NMI mask, ignored */
 	in	$0x71, %al
 	mov	%al, %bl
 	shr	$4, %al
@@ -52,5 +51,5 @@ putc:	mov	%al, %cl
 	out	%al, %dx
 	ret
 
-/* register + 1 (so that 0, the seconds, is not the end), or a character */
-fields:	.byte	0x33, 0x0a, '-', 0x09, '-', 0x08, ' ', 0x05, ':', 0x03, '\n', 0
+/* 0x80 | a register, or a character */
+fields:	.byte	0xb2, 0x89, '-', 0x88, '-', 0x87, ' ', 0x84, ':', 0x82, '\n', 0
