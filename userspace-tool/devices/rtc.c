@@ -277,11 +277,20 @@ static void rtc__freeze(struct rtc *r, int64_t host)
 	rtc__fields(r, sec, r->ram);
 }
 
-/* The time registers in r->ram become the clock's: a new offset. */
+/*
+ * The time registers in r->ram become the clock's: a new offset, at
+ * most RTC_MAX_OFFSET either way (whatever BCD garbage the guest wrote:
+ * the clock in ns must not overflow).
+ */
 static void rtc__thaw(struct rtc *r, int64_t host)
 {
-	r->offset = rtc__from_fields(r) -
-		    floor_div(host, NSEC_PER_SEC_RTC);
+	int64_t off = rtc__from_fields(r) - floor_div(host, NSEC_PER_SEC_RTC);
+
+	if (off > RTC_MAX_OFFSET)
+		off = RTC_MAX_OFFSET;
+	if (off < -RTC_MAX_OFFSET)
+		off = -RTC_MAX_OFFSET;
+	r->offset = off;
 	r->last_ns = rtc__guest_ns(r, host);
 }
 

@@ -64,6 +64,8 @@
 #define RTC_ALARM_DONT_CARE	0xc0	/* 11xxxxxx in an alarm register */
 
 #define RTC_UIP_NS		244000	/* UIP is set this long before an update */
+/* how far (s) the guest may set its clock from the host's: 136 years */
+#define RTC_MAX_OFFSET		(1LL << 32)
 #define NSEC_PER_SEC_RTC	1000000000LL
 
 struct rtc {

@@ -141,6 +141,11 @@ static void rtc_set_time(struct tctx *t)
 	wr(&r, RTC_MINUTES, 0x05);
 	CHECK(t, rd(&r, RTC_MINUTES) == 0x05 && rd(&r, RTC_SECONDS) == 0x09);
 	CHECK(t, rd(&r, RTC_HOURS) == 0x01);
+	/* BCD garbage: a far-off year, clamped (no overflow for UBSan) */
+	wr(&r, RTC_CENTURY, 0xff);
+	CHECK(t, rd(&r, RTC_CENTURY) == 0x21 && rd(&r, RTC_YEAR) == 0x63);
+	wr(&r, RTC_CENTURY, 0x00);
+	CHECK(t, rd(&r, RTC_CENTURY) == 0x18 && rd(&r, RTC_YEAR) == 0x90);
 }
 
 static void rtc_update_irq_only_enabled(struct tctx *t)
