@@ -9,7 +9,7 @@
 	.text
 	.globl	_start
 _start:
-	in	$0x60, %al
+	in	$0xe0, %al
 	mov	%al, %bl
 	mov	$0xc0000000, %esi
 	mov	(%rsi), %eax

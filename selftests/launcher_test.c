@@ -38,6 +38,8 @@
 #define ST_TRIPLE_FAULT	6
 #define ST_TIMEOUT	8
 #define ST_STRICT	10
+#define ST_RESET	12
+#define ST_PANIC	14
 #define DEBUG_EXIT(v)	(((v) << 1) | 1)
 
 #define RUN_LIMIT_S	25	/* per khyp run: the harness stops a test at 30 s */
@@ -416,6 +418,93 @@ TEST(triple_fault_status)
 	EXPECT_HAS(res.err, "triple");
 }
 
+/* --reboot exit (the default): the first reset ends the run, status 12. */
+TEST(reset_exits_with_12)
+{
+	static const char *const how[][2] = {
+		{ "reboot_cf9.bin", "khyp: guest reset (0xcf9)\n" },
+		{ "reboot_kbc.bin", "khyp: guest reset (8042 0xfe)\n" },
+		{ "reboot_92.bin", "khyp: guest reset (port 0x92)\n" },
+	};
+	unsigned int i;
+
+	NEED_TOOL();
+	for (i = 0; i < 3; i++) {
+		RUN(&res, NULL, "run", g(how[i][0]));
+		EXPECT_STATUS(&res, ST_RESET);
+		EXPECT_STREQ(how[i][1], res.err);
+	}
+	RUN(&res, NULL, "run", "--reboot", "exit", g("reboot_cf9.bin"));
+	EXPECT_STATUS(&res, ST_RESET);
+}
+
+/*
+ * --reboot restart: a new VM from the same image after each reset, CMOS
+ * kept: the guest counts three boots in its NVRAM and exits with 3.
+ * At most one boot a second: two restarts take 2 s or more.
+ */
+TEST(reset_restarts_keeping_cmos)
+{
+	struct timespec a, b;
+
+	NEED_TOOL();
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	RUN(&res, NULL, "run", "--reboot", "restart", g("reboot_kbc.bin"));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	EXPECT_STATUS(&res, DEBUG_EXIT(3));
+	EXPECT_STREQ("", res.err);
+	EXPECT_LE(2, b.tv_sec - a.tv_sec + (b.tv_nsec >= a.tv_nsec ? 0 : -1));
+	RUN(&res, NULL, "run", "--reboot", "restart", "--trace",
+	    g("reboot_92.bin"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(3));
+	EXPECT_HAS(res.err, "khyp: guest reset (port 0x92): restarting");
+}
+
+/* A triple fault restarts too; one every boot is a loop, stopped. */
+TEST(triple_fault_loop_with_restart)
+{
+	char buf[16];
+	const char *v;
+
+	NEED_TOOL();
+	v = machine_expect("triple_fault_exit", buf, sizeof(buf));
+	if (v && !strcmp(v, "0"))
+		SKIP(return, "this emulated CPU cannot exit on a guest triple fault");
+	RUN(&res, NULL, "run", "--reboot", "restart", "--mode", "long",
+	    g("triple.bin"));
+	EXPECT_STATUS(&res, ST_RESET);
+	EXPECT_HAS(res.err, "khyp: guest reset loop: 10 boots in a row ended within a second; stopping");
+}
+
+TEST(pvpanic_ends_with_14)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", g("panic.bin"));
+	EXPECT_STATUS(&res, ST_PANIC);
+	EXPECT_STREQ("khyp: guest panicked; its crash kernel takes over\nkhyp: guest panicked\n",
+		     res.err);
+}
+
+/* The CMOS clock says the host's date and time (UTC), in BCD. */
+TEST(rtc_reads_host_time)
+{
+	char before[32], after[32];
+	struct tm tm;
+	time_t now;
+
+	NEED_TOOL();
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(before, sizeof(before), "%Y-%m-%d %H:%M\n", &tm);
+	RUN(&res, NULL, "run", g("rtc.bin"));
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(after, sizeof(after), "%Y-%m-%d %H:%M\n", &tm);
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x23));
+	EXPECT_TRUE(!strcmp(res.out, before) || !strcmp(res.out, after))
+		TH_LOG("guest: %s host: %s", res.out, before);
+}
+
 TEST(internal_error_dumps_registers)
 {
 	NEED_TOOL();
@@ -432,7 +521,7 @@ TEST(unknown_port_and_mmio_counted)
 	NEED_TOOL();
 	RUN(&res, NULL, "run", "--mode", "long", g("unknown.bin"));
 	EXPECT_STATUS(&res, DEBUG_EXIT(0x15));
-	EXPECT_HAS(res.err, "1 access(es) to unknown I/O ports (first: 0x60)");
+	EXPECT_HAS(res.err, "1 access(es) to unknown I/O ports (first: 0xe0)");
 	EXPECT_HAS(res.err, "2 MMIO access(es) outside RAM (first: 0xc0000000)");
 }
 
@@ -441,7 +530,7 @@ TEST(strict_stops_at_unknown_port)
 	NEED_TOOL();
 	RUN(&res, NULL, "run", "--strict", "--mode", "long", g("unknown.bin"));
 	EXPECT_STATUS(&res, ST_STRICT);
-	EXPECT_HAS(res.err, "--strict: guest read port 0x60");
+	EXPECT_HAS(res.err, "--strict: guest read port 0xe0");
 }
 
 TEST(trace_lists_io_exits)

@@ -30,6 +30,8 @@
 #include "devices/acpi_pm.h"
 #include "devices/fw_cfg.h"
 #include "devices/pci.h"
+#include "devices/reset.h"
+#include "devices/rtc.h"
 #include "devices/uart.h"
 
 /*
@@ -44,6 +46,8 @@
 #define STATUS_TRIPLE_FAULT	6	/* KHYP_EXIT_SHUTDOWN */
 #define STATUS_TIMEOUT		8	/* --timeout expired */
 #define STATUS_STRICT		10	/* --strict: unknown port or MMIO */
+#define STATUS_RESET		12	/* guest reset, --reboot exit */
+#define STATUS_PANIC		14	/* pvpanic: the guest panicked */
 /* a signal that stopped the launcher: 128 + the signal number */
 
 #define KHYP_DEV_PATH		"/dev/khyp"
@@ -90,6 +94,7 @@ struct run_opts {
 	double timeout;			/* seconds; 0: none */
 	bool trace;
 	bool strict;
+	bool reboot_restart;		/* --reboot restart; else exit */
 	int format;			/* FORMAT_AUTO, IMAGE_FLAT, FORMAT_ELF,
 					 * IMAGE_MULTIBOOT, IMAGE_BZIMAGE */
 	int mode;			/* MODE_DEFAULT or enum boot_mode */
@@ -200,6 +205,7 @@ struct vm {
 	struct guest_mem mem;		/* slot 0: [0, mem.size) */
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
+	bool irqchip;			/* KHYP_CREATE_IRQCHIP done */
 };
 
 int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
@@ -240,6 +246,22 @@ struct machine {
 	struct virtio_disk *disks[OPTS_MAX_DISKS];
 	unsigned int nr_disks;
 	struct acpi_pm acpi_pm;		/* 0x600, 0x620 (devices/acpi_pm.c) */
+	/*
+	 * Legacy devices (devices/rtc.c, reset.c).  The RTC's time and
+	 * NVRAM survive a --reboot restart, as a PC's CMOS does; the rest
+	 * is reset (devices__reset()).
+	 */
+	struct rtc rtc;			/* 0x70-0x71, IRQ 8 */
+	struct i8042 i8042;		/* 0x60, 0x64, IRQ 1 and 12 */
+	uint8_t cf9, port92;		/* reset control, system control A */
+	/* the RTC's timer thread: started by devices__start(), under @lock */
+	pthread_t rtc_thread;
+	pthread_cond_t rtc_cond;	/* A or B written, or stop */
+	bool rtc_thread_on, rtc_thread_stop;
+	/* COM1's input thread: stdin into the receive FIFO, IRQ 4 */
+	pthread_t serial_thread;
+	bool serial_thread_on;
+	volatile bool serial_thread_stop;
 	int out_fd;			/* serial output */
 	int in_fd;			/* serial input; -1: none or EOF */
 	unsigned long unknown_io, unknown_mmio;
@@ -256,6 +278,18 @@ struct machine {
 #define RUN_CONTINUE		-1
 
 int machine__run(struct machine *m);
+/*
+ * The guest pulled a reset (@how: "0xcf9", "8042 0xfe", ...): with
+ * --reboot exit, "khyp: guest reset (<how>)" on stderr; STATUS_RESET
+ * either way (main.c restarts the machine for --reboot restart).
+ */
+int machine__reset(struct machine *m, const char *how);	/* devices.c */
+/*
+ * A board interrupt line (KHYP_IRQ_LINE: ISA IRQ or IOAPIC pin @irq to
+ * @level), for the devices; nothing without an irqchip (or without a
+ * VM, as in loader_test).
+ */
+void machine__irq_line(struct machine *m, unsigned int irq, bool level);
 int ioport__handle(struct machine *m, struct vcpu *vcpu);	/* ioport.c */
 int mmio__handle(struct machine *m, struct vcpu *vcpu);		/* mmio.c */
 int hypercall__handle(struct machine *m, struct vcpu *vcpu);	/* hypercall.c */
@@ -277,6 +311,22 @@ static inline uint64_t access_mask(unsigned int size)
  */
 int devices__init(struct machine *m, char *err, size_t errlen);
 void devices__exit(struct machine *m);
+/* A machine reset: the devices' state as at power-on, CMOS kept. */
+void devices__reset(struct machine *m);
+/* The devices' threads, once m->lock and the VM exist; and stopping them. */
+int devices__start(struct machine *m);
+void devices__stop(struct machine *m);
+/* pthread_create with every signal blocked in the new thread. */
+int devices__thread(pthread_t *t, void *(*fn)(void *), void *arg);
+int rtc__dev_init(struct machine *m, char *err, size_t errlen);
+int rtc__start(struct machine *m);
+void rtc__stop(struct machine *m);
+int reset__init(struct machine *m, char *err, size_t errlen);
+void reset__devices(struct machine *m);
+int pvpanic__init(struct machine *m, char *err, size_t errlen);
+int serial__start(struct machine *m);
+void serial__stop(struct machine *m);
+void serial__reset(struct machine *m);
 int serial__init(struct machine *m, char *err, size_t errlen);
 int debug__init(struct machine *m, char *err, size_t errlen);
 int fw_cfg__init(struct machine *m, char *err, size_t errlen);

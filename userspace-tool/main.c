@@ -9,7 +9,11 @@
  * `khyp run` reads the image, registers the devices (devices/), creates
  * the VM (vm.c), lets a loader put the image in guest memory
  * (boot/loader.h), sets the boot vCPU's registers for the image's mode
- * (boot/state.c) and runs it until it stops (run.c).
+ * (boot/state.c) and runs it until it stops (run.c).  A guest reset
+ * ends the run with STATUS_RESET; with --reboot restart the VM is torn
+ * down and built again from the same image (machine__restart), as a
+ * PC's reset starts its firmware again, while the devices stay and are
+ * reset (the CMOS RTC keeps its time and NVRAM).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "khyp.h"
@@ -30,7 +35,8 @@ static const char usage[] =
 "\n"
 "khyp run exit status: the guest's via port 0xf4, (V << 1) | 1; 0 halted;\n"
 "1 host error; 2 usage error; 4 internal error; 6 triple fault;\n"
-"8 timeout; 10 --strict violation; 128+N signal N.  See khyp(1).\n";
+"8 timeout; 10 --strict violation; 12 guest reset; 14 guest panic;\n"
+"128+N signal N.  See khyp(1).\n";
 
 /* The modules of --module FILE[,ARGS]: their files and strings. */
 struct modules {
@@ -277,12 +283,80 @@ static int machine__open_serial(struct machine *m)
 	return 0;
 }
 
+/*
+ * --reboot restart: at most one boot a second.  A boot that ended
+ * within a second of its start waits out the rest of that second before
+ * the next; RESTART_MAX_QUICK of them in a row are a reset loop, which
+ * ends the launcher with STATUS_RESET.
+ */
+#define RESTART_MAX_QUICK	10
+
+struct restarts {
+	struct timespec boot;		/* when the current boot started */
+	unsigned int quick;		/* quick boots in a row */
+};
+
+static double restart__since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) + (now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* Before the next boot: 0, or -1 for a reset loop (message printed). */
+static int restart__throttle(struct restarts *r)
+{
+	double up = restart__since(&r->boot);
+
+	if (up >= 1.0) {
+		r->quick = 0;
+		return 0;
+	}
+	if (++r->quick >= RESTART_MAX_QUICK) {
+		fprintf(stderr, "khyp: guest reset loop: %u boots in a row ended within a second; stopping\n",
+			r->quick);
+		return -1;
+	}
+	usleep((useconds_t)((1.0 - up) * 1e6));
+	return 0;
+}
+
+/*
+ * One boot: a new VM, the image loaded into it, run to its end, the VM
+ * destroyed; the status it ended with.
+ */
+static int machine__boot_once(struct machine *m, const void *img, size_t len,
+			      struct modules *ms)
+{
+	const struct run_opts *o = m->opts;
+	int status;
+
+	if (vm__create(&m->vm, o->mem_size, o->cpus,
+		       o->format == IMAGE_BZIMAGE || o->acpi == ACPI_ON ||
+		       (o->format == FORMAT_AUTO && bzimage_detect(img, len))))
+		return STATUS_HOST_ERROR;
+	status = machine__boot(m, img, len, ms);
+	if (status)
+		goto out_vm;
+	status = STATUS_HOST_ERROR;
+	if (o->balloon_target && vm__set_balloon(&m->vm, o->balloon_target))
+		goto out_vm;
+	status = machine__run(m);
+	if (o->balloon)
+		vm__report_balloon(&m->vm);
+out_vm:
+	vm__destroy(&m->vm);
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	struct machine m = { .opts = &o };
 	int status = STATUS_HOST_ERROR, ret;
 	struct modules ms = { .nr = 0 };
+	struct restarts rs = { .quick = 0 };
 	char err[512];
 	void *img;
 	size_t len;
@@ -309,23 +383,14 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "khyp: %s\n", err);
 		goto out_serial;
 	}
-	if (vm__create(&m.vm, o.mem_size, o.cpus,
-		       o.format == IMAGE_BZIMAGE || o.acpi == ACPI_ON ||
-		       (o.format == FORMAT_AUTO && bzimage_detect(img, len))))
-		goto out_devices;
-	ret = machine__boot(&m, img, len, &ms);
-	if (ret) {
-		status = ret;
-		goto out_vm;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &rs.boot);
+		status = machine__boot_once(&m, img, len, &ms);
+		if (status != STATUS_RESET || !o.reboot_restart ||
+		    restart__throttle(&rs))
+			break;
+		devices__reset(&m);
 	}
-	if (o.balloon_target && vm__set_balloon(&m.vm, o.balloon_target))
-		goto out_vm;
-	status = machine__run(&m);
-	if (o.balloon)
-		vm__report_balloon(&m.vm);
-out_vm:
-	vm__destroy(&m.vm);
-out_devices:
 	devices__exit(&m);
 out_serial:
 	if (m.out_fd != STDOUT_FILENO)

@@ -43,6 +43,11 @@ const char run_usage[] =
 "      --timeout SECONDS stop the guest after this long (status 8)\n"
 "      --trace           one line per exit on stderr\n"
 "      --strict          stop on an access to an unknown port or MMIO\n"
+"      --reboot exit|restart  what a guest reset does (0xcf9, the 8042's\n"
+"                        0xfe, port 0x92, a triple fault): exit with status\n"
+"                        12 (default; a triple fault keeps status 6), or\n"
+"                        boot the image again in a new VM (CMOS kept;\n"
+"                        at most one boot a second)\n"
 "      --balloon[=SIZE]  show the guest's balloon at the end; with SIZE,\n"
 "                        first ask it to give that much memory back\n"
 "                        (a balloon target, see docs/balloon.md)\n"
@@ -56,21 +61,24 @@ const char run_usage[] =
 "                        three makes the image a flat one\n"
 "  -h, --help            this text\n"
 "\n"
-"Devices: 16550 UART at 0x3f8; debug exit at 0xf4 (a guest writing V\n"
-"makes khyp exit with status (V << 1) | 1); QEMU's fw_cfg at 0x510\n"
-"(selector) and 0x511 (data); port 0x80 ignored; other\n"
+"Devices: 16550 UART at 0x3f8 (IRQ 4); debug exit at 0xf4 (a guest\n"
+"writing V makes khyp exit with status (V << 1) | 1); QEMU's fw_cfg at\n"
+"0x510 (selector) and 0x511 (data); CMOS RTC at 0x70-0x71 (IRQ 8);\n"
+"i8042 at 0x60/0x64 (no keyboard or mouse); reset at 0xcf9 and 0x92;\n"
+"QEMU's pvpanic at 0x505; port 0x80 ignored; other\n"
 "ports read all-ones and ignore writes, as does MMIO outside RAM.\n"
 "Hypercall 1 (RAX = 1, RBX = byte) writes a byte to the serial output.\n"
 "\n"
 "Exit status: the guest's via port 0xf4 (odd); 0 the guest halted (HLT);\n"
 "1 host error; 2 usage error; 4 internal error (registers dumped);\n"
-"6 triple fault; 8 timeout; 10 --strict violation; 128+N signal N.\n"
+"6 triple fault; 8 timeout; 10 --strict violation; 12 guest reset\n"
+"(--reboot exit); 14 guest panic (pvpanic); 128+N signal N.\n"
 "Ctrl-C stops the guest.\n";
 
 enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
 	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
-	OPT_MODULE, OPT_FW_CFG, OPT_DISK, OPT_ACPI,
+	OPT_MODULE, OPT_FW_CFG, OPT_DISK, OPT_ACPI, OPT_REBOOT,
 };
 
 static const struct option run_options[] = {
@@ -91,6 +99,7 @@ static const struct option run_options[] = {
 	{ "fw-cfg", required_argument, NULL, OPT_FW_CFG },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "acpi", required_argument, NULL, OPT_ACPI },
+	{ "reboot", required_argument, NULL, OPT_REBOOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -361,6 +370,12 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return fail(err, errlen, "--acpi takes on or off, not '%s'", arg);
 		o->acpi = strcmp(arg, "on") ? ACPI_OFF : ACPI_ON;
+		return 0;
+	case OPT_REBOOT:
+		if (strcmp(arg, "exit") && strcmp(arg, "restart"))
+			return fail(err, errlen, "--reboot takes exit or restart, not '%s'",
+				    arg);
+		o->reboot_restart = !strcmp(arg, "restart");
 		return 0;
 	case OPT_MODE:
 		if (parse_mode(arg, &o->mode))

@@ -35,6 +35,7 @@
 static struct vm *volatile run_vm;
 static volatile sig_atomic_t run_stop_signal;
 static volatile sig_atomic_t run_timed_out;
+static bool run_timer_armed;
 static const int run_stop_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM,
 };
@@ -73,8 +74,13 @@ static int run__arm(const struct run_opts *o, struct vm *vm)
 	sa.sa_handler = run__on_kick;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (o->timeout <= 0)
+	/* one that came between two boots (--reboot restart) */
+	if (run_timed_out || run_stop_signal)
+		run__on_signal(run_timed_out ? SIGALRM : run_stop_signal);
+	/* --timeout counts from the first boot, across restarts */
+	if (o->timeout <= 0 || run_timer_armed)
 		return 0;
+	run_timer_armed = true;
 	it.it_value.tv_sec = (time_t)o->timeout;
 	it.it_value.tv_usec = (suseconds_t)((o->timeout - it.it_value.tv_sec) * 1e6);
 	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
@@ -194,6 +200,9 @@ static int run__exit(struct machine *m, struct vcpu *vcpu)
 		/* nothing can wake it: no interrupt sources exist yet */
 		return STATUS_HALTED;
 	case KHYP_EXIT_SHUTDOWN:
+		/* a PC's chipset resets on shutdown: --reboot restart does */
+		if (m->opts->reboot_restart)
+			return machine__reset(m, "triple fault");
 		fprintf(stderr, "khyp: the guest triple-faulted (shutdown)\n");
 		return STATUS_TRIPLE_FAULT;
 	case KHYP_EXIT_INTERNAL_ERROR:
@@ -351,13 +360,14 @@ int machine__run(struct machine *m)
 		return STATUS_HOST_ERROR;
 	if (m->in_fd >= 0)
 		term__raw();		/* after the stop signals are caught */
-	if (machine__start_aps(m)) {
+	if (devices__start(m) || machine__start_aps(m)) {
 		pthread_mutex_lock(&m->lock);
 		machine__stop(m, STATUS_HOST_ERROR);
 		pthread_mutex_unlock(&m->lock);
 	}
 	status = run__vcpu(m, &m->vm.vcpus[0]);
 	machine__join_aps(m);
+	devices__stop(m);
 	status = m->status != RUN_CONTINUE ? m->status : status;
 	run_vm = NULL;
 	term__restore();

@@ -124,6 +124,7 @@ int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 	 */
 	if ((nr_vcpus > 1 || irqchip) && vm__create_irqchip(vm))
 		goto err_unmap;
+	vm->irqchip = nr_vcpus > 1 || irqchip;
 	vm->vcpus = calloc(nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		perror("khyp: vCPUs");

@@ -4,7 +4,21 @@
  * its two buses (bus.h): the port space 0-0xffff and the guest-physical
  * addresses outside RAM.  A new device adds its init here: RTC, i8042 and
  * the PCI host bridge on ports, virtio-mmio and the LAPIC on MMIO.
+ *
+ * The devices outlive the VM: `khyp run --reboot restart` builds a new
+ * VM after a guest reset and calls devices__reset(), which puts each
+ * device back as a PC's reset does (the CMOS RTC keeps its time and
+ * NVRAM).  Devices with threads of their own start them in
+ * devices__start(), once the VM and m->lock exist, and stop them in
+ * devices__stop() before the VM goes.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
 #include "../khyp.h"
 
 typedef int (*device_init_t)(struct machine *m, char *err, size_t errlen);
@@ -16,6 +30,9 @@ static const device_init_t device_inits[] = {
 	pci_host__init,		/* devices/pci.c: 0xcf8, 0xcfc; before PCI devices */
 	virtio_disks__init,	/* devices/virtio/pci.c: --disk */
 	acpi_pm__init,		/* devices/acpi_pm.c: 0x600, 0x620 */
+	rtc__dev_init,		/* devices/rtc.c: 0x70, 0x71 */
+	reset__init,		/* devices/reset.c: 0x60, 0x64, 0x92, 0xcf9 */
+	pvpanic__init,		/* devices/pvpanic.c: 0x505 */
 };
 
 int devices__init(struct machine *m, char *err, size_t errlen)
@@ -31,6 +48,62 @@ int devices__init(struct machine *m, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+int machine__reset(struct machine *m, const char *how)
+{
+	if (!m->opts->reboot_restart)
+		fprintf(stderr, "khyp: guest reset (%s)\n", how);
+	else if (m->opts->trace)
+		fprintf(stderr, "khyp: guest reset (%s): restarting\n", how);
+	return STATUS_RESET;
+}
+
+void machine__irq_line(struct machine *m, unsigned int irq, bool level)
+{
+	struct khyp_irq_level l = { .irq = irq, .level = level };
+
+	if (!m->vm.irqchip)
+		return;
+	if (ioctl(m->vm.fd, KHYP_IRQ_LINE, &l))
+		fprintf(stderr, "khyp: KHYP_IRQ_LINE %u to %d: %s\n", irq, level,
+			strerror(errno));
+}
+
+int devices__thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int r;
+
+	/* the stopping signals are the main thread's (run.c) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+void devices__reset(struct machine *m)
+{
+	serial__reset(m);
+	rtc__reset(&m->rtc);
+	reset__devices(m);
+}
+
+int devices__start(struct machine *m)
+{
+	if (rtc__start(m) || serial__start(m)) {
+		perror("khyp: a device thread");
+		devices__stop(m);
+		return -1;
+	}
+	return 0;
+}
+
+void devices__stop(struct machine *m)
+{
+	serial__stop(m);
+	rtc__stop(m);
 }
 
 void devices__exit(struct machine *m)

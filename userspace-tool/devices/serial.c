@@ -7,12 +7,19 @@
  * RBR.  Byte accesses only: a wider one is left unclaimed, and ioport.c
  * answers it as an unknown port.
  *
- * No interrupt line: khyp has no interrupt controller yet.  When the
- * platform issue gives the launcher a way to raise one (irqfd-like), IRQ 4
- * follows what uart.c's IIR already computes.
+ * IRQ 4 follows uart.c's interrupt output (KHYP_IRQ_LINE, when the VM
+ * has an irqchip).  A guest that waits for input with HLT makes no exit
+ * that would look at stdin, so with an irqchip an input thread does:
+ * it waits for stdin to be readable and, under m->lock, moves what it
+ * holds into the receive FIFO, which raises the receive interrupt if
+ * the guest enabled it.  While the FIFO is full the thread waits for
+ * the guest to drain it (it checks again every 10 ms).
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../khyp.h"
@@ -48,6 +55,66 @@ static void serial__poll_input(struct machine *m)
 		m->in_fd = -1;		/* end of input */
 }
 
+static void serial__irq(void *opaque, bool level)
+{
+	machine__irq_line(opaque, UART_COM1_IRQ, level);
+}
+
+static void *serial__thread(void *arg)
+{
+	struct machine *m = arg;
+	struct pollfd p = { .events = POLLIN };
+	bool full;
+
+	while (!m->serial_thread_stop) {
+		p.fd = m->in_fd;
+		if (p.fd < 0)
+			break;			/* end of input */
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		pthread_mutex_lock(&m->lock);
+		full = !uart__rx_room(&m->uart);
+		if (!full)
+			serial__poll_input(m);
+		pthread_mutex_unlock(&m->lock);
+		if (full)
+			usleep(10000);
+	}
+	return NULL;
+}
+
+/* After m->lock exists: the input thread, with an irqchip and stdin. */
+int serial__start(struct machine *m)
+{
+	int r;
+
+	if (!m->vm.irqchip || m->in_fd < 0)
+		return 0;
+	m->serial_thread_stop = false;
+	r = devices__thread(&m->serial_thread, serial__thread, m);
+	if (r) {
+		errno = r;
+		return -1;
+	}
+	m->serial_thread_on = true;
+	return 0;
+}
+
+void serial__stop(struct machine *m)
+{
+	if (!m->serial_thread_on)
+		return;
+	m->serial_thread_stop = true;
+	pthread_join(m->serial_thread, NULL);	/* within 100 ms */
+	m->serial_thread_on = false;
+}
+
+/* A machine reset: the UART as at power-on; its input stays. */
+void serial__reset(struct machine *m)
+{
+	uart__init(&m->uart, serial__tx, serial__irq, m);
+}
+
 static int serial__io(struct bus_access *a, void *opaque)
 {
 	struct machine *m = opaque;
@@ -73,6 +140,6 @@ int serial__init(struct machine *m, char *err, size_t errlen)
 		.opaque = m,
 	};
 
-	uart__init(&m->uart, serial__tx, m);
+	serial__reset(m);
 	return bus__register(&m->ports, &com1, err, errlen);
 }

@@ -1,20 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The 16550A UART model (uart.h).  Pure register logic, no I/O of its
- * own: serial.c puts it on ports 0x3f8-0x3ff, calls uart__in/uart__out
- * and fills the receive FIFO from stdin; loader_test checks it natively.
+ * own: serial.c puts it on ports 0x3f8-0x3ff, calls uart__in/uart__out,
+ * fills the receive FIFO from stdin and turns the irq callback into
+ * IRQ 4; loader_test checks it natively.
  */
 #include <stdbool.h>
 #include <string.h>
 
 #include "uart.h"
 
-void uart__init(struct uart *u, void (*tx)(void *, uint8_t), void *opaque)
+void uart__init(struct uart *u, void (*tx)(void *, uint8_t),
+		void (*irq)(void *, bool), void *opaque)
 {
 	memset(u, 0, sizeof(*u));
 	u->dll = 12;		/* 9600 baud, as after a PC's reset */
 	u->tx = tx;
+	u->irq = irq;
 	u->opaque = opaque;
+}
+
+/* IIR's interrupt identification: the highest-priority pending source. */
+static uint8_t uart__iir_id(const struct uart *u)
+{
+	if ((u->ier & UART_IER_RDI) && u->rx_count)
+		return UART_IIR_RDI;
+	if ((u->ier & UART_IER_THRI) && u->thr_ipending)
+		return UART_IIR_THRI;
+	return UART_IIR_NO_INT;
+}
+
+/* The interrupt output follows IIR, through OUT2; report a change. */
+static void uart__update_irq(struct uart *u)
+{
+	bool level = uart__iir_id(u) != UART_IIR_NO_INT &&
+		     (u->mcr & (UART_MCR_OUT2 | UART_MCR_LOOP)) == UART_MCR_OUT2;
+
+	if (level == u->irq_level)
+		return;
+	u->irq_level = level;
+	if (u->irq)
+		u->irq(u->opaque, level);
 }
 
 unsigned int uart__rx_room(const struct uart *u)
@@ -30,6 +56,7 @@ unsigned int uart__rx_push(struct uart *u, const uint8_t *buf,
 	for (i = 0; i < n; i++)
 		u->rx[(u->rx_head + u->rx_count + i) % UART_RX_SIZE] = buf[i];
 	u->rx_count += n;
+	uart__update_irq(u);
 	return n;
 }
 
@@ -45,19 +72,17 @@ static uint8_t uart__rx_pop(struct uart *u)
 	return c;
 }
 
-/* What IIR would say if the interrupt line were wired. */
-static uint8_t uart__iir(const struct uart *u)
+/* A read of IIR: reporting THR empty clears it. */
+static uint8_t uart__iir(struct uart *u)
 {
-	uint8_t fifo = u->fcr & UART_FCR_ENABLE ? UART_IIR_FIFO : 0;
+	uint8_t id = uart__iir_id(u);
 
-	if ((u->ier & UART_IER_RDI) && u->rx_count)
-		return fifo | UART_IIR_RDI;
-	if (u->ier & UART_IER_THRI)
-		return fifo | UART_IIR_THRI;
-	return fifo | UART_IIR_NO_INT;
+	if (id == UART_IIR_THRI)
+		u->thr_ipending = false;
+	return (u->fcr & UART_FCR_ENABLE ? UART_IIR_FIFO : 0) | id;
 }
 
-uint8_t uart__in(struct uart *u, unsigned int off)
+static uint8_t uart__in_reg(struct uart *u, unsigned int off)
 {
 	bool dlab = u->lcr & UART_LCR_DLAB;
 
@@ -83,24 +108,40 @@ uint8_t uart__in(struct uart *u, unsigned int off)
 	return 0xff;
 }
 
-void uart__out(struct uart *u, unsigned int off, uint8_t v)
+uint8_t uart__in(struct uart *u, unsigned int off)
+{
+	uint8_t v = uart__in_reg(u, off);
+
+	uart__update_irq(u);
+	return v;
+}
+
+static void uart__out_reg(struct uart *u, unsigned int off, uint8_t v)
 {
 	bool dlab = u->lcr & UART_LCR_DLAB;
 
 	switch (off) {
 	case UART_THR:
-		if (dlab)
+		if (dlab) {
 			u->dll = v;
-		else if (u->mcr & UART_MCR_LOOP)
+			break;
+		}
+		if (u->mcr & UART_MCR_LOOP)
 			uart__rx_push(u, &v, 1);	/* loopback test */
 		else if (u->tx)
 			u->tx(u->opaque, v);
+		/* sent at once: THR is empty again, and says so */
+		u->thr_ipending = true;
 		break;
 	case UART_IER:
-		if (dlab)
+		if (dlab) {
 			u->dlm = v;
-		else
-			u->ier = v & 0x0f;
+			break;
+		}
+		/* enabling THRI with THR empty (always) makes it pending */
+		if ((v & UART_IER_THRI) && !(u->ier & UART_IER_THRI))
+			u->thr_ipending = true;
+		u->ier = v & UART_IER_MASK;
 		break;
 	case UART_FCR:
 		u->fcr = v & 0xc9;	/* enable, DMA mode, trigger level */
@@ -118,4 +159,10 @@ void uart__out(struct uart *u, unsigned int off, uint8_t v)
 		break;
 	}
 	/* LSR and MSR are read-only */
+}
+
+void uart__out(struct uart *u, unsigned int off, uint8_t v)
+{
+	uart__out_reg(u, off, v);
+	uart__update_irq(u);
 }

@@ -157,5 +157,7 @@ extern const struct tcase vblk_cases[];
 extern const struct tcase vpci_cases[];
 extern const struct tcase acpi_cases[];
 extern const struct tcase acpi_pm_cases[];
+extern const struct tcase rtc_cases[];
+extern const struct tcase reset_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

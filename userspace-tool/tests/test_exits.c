@@ -137,8 +137,8 @@ static int hypercall(uint64_t nr, uint64_t arg0)
 static void exits_unclaimed_port(struct tctx *t)
 {
 	CHECK(t, !exits_setup(t, false, false));
-	CHECK(t, IN(0x60, 1) == RUN_CONTINUE && ex.run.io.data == 0xff);
-	CHECK(t, ex.m.unknown_io == 1 && ex.m.first_unknown_port == 0x60);
+	CHECK(t, IN(0xe0, 1) == RUN_CONTINUE && ex.run.io.data == 0xff);
+	CHECK(t, ex.m.unknown_io == 1 && ex.m.first_unknown_port == 0xe0);
 	CHECK(t, IN(0x61, 2) == RUN_CONTINUE && ex.run.io.data == 0xffff);
 	CHECK(t, IN(0xcf0, 4) == RUN_CONTINUE && ex.run.io.data == 0xffffffff);
 	/* writes are ignored: the data only trimmed to the access's size */
@@ -146,7 +146,7 @@ static void exits_unclaimed_port(struct tctx *t)
 	      ex.run.io.data == 0x34);
 	CHECK(t, OUT(0x0, 2, 0x123456) == RUN_CONTINUE &&
 	      ex.run.io.data == 0x3456);
-	CHECK(t, ex.m.unknown_io == 5 && ex.m.first_unknown_port == 0x60);
+	CHECK(t, ex.m.unknown_io == 5 && ex.m.first_unknown_port == 0xe0);
 	CHECK(t, !ex.log[0] && !ex.m.unknown_mmio);
 	CHECK(t, !exits_output()[0]);
 }
@@ -154,11 +154,11 @@ static void exits_unclaimed_port(struct tctx *t)
 static void exits_strict_port(struct tctx *t)
 {
 	CHECK(t, !exits_setup(t, true, false));
-	CHECK(t, IN(0x60, 1) == STATUS_STRICT && ex.run.io.data == 0xff);
-	CHECK(t, !strcmp(ex.log, "khyp: --strict: guest read port 0x60 (size 1)\n"));
+	CHECK(t, IN(0xe0, 1) == STATUS_STRICT && ex.run.io.data == 0xff);
+	CHECK(t, !strcmp(ex.log, "khyp: --strict: guest read port 0xe0 (size 1)\n"));
 	CHECK(t, OUT(0x3f7, 4, 1) == STATUS_STRICT);
 	CHECK(t, !strcmp(ex.log, "khyp: --strict: guest wrote port 0x3f7 (size 4)\n"));
-	CHECK(t, ex.m.unknown_io == 2 && ex.m.first_unknown_port == 0x60);
+	CHECK(t, ex.m.unknown_io == 2 && ex.m.first_unknown_port == 0xe0);
 	/* the known ports do not stop a strict guest */
 	CHECK(t, OUT(0x80, 1, 0x42) == RUN_CONTINUE);
 	CHECK(t, OUT(0x3f8, 1, 'k') == RUN_CONTINUE);
@@ -307,7 +307,58 @@ static void exits_fw_cfg_ports(struct tctx *t)
 	CHECK(t, IN(0x511, 1) == RUN_CONTINUE && ex.run.io.data == 0);
 }
 
+/* The legacy devices' ports, and the statuses they end the run with. */
+static void exits_legacy_ports(struct tctx *t)
+{
+	CHECK(t, !exits_setup(t, true, false));
+	/* the RTC: D says the battery is good; NVRAM */
+	CHECK(t, OUT(0x70, 1, 0x8d) == RUN_CONTINUE);
+	CHECK(t, IN(0x71, 1) == RUN_CONTINUE && ex.run.io.data == 0x80);
+	CHECK(t, OUT(0x70, 1, 0x40) == RUN_CONTINUE &&
+	      OUT(0x71, 1, 0x99) == RUN_CONTINUE);
+	CHECK(t, IN(0x71, 1) == RUN_CONTINUE && ex.run.io.data == 0x99);
+	/* the 8042's self-test; pvpanic's events; the reset registers */
+	CHECK(t, OUT(0x64, 1, 0xaa) == RUN_CONTINUE);
+	CHECK(t, IN(0x64, 1) == RUN_CONTINUE && (ex.run.io.data & 1));
+	CHECK(t, IN(0x60, 1) == RUN_CONTINUE && ex.run.io.data == 0x55);
+	CHECK(t, IN(0x505, 1) == RUN_CONTINUE && ex.run.io.data == 0x03);
+	CHECK(t, OUT(0xcf9, 1, 0x02) == RUN_CONTINUE);
+	CHECK(t, IN(0xcf9, 1) == RUN_CONTINUE && ex.run.io.data == 0x02);
+	CHECK(t, IN(0x92, 1) == RUN_CONTINUE && ex.run.io.data == 0x02);
+	CHECK(t, !ex.m.unknown_io && !ex.log[0]);
+	/* the firmware's memory bytes follow -m: none in this machine */
+	CHECK(t, OUT(0x70, 1, 0x34) == RUN_CONTINUE);
+	CHECK(t, IN(0x71, 1) == RUN_CONTINUE && ex.run.io.data == 0);
+}
+
+static void exits_reset_and_panic(struct tctx *t)
+{
+	static const struct { uint16_t port; uint8_t v; const char *log; } r[] = {
+		{ 0xcf9, 0x06, "khyp: guest reset (0xcf9)\n" },
+		{ 0x64, 0xfe, "khyp: guest reset (8042 0xfe)\n" },
+		{ 0x92, 0x01, "khyp: guest reset (port 0x92)\n" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		CHECK(t, !exits_setup(t, false, false));
+		CHECK(t, OUT(r[i].port, 1, r[i].v) == STATUS_RESET);
+		CHECK(t, !strcmp(ex.log, r[i].log));
+	}
+	CHECK(t, OUT(0x505, 1, 0x02) == RUN_CONTINUE);
+	CHECK(t, !strcmp(ex.log, "khyp: guest panicked; its crash kernel takes over\n"));
+	CHECK(t, OUT(0x505, 1, 0x00) == RUN_CONTINUE && !ex.log[0]);
+	CHECK(t, OUT(0x505, 1, 0x01) == STATUS_PANIC);
+	CHECK(t, !strcmp(ex.log, "khyp: guest panicked\n"));
+	/* --reboot restart: the same status, quietly */
+	CHECK(t, !exits_setup(t, false, false));
+	ex.opts.reboot_restart = true;
+	CHECK(t, OUT(0xcf9, 1, 0x0e) == STATUS_RESET && !ex.log[0]);
+}
+
 const struct tcase exits_cases[] = {
+	{ "exits_legacy_ports", exits_legacy_ports },
+	{ "exits_reset_and_panic", exits_reset_and_panic },
 	{ "exits_unclaimed_port", exits_unclaimed_port },
 	{ "exits_strict_port", exits_strict_port },
 	{ "exits_debug_exit", exits_debug_exit },

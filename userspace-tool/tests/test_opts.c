@@ -106,6 +106,18 @@ static void opts_errors(struct tctx *t)
 	CHECK(t, PARSE(&o, "--balloon=5000", "img") == -1);
 	CHECK(t, PARSE(&o, "--balloon=x", "img") == -1 &&
 		 t_err_has(t, "balloon size"));
+	CHECK(t, PARSE(&o, "--reboot", "again", "img") == -1 &&
+		 t_err_has(t, "exit or restart"));
+}
+
+static void opts_reboot(struct tctx *t)
+{
+	struct run_opts o;
+
+	CHECK(t, PARSE(&o, "img") == 0 && !o.reboot_restart);
+	CHECK(t, PARSE(&o, "--reboot", "restart", "img") == 0 &&
+		 o.reboot_restart);
+	CHECK(t, PARSE(&o, "--reboot=exit", "img") == 0 && !o.reboot_restart);
 }
 
 static void opts_fw_cfg_modules(struct tctx *t)
@@ -145,6 +157,7 @@ const struct tcase opts_cases[] = {
 	{ "opts_all", opts_all },
 	{ "opts_flat", opts_flat },
 	{ "opts_errors", opts_errors },
+	{ "opts_reboot", opts_reboot },
 	{ "opts_fw_cfg_modules", opts_fw_cfg_modules },
 	{ NULL, NULL },
 };

@@ -15,10 +15,22 @@ static void tx(void *opaque, uint8_t c)
 		tx_buf[tx_len++] = c;
 }
 
+static bool irq_level;
+static unsigned int irq_changes;
+
+static void irq(void *opaque, bool level)
+{
+	(void)opaque;
+	irq_level = level;
+	irq_changes++;
+}
+
 static void uart_setup(struct uart *u)
 {
 	tx_len = 0;
-	uart__init(u, tx, NULL);
+	irq_level = false;
+	irq_changes = 0;
+	uart__init(u, tx, irq, NULL);
 }
 
 static void uart_thr_transmits(struct tctx *t)
@@ -127,6 +139,63 @@ static void uart_loopback(struct tctx *t)
 	CHECK(t, uart__in(&u, UART_RBR) == 0xae);
 }
 
+/* THR empty: on enable, cleared by IIR, again after each byte sent. */
+static void uart_thre_interrupt(struct tctx *t)
+{
+	static struct uart u;
+
+	uart_setup(&u);
+	uart__out(&u, UART_MCR, UART_MCR_OUT2);
+	CHECK(t, !irq_level);
+	uart__out(&u, UART_IER, UART_IER_THRI);
+	CHECK(t, irq_level);
+	CHECK(t, uart__in(&u, UART_IIR) == UART_IIR_THRI);	/* clears it */
+	CHECK(t, !irq_level);
+	CHECK(t, uart__in(&u, UART_IIR) == UART_IIR_NO_INT);
+	uart__out(&u, UART_THR, 'a');
+	CHECK(t, irq_level && tx_len == 1);
+	uart__out(&u, UART_THR, 'b');			/* still pending */
+	CHECK(t, irq_level && irq_changes == 3);
+	uart__out(&u, UART_IER, 0);
+	CHECK(t, !irq_level);
+	/* Linux's UART_BUG_THRE probe: re-enabling reasserts it */
+	uart__out(&u, UART_IER, UART_IER_THRI);
+	CHECK(t, uart__in(&u, UART_IIR) == UART_IIR_THRI);
+	uart__out(&u, UART_IER, 0);
+	uart__out(&u, UART_IER, UART_IER_THRI);
+	CHECK(t, uart__in(&u, UART_IIR) == UART_IIR_THRI);
+	uart__out(&u, UART_FCR, UART_FCR_ENABLE);
+	uart__out(&u, UART_THR, 'c');
+	CHECK(t, uart__in(&u, UART_IIR) == (UART_IIR_FIFO | UART_IIR_THRI));
+}
+
+/* Received data outranks THR empty; the line follows IIR and OUT2. */
+static void uart_rx_interrupt_priority(struct tctx *t)
+{
+	static struct uart u;
+
+	uart_setup(&u);
+	uart__out(&u, UART_IER, UART_IER_RDI | UART_IER_THRI);
+	uart__rx_push(&u, (const uint8_t *)"xy", 2);
+	CHECK(t, !irq_level && irq_changes == 0);	/* OUT2 off */
+	CHECK(t, uart__in(&u, UART_IIR) == UART_IIR_RDI);
+	uart__out(&u, UART_MCR, UART_MCR_OUT2);
+	CHECK(t, irq_level);
+	CHECK(t, uart__in(&u, UART_RBR) == 'x' && irq_level);
+	CHECK(t, uart__in(&u, UART_IIR) == UART_IIR_RDI);
+	CHECK(t, uart__in(&u, UART_RBR) == 'y');
+	CHECK(t, irq_level);				/* THR empty now */
+	CHECK(t, uart__in(&u, UART_IIR) == UART_IIR_THRI && !irq_level);
+	uart__out(&u, UART_IER, UART_IER_RDI);
+	uart__rx_push(&u, (const uint8_t *)"z", 1);
+	CHECK(t, irq_level);
+	uart__out(&u, UART_MCR, UART_MCR_OUT2 | UART_MCR_LOOP);
+	CHECK(t, !irq_level);				/* loopback: no output */
+	uart__out(&u, UART_MCR, UART_MCR_OUT2);
+	uart__out(&u, UART_IER, 0);
+	CHECK(t, !irq_level && uart__in(&u, UART_IIR) == UART_IIR_NO_INT);
+}
+
 const struct tcase uart_cases[] = {
 	{ "uart_thr_transmits", uart_thr_transmits },
 	{ "uart_rx_fifo", uart_rx_fifo },
@@ -135,5 +204,7 @@ const struct tcase uart_cases[] = {
 	{ "uart_registers_store", uart_registers_store },
 	{ "uart_iir", uart_iir },
 	{ "uart_loopback", uart_loopback },
+	{ "uart_thre_interrupt", uart_thre_interrupt },
+	{ "uart_rx_interrupt_priority", uart_rx_interrupt_priority },
 	{ NULL, NULL },
 };
