@@ -104,7 +104,7 @@ run_qemu() {	# name cpu tests expect
 		-smp "${MACHINE_CPUS:-1}" \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 		-append "$KCMD_COMMON ${MACHINE_KCMD:-}KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
-		-display none -no-reboot -monitor none \
+		-display none -no-reboot -monitor ${MACHINE_MONITOR:-none} \
 		-serial "file:$dir/console.log" -serial "file:$dir/report" &
 	wait_report "$dir/report" $! "$limit"
 }
