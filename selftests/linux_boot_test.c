@@ -43,7 +43,7 @@
 #include "khyp_util.h"
 #include "khyp_vm.h"
 
-#define LINUX_CPUS_DEFAULT	"2"
+#define LINUX_CPUS_DEFAULT	"1,2"
 #define GUEST_MEM_MB		256
 #define BOOT_TIMEOUT_S		600	/* khyp run --timeout, per boot */
 #define TEST_TIMEOUT_S		1300	/* the harness's, for two boots */
