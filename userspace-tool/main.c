@@ -346,6 +346,7 @@ static int machine__boot_once(struct machine *m, const void *img, size_t len,
 	if (o->balloon)
 		vm__report_balloon(&m->vm);
 out_vm:
+	virtio_disks__stop(m);		/* no I/O into the RAM about to go */
 	vm__destroy(&m->vm);
 	return status;
 }

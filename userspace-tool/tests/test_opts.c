@@ -118,6 +118,9 @@ static void opts_reboot(struct tctx *t)
 	CHECK(t, PARSE(&o, "--reboot", "restart", "img") == 0 &&
 		 o.reboot_restart);
 	CHECK(t, PARSE(&o, "--reboot=exit", "img") == 0 && !o.reboot_restart);
+	CHECK(t, PARSE(&o, "--reboot", "restart", "--disk", "d.img", "img") == -1 &&
+		 t_err_has(t, "does not work with --disk"));
+	CHECK(t, PARSE(&o, "--reboot", "exit", "--disk", "d.img", "img") == 0);
 }
 
 static void opts_fw_cfg_modules(struct tctx *t)

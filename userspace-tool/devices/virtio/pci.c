@@ -440,6 +440,18 @@ int virtio_disks__init(struct machine *m, char *err, size_t errlen)
  * Stop the I/O threads and close the images: before pci__exit, so that no
  * thread raises an interrupt meanwhile.
  */
+/*
+ * Stop the I/O threads, before the VM and its memory go: a request in
+ * flight must not be completed into unmapped guest RAM.
+ */
+void virtio_disks__stop(struct machine *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_disks; i++)
+		virtio__stop(&m->disks[i]->dev);
+}
+
 void virtio_disks__exit(struct machine *m)
 {
 	unsigned int i;

@@ -207,19 +207,24 @@ int virtio__start(struct virtio_dev *dev, char *err, size_t errlen)
 	return 0;
 }
 
-void virtio__exit(struct virtio_dev *dev)
+void virtio__stop(struct virtio_dev *dev)
 {
 	uint64_t one = 1;
 
-	if (dev->thread_started) {
-		virtio__lock(dev);
-		dev->stop = true;
-		virtio__unlock(dev);
-		if (write(dev->efd, &one, sizeof(one)) < 0)
-			perror("khyp: virtio: eventfd");
-		pthread_join(dev->thread, NULL);
-		dev->thread_started = false;
-	}
+	if (!dev->thread_started)
+		return;
+	virtio__lock(dev);
+	dev->stop = true;
+	virtio__unlock(dev);
+	if (write(dev->efd, &one, sizeof(one)) < 0)
+		perror("khyp: virtio: eventfd");
+	pthread_join(dev->thread, NULL);
+	dev->thread_started = false;
+}
+
+void virtio__exit(struct virtio_dev *dev)
+{
+	virtio__stop(dev);
 	if (dev->efd >= 0)
 		close(dev->efd);
 	dev->efd = -1;

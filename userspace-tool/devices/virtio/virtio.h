@@ -94,7 +94,9 @@ struct virtio_dev {
 int virtio__init(struct virtio_dev *dev, char *err, size_t errlen);
 /* Start the I/O thread (after the transport is set): 0 or -1. */
 int virtio__start(struct virtio_dev *dev, char *err, size_t errlen);
-/* Stop and join the I/O thread, close the eventfd. */
+/* Stop and join the I/O thread (idempotent); the device stays. */
+void virtio__stop(struct virtio_dev *dev);
+/* virtio__stop, then close the eventfd. */
 void virtio__exit(struct virtio_dev *dev);
 
 /*
