@@ -435,6 +435,7 @@ static void write_fadt(uint8_t *t, uint32_t facs, uint32_t dsdt)
 	t[92] = ACPI_GPE0_LEN;
 	le(t + 96, 0xfff, 2);		/* P_LVL2_LAT > 100: no C2 */
 	le(t + 98, 0xfff, 2);		/* P_LVL3_LAT > 1000: no C3 */
+	t[108] = 0x32;			/* CENTURY: devices/rtc.h RTC_CENTURY */
 	le(t + 109, BOOT_LEGACY_DEVICES | BOOT_8042, 2);
 	le(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON |
 		    FADT_RTC_S4 | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP, 4);

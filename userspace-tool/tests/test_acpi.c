@@ -108,6 +108,7 @@ static void acpi_fadt_values(struct tctx *t)
 	CHECK(t, rd(f + 80, 4) == 0x620 && f[92] == 16);	/* GPE0 */
 	CHECK(t, rd(f + 84, 4) == 0 && f[93] == 0);	/* no GPE1 */
 	CHECK(t, rd(f + 96, 2) > 100 && rd(f + 98, 2) > 1000);
+	CHECK(t, f[108] == 0x32);			/* CENTURY: the RTC's */
 	CHECK(t, rd(f + 109, 2) == 3);			/* legacy, 8042 */
 	CHECK(t, rd(f + 112, 4) == 0x5a5);
 	CHECK(t, (rd(f + 112, 4) & (1u << 8)) && (rd(f + 112, 4) & (1u << 10)));
