@@ -18,6 +18,9 @@
 
 static int pvpanic__io(struct bus_access *a, void *opaque)
 {
+	/* the guest may write it in a loop: said once per launcher run */
+	static bool crash_said;
+
 	(void)opaque;
 	if (!a->write) {
 		a->data = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
@@ -27,8 +30,10 @@ static int pvpanic__io(struct bus_access *a, void *opaque)
 		fprintf(stderr, "khyp: guest panicked\n");
 		return STATUS_PANIC;
 	}
-	if (a->data & PVPANIC_CRASH_LOADED)
+	if ((a->data & PVPANIC_CRASH_LOADED) && !crash_said) {
+		crash_said = true;
 		fprintf(stderr, "khyp: guest panicked; its crash kernel takes over\n");
+	}
 	return RUN_CONTINUE;
 }
 
