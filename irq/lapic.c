@@ -276,7 +276,14 @@ bool khyp_lapic_tpr_holds(struct khyp_vcpu *vcpu)
 /* Tell the vCPU to look at its APIC: out of the guest or out of HLT. */
 void khyp_lapic_notify(struct khyp_vcpu *vcpu)
 {
-	/* After the IRR or NMI change: khyp_irq_requested() tests this. */
+	/*
+	 * After the IRR or NMI change: khyp_irq_requested() tests this.
+	 * The barrier orders the IRR (and @irr_count) stores before the
+	 * flag's, pairing with the full barrier of the entry that clears
+	 * the flag before it looks at @irr_count (khyp_lapic_irr_maybe()).
+	 * On x86 it is a compiler barrier: stores are not reordered.
+	 */
+	smp_wmb();
 	WRITE_ONCE(vcpu->irq_request_pending, true);
 	khyp_vcpu_kick(vcpu);
 }
