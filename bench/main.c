@@ -300,6 +300,23 @@ static void guest_touch(uint64_t size, uint64_t pass)
 	guest_finish(size / PAGE_SIZE_4K, 0);
 }
 
+/*
+ * vCPU @who (0 or 1) of the 2-vCPU first touch: one write per 4 KiB page
+ * of its half of [BENCH_GPA_BIG, + size).  vCPU 0 reports the whole
+ * count; vCPU 1 ends with the OUT alone (g_result is vCPU 0's).
+ */
+static void guest_touch_half(uint64_t size, uint64_t who)
+{
+	uint64_t half = size / 2, start = BENCH_GPA_BIG + who * half, gpa;
+
+	for (gpa = start; gpa < start + half; gpa += PAGE_SIZE_4K)
+		*(volatile uint64_t *)gpa = pattern(gpa, 1);
+	if (!who)
+		guest_finish(size / PAGE_SIZE_4K, 0);
+	for (;;)
+		guest_out32(BENCH_PORT_DONE, 0);
+}
+
 static uint64_t guest_balloon_size;	/* pages in the balloon */
 
 /*
@@ -726,6 +743,95 @@ out:
 	return r;
 }
 
+/* vCPU 1's thread of the 2-vCPU first touch: its run to the end. */
+static void *touch_half_thread(void *arg)
+{
+	struct ctx *c1 = arg;
+
+	if (run_guest(c1) != 0)
+		check(false, "vCPU 1 did not finish its half");
+	return NULL;
+}
+
+/*
+ * First touch of n MiB by one vCPU, then of a fresh n MiB by two vCPUs
+ * at once, each writing its half (each vCPU in its own thread, as a VMM
+ * runs them): the first-touch path must not serialise them.  out[0]: ns
+ * per page with two vCPUs; out[1]: the two-vCPU time in percent of the
+ * one-vCPU time (100: no cost of the second vCPU; with one host CPU, or
+ * single-threaded TCG, the two take turns and 100 is the best possible).
+ */
+static int w_memory_2vcpu(UNUSED struct ctx *unused, long n, double *out)
+{
+	uint64_t size = n * MiB, pages = size / PAGE_SIZE_4K;
+	struct hv_vcpu *vcpu1;
+	double t1, t2, t0;
+	struct ctx c, c1;
+	pthread_t th;
+	int r = -1, run0;
+
+	if (ctx_create(&c))
+		return -1;
+	vcpu1 = hv->vcpu_create(c.bvm.vm, 1);
+	if (!vcpu1) {
+		check(false, "create vCPU 1: %s", strerror(errno));
+		goto destroy_ctx;
+	}
+	c1 = c;
+	c1.vcpu = vcpu1;
+
+	/* One vCPU: the reference. */
+	if (!hv->mem_add(c.bvm.vm, 1, BENCH_GPA_BIG, size)) {
+		check(false, "add %ld MiB: %s", n, strerror(errno));
+		goto destroy_vcpu1;
+	}
+	t1 = run_timed(&c, guest_touch, size, 1, pages);
+	if (hv->mem_del(c.bvm.vm, 1)) {
+		check(false, "delete the region: %s", strerror(errno));
+		goto destroy_vcpu1;
+	}
+	if (t1 < 0)
+		goto destroy_vcpu1;
+
+	/* Two vCPUs on a fresh region: each its half, at once. */
+	if (!hv->mem_add(c.bvm.vm, 1, BENCH_GPA_BIG, size)) {
+		check(false, "add %ld MiB: %s", n, strerror(errno));
+		goto destroy_vcpu1;
+	}
+	bench_global(&c.bvm, g_result.done) = 0;
+	bench_global(&c.bvm, g_result.bad) = ~0ULL;
+	if (bench_vcpu_start(&c.bvm, c.vcpu, guest_touch_half, size, 0) ||
+	    bench_vcpu_start_stack(&c.bvm, vcpu1, guest_touch_half, size, 1,
+				   BENCH_GPA_STACK_TOP - MiB))
+		goto del_region;
+	t0 = now_ns();
+	if (pthread_create(&th, NULL, touch_half_thread, &c1)) {
+		check(false, "pthread_create");
+		goto del_region;
+	}
+	run0 = run_guest(&c);
+	pthread_join(th, NULL);
+	t2 = now_ns() - t0;
+	if (run0)
+		goto del_region;
+	check(bench_global(&c.bvm, g_result.done) == pages,
+	      "the two vCPUs did %lu pages of %lu",
+	      (unsigned long)bench_global(&c.bvm, g_result.done),
+	      (unsigned long)pages);
+	check(t2 > 0 && t1 > 0, "time not positive");
+	out[0] = t2 / pages;
+	out[1] = 100.0 * t2 / t1;
+	r = 0;
+del_region:
+	if (hv->mem_del(c.bvm.vm, 1))
+		check(false, "delete the region: %s", strerror(errno));
+destroy_vcpu1:
+	hv->vcpu_destroy(vcpu1);
+destroy_ctx:
+	ctx_destroy(&c);
+	return r;
+}
+
 /*
  * KVM only: the same with guest memory the host backs with 4 KiB pages
  * (MADV_NOHUGEPAGE), so that KVM maps 4 KiB too: the reference for a
@@ -907,6 +1013,8 @@ static const struct workload workloads[] = {
 	  w_memory, 256, 8, NULL, true },
 	{ { "mem_first_touch_4k", "mem_steady_4k" }, { "ns/page", "ns/page" },
 	  w_memory_4k, 256, 8, &hv_kvm_ops, true },
+	{ { "mem_first_touch_2vcpu", "mem_2vcpu_vs_1" }, { "ns/page", "%" },
+	  w_memory_2vcpu, 256, 8, NULL, false },
 	{ { "vm_create_destroy" }, { "ns/op" }, w_vm, 20, 2, NULL, false },
 	{ { "vcpu_create" }, { "ns/op" }, w_vcpu, 32, 2, NULL, false },
 	{ { "balloon_reclaim", "shrinker_scan" }, { "MiB/s", "ns/call" },

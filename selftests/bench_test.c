@@ -55,6 +55,9 @@ static const struct {
 	{ "apic_timer", BOTH, false },
 	{ "apic_eoi", BOTH, false },
 	{ "apic_ipi_2vcpu", BOTH, false },
+	/* two vCPUs touching halves of a fresh region at once */
+	{ "mem_first_touch_2vcpu", BOTH, false },
+	{ "mem_2vcpu_vs_1", BOTH, false },
 };
 
 #define NR_RESULTS	(sizeof(results) / sizeof(results[0]))
