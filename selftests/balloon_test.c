@@ -698,11 +698,13 @@ SLOW_TEST(host_pressure_two_vms)
 					    &vms[i]));
 	}
 
+	start = time(NULL);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		hog(mem_available_kib() + 48 * 1024);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	TH_LOG("the hog ran %ld s", (long)(time(NULL) - start));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("the memory hog ended with status %#x (%s)", status,
 		       WIFEXITED(status) ? "the balloons gave too little" :
@@ -721,6 +723,8 @@ SLOW_TEST(host_pressure_two_vms)
 	start = time(NULL);
 	while ((vms[0].last || vms[1].last) && time(NULL) - start < 90)
 		usleep(100000);
+	TH_LOG("the balloons were back to 0 after %ld s",
+	       (long)(time(NULL) - start));
 	EXPECT_EQ(0, vms[0].last);
 	EXPECT_EQ(0, vms[1].last);
 
