@@ -4,7 +4,7 @@
 # Build the initramfs of a Linux guest under `khyp run` (the boot test,
 # selftests/linux_boot_test.c, and the README's first example): a static
 # busybox (busybox-static), scripts/linux-guest-init as /init, and the
-# virtio modules of kernel KVER from /lib/modules/KVER, in the order
+# virtio and pvpanic modules of kernel KVER from /lib/modules/KVER, in the order
 # modules.dep gives (modprobe --show-depends), decompressed where the
 # kernel ships them compressed (busybox's insmod reads plain .ko only).
 # A newc cpio, gzip-compressed (Debian's kernels have CONFIG_RD_GZIP).
@@ -19,6 +19,9 @@ out=$1 kver=${2:-$(uname -r)}
 here=$(cd "$(dirname "$0")" && pwd)
 # virtio-pci with block, network (net_failover), console and rng.
 MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio_rng"
+# pvpanic-mmio (and the pvpanic core) binds the DSDT's QEMU0001 at I/O
+# port 0x505: a guest panic then ends khyp run with status 14.
+PANIC_MODULES="pvpanic_mmio"
 
 die() { echo "mkinitramfs-linux: $*" >&2; exit 1; }
 [ -x /bin/busybox ] || die "no /bin/busybox (apt-get install busybox-static)"
@@ -35,7 +38,7 @@ install -m 755 "$here/linux-guest-init" "$root/init"
 # Each module once, dependencies first; /lib/modules/khyp-order lists
 # the files for /init's insmod.
 : > "$root/lib/modules/khyp-order"
-for m in $MODULES; do
+for m in $MODULES $PANIC_MODULES; do
 	modprobe -S "$kver" --show-depends "$m" ||
 		die "modprobe -S $kver --show-depends $m failed"
 done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r src; do

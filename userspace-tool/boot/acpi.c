@@ -17,7 +17,11 @@
  *   DSDT  AML assembled here: \_S5 (SLP_TYP 0, as QEMU q35), and in \_SB
  *         a processor device (ACPI0007) per vCPU, COM1 (PNP0501, 0x3f8
  *         IRQ 4), the RTC (PNP0B00, 0x70 IRQ 8), the keyboard controller
- *         (PNP0303, 0x60 and 0x64, IRQ 1) and pvpanic (QEMU0001, 0x505).
+ *         (PNP0303, 0x60 and 0x64, IRQ 1), pvpanic (QEMU0001, 0x505),
+ *         and the PCI host bridge PCI0 (PNP0A03, bus 0-255, config
+ *         ports 0xcf8-0xcff, the I/O and memory windows of devices/pci.h
+ *         where BARs go, and a _PRT routing slot S pin P to GSI
+ *         PCI_INTX_GSI): without it an ACPI guest never scans PCI.
  *
  * Pure: it writes guest memory only; loader_test checks every table.
  */
@@ -26,6 +30,7 @@
 #include <string.h>
 
 #include "acpi.h"
+#include "../devices/pci.h"
 
 #define ACPI_OEM_ID		"KHYP  "
 #define ACPI_OEM_TABLE_ID	"KHYPVM  "
@@ -296,7 +301,7 @@ static void aml_device(struct aml *a, const char *name)
 
 /* Resource descriptors (6.4): I/O port (decodes 16 bits), IRQ, end tag. */
 struct res {
-	uint8_t b[64];
+	uint8_t b[128];
 	size_t len;
 };
 
@@ -313,6 +318,35 @@ static void res_irq(struct res *r, unsigned int irq)
 {
 	uint8_t d[3] = { 0x22, (1u << irq) & 0xff, (1u << irq) >> 8 };
 
+	memcpy(r->b + r->len, d, sizeof(d));
+	r->len += sizeof(d);
+}
+
+/*
+ * A bridge's window (6.4.3.5.2-3), produced for its children, minimum
+ * and maximum fixed (general flags 0x0c): a Word Address Space
+ * descriptor (WordBusNumber, WordIO: type 2 or 1) or a DWord one
+ * (DWordMemory: type 0).  tflags: I/O 3 (entire range), memory 1
+ * (read-write, not cacheable), bus 0.
+ */
+static void res_word(struct res *r, uint8_t type, uint8_t tflags,
+		     uint16_t min, uint16_t max)
+{
+	uint16_t n = max - min + 1;
+	uint8_t d[16] = { 0x88, 13, 0, type, 0x0c, tflags, 0, 0,
+			  min, min >> 8, max, max >> 8, 0, 0, n, n >> 8 };
+
+	memcpy(r->b + r->len, d, sizeof(d));
+	r->len += sizeof(d);
+}
+
+static void res_dword_mem(struct res *r, uint32_t min, uint32_t max)
+{
+	uint8_t d[26] = { 0x87, 23, 0, 0, 0x0c, 1 };
+
+	le(d + 10, min, 4);
+	le(d + 14, max, 4);
+	le(d + 22, max - min + 1, 4);
 	memcpy(r->b + r->len, d, sizeof(d));
 	r->len += sizeof(d);
 }
@@ -348,6 +382,49 @@ static void aml_isa_dev(struct aml *a, const char *name, const char *hid,
 	res_irq(&r, irq);
 	aml_crs(a, &r);
 	aml_close(a);
+}
+
+/*
+ * PCI0, the host bridge of devices/pci.c: bus 0 (and the buses below
+ * it), the configuration ports, the windows BARs are placed in, and the
+ * INTx routing of every slot, as GSIs (Source 0: no link devices).
+ */
+static void aml_pci0(struct aml *a)
+{
+	struct res r = { .len = 0 };
+	unsigned int slot, pin;
+
+	aml_device(a, "PCI0");
+	aml_hid_eisa(a, "PNP0A03");
+	aml_name_int(a, "_UID", 0);
+	aml_name_int(a, "_BBN", 0);
+	res_word(&r, 2, 0, 0, 0xff);
+	res_io(&r, PCI_CONFIG_ADDR, 8);
+	res_word(&r, 1, 3, 0, PCI_CONFIG_ADDR - 1);
+	res_word(&r, 1, 3, PCI_CONFIG_ADDR + 8, 0xffff);
+	res_dword_mem(&r, PCI_MEM_START, PCI_MEM_END - 1);
+	aml_crs(a, &r);
+
+	/* Name (_PRT, Package () { Package () { addr, pin, 0, GSI }, ... }) */
+	aml_byte(a, AML_NAME);
+	aml_name(a, "_PRT");
+	aml_byte(a, AML_PACKAGE);
+	aml_open(a);
+	aml_byte(a, (PCI_NR_SLOTS - 1) * 4);
+	for (slot = 1; slot < PCI_NR_SLOTS; slot++) {
+		for (pin = 0; pin < 4; pin++) {
+			aml_byte(a, AML_PACKAGE);
+			aml_open(a);
+			aml_byte(a, 4);
+			aml_int(a, (uint64_t)slot << 16 | 0xffff);
+			aml_int(a, pin);
+			aml_int(a, 0);
+			aml_int(a, PCI_INTX_GSI(slot, pin + 1));
+			aml_close(a);
+		}
+	}
+	aml_close(a);
+	aml_close(a);	/* PCI0 */
 }
 
 /* The DSDT's AML (after the header) for ncpus vCPUs. */
@@ -389,6 +466,8 @@ static void dsdt_aml(struct aml *a, unsigned int ncpus)
 	aml_crs(a, &r);
 	aml_name_int(a, "_STA", 0xf);
 	aml_close(a);
+
+	aml_pci0(a);
 
 	aml_close(a);	/* \_SB */
 }

@@ -13,6 +13,7 @@
 
 #include "test.h"
 #include "../khyp.h"
+#include "../devices/pci.h"
 
 static uint64_t rd(const uint8_t *p, unsigned int n)
 {
@@ -214,6 +215,19 @@ static void dsdt_check(struct tctx *t, unsigned int ncpus)
 	static const uint8_t com1[] = { 0x47, 1, 0xf8, 3, 0xf8, 3, 1, 8,
 					0x22, 0x10, 0, 0x79, 0 };
 	static const uint8_t sta[] = { 0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f };
+	static const uint8_t pnp0a03[] = { 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	/* WordBusNumber 0-0xff; the config ports; DWordMemory's window */
+	static const uint8_t bus[] = { 0x88, 13, 0, 2, 0x0c, 0, 0, 0, 0, 0,
+				       0xff, 0, 0, 0, 0, 1 };
+	static const uint8_t cf8[] = { 0x47, 1, 0xf8, 0xc, 0xf8, 0xc, 1, 8 };
+	const uint8_t mem[] = { 0x87, 23, 0, 0, 0x0c, 1, 0, 0, 0, 0,
+		(uint8_t)PCI_MEM_START, (uint8_t)(PCI_MEM_START >> 8),
+		(uint8_t)(PCI_MEM_START >> 16), (uint8_t)(PCI_MEM_START >> 24) };
+	/* slot 1 pin INTB (1) -> GSI 18; slot 31 INTD (3) -> GSI 18 */
+	static const uint8_t prt1b[] = { 0x12, 0x0b, 4, 0x0c, 0xff, 0xff, 1,
+					 0, 1, 0, 0x0a, 18 };
+	static const uint8_t prt31d[] = { 0x12, 0x0c, 4, 0x0c, 0xff, 0xff, 31,
+					  0, 0x0a, 3, 0, 0x0a, 18 };
 	struct acpi_layout l;
 	const uint8_t *d, *aml;
 	unsigned int n;
@@ -239,6 +253,13 @@ static void dsdt_check(struct tctx *t, unsigned int ncpus)
 	CHECK(t, has(aml, len - 36, "\x0dQEMU0001", 10));
 	CHECK(t, has(aml, len - 36, io505, sizeof(io505)));
 	CHECK(t, has(aml, len - 36, sta, sizeof(sta)));
+	CHECK(t, has(aml, len - 36, "PCI0", 4));
+	CHECK(t, has(aml, len - 36, pnp0a03, sizeof(pnp0a03)));
+	CHECK(t, has(aml, len - 36, bus, sizeof(bus)));
+	CHECK(t, has(aml, len - 36, cf8, sizeof(cf8)));
+	CHECK(t, has(aml, len - 36, mem, sizeof(mem)));
+	CHECK(t, has(aml, len - 36, prt1b, sizeof(prt1b)));
+	CHECK(t, has(aml, len - 36, prt31d, sizeof(prt31d)));
 	snprintf(cpu, sizeof(cpu), "C%03X", ncpus - 1);
 	CHECK(t, has(aml, len - 36, cpu, 4));
 	snprintf(cpu, sizeof(cpu), "C%03X", ncpus);
@@ -306,7 +327,9 @@ static void iasl_check(struct tctx *t, const char *dir,
 		"Name (\\_S5, Package (0x04)", "Device (COM1)", "PNP0501",
 		"PNP0B00", "PNP0303", "\"QEMU0001\"", "Device (C001)",
 		"IO (Decode16,", "IRQNoFlags ()",
-		"Name (_STA, 0x0F)",
+		"Name (_STA, 0x0F)", "Device (PCI0)", "PNP0A03",
+		"WordBusNumber (ResourceProducer, MinFixed, MaxFixed,",
+		"DWordMemory (ResourceProducer,", "Name (_PRT, Package (0x7C)",
 	};
 	const uint64_t at[] = { l->dsdt, l->fadt, l->madt, l->xsdt, l->rsdt };
 	static char out[65536];

@@ -4,7 +4,9 @@
  * (virtio.c: status, features, reset, processing, interrupts) on a
  * temporary image file, with requests built in the fake guest RAM:
  * reads, writes, flush, GET_ID, read-only disks, requests past the
- * capacity, headers cut across descriptors, chains without a status byte.
+ * capacity, headers cut across descriptors, chains without a status byte,
+ * the I/O thread dropping dev->lock while the disk works (a userfaultfd
+ * holds its preadv) and a reset waiting for it.
  */
 #include <endian.h>
 #include <errno.h>
@@ -12,7 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -326,6 +334,8 @@ static void vblk_past_capacity(struct tctx *t)
 		     bad[i].type == VIRTIO_BLK_T_IN);
 		run_queue();
 		CHECK(t, t->gm.base[STATUS] == VIRTIO_BLK_S_IOERR);
+		/* only the status byte was written, whatever the type */
+		CHECK(t, last_used_len(t) == 1);
 	}
 	CHECK(t, img_sector_is(0, 0) && img_sector_is(IMG_SECTORS - 1,
 						      IMG_SECTORS - 1));
@@ -499,6 +509,141 @@ static void vblk_io_thread(struct tctx *t)
 	CHECK(t, !dev.thread_started);
 }
 
+/* A read that fails at the file (it shrank under us): used = status only. */
+static void vblk_read_error_used_len(struct tctx *t)
+{
+	EXPECT_OK(t, blk_up(t, false, all_features));
+	CHECK(t, truncate(img_path, 8 * 512) == 0);
+	memset(t->gm.base + DATA, 0x33, 1024);
+	req3(t, VIRTIO_BLK_T_IN, 7, 1024, true);	/* sector 8 is gone */
+	run_queue();
+	CHECK(t, t->gm.base[STATUS] == VIRTIO_BLK_S_IOERR);
+	CHECK(t, last_used_len(t) == 1);
+	/* within what is left it still works, data and status counted */
+	req3(t, VIRTIO_BLK_T_IN, 6, 1024, true);
+	run_queue();
+	CHECK(t, t->gm.base[STATUS] == VIRTIO_BLK_S_OK);
+	CHECK(t, last_used_len(t) == 1024 + 1);
+	blk_down();
+}
+
+/*
+ * A userfaultfd on the (emptied) page of guest RAM at host address p:
+ * the next access to it, the kernel's copy of a preadv included, waits
+ * until the page is filled.  The fd, or -1.
+ */
+static int uffd_trap(void *p, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api) || madvise(p, len, MADV_DONTNEED) ||
+	    ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool reset_done;
+
+/* A vCPU writing 0 to the status register. */
+static void *reset_thread(void *arg)
+{
+	(void)arg;
+	virtio__lock(&dev);
+	virtio__set_status(&dev, 0);
+	__atomic_store_n(&reset_done, true, __ATOMIC_RELEASE);
+	virtio__unlock(&dev);
+	return NULL;
+}
+
+/*
+ * While the I/O thread waits for the disk, dev->lock is free: a vCPU can
+ * read a register (it holds the machine's lock then).  A reset meanwhile
+ * waits until the request is complete.
+ */
+static void vblk_io_without_lock(struct tctx *t)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t host = ((uintptr_t)t->gm.base + DATA + page - 1) &
+			 ~(uintptr_t)(page - 1);
+	uint64_t gpa = host - (uintptr_t)t->gm.base;
+	struct uffdio_range range = { .start = host, .len = page };
+	struct uffdio_zeropage zero = { .range = range };
+	struct pollfd pfd = { .events = POLLIN };
+	bool faulted = false, locked = false, busy = false, started;
+	bool reset_early;
+	struct uffd_msg msg;
+	pthread_t reset;
+	unsigned int i;
+	int uffd;
+
+	EXPECT_OK(t, blk_up(t, false, all_features));
+	EXPECT_OK(t, virtio__start(&dev, t->err, sizeof(t->err)));
+	uffd = uffd_trap((void *)host, page);
+	if (uffd < 0) {
+		blk_down();
+		t_fail(t, __FILE__, __LINE__, "userfaultfd: %s (root needed)",
+		       strerror(errno));
+		return;
+	}
+	/* 8 sectors from 16 into the trapped page */
+	put_hdr(t, VIRTIO_BLK_T_IN, 16);
+	t->gm.base[STATUS] = 0xee;
+	tv_desc(t, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+	tv_desc(t, 1, gpa, (uint32_t)page, VRING_DESC_F_NEXT |
+		VRING_DESC_F_WRITE, 2);
+	tv_desc(t, 2, STATUS, 1, VRING_DESC_F_WRITE, 0);
+	tv_offer(t, QSIZE, 0);
+	virtio__kick(&dev, 0);
+	/* the I/O thread is in its preadv when the fault arrives */
+	pfd.fd = uffd;
+	if (poll(&pfd, 1, 5000) == 1 && read(uffd, &msg, sizeof(msg)) ==
+	    (ssize_t)sizeof(msg) && msg.event == UFFD_EVENT_PAGEFAULT)
+		faulted = true;
+	/* a vCPU's register access: the lock is not held across the I/O */
+	for (i = 0; faulted && i < 2000; i++) {
+		if (!pthread_mutex_trylock(&dev.lock)) {
+			locked = true;
+			break;
+		}
+		usleep(1000);
+	}
+	if (locked) {
+		busy = dev.busy && dev.status & VIRTIO_CONFIG_S_DRIVER_OK;
+		virtio__unlock(&dev);
+	}
+	/* a reset now waits for the request in flight */
+	reset_done = false;
+	started = !pthread_create(&reset, NULL, reset_thread, NULL);
+	usleep(100 * 1000);
+	reset_early = __atomic_load_n(&reset_done, __ATOMIC_ACQUIRE);
+	/* let the preadv go on (before any check can end the case) */
+	ioctl(uffd, UFFDIO_ZEROPAGE, &zero);
+	if (started)
+		pthread_join(reset, NULL);
+	ioctl(uffd, UFFDIO_UNREGISTER, &range);
+	close(uffd);
+	CHECK(t, faulted);
+	CHECK(t, locked && busy);
+	CHECK(t, started && !reset_early);
+	/* the request completed before the reset */
+	CHECK(t, tv_le16(t, TV_USED + 2) == 1);
+	CHECK(t, t->gm.base[STATUS] == VIRTIO_BLK_S_OK);
+	for (i = 0; i < page; i++)
+		CHECK(t, t->gm.base[gpa + i] ==
+			 (unsigned char)(16 + i / 512 + i % 512));
+	CHECK(t, dev.status == 0 && !dev.vqs[0].started);
+	blk_down();
+}
+
 const struct tcase vblk_cases[] = {
 	{ "vblk_config_and_features", vblk_config_and_features },
 	{ "vblk_feature_negotiation", vblk_feature_negotiation },
@@ -511,5 +656,7 @@ const struct tcase vblk_cases[] = {
 	{ "vblk_broken_ring", vblk_broken_ring },
 	{ "vblk_interrupts", vblk_interrupts },
 	{ "vblk_io_thread", vblk_io_thread },
+	{ "vblk_read_error_used_len", vblk_read_error_used_len },
+	{ "vblk_io_without_lock", vblk_io_without_lock },
 	{ NULL, NULL },
 };

@@ -73,12 +73,17 @@ static int vblk__rw(int fd, struct iovec *iov, int n, uint64_t off, bool wr)
 	return 0;
 }
 
-/* IN or OUT of len bytes at sector: a status. */
-static uint8_t vblk__transfer(struct vblk *b, const struct virtq_chain *c,
-			      bool wr, uint64_t sector, uint64_t data_off,
-			      uint64_t len)
+/*
+ * IN or OUT of len bytes at sector: a status.  The file I/O runs without
+ * dev->lock (virtio__io_begin): only b's chain and iov, which are the I/O
+ * thread's own, and the guest's buffers are touched meanwhile.
+ */
+static uint8_t vblk__transfer(struct virtio_dev *dev,
+			      const struct virtq_chain *c, bool wr,
+			      uint64_t sector, uint64_t data_off, uint64_t len)
 {
-	int n;
+	struct vblk *b = dev->priv;
+	int n, r;
 
 	if (len % SECTOR_SIZE || sector > b->capacity ||
 	    len / SECTOR_SIZE > b->capacity - sector)
@@ -89,18 +94,33 @@ static uint8_t vblk__transfer(struct vblk *b, const struct virtq_chain *c,
 	n = virtq__slice(c, !wr, data_off, len, b->iov, VIRTQ_MAX_SIZE);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
-	if (vblk__rw(b->fd, b->iov, n, sector * SECTOR_SIZE, wr))
-		return VIRTIO_BLK_S_IOERR;
-	return VIRTIO_BLK_S_OK;
+	virtio__io_begin(dev);
+	r = vblk__rw(b->fd, b->iov, n, sector * SECTOR_SIZE, wr);
+	virtio__io_end(dev);
+	return r ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
+/* FLUSH: what was written reaches the file's storage. */
+static uint8_t vblk__flush(struct virtio_dev *dev)
+{
+	struct vblk *b = dev->priv;
+	int r;
+
+	virtio__io_begin(dev);
+	r = fdatasync(b->fd);
+	virtio__io_end(dev);
+	return r ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
 /*
  * One request: its status written, the bytes written into the chain in
- * *used.  -EIO if the chain has no room for a status byte.
+ * *used (the status byte, and the data only if it was read in whole).
+ * -EIO if the chain has no room for a status byte.
  */
-static int vblk__request(struct vblk *b, struct virtq *vq,
+static int vblk__request(struct virtio_dev *dev, struct virtq *vq,
 			 const struct virtq_chain *c, uint32_t *used)
 {
+	struct vblk *b = dev->priv;
 	struct virtio_blk_outhdr hdr;
 	uint64_t data_len = 0, sector;
 	uint8_t status;
@@ -120,9 +140,10 @@ static int vblk__request(struct vblk *b, struct virtq *vq,
 	switch (le32toh(hdr.type)) {
 	case VIRTIO_BLK_T_IN:
 		data_len = c->wr_len - 1;
-		status = vblk__transfer(b, c, false, sector, 0, data_len);
-		*used = (uint32_t)(data_len + 1 > UINT32_MAX ? UINT32_MAX :
-				   data_len + 1);
+		status = vblk__transfer(dev, c, false, sector, 0, data_len);
+		if (status == VIRTIO_BLK_S_OK)
+			*used = (uint32_t)(data_len + 1 > UINT32_MAX ?
+					   UINT32_MAX : data_len + 1);
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (b->ro) {
@@ -130,12 +151,11 @@ static int vblk__request(struct vblk *b, struct virtq *vq,
 			break;
 		}
 		data_len = c->rd_len - VBLK_HDR_SIZE;
-		status = vblk__transfer(b, c, true, sector, VBLK_HDR_SIZE,
+		status = vblk__transfer(dev, c, true, sector, VBLK_HDR_SIZE,
 					data_len);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		status = fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR :
-					    VIRTIO_BLK_S_OK;
+		status = vblk__flush(dev);
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		n = c->wr_len - 1 < sizeof(b->id) ? c->wr_len - 1 :
@@ -161,7 +181,7 @@ static int vblk__process(struct virtio_dev *dev, unsigned int q)
 	int r;
 
 	while ((r = virtq__pop(vq, &b->chain)) > 0) {
-		if (vblk__request(b, vq, &b->chain, &used))
+		if (vblk__request(dev, vq, &b->chain, &used))
 			return -EIO;
 		virtq__push(vq, b->chain.head, used);
 	}

@@ -12,7 +12,7 @@
  *   - the queues, started when the driver enables them;
  *   - the I/O thread: it sleeps on an eventfd that the transport's notify
  *     register writes, then processes the notified queues under dev->lock
- *     and raises their interrupts.
+ *     (dropped around host I/O: virtio.h) and raises their interrupts.
  */
 #include <errno.h>
 #include <signal.h>
@@ -41,6 +41,8 @@ void virtio__reset(struct virtio_dev *dev)
 {
 	unsigned int q;
 
+	while (dev->busy)
+		pthread_cond_wait(&dev->idle, &dev->lock);
 	dev->status = 0;
 	dev->driver_features = 0;
 	for (q = 0; q < dev->nr_queues; q++) {
@@ -141,9 +143,22 @@ void virtio__process(struct virtio_dev *dev)
 	if (!(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
 	    (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 		return;
+	dev->busy = true;
 	for (q = 0; q < dev->nr_queues; q++)
 		if ((pending & (1u << q)) && dev->vqs[q].started)
 			virtio__process_queue(dev, q);
+	dev->busy = false;
+	pthread_cond_broadcast(&dev->idle);
+}
+
+void virtio__io_begin(struct virtio_dev *dev)
+{
+	virtio__unlock(dev);
+}
+
+void virtio__io_end(struct virtio_dev *dev)
+{
+	virtio__lock(dev);
 }
 
 static void *virtio__thread(void *arg)
@@ -180,6 +195,8 @@ int virtio__init(struct virtio_dev *dev, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_init(&dev->lock, NULL);
+	pthread_cond_init(&dev->idle, NULL);
+	dev->busy = false;
 	for (q = 0; q < dev->nr_queues; q++) {
 		dev->vqs[q].name = dev->name;
 		virtq__reset(&dev->vqs[q]);
@@ -228,5 +245,6 @@ void virtio__exit(struct virtio_dev *dev)
 	if (dev->efd >= 0)
 		close(dev->efd);
 	dev->efd = -1;
+	pthread_cond_destroy(&dev->idle);
 	pthread_mutex_destroy(&dev->lock);
 }

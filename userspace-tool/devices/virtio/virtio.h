@@ -22,10 +22,14 @@
  * status, the features, the queues' configuration and rings.  The vCPU
  * threads take it (under the machine's m->lock, run.c) for a register
  * access of the transport; the I/O thread takes it (alone) while it
- * processes the queues.  So a reset (status 0) waits for a batch of
- * requests in progress to end, and the driver reads back 0 only after
- * it.  The order is m->lock, then dev->lock; the I/O thread never takes
- * m->lock.  The kick (eventfd write) takes no lock.
+ * processes the queues, and drops it around each host I/O call (preadv,
+ * pwritev, fdatasync: virtio__io_begin/end), so a vCPU reading a
+ * register never waits for the disk while it holds m->lock.  The I/O
+ * thread marks its batch busy meanwhile, and a reset (status 0) waits
+ * on dev->idle until the batch ends: a request in progress completes
+ * into the guest's buffers before the reset, never after, and the driver
+ * reads back 0 only then.  The order is m->lock, then dev->lock; the I/O
+ * thread never takes m->lock.  The kick (eventfd write) takes no lock.
  */
 #ifndef KHYP_VIRTIO_H
 #define KHYP_VIRTIO_H
@@ -46,7 +50,8 @@ struct virtio_type {
 	uint16_t id;			/* VIRTIO_ID_BLOCK */
 	/*
 	 * Process queue q until it is empty (I/O thread, dev->lock held):
-	 * pop, handle, push.  0, or -EIO: the queue broke a rule.
+	 * pop, handle, push.  0, or -EIO: the queue broke a rule.  It may
+	 * drop the lock around host I/O with virtio__io_begin/end.
 	 */
 	int (*process)(struct virtio_dev *dev, unsigned int q);
 	/* The driver wrote the device config (dev->lock held); may be NULL. */
@@ -74,6 +79,8 @@ struct virtio_dev {
 	uint16_t queue_max;			/* (c) largest queue size */
 
 	pthread_mutex_t lock;
+	pthread_cond_t idle;			/* busy went false */
+	bool busy;				/* (l) a batch in progress */
 	uint8_t status;				/* (l) VIRTIO_CONFIG_S_* */
 	uint64_t driver_features;		/* (l) written by the driver */
 	struct virtq vqs[VIRTIO_MAX_QUEUES];	/* (l) */
@@ -107,12 +114,26 @@ void virtio__lock(struct virtio_dev *dev);
 void virtio__unlock(struct virtio_dev *dev);
 /* A write of the status byte: 0 resets; FEATURES_OK only if acceptable. */
 void virtio__set_status(struct virtio_dev *dev, uint8_t status);
-/* Back to the state after power-on: status 0, no features, no queues. */
+/*
+ * Back to the state after power-on: status 0, no features, no queues;
+ * first waits for a batch in progress (dev->busy) to end.
+ */
 void virtio__reset(struct virtio_dev *dev);
 /* queue_enable = 1: start queue q (a bad ring sets NEEDS_RESET). */
 void virtio__enable_queue(struct virtio_dev *dev, unsigned int q);
 /* The device broke (a queue's rule): DEVICE_NEEDS_RESET, config irq. */
 void virtio__needs_reset(struct virtio_dev *dev);
+
+/*
+ * In a type's process(): drop dev->lock around one host I/O call that may
+ * block (preadv, pwritev, fdatasync), and take it back.  In between the
+ * caller touches only its own request's chain and the guest buffers it
+ * maps, never the queue or another (l) field: the driver cannot take
+ * them away meanwhile, since a reset waits for the batch (dev->busy) and
+ * a started queue's addresses are read-only.
+ */
+void virtio__io_begin(struct virtio_dev *dev);
+void virtio__io_end(struct virtio_dev *dev);
 
 /* The driver notified queue q (any thread, no lock): wake the I/O thread. */
 void virtio__kick(struct virtio_dev *dev, unsigned int q);
