@@ -9,6 +9,9 @@
 #   make test            the whole test run (installs what it needs; root)
 #   make test MACHINE=vmx T=api_test    one test binary in one machine
 #   make demo            boot the emulated SVM machine, run guests/hello
+#   make fuzz            the ioctl fuzzer alone, longer than the suite's run:
+#                        MACHINE (svm-qemu), CALLS (1000000), FUZZ_SECONDS
+#                        (600), SEED (the time); docs/reliability.md
 #   make bench           khyp against KVM in each emulated machine (root;
 #                        docs/performance.md); bench/khyp-bench alone: make khyp-bench
 #   make install         khyp.ko (kbuild's modules_install, or DKMS with
@@ -32,7 +35,7 @@ SRCS := $(wildcard core/*.[ch] vmx/*.[ch] svm/*.[ch] mmu/*.[ch] irq/*.[ch] \
 .PHONY: version check-kdir dkms-build install install-module install-files uninstall dkms-source \
 	uninstall-module uninstall-files
 .PHONY: all module selftests tool guests khyp-bench check sparse checkpatch test demo \
-	bench clean
+	bench fuzz clean
 
 all: module selftests tool guests khyp-bench
 
@@ -72,6 +75,12 @@ check: sparse checkpatch
 
 test:
 	scripts/test.sh $(if $(MACHINE),--machine $(MACHINE)) $(if $(T),--test $(T))
+
+FUZZ_SECONDS ?= 600
+fuzz:
+	MACHINE_TIMEOUT=$$(( $(FUZZ_SECONDS) + 300 )) \
+	MACHINE_ENV="KHYP_FUZZ_CALLS=$(or $(CALLS),1000000) KHYP_FUZZ_SECONDS=$(FUZZ_SECONDS)$(if $(SEED), KHYP_FUZZ_SEED=$(SEED))" \
+		scripts/test.sh --no-deps --no-check --machine $(or $(MACHINE),svm-qemu) --test ioctl_fuzz_test
 
 demo: tool guests
 	scripts/demo.sh

@@ -23,6 +23,7 @@
  */
 #include <linux/lockdep.h>
 #include <asm/msr-index.h>
+#include <asm/processor-flags.h>
 
 #include "../irq/irq.h"
 #include "vcpu.h"
@@ -124,6 +125,22 @@ static bool khyp_msr_raz(struct khyp_vcpu *vcpu, u32 index)
 }
 
 /*
+ * The guest's WRMSR to EFER, as the processor takes it: LMA is read-only
+ * (the processor's result of LME and CR0.PG, which a write leaves as it
+ * is), and LME cannot change while paging is on.  Returns false for #GP;
+ * else *@data is what EFER becomes.  KHYP_SET_MSRS instead refuses an
+ * EFER that does not fit CR0 and CR4 (core/state.c).
+ */
+static bool khyp_efer_write(struct khyp_vcpu *vcpu, u64 *data)
+{
+	struct khyp_paging p;
+
+	khyp_backend->get_paging(vcpu, &p);
+	*data = (*data & ~(u64)EFER_LMA) | (p.efer & EFER_LMA);
+	return !((p.cr0 & X86_CR0_PG) && ((*data ^ p.efer) & EFER_LME));
+}
+
+/*
  * The guest executed RDMSR (@write false) or WRMSR.  Returns true if it
  * was emulated, false if the guest must get #GP.
  */
@@ -158,6 +175,8 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write)
 	if (write) {
 		data = (gpr[KHYP_RDX] << 32) | (u32)gpr[KHYP_RAX];
 		if (khyp_msr_check(index, data))
+			return false;
+		if (index == MSR_EFER && !khyp_efer_write(vcpu, &data))
 			return false;
 		khyp_backend->set_msr(vcpu, index, data);
 	} else {

@@ -166,6 +166,19 @@ static int khyp_internal_error(struct khyp_vcpu *vcpu, u32 suberror,
 	return 0;
 }
 
+/*
+ * The core refused the state before the hardware saw it (core/state.c):
+ * INVALID_STATE as from the hardware, with hw_exit_code 0, counted with
+ * the backends' refusals.
+ */
+static int khyp_state_refused(struct khyp_vcpu *vcpu)
+{
+	const struct khyp_exit none = { .kind = KHYP_X_INVALID_STATE };
+
+	vcpu->exits[KHYP_X_INVALID_STATE]++;
+	return khyp_internal_error(vcpu, KHYP_INTERNAL_INVALID_STATE, &none);
+}
+
 static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
 	struct khyp_run *run = vcpu->run;
@@ -513,6 +526,14 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 			run->exit_reason = KHYP_EXIT_IRQ_WINDOW_OPEN;
 			r = 0;
 			break;
+		}
+		/* What no entry may take (core/state.c); before any event. */
+		if (unlikely(vcpu->state_unchecked)) {
+			if (!khyp_state_enterable(vcpu)) {
+				r = khyp_state_refused(vcpu);
+				break;
+			}
+			vcpu->state_unchecked = false;
 		}
 		memset(&entry, 0, sizeof(entry));
 		memset(&exit, 0, sizeof(exit));

@@ -73,6 +73,7 @@ static int khyp_vcpu_set_regs(struct khyp_vcpu *vcpu,
 		vcpu->regs.gpr[khyp_uapi_gpr[i]] = in[i];
 	vcpu->regs.rip = r->rip;
 	vcpu->regs.rflags = r->rflags | X86_EFLAGS_FIXED;
+	vcpu->state_unchecked = true;
 	return 0;
 }
 
@@ -177,27 +178,41 @@ static int khyp_sregs_check(const struct khyp_sregs *s)
 	    memchr_inv(s->reserved, 0, sizeof(s->reserved)))
 		return -EINVAL;
 	/* Values only the hardware could hold: reject before it does. */
-	if (s->cr0 >> 32 || s->cr8 > 15 || s->cr3 & GENMASK_ULL(63, 52))
+	if (s->cr0 >> 32 || s->cr8 > 15 ||
+	    s->cr3 >> boot_cpu_data.x86_phys_bits)
 		return -EINVAL;
 	/* What the guest could not set itself (core/cr4.c). */
 	if (s->cr4 & ~khyp_cr4_guest_allowed())
 		return -EINVAL;
-	return khyp_msr_check(MSR_EFER, s->efer);
+	if (khyp_msr_check(MSR_EFER, s->efer))
+		return -EINVAL;
+	/* A mode no processor can be in (core/state.c). */
+	return khyp_mode_check(s->cr0, s->cr4, s->efer);
 }
 
-static int khyp_msrs_check(const struct khyp_msrs *m, bool set)
+static int khyp_msrs_check(struct khyp_vcpu *vcpu, const struct khyp_msrs *m,
+			   bool set)
 {
+	const struct khyp_msr_entry *e;
+	struct khyp_paging p;
 	unsigned int i;
 
 	if (!m->nmsrs || m->nmsrs > KHYP_MAX_MSRS || m->flags)
 		return -EINVAL;
 	for (i = 0; i < m->nmsrs; i++) {
-		if (m->entries[i].reserved ||
-		    !khyp_msr_known(m->entries[i].index))
+		e = &m->entries[i];
+		if (e->reserved || !khyp_msr_known(e->index))
 			return -EINVAL;
-		if (set && khyp_msr_check(m->entries[i].index,
-					  m->entries[i].data))
+		if (!set)
+			continue;
+		if (khyp_msr_check(e->index, e->data))
 			return -EINVAL;
+		/* EFER with the vCPU's CR0 and CR4 (core/state.c). */
+		if (e->index == MSR_EFER) {
+			khyp_backend->get_paging(vcpu, &p);
+			if (khyp_mode_check(p.cr0, p.cr4, e->data))
+				return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -212,9 +227,11 @@ static long khyp_vcpu_ioctl_msrs(struct khyp_vcpu *vcpu, void __user *argp,
 	m = memdup_user(argp, sizeof(*m));
 	if (IS_ERR(m))
 		return PTR_ERR(m);
-	r = khyp_msrs_check(m, set);
+	r = khyp_msrs_check(vcpu, m, set);
 	if (r)
 		goto out;
+	if (set)
+		vcpu->state_unchecked = true;
 	for (i = 0; i < m->nmsrs; i++) {
 		if (set)
 			khyp_backend->set_msr(vcpu, m->entries[i].index,
@@ -284,6 +301,7 @@ static long khyp_vcpu_ioctl_locked(struct khyp_vcpu *vcpu, unsigned int cmd,
 		if (r)
 			return r;
 		khyp_backend->set_sregs(vcpu, &u.sregs);
+		vcpu->state_unchecked = true;
 		/* Only a new class: TPR bits 3:0 stay, as a round trip keeps them. */
 		if (vcpu->lapic && u.sregs.cr8 != khyp_lapic_get_cr8(vcpu))
 			khyp_lapic_set_cr8(vcpu, u.sregs.cr8);

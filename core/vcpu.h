@@ -134,6 +134,8 @@ enum {
  *		(core/dr.c): DR0-DR3, DR6, DR7.  The hardware's are not
  *		loaded from them: breakpoints are kept, not armed.
  * @pending:	(m) KHYP_PENDING_*: what userspace must complete.
+ * @state_unchecked: (m) userspace set registers since the last entry:
+ *		khyp_state_enterable() runs before the next (core/state.c).
  * @mmio_insn:	(m) the decoded instruction of a pending MMIO read.
  * @io_size:	(m) the size of a pending IN.
  * @exits:	(m) exit counts by kind (debugfs reads them racily).
@@ -193,6 +195,7 @@ struct khyp_vcpu {
 	u64 shadow_rip;
 	struct khyp_debugregs dr;
 	enum khyp_pending pending;
+	bool state_unchecked;
 	struct khyp_insn mmio_insn;
 	u8 io_size;
 	u64 exits[KHYP_X_NR];
@@ -261,6 +264,10 @@ int khyp_mov_cr_failed(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 /* core/dr.c: MOV to and from the debug registers. */
 void khyp_dr_reset(struct khyp_vcpu *vcpu);
 int khyp_dr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+
+/* core/state.c: the guest state khyp refuses to hand to the hardware. */
+int khyp_mode_check(u64 cr0, u64 cr4, u64 efer);
+bool khyp_state_enterable(struct khyp_vcpu *vcpu);
 
 /* core/mmio.c */
 int khyp_mmio_handle(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);

@@ -13,7 +13,10 @@
 # for virtme-ng, 512 for the others by default), MACHINE_TIMEOUT (seconds;
 # 600 for virtme-ng, 300 for QEMU, 900 for Bochs by default),
 # MACHINE_QEMU_OPTS (more QEMU options, for virtme-ng and the QEMU
-# runners: the benchmark's -icount).
+# runners: the benchmark's -icount), MACHINE_ENV (NAME=VALUE words for
+# the tests' environment, e.g. `make fuzz`'s KHYP_FUZZ_CALLS:
+# virtme-ng's env, the kernel command line of the initramfs machines,
+# whose /init passes them on).
 
 MACHINE_SCRIPT=${MACHINE_SCRIPT:-guest-run.sh}
 
@@ -91,7 +94,7 @@ run_vng() {	# name cpu tests expect
 		--memory "${MACHINE_MEM_MB:-1024}M" --rw \
 		--qemu-opts="-cpu $cpu ${MACHINE_QEMU_OPTS:-}" \
 		--append "$KCMD_TEST" \
-		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect $TOP/scripts/$MACHINE_SCRIPT $name $report $TOP/selftests $tests" \
+		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect ${MACHINE_ENV:-} $TOP/scripts/$MACHINE_SCRIPT $name $report $TOP/selftests $tests" \
 		> "$dir/console.log" 2>&1 &
 	wait_report "$report" $! "$limit"
 }
@@ -103,7 +106,7 @@ run_qemu() {	# name cpu tests expect
 		-cpu "$cpu" -m "${MACHINE_MEM_MB:-512}" \
 		-smp "${MACHINE_CPUS:-1}" \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
-		-append "$KCMD_COMMON ${MACHINE_KCMD:-}KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
+		-append "$KCMD_COMMON ${MACHINE_KCMD:-}${MACHINE_ENV:+$MACHINE_ENV }KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
 		-display none -no-reboot -monitor ${MACHINE_MONITOR:-none} \
 		-serial "file:$dir/console.log" -serial "file:$dir/report" \
 		${MACHINE_QEMU_OPTS:-} &
@@ -153,7 +156,7 @@ set default=0
 serial --unit=0 --speed=115200
 terminal_output serial
 menuentry khyp {
-	linux /boot/vmlinuz $KCMD_COMMON tsc_early_khz=40000 $extra ${MACHINE_KCMD:-}KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect
+	linux /boot/vmlinuz $KCMD_COMMON tsc_early_khz=40000 $extra ${MACHINE_KCMD:-}${MACHINE_ENV:+$MACHINE_ENV }KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect
 	initrd /boot/initrd.gz
 }
 GRUB

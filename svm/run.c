@@ -466,6 +466,8 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 	struct svm_asids *asids = this_cpu_ptr(&svm_asids);
 	bool nmi_window;
 
+	/* EFER, CR0 or CR4 may have changed since the last entry. */
+	svm_sync_cr4(sv);
 	svm_pick_asid(vcpu, sv, entry->flush_tlb || sv->new_asid);
 	sv->new_asid = false;
 	vmcb->control.tlb_ctl = asids->flush ? TLB_CONTROL_FLUSH_ALL_ASID :
@@ -594,6 +596,9 @@ void svm_run(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		return;
 	}
 	this_cpu_write(svm_asids.flush, false);
+	/* Long mode entered from where svm_sync_cr4() set PAE. */
+	if (unlikely((s->efer & EFER_LMA) && !(sv->cr4 & X86_CR4_PAE)))
+		sv->cr4 |= X86_CR4_PAE;
 	vcpu->regs.gpr[KHYP_RAX] = s->rax;
 	vcpu->regs.gpr[KHYP_RSP] = s->rsp;
 	vcpu->regs.rip = s->rip;

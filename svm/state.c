@@ -110,9 +110,10 @@ void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sr)
 }
 
 /*
- * CR4 as the guest sets it (checked already): the real one keeps the
- * forced bits.  The processor would flush the guest's TLB for a change of
- * a paging bit; a new ASID does that.
+ * CR4 as the guest sets it (checked already): the real one, in the VMCB,
+ * is made from it before each entry (svm_sync_cr4()).  The processor
+ * would flush the guest's TLB for a change of a paging bit; a new ASID
+ * does that.
  */
 void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4)
 {
@@ -123,7 +124,37 @@ void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4)
 	if ((sv->cr4 ^ cr4) & paging)
 		sv->new_asid = true;
 	sv->cr4 = cr4;
-	sv->vmcb->save.cr4 = cr4 | khyp_cr4_forced();
+	svm_sync_cr4(sv);
+}
+
+/**
+ * svm_sync_cr4() - the CR4 the next VMRUN loads
+ * @sv:		the vCPU, by its own thread
+ *
+ * The guest's CR4 with khyp_cr4_forced(), and one more bit: CR4.PAE
+ * while EFER.LME is set and paging is off.  QEMU's nested SVM loads the
+ * host's CR0 at each #VMEXIT through its MOV-to-CR0 code, which, with the
+ * guest's EFER and CR4 still in place, sees paging go on with LME but
+ * without PAE, gives up without a fault, and leaves the guest's CR0 in
+ * the host: paging off, the host kernel gone (issue 16's fuzzer found
+ * it; the state is legal, every guest passes through it on its way to
+ * long mode if it sets LME before PAE).  With paging off PAE changes
+ * nothing the guest can see: it reads CR4 through the intercept
+ * (svm_get_cr()), and it cannot clear the real bit without an exit.
+ *
+ * The one difference: a MOV to CR0 that turns paging on in that state
+ * must fault (#GP: long mode needs PAE) but does not exit, and the
+ * processor, seeing PAE, enters long mode.  svm_run() then makes the
+ * guest's CR4 say PAE, as the processor has it.
+ */
+void svm_sync_cr4(struct svm_vcpu *sv)
+{
+	struct vmcb_save_area *s = &sv->vmcb->save;
+	u64 cr4 = sv->cr4 | khyp_cr4_forced();
+
+	if ((s->efer & EFER_LME) && !(s->cr0 & X86_CR0_PG))
+		cr4 |= X86_CR4_PAE;
+	s->cr4 = cr4;
 }
 
 u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index)

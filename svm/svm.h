@@ -28,7 +28,8 @@ struct khyp_vcpu;
  * @asid_gen:	the per-CPU ASID generation @asid was handed out in.
  * @asid_cpu:	the CPU it was handed out on, or -1.
  * @cr4:	CR4 as the guest reads it; the VMCB's has khyp_cr4_forced()
- *		on top (CR4 accesses are intercepted, core/cr4.c).
+ *		on top, and PAE in one state (svm_sync_cr4()); CR4
+ *		accesses are intercepted (core/cr4.c).
  * @new_asid:	the guest changed how it translates (CR4): take a new ASID
  *		before the next entry.
  * @host_tsc_aux: the host's TSC_AUX while the guest's (0) is loaded, see
@@ -74,6 +75,7 @@ void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb);
 
 /* svm/state.c */
 void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4);
+void svm_sync_cr4(struct svm_vcpu *sv);
 void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs);
 void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
 u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index);

@@ -254,9 +254,8 @@ void vmx_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data)
 	vmx_vmcs_begin(vv);
 	switch (index) {
 	case MSR_EFER:
-		/* EFER.LMA is the processor's: WRMSR does not change it. */
-		vmcs_write(GUEST_IA32_EFER, (data & ~(u64)EFER_LMA) |
-			   (vmcs_read(GUEST_IA32_EFER) & EFER_LMA));
+		/* LMA as the core decided (core/msr.c, core/state.c). */
+		vmx_set_efer(data);
 		break;
 	case MSR_STAR:
 		vmx_set_switched_msr(vv, &vv->star, index, data);

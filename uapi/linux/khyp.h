@@ -320,7 +320,9 @@ struct khyp_event {
  *		data[0..1] its details (VMX qualification, SVM EXITINFO1/2),
  *		data[2] = RIP.
  * INVALID_STATE: the hardware refused to enter the guest with this state;
- *		hw_exit_code and data[0..2] as above.
+ *		hw_exit_code and data[0..2] as above.  hw_exit_code 0 (and
+ *		data[0..1] 0): khyp refused it before the hardware saw it
+ *		(docs/api.md, KHYP_SET_SREGS).
  * UNSUPPORTED_IO: string (INS/OUTS) or REP port I/O: data[0] = port.
  * DELIVERY:	MMIO while the CPU was delivering an event (say, an IDT or
  *		stack outside RAM): data[0] = the address.
