@@ -45,10 +45,21 @@ struct virtio_type {
 	const char *name;		/* "virtio-blk" */
 	uint16_t id;			/* VIRTIO_ID_BLOCK */
 	/*
-	 * Process queue q until it is empty (I/O thread, dev->lock held):
-	 * pop, handle, push.  0, or -EIO: the queue broke a rule.
+	 * Process queue q (I/O thread, dev->lock held): pop, handle, push.
+	 * 0: stopped when the queue was empty, or after a batch (the core
+	 * calls again while chains remain); 1: chains remain that wait for
+	 * something other than the driver (a packet from the tap: see
+	 * wait_fd); -EIO: the queue broke a rule.
 	 */
 	int (*process)(struct virtio_dev *dev, unsigned int q);
+	/*
+	 * May be NULL.  An fd the I/O thread also waits on (dev->lock held,
+	 * the driver ready): readable, it processes queue *q as if the
+	 * driver had notified it; -1: none for now.  virtio-net returns its
+	 * tap while the receive queue has buffers: a guest that gives none
+	 * stops the reading of the tap until its driver adds some.
+	 */
+	int (*wait_fd)(struct virtio_dev *dev, unsigned int *q);
 	/* The driver wrote the device config (dev->lock held); may be NULL. */
 	void (*config_write)(struct virtio_dev *dev, unsigned int off,
 			     const void *buf, unsigned int len);
