@@ -30,10 +30,19 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -716,6 +725,346 @@ TEST_F_TIMEOUT(guest, guest_panic_is_reported, BOOT_TIMEOUT_S + 60)
 	fflush(stdout);
 	free(r.log);
 	free(r.err);
+}
+
+/*
+ * ---- The virtio devices besides the disks: network, console, entropy ----
+ *
+ * One more boot, 1 vCPU, with
+ *
+ *   --net tap=NET_TAP,mac=NET_MAC --console FILE --rng --acpi off
+ *
+ * run inside a network namespace of the test's own (the harness runs
+ * each test in a child process, which unshares it): the tap NET_TAP,
+ * persistent, with NET_HOST/24, and a TCP server on NET_HOST:NET_PORT
+ * that reads what the guest sends until it half-closes, then sends
+ * NET_BYTES of random bytes and closes.  /init (khyp.net=, khyp.hvc=,
+ * khyp.rng=; scripts/linux-guest-init) configures the card with busybox
+ * ip, pings NET_HOST, sends NET_BYTES from /dev/urandom with busybox nc
+ * and prints the CRC-32 and length of what it sent and received, writes
+ * HVC_WORD to /dev/hvc0, and reads /dev/hwrng.  The test compares both
+ * checksums with its own and looks for HVC_WORD in FILE.
+ */
+
+#define NET_TAP		"khyp-t0"
+#define NET_MAC		"02:6b:68:79:70:42"
+#define NET_HOST	"10.0.2.1"
+#define NET_GUEST	"10.0.2.15"
+#define NET_PORT	"7001"
+#define NET_BYTES	(512 * 1024)	/* each way; the guest's dd: 512 x 1 KiB */
+#define HVC_WORD	"KHYP-HVC-HELLO"
+#define DEVS_TIMEOUT_S	700		/* the harness's, for the one boot */
+
+/*
+ * The boot runs with --acpi off (an MP table, /init's debug-exit 42),
+ * so that the suite boots Linux on PCI devices both ways: the other
+ * boots have ACPI, where Linux scans PCI below the DSDT's root bridge
+ * PCI0; without ACPI it finds bus 0 through 0xcf8 by itself.  The
+ * virtio devices use MSI-X either way.
+ */
+static const char kcmdline_devs[] =
+	"console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=7 "
+	"printk.devkmsg=on panic=-1 lpj=1000000 khyp.exit=42 "
+	"khyp.net=" NET_GUEST "/24," NET_HOST "," NET_PORT " "
+	"khyp.hvc=" HVC_WORD " khyp.rng=1";
+
+/* The console log's lines that contain any of words (a failure's clues). */
+static void dump_lines(const char *log, const char *const *words)
+{
+	const char *p = log, *nl;
+	char line[512];
+	size_t n;
+	int i;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		for (i = 0; words[i]; i++)
+			if (strstr(line, words[i])) {
+				printf("# | %s\n", line);
+				break;
+			}
+		if (!nl)
+			break;
+	}
+}
+
+/* CRC-32 as zlib and busybox's crc32 compute it (crc 0 to start). */
+static uint32_t crc32_add(uint32_t crc, const unsigned char *p, size_t n)
+{
+	int k;
+
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+	}
+	return ~crc;
+}
+
+/* The tap, persistent, with NET_HOST/24 and up: NULL or what failed. */
+static const char *net_tap_setup(void)
+{
+	struct sockaddr_in *sin;
+	struct ifreq ifr;
+	int fd, s;
+
+	fd = open("/dev/net/tun", O_RDWR);
+	if (fd < 0)
+		return "open /dev/net/tun";
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", NET_TAP);
+	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETPERSIST, 1)) {
+		close(fd);
+		return "TUNSETIFF or TUNSETPERSIST";
+	}
+	close(fd);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0)
+		return "socket";
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", NET_TAP);
+	sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, NET_HOST, &sin->sin_addr);
+	if (ioctl(s, SIOCSIFADDR, &ifr))
+		goto fail;
+	inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) || ioctl(s, SIOCGIFFLAGS, &ifr))
+		goto fail;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		goto fail;
+	close(s);
+	return NULL;
+fail:
+	close(s);
+	return "the tap's address or flags (SIOCSIF*)";
+}
+
+/* The host's end of the transfer (a thread). */
+struct net_server {
+	int lfd;			/* listening on NET_HOST:NET_PORT */
+	int stop;			/* atomic: the boot is over */
+	bool connected;
+	uint32_t rx_crc, tx_crc;	/* of what came from, went to the guest */
+	size_t rx_len, tx_len;
+	char err[128];
+};
+
+/* Wait up to 0.5 s for fd to be ready for events: 1, 0 (stop), -1. */
+static int net_wait(struct net_server *ns, int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r;
+
+	for (;;) {
+		if (__atomic_load_n(&ns->stop, __ATOMIC_SEQ_CST))
+			return 0;
+		r = poll(&p, 1, 500);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static void *net_server(void *arg)
+{
+	struct net_server *ns = arg;
+	unsigned char buf[16384];
+	size_t n, off;
+	ssize_t r;
+	int c;
+
+	if (net_wait(ns, ns->lfd, POLLIN) <= 0)
+		return NULL;
+	c = accept(ns->lfd, NULL, NULL);
+	if (c < 0) {
+		snprintf(ns->err, sizeof(ns->err), "accept: %s", strerror(errno));
+		return NULL;
+	}
+	ns->connected = true;
+	fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK);
+	/* what the guest sends, to its half-close */
+	for (;;) {
+		r = read(c, buf, sizeof(buf));
+		if (r > 0) {
+			ns->rx_crc = crc32_add(ns->rx_crc, buf, r);
+			ns->rx_len += r;
+			continue;
+		}
+		if (!r)
+			break;
+		if (errno != EAGAIN && errno != EINTR) {
+			snprintf(ns->err, sizeof(ns->err), "read: %s", strerror(errno));
+			goto out;
+		}
+		if (net_wait(ns, c, POLLIN) <= 0)
+			goto out;
+	}
+	/* then NET_BYTES of random bytes the other way */
+	while (ns->tx_len < NET_BYTES) {
+		n = NET_BYTES - ns->tx_len < sizeof(buf) ? NET_BYTES - ns->tx_len :
+							   sizeof(buf);
+		if (getrandom(buf, n, 0) != (ssize_t)n) {
+			snprintf(ns->err, sizeof(ns->err), "getrandom");
+			goto out;
+		}
+		for (off = 0; off < n; ) {
+			r = write(c, buf + off, n - off);
+			if (r > 0) {
+				off += r;
+				continue;
+			}
+			if (r < 0 && errno != EAGAIN && errno != EINTR) {
+				snprintf(ns->err, sizeof(ns->err), "write: %s",
+					 strerror(errno));
+				goto out;
+			}
+			if (net_wait(ns, c, POLLOUT) <= 0)
+				goto out;
+		}
+		ns->tx_crc = crc32_add(ns->tx_crc, buf, n);
+		ns->tx_len += n;
+	}
+out:
+	close(c);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
+{
+	char serial[] = "/tmp/khyp-linux-serial-XXXXXX";
+	char errfile[] = "/tmp/khyp-linux-err-XXXXXX";
+	char hvc[] = "/tmp/khyp-linux-hvc-XXXXXX";
+	char m[16], t[16], v[256], want[64];
+	char *argv[] = { self->tool, "run", "-c", "1", "-m", m,
+			 "--initrd", self->initrd,
+			 "--cmdline", (char *)kcmdline_devs, "--serial", serial,
+			 "--net", "tap=" NET_TAP ",mac=" NET_MAC,
+			 "--console", hvc, "--rng", "--acpi", "off",
+			 "--timeout", t, self->kernel, NULL };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(atoi(NET_PORT)) };
+	struct net_server ns = { .lfd = -1 };
+	const char *why;
+	char *log, *err, *hvc_out;
+	pthread_t th;
+	double start;
+	int fd, status, one = 1;
+
+	/* the tap driver: a module in Debian's kernel */
+	if (system("modprobe tun >/dev/null 2>&1"))
+		printf("# modprobe tun failed; trying /dev/net/tun anyway\n");
+	ASSERT_EQ(0, access("/dev/net/tun", R_OK | W_OK))
+		TH_LOG("no /dev/net/tun: %s", strerror(errno));
+	ASSERT_EQ(0, unshare(CLONE_NEWNET))
+		TH_LOG("unshare(CLONE_NEWNET): %s", strerror(errno));
+	why = net_tap_setup();
+	ASSERT_EQ(NULL, why) TH_LOG("the tap %s: %s: %s", NET_TAP, why,
+				    strerror(errno));
+	ns.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, ns.lfd);
+	setsockopt(ns.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, NET_HOST, &sa.sin_addr);
+	ASSERT_EQ(0, bind(ns.lfd, (struct sockaddr *)&sa, sizeof(sa)))
+		TH_LOG("bind %s:%s: %s", NET_HOST, NET_PORT, strerror(errno));
+	ASSERT_EQ(0, listen(ns.lfd, 1));
+	ASSERT_EQ(0, pthread_create(&th, NULL, net_server, &ns));
+
+	fd = mkstemp(serial);
+	ASSERT_LE(0, fd);
+	close(fd);
+	fd = mkstemp(errfile);
+	ASSERT_LE(0, fd);
+	close(fd);
+	fd = mkstemp(hvc);
+	ASSERT_LE(0, fd);
+	close(fd);
+	snprintf(m, sizeof(m), "%dM", GUEST_MEM_MB);
+	snprintf(t, sizeof(t), "%d", BOOT_TIMEOUT_S);
+
+	printf("# booting %s, 1 vCPU, with --net, --console and --rng\n",
+	       self->kernel);
+	start = now_s();
+	status = run_khyp(argv, errfile);
+	__atomic_store_n(&ns.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(th, NULL);
+	close(ns.lfd);
+	log = slurp(serial);
+	err = slurp(errfile);
+	hvc_out = slurp(hvc);
+	unlink(serial);
+	unlink(errfile);
+	unlink(hvc);
+	ASSERT_NE(NULL, log);
+	ASSERT_NE(NULL, err);
+	ASSERT_NE(NULL, hvc_out);
+	printf("# khyp run status %d after %.1f s wall; guest uptime at /init %s s\n",
+	       status, now_s() - start,
+	       marker(log, "UPTIME", v, sizeof(v)) ? v : "?");
+	if (*err)
+		printf("# khyp run's stderr: %.2000s\n", err);
+	if (!marker(log, "SHELL", v, sizeof(v)) || strcmp(v, "ok")) {
+		dump_log(log);
+		ASSERT_TRUE(false) TH_LOG("/init's shell did not run (status %d)",
+					  status);
+	}
+	printf("# host: %s; received %zu bytes (crc %08x), sent %zu (crc %08x)%s%s\n",
+	       ns.connected ? "the guest connected" : "no connection",
+	       ns.rx_len, ns.rx_crc, ns.tx_len, ns.tx_crc,
+	       *ns.err ? ": " : "", ns.err);
+
+	/* virtio-net: the MAC of --net, the link up, a ping, both ways */
+	EXPECT_TRUE(marker(log, "NET-IF", v, sizeof(v)) && *v)
+		TH_LOG("no network interface but lo in the guest");
+	EXPECT_STREQ(NET_MAC, marker(log, "NET-MAC", v, sizeof(v)) ? v : "?");
+	EXPECT_EQ(1, marker_long(log, "NET-CARRIER")) TH_LOG("VIRTIO_NET_S_LINK_UP");
+	EXPECT_EQ(0, marker_long(log, "NET-PING"))
+		TH_LOG("the guest's ping of %s", NET_HOST);
+	EXPECT_STREQ("up", marker(log, "NET-OPERSTATE", v, sizeof(v)) ? v : "?");
+	EXPECT_EQ(0, marker_long(log, "NET-NC"));
+	EXPECT_TRUE(ns.connected);
+	EXPECT_EQ(NET_BYTES, ns.rx_len);
+	snprintf(want, sizeof(want), "%08x %zu", ns.rx_crc, ns.rx_len);
+	EXPECT_STREQ(want, marker(log, "NET-TX", v, sizeof(v)) ? v : "?")
+		TH_LOG("guest -> host: what the guest sent (crc len) and what the host got");
+	snprintf(want, sizeof(want), "%08x %d", ns.tx_crc, NET_BYTES);
+	EXPECT_STREQ(want, marker(log, "NET-RX", v, sizeof(v)) ? v : "?")
+		TH_LOG("host -> guest: what the host sent (crc len) and what the guest got");
+
+	/* virtio-console: the word /init wrote to /dev/hvc0 */
+	EXPECT_STREQ("written", marker(log, "HVC", v, sizeof(v)) ? v : "?");
+	EXPECT_NE(NULL, strstr(hvc_out, HVC_WORD))
+		TH_LOG("--console's file: '%.200s'", hvc_out);
+
+	/* virtio-rng: the current hw_random, and bytes from it */
+	EXPECT_EQ(0, strncmp(marker(log, "RNG-CURRENT", v, sizeof(v)) ? v : "?",
+			     "virtio_rng", 10)) TH_LOG("rng_current: %s", v);
+	EXPECT_EQ(64, marker_long(log, "RNG-BYTES"));
+	if (marker(log, "RNG-HEX", v, sizeof(v)))
+		printf("# /dev/hwrng: %s\n", v);
+
+	/* the end /init chose: debug-exit 42 without ACPI */
+	EXPECT_STREQ("debug-exit 42", marker(log, "EXIT", v, sizeof(v)) ? v : "?");
+	EXPECT_EQ((42 << 1) | 1, status);
+	if (_metadata->passed == 0 || getenv("KHYP_LINUX_VERBOSE")) {
+		static const char *const clues[] = {
+			"virtio", "0000:00:", "PCI", "hvc", "hwrng", "eth0",
+			"KHYP-NET", NULL,
+		};
+
+		printf("# the console's lines about the devices:\n");
+		dump_lines(log, clues);
+		dump_log(log);
+	}
+	free(log);
+	free(err);
+	free(hvc_out);
 }
 
 TEST_HARNESS_MAIN

@@ -84,6 +84,21 @@ struct disk_opt {
 	bool ro;
 };
 
+/*
+ * --net tap[=NAME][,mac=MAC]: a virtio-net device on the host's tap NAME
+ * (devices/virtio/net.c); "" lets the kernel name a new one.
+ */
+#define OPTS_IFNAME_MAX		15	/* IFNAMSIZ less the NUL */
+
+struct net_opt {
+	bool on;
+	char ifname[OPTS_IFNAME_MAX + 1];
+	uint8_t mac[6];			/* the option's, or NET_DEFAULT_MAC */
+};
+
+/* 02 (locally administered, unicast), then "khyp" */
+#define NET_DEFAULT_MAC		{ 0x02, 0x6b, 0x68, 0x79, 0x70, 0x00 }
+
 struct run_opts {
 	const char *image;
 	uint64_t mem_size;		/* bytes, page aligned */
@@ -110,6 +125,10 @@ struct run_opts {
 	unsigned int nr_fw_cfg;
 	struct disk_opt disks[OPTS_MAX_DISKS];	/* --disk, in order */
 	unsigned int nr_disks;
+	struct net_opt net;		/* --net */
+	bool console;			/* --console: a virtio-console */
+	const char *console_path;	/* its FILE; NULL: stdout */
+	bool rng;			/* --rng: a virtio-rng */
 	int acpi;			/* --acpi: ACPI_AUTO, ACPI_OFF, ACPI_ON */
 };
 
@@ -188,6 +207,9 @@ void boot__regs(const struct boot_info *bi, struct khyp_regs *r,
 
 struct machine;
 struct virtio_disk;
+struct virtio_fn;
+
+#define VIRTIO_FNS_MAX		3	/* --net, --console, --rng */
 
 struct vcpu {
 	unsigned int id;
@@ -245,6 +267,9 @@ struct machine {
 	/* --disk: virtio-blk over virtio-pci (devices/virtio/pci.c) */
 	struct virtio_disk *disks[OPTS_MAX_DISKS];
 	unsigned int nr_disks;
+	/* --net, --console, --rng: the same (devices/virtio/machine.c) */
+	struct virtio_fn *vfns[VIRTIO_FNS_MAX];
+	unsigned int nr_vfns;
 	struct acpi_pm acpi_pm;		/* 0x600, 0x620 (devices/acpi_pm.c) */
 	/*
 	 * Legacy devices (devices/rtc.c, reset.c).  The RTC's time and
@@ -337,6 +362,11 @@ int virtio_disks__init(struct machine *m, char *err, size_t errlen);
 void virtio_disks__stop(struct machine *m);	/* before vm__destroy */
 void virtio_disks__exit(struct machine *m);	/* before pci__exit */
 void virtio_disks__free(struct machine *m);	/* after it */
+/* devices/virtio/machine.c: --net, --console, --rng, after the disks */
+int virtio_fns__init(struct machine *m, char *err, size_t errlen);
+void virtio_fns__stop(struct machine *m);	/* before vm__destroy */
+void virtio_fns__exit(struct machine *m);	/* before pci__exit */
+void virtio_fns__free(struct machine *m);	/* after it */
 int acpi_pm__init(struct machine *m, char *err, size_t errlen);
 /* A byte to the serial output (COM1's THR, the putchar hypercall). */
 void serial__write(struct machine *m, uint8_t c);

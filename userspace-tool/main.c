@@ -347,6 +347,7 @@ static int machine__boot_once(struct machine *m, const void *img, size_t len,
 		vm__report_balloon(&m->vm);
 out_vm:
 	virtio_disks__stop(m);		/* no I/O into the RAM about to go */
+	virtio_fns__stop(m);
 	vm__destroy(&m->vm);
 	return status;
 }

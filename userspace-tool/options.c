@@ -38,6 +38,13 @@ const char run_usage[] =
 "      --disk FILE[,ro]  a virtio-blk disk on the raw image FILE, as a\n"
 "                        virtio-pci device (read-only with ,ro; repeatable,\n"
 "                        up to 4)\n"
+"      --net tap[=NAME][,mac=MAC]  a virtio-net card on the host's tap\n"
+"                        device NAME (made if missing, which needs\n"
+"                        CAP_NET_ADMIN; without NAME the kernel names a\n"
+"                        new one); MAC default 02:6b:68:79:70:00\n"
+"      --console stdio|FILE  a virtio-console (the guest's /dev/hvc0),\n"
+"                        output only, to stdout or FILE\n"
+"      --rng             a virtio-rng (/dev/hwrng) fed by getrandom()\n"
 "      --serial stdio|FILE  where COM1 output goes (default stdio; input\n"
 "                        comes from stdin only with stdio)\n"
 "      --timeout SECONDS stop the guest after this long (status 8)\n"
@@ -79,6 +86,7 @@ enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
 	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
 	OPT_MODULE, OPT_FW_CFG, OPT_DISK, OPT_ACPI, OPT_REBOOT,
+	OPT_NET, OPT_CONSOLE, OPT_RNG,
 };
 
 static const struct option run_options[] = {
@@ -100,6 +108,9 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "acpi", required_argument, NULL, OPT_ACPI },
 	{ "reboot", required_argument, NULL, OPT_REBOOT },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -299,6 +310,74 @@ static int opts__disk(struct run_opts *o, const char *arg,
 	return 0;
 }
 
+/* "xx:xx:xx:xx:xx:xx" of len bytes, a unicast address not all zero. */
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	unsigned int i, hi, lo;
+	int d;
+
+	if (len != 17)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		if (i && s[3 * i - 1] != ':')
+			return -1;
+		d = s[3 * i];
+		hi = d >= '0' && d <= '9' ? d - '0' :
+		     (d | 0x20) >= 'a' && (d | 0x20) <= 'f' ? (d | 0x20) - 'a' + 10 : 16;
+		d = s[3 * i + 1];
+		lo = d >= '0' && d <= '9' ? d - '0' :
+		     (d | 0x20) >= 'a' && (d | 0x20) <= 'f' ? (d | 0x20) - 'a' + 10 : 16;
+		if (hi > 15 || lo > 15)
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (mac[0] & 1)
+		return -1;		/* a multicast address */
+	return mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5] ? 0 : -1;
+}
+
+/* --net tap[=NAME][,mac=MAC] */
+static int opts__net(struct run_opts *o, const char *arg,
+		     char *err, size_t errlen)
+{
+	static const uint8_t def_mac[6] = NET_DEFAULT_MAC;
+	const char *p = arg + 3, *mac = NULL;
+	size_t len;
+
+	if (o->net.on)
+		return fail(err, errlen, "--net: give it once");
+	if (strncmp(arg, "tap", 3) || (*p && *p != '=' && *p != ','))
+		return fail(err, errlen, "--net '%s': only tap[=NAME][,mac=MAC] is known",
+			    arg);
+	memcpy(o->net.mac, def_mac, sizeof(def_mac));
+	if (*p == '=') {
+		p++;
+		len = strcspn(p, ",");
+		if (!len || len > OPTS_IFNAME_MAX)
+			return fail(err, errlen, "--net '%s': a tap name has 1 to %d characters",
+				    arg, OPTS_IFNAME_MAX);
+		if (memchr(p, '/', len) || memchr(p, ' ', len) ||
+		    memchr(p, ':', len))
+			return fail(err, errlen, "--net '%s': a tap name has no '/', ':' or space",
+				    arg);
+		memcpy(o->net.ifname, p, len);
+		o->net.ifname[len] = 0;
+		p += len;
+	}
+	if (*p == ',') {
+		p++;
+		if (strncmp(p, "mac=", 4))
+			return fail(err, errlen, "--net '%s': unknown '%s' (mac=MAC)",
+				    arg, p);
+		mac = p + 4;
+		if (parse_mac(mac, strlen(mac), o->net.mac))
+			return fail(err, errlen, "--net '%s': mac= takes a unicast address xx:xx:xx:xx:xx:xx",
+				    arg);
+	}
+	o->net.on = true;
+	return 0;
+}
+
 /* One option; -1 with a message on a bad value. */
 static int opts__one(struct run_opts *o, int c, const char *arg,
 		     char *err, size_t errlen)
@@ -366,6 +445,19 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		return opts__fw_cfg(o, arg, err, errlen);
 	case OPT_DISK:
 		return opts__disk(o, arg, err, errlen);
+	case OPT_NET:
+		return opts__net(o, arg, err, errlen);
+	case OPT_CONSOLE:
+		if (o->console)
+			return fail(err, errlen, "--console: give it once");
+		if (!*arg)
+			return fail(err, errlen, "--console takes stdio or a file name");
+		o->console = true;
+		o->console_path = strcmp(arg, "stdio") ? arg : NULL;
+		return 0;
+	case OPT_RNG:
+		o->rng = true;
+		return 0;
 	case OPT_ACPI:
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return fail(err, errlen, "--acpi takes on or off, not '%s'", arg);
@@ -400,6 +492,8 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 	 */
 	if (o->reboot_restart && o->nr_disks)
 		return fail(err, errlen, "--reboot restart does not work with --disk yet");
+	if (o->reboot_restart && (o->net.on || o->console || o->rng))
+		return fail(err, errlen, "--reboot restart does not work with --net, --console or --rng yet");
 	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&
 	    o->format != IMAGE_FLAT && o->format != FORMAT_AUTO)
 		return fail(err, errlen, "--mode, --load-addr and --entry apply to flat images only");

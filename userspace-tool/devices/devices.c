@@ -29,6 +29,7 @@ static const device_init_t device_inits[] = {
 	fw_cfg__init,		/* devices/fw_cfg.c: 0x510, 0x511 */
 	pci_host__init,		/* devices/pci.c: 0xcf8, 0xcfc; before PCI devices */
 	virtio_disks__init,	/* devices/virtio/pci.c: --disk */
+	virtio_fns__init,	/* devices/virtio/machine.c: --net, --console, --rng */
 	acpi_pm__init,		/* devices/acpi_pm.c: 0x600, 0x620 */
 	rtc__dev_init,		/* devices/rtc.c: 0x70, 0x71 */
 	reset__init,		/* devices/reset.c: 0x60, 0x64, 0x92, 0xcf9 */
@@ -109,8 +110,10 @@ void devices__stop(struct machine *m)
 void devices__exit(struct machine *m)
 {
 	virtio_disks__exit(m);
+	virtio_fns__exit(m);
 	pci__exit(&m->pci);
 	virtio_disks__free(m);
+	virtio_fns__free(m);
 	bus__exit(&m->ports);
 	bus__exit(&m->mmio);
 	fw_cfg__free(&m->fw_cfg);

@@ -159,5 +159,7 @@ extern const struct tcase acpi_cases[];
 extern const struct tcase acpi_pm_cases[];
 extern const struct tcase rtc_cases[];
 extern const struct tcase reset_cases[];
+extern const struct tcase vnet_cases[];
+extern const struct tcase vmisc_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

@@ -27,4 +27,36 @@ void tv_put16(struct tctx *t, uint64_t gpa, uint16_t v);
 void tv_used(struct tctx *t, unsigned int i, uint32_t *id, uint32_t *len);
 void tv_rings_clear(struct tctx *t);
 
+/*
+ * Devices of more than one queue (test_virtio_net.c): queue q's rings at
+ * tq[q], QSIZE entries; tq[0] is the TV_* queue above.
+ */
+#define TQ_SIZE		16
+#define TQ_MAX		2
+
+struct tq {
+	uint64_t desc, avail, used;
+};
+
+extern const struct tq tq[TQ_MAX];
+
+void tq_desc(struct tctx *t, unsigned int q, unsigned int i, uint64_t addr,
+	     uint32_t len, uint16_t flags, uint16_t next);
+void tq_offer(struct tctx *t, unsigned int q, uint16_t head);
+uint16_t tq_used_idx(struct tctx *t, unsigned int q);
+/* Used element i of queue q. */
+void tq_used(struct tctx *t, unsigned int q, unsigned int i, uint32_t *id,
+	     uint32_t *len);
+/* avail_event of queue q (EVENT_IDX): where the device wants a kick */
+uint16_t tq_avail_event(struct tctx *t, unsigned int q);
+/*
+ * dev, set up by its type's init, as a driver leaves it: the features
+ * asked for that it offers, its queues at tq[], DRIVER_OK; transport
+ * hooks counting interrupts into *irqs and *config_irqs.  0 or -1.
+ */
+int tq_dev_up(struct tctx *t, struct virtio_dev *dev, uint64_t features,
+	      unsigned int *irqs, unsigned int *config_irqs);
+/* Kick queue q and process it, as the I/O thread would. */
+void tq_run(struct virtio_dev *dev, unsigned int q);
+
 #endif /* KHYP_TEST_VIRTIO_H */

@@ -5,13 +5,15 @@
  * devices/pci.c.
  *
  * The function: vendor 0x1af4, device 0x1040 + the virtio type (0x1042
- * for a block device), revision 1 (no legacy interface), subsystem
- * 1af4:1100 as QEMU's, INTA.  Its vendor-specific capabilities point into
- * BAR 4 (64-bit memory, 16 KiB):
+ * for a block device, 0x1041 network, 0x1043 console, 0x1044 entropy),
+ * revision 1 (no legacy interface), subsystem 1af4:1100 as QEMU's, INTA.
+ * Its vendor-specific capabilities point into BAR 4 (64-bit memory,
+ * 16 KiB):
  *
  *   0x0000  common cfg   struct virtio_pci_common_cfg (+ the 1.2 fields)
  *   0x1000  ISR          bit 0 queue, bit 1 config; a read clears it
- *   0x2000  device cfg   the type's (struct virtio_blk_config)
+ *   0x2000  device cfg   the type's (struct virtio_blk_config); no
+ *                        capability for a type without one (entropy)
  *   0x3000  notify       queue q at 0x3000 + q * 4 (notify_off_multiplier 4)
  *
  * and MSI-X, one vector for the configuration and one per queue, in BAR 1
@@ -352,11 +354,7 @@ static int vpci__add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off,
 	return pci_dev__add_cap(&vp->pci, &c, size, err, errlen) < 0 ? -1 : 0;
 }
 
-/*
- * Put dev on the machine's PCI bus: the transport, or NULL with a
- * message.  The function stays on the bus as long as the machine.
- */
-static struct virtio_pci *vpci__create(struct machine *m, struct virtio_dev *dev,
+struct virtio_pci *vpci__create(struct machine *m, struct virtio_dev *dev,
 				uint32_t class_code, char *err, size_t errlen)
 {
 	struct virtio_pci *vp = calloc(1, sizeof(*vp));
@@ -388,8 +386,10 @@ static struct virtio_pci *vpci__create(struct machine *m, struct virtio_dev *dev
 			  VPCI_NOTIFY_MULT * dev->nr_queues, err, errlen) ||
 	    vpci__add_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR, 1,
 			  err, errlen) ||
-	    vpci__add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, VPCI_DEVICE,
-			  dev->config_len, err, errlen) ||
+	    /* none for a type without configuration (virtio-rng) */
+	    (dev->config_len &&
+	     vpci__add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, VPCI_DEVICE,
+			   dev->config_len, err, errlen)) ||
 	    pci_dev__msix(&vp->pci, dev->nr_queues + 1, VPCI_MSIX_BAR,
 			  err, errlen) ||
 	    pci__register(&m->pci, &vp->pci, err, errlen)) {

@@ -11,10 +11,12 @@
  *     DEVICE_NEEDS_RESET is the device's, set when a queue breaks a rule;
  *   - the queues, started when the driver enables them;
  *   - the I/O thread: it sleeps on an eventfd that the transport's notify
- *     register writes, then processes the notified queues under dev->lock
+ *     register writes (and on the type's own fd, if it has one: the tap
+ *     of virtio-net), then processes the notified queues under dev->lock
  *     (dropped around host I/O: virtio.h) and raises their interrupts.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,19 +120,24 @@ void virtio__kick(struct virtio_dev *dev, unsigned int q)
 		perror("khyp: virtio: eventfd");
 }
 
-/* Queue q until nothing is left, then ask for the next notification. */
+/*
+ * Queue q until nothing is left, then ask for the next notification; or
+ * until the type waits for its fd with chains left (process returns 1).
+ */
 static void virtio__process_queue(struct virtio_dev *dev, unsigned int q)
 {
 	struct virtq *vq = &dev->vqs[q];
+	int r;
 
 	for (;;) {
-		if (dev->type->process(dev, q)) {
+		r = dev->type->process(dev, q);
+		if (r < 0) {
 			virtio__needs_reset(dev);
 			return;
 		}
 		if (virtq__need_irq(vq) && dev->transport.irq_queue)
 			dev->transport.irq_queue(dev, q);
-		if (!virtq__arm_notify(vq))
+		if (r > 0 || !virtq__arm_notify(vq))
 			return;
 	}
 }
@@ -161,18 +168,46 @@ void virtio__io_end(struct virtio_dev *dev)
 	virtio__lock(dev);
 }
 
+/* The type's fd to wait on besides the eventfd, or -1 (dev->lock held). */
+static int virtio__wait_fd(struct virtio_dev *dev, unsigned int *q)
+{
+	if (!dev->type->wait_fd || !(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		return -1;
+	return dev->type->wait_fd(dev, q);
+}
+
+/*
+ * The I/O thread: wait for a kick (the eventfd) or for the type's fd,
+ * then process what is pending.  An fd of -1 is ignored by poll().
+ */
 static void *virtio__thread(void *arg)
 {
 	struct virtio_dev *dev = arg;
+	struct pollfd p[2] = {
+		{ .fd = dev->efd, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+	};
+	unsigned int fq = 0;
 	uint64_t v;
-	ssize_t r;
 
 	for (;;) {
-		r = read(dev->efd, &v, sizeof(v));
-		if (r < 0 && errno != EINTR && errno != EAGAIN) {
+		virtio__lock(dev);
+		p[1].fd = dev->stop ? -1 : virtio__wait_fd(dev, &fq);
+		virtio__unlock(dev);
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			perror("khyp: virtio: poll");
+			break;
+		}
+		if ((p[0].revents & POLLIN) &&
+		    read(dev->efd, &v, sizeof(v)) < 0 && errno != EINTR &&
+		    errno != EAGAIN) {
 			perror("khyp: virtio: eventfd");
 			break;
 		}
+		if (p[1].fd >= 0 && p[1].revents && fq < dev->nr_queues)
+			__atomic_fetch_or(&dev->kicked_queues, 1u << fq,
+					  __ATOMIC_RELAXED);
 		virtio__lock(dev);
 		if (dev->stop) {
 			virtio__unlock(dev);

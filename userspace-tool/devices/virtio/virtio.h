@@ -8,8 +8,12 @@
  *   virtio.c      what every device has: the status byte and its state
  *                 machine, feature negotiation, reset, the queues, and
  *                 the I/O thread that processes them off the vCPUs
- *   blk.c         one device type: what a chain means (virtio-blk)
+ *   blk.c         the device types: what a chain means (virtio-blk,
+ *   net.c         virtio-net on a tap, virtio-console, virtio-rng)
+ *   console.c
+ *   rng.c
  *   virtqueue.c   one split queue, every guest-written byte checked
+ *   machine.c     --net, --console, --rng on the machine (pci.c: --disk)
  *
  * A request travels: the driver writes the queue's notify register, a
  * vCPU exits to pci.c, which only writes the device's eventfd
@@ -49,11 +53,22 @@ struct virtio_type {
 	const char *name;		/* "virtio-blk" */
 	uint16_t id;			/* VIRTIO_ID_BLOCK */
 	/*
-	 * Process queue q until it is empty (I/O thread, dev->lock held):
-	 * pop, handle, push.  0, or -EIO: the queue broke a rule.  It may
-	 * drop the lock around host I/O with virtio__io_begin/end.
+	 * Process queue q (I/O thread, dev->lock held): pop, handle, push.
+	 * 0: stopped when the queue was empty, or after a batch (the core
+	 * calls again while chains remain); 1: chains remain that wait for
+	 * something other than the driver (a packet from the tap: see
+	 * wait_fd); -EIO: the queue broke a rule.  It may drop the lock
+	 * around host I/O with virtio__io_begin/end.
 	 */
 	int (*process)(struct virtio_dev *dev, unsigned int q);
+	/*
+	 * May be NULL.  An fd the I/O thread also waits on (dev->lock held,
+	 * the driver ready): readable, it processes queue *q as if the
+	 * driver had notified it; -1: none for now.  virtio-net returns its
+	 * tap while the receive queue has buffers: a guest that gives none
+	 * stops the reading of the tap until its driver adds some.
+	 */
+	int (*wait_fd)(struct virtio_dev *dev, unsigned int *q);
 	/* The driver wrote the device config (dev->lock held); may be NULL. */
 	void (*config_write)(struct virtio_dev *dev, unsigned int off,
 			     const void *buf, unsigned int len);
@@ -155,5 +170,59 @@ int vblk__init(struct virtio_dev *dev, const char *path, bool ro,
 	       unsigned int index, struct guest_mem *gm,
 	       char *err, size_t errlen);
 void vblk__exit(struct virtio_dev *dev);
+
+/* ---- pci.c: the transport ---- */
+
+struct machine;
+struct virtio_pci;
+
+/*
+ * Put dev on the machine's PCI bus, with the PCI class class_code: the
+ * transport, or NULL with a message.  The function stays on the bus as
+ * long as the machine; free it after pci__exit().
+ */
+struct virtio_pci *vpci__create(struct machine *m, struct virtio_dev *dev,
+				uint32_t class_code, char *err, size_t errlen);
+
+/* ---- net.c: virtio-net on a tap ---- */
+
+struct net_opt;
+
+/*
+ * A virtio-net device on the tap of o (created if it does not exist,
+ * named by the kernel if o->ifname is empty): 0, or -1 with a message.
+ */
+int vnet__init(struct virtio_dev *dev, const struct net_opt *o,
+	       struct guest_mem *gm, char *err, size_t errlen);
+/*
+ * The same on fd, a tap or anything that keeps frame boundaries (the
+ * tests' datagram socket); ifname names it in messages.  fd is made
+ * non-blocking and stays the caller's.
+ */
+int vnet__init_fd(struct virtio_dev *dev, int fd, const uint8_t mac[6],
+		  const char *ifname, struct guest_mem *gm,
+		  char *err, size_t errlen);
+/* The tap's name, as the kernel gave it. */
+const char *vnet__ifname(const struct virtio_dev *dev);
+/* Frames dropped so far: too big for the guest's buffer, or the tap's. */
+void vnet__dropped(const struct virtio_dev *dev, unsigned long *rx,
+		   unsigned long *tx);
+void vnet__exit(struct virtio_dev *dev);
+
+/* ---- console.c: virtio-console, output only ---- */
+
+/* Output to path (created or truncated), or to stdout if NULL. */
+int vcons__init(struct virtio_dev *dev, const char *path,
+		struct guest_mem *gm, char *err, size_t errlen);
+/* Output to fd, which stays the caller's. */
+int vcons__init_fd(struct virtio_dev *dev, int fd, struct guest_mem *gm,
+		   char *err, size_t errlen);
+void vcons__exit(struct virtio_dev *dev);
+
+/* ---- rng.c: virtio-rng from getrandom() ---- */
+
+int vrng__init(struct virtio_dev *dev, struct guest_mem *gm,
+	       char *err, size_t errlen);
+void vrng__exit(struct virtio_dev *dev);
 
 #endif /* KHYP_VIRTIO_H */
