@@ -202,7 +202,9 @@ struct vm {
 	int dev;			/* /dev/khyp */
 	int fd;
 	struct khyp_caps caps;
-	struct guest_mem mem;		/* slot 0: [0, mem.size) */
+	/* slot 0: [0, mem.size); slot 1: [4 GiB, 4 GiB + mem.high) */
+	struct guest_mem mem;
+	size_t map_len;			/* mem.base's reservation */
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 	bool irqchip;			/* KHYP_CREATE_IRQCHIP done */

@@ -388,8 +388,10 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 /* What the options together must satisfy. */
 static int opts__check(struct run_opts *o, char *err, size_t errlen)
 {
-	if (o->mem_size < OPTS_MIN_MEM || o->mem_size > KHYP_MAX_GPA)
-		return fail(err, errlen, "memory must be 1 MiB to 1 TiB");
+	/* the RAM above the PCI hole ends below KHYP_MAX_GPA (loader.h) */
+	if (o->mem_size < OPTS_MIN_MEM ||
+	    o->mem_size > KHYP_MAX_GPA - (MEM_HIGH_START - MEM_LOW_SPLIT))
+		return fail(err, errlen, "memory must be 1 MiB to 1 TiB less the 2 GiB PCI hole");
 	if (o->mem_size & 0xfff)
 		return fail(err, errlen, "memory must be a multiple of 4 KiB");
 	if (o->balloon_target > o->mem_size || o->balloon_target & 0xfff)

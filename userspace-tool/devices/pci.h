@@ -88,6 +88,7 @@
 #include <stdint.h>
 #include <linux/pci_regs.h>	/* PCI_COMMAND, PCI_CAP_ID_*, ... */
 
+#include "../boot/loader.h"
 #include "../bus.h"
 
 #define PCI_CONFIG_ADDR		0xcf8	/* dword: the address register */
@@ -99,11 +100,11 @@
 #define PCI_NR_BARS		6
 #define PCI_CAP_FIRST		0x40	/* the first capability's offset */
 
-/* Where pci__register() places BARs: [start, end). */
+/* Where pci__register() places BARs: [start, end) (boot/loader.h's map). */
 #define PCI_IO_START		0xc000
 #define PCI_IO_END		0x10000
-#define PCI_MEM_START		0xe0000000ULL
-#define PCI_MEM_END		0xfec00000ULL	/* the IOAPIC above */
+#define PCI_MEM_START		MEM_PCI_START	/* 0xc0000000 */
+#define PCI_MEM_END		MEM_PCI_END	/* 0xfec00000: the IOAPIC */
 
 /* The GSI (IOAPIC pin) of INTx pin (1-4) of a device in slot. */
 #define PCI_INTX_GSI(slot, pin)	(16 + (((slot) + (pin) - 1) & 3))

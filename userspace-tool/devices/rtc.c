@@ -463,7 +463,7 @@ void rtc__stop(struct machine *m)
 int rtc__dev_init(struct machine *m, char *err, size_t errlen)
 {
 	const struct run_opts *o = m->opts;
-	const uint64_t low_max = 0xc0000000;	/* boot/bzimage.c's limit */
+	uint64_t low, high;
 	const struct bus_dev dev = {
 		.name = "CMOS RTC",
 		.base = RTC_PORT_INDEX,
@@ -474,8 +474,7 @@ int rtc__dev_init(struct machine *m, char *err, size_t errlen)
 	};
 
 	rtc__init(&m->rtc, NULL, rtc__irq, m);
-	rtc__set_memory(&m->rtc, o->mem_size < low_max ? o->mem_size : low_max,
-			o->mem_size < low_max ? 0 : o->mem_size - low_max,
-			o->cpus);
+	mem_split(o->mem_size, &low, &high);	/* as vm.c maps it */
+	rtc__set_memory(&m->rtc, low, high, o->cpus);
 	return bus__register(&m->ports, &dev, err, errlen);
 }

@@ -159,5 +159,6 @@ extern const struct tcase acpi_cases[];
 extern const struct tcase acpi_pm_cases[];
 extern const struct tcase rtc_cases[];
 extern const struct tcase reset_cases[];
+extern const struct tcase mem_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

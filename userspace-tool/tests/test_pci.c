@@ -194,18 +194,18 @@ static void pci_header_bits(struct tctx *t)
 	CHECK(t, cfg_rd(s, PCI_CLASS_REVISION, 4) == 0x01800001);
 	/* placed as firmware would, decoding and bus mastering on */
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_0, 4) == (0xc000 | 1));
-	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xe0000000);
-	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_2, 4) == (0xe0004000 | 4));
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xc0000000);
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_2, 4) == (0xc0004000 | 4));
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_3, 4) == 0);
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_4, 4) == 0);
 	CHECK(t, cfg_rd(s, PCI_COMMAND, 2) == 7);
-	CHECK(t, pci_dev__bar_addr(&d, 2) == 0xe0004000);
+	CHECK(t, pci_dev__bar_addr(&d, 2) == 0xc0004000);
 	CHECK(t, pci_dev__bar_addr(&d, 4) == PCI_BAR_UNMAPPED);
 	CHECK(t, io(false, 0xc01f, 1, 0) == 0x42 && io(false, 0xc020, 1, 0) ==
 	      0xdead);
-	CHECK(t, mm(false, 0xe0000ffc, 4, 0) == 0x42);
-	CHECK(t, mm(false, 0xe0000000, 2, 0) == 0xdead);	/* widths */
-	CHECK(t, mm(true, 0xe0007ff8, 8, 1) != 0xdead);
+	CHECK(t, mm(false, 0xc0000ffc, 4, 0) == 0x42);
+	CHECK(t, mm(false, 0xc0000000, 2, 0) == 0xdead);	/* widths */
+	CHECK(t, mm(true, 0xc0007ff8, 8, 1) != 0xdead);
 	CHECK(t, sink.bar_calls == 3);
 	/* read-only: IDs, class, header type, status, ROM, pin */
 	cfg_wr(s, 0, 4, 0);
@@ -256,7 +256,7 @@ static void pci_bar_sizing(struct tctx *t)
 	cfg_wr(s, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
 	CHECK(t, sink.decode_changes == 1);
 	CHECK(t, io(false, 0xc000, 1, 0) == 0xdead);
-	CHECK(t, mm(false, 0xe0000000, 4, 0) == 0xdead);
+	CHECK(t, mm(false, 0xc0000000, 4, 0) == 0xdead);
 	CHECK(t, pci_dev__bar_addr(&d, 1) == PCI_BAR_UNMAPPED);
 	cfg_wr(s, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
 	cfg_wr(s, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
@@ -339,10 +339,10 @@ static void pci_bad_declarations(struct tctx *t)
 			      sizeof(t->err)) == -EINVAL);
 	CHECK(t, pci_dev__bar(&d, 0, PCI_BAR_IO, 4, 0, bar_io, NULL, t->err,
 			      sizeof(t->err)) == -EINVAL);
-	/* too big for the memory window */
-	CHECK(t, !pci_dev__bar(&d, 2, PCI_BAR_MEM32, 0x8000000, 0, bar_io,
+	/* too big for the memory window: 256 MiB fits, 512 MiB does not */
+	CHECK(t, !pci_dev__bar(&d, 2, PCI_BAR_MEM32, 0x10000000, 0, bar_io,
 			       NULL, t->err, sizeof(t->err)));
-	CHECK(t, !pci_dev__bar(&d, 3, PCI_BAR_MEM32, 0x10000000, 0, bar_io,
+	CHECK(t, !pci_dev__bar(&d, 3, PCI_BAR_MEM32, 0x20000000, 0, bar_io,
 			       NULL, t->err, sizeof(t->err)));
 	CHECK(t, pci__register(&host, &d, t->err, sizeof(t->err)) == -ENOSPC);
 	CHECK(t, t_err_has(t, "no room for BAR 3"));
@@ -464,7 +464,7 @@ static void pci_msix(struct tctx *t)
 	CHECK(t, cfg_rd(s, cap + PCI_MSIX_TABLE, 4) == 1);
 	CHECK(t, cfg_rd(s, cap + PCI_MSIX_PBA, 4) == 0x801);
 	tbl = cfg_rd(s, PCI_BASE_ADDRESS_1, 4);
-	CHECK(t, tbl == 0xe0001000 && pci_dev__bar_addr(&d, 1) == tbl);
+	CHECK(t, tbl == 0xc0001000 && pci_dev__bar_addr(&d, 1) == tbl);
 	/* sizing the MSI-X BAR: 4 KiB */
 	cfg_wr(s, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xfffff000);
