@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PCI bus 0 (devices/pci.c) as a guest sees it through 0xcf8/0xcfc and
- * the BARs on the port and MMIO buses: config accesses of every width,
+ * PCI bus 0 (devices/pci.c) as a guest sees it through 0xcf8/0xcfc, the
+ * ECAM and the BARs on the port and MMIO buses: config accesses of every width,
  * the host bridge, read-only and writable header bits, BAR sizing,
  * placement and moves, the capability list, INTx routing and sharing,
  * and MSI-X (table, masking, pending bits) with fake interrupt hooks in
@@ -361,6 +361,74 @@ static void pci_bad_declarations(struct tctx *t)
 	      -EEXIST);
 }
 
+/* The ECAM address of bus:slot.fn's config offset off */
+#define ECAM(bus, slot, fn, off) \
+	(PCI_ECAM_BASE + ((uint64_t)(bus) << 20) + ((slot) << 15) + \
+	 ((fn) << 12) + (off))
+
+/*
+ * The ECAM: the same config space as 0xcf8/0xcfc (reads and writes
+ * either way round), every width and offset; other buses, functions and
+ * empty slots all-ones; past 256 bytes all-ones and no write; unaligned
+ * accesses not config accesses; 8 bytes not decoded.
+ */
+static void pci_ecam(struct tctx *t)
+{
+	static struct pci_dev d;
+	unsigned int s = BDF(1, 0);
+
+	CHECK(t, !pci_setup(t));
+	CHECK(t, !dev_setup(t, &d) && d.slot == 1);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 0), 4, 0) == 0x29c08086);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 2), 2, 0) == 0x29c0);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 3), 1, 0) == 0x29);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0), 4, 0) == 0x10421af4);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0) ==
+		 0xc0000000);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_INTERRUPT_LINE), 1, 0) ==
+		 PCI_INTX_GSI(1, 1));
+	/* a write through the ECAM, read through 0xcf8, and back */
+	mm(true, ECAM(0, 1, 0, PCI_INTERRUPT_LINE), 1, 11);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	cfg_wr(s, PCI_CACHE_LINE_SIZE, 1, 0x10);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_CACHE_LINE_SIZE), 1, 0) == 0x10);
+	/* BAR sizing and a move through the ECAM: the core's same path */
+	sink.decode_changes = 0;
+	mm(true, ECAM(0, 1, 0, PCI_COMMAND), 2, PCI_COMMAND_MASTER);
+	CHECK(t, sink.decode_changes == 1);
+	CHECK(t, mm(false, 0xc0000000, 4, 0) == 0xdead);
+	mm(true, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0) ==
+		 0xfffff000);
+	mm(true, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0xd0000000);
+	mm(true, ECAM(0, 1, 0, PCI_COMMAND), 2, 7);
+	CHECK(t, mm(false, 0xd0000ffc, 4, 0) == 0x42);
+	CHECK(t, pci_dev__bar_addr(&d, 1) == 0xd0000000);
+	/* nothing else answers: functions, slots, buses */
+	CHECK(t, mm(false, ECAM(0, 1, 1, 0), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 2, 0, 0), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 31, 7, 0xffc), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(1, 0, 0, 0), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(255, 1, 0, 0), 2, 0) == 0xffff);
+	mm(true, ECAM(1, 1, 0, PCI_INTERRUPT_LINE), 1, 5);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	/* extended config space of a conventional function: all-ones */
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0x100), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 0xffc), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0xfff), 1, 0) == 0xff);
+	mm(true, ECAM(0, 1, 0, 0x100 + PCI_INTERRUPT_LINE), 1, 3);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	/* unaligned: all-ones, no write; 8 bytes: not the ECAM's */
+	CHECK(t, mm(false, ECAM(0, 1, 0, 1), 2, 0) == 0xffff);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 2), 4, 0) == 0xffffffff);
+	mm(true, ECAM(0, 1, 0, PCI_INTERRUPT_LINE - 1), 2, 0x0707);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0), 8, 0) == 0xdead);
+	/* the window ends after bus 255 */
+	CHECK(t, mm(false, PCI_ECAM_BASE + PCI_ECAM_SIZE, 4, 0) == 0xdead);
+	CHECK(t, mm(false, PCI_ECAM_BASE - 4, 4, 0) == 0xdead);
+}
+
 static int cfg_writes;
 static uint32_t cfg_last;
 
@@ -618,6 +686,7 @@ const struct tcase pci_cases[] = {
 	{ "pci_header_bits", pci_header_bits },
 	{ "pci_bar_sizing", pci_bar_sizing },
 	{ "pci_bad_declarations", pci_bad_declarations },
+	{ "pci_ecam", pci_ecam },
 	{ "pci_cap_list", pci_cap_list },
 	{ "pci_msix", pci_msix },
 	{ "pci_intx", pci_intx },
