@@ -13,7 +13,8 @@
  *         PM timer with TMR_VAL_EXT, GPE0), SCI_INT 9, no SMI_CMD (the
  *         guest is in ACPI mode from the start: SCI_EN reads 1), the reset
  *         register 0xcf9 <- 0x06, IAPC_BOOT_ARCH legacy devices and 8042,
- *         no C2/C3, the 32-bit and the 64-bit (X_) addresses.
+ *         no C2/C3, the 32-bit and the 64-bit (X_) addresses (but the
+ *         FACS's: FIRMWARE_CTRL only, as the spec wants one of the two).
  *   MCFG  the ECAM of devices/pci.c: segment 0, buses 0-255, 0xb0000000.
  *   DSDT  AML assembled here: \_S5 (SLP_TYP 0, as QEMU q35), and in \_SB
  *         a processor device (ACPI0007) per vCPU and the PCI host bridge
@@ -702,7 +703,7 @@ static void write_fadt(uint8_t *t, uint32_t facs, uint32_t dsdt)
 	gas(t + 116, GAS_IO, 8, GAS_BYTE, ACPI_RESET_PORT);
 	t[128] = ACPI_RESET_VALUE;
 	t[131] = 0;			/* minor version: ACPI 6.0 */
-	le(t + 132, facs, 8);		/* X_FIRMWARE_CTRL */
+	/* X_FIRMWARE_CTRL (132) stays 0: FIRMWARE_CTRL is set (5.2.9) */
 	le(t + 140, dsdt, 8);		/* X_DSDT */
 	gas(t + 148, GAS_IO, ACPI_PM1_EVT_LEN * 8, GAS_WORD, ACPI_PM1_EVT);
 	gas(t + 172, GAS_IO, ACPI_PM1_CNT_LEN * 8, GAS_WORD, ACPI_PM1_CNT);

@@ -100,7 +100,8 @@ static void acpi_fadt_values(struct tctx *t)
 	f = gp(t, l.fadt);
 	CHECK(t, rd(f + 4, 4) == 276);
 	CHECK(t, rd(f + 36, 4) == l.facs && rd(f + 40, 4) == l.dsdt);
-	CHECK(t, rd(f + 132, 8) == l.facs && rd(f + 140, 8) == l.dsdt);
+	/* X_FIRMWARE_CTRL 0: "if FIRMWARE_CTRL is non-zero, this must be 0" */
+	CHECK(t, rd(f + 132, 8) == 0 && rd(f + 140, 8) == l.dsdt);
 	CHECK(t, rd(f + 46, 2) == 9);			/* SCI_INT */
 	CHECK(t, rd(f + 48, 4) == 0 && f[52] == 0 && f[53] == 0);	/* no SMI_CMD */
 	CHECK(t, rd(f + 56, 4) == 0x600 && f[88] == 4);	/* PM1a_EVT */
