@@ -554,19 +554,78 @@ static void acpi_option(struct tctx *t)
 	t->err[0] = 0;
 }
 
-/* Without ACPI a one-vCPU Linux guest gets an MP table (mptable.c). */
-static void acpi_off_mptable_one_cpu(struct tctx *t)
+/*
+ * Without ACPI a Linux guest gets an MP table (mptable.c): walk it all.
+ * The processors, PCI bus 0 (ID 0) and the ISA bus (ID 1), the IOAPIC,
+ * ExtINT and the ISA IRQs on the ISA bus, an entry for every PCI slot
+ * and pin on the GSI of devices/pci.c, LINT0/LINT1; no ACPI.
+ */
+static void mptable_check(struct tctx *t, unsigned int ncpus)
 {
-	const uint8_t *fp = gp(t, 0xf0000), *c;
+	const uint8_t *fp = gp(t, 0xf0000), *c, *e, *end;
+	unsigned int cpus = 0, buses = 0, isa = 0, lints = 0, n = 0;
+	static uint8_t pci_seen[PCI_NR_SLOTS * 4];
 
-	CHECK(t, !mptable__write(&t->gm, 1, 0x100000, 0x200000));
-	CHECK(t, !memcmp(fp, "_MP_", 4) && !acpi__sum(fp, 16));
+	memset(pci_seen, 0, sizeof(pci_seen));
+	CHECK(t, !mptable__write(&t->gm, ncpus, 0x100000, 0x200000));
+	CHECK(t, !memcmp(fp, "_MP_", 4) && !acpi__sum(fp, 16) && fp[9] == 4);
 	c = gp(t, rd(fp + 4, 4));
 	CHECK(t, !memcmp(c, "PCMP", 4) && !acpi__sum(c, rd(c + 4, 2)));
-	/* one processor, the bootstrap one, with APIC ID 0 */
-	CHECK(t, c[44] == 0 && c[45] == 0 && c[47] == 3);
-	CHECK(t, c[64] == 1);	/* then the bus */
+	end = c + rd(c + 4, 2);
+	for (e = c + 44; e < end; n++) {
+		switch (e[0]) {
+		case 0:		/* processor: APIC ID, the first the BSP */
+			CHECK(t, e[1] == cpus && (e[3] & 1) &&
+				 !!(e[3] & 2) == !cpus);
+			cpus++;
+			e += 20;
+			continue;
+		case 1:		/* bus */
+			CHECK(t, buses < 2);
+			CHECK(t, e[1] == buses &&
+				 !memcmp(e + 2, buses ? "ISA   " : "PCI   ", 6));
+			buses++;
+			break;
+		case 2:		/* the IOAPIC, ID ncpus */
+			CHECK(t, e[1] == ncpus && e[3] == 1 &&
+				 rd(e + 4, 4) == 0xfec00000);
+			break;
+		case 3:		/* I/O interrupt */
+			CHECK(t, e[1] <= 3 && rd(e + 2, 2) == 0 && e[6] == ncpus);
+			if (e[4] == 1) {	/* ISA: IRQ 0 on pin 2, or its own */
+				CHECK(t, e[7] == (e[1] == 3 ? 0 : e[5] ? e[5] : 2));
+				isa++;
+				break;
+			}
+			CHECK(t, e[4] == 0 && e[1] == 0);
+			CHECK(t, e[7] == PCI_INTX_GSI(e[5] >> 2, (e[5] & 3) + 1));
+			CHECK(t, !pci_seen[e[5]]);
+			pci_seen[e[5]] = 1;
+			break;
+		case 4:		/* local interrupt: LINT0 ExtINT, LINT1 NMI */
+			CHECK(t, e[6] == 0xff && e[7] == lints &&
+				 e[1] == (lints ? 1 : 3));
+			lints++;
+			break;
+		default:
+			CHECK(t, !"unexpected MP entry");
+		}
+		e += 8;
+	}
+	CHECK(t, e == end && n == rd(c + 34, 2));
+	CHECK(t, cpus == ncpus && buses == 2 && isa == 16 && lints == 2);
+	CHECK(t, !memchr(pci_seen, 0, sizeof(pci_seen)));
 	CHECK(t, t_guest_filled(t, 0xe0000, 0x10000));	/* no ACPI */
+}
+
+static void acpi_off_mptable_one_cpu(struct tctx *t)
+{
+	mptable_check(t, 1);
+}
+
+static void acpi_off_mptable_64_cpus(struct tctx *t)
+{
+	mptable_check(t, KHYP_MAX_VCPUS);
 }
 
 const struct tcase acpi_cases[] = {
@@ -582,5 +641,6 @@ const struct tcase acpi_cases[] = {
 	{ "acpi_iasl_disassembles", acpi_iasl_disassembles },
 	{ "acpi_option", acpi_option },
 	{ "acpi_off_mptable_one_cpu", acpi_off_mptable_one_cpu },
+	{ "acpi_off_mptable_64_cpus", acpi_off_mptable_64_cpus },
 	{ NULL, NULL },
 };
