@@ -513,6 +513,18 @@ static bool bar_update(struct pci_dev *d, unsigned int nr)
 	return was != b->mapped || (b->mapped && old != addr);
 }
 
+static void bars_unmap(struct pci_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		if (!d->bars[i].mapped)
+			continue;
+		bus__unregister(bar_bus(d, &d->bars[i]), d->bars[i].addr);
+		d->bars[i].mapped = false;
+	}
+}
+
 static bool bars_update(struct pci_dev *d)
 {
 	bool changed = false;
@@ -739,6 +751,7 @@ int pci__init(struct pci_host *h, struct bus *ports, struct bus *mmio,
 	cfg_set(&h->bridge, PCI_COMMAND, 2,
 		PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	pci__plug(h, &h->bridge, 0);
+	memcpy(h->bridge.cfg_reset, h->bridge.cfg, PCI_CFG_SIZE);
 	h->nr_slots = 1;
 	return 0;
 }
@@ -819,7 +832,51 @@ int pci__register(struct pci_host *h, struct pci_dev *d,
 					 "%s: BAR %u at 0x%" PRIx64 " overlaps another device",
 					 d->name, i, d->bars[i].addr);
 	}
+	memcpy(d->cfg_reset, d->cfg, PCI_CFG_SIZE);
 	return 0;
+}
+
+/* One function back to its registration state; under h->lock. */
+static void pci__reset_dev(struct pci_dev *d)
+{
+	unsigned int i;
+
+	memcpy(d->cfg, d->cfg_reset, sizeof(d->cfg));
+	d->intx_level = false;
+	d->intx_out = false;
+	for (i = 0; i < d->msix_nr; i++) {
+		d->msix[i].addr = 0;
+		d->msix[i].data = 0;
+		d->msix[i].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
+	if (d->msix_nr)
+		memset(d->msix_pba, 0, 8 * msix_pba_words(d));
+}
+
+void pci__reset(struct pci_host *h)
+{
+	struct pci_dev *d;
+	unsigned int i;
+
+	pthread_mutex_lock(&h->lock);
+	h->config_addr = 0;
+	memset(h->gsi_count, 0, sizeof(h->gsi_count));
+	for (i = 0; i < PCI_NR_SLOTS; i++)
+		if (h->slots[i])
+			pci__reset_dev(h->slots[i]);
+	pthread_mutex_unlock(&h->lock);
+	/* all BARs off first: one the guest moved may sit on another's place */
+	for (i = 0; i < PCI_NR_SLOTS; i++)
+		if (h->slots[i])
+			bars_unmap(h->slots[i]);
+	for (i = 0; i < PCI_NR_SLOTS; i++) {
+		d = h->slots[i];
+		if (!d)
+			continue;
+		bars_update(d);		/* back where they were placed */
+		if (d->ops && d->ops->reset)
+			d->ops->reset(d);
+	}
 }
 
 int pci_host__init(struct machine *m, char *err, size_t errlen)

@@ -161,6 +161,14 @@ struct pci_dev_ops {
 	 * already updated: pci_dev__bar_addr() tells where each BAR is).
 	 */
 	void (*decode_changed)(struct pci_dev *d);
+	/*
+	 * A machine reset (pci__reset): the core has put the device's
+	 * config space, BARs and MSI-X back as pci__register() left them;
+	 * the device's own state goes back to power-on.  Between two
+	 * boots: no vCPU runs and no VM exists (an interrupt raised now
+	 * goes nowhere), no lock is held.
+	 */
+	void (*reset)(struct pci_dev *d);
 };
 
 /* What a device says about itself (pci_dev__init). */
@@ -205,6 +213,7 @@ struct pci_dev {
 	unsigned int slot;
 	uint8_t cfg[PCI_CFG_SIZE];	/* config space, as the guest reads it */
 	uint8_t wmask[PCI_CFG_SIZE];	/* bits the guest may write */
+	uint8_t cfg_reset[PCI_CFG_SIZE];	/* cfg as registered: a reset's */
 	uint16_t cap_end;		/* next free capability offset */
 	uint8_t cap_last;		/* offset of the last capability, 0 none */
 	struct pci_bar bars[PCI_NR_BARS];
@@ -299,6 +308,14 @@ void pci__exit(struct pci_host *h);
  */
 int pci__register(struct pci_host *h, struct pci_dev *d,
 		  char *err, size_t errlen);
+/*
+ * A machine reset (--reboot restart), between two boots: every
+ * function's config space, BARs (where pci__register() placed them,
+ * decoding) and MSI-X (disabled, entries masked, nothing pending) as at
+ * registration, INTx low and no GSI held (the new VM's lines start
+ * low), 0xcf8 cleared; then each device's ops->reset.
+ */
+void pci__reset(struct pci_host *h);
 
 /*
  * The config mechanism #1 ports and the ECAM's MMIO (bus.h handlers;

@@ -596,6 +596,88 @@ static void pci_msix(struct tctx *t)
 	CHECK(t, pci__msix_notify(&d, 1) == -ENXIO && host.irq_errors == 1);
 }
 
+static unsigned int resets;
+
+static void dev_reset(struct pci_dev *d)
+{
+	(void)d;
+	resets++;
+}
+
+static const struct pci_dev_ops reset_ops = {
+	.reset = dev_reset,
+};
+
+/*
+ * A machine reset (--reboot restart): each function's config space,
+ * BARs and MSI-X as registered, INTx low, no stale GSI count (a line
+ * asserted at the reset would otherwise keep its GSI from ever rising
+ * again for the devices that share it), the device's own reset called.
+ */
+static void pci_reset(struct tctx *t)
+{
+	static struct pci_dev a, b;
+	unsigned int s = BDF(1, 0), cap;
+	uint64_t tbl;
+
+	CHECK(t, !pci_setup(t));
+	CHECK(t, !dev_setup(t, &a) && a.slot == 1);
+	a.ops = &reset_ops;
+	pci_dev__init(&b, "msix", &test_ids);
+	CHECK(t, !pci_dev__msix(&b, 2, 0, t->err, sizeof(t->err)));
+	CHECK(t, !pci__register(&host, &b, t->err, sizeof(t->err)));
+	/* a: slot 1, INTA on GSI 17; b: slot 2, MSI-X */
+	CHECK(t, b.slot == 2 && PCI_INTX_GSI(2, 1) == 18);
+	tbl = pci_dev__bar_addr(&b, 0);
+	cap = b.msix_cap;
+	/* the guest changes everything it can */
+	cfg_wr(s, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+	cfg_wr(s, PCI_BASE_ADDRESS_1, 4, 0xd0000000);
+	cfg_wr(s, PCI_COMMAND, 2, 7 | PCI_COMMAND_INTX_DISABLE);
+	cfg_wr(s, PCI_BASE_ADDRESS_0, 4, 0xd000);
+	cfg_wr(s, PCI_INTERRUPT_LINE, 1, 11);
+	cfg_wr(s, PCI_CACHE_LINE_SIZE, 1, 0x10);
+	CHECK(t, pci_dev__bar_addr(&a, 1) == 0xd0000000);
+	cfg_wr(s, PCI_COMMAND, 2, 7);
+	pci__set_irq(&a, 1);			/* GSI 17 up, held */
+	CHECK(t, host.gsi_count[1] == 1 && sink.lines == 1);
+	mm(true, ENTRY(tbl, 1, PCI_MSIX_ENTRY_DATA), 4, 0x41);
+	cfg_wr(BDF(2, 0), cap + PCI_MSIX_FLAGS + 1, 1, 0xc0);
+	CHECK(t, pci__msix_notify(&b, 1) == 0);	/* pending */
+	io(true, PCI_CONFIG_ADDR, 4, PCI_CONFIG_ENABLE | BDF(2, 0));
+	resets = 0;
+	sink.lines = 0;
+	pci__reset(&host);
+	CHECK(t, resets == 1 && sink.lines == 0);	/* no VM: no hook */
+	CHECK(t, io(false, PCI_CONFIG_ADDR, 4, 0) == 0);
+	/* the registration's config space, the BARs back and decoding */
+	CHECK(t, cfg_rd(s, PCI_COMMAND, 2) == 7);
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_0, 4) == (0xc000 | 1));
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xc0000000);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == PCI_INTX_GSI(1, 1));
+	CHECK(t, cfg_rd(s, PCI_CACHE_LINE_SIZE, 1) == 0);
+	CHECK(t, !(cfg_rd(s, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT));
+	CHECK(t, pci_dev__bar_addr(&a, 1) == 0xc0000000);
+	CHECK(t, mm(false, 0xc0000ffc, 4, 0) == 0x42 &&
+		 mm(false, 0xd0000000, 4, 0) == 0xdead);
+	CHECK(t, io(false, 0xc01f, 1, 0) == 0x42 &&
+		 io(false, 0xd000, 1, 0) == 0xdead);
+	CHECK(t, pci_dev__bar_addr(&b, 0) == tbl);
+	/* MSI-X off, entries masked and cleared, nothing pending */
+	CHECK(t, cfg_rd(BDF(2, 0), cap + PCI_MSIX_FLAGS, 2) == 1);
+	CHECK(t, !pci__msix_enabled(&b));
+	CHECK(t, mm(false, ENTRY(tbl, 1, PCI_MSIX_ENTRY_DATA), 4, 0) == 0);
+	CHECK(t, mm(false, ENTRY(tbl, 1, PCI_MSIX_ENTRY_VECTOR_CTRL), 4, 0) ==
+		 1);
+	CHECK(t, mm(false, tbl + 0x800, 8, 0) == 0);
+	/* GSI 17 counts nobody: the next assertion raises it */
+	CHECK(t, host.gsi_count[1] == 0 && !a.intx_out);
+	pci__set_irq(&a, 1);
+	CHECK(t, sink.lines == 1 && sink.gsi == 17 && sink.level == 1);
+	pci__set_irq(&a, 0);
+	CHECK(t, sink.lines == 2 && sink.level == 0);
+}
+
 static void pci_intx(struct tctx *t)
 {
 	static struct pci_dev d[6];
@@ -690,6 +772,7 @@ const struct tcase pci_cases[] = {
 	{ "pci_cap_list", pci_cap_list },
 	{ "pci_msix", pci_msix },
 	{ "pci_intx", pci_intx },
+	{ "pci_reset", pci_reset },
 	{ "pci_bus_unregister", pci_bus_unregister },
 	{ NULL, NULL },
 };
