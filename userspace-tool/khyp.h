@@ -258,7 +258,7 @@ struct machine {
 	uint8_t cf9, port92;		/* reset control, system control A */
 	/* the RTC's timer thread: started by devices__start(), under @lock */
 	pthread_t rtc_thread;
-	pthread_cond_t rtc_cond;	/* A or B written, or stop */
+	pthread_cond_t rtc_cond;	/* A or B written, or stop; MONOTONIC */
 	bool rtc_thread_on, rtc_thread_stop;
 	/* COM1's input thread: stdin into the receive FIFO, IRQ 4 */
 	pthread_t serial_thread;
