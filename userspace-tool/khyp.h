@@ -337,6 +337,8 @@ int pci_host__init(struct machine *m, char *err, size_t errlen);
 /* devices/virtio/pci.c: a virtio-blk PCI function per --disk */
 int virtio_disks__init(struct machine *m, char *err, size_t errlen);
 void virtio_disks__stop(struct machine *m);	/* before vm__destroy */
+/* their threads again, after devices__reset(): 0 or -1 (err) */
+int virtio_disks__restart(struct machine *m, char *err, size_t errlen);
 void virtio_disks__exit(struct machine *m);	/* before pci__exit */
 void virtio_disks__free(struct machine *m);	/* after it */
 int acpi_pm__init(struct machine *m, char *err, size_t errlen);

@@ -396,12 +396,6 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 		return fail(err, errlen, "memory must be a multiple of 4 KiB");
 	if (o->balloon_target > o->mem_size || o->balloon_target & 0xfff)
 		return fail(err, errlen, "the balloon must be a multiple of 4 KiB, at most the memory");
-	/*
-	 * A restart builds a new VM, but the virtio and PCI devices are
-	 * not reset yet: their queues would point into the old guest.
-	 */
-	if (o->reboot_restart && o->nr_disks)
-		return fail(err, errlen, "--reboot restart does not work with --disk yet");
 	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&
 	    o->format != IMAGE_FLAT && o->format != FORMAT_AUTO)
 		return fail(err, errlen, "--mode, --load-addr and --entry apply to flat images only");
