@@ -224,7 +224,9 @@ struct vm {
 	int dev;			/* /dev/khyp */
 	int fd;
 	struct khyp_caps caps;
-	struct guest_mem mem;		/* slot 0: [0, mem.size) */
+	/* slot 0: [0, mem.size); slot 1: [4 GiB, 4 GiB + mem.high) */
+	struct guest_mem mem;
+	size_t map_len;			/* mem.base's reservation */
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 	bool irqchip;			/* KHYP_CREATE_IRQCHIP done */
@@ -281,7 +283,7 @@ struct machine {
 	uint8_t cf9, port92;		/* reset control, system control A */
 	/* the RTC's timer thread: started by devices__start(), under @lock */
 	pthread_t rtc_thread;
-	pthread_cond_t rtc_cond;	/* A or B written, or stop */
+	pthread_cond_t rtc_cond;	/* A or B written, or stop; MONOTONIC */
 	bool rtc_thread_on, rtc_thread_stop;
 	/* COM1's input thread: stdin into the receive FIFO, IRQ 4 */
 	pthread_t serial_thread;
@@ -360,6 +362,8 @@ int pci_host__init(struct machine *m, char *err, size_t errlen);
 /* devices/virtio/pci.c: a virtio-blk PCI function per --disk */
 int virtio_disks__init(struct machine *m, char *err, size_t errlen);
 void virtio_disks__stop(struct machine *m);	/* before vm__destroy */
+/* their threads again, after devices__reset(): 0 or -1 (err) */
+int virtio_disks__restart(struct machine *m, char *err, size_t errlen);
 void virtio_disks__exit(struct machine *m);	/* before pci__exit */
 void virtio_disks__free(struct machine *m);	/* after it */
 /* devices/virtio/machine.c: --net, --console, --rng, after the disks */

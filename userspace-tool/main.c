@@ -392,6 +392,11 @@ int cmd_run(int argc, char **argv)
 		    restart__throttle(&rs))
 			break;
 		devices__reset(&m);
+		if (virtio_disks__restart(&m, err, sizeof(err))) {
+			fprintf(stderr, "khyp: %s\n", err);
+			status = STATUS_HOST_ERROR;
+			break;
+		}
 	}
 	devices__exit(&m);
 out_serial:

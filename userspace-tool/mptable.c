@@ -6,11 +6,14 @@
  * finds its CPUs and its interrupt routing as on a PC: a floating
  * pointer at MPTABLE_ADDR (the spec's search covers 0xf0000-0xfffff),
  * then the configuration table: one processor entry per vCPU (APIC ID =
- * vCPU id, vCPU 0 the bootstrap processor), an ISA bus, the IOAPIC at
- * 0xfec00000 with ID N, the ISA IRQs on its pins as QEMU wires them
- * (IRQ 0, the PIT, on pin 2; the others on their own pin; 2 is the
- * cascade and has none), ExtINT on pin 0, and the local APICs' LINT0
- * as ExtINT and LINT1 as NMI (the virtual-wire mode).
+ * vCPU id, vCPU 0 the bootstrap processor), PCI bus 0 (bus ID 0) and
+ * the ISA bus (bus ID 1), the IOAPIC at 0xfec00000 with ID N, the ISA
+ * IRQs on its pins as QEMU wires them (IRQ 0, the PIT, on pin 2; the
+ * others on their own pin; 2 is the cascade and has none), ExtINT on pin
+ * 0, every PCI slot's INTA-INTD on the pin devices/pci.c drives
+ * (PCI_INTX_GSI: 16-19; level, active low, as the PCI bus's default),
+ * and the local APICs' LINT0 as ExtINT and LINT1 as NMI (the
+ * virtual-wire mode).  The DSDT's _PRT (boot/acpi.c) says the same.
  *
  * Pure, as boot/state.c: it writes guest memory only, and loader_test
  * could check it natively.
@@ -26,6 +29,9 @@
 #define MP_APIC_VERSION	0x14
 #define MP_IOAPIC_VER	0x11
 #define MP_ISA_IRQS	16
+#define MP_BUS_PCI	0		/* bus IDs: PCI bus 0 is bus 0 */
+#define MP_BUS_ISA	1
+#define MP_PCI_INTS	(PCI_NR_SLOTS * 4)
 
 struct mp_floating {
 	char signature[4];	/* "_MP_" */
@@ -101,9 +107,9 @@ enum { MP_INT, MP_NMI, MP_SMI, MP_EXTINT };
 static size_t mptable__size(unsigned int ncpus)
 {
 	return sizeof(struct mp_floating) + sizeof(struct mp_config) +
-	       ncpus * sizeof(struct mp_cpu) + sizeof(struct mp_bus) +
+	       ncpus * sizeof(struct mp_cpu) + 2 * sizeof(struct mp_bus) +
 	       sizeof(struct mp_ioapic) +
-	       (MP_ISA_IRQS + 2) * sizeof(struct mp_irq);
+	       (MP_ISA_IRQS + 2 + MP_PCI_INTS) * sizeof(struct mp_irq);
 }
 
 static uint8_t mptable__checksum(const uint8_t *p, size_t len)
@@ -116,11 +122,12 @@ static uint8_t mptable__checksum(const uint8_t *p, size_t len)
 }
 
 static uint8_t *mptable__irq(uint8_t *p, uint8_t type, uint8_t irq_type,
-			     uint8_t bus_irq, uint8_t dest, uint8_t pin)
+			     uint8_t bus, uint8_t bus_irq, uint8_t dest,
+			     uint8_t pin)
 {
 	struct mp_irq e = {
-		.type = type, .irq_type = irq_type, .bus_irq = bus_irq,
-		.dest = dest, .pin = pin,
+		.type = type, .irq_type = irq_type, .bus = bus,
+		.bus_irq = bus_irq, .dest = dest, .pin = pin,
 	};
 
 	memcpy(p, &e, sizeof(e));
@@ -142,11 +149,14 @@ int mptable__write(struct guest_mem *gm, unsigned int ncpus,
 	struct mp_config hdr = { .signature = "PCMP", .spec_rev = 4,
 				 .oem = "KHYP    ", .product = "KHYP VM     ",
 				 .lapic = MP_APIC_BASE };
-	struct mp_bus bus = { .type = MP_BUS, .name = "ISA   " };
+	struct mp_bus pci = { .type = MP_BUS, .id = MP_BUS_PCI,
+			      .name = "PCI   " };
+	struct mp_bus isa = { .type = MP_BUS, .id = MP_BUS_ISA,
+			      .name = "ISA   " };
 	struct mp_ioapic ioapic = { .type = MP_IOAPIC, .id = ncpus,
 				    .version = MP_IOAPIC_VER, .flags = 1,
 				    .addr = MP_IOAPIC_BASE };
-	unsigned int i;
+	unsigned int i, slot, pin;
 
 	if (MPTABLE_ADDR + size > gm->size ||
 	    (load_start < MPTABLE_ADDR + size && MPTABLE_ADDR < load_end))
@@ -164,21 +174,30 @@ int mptable__write(struct guest_mem *gm, unsigned int ncpus,
 		memcpy(p, &cpu, sizeof(cpu));
 		p += sizeof(cpu);
 	}
-	memcpy(p, &bus, sizeof(bus));
-	p += sizeof(bus);
+	memcpy(p, &pci, sizeof(pci));
+	p += sizeof(pci);
+	memcpy(p, &isa, sizeof(isa));
+	p += sizeof(isa);
 	memcpy(p, &ioapic, sizeof(ioapic));
 	p += sizeof(ioapic);
-	p = mptable__irq(p, MP_IOINT, MP_EXTINT, 0, ncpus, 0);
+	p = mptable__irq(p, MP_IOINT, MP_EXTINT, MP_BUS_ISA, 0, ncpus, 0);
 	for (i = 0; i < MP_ISA_IRQS; i++) {
 		if (i == 2)
 			continue;	/* the PIC cascade */
-		p = mptable__irq(p, MP_IOINT, MP_INT, i, ncpus, i ? i : 2);
+		p = mptable__irq(p, MP_IOINT, MP_INT, MP_BUS_ISA, i, ncpus,
+				 i ? i : 2);
 	}
-	p = mptable__irq(p, MP_LINT, MP_EXTINT, 0, 0xff, 0);
-	p = mptable__irq(p, MP_LINT, MP_NMI, 0, 0xff, 1);
+	/* a PCI source: device number in bits 6:2, INTA-INTD as 0-3 */
+	for (slot = 0; slot < PCI_NR_SLOTS; slot++)
+		for (pin = 0; pin < 4; pin++)
+			p = mptable__irq(p, MP_IOINT, MP_INT, MP_BUS_PCI,
+					 slot << 2 | pin, ncpus,
+					 PCI_INTX_GSI(slot, pin + 1));
+	p = mptable__irq(p, MP_LINT, MP_EXTINT, MP_BUS_ISA, 0, 0xff, 0);
+	p = mptable__irq(p, MP_LINT, MP_NMI, MP_BUS_ISA, 0, 0xff, 1);
 
 	hdr.length = p - base - sizeof(fp);
-	hdr.entries = ncpus + 2 + MP_ISA_IRQS - 1 + 1 + 2;
+	hdr.entries = ncpus + 2 + 1 + 1 + MP_ISA_IRQS - 1 + MP_PCI_INTS + 2;
 	memcpy(base + sizeof(fp), &hdr, sizeof(hdr));
 	base[sizeof(fp) + offsetof(struct mp_config, checksum)] =
 		mptable__checksum(base + sizeof(fp), hdr.length);

@@ -480,18 +480,20 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 /* What the options together must satisfy. */
 static int opts__check(struct run_opts *o, char *err, size_t errlen)
 {
-	if (o->mem_size < OPTS_MIN_MEM || o->mem_size > KHYP_MAX_GPA)
-		return fail(err, errlen, "memory must be 1 MiB to 1 TiB");
+	/* the RAM above the PCI hole ends below KHYP_MAX_GPA (loader.h) */
+	if (o->mem_size < OPTS_MIN_MEM ||
+	    o->mem_size > KHYP_MAX_GPA - (MEM_HIGH_START - MEM_LOW_SPLIT))
+		return fail(err, errlen, "memory must be 1 MiB to 1 TiB less the 2 GiB PCI hole");
 	if (o->mem_size & 0xfff)
 		return fail(err, errlen, "memory must be a multiple of 4 KiB");
 	if (o->balloon_target > o->mem_size || o->balloon_target & 0xfff)
 		return fail(err, errlen, "the balloon must be a multiple of 4 KiB, at most the memory");
 	/*
-	 * A restart builds a new VM, but the virtio and PCI devices are
-	 * not reset yet: their queues would point into the old guest.
+	 * A restart resets the virtio-pci transport of every device
+	 * (devices/virtio/pci.c), but the network, console and entropy
+	 * devices' own state (the tap, the console's file) is not reset
+	 * yet.
 	 */
-	if (o->reboot_restart && o->nr_disks)
-		return fail(err, errlen, "--reboot restart does not work with --disk yet");
 	if (o->reboot_restart && (o->net.on || o->console || o->rng))
 		return fail(err, errlen, "--reboot restart does not work with --net, --console or --rng yet");
 	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&

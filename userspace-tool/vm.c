@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VM through /dev/khyp: one memory region, guest-physical [0, size),
- * mapped into the launcher; vCPUs with their run pages.  Errors are
+ * The VM through /dev/khyp: its RAM in one or two memory regions (below
+ * the PCI hole and from 4 GiB, boot/loader.h), mapped into the launcher;
+ * vCPUs with their run pages.  Errors are
  * printed here, with what failed and why.
  */
 #include <errno.h>
@@ -36,23 +37,57 @@ static int vm__open_dev(struct vm *vm)
 	return 0;
 }
 
-static int vm__add_memory(struct vm *vm, uint64_t size)
+/* Slot @slot: guest-physical [gpa, gpa + len), mapped at base + gpa. */
+static int vm__add_region(struct vm *vm, unsigned int slot, uint64_t gpa,
+			  uint64_t len)
 {
-	struct khyp_mem_region r = { .slot = 0, .size = size };
+	struct khyp_mem_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .size = len,
+	};
 	void *p;
 
 	if (ioctl(vm->fd, KHYP_SET_MEM_REGION, &r)) {
-		fprintf(stderr, "khyp: KHYP_SET_MEM_REGION of %" PRIu64 " MiB: %s\n",
-			size >> 20, strerror(errno));
+		fprintf(stderr, "khyp: KHYP_SET_MEM_REGION of %" PRIu64 " MiB at 0x%" PRIx64 ": %s\n",
+			len >> 20, gpa, strerror(errno));
 		return -1;
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->fd, 0);
+	p = mmap(vm->mem.base + gpa, len, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, vm->fd, gpa);
 	if (p == MAP_FAILED) {
 		perror("khyp: mmap of guest memory");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The RAM of -m @size as boot/loader.h lays it out: slot 0 below the
+ * PCI hole, slot 1 from 4 GiB.  One reservation of address space holds
+ * both at their guest-physical offsets (base + gpa is the host address
+ * of either), the hole between left inaccessible.
+ */
+static int vm__add_memory(struct vm *vm, uint64_t size)
+{
+	uint64_t low, high;
+	void *p;
+
+	mem_split(size, &low, &high);
+	vm->map_len = high ? MEM_HIGH_START + high : low;
+	p = mmap(NULL, vm->map_len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("khyp: address space for guest memory");
+		return -1;
+	}
 	vm->mem.base = p;
-	vm->mem.size = size;
+	if (vm__add_region(vm, 0, 0, low) ||
+	    (high && vm__add_region(vm, 1, MEM_HIGH_START, high))) {
+		munmap(p, vm->map_len);
+		vm->mem.base = NULL;
+		return -1;
+	}
+	vm->mem.size = low;
+	vm->mem.high = high;
 	return 0;
 }
 
@@ -143,7 +178,7 @@ err_vcpus:
 		vcpu__destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 err_unmap:
-	munmap(vm->mem.base, vm->mem.size);
+	munmap(vm->mem.base, vm->map_len);
 err_close_vm:
 	close(vm->fd);
 err_close_dev:
@@ -162,7 +197,7 @@ void vm__destroy(struct vm *vm)
 		vcpu__destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	if (vm->mem.base)
-		munmap(vm->mem.base, vm->mem.size);
+		munmap(vm->mem.base, vm->map_len);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	if (vm->dev >= 0)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The ACPI tables of a khyp guest (ACPI 6.4 chapter 5): an RSDP (revision
- * 2) pointing at an RSDT and an XSDT, which list the FADT and the MADT;
- * the FADT points at the FACS and the DSDT.
+ * 2) pointing at an RSDT and an XSDT, which list the FADT, the MADT and
+ * the MCFG; the FADT points at the FACS and the DSDT.
  *
  *   MADT  one enabled Processor Local APIC per vCPU (ACPI processor ID =
  *         APIC ID = vCPU index), the IOAPIC (ID ncpus, 0xfec00000, GSI
@@ -13,15 +13,16 @@
  *         PM timer with TMR_VAL_EXT, GPE0), SCI_INT 9, no SMI_CMD (the
  *         guest is in ACPI mode from the start: SCI_EN reads 1), the reset
  *         register 0xcf9 <- 0x06, IAPC_BOOT_ARCH legacy devices and 8042,
- *         no C2/C3, the 32-bit and the 64-bit (X_) addresses.
+ *         no C2/C3, the 32-bit and the 64-bit (X_) addresses (but the
+ *         FACS's: FIRMWARE_CTRL only, as the spec wants one of the two).
+ *   MCFG  the ECAM of devices/pci.c: segment 0, buses 0-255, 0xb0000000.
  *   DSDT  AML assembled here: \_S5 (SLP_TYP 0, as QEMU q35), and in \_SB
- *         a processor device (ACPI0007) per vCPU, COM1 (PNP0501, 0x3f8
- *         IRQ 4), the RTC (PNP0B00, 0x70 IRQ 8), the keyboard controller
- *         (PNP0303, 0x60 and 0x64, IRQ 1), pvpanic (QEMU0001, 0x505),
- *         and the PCI host bridge PCI0 (PNP0A03, bus 0-255, config
- *         ports 0xcf8-0xcff, the I/O and memory windows of devices/pci.h
- *         where BARs go, and a _PRT routing slot S pin P to GSI
- *         PCI_INTX_GSI): without it an ACPI guest never scans PCI.
+ *         a processor device (ACPI0007) per vCPU and the PCI host bridge
+ *         PCI0 (PNP0A08, see aml_pci0: _CRS, _OSC, _PRT), under which
+ *         the ECAM as a motherboard resource (PNP0C02) and, in q35's ISA
+ *         scope, COM1 (PNP0501, 0x3f8 IRQ 4), the RTC (PNP0B00, 0x70
+ *         IRQ 8), the keyboard controller (PNP0303, 0x60 and 0x64, IRQ 1)
+ *         and pvpanic (QEMU0001, 0x505).
  *
  * Pure: it writes guest memory only; loader_test checks every table.
  */
@@ -42,6 +43,8 @@
 #define ACPI_FADT_REV		6
 #define ACPI_MADT_REV		3
 #define ACPI_DSDT_REV		2	/* 64-bit integers */
+#define ACPI_MCFG_LEN		(ACPI_HDR_LEN + 8 + 16)
+#define ACPI_MCFG_REV		1
 #define ACPI_LAPIC_ADDR		0xfee00000u
 #define ACPI_IOAPIC_ADDR	0xfec00000u
 
@@ -120,7 +123,7 @@ static void gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access,
 
 /* ---- AML (chapter 20), enough for names, devices and buffers ---- */
 
-#define AML_MAX_DEPTH		4
+#define AML_MAX_DEPTH		8
 #define AML_ZERO		0x00
 #define AML_ONE			0x01
 #define AML_NAME		0x08
@@ -132,9 +135,21 @@ static void gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access,
 #define AML_SCOPE		0x10
 #define AML_BUFFER		0x11
 #define AML_PACKAGE		0x12
+#define AML_METHOD		0x14
 #define AML_EXT			0x5b
-#define AML_DEVICE		0x82	/* after AML_EXT */
 #define AML_ROOT		'\\'
+#define AML_LOCAL0		0x60
+#define AML_ARG0		0x68
+#define AML_STORE		0x70
+#define AML_AND			0x7b
+#define AML_OR			0x7d
+#define AML_DEVICE		0x82	/* after AML_EXT */
+#define AML_CREATE_DWORD	0x8a	/* CreateDWordField */
+#define AML_LNOT		0x92
+#define AML_LEQUAL		0x93
+#define AML_IF			0xa0
+#define AML_ELSE		0xa1
+#define AML_RETURN		0xa4
 
 struct aml {
 	uint8_t *p;
@@ -279,16 +294,12 @@ static uint32_t eisa_id(const char *id)
 	return __builtin_bswap32(v);
 }
 
-/* Name (_HID, EisaId ("...")), always as a DWordConst, as iasl does. */
+static void aml_name_eisa(struct aml *a, const char *name, const char *id);
+
+/* Name (_HID, EisaId ("...")) */
 static void aml_hid_eisa(struct aml *a, const char *id)
 {
-	uint8_t b[4];
-
-	le(b, eisa_id(id), 4);
-	aml_byte(a, AML_NAME);
-	aml_name(a, "_HID");
-	aml_byte(a, AML_DWORD);
-	aml_bytes(a, b, 4);
+	aml_name_eisa(a, "_HID", id);
 }
 
 static void aml_device(struct aml *a, const char *name)
@@ -299,18 +310,26 @@ static void aml_device(struct aml *a, const char *name)
 	aml_name(a, name);
 }
 
-/* Resource descriptors (6.4): I/O port (decodes 16 bits), IRQ, end tag. */
+/*
+ * Resource descriptors (6.4): I/O port (decodes 16 bits), IRQ, 32-bit
+ * fixed memory, the Word and DWord address spaces of a bridge, end tag.
+ */
 struct res {
 	uint8_t b[128];
 	size_t len;
 };
 
+static void res_put(struct res *r, const void *d, size_t n)
+{
+	memcpy(r->b + r->len, d, n);
+	r->len += n;
+}
+
 static void res_io(struct res *r, uint16_t port, uint8_t len)
 {
 	uint8_t d[8] = { 0x47, 1, port, port >> 8, port, port >> 8, 1, len };
 
-	memcpy(r->b + r->len, d, sizeof(d));
-	r->len += sizeof(d);
+	res_put(r, d, sizeof(d));
 }
 
 /* IRQNoFlags () {irq}: edge, active high, exclusive */
@@ -318,37 +337,55 @@ static void res_irq(struct res *r, unsigned int irq)
 {
 	uint8_t d[3] = { 0x22, (1u << irq) & 0xff, (1u << irq) >> 8 };
 
-	memcpy(r->b + r->len, d, sizeof(d));
-	r->len += sizeof(d);
+	res_put(r, d, sizeof(d));
+}
+
+/* Memory32Fixed (ReadWrite, base, len) */
+static void res_mem32_fixed(struct res *r, uint32_t base, uint32_t len)
+{
+	uint8_t d[12] = { 0x86, 9, 0, 1 };
+
+	le(d + 4, base, 4);
+	le(d + 8, len, 4);
+	res_put(r, d, sizeof(d));
+}
+
+/* Address space types and a bridge's flags (6.4.3.5) */
+#define RES_SPACE_MEM		0
+#define RES_SPACE_IO		1
+#define RES_SPACE_BUS		2
+#define RES_PRODUCER_FIXED	0x0c	/* producer, MinFixed, MaxFixed */
+#define RES_IO_ENTIRE_RANGE	0x03
+#define RES_MEM_RW_UNCACHED	0x01
+
+/*
+ * WordBusNumber or WordIO (ResourceProducer, MinFixed, MaxFixed,
+ * PosDecode, ...): [min, max], no translation.
+ */
+static void res_word(struct res *r, uint8_t space, uint8_t tflags,
+		     uint16_t min, uint16_t max)
+{
+	uint8_t d[16] = { 0x88, 13, 0, space, RES_PRODUCER_FIXED, tflags };
+
+	le(d + 8, min, 2);
+	le(d + 10, max, 2);
+	le(d + 14, max - min + 1, 2);
+	res_put(r, d, sizeof(d));
 }
 
 /*
- * A bridge's window (6.4.3.5.2-3), produced for its children, minimum
- * and maximum fixed (general flags 0x0c): a Word Address Space
- * descriptor (WordBusNumber, WordIO: type 2 or 1) or a DWord one
- * (DWordMemory: type 0).  tflags: I/O 3 (entire range), memory 1
- * (read-write, not cacheable), bus 0.
+ * DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed,
+ * NonCacheable, ReadWrite, ...): [min, max]
  */
-static void res_word(struct res *r, uint8_t type, uint8_t tflags,
-		     uint16_t min, uint16_t max)
-{
-	uint16_t n = max - min + 1;
-	uint8_t d[16] = { 0x88, 13, 0, type, 0x0c, tflags, 0, 0,
-			  min, min >> 8, max, max >> 8, 0, 0, n, n >> 8 };
-
-	memcpy(r->b + r->len, d, sizeof(d));
-	r->len += sizeof(d);
-}
-
 static void res_dword_mem(struct res *r, uint32_t min, uint32_t max)
 {
-	uint8_t d[26] = { 0x87, 23, 0, 0, 0x0c, 1 };
+	uint8_t d[26] = { 0x87, 23, 0, RES_SPACE_MEM, RES_PRODUCER_FIXED,
+			  RES_MEM_RW_UNCACHED };
 
 	le(d + 10, min, 4);
 	le(d + 14, max, 4);
 	le(d + 22, max - min + 1, 4);
-	memcpy(r->b + r->len, d, sizeof(d));
-	r->len += sizeof(d);
+	res_put(r, d, sizeof(d));
 }
 
 /* Name (_CRS, ResourceTemplate () { ... }): a Buffer ending in the end tag. */
@@ -384,53 +421,211 @@ static void aml_isa_dev(struct aml *a, const char *name, const char *hid,
 	aml_close(a);
 }
 
-/*
- * PCI0, the host bridge of devices/pci.c: bus 0 (and the buses below
- * it), the configuration ports, the windows BARs are placed in, and the
- * INTx routing of every slot, as GSIs (Source 0: no link devices).
- */
-static void aml_pci0(struct aml *a)
+/* Name (NAME, EisaId ("...")), always as a DWordConst, as iasl does. */
+static void aml_name_eisa(struct aml *a, const char *name, const char *id)
 {
-	struct res r = { .len = 0 };
+	uint8_t b[4];
+
+	le(b, eisa_id(id), 4);
+	aml_byte(a, AML_NAME);
+	aml_name(a, name);
+	aml_byte(a, AML_DWORD);
+	aml_bytes(a, b, 4);
+}
+
+/* Ops with two operands and a target: And (x, y, target) ... */
+static void aml_op(struct aml *a, uint8_t op)
+{
+	aml_byte(a, op);
+}
+
+/* CreateDWordField (Arg3, off, NAME) */
+static void aml_create_dword_arg(struct aml *a, unsigned int arg,
+				 unsigned int off, const char *name)
+{
+	aml_byte(a, AML_CREATE_DWORD);
+	aml_byte(a, AML_ARG0 + arg);
+	aml_int(a, off);
+	aml_name(a, name);
+}
+
+/* Or (NAME, v, NAME) */
+static void aml_or_name(struct aml *a, const char *name, uint64_t v)
+{
+	aml_op(a, AML_OR);
+	aml_name(a, name);
+	aml_int(a, v);
+	aml_name(a, name);
+}
+
+/*
+ * The PCI Firmware Specification's _OSC (3.0, 4.5) for the host
+ * bridge: with its UUID and revision 1, the OS gets control of the
+ * features of OSC_GRANTED that it asks for (khyp's firmware handles
+ * none: no hotplug, no AER, no PME of its own); the capabilities-masked
+ * bit when that is less than it asked, an unknown revision or UUID
+ * flagged in the first dword.
+ *
+ *   Method (_OSC, 4) {
+ *     CreateDWordField (Arg3, 0, CDW1)
+ *     If (LEqual (Arg0, ToUUID ("33db4d5b-1ff7-401c-9657-7441c03dd766"))) {
+ *       CreateDWordField (Arg3, 8, CDW3)
+ *       And (CDW3, OSC_GRANTED, Local0)
+ *       If (LNot (LEqual (Arg1, 1))) { Or (CDW1, 0x08, CDW1) }
+ *       If (LNot (LEqual (CDW3, Local0))) { Or (CDW1, 0x10, CDW1) }
+ *       Store (Local0, CDW3)
+ *     } Else { Or (CDW1, 0x04, CDW1) }
+ *     Return (Arg3)
+ *   }
+ */
+#define OSC_GRANTED		0x3f	/* hotplug, SHPC, PME, AER, PCIe cap, LTR */
+#define OSC_UNKNOWN_UUID	0x04
+#define OSC_UNKNOWN_REV		0x08
+#define OSC_MASKED		0x10
+
+static void aml_pci_osc(struct aml *a)
+{
+	/* 33DB4D5B-1FF7-401C-9657-7441C03DD766 as ToUUID lays it out */
+	static const uint8_t uuid[16] = {
+		0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+		0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66,
+	};
+
+	aml_byte(a, AML_METHOD);
+	aml_open(a);
+	aml_name(a, "_OSC");
+	aml_byte(a, 4);				/* 4 args, not serialized */
+	aml_create_dword_arg(a, 3, 0, "CDW1");
+	aml_byte(a, AML_IF);
+	aml_open(a);
+	aml_op(a, AML_LEQUAL);
+	aml_byte(a, AML_ARG0);
+	aml_byte(a, AML_BUFFER);
+	aml_open(a);
+	aml_int(a, sizeof(uuid));
+	aml_bytes(a, uuid, sizeof(uuid));
+	aml_close(a);
+	aml_create_dword_arg(a, 3, 8, "CDW3");
+	aml_op(a, AML_AND);
+	aml_name(a, "CDW3");
+	aml_int(a, OSC_GRANTED);
+	aml_byte(a, AML_LOCAL0);
+	aml_byte(a, AML_IF);
+	aml_open(a);
+	aml_op(a, AML_LNOT);
+	aml_op(a, AML_LEQUAL);
+	aml_byte(a, AML_ARG0 + 1);
+	aml_int(a, 1);
+	aml_or_name(a, "CDW1", OSC_UNKNOWN_REV);
+	aml_close(a);
+	aml_byte(a, AML_IF);
+	aml_open(a);
+	aml_op(a, AML_LNOT);
+	aml_op(a, AML_LEQUAL);
+	aml_name(a, "CDW3");
+	aml_byte(a, AML_LOCAL0);
+	aml_or_name(a, "CDW1", OSC_MASKED);
+	aml_close(a);
+	aml_op(a, AML_STORE);
+	aml_byte(a, AML_LOCAL0);
+	aml_name(a, "CDW3");
+	aml_close(a);				/* If */
+	aml_byte(a, AML_ELSE);
+	aml_open(a);
+	aml_or_name(a, "CDW1", OSC_UNKNOWN_UUID);
+	aml_close(a);
+	aml_byte(a, AML_RETURN);
+	aml_byte(a, AML_ARG0 + 3);
+	aml_close(a);				/* Method */
+}
+
+/*
+ * _PRT, the INTx routing of devices/pci.c in APIC mode: every slot's
+ * INTA-INTD (_PRT pins 0-3) straight to its GSI, PCI_INTX_GSI (level,
+ * active low: what a GSI of a _PRT entry without a link device is).
+ */
+static void aml_pci_prt(struct aml *a)
+{
 	unsigned int slot, pin;
 
-	aml_device(a, "PCI0");
-	aml_hid_eisa(a, "PNP0A03");
-	aml_name_int(a, "_UID", 0);
-	aml_name_int(a, "_BBN", 0);
-	res_word(&r, 2, 0, 0, 0xff);
-	res_io(&r, PCI_CONFIG_ADDR, 8);
-	res_word(&r, 1, 3, 0, PCI_CONFIG_ADDR - 1);
-	res_word(&r, 1, 3, PCI_CONFIG_ADDR + 8, 0xffff);
-	res_dword_mem(&r, PCI_MEM_START, PCI_MEM_END - 1);
-	aml_crs(a, &r);
-
-	/* Name (_PRT, Package () { Package () { addr, pin, 0, GSI }, ... }) */
 	aml_byte(a, AML_NAME);
 	aml_name(a, "_PRT");
 	aml_byte(a, AML_PACKAGE);
 	aml_open(a);
-	aml_byte(a, (PCI_NR_SLOTS - 1) * 4);
-	for (slot = 1; slot < PCI_NR_SLOTS; slot++) {
+	aml_byte(a, PCI_NR_SLOTS * 4);
+	for (slot = 0; slot < PCI_NR_SLOTS; slot++) {
 		for (pin = 0; pin < 4; pin++) {
 			aml_byte(a, AML_PACKAGE);
 			aml_open(a);
 			aml_byte(a, 4);
 			aml_int(a, (uint64_t)slot << 16 | 0xffff);
 			aml_int(a, pin);
-			aml_int(a, 0);
+			aml_int(a, 0);		/* Source: none, a GSI */
 			aml_int(a, PCI_INTX_GSI(slot, pin + 1));
 			aml_close(a);
 		}
 	}
 	aml_close(a);
+}
+
+/*
+ * The host bridge (PCI Firmware Specification 3.0, 4.1): PNP0A08 (PCI
+ * Express, with PNP0A03 for older OSes), segment 0, bus 0, its windows
+ * as devices/pci.c decodes them: buses 0-255 (the ECAM's), all I/O but
+ * the config ports 0xcf8-0xcff (consumed), and the 32-bit memory window
+ * where the BARs go; _OSC; _PRT.  Below it the LPC bridge's place (q35's
+ * 00:1f.0, no PCI function of its own here) holds the legacy devices.
+ */
+static void aml_pci0(struct aml *a)
+{
+	struct res r = { .len = 0 };
+
+	aml_device(a, "PCI0");
+	aml_name_eisa(a, "_HID", "PNP0A08");
+	aml_name_eisa(a, "_CID", "PNP0A03");
+	aml_name_int(a, "_SEG", 0);
+	aml_name_int(a, "_BBN", 0);
+	aml_name_int(a, "_UID", 0);
+	res_word(&r, RES_SPACE_BUS, 0, 0, PCI_ECAM_BUS_LAST);
+	res_io(&r, PCI_CONFIG_ADDR, 8);
+	res_word(&r, RES_SPACE_IO, RES_IO_ENTIRE_RANGE, 0, PCI_CONFIG_ADDR - 1);
+	res_word(&r, RES_SPACE_IO, RES_IO_ENTIRE_RANGE, PCI_CONFIG_DATA + 4,
+		 0xffff);
+	res_dword_mem(&r, PCI_MEM_START, PCI_MEM_END - 1);
+	aml_crs(a, &r);
+	aml_pci_osc(a);
+	aml_pci_prt(a);
+
+	/* the ECAM, as a motherboard resource (Linux's MMCONFIG check) */
+	r.len = 0;
+	aml_device(a, "ECAM");
+	aml_name_eisa(a, "_HID", "PNP0C02");
+	res_mem32_fixed(&r, PCI_ECAM_BASE, PCI_ECAM_SIZE);
+	aml_crs(a, &r);
+	aml_close(a);
+
+	aml_device(a, "ISA");
+	aml_name_int(a, "_ADR", 0x001f0000);
+	aml_isa_dev(a, "COM1", "PNP0501", 1, 0x3f8, 8, 0, 4);
+	aml_isa_dev(a, "RTC", "PNP0B00", -1, 0x70, 2, 0, 8);
+	aml_isa_dev(a, "KBD", "PNP0303", -1, 0x60, 1, 0x64, 1);
+
+	/* pvpanic, as QEMU's ISA pvpanic device describes itself */
+	r.len = 0;
+	aml_device(a, "PEVT");
+	aml_name_str(a, "_HID", "QEMU0001");
+	res_io(&r, 0x505, 1);
+	aml_crs(a, &r);
+	aml_name_int(a, "_STA", 0xf);
+	aml_close(a);
+
+	aml_close(a);	/* ISA */
 	aml_close(a);	/* PCI0 */
 }
 
 /* The DSDT's AML (after the header) for ncpus vCPUs. */
 static void dsdt_aml(struct aml *a, unsigned int ncpus)
 {
-	struct res r = { .len = 0 };
 	unsigned int i;
 
 	/* Name (\_S5, Package (4) { 0, 0, 0, 0 }): SLP_TYPa, SLP_TYPb */
@@ -455,20 +650,7 @@ static void dsdt_aml(struct aml *a, unsigned int ncpus)
 		aml_name_int(a, "_UID", i);
 		aml_close(a);
 	}
-	aml_isa_dev(a, "COM1", "PNP0501", 1, 0x3f8, 8, 0, 4);
-	aml_isa_dev(a, "RTC", "PNP0B00", -1, 0x70, 2, 0, 8);
-	aml_isa_dev(a, "KBD", "PNP0303", -1, 0x60, 1, 0x64, 1);
-
-	/* pvpanic, as QEMU's ISA pvpanic device describes itself */
-	aml_device(a, "PEVT");
-	aml_name_str(a, "_HID", "QEMU0001");
-	res_io(&r, 0x505, 1);
-	aml_crs(a, &r);
-	aml_name_int(a, "_STA", 0xf);
-	aml_close(a);
-
 	aml_pci0(a);
-
 	aml_close(a);	/* \_SB */
 }
 
@@ -521,7 +703,7 @@ static void write_fadt(uint8_t *t, uint32_t facs, uint32_t dsdt)
 	gas(t + 116, GAS_IO, 8, GAS_BYTE, ACPI_RESET_PORT);
 	t[128] = ACPI_RESET_VALUE;
 	t[131] = 0;			/* minor version: ACPI 6.0 */
-	le(t + 132, facs, 8);		/* X_FIRMWARE_CTRL */
+	/* X_FIRMWARE_CTRL (132) stays 0: FIRMWARE_CTRL is set (5.2.9) */
 	le(t + 140, dsdt, 8);		/* X_DSDT */
 	gas(t + 148, GAS_IO, ACPI_PM1_EVT_LEN * 8, GAS_WORD, ACPI_PM1_EVT);
 	gas(t + 172, GAS_IO, ACPI_PM1_CNT_LEN * 8, GAS_WORD, ACPI_PM1_CNT);
@@ -580,6 +762,22 @@ static void write_madt(uint8_t *t, unsigned int ncpus)
 	acpi_checksum(t, len);
 }
 
+/*
+ * MCFG (PCI Firmware Specification 3.0, 4.1.2): one ECAM allocation,
+ * segment 0, buses 0-255 at PCI_ECAM_BASE (devices/pci.c).
+ */
+static void write_mcfg(uint8_t *t)
+{
+	uint8_t *e = t + ACPI_HDR_LEN + 8;
+
+	acpi_header(t, "MCFG", ACPI_MCFG_LEN, ACPI_MCFG_REV);
+	le(e, PCI_ECAM_BASE, 8);
+	le(e + 8, 0, 2);		/* segment */
+	e[10] = 0;			/* first bus */
+	e[11] = PCI_ECAM_BUS_LAST;
+	acpi_checksum(t, ACPI_MCFG_LEN);
+}
+
 /* An RSDT (4-byte entries) or XSDT (8-byte) listing n tables. */
 static size_t write_sdt(uint8_t *t, const char *sig, unsigned int width,
 			const uint64_t *tables, unsigned int n)
@@ -602,7 +800,7 @@ int acpi__write(struct guest_mem *gm, unsigned int ncpus,
 	const size_t base = ACPI_AREA_START;
 	struct aml a = { .cap = 0 };
 	struct acpi_layout l;
-	uint64_t tables[2];
+	uint64_t tables[3];
 	size_t at;
 
 	if (gm->size < ACPI_AREA_END) {
@@ -624,10 +822,11 @@ int acpi__write(struct guest_mem *gm, unsigned int ncpus,
 	l.rsdp = base;
 	l.facs = base + 64;		/* 64-byte aligned */
 	l.rsdt = l.facs + ACPI_FACS_LEN;
-	l.xsdt = align16(l.rsdt + ACPI_HDR_LEN + 2 * 4);
-	l.fadt = align16(l.xsdt + ACPI_HDR_LEN + 2 * 8);
+	l.xsdt = align16(l.rsdt + ACPI_HDR_LEN + 3 * 4);
+	l.fadt = align16(l.xsdt + ACPI_HDR_LEN + 3 * 8);
 	l.madt = align16(l.fadt + ACPI_FADT_LEN);
-	l.dsdt = align16(l.madt + madt_len(ncpus));
+	l.mcfg = align16(l.madt + madt_len(ncpus));
+	l.dsdt = align16(l.mcfg + ACPI_MCFG_LEN);
 
 	a.p = area + (l.dsdt - base) + ACPI_HDR_LEN;
 	a.cap = sizeof(area) - (l.dsdt - base) - ACPI_HDR_LEN;
@@ -644,10 +843,12 @@ int acpi__write(struct guest_mem *gm, unsigned int ncpus,
 	write_facs(area + (l.facs - base));
 	write_fadt(area + (l.fadt - base), l.facs, l.dsdt);
 	write_madt(area + (l.madt - base), ncpus);
+	write_mcfg(area + (l.mcfg - base));
 	tables[0] = l.fadt;
 	tables[1] = l.madt;
-	write_sdt(area + (l.rsdt - base), "RSDT", 4, tables, 2);
-	write_sdt(area + (l.xsdt - base), "XSDT", 8, tables, 2);
+	tables[2] = l.mcfg;
+	write_sdt(area + (l.rsdt - base), "RSDT", 4, tables, 3);
+	write_sdt(area + (l.xsdt - base), "XSDT", 8, tables, 3);
 	write_rsdp(area, l.rsdt, l.xsdt);
 
 	at = l.end - base;

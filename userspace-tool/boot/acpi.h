@@ -61,7 +61,7 @@
 
 /* Where acpi__write put each table (guest-physical), for tests and --trace. */
 struct acpi_layout {
-	uint64_t rsdp, facs, rsdt, xsdt, fadt, madt, dsdt;
+	uint64_t rsdp, facs, rsdt, xsdt, fadt, madt, mcfg, dsdt;
 	uint64_t end;		/* one past the last byte written */
 };
 

@@ -204,25 +204,36 @@ static int bz_place_initrd(const struct guest_mem *gm,
 	return 0;
 }
 
-static void bz_e820(unsigned char *bp, uint64_t ram)
+/*
+ * The e820 map of boot/loader.h's layout: the RAM below 640 KiB and
+ * from 1 MiB to the PCI hole, the EBDA and the BIOS area (the ACPI
+ * tables, acpi.h, and the MP table) reserved, the ECAM reserved (Linux
+ * uses MMCONFIG only where the firmware reserved it), the RAM from
+ * 4 GiB.
+ */
+static void bz_e820(unsigned char *bp, const struct guest_mem *gm)
 {
 	const uint64_t map[][3] = {
 		{ 0, LOW_MEM_END, E820_RAM },
 		{ LOW_MEM_END, 0xa0000 - LOW_MEM_END, E820_RESERVED },
-		/* the ACPI tables (acpi.h) and the MP table */
 		{ BIOS_AREA_START, HIGH_MEM_START - BIOS_AREA_START, E820_RESERVED },
-		{ HIGH_MEM_START, ram - HIGH_MEM_START, E820_RAM },
+		{ HIGH_MEM_START, gm->size - HIGH_MEM_START, E820_RAM },
+		{ MEM_ECAM_START, MEM_ECAM_SIZE, E820_RESERVED },
+		{ MEM_HIGH_START, gm->high, E820_RAM },
 	};
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < ARRAY_SIZE(map); i++) {
-		unsigned char *e = bp + BP_E820_TABLE + 20 * i;
+		unsigned char *e = bp + BP_E820_TABLE + 20 * n;
 
+		if (!map[i][1])
+			continue;	/* no RAM above 4 GiB */
 		wr(e, 0, map[i][0], 8);
 		wr(e, 8, map[i][1], 8);
 		wr(e, 16, map[i][2], 4);
+		n++;
 	}
-	bp[BP_E820_ENTRIES] = ARRAY_SIZE(map);
+	bp[BP_E820_ENTRIES] = n;
 }
 
 int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
@@ -244,10 +255,10 @@ int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
 	ret = bz_parse(p, len, &h, err, errlen);
 	if (ret)
 		return ret;
-	if (gm->size > LINUX_RAM_MAX)
+	if (gm->size > MEM_LOW_MAX)
 		return loader_fail(err, errlen, -ERANGE,
-				   "%s of RAM: a Linux guest has at most 3 GiB until the launcher leaves a PCI hole",
-				   fmt_size(a, gm->size));
+				   "%s of RAM below 4 GiB runs into the PCI hole at 0x%llx",
+				   fmt_size(a, gm->size), MEM_LOW_MAX);
 	if (gm->size < HIGH_MEM_START || gm->size < LINUX_CMDLINE + LINUX_CMDLINE_MAX)
 		return loader_fail(err, errlen, -ERANGE,
 				   "guest RAM (%s) is too small for Linux",
@@ -290,7 +301,7 @@ int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
 	wr(bp, HDR_RAMDISK_SIZE, ilen, 4);
 	wr(bp, BP_EXT_RAMDISK_SIZE, (uint64_t)ilen >> 32, 4);
 	wr(bp, BP_EXT_CMD_LINE_PTR, 0, 4);
-	bz_e820(bp, gm->size);
+	bz_e820(bp, gm);
 
 	bi->format = IMAGE_BZIMAGE;
 	bi->mode = h.entry64 ? MODE_LONG64 : MODE_PROT32;

@@ -27,11 +27,65 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Guest RAM: guest-physical [0, size) is mapped at base. */
+/*
+ * The guest-physical map of every khyp machine, whatever the image (as
+ * QEMU's q35 lays it out):
+ *
+ *   [0, low)                   RAM (the loaders' "guest RAM")
+ *   [low, 0xb0000000)          nothing, when low is 2 GiB
+ *   [0xb0000000, 0xc0000000)   PCIe ECAM (MMCONFIG), buses 0-255
+ *   [0xc0000000, 0xfec00000)   the 32-bit PCI window, where BARs go
+ *   [0xfec00000, 4 GiB)        the IOAPIC and the local APICs
+ *   [4 GiB, 4 GiB + high)      the rest of the RAM
+ *
+ * low is all of the RAM when it is less than 2816 MiB (0xb0000000), else
+ * 2 GiB (q35's rule: the split on a gigabyte, the 32-bit PCI window
+ * large); high is what remains.  So no RAM is ever under the ECAM or a
+ * BAR the launcher places, for any -m.
+ */
+#define MEM_ECAM_START		0xb0000000ULL
+#define MEM_ECAM_SIZE		0x10000000ULL	/* 1 MiB per bus, 256 buses */
+#define MEM_PCI_START		0xc0000000ULL
+#define MEM_PCI_END		0xfec00000ULL
+#define MEM_LOW_MAX		MEM_ECAM_START
+#define MEM_LOW_SPLIT		0x80000000ULL
+#define MEM_HIGH_START		0x100000000ULL
+
+/* How -m @ram bytes split into *low (from 0) and *high (from 4 GiB). */
+static inline void mem_split(uint64_t ram, uint64_t *low, uint64_t *high)
+{
+	*low = ram < MEM_LOW_MAX ? ram : MEM_LOW_SPLIT;
+	*high = ram - *low;
+}
+
+/*
+ * Guest RAM: guest-physical [0, size) is mapped at base, and, when high
+ * is not 0, [MEM_HIGH_START, MEM_HIGH_START + high) at base +
+ * MEM_HIGH_START (the hole between is not mapped).  The loaders place
+ * everything in [0, size); only the memory maps they write describe
+ * the high part.
+ */
 struct guest_mem {
 	unsigned char *base;
 	uint64_t size;
+	uint64_t high;
 };
+
+/*
+ * The host address of guest-physical [gpa, gpa + len) when it lies
+ * wholly in one of the two RAM ranges, else NULL: a guest's DMA address
+ * must never reach the hole or beyond.
+ */
+static inline void *guest_mem__ptr(const struct guest_mem *gm, uint64_t gpa,
+				   uint64_t len)
+{
+	if (len <= gm->size && gpa <= gm->size - len)
+		return gm->base + gpa;
+	if (gm->high && gpa >= MEM_HIGH_START && len <= gm->high &&
+	    gpa - MEM_HIGH_START <= gm->high - len)
+		return gm->base + gpa;
+	return NULL;
+}
 
 enum image_format {
 	IMAGE_FLAT,
@@ -82,7 +136,6 @@ enum boot_mode {
 #define LINUX_ZERO_PAGE		0x10000
 #define LINUX_CMDLINE		0x20000
 #define LINUX_CMDLINE_MAX	0x10000
-#define LINUX_RAM_MAX		(3ULL << 30)	/* no PCI hole yet */
 
 /* Multiboot v1. */
 #define MB_HEADER_MAGIC		0x1badb002
@@ -256,8 +309,9 @@ bool bzimage_detect(const void *img, size_t len);
  * image's setup header, the command line pointer (LINUX_CMDLINE), the
  * initrd and an e820 map.  The guest starts at the 64-bit entry (load +
  * 0x200, MODE_LONG64) when xloadflags offers it, else at the 32-bit one
- * (MODE_PROT32), with boot_params set for RSI.  Guest RAM may not exceed
- * LINUX_RAM_MAX.
+ * (MODE_PROT32), with boot_params set for RSI.  The e820 map describes
+ * all of gm, the RAM from 4 GiB too; gm->size may not reach into the
+ * PCI hole (MEM_LOW_MAX).
  */
 int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
 		 const struct linux_args *la, struct boot_info *bi,

@@ -52,6 +52,10 @@ static unsigned int build_mmap(const struct guest_mem *gm,
 		map[n++] = (struct mb_mmap_entry){ 20, HIGH_MEM_START,
 						   gm->size - HIGH_MEM_START,
 						   MB_MMAP_AVAILABLE };
+	/* the RAM above the PCI hole (loader.h) */
+	if (gm->high)
+		map[n++] = (struct mb_mmap_entry){ 20, MEM_HIGH_START, gm->high,
+						   MB_MMAP_AVAILABLE };
 	return n;
 }
 

@@ -170,6 +170,17 @@ static int acpi_pm__gpe0_io(struct bus_access *a, void *opaque)
 	return RUN_CONTINUE;
 }
 
+void acpi_pm__reset(struct acpi_pm *pm)
+{
+	uint64_t (*now_ns)(void) = pm->now_ns;
+	bool logged = pm->sleep_logged;	/* the launcher's: once a run */
+
+	memset(pm, 0, sizeof(*pm));
+	pm->now_ns = now_ns;
+	pm->sleep_logged = logged;
+	pm->tmr_start_ns = now_ns();
+}
+
 int acpi_pm__init(struct machine *m, char *err, size_t errlen)
 {
 	struct acpi_pm *pm = &m->acpi_pm;
@@ -192,7 +203,7 @@ int acpi_pm__init(struct machine *m, char *err, size_t errlen)
 
 	memset(pm, 0, sizeof(*pm));
 	pm->now_ns = acpi_pm__monotonic;
-	pm->tmr_start_ns = pm->now_ns();
+	acpi_pm__reset(pm);
 	if (bus__register(&m->ports, &pm1, err, errlen))
 		return -1;
 	return bus__register(&m->ports, &gpe0, err, errlen);

@@ -28,5 +28,10 @@ struct acpi_pm {
 uint64_t acpi_pm__ticks(uint64_t ns);
 /* The timer's 32-bit value now. */
 uint32_t acpi_pm__timer(struct acpi_pm *pm);
+/*
+ * A machine reset (--reboot restart): status, enables, control and GPE0
+ * cleared, the timer from 0 again, as ICH9's PLTRST# leaves the block.
+ */
+void acpi_pm__reset(struct acpi_pm *pm);
 
 #endif /* KHYP_ACPI_PM_H */

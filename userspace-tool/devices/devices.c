@@ -89,6 +89,8 @@ void devices__reset(struct machine *m)
 	serial__reset(m);
 	rtc__reset(&m->rtc);
 	reset__devices(m);
+	acpi_pm__reset(&m->acpi_pm);
+	pci__reset(&m->pci);		/* and the PCI devices (ops->reset) */
 }
 
 int devices__start(struct machine *m)

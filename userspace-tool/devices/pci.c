@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PCI bus 0 of a khyp machine (pci.h): configuration mechanism #1, the
- * Q35 host bridge at 00:00.0, the type 0 header of every device with its
+ * PCI bus 0 of a khyp machine (pci.h): configuration mechanism #1 and
+ * the ECAM (one config access path for both), the Q35 host bridge at
+ * 00:00.0, the type 0 header of every device with its
  * BARs placed as firmware would, the capability list, INTx on a fixed
  * routing and MSI-X.  Pure apart from the two interrupt hooks, which
  * pci_host__init() points at the VM's ioctls: loader_test checks the
@@ -512,6 +513,18 @@ static bool bar_update(struct pci_dev *d, unsigned int nr)
 	return was != b->mapped || (b->mapped && old != addr);
 }
 
+static void bars_unmap(struct pci_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		if (!d->bars[i].mapped)
+			continue;
+		bus__unregister(bar_bus(d, &d->bars[i]), d->bars[i].addr);
+		d->bars[i].mapped = false;
+	}
+}
+
 static bool bars_update(struct pci_dev *d)
 {
 	bool changed = false;
@@ -579,22 +592,42 @@ static void pci__cfg_write(struct pci_dev *d, unsigned int off,
 		d->ops->decode_changed(d);
 }
 
-/* The device config address @addr selects, or NULL: all-ones. */
-static struct pci_dev *pci__select(struct pci_host *h, uint32_t addr)
+/* The function at bus:slot.fn, or NULL (reads all-ones). */
+static struct pci_dev *pci__select(struct pci_host *h, unsigned int bus,
+				   unsigned int slot, unsigned int fn)
 {
-	unsigned int bus = (addr >> 16) & 0xff, slot = (addr >> 11) & 0x1f;
-	unsigned int fn = (addr >> 8) & 7;
-
-	if (!(addr & PCI_CONFIG_ENABLE) || bus || fn)
+	if (bus || fn || slot >= PCI_NR_SLOTS)
 		return NULL;
 	return h->slots[slot];
+}
+
+/*
+ * A config access of a->size bytes at offset off of bus:slot.fn, from
+ * either mechanism: offsets past the 256 bytes of a conventional
+ * function read all-ones and take no write, as on a PCIe bus.
+ */
+static void pci__config_access(struct pci_host *h, unsigned int bus,
+			       unsigned int slot, unsigned int fn,
+			       unsigned int off, struct bus_access *a)
+{
+	struct pci_dev *d = pci__select(h, bus, slot, fn);
+
+	if (!d || off + a->size > PCI_CFG_SIZE) {
+		if (!a->write)
+			a->data = access_mask(a->size);
+		return;
+	}
+	if (a->write)
+		pci__cfg_write(d, off, a->size, a->data);
+	else
+		a->data = pci__cfg_read(d, off, a->size);
 }
 
 int pci__config_io(struct bus_access *a, void *opaque)
 {
 	struct pci_host *h = opaque;
-	unsigned int off, port = a->addr;
-	struct pci_dev *d;
+	unsigned int port = a->addr;
+	uint32_t ca = h->config_addr;
 
 	if (port == PCI_CONFIG_ADDR && a->size == 4) {
 		if (a->write)
@@ -603,23 +636,31 @@ int pci__config_io(struct bus_access *a, void *opaque)
 			a->data = h->config_addr;
 		return RUN_CONTINUE;
 	}
-	if (port < PCI_CONFIG_DATA || port + a->size > PCI_CONFIG_DATA + 4) {
+	if (port < PCI_CONFIG_DATA || port + a->size > PCI_CONFIG_DATA + 4 ||
+	    !(ca & PCI_CONFIG_ENABLE)) {
 		/* bytes and words of 0xcf8-0xcfb: nothing (no type 2) */
 		if (!a->write)
 			a->data = access_mask(a->size);
 		return RUN_CONTINUE;
 	}
-	d = pci__select(h, h->config_addr);
-	off = (h->config_addr & 0xfc) + (port - PCI_CONFIG_DATA);
-	if (!d) {
+	pci__config_access(h, (ca >> 16) & 0xff, (ca >> 11) & 0x1f,
+			   (ca >> 8) & 7, (ca & 0xfc) + (port - PCI_CONFIG_DATA),
+			   a);
+	return RUN_CONTINUE;
+}
+
+int pci__ecam_io(struct bus_access *a, void *opaque)
+{
+	unsigned int off = a->off & 0xfff;
+
+	/* an access that is not naturally aligned is not a config access */
+	if (off & (a->size - 1)) {
 		if (!a->write)
 			a->data = access_mask(a->size);
 		return RUN_CONTINUE;
 	}
-	if (a->write)
-		pci__cfg_write(d, off, a->size, a->data);
-	else
-		a->data = pci__cfg_read(d, off, a->size);
+	pci__config_access(opaque, (a->off >> 20) & 0xff, (a->off >> 15) & 0x1f,
+			   (a->off >> 12) & 7, off, a);
 	return RUN_CONTINUE;
 }
 
@@ -676,6 +717,11 @@ int pci__init(struct pci_host *h, struct bus *ports, struct bus *mmio,
 		  .len = 4, .widths = BUS_WIDTH_1 | BUS_WIDTH_2 | BUS_WIDTH_4,
 		  .handle = pci__config_io, .opaque = h },
 	};
+	const struct bus_dev ecam = {
+		.name = "PCIe ECAM", .base = PCI_ECAM_BASE, .len = PCI_ECAM_SIZE,
+		.widths = BUS_WIDTH_1 | BUS_WIDTH_2 | BUS_WIDTH_4,
+		.handle = pci__ecam_io, .opaque = h,
+	};
 	unsigned int i;
 	int ret;
 
@@ -697,11 +743,15 @@ int pci__init(struct pci_host *h, struct bus *ports, struct bus *mmio,
 		if (ret)
 			return ret;
 	}
+	ret = bus__register(mmio, &ecam, err, errlen);
+	if (ret)
+		return ret;
 	pci_dev__init(&h->bridge, "PCI host bridge", &bridge);
 	/* a host bridge's I/O and memory decoding is always on (Q35 MCH: 6) */
 	cfg_set(&h->bridge, PCI_COMMAND, 2,
 		PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	pci__plug(h, &h->bridge, 0);
+	memcpy(h->bridge.cfg_reset, h->bridge.cfg, PCI_CFG_SIZE);
 	h->nr_slots = 1;
 	return 0;
 }
@@ -782,7 +832,51 @@ int pci__register(struct pci_host *h, struct pci_dev *d,
 					 "%s: BAR %u at 0x%" PRIx64 " overlaps another device",
 					 d->name, i, d->bars[i].addr);
 	}
+	memcpy(d->cfg_reset, d->cfg, PCI_CFG_SIZE);
 	return 0;
+}
+
+/* One function back to its registration state; under h->lock. */
+static void pci__reset_dev(struct pci_dev *d)
+{
+	unsigned int i;
+
+	memcpy(d->cfg, d->cfg_reset, sizeof(d->cfg));
+	d->intx_level = false;
+	d->intx_out = false;
+	for (i = 0; i < d->msix_nr; i++) {
+		d->msix[i].addr = 0;
+		d->msix[i].data = 0;
+		d->msix[i].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
+	if (d->msix_nr)
+		memset(d->msix_pba, 0, 8 * msix_pba_words(d));
+}
+
+void pci__reset(struct pci_host *h)
+{
+	struct pci_dev *d;
+	unsigned int i;
+
+	pthread_mutex_lock(&h->lock);
+	h->config_addr = 0;
+	memset(h->gsi_count, 0, sizeof(h->gsi_count));
+	for (i = 0; i < PCI_NR_SLOTS; i++)
+		if (h->slots[i])
+			pci__reset_dev(h->slots[i]);
+	pthread_mutex_unlock(&h->lock);
+	/* all BARs off first: one the guest moved may sit on another's place */
+	for (i = 0; i < PCI_NR_SLOTS; i++)
+		if (h->slots[i])
+			bars_unmap(h->slots[i]);
+	for (i = 0; i < PCI_NR_SLOTS; i++) {
+		d = h->slots[i];
+		if (!d)
+			continue;
+		bars_update(d);		/* back where they were placed */
+		if (d->ops && d->ops->reset)
+			d->ops->reset(d);
+	}
 }
 
 int pci_host__init(struct machine *m, char *err, size_t errlen)

@@ -2,14 +2,18 @@
 /*
  * PCI in the launcher: one conventional PCI bus (bus 0) behind a host
  * bridge, reached through configuration mechanism #1 (ports 0xcf8 and
- * 0xcfc-0xcff), and the API a device model (virtio-pci, ...) uses.
+ * 0xcfc-0xcff) and through the ECAM (PCIe's memory-mapped configuration
+ * space, MMCONFIG: 1 MiB per bus from PCI_ECAM_BASE, 4 KiB per
+ * function, which the MCFG table names), and the API a device model
+ * (virtio-pci, ...) uses.
  *
  * The machine (struct machine's @pci) has one struct pci_host.  At
  * 00:00.0 sits the host bridge, Intel's Q35 MCH as QEMU's q35 shows it
  * (8086:29c0, class 0x060000, subsystem 1af4:1100, header type 0, no
  * BARs).  Devices take the next free slots, 1, 2, ... in the order they
  * call pci__register(); function 0 only (no multi-function devices);
- * every other slot and function reads all-ones.  No ECAM (MMCONFIG) yet.
+ * every other slot and function reads all-ones, on bus 0 and on every
+ * other bus the ECAM covers.
  *
  * A device model embeds a struct pci_dev (container_of, or its @priv),
  * then, before pci__register():
@@ -32,7 +36,10 @@
  * the new range overlaps another device's stays unmapped until moved
  * again), then calls ops->decode_changed.
  *
- * Config space (256 bytes, no extended space): the standard type 0
+ * Config space (256 bytes, no extended space: through the ECAM, offsets
+ * 0x100-0xfff read all-ones, as a conventional function's do on PCIe;
+ * an ECAM access of 1, 2 or 4 bytes, naturally aligned): the standard
+ * type 0
  * header with its read-only and writable bits (command: I/O, memory,
  * bus master, parity, SERR#, INTx disable writable; status read-only,
  * bit 3 the INTx state, bit 4 set when there are capabilities; BARs with
@@ -88,6 +95,7 @@
 #include <stdint.h>
 #include <linux/pci_regs.h>	/* PCI_COMMAND, PCI_CAP_ID_*, ... */
 
+#include "../boot/loader.h"
 #include "../bus.h"
 
 #define PCI_CONFIG_ADDR		0xcf8	/* dword: the address register */
@@ -99,11 +107,16 @@
 #define PCI_NR_BARS		6
 #define PCI_CAP_FIRST		0x40	/* the first capability's offset */
 
-/* Where pci__register() places BARs: [start, end). */
+/* Where pci__register() places BARs: [start, end) (boot/loader.h's map). */
 #define PCI_IO_START		0xc000
 #define PCI_IO_END		0x10000
-#define PCI_MEM_START		0xe0000000ULL
-#define PCI_MEM_END		0xfec00000ULL	/* the IOAPIC above */
+#define PCI_MEM_START		MEM_PCI_START	/* 0xc0000000 */
+#define PCI_MEM_END		MEM_PCI_END	/* 0xfec00000: the IOAPIC */
+
+/* The ECAM (PCIe enhanced configuration access, MMCONFIG) */
+#define PCI_ECAM_BASE		MEM_ECAM_START	/* 0xb0000000 */
+#define PCI_ECAM_SIZE		MEM_ECAM_SIZE	/* buses 0-255 */
+#define PCI_ECAM_BUS_LAST	255
 
 /* The GSI (IOAPIC pin) of INTx pin (1-4) of a device in slot. */
 #define PCI_INTX_GSI(slot, pin)	(16 + (((slot) + (pin) - 1) & 3))
@@ -148,6 +161,14 @@ struct pci_dev_ops {
 	 * already updated: pci_dev__bar_addr() tells where each BAR is).
 	 */
 	void (*decode_changed)(struct pci_dev *d);
+	/*
+	 * A machine reset (pci__reset): the core has put the device's
+	 * config space, BARs and MSI-X back as pci__register() left them;
+	 * the device's own state goes back to power-on.  Between two
+	 * boots: no vCPU runs and no VM exists (an interrupt raised now
+	 * goes nowhere), no lock is held.
+	 */
+	void (*reset)(struct pci_dev *d);
 };
 
 /* What a device says about itself (pci_dev__init). */
@@ -192,6 +213,7 @@ struct pci_dev {
 	unsigned int slot;
 	uint8_t cfg[PCI_CFG_SIZE];	/* config space, as the guest reads it */
 	uint8_t wmask[PCI_CFG_SIZE];	/* bits the guest may write */
+	uint8_t cfg_reset[PCI_CFG_SIZE];	/* cfg as registered: a reset's */
 	uint16_t cap_end;		/* next free capability offset */
 	uint8_t cap_last;		/* offset of the last capability, 0 none */
 	struct pci_bar bars[PCI_NR_BARS];
@@ -272,8 +294,9 @@ int pci_dev__msix(struct pci_dev *d, unsigned int nvec, unsigned int bar,
 
 /*
  * Set up h with its host bridge, claim 0xcf8 (dword) and 0xcfc-0xcff on
- * ports, and point the interrupt hooks at the VM fd vm_fd (-1: none,
- * every interrupt fails with -ENXIO).  0 or a negative errno (err).
+ * ports and the ECAM on mmio, and point the interrupt hooks at the VM
+ * fd vm_fd (-1: none, every interrupt fails with -ENXIO).  0 or a
+ * negative errno (err).
  */
 int pci__init(struct pci_host *h, struct bus *ports, struct bus *mmio,
 	      int vm_fd, char *err, size_t errlen);
@@ -285,9 +308,21 @@ void pci__exit(struct pci_host *h);
  */
 int pci__register(struct pci_host *h, struct pci_dev *d,
 		  char *err, size_t errlen);
+/*
+ * A machine reset (--reboot restart), between two boots: every
+ * function's config space, BARs (where pci__register() placed them,
+ * decoding) and MSI-X (disabled, entries masked, nothing pending) as at
+ * registration, INTx low and no GSI held (the new VM's lines start
+ * low), 0xcf8 cleared; then each device's ops->reset.
+ */
+void pci__reset(struct pci_host *h);
 
-/* The config mechanism #1 ports (bus.h handlers; opaque: the host). */
+/*
+ * The config mechanism #1 ports and the ECAM's MMIO (bus.h handlers;
+ * opaque: the host): both end in the same config access of a function.
+ */
 int pci__config_io(struct bus_access *a, void *opaque);
+int pci__ecam_io(struct bus_access *a, void *opaque);
 
 /* ---- a registered device, at run time ---- */
 

@@ -12,10 +12,14 @@
  * written except that SET clears UIE (as the chip does); C read-only,
  * cleared by a read; D always VRT.  0x0e-0x7f are NVRAM.
  *
- * Not modelled: the divider's reset and test settings stop nothing (the
- * clock keeps running), daylight-saving (DSE) is kept but never applied,
- * and a periodic rate above 1024 Hz raises at most 1024 interrupts per
- * second (register C still shows PF at the rate set).
+ * The clock stops, holding its time in the time registers, while B's SET
+ * bit is set or A's divider is not in its running setting (010: reset
+ * and test settings); it runs on from what they hold when both allow.
+ *
+ * Not modelled: the half second a divider reset delays the first update
+ * by, daylight-saving (DSE) is kept but never applied, and a periodic
+ * rate above 1024 Hz raises at most 1024 interrupts per second (register
+ * C still shows PF at the rate set).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -294,33 +298,44 @@ static void rtc__thaw(struct rtc *r, int64_t host)
 	r->last_ns = rtc__guest_ns(r, host);
 }
 
+/*
+ * The clock stopped (SET, or the divider out of its running setting):
+ * the time registers hold the time it stopped at; it started again:
+ * it runs on from what they hold.
+ */
+static void rtc__run_changed(struct rtc *r, bool was_running, int64_t host)
+{
+	if (was_running && !rtc__running(r))
+		rtc__freeze(r, host);
+	else if (!was_running && rtc__running(r))
+		rtc__thaw(r, host);
+}
+
 static void rtc__write(struct rtc *r, unsigned int idx, uint8_t v)
 {
 	int64_t host = rtc__host_ns(r);
-	bool was_set = r->ram[RTC_REG_B] & RTC_B_SET;
+	bool was_running = rtc__running(r);
 
 	rtc__update(r, host);
 	if (rtc__is_time_reg(idx)) {
-		if (!was_set)
+		if (was_running)
 			rtc__freeze(r, host);
 		r->ram[idx] = v;
-		if (!was_set)
+		if (was_running)
 			rtc__thaw(r, host);
 		return;
 	}
 	switch (idx) {
 	case RTC_REG_A:
 		r->ram[idx] = v & ~RTC_A_UIP;
+		rtc__run_changed(r, was_running, host);
 		r->last_ns = rtc__guest_ns(r, host);
 		return;
 	case RTC_REG_B:
 		if (v & RTC_B_SET)
 			v &= ~RTC_B_UIE;
-		if ((v & RTC_B_SET) && !was_set)
-			rtc__freeze(r, host);
 		r->ram[idx] = v;
-		if (!(v & RTC_B_SET) && was_set)
-			rtc__thaw(r, host);
+		rtc__run_changed(r, was_running, host);
 		/* an event already flagged interrupts once enabled */
 		if (r->ram[RTC_REG_C] & v & (RTC_B_PIE | RTC_B_AIE | RTC_B_UIE)) {
 			r->ram[RTC_REG_C] |= RTC_C_IRQF;
@@ -406,22 +421,39 @@ static int rtc__io(struct bus_access *a, void *opaque)
 	return RUN_CONTINUE;
 }
 
-/* Raises IRQ 8 on time for the events the guest enabled; under m->lock. */
+int64_t rtc__wait_ns(struct rtc *r)
+{
+	int64_t next = rtc__tick(r), now;
+
+	if (!next)
+		return -1;
+	now = rtc__host_ns(r);
+	return next > now ? next - now : 0;
+}
+
+/*
+ * Raises IRQ 8 on time for the events the guest enabled; under m->lock.
+ * It sleeps until the next event on CLOCK_MONOTONIC (rtc_cond's clock),
+ * so that a step of the host's wall clock neither wakes it early nor
+ * holds it back; the event's time itself comes from the wall clock.
+ */
 static void *rtc__thread(void *arg)
 {
 	struct machine *m = arg;
 	struct timespec ts;
-	int64_t next;
+	int64_t wait, at;
 
 	pthread_mutex_lock(&m->lock);
 	while (!m->rtc_thread_stop) {
-		next = rtc__tick(&m->rtc);
-		if (!next) {
+		wait = rtc__wait_ns(&m->rtc);
+		if (wait < 0) {
 			pthread_cond_wait(&m->rtc_cond, &m->lock);
 			continue;
 		}
-		ts.tv_sec = next / NSEC_PER_SEC_RTC;
-		ts.tv_nsec = next % NSEC_PER_SEC_RTC;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		at = ts.tv_sec * NSEC_PER_SEC_RTC + ts.tv_nsec + wait;
+		ts.tv_sec = at / NSEC_PER_SEC_RTC;
+		ts.tv_nsec = at % NSEC_PER_SEC_RTC;
 		pthread_cond_timedwait(&m->rtc_cond, &m->lock, &ts);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -431,12 +463,16 @@ static void *rtc__thread(void *arg)
 /* After m->lock exists: the thread, if an irqchip can take IRQ 8. */
 int rtc__start(struct machine *m)
 {
+	pthread_condattr_t ca;
 	int r;
 
 	if (!m->vm.irqchip)
 		return 0;
 	m->rtc_thread_stop = false;
-	pthread_cond_init(&m->rtc_cond, NULL);	/* CLOCK_REALTIME */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->rtc_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	r = devices__thread(&m->rtc_thread, rtc__thread, m);
 	if (r) {
 		pthread_cond_destroy(&m->rtc_cond);
@@ -463,7 +499,7 @@ void rtc__stop(struct machine *m)
 int rtc__dev_init(struct machine *m, char *err, size_t errlen)
 {
 	const struct run_opts *o = m->opts;
-	const uint64_t low_max = 0xc0000000;	/* boot/bzimage.c's limit */
+	uint64_t low, high;
 	const struct bus_dev dev = {
 		.name = "CMOS RTC",
 		.base = RTC_PORT_INDEX,
@@ -474,8 +510,7 @@ int rtc__dev_init(struct machine *m, char *err, size_t errlen)
 	};
 
 	rtc__init(&m->rtc, NULL, rtc__irq, m);
-	rtc__set_memory(&m->rtc, o->mem_size < low_max ? o->mem_size : low_max,
-			o->mem_size < low_max ? 0 : o->mem_size - low_max,
-			o->cpus);
+	mem_split(o->mem_size, &low, &high);	/* as vm.c maps it */
+	rtc__set_memory(&m->rtc, low, high, o->cpus);
 	return bus__register(&m->ports, &dev, err, errlen);
 }

@@ -102,6 +102,8 @@ void rtc__out(struct rtc *r, unsigned int port, uint8_t v);
  * interrupt for, or 0 if none.
  */
 int64_t rtc__tick(struct rtc *r);
+/* rtc__tick, as the nanoseconds from now to that event (-1: none). */
+int64_t rtc__wait_ns(struct rtc *r);
 /* A machine reset: interrupt enables and flags cleared, time and RAM kept. */
 void rtc__reset(struct rtc *r);
 

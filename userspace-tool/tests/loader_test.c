@@ -24,7 +24,7 @@ static const struct tcase *const suites[] = {
 	uart_cases, opts_cases, boot_cases, bus_cases, exits_cases, bz_cases,
 	fw_cfg_cases, pci_cases, virtq_cases, vblk_cases,
 	vpci_cases, acpi_cases, acpi_pm_cases, rtc_cases, reset_cases,
-	vnet_cases, vmisc_cases,
+	vnet_cases, vmisc_cases, mem_cases,
 };
 
 static bool selected(const char *name, int argc, char **argv)
@@ -43,6 +43,7 @@ static int run(struct tctx *t, const struct tcase *c, int n)
 {
 	memset(t->gm.base, GUEST_FILL, GUEST_SIZE);
 	t->gm.size = GUEST_SIZE;
+	t->gm.high = 0;
 	memset(&t->bi, 0, sizeof(t->bi));
 	t->err[0] = 0;
 	t->fail_file = NULL;

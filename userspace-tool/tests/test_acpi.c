@@ -68,21 +68,23 @@ static void acpi_rsdp_and_sdts(struct tctx *t)
 	CHECK(t, rd(r + 20, 4) == 36);
 	CHECK(t, rd(r + 16, 4) == l.rsdt && rd(r + 24, 8) == l.xsdt);
 	CHECK(t, table_ok(t, l.rsdt, "RSDT", 1) && table_ok(t, l.xsdt, "XSDT", 1));
-	CHECK(t, rd(gp(t, l.rsdt) + 4, 4) == 36 + 2 * 4);
-	CHECK(t, rd(gp(t, l.xsdt) + 4, 4) == 36 + 2 * 8);
+	CHECK(t, rd(gp(t, l.rsdt) + 4, 4) == 36 + 3 * 4);
+	CHECK(t, rd(gp(t, l.xsdt) + 4, 4) == 36 + 3 * 8);
 	CHECK(t, rd(gp(t, l.rsdt) + 36, 4) == l.fadt &&
-		 rd(gp(t, l.rsdt) + 40, 4) == l.madt);
+		 rd(gp(t, l.rsdt) + 40, 4) == l.madt &&
+		 rd(gp(t, l.rsdt) + 44, 4) == l.mcfg);
 	CHECK(t, rd(gp(t, l.xsdt) + 36, 8) == l.fadt &&
-		 rd(gp(t, l.xsdt) + 44, 8) == l.madt);
+		 rd(gp(t, l.xsdt) + 44, 8) == l.madt &&
+		 rd(gp(t, l.xsdt) + 52, 8) == l.mcfg);
 	CHECK(t, !memcmp(gp(t, l.facs), "FACS", 4) &&
 		 rd(gp(t, l.facs) + 4, 4) == 64 && !(l.facs & 63));
 	/* every table in the area the e820 map reserves, none overlapping */
 	CHECK(t, ACPI_AREA_START >= BIOS_AREA_START &&
 		 l.end <= ACPI_AREA_END && ACPI_AREA_END <= HIGH_MEM_START);
 	CHECK(t, l.facs >= l.rsdp + 36 && l.rsdt >= l.facs + 64 &&
-		 l.xsdt >= l.rsdt + 44 && l.fadt >= l.xsdt + 52 &&
-		 l.madt >= l.fadt + 276 && l.dsdt > l.madt &&
-		 l.end > l.dsdt + 36);
+		 l.xsdt >= l.rsdt + 48 && l.fadt >= l.xsdt + 60 &&
+		 l.madt >= l.fadt + 276 && l.mcfg > l.madt &&
+		 l.dsdt >= l.mcfg + 60 && l.end > l.dsdt + 36);
 	/* the rest of the area untouched */
 	CHECK(t, t_guest_filled(t, l.end, ACPI_AREA_END - l.end));
 	for (i = 0; i < 0xe0000; i += 0x1000)
@@ -99,7 +101,8 @@ static void acpi_fadt_values(struct tctx *t)
 	f = gp(t, l.fadt);
 	CHECK(t, rd(f + 4, 4) == 276);
 	CHECK(t, rd(f + 36, 4) == l.facs && rd(f + 40, 4) == l.dsdt);
-	CHECK(t, rd(f + 132, 8) == l.facs && rd(f + 140, 8) == l.dsdt);
+	/* X_FIRMWARE_CTRL 0: "if FIRMWARE_CTRL is non-zero, this must be 0" */
+	CHECK(t, rd(f + 132, 8) == 0 && rd(f + 140, 8) == l.dsdt);
 	CHECK(t, rd(f + 46, 2) == 9);			/* SCI_INT */
 	CHECK(t, rd(f + 48, 4) == 0 && f[52] == 0 && f[53] == 0);	/* no SMI_CMD */
 	CHECK(t, rd(f + 56, 4) == 0x600 && f[88] == 4);	/* PM1a_EVT */
@@ -266,6 +269,120 @@ static void dsdt_check(struct tctx *t, unsigned int ncpus)
 	CHECK(t, !has(aml, len - 36, cpu, 4));
 }
 
+/* The MCFG: the ECAM of devices/pci.c, segment 0, buses 0-255. */
+static void acpi_mcfg(struct tctx *t)
+{
+	struct acpi_layout l;
+	const uint8_t *m;
+
+	EXPECT_OK(t, write_tables(t, 1, &l));
+	CHECK(t, table_ok(t, l.mcfg, "MCFG", 1));
+	m = gp(t, l.mcfg);
+	CHECK(t, rd(m + 4, 4) == 36 + 8 + 16);
+	CHECK(t, rd(m + 36, 8) == 0);			/* reserved */
+	CHECK(t, rd(m + 44, 8) == PCI_ECAM_BASE && PCI_ECAM_BASE == 0xb0000000);
+	CHECK(t, rd(m + 52, 2) == 0 && m[54] == 0 && m[55] == 255);
+	CHECK(t, rd(m + 56, 4) == 0);
+	CHECK(t, PCI_ECAM_SIZE == 256u << 20);
+}
+
+/* An AML integer at p (Zero, One, Byte/Word/DWordConst): its value. */
+static bool aml_int_at(const uint8_t **p, uint64_t *v)
+{
+	static const unsigned int len[] = { [0x0a] = 1, [0x0b] = 2,
+					    [0x0c] = 4 };
+	const uint8_t *q = *p;
+
+	if (q[0] <= 1) {
+		*v = q[0];
+		*p = q + 1;
+		return true;
+	}
+	if (q[0] < 0x0a || q[0] > 0x0c)
+		return false;
+	*v = rd(q + 1, len[q[0]]);
+	*p = q + 1 + len[q[0]];
+	return true;
+}
+
+/*
+ * The host bridge: PNP0A08/PNP0A03 with _SEG, _BBN, _UID; its _CRS
+ * windows (buses, I/O around the config ports, the BAR window of
+ * devices/pci.c); the ECAM as a motherboard resource; and a _PRT
+ * entry for every slot and pin that says devices/pci.c's GSI.
+ */
+static void acpi_dsdt_pci0(struct tctx *t)
+{
+	static const uint8_t pci0[] = { 0x5b, 0x82 };	/* Device ... PCI0 */
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c,
+				       0x41, 0xd0, 0x0a, 0x08 };
+	static const uint8_t cid[] = { 0x08, '_', 'C', 'I', 'D', 0x0c,
+				       0x41, 0xd0, 0x0a, 0x03 };
+	static const uint8_t seg[] = { 0x08, '_', 'S', 'E', 'G', 0 };
+	static const uint8_t bbn[] = { 0x08, '_', 'B', 'B', 'N', 0 };
+	static const uint8_t bus[] = { 0x88, 13, 0, 2, 0x0c, 0, 0, 0, 0, 0,
+				       0xff, 0, 0, 0, 0, 1 };
+	static const uint8_t cf8[] = { 0x47, 1, 0xf8, 0x0c, 0xf8, 0x0c, 1, 8 };
+	static const uint8_t io0[] = { 0x88, 13, 0, 1, 0x0c, 3, 0, 0, 0, 0,
+				       0xf7, 0x0c, 0, 0, 0xf8, 0x0c };
+	static const uint8_t io1[] = { 0x88, 13, 0, 1, 0x0c, 3, 0, 0, 0x00,
+				       0x0d, 0xff, 0xff, 0, 0, 0x00, 0xf3 };
+	static const uint8_t mem[] = { 0x87, 23, 0, 0, 0x0c, 1, 0, 0, 0, 0,
+				       0x00, 0x00, 0x00, 0xc0,
+				       0xff, 0xff, 0xbf, 0xfe, 0, 0, 0, 0,
+				       0x00, 0x00, 0xc0, 0x3e };
+	static const uint8_t ecam[] = { 0x86, 9, 0, 1, 0, 0, 0, 0xb0,
+					0, 0, 0, 0x10 };
+	static const uint8_t pnp0c02[] = { 0x0c, 0x41, 0xd0, 0x0c, 0x02 };
+	struct acpi_layout l;
+	const uint8_t *d, *aml, *p;
+	unsigned int n, i, slot, pin;
+	uint64_t v[4];
+	uint32_t len;
+
+	EXPECT_OK(t, write_tables(t, 1, &l));
+	d = gp(t, l.dsdt);
+	len = rd(d + 4, 4) - 36;
+	aml = d + 36;
+	CHECK(t, has(aml, len, "PCI0", 4) && has(aml, len, pci0, 2));
+	CHECK(t, has(aml, len, hid, sizeof(hid)) &&
+		 has(aml, len, cid, sizeof(cid)));
+	CHECK(t, has(aml, len, seg, sizeof(seg)) &&
+		 has(aml, len, bbn, sizeof(bbn)));
+	CHECK(t, has(aml, len, bus, sizeof(bus)) &&
+		 has(aml, len, cf8, sizeof(cf8)));
+	CHECK(t, has(aml, len, io0, sizeof(io0)) &&
+		 has(aml, len, io1, sizeof(io1)));
+	CHECK(t, has(aml, len, mem, sizeof(mem)));
+	CHECK(t, PCI_MEM_START == 0xc0000000 && PCI_MEM_END == 0xfec00000);
+	CHECK(t, has(aml, len, pnp0c02, sizeof(pnp0c02)) &&
+		 has(aml, len, ecam, sizeof(ecam)));
+	CHECK(t, has(aml, len, "_OSC", 4) && has(aml, len, "ISA_", 4));
+	/* _PRT: Package (128) of Package (4) { addr, pin, 0, GSI } */
+	for (p = aml; p + 4 <= aml + len && memcmp(p, "_PRT", 4); p++)
+		;
+	CHECK(t, p + 4 <= aml + len && p[-1] == 0x08 && p[4] == 0x12);
+	p += 5;
+	pkglen(p, &n);
+	p += n;
+	CHECK(t, *p++ == 128);
+	for (i = 0; i < 128; i++) {
+		CHECK(t, *p++ == 0x12);
+		pkglen(p, &n);
+		p += n;
+		CHECK(t, *p++ == 4);
+		for (n = 0; n < 4; n++)
+			CHECK(t, aml_int_at(&p, &v[n]));
+		slot = i / 4;
+		pin = i % 4;
+		CHECK(t, v[0] == ((uint64_t)slot << 16 | 0xffff) && v[1] == pin &&
+			 v[2] == 0 && v[3] == PCI_INTX_GSI(slot, pin + 1));
+	}
+	/* the rule of devices/pci.c: GSI 16 + ((slot + pin - 1) & 3) */
+	CHECK(t, PCI_INTX_GSI(1, 1) == 17 && PCI_INTX_GSI(3, 2) == 20 - 4 &&
+		 PCI_INTX_GSI(31, 4) == 18);
+}
+
 static void acpi_dsdt_one_cpu(struct tctx *t)
 {
 	dsdt_check(t, 1);
@@ -322,16 +439,23 @@ static void iasl_check(struct tctx *t, const char *dir,
 		       const struct acpi_layout *l)
 {
 	static const char *const tables[] = { "dsdt", "facp", "apic", "xsdt",
-					      "rsdt" };
+					      "rsdt", "mcfg" };
 	static const char *const dsl_has[] = {
 		"Name (\\_S5, Package (0x04)", "Device (COM1)", "PNP0501",
 		"PNP0B00", "PNP0303", "\"QEMU0001\"", "Device (C001)",
 		"IO (Decode16,", "IRQNoFlags ()",
-		"Name (_STA, 0x0F)", "Device (PCI0)", "PNP0A03",
-		"WordBusNumber (ResourceProducer, MinFixed, MaxFixed,",
-		"DWordMemory (ResourceProducer,", "Name (_PRT, Package (0x7C)",
+		"Name (_STA, 0x0F)", "Device (PCI0)", "EisaId (\"PNP0A08\")",
+		"EisaId (\"PNP0A03\")", "Name (_SEG, Zero)",
+		"Name (_BBN, Zero)", "WordBusNumber (ResourceProducer",
+		"0xFEBFFFFF,", "Method (_OSC, 4, NotSerialized)",
+		"ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\")",
+		"Local0 = (CDW3 & 0x3F)", "CDW3 = Local0", "Return (Arg3)",
+		"Name (_PRT, Package (0x80)", "Device (ISA)",
+		"Name (_ADR, 0x001F0000)", "EisaId (\"PNP0C02\")",
+		"Memory32Fixed (ReadWrite,",
 	};
-	const uint64_t at[] = { l->dsdt, l->fadt, l->madt, l->xsdt, l->rsdt };
+	const uint64_t at[] = { l->dsdt, l->fadt, l->madt, l->xsdt, l->rsdt,
+				l->mcfg };
 	static char out[65536];
 	char cmd[512];
 	unsigned int i;
@@ -374,6 +498,17 @@ static void iasl_check(struct tctx *t, const char *dir,
 		}
 		if (i == 0) {
 			unsigned int k;
+
+			/* iasl compiles the disassembly back: no complaint */
+			snprintf(cmd, sizeof(cmd),
+				 "cd %s && iasl -p recomp dsdt.dsl > recomp.log 2>&1 && "
+				 "grep -q '0 Errors, 0 Warnings, 0 Remarks' recomp.log",
+				 dir);
+			if (system(cmd)) {
+				snprintf(t->err, sizeof(t->err),
+					 "iasl does not compile dsdt.dsl cleanly (KHYP_KEEP_ACPI=1: recomp.log)");
+				CHECK(t, !"the DSDT's disassembly compiles");
+			}
 
 			for (k = 0; k < ARRAY_SIZE(dsl_has); k++)
 				if (!strstr(out, dsl_has[k])) {
@@ -440,19 +575,78 @@ static void acpi_option(struct tctx *t)
 	t->err[0] = 0;
 }
 
-/* Without ACPI a one-vCPU Linux guest gets an MP table (mptable.c). */
-static void acpi_off_mptable_one_cpu(struct tctx *t)
+/*
+ * Without ACPI a Linux guest gets an MP table (mptable.c): walk it all.
+ * The processors, PCI bus 0 (ID 0) and the ISA bus (ID 1), the IOAPIC,
+ * ExtINT and the ISA IRQs on the ISA bus, an entry for every PCI slot
+ * and pin on the GSI of devices/pci.c, LINT0/LINT1; no ACPI.
+ */
+static void mptable_check(struct tctx *t, unsigned int ncpus)
 {
-	const uint8_t *fp = gp(t, 0xf0000), *c;
+	const uint8_t *fp = gp(t, 0xf0000), *c, *e, *end;
+	unsigned int cpus = 0, buses = 0, isa = 0, lints = 0, n = 0;
+	static uint8_t pci_seen[PCI_NR_SLOTS * 4];
 
-	CHECK(t, !mptable__write(&t->gm, 1, 0x100000, 0x200000));
-	CHECK(t, !memcmp(fp, "_MP_", 4) && !acpi__sum(fp, 16));
+	memset(pci_seen, 0, sizeof(pci_seen));
+	CHECK(t, !mptable__write(&t->gm, ncpus, 0x100000, 0x200000));
+	CHECK(t, !memcmp(fp, "_MP_", 4) && !acpi__sum(fp, 16) && fp[9] == 4);
 	c = gp(t, rd(fp + 4, 4));
 	CHECK(t, !memcmp(c, "PCMP", 4) && !acpi__sum(c, rd(c + 4, 2)));
-	/* one processor, the bootstrap one, with APIC ID 0 */
-	CHECK(t, c[44] == 0 && c[45] == 0 && c[47] == 3);
-	CHECK(t, c[64] == 1);	/* then the bus */
+	end = c + rd(c + 4, 2);
+	for (e = c + 44; e < end; n++) {
+		switch (e[0]) {
+		case 0:		/* processor: APIC ID, the first the BSP */
+			CHECK(t, e[1] == cpus && (e[3] & 1) &&
+				 !!(e[3] & 2) == !cpus);
+			cpus++;
+			e += 20;
+			continue;
+		case 1:		/* bus */
+			CHECK(t, buses < 2);
+			CHECK(t, e[1] == buses &&
+				 !memcmp(e + 2, buses ? "ISA   " : "PCI   ", 6));
+			buses++;
+			break;
+		case 2:		/* the IOAPIC, ID ncpus */
+			CHECK(t, e[1] == ncpus && e[3] == 1 &&
+				 rd(e + 4, 4) == 0xfec00000);
+			break;
+		case 3:		/* I/O interrupt */
+			CHECK(t, e[1] <= 3 && rd(e + 2, 2) == 0 && e[6] == ncpus);
+			if (e[4] == 1) {	/* ISA: IRQ 0 on pin 2, or its own */
+				CHECK(t, e[7] == (e[1] == 3 ? 0 : e[5] ? e[5] : 2));
+				isa++;
+				break;
+			}
+			CHECK(t, e[4] == 0 && e[1] == 0);
+			CHECK(t, e[7] == PCI_INTX_GSI(e[5] >> 2, (e[5] & 3) + 1));
+			CHECK(t, !pci_seen[e[5]]);
+			pci_seen[e[5]] = 1;
+			break;
+		case 4:		/* local interrupt: LINT0 ExtINT, LINT1 NMI */
+			CHECK(t, e[6] == 0xff && e[7] == lints &&
+				 e[1] == (lints ? 1 : 3));
+			lints++;
+			break;
+		default:
+			CHECK(t, !"unexpected MP entry");
+		}
+		e += 8;
+	}
+	CHECK(t, e == end && n == rd(c + 34, 2));
+	CHECK(t, cpus == ncpus && buses == 2 && isa == 16 && lints == 2);
+	CHECK(t, !memchr(pci_seen, 0, sizeof(pci_seen)));
 	CHECK(t, t_guest_filled(t, 0xe0000, 0x10000));	/* no ACPI */
+}
+
+static void acpi_off_mptable_one_cpu(struct tctx *t)
+{
+	mptable_check(t, 1);
+}
+
+static void acpi_off_mptable_64_cpus(struct tctx *t)
+{
+	mptable_check(t, KHYP_MAX_VCPUS);
 }
 
 const struct tcase acpi_cases[] = {
@@ -460,11 +654,14 @@ const struct tcase acpi_cases[] = {
 	{ "acpi_fadt_values", acpi_fadt_values },
 	{ "acpi_madt_one_cpu", acpi_madt_one_cpu },
 	{ "acpi_madt_64_cpus", acpi_madt_64_cpus },
+	{ "acpi_mcfg", acpi_mcfg },
+	{ "acpi_dsdt_pci0", acpi_dsdt_pci0 },
 	{ "acpi_dsdt_one_cpu", acpi_dsdt_one_cpu },
 	{ "acpi_dsdt_64_cpus", acpi_dsdt_64_cpus },
 	{ "acpi_refused", acpi_refused },
 	{ "acpi_iasl_disassembles", acpi_iasl_disassembles },
 	{ "acpi_option", acpi_option },
 	{ "acpi_off_mptable_one_cpu", acpi_off_mptable_one_cpu },
+	{ "acpi_off_mptable_64_cpus", acpi_off_mptable_64_cpus },
 	{ NULL, NULL },
 };

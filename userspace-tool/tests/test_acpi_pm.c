@@ -215,10 +215,34 @@ static void acpi_pm_s5_powers_off(struct tctx *t)
 	bus__exit(&pm_m.ports);
 }
 
+/* A machine reset: the block as at power-on, the timer from 0 again. */
+static void acpi_pm_reset(struct tctx *t)
+{
+	CHECK(t, !pm_setup(t));
+	pm_m.acpi_pm.now_ns = fake_clock;
+	pm_m.acpi_pm.tmr_start_ns = 0;
+	fake_ns = 700ULL * 1000000000ULL;		/* bit 31 set: TMR_STS */
+	pm_m.acpi_pm.pm1_sts = ACPI_PM1_PWRBTN;
+	CHECK(t, pm_out(ACPI_PM1_EVT + 2, 2, ACPI_PM1_GBL) == RUN_CONTINUE);
+	CHECK(t, pm_out(ACPI_PM1_CNT, 2, 5 << ACPI_PM1_SLP_TYP_SHIFT) ==
+		 RUN_CONTINUE);
+	CHECK(t, pm_out(ACPI_GPE0 + 8, 1, 0x5a) == RUN_CONTINUE);
+	CHECK(t, pm_in(ACPI_PM1_EVT, 2) == (ACPI_PM1_PWRBTN | ACPI_PM1_TMR));
+	acpi_pm__reset(&pm_m.acpi_pm);
+	CHECK(t, pm_m.acpi_pm.now_ns == fake_clock);
+	CHECK(t, pm_in(ACPI_PM_TMR, 4) == 0);
+	CHECK(t, pm_in(ACPI_PM1_EVT, 4) == 0);
+	CHECK(t, pm_in(ACPI_PM1_CNT, 2) == ACPI_PM1_SCI_EN);
+	CHECK(t, pm_in(ACPI_GPE0 + 8, 4) == 0);
+	fake_ns += 1000000000ULL;
+	CHECK(t, pm_in(ACPI_PM_TMR, 4) == ACPI_PM_TIMER_HZ);
+}
+
 const struct tcase acpi_pm_cases[] = {
 	{ "acpi_pm_timer_rate", acpi_pm_timer_rate },
 	{ "acpi_pm_timer_wraps", acpi_pm_timer_wraps },
 	{ "acpi_pm_pm1_w1c", acpi_pm_pm1_w1c },
 	{ "acpi_pm_s5_powers_off", acpi_pm_s5_powers_off },
+	{ "acpi_pm_reset", acpi_pm_reset },
 	{ NULL, NULL },
 };

@@ -107,11 +107,12 @@ static void bz_64bit_at_pref_address(struct tctx *t)
 	/* nothing of the old boot sector, nothing past the header */
 	CHECK(t, t_guest_zero(t, ZP, 0x1e8));
 	CHECK(t, t_guest_zero(t, ZP + 0x26c, 0x2d0 - 0x26c));
-	CHECK(t, zp[0x1e8] == 4);
+	CHECK(t, zp[0x1e8] == 5);
 	CHECK(t, e820_is(t, 0, 0, 0x9fc00, 1));
 	CHECK(t, e820_is(t, 1, 0x9fc00, 0x400, 2));
 	CHECK(t, e820_is(t, 2, 0xe0000, 0x20000, 2));
 	CHECK(t, e820_is(t, 3, 0x100000, GUEST_SIZE - 0x100000, 1));
+	CHECK(t, e820_is(t, 4, 0xb0000000, 0x10000000, 2));	/* the ECAM */
 	/* the kernel, the zero page and the command line; nothing else */
 	CHECK(t, t_guest_filled(t, 0x100000, 0x1000000 - 0x100000));
 	CHECK(t, t_guest_filled(t, 0x1000000 + PM_LEN,
@@ -211,10 +212,11 @@ static void bz_limits(struct tctx *t)
 	EXPECT_FAIL(t, t_load_bz(t, cmd, NULL, 0), -E2BIG, "2047");
 	cmd[2047] = 0;
 	EXPECT_OK(t, t_load_bz(t, cmd, NULL, 0));
-	t->gm.size = 4ULL << 30;	/* refused on its size alone */
+	t->gm.size = 0xb0001000;	/* RAM into the ECAM: on its size alone */
 	CHECK(t, t_load_bz(t, NULL, NULL, 0) == -ERANGE);
 	t->gm.size = GUEST_SIZE;
-	CHECK(t, t_err_has(t, "3 GiB") && t_guest_untouched(t));
+	CHECK(t, t_err_has(t, "runs into the PCI hole") &&
+		 t_guest_untouched(t));
 	t->gm.size = 0x80000;
 	EXPECT_FAIL(t, t_load_bz(t, NULL, NULL, 0), -ERANGE, "too small");
 }

@@ -247,7 +247,7 @@ static void elf_phoff_out_of_file(struct tctx *t)
 static void elf_bad_arguments(struct tctx *t)
 {
 	struct elfb *b = B();
-	struct guest_mem nomem = { NULL, GUEST_SIZE };
+	struct guest_mem nomem = { NULL, GUEST_SIZE, 0 };
 	char small[12];
 
 	elfb_good(b, ELFCLASS64);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PCI bus 0 (devices/pci.c) as a guest sees it through 0xcf8/0xcfc and
- * the BARs on the port and MMIO buses: config accesses of every width,
+ * PCI bus 0 (devices/pci.c) as a guest sees it through 0xcf8/0xcfc, the
+ * ECAM and the BARs on the port and MMIO buses: config accesses of every width,
  * the host bridge, read-only and writable header bits, BAR sizing,
  * placement and moves, the capability list, INTx routing and sharing,
  * and MSI-X (table, masking, pending bits) with fake interrupt hooks in
@@ -194,18 +194,18 @@ static void pci_header_bits(struct tctx *t)
 	CHECK(t, cfg_rd(s, PCI_CLASS_REVISION, 4) == 0x01800001);
 	/* placed as firmware would, decoding and bus mastering on */
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_0, 4) == (0xc000 | 1));
-	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xe0000000);
-	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_2, 4) == (0xe0004000 | 4));
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xc0000000);
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_2, 4) == (0xc0004000 | 4));
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_3, 4) == 0);
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_4, 4) == 0);
 	CHECK(t, cfg_rd(s, PCI_COMMAND, 2) == 7);
-	CHECK(t, pci_dev__bar_addr(&d, 2) == 0xe0004000);
+	CHECK(t, pci_dev__bar_addr(&d, 2) == 0xc0004000);
 	CHECK(t, pci_dev__bar_addr(&d, 4) == PCI_BAR_UNMAPPED);
 	CHECK(t, io(false, 0xc01f, 1, 0) == 0x42 && io(false, 0xc020, 1, 0) ==
 	      0xdead);
-	CHECK(t, mm(false, 0xe0000ffc, 4, 0) == 0x42);
-	CHECK(t, mm(false, 0xe0000000, 2, 0) == 0xdead);	/* widths */
-	CHECK(t, mm(true, 0xe0007ff8, 8, 1) != 0xdead);
+	CHECK(t, mm(false, 0xc0000ffc, 4, 0) == 0x42);
+	CHECK(t, mm(false, 0xc0000000, 2, 0) == 0xdead);	/* widths */
+	CHECK(t, mm(true, 0xc0007ff8, 8, 1) != 0xdead);
 	CHECK(t, sink.bar_calls == 3);
 	/* read-only: IDs, class, header type, status, ROM, pin */
 	cfg_wr(s, 0, 4, 0);
@@ -256,7 +256,7 @@ static void pci_bar_sizing(struct tctx *t)
 	cfg_wr(s, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
 	CHECK(t, sink.decode_changes == 1);
 	CHECK(t, io(false, 0xc000, 1, 0) == 0xdead);
-	CHECK(t, mm(false, 0xe0000000, 4, 0) == 0xdead);
+	CHECK(t, mm(false, 0xc0000000, 4, 0) == 0xdead);
 	CHECK(t, pci_dev__bar_addr(&d, 1) == PCI_BAR_UNMAPPED);
 	cfg_wr(s, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
 	cfg_wr(s, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
@@ -339,10 +339,10 @@ static void pci_bad_declarations(struct tctx *t)
 			      sizeof(t->err)) == -EINVAL);
 	CHECK(t, pci_dev__bar(&d, 0, PCI_BAR_IO, 4, 0, bar_io, NULL, t->err,
 			      sizeof(t->err)) == -EINVAL);
-	/* too big for the memory window */
-	CHECK(t, !pci_dev__bar(&d, 2, PCI_BAR_MEM32, 0x8000000, 0, bar_io,
+	/* too big for the memory window: 256 MiB fits, 512 MiB does not */
+	CHECK(t, !pci_dev__bar(&d, 2, PCI_BAR_MEM32, 0x10000000, 0, bar_io,
 			       NULL, t->err, sizeof(t->err)));
-	CHECK(t, !pci_dev__bar(&d, 3, PCI_BAR_MEM32, 0x10000000, 0, bar_io,
+	CHECK(t, !pci_dev__bar(&d, 3, PCI_BAR_MEM32, 0x20000000, 0, bar_io,
 			       NULL, t->err, sizeof(t->err)));
 	CHECK(t, pci__register(&host, &d, t->err, sizeof(t->err)) == -ENOSPC);
 	CHECK(t, t_err_has(t, "no room for BAR 3"));
@@ -359,6 +359,74 @@ static void pci_bad_declarations(struct tctx *t)
 	CHECK(t, t_err_has(t, "no PCI slot left"));
 	CHECK(t, pci__register(&host, &more[3], t->err, sizeof(t->err)) ==
 	      -EEXIST);
+}
+
+/* The ECAM address of bus:slot.fn's config offset off */
+#define ECAM(bus, slot, fn, off) \
+	(PCI_ECAM_BASE + ((uint64_t)(bus) << 20) + ((slot) << 15) + \
+	 ((fn) << 12) + (off))
+
+/*
+ * The ECAM: the same config space as 0xcf8/0xcfc (reads and writes
+ * either way round), every width and offset; other buses, functions and
+ * empty slots all-ones; past 256 bytes all-ones and no write; unaligned
+ * accesses not config accesses; 8 bytes not decoded.
+ */
+static void pci_ecam(struct tctx *t)
+{
+	static struct pci_dev d;
+	unsigned int s = BDF(1, 0);
+
+	CHECK(t, !pci_setup(t));
+	CHECK(t, !dev_setup(t, &d) && d.slot == 1);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 0), 4, 0) == 0x29c08086);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 2), 2, 0) == 0x29c0);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 3), 1, 0) == 0x29);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0), 4, 0) == 0x10421af4);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0) ==
+		 0xc0000000);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_INTERRUPT_LINE), 1, 0) ==
+		 PCI_INTX_GSI(1, 1));
+	/* a write through the ECAM, read through 0xcf8, and back */
+	mm(true, ECAM(0, 1, 0, PCI_INTERRUPT_LINE), 1, 11);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	cfg_wr(s, PCI_CACHE_LINE_SIZE, 1, 0x10);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_CACHE_LINE_SIZE), 1, 0) == 0x10);
+	/* BAR sizing and a move through the ECAM: the core's same path */
+	sink.decode_changes = 0;
+	mm(true, ECAM(0, 1, 0, PCI_COMMAND), 2, PCI_COMMAND_MASTER);
+	CHECK(t, sink.decode_changes == 1);
+	CHECK(t, mm(false, 0xc0000000, 4, 0) == 0xdead);
+	mm(true, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0) ==
+		 0xfffff000);
+	mm(true, ECAM(0, 1, 0, PCI_BASE_ADDRESS_1), 4, 0xd0000000);
+	mm(true, ECAM(0, 1, 0, PCI_COMMAND), 2, 7);
+	CHECK(t, mm(false, 0xd0000ffc, 4, 0) == 0x42);
+	CHECK(t, pci_dev__bar_addr(&d, 1) == 0xd0000000);
+	/* nothing else answers: functions, slots, buses */
+	CHECK(t, mm(false, ECAM(0, 1, 1, 0), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 2, 0, 0), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 31, 7, 0xffc), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(1, 0, 0, 0), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(255, 1, 0, 0), 2, 0) == 0xffff);
+	mm(true, ECAM(1, 1, 0, PCI_INTERRUPT_LINE), 1, 5);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	/* extended config space of a conventional function: all-ones */
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0x100), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 0, 0, 0xffc), 4, 0) == 0xffffffff);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0xfff), 1, 0) == 0xff);
+	mm(true, ECAM(0, 1, 0, 0x100 + PCI_INTERRUPT_LINE), 1, 3);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	/* unaligned: all-ones, no write; 8 bytes: not the ECAM's */
+	CHECK(t, mm(false, ECAM(0, 1, 0, 1), 2, 0) == 0xffff);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 2), 4, 0) == 0xffffffff);
+	mm(true, ECAM(0, 1, 0, PCI_INTERRUPT_LINE - 1), 2, 0x0707);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == 11);
+	CHECK(t, mm(false, ECAM(0, 1, 0, 0), 8, 0) == 0xdead);
+	/* the window ends after bus 255 */
+	CHECK(t, mm(false, PCI_ECAM_BASE + PCI_ECAM_SIZE, 4, 0) == 0xdead);
+	CHECK(t, mm(false, PCI_ECAM_BASE - 4, 4, 0) == 0xdead);
 }
 
 static int cfg_writes;
@@ -464,7 +532,7 @@ static void pci_msix(struct tctx *t)
 	CHECK(t, cfg_rd(s, cap + PCI_MSIX_TABLE, 4) == 1);
 	CHECK(t, cfg_rd(s, cap + PCI_MSIX_PBA, 4) == 0x801);
 	tbl = cfg_rd(s, PCI_BASE_ADDRESS_1, 4);
-	CHECK(t, tbl == 0xe0001000 && pci_dev__bar_addr(&d, 1) == tbl);
+	CHECK(t, tbl == 0xc0001000 && pci_dev__bar_addr(&d, 1) == tbl);
 	/* sizing the MSI-X BAR: 4 KiB */
 	cfg_wr(s, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
 	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xfffff000);
@@ -526,6 +594,88 @@ static void pci_msix(struct tctx *t)
 	cfg_wr(s, cap + PCI_MSIX_FLAGS + 1, 1, 0x80);
 	host.msi = NULL;
 	CHECK(t, pci__msix_notify(&d, 1) == -ENXIO && host.irq_errors == 1);
+}
+
+static unsigned int resets;
+
+static void dev_reset(struct pci_dev *d)
+{
+	(void)d;
+	resets++;
+}
+
+static const struct pci_dev_ops reset_ops = {
+	.reset = dev_reset,
+};
+
+/*
+ * A machine reset (--reboot restart): each function's config space,
+ * BARs and MSI-X as registered, INTx low, no stale GSI count (a line
+ * asserted at the reset would otherwise keep its GSI from ever rising
+ * again for the devices that share it), the device's own reset called.
+ */
+static void pci_reset(struct tctx *t)
+{
+	static struct pci_dev a, b;
+	unsigned int s = BDF(1, 0), cap;
+	uint64_t tbl;
+
+	CHECK(t, !pci_setup(t));
+	CHECK(t, !dev_setup(t, &a) && a.slot == 1);
+	a.ops = &reset_ops;
+	pci_dev__init(&b, "msix", &test_ids);
+	CHECK(t, !pci_dev__msix(&b, 2, 0, t->err, sizeof(t->err)));
+	CHECK(t, !pci__register(&host, &b, t->err, sizeof(t->err)));
+	/* a: slot 1, INTA on GSI 17; b: slot 2, MSI-X */
+	CHECK(t, b.slot == 2 && PCI_INTX_GSI(2, 1) == 18);
+	tbl = pci_dev__bar_addr(&b, 0);
+	cap = b.msix_cap;
+	/* the guest changes everything it can */
+	cfg_wr(s, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+	cfg_wr(s, PCI_BASE_ADDRESS_1, 4, 0xd0000000);
+	cfg_wr(s, PCI_COMMAND, 2, 7 | PCI_COMMAND_INTX_DISABLE);
+	cfg_wr(s, PCI_BASE_ADDRESS_0, 4, 0xd000);
+	cfg_wr(s, PCI_INTERRUPT_LINE, 1, 11);
+	cfg_wr(s, PCI_CACHE_LINE_SIZE, 1, 0x10);
+	CHECK(t, pci_dev__bar_addr(&a, 1) == 0xd0000000);
+	cfg_wr(s, PCI_COMMAND, 2, 7);
+	pci__set_irq(&a, 1);			/* GSI 17 up, held */
+	CHECK(t, host.gsi_count[1] == 1 && sink.lines == 1);
+	mm(true, ENTRY(tbl, 1, PCI_MSIX_ENTRY_DATA), 4, 0x41);
+	cfg_wr(BDF(2, 0), cap + PCI_MSIX_FLAGS + 1, 1, 0xc0);
+	CHECK(t, pci__msix_notify(&b, 1) == 0);	/* pending */
+	io(true, PCI_CONFIG_ADDR, 4, PCI_CONFIG_ENABLE | BDF(2, 0));
+	resets = 0;
+	sink.lines = 0;
+	pci__reset(&host);
+	CHECK(t, resets == 1 && sink.lines == 0);	/* no VM: no hook */
+	CHECK(t, io(false, PCI_CONFIG_ADDR, 4, 0) == 0);
+	/* the registration's config space, the BARs back and decoding */
+	CHECK(t, cfg_rd(s, PCI_COMMAND, 2) == 7);
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_0, 4) == (0xc000 | 1));
+	CHECK(t, cfg_rd(s, PCI_BASE_ADDRESS_1, 4) == 0xc0000000);
+	CHECK(t, cfg_rd(s, PCI_INTERRUPT_LINE, 1) == PCI_INTX_GSI(1, 1));
+	CHECK(t, cfg_rd(s, PCI_CACHE_LINE_SIZE, 1) == 0);
+	CHECK(t, !(cfg_rd(s, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT));
+	CHECK(t, pci_dev__bar_addr(&a, 1) == 0xc0000000);
+	CHECK(t, mm(false, 0xc0000ffc, 4, 0) == 0x42 &&
+		 mm(false, 0xd0000000, 4, 0) == 0xdead);
+	CHECK(t, io(false, 0xc01f, 1, 0) == 0x42 &&
+		 io(false, 0xd000, 1, 0) == 0xdead);
+	CHECK(t, pci_dev__bar_addr(&b, 0) == tbl);
+	/* MSI-X off, entries masked and cleared, nothing pending */
+	CHECK(t, cfg_rd(BDF(2, 0), cap + PCI_MSIX_FLAGS, 2) == 1);
+	CHECK(t, !pci__msix_enabled(&b));
+	CHECK(t, mm(false, ENTRY(tbl, 1, PCI_MSIX_ENTRY_DATA), 4, 0) == 0);
+	CHECK(t, mm(false, ENTRY(tbl, 1, PCI_MSIX_ENTRY_VECTOR_CTRL), 4, 0) ==
+		 1);
+	CHECK(t, mm(false, tbl + 0x800, 8, 0) == 0);
+	/* GSI 17 counts nobody: the next assertion raises it */
+	CHECK(t, host.gsi_count[1] == 0 && !a.intx_out);
+	pci__set_irq(&a, 1);
+	CHECK(t, sink.lines == 1 && sink.gsi == 17 && sink.level == 1);
+	pci__set_irq(&a, 0);
+	CHECK(t, sink.lines == 2 && sink.level == 0);
 }
 
 static void pci_intx(struct tctx *t)
@@ -618,9 +768,11 @@ const struct tcase pci_cases[] = {
 	{ "pci_header_bits", pci_header_bits },
 	{ "pci_bar_sizing", pci_bar_sizing },
 	{ "pci_bad_declarations", pci_bad_declarations },
+	{ "pci_ecam", pci_ecam },
 	{ "pci_cap_list", pci_cap_list },
 	{ "pci_msix", pci_msix },
 	{ "pci_intx", pci_intx },
+	{ "pci_reset", pci_reset },
 	{ "pci_bus_unregister", pci_bus_unregister },
 	{ NULL, NULL },
 };

@@ -148,6 +148,56 @@ static void rtc_set_time(struct tctx *t)
 	CHECK(t, rd(&r, RTC_CENTURY) == 0x18 && rd(&r, RTC_YEAR) == 0x90);
 }
 
+/*
+ * The divider out of its running setting (reset, 0x70) stops the clock
+ * as SET does: the time registers hold the second it stopped at, the
+ * guest may write them, and it runs on from there once the divider runs
+ * again; no update is flagged meanwhile.
+ */
+static void rtc_divider_holds_time(struct tctx *t)
+{
+	static struct rtc r;
+
+	rtc_setup(&r);
+	at(2500);
+	CHECK(t, rd(&r, RTC_SECONDS) == 0x09);
+	wr(&r, RTC_REG_A, 0x70 | 0x06);			/* divider reset */
+	CHECK(t, rd(&r, RTC_REG_C) == (RTC_C_UF | RTC_C_PF));	/* before */
+	at(10500);
+	CHECK(t, rd(&r, RTC_SECONDS) == 0x09 && rd(&r, RTC_MINUTES) == 0x41);
+	CHECK(t, !(rd(&r, RTC_REG_A) & RTC_A_UIP) && rd(&r, RTC_REG_C) == 0);
+	wr(&r, RTC_MINUTES, 0x50);			/* set while held */
+	at(20500);
+	CHECK(t, rd(&r, RTC_MINUTES) == 0x50 && rd(&r, RTC_SECONDS) == 0x09);
+	/* SET as well, then cleared: still held by the divider */
+	wr(&r, RTC_REG_B, RTC_B_SET | RTC_B_24H);
+	wr(&r, RTC_REG_B, RTC_B_24H);
+	at(25500);
+	CHECK(t, rd(&r, RTC_SECONDS) == 0x09);
+	wr(&r, RTC_REG_A, RTC_A_DV_NORMAL | 0x06);	/* runs again */
+	CHECK(t, rd(&r, RTC_SECONDS) == 0x09 && rd(&r, RTC_MINUTES) == 0x50);
+	at(28500);
+	CHECK(t, rd(&r, RTC_SECONDS) == 0x12 && rd(&r, RTC_MINUTES) == 0x50);
+	CHECK(t, rd(&r, RTC_HOURS) == 0x16);
+}
+
+/* What the timer thread waits for: the next enabled event, from now. */
+static void rtc_wait_ns(struct tctx *t)
+{
+	static struct rtc r;
+
+	rtc_setup(&r);
+	CHECK(t, rtc__wait_ns(&r) == -1);		/* nothing enabled */
+	at(250);
+	wr(&r, RTC_REG_B, RTC_B_24H | RTC_B_UIE);	/* next second */
+	CHECK(t, rtc__wait_ns(&r) == 750 * 1000000LL);
+	wr(&r, RTC_REG_B, RTC_B_24H | RTC_B_PIE);	/* 1024 Hz */
+	CHECK(t, rtc__wait_ns(&r) > 0 &&
+		 rtc__wait_ns(&r) <= 1000000000LL / 1024);
+	wr(&r, RTC_REG_A, 0x70 | 0x06);			/* stopped: none */
+	CHECK(t, rtc__wait_ns(&r) == -1);
+}
+
 static void rtc_update_irq_only_enabled(struct tctx *t)
 {
 	static struct rtc r;
@@ -268,6 +318,8 @@ const struct tcase rtc_cases[] = {
 	{ "rtc_set_time", rtc_set_time },
 	{ "rtc_update_irq_only_enabled", rtc_update_irq_only_enabled },
 	{ "rtc_alarm_and_periodic", rtc_alarm_and_periodic },
+	{ "rtc_divider_holds_time", rtc_divider_holds_time },
+	{ "rtc_wait_ns", rtc_wait_ns },
 	{ "rtc_nvram_and_memory", rtc_nvram_and_memory },
 	{ "rtc_reset_keeps_cmos", rtc_reset_keeps_cmos },
 	{ NULL, NULL },

@@ -5,7 +5,7 @@
  * the MMIO bus, a --disk image on the PCI bus of devices/pci.c with fake
  * interrupt hooks; the IDs, the vendor capabilities, feature negotiation,
  * the queue registers, a read request completed by the I/O thread with
- * its MSI-X message, INTx and the ISR, and reset.
+ * its MSI-X message, INTx and the ISR, reset, and a machine reset.
  */
 #include <endian.h>
 #include <fcntl.h>
@@ -376,6 +376,50 @@ static void vpci_intx_and_isr(struct tctx *t)
 	vpci_down();
 }
 
+/*
+ * --reboot restart with a disk: at the end of a boot the I/O thread
+ * stops; the machine reset (pci__reset, the transport's reset hook)
+ * leaves the device as at power-on, with MSI-X off; its thread runs
+ * again and the next boot's driver sets it up and reads as the first's.
+ */
+static void vpci_machine_reset(struct tctx *t)
+{
+	uint64_t common, notify, bar;
+	unsigned int mx;
+
+	EXPECT_OK(t, vpci_up(t));
+	mx = find_msix();
+	bar = cfg_rd(PCI_BASE_ADDRESS_4, 4);
+	cfg_wr(mx + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	EXPECT_OK(t, driver_setup(t, 0, VIRTIO_MSI_NO_VECTOR));
+	common = region(VIRTIO_PCI_CAP_COMMON_CFG);
+	notify = region(VIRTIO_PCI_CAP_NOTIFY_CFG);
+	read_request(t, 2);
+	wr(notify, 2, 0);
+	CHECK(t, wait_used(t, 1));
+	cfg_wr(PCI_BASE_ADDRESS_4, 4, 0xd0000000);	/* the guest moved it */
+	/* the boot ends; the machine resets */
+	virtio_disks__stop(&m);
+	pci__reset(&m.pci);
+	CHECK(t, cfg_rd(PCI_BASE_ADDRESS_4, 4) == bar);
+	CHECK(t, !(cfg_rd(mx + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE));
+	CHECK(t, rd(common + VIRTIO_PCI_COMMON_STATUS, 1) == 0);
+	CHECK(t, rd(common + VIRTIO_PCI_COMMON_Q_ENABLE, 2) == 0);
+	CHECK(t, rd(common + VIRTIO_PCI_COMMON_Q_SIZE, 2) == VIRTQ_MAX_SIZE);
+	EXPECT_OK(t, virtio_disks__restart(&m, t->err, sizeof(t->err)));
+	/* the next boot: its own rings, a request served by the thread */
+	tv_rings_clear(t);
+	lines = 0;
+	EXPECT_OK(t, driver_setup(t, 0, VIRTIO_MSI_NO_VECTOR));
+	read_request(t, 6);
+	wr(notify, 2, 0);
+	CHECK(t, wait_used(t, 1));
+	CHECK(t, t->gm.base[0x108000] == VIRTIO_BLK_S_OK &&
+		 t->gm.base[0x101000] == 6);
+	CHECK(t, wait_count(&lines, 1) && line_level == 1);	/* INTx */
+	vpci_down();
+}
+
 static int parse(struct tctx *t, struct run_opts *o, int argc, char **argv)
 {
 	t->err[0] = 0;
@@ -408,5 +452,6 @@ const struct tcase vpci_cases[] = {
 	{ "vpci_ids_and_caps", vpci_ids_and_caps },
 	{ "vpci_msix_request", vpci_msix_request },
 	{ "vpci_intx_and_isr", vpci_intx_and_isr },
+	{ "vpci_machine_reset", vpci_machine_reset },
 	{ NULL, NULL },
 };

@@ -83,6 +83,20 @@ static void vpci__reset(struct virtio_pci *vp)
 	pci__set_irq(&vp->pci, 0);
 }
 
+/* A machine reset (pci__reset, --reboot restart): the transport's too. */
+static void vpci__machine_reset(struct pci_dev *d)
+{
+	struct virtio_pci *vp = d->priv;
+
+	virtio__lock(vp->dev);
+	vpci__reset(vp);
+	virtio__unlock(vp->dev);
+}
+
+static const struct pci_dev_ops vpci__ops = {
+	.reset = vpci__machine_reset,
+};
+
 /* The queue the driver selected, or NULL past the device's queues. */
 static struct virtq *vpci__vq(struct virtio_pci *vp)
 {
@@ -378,6 +392,7 @@ struct virtio_pci *vpci__create(struct machine *m, struct virtio_dev *dev,
 	dev->transport.opaque = vp;
 	pci_dev__init(&vp->pci, dev->name, &ids);
 	vp->pci.priv = vp;
+	vp->pci.ops = &vpci__ops;
 	if (pci_dev__bar(&vp->pci, VPCI_BAR, PCI_BAR_MEM64, VPCI_BAR_SIZE,
 			 BUS_WIDTH_ANY, vpci__bar_io, vp, err, errlen) ||
 	    vpci__add_cap(vp, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON,
@@ -450,6 +465,20 @@ void virtio_disks__stop(struct machine *m)
 
 	for (i = 0; i < m->nr_disks; i++)
 		virtio__stop(&m->disks[i]->dev);
+}
+
+/*
+ * After a machine reset (the devices reset by pci__reset): the I/O
+ * threads virtio_disks__stop() ended run again, for the next boot.
+ */
+int virtio_disks__restart(struct machine *m, char *err, size_t errlen)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_disks; i++)
+		if (virtio__start(&m->disks[i]->dev, err, errlen))
+			return -1;
+	return 0;
 }
 
 void virtio_disks__exit(struct machine *m)

@@ -245,6 +245,7 @@ int virtio__start(struct virtio_dev *dev, char *err, size_t errlen)
 	sigset_t all, old;
 	int r;
 
+	dev->stop = false;	/* a thread virtio__stop() ended may start again */
 	/* the thread takes no signal: run.c's main thread handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);

@@ -114,7 +114,10 @@ struct virtio_dev {
  * the caller): the lock and the eventfd.  0 or -1 with a message.
  */
 int virtio__init(struct virtio_dev *dev, char *err, size_t errlen);
-/* Start the I/O thread (after the transport is set): 0 or -1. */
+/*
+ * Start the I/O thread (after the transport is set; again after
+ * virtio__stop): 0 or -1.
+ */
 int virtio__start(struct virtio_dev *dev, char *err, size_t errlen);
 /* Stop and join the I/O thread (idempotent); the device stays. */
 void virtio__stop(struct virtio_dev *dev);

@@ -22,9 +22,7 @@
 
 void *guest_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
-	if (len > gm->size || gpa > gm->size - len)
-		return NULL;
-	return gm->base + gpa;
+	return guest_mem__ptr(gm, gpa, len);	/* RAM below and above 4 GiB */
 }
 
 void virtq__fail(struct virtq *vq, const char *fmt, ...)
