@@ -537,6 +537,16 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 		}
 		memset(&entry, 0, sizeof(entry));
 		memset(&exit, 0, sizeof(exit));
+		/* A HLT in an STI shadow: its exit, without entering. */
+		if (unlikely(vcpu->int_shadow) && khyp_irq_shadow_hlt(vcpu)) {
+			exit.kind = KHYP_X_HLT;
+			exit.insn_len = 1;
+			vcpu->exits[exit.kind]++;
+			r = khyp_handle_exit(vcpu, &exit);
+			if (r <= 0)
+				break;
+			continue;
+		}
 		khyp_irq_prepare_entry(vcpu, &entry);
 
 		preempt_disable();

@@ -40,11 +40,13 @@
 #include <linux/nospec.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
+#include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/traps.h>
 
 #include "../core/vcpu.h"
 #include "../core/vm.h"
+#include "../mmu/gwalk.h"
 #include "irq.h"
 #include "irqchip.h"
 #include "lapic.h"
@@ -356,6 +358,39 @@ static bool khyp_irq_error_code(struct khyp_vcpu *vcpu,
 	}
 	khyp_backend->get_paging(vcpu, &p);
 	return p.cr0 & X86_CR0_PE;
+}
+
+/**
+ * khyp_irq_shadow_hlt() - is the guest about to run a HLT in a shadow?
+ * @vcpu:	the vCPU, before an entry
+ *
+ * STI; HLT (or MOV SS; HLT) with an exit between the two: a host
+ * interrupt, or a fault fetching the HLT.  On hardware the entry brings
+ * back the shadow the exit reported, the HLT runs inside it (the
+ * intercept: an exit at once) and an interrupt that waits ends it.  An
+ * emulator that drops the shadow at entry (QEMU before 9.1 does not
+ * load SVM's int_state at VMRUN) lets an interrupt in before the HLT;
+ * the handler returns to the HLT, which sleeps with nothing left to wake
+ * it (khyp-bench's apic_ipi_2vcpu hung so).  So the core takes such a
+ * HLT as if it had exited, without entering (core/run.c).  Reads guest
+ * memory only in a shadow, which few entries are.
+ */
+bool khyp_irq_shadow_hlt(struct khyp_vcpu *vcpu)
+{
+	struct khyp_paging p;
+	u64 linear = vcpu->regs.rip;
+	u8 op;
+
+	/* An event the entry delivers goes before the HLT. */
+	if (!khyp_irq_in_shadow(vcpu) || vcpu->events.reinject.valid ||
+	    vcpu->events.exception.valid || vcpu->events.nmi.valid)
+		return false;
+	khyp_backend->get_paging(vcpu, &p);
+	if (p.cpl)		/* a HLT there is a #GP, the CPU's to raise */
+		return false;
+	if (!((p.efer & EFER_LMA) && p.cs_l))
+		linear = (p.cs_base + linear) & U32_MAX;
+	return !khyp_guest_read_virt(vcpu, &p, linear, &op, 1) && op == 0xf4;
 }
 
 void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)

@@ -86,6 +86,7 @@ void khyp_irq_after_exit(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 			 const struct khyp_exit *exit);
 bool khyp_irq_ready(struct khyp_vcpu *vcpu);
 bool khyp_irq_wakes_halt(struct khyp_vcpu *vcpu);
+bool khyp_irq_shadow_hlt(struct khyp_vcpu *vcpu);
 bool khyp_irq_requested(struct khyp_vcpu *vcpu);
 
 /*

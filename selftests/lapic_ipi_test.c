@@ -5,8 +5,9 @@
  * APIC takes the message, the lowest bidder, ties in turn), an NMI by
  * IPI waking its target's HLT, logical flat and cluster destinations,
  * the broadcast shorthands, an IPI storm from every vCPU, teardown while
- * a periodic LAPIC timer runs, and a signal to a vCPU halted in the
- * kernel.
+ * a periodic LAPIC timer runs, a signal to a vCPU halted in the
+ * kernel, and bench's IPI ping-pong through HLT (a watchdog dumps both
+ * vCPUs' threads and APICs if it stalls).
  *
  * Two ways of running the vCPUs.  Where the test is about who takes a
  * message, the host runs one vCPU at a time to its next GUEST_SYNC
@@ -924,6 +925,182 @@ TEST(signal_to_halted_vcpu_then_resume)
 	EXPECT_EQ(1, uc.args[1]);	/* one interrupt */
 	EXPECT_EQ(1, uc.args[2]);	/* R12 kept across the sleeps */
 	ASSERT_DONE(vm->vcpus[0]);
+	kh_vm_free(vm);
+}
+
+/* ---- ping-pong through HLT ---- */
+
+#define V_PP		0xc1
+#define PP_ROUNDS	20000
+#define PP_SECONDS	8	/* the host stops it after this */
+#define PP_STALL	10	/* seconds without a round: a lost wakeup */
+
+volatile uint32_t pp_rounds;	/* rounds vCPU 0 completed */
+volatile uint32_t pp_host_stop;	/* the host: stop now (vCPU 0 reads it) */
+volatile uint32_t pp_stop;	/* vCPU 0 to vCPU 1: the last IPI */
+
+/* Sleep until APIC @id took more than @before interrupts: STI; HLT. */
+KH_GUEST_INLINE void halt_until(uint32_t id, uint32_t before)
+{
+	kh_guest_cli();
+	while (ipi_got[id] == before)
+		asm volatile("sti; hlt; cli" : : : "memory");
+	kh_guest_sti();
+}
+
+/*
+ * bench's apic_ipi_2vcpu: vCPU 0 sends a fixed IPI to APIC 1 and halts
+ * until the answer came in; vCPU 1 halts until an IPI and answers it.
+ * Each HLT sleeps in the kernel (khyp_wait()) and the other vCPU's ICR
+ * write wakes it (khyp_lapic_notify()).
+ */
+static void guest_pingpong(uint64_t id, uint64_t rounds)
+{
+	uint32_t seen;
+
+	kh_guest_apic_write(R_SVR, SVR_ON);
+	kh_guest_sti();
+	GUEST_SYNC(1);
+	if (id == 0) {
+		while (pp_rounds < rounds && !pp_host_stop) {
+			seen = ipi_got[0];
+			ipi(1, V_PP);
+			halt_until(0, seen);
+			pp_rounds++;
+		}
+		pp_stop = 1;
+		ipi(1, V_PP);
+	} else {
+		seen = ipi_got[1];
+		for (;;) {
+			halt_until(1, seen);
+			seen = ipi_got[1];
+			if (pp_stop)
+				break;
+			ipi(0, V_PP);
+		}
+	}
+	kh_guest_cli();
+	GUEST_DONE();
+}
+
+static void dump_file(const char *path)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return;
+	}
+	printf("# --- %s\n", path);
+	while ((n = fread(buf, 1, sizeof(buf) - 1, f)) > 0) {
+		buf[n] = 0;
+		printf("%s", buf);
+	}
+	fclose(f);
+}
+
+/* What a stalled ping-pong looks like: threads, APICs, registers. */
+static void pingpong_dump(struct kh_vm *vm, struct runner *rn)
+{
+	char path[320];
+	struct dirent *d;
+	DIR *dir;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		printf("# vCPU %d: thread %d state %c got %u\n", i, rn[i].tid,
+		       runner_state(&rn[i]), kh_vm_global(vm, ipi_got)[i]);
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat",
+			 rn[i].tid);
+		dump_file(path);
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stack",
+			 rn[i].tid);
+		dump_file(path);
+	}
+	dump_file("/proc/interrupts");
+	debugfs_vms();
+	dir = opendir(DEBUGFS "/khyp");
+	while (dir && (d = readdir(dir))) {
+		if (strncmp(d->d_name, "vm", 2))
+			continue;
+		snprintf(path, sizeof(path), DEBUGFS "/khyp/%s/lapic",
+			 d->d_name);
+		dump_file(path);
+		for (i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path),
+				 DEBUGFS "/khyp/%s/vcpu%d/irqs", d->d_name, i);
+			dump_file(path);
+			snprintf(path, sizeof(path),
+				 DEBUGFS "/khyp/%s/vcpu%d/exits", d->d_name, i);
+			dump_file(path);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	fflush(stdout);
+}
+
+TEST(ipi_ping_pong_through_hlt)
+{
+	uint64_t arg[2] = { PP_ROUNDS, PP_ROUNDS };
+	double start, changed;
+	struct khyp_regs regs;
+	struct runner rn[2];
+	uint32_t last = 0, r;
+	bool stalled = false;
+	struct kh_vm *vm;
+	int i;
+
+	NEED_DEV();
+	vm = vm_with_apic(2, (void (*)(void))guest_pingpong, arg);
+	ASSERT_NE(NULL, vm);
+	set_gate(vm, V_PP, ipi_count_handler);
+	/* vCPU 1's APIC on first: a software-disabled APIC drops the IPI. */
+	ASSERT_SYNC(vm->vcpus[1], 1);
+	ASSERT_SYNC(vm->vcpus[0], 1);
+	runner_start(&rn[1], vm->vcpus[1], false);
+	runner_start(&rn[0], vm->vcpus[0], false);
+
+	start = now_s();
+	changed = start;
+	while (!__atomic_load_n(&rn[0].done, __ATOMIC_ACQUIRE) ||
+	       !__atomic_load_n(&rn[1].done, __ATOMIC_ACQUIRE)) {
+		usleep(20000);
+		r = kh_vm_global(vm, pp_rounds);
+		if (r != last) {
+			last = r;
+			changed = now_s();
+		}
+		if (now_s() - start > PP_SECONDS)
+			kh_vm_global(vm, pp_host_stop) = 1;
+		if (now_s() - changed > PP_STALL) {
+			stalled = true;
+			break;
+		}
+	}
+	TH_LOG("%u rounds in %.2f s", last, now_s() - start);
+	if (stalled) {
+		TH_LOG("no round for %d s: stalled", PP_STALL);
+		pingpong_dump(vm, rn);
+	}
+	for (i = 0; i < 2; i++) {
+		EXPECT_TRUE(runner_join(&rn[i], 1000))
+			TH_LOG("vCPU %d did not finish", i);
+		kh_vcpu_get_regs(vm->vcpus[i], &regs);
+		if (stalled)
+			TH_LOG("vCPU %d: rip %#llx rflags %#llx", i,
+			       (unsigned long long)regs.rip,
+			       (unsigned long long)regs.rflags);
+		EXPECT_EQ(KH_UCALL_DONE, rn[i].ucall)
+			TH_LOG("vCPU %d: KHYP_RUN %d (%s), exit %s", i,
+			       rn[i].r, strerror(rn[i].err),
+			       kh_exit_name(rn[i].exit_reason));
+	}
+	EXPECT_FALSE(stalled);
+	EXPECT_LT(0, last);
 	kh_vm_free(vm);
 }
 

@@ -538,6 +538,55 @@ TEST(hlt_with_queued_interrupt_ends_in_kernel)
 	kh_vm_free(vm);
 }
 
+/*
+ * STI the last byte of one page, HLT the first of the next, which the
+ * guest has not run yet: fetching the HLT is a second-level fault, an
+ * exit inside STI's shadow.  The page is the HLT's alone.
+ */
+asm(".pushsection .text\n"
+    ".balign 4096\n"
+    "split_sti_hlt:\n"
+    "	.fill 4095, 1, 0x90\n"	/* NOPs up to the page's last byte */
+    "	sti\n"
+    "	hlt\n"			/* first byte of the next page */
+    "	ret\n"
+    "	.fill 4094, 1, 0xcc\n"
+    ".popsection\n");
+extern void split_sti_hlt(void);
+
+static void guest_split_sti_hlt(void)
+{
+	kh_guest_cli();
+	GUEST_SYNC(1);
+	split_sti_hlt();
+	GUEST_SYNC(kh_guest_vector_count[VEC]);
+	GUEST_DONE();
+}
+
+/*
+ * As above, with an exit between STI and HLT: the shadow the exit
+ * reported must still cover the HLT when the guest goes back in, so the
+ * queued interrupt ends the HLT instead of being taken before it (after
+ * which the HLT would sleep with nothing left to wake it).  QEMU before
+ * 9.1 does not load the shadow from the VMCB at VMRUN (see docs).
+ */
+TEST(hlt_in_shadow_after_exit_ends_in_kernel)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_split_sti_hlt);
+	kh_vm_install_idt(vm, vcpu);
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_EQ(0, kh_vcpu_inject(vcpu, KHYP_EVENT_INTERRUPT, VEC, 0, 0));
+	ASSERT_SYNC(vcpu, 1);	/* not KHYP_EXIT_HLT */
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
 TEST(error_code_without_flag_einval)
 {
 	struct khyp_event ev = {
