@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -666,6 +667,7 @@ static void tap_child(struct tctx *t)
 	struct net_opt o = { .on = true, .ifname = TAP_NAME };
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(TAP_PORT) };
+	struct timeval tmo = { .tv_sec = 5 };
 	unsigned char f[128], got[16];
 	unsigned int i, n;
 	uint8_t hw[6];
@@ -680,6 +682,8 @@ static void tap_child(struct tctx *t)
 	EXPECT_OK(t, tq_dev_up(t, &dev, all_features, &irqs, &config_irqs));
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	CHECK(t, s >= 0);
+	/* a datagram that never comes must not hang the test */
+	CHECK(t, !setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)));
 	inet_pton(AF_INET, TAP_HOST, &sa.sin_addr);
 	CHECK(t, !bind(s, (struct sockaddr *)&sa, sizeof(sa)));
 	/* guest -> host: a UDP datagram through the tap */
@@ -735,8 +739,10 @@ static void vnet_real_tap(struct tctx *t)
 		} else {
 			tap_child(t);
 			n = t->fail_file ?
-			    snprintf(buf, sizeof(buf), "F%d %s (err: %s)",
-				     t->fail_line, t->fail_what, t->err) :
+			    snprintf(buf, sizeof(buf), "F%d %s%s%s%s",
+				     t->fail_line, t->fail_what,
+				     t->err[0] ? " (" : "", t->err,
+				     t->err[0] ? ")" : "") :
 			    snprintf(buf, sizeof(buf), "ok");
 		}
 		if (write(p[1], buf, (size_t)n) != n)
