@@ -273,7 +273,9 @@ for m in "${MACHINES[@]}"; do
 		# and a CPU spinning on the other starves it.  Wall time, then:
 		# a workload's own ratio (2 vCPUs against 1) is measured
 		# back to back, and the pairs give its spread.
-		timeout=$((900 + 300 * pairs)) qemu_opts=
+		# Two workloads only: a pair takes about 2 minutes, so a
+		# hung guest gives the emulator back after 10 minutes plus.
+		timeout=$((600 + 120 * pairs)) qemu_opts=
 		clock="wall time (2 CPUs: -icount hangs their boot)"
 	else
 		timeout=$((900 + 300 * pairs)) qemu_opts=$QEMU_ICOUNT
