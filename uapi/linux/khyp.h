@@ -47,7 +47,8 @@
 #define KHYP_CAP_VMCB_CLEAN		_BITULL(10) /* SVM: VMCB clean bits */
 #define KHYP_CAP_EPT_AD			_BITULL(11) /* VMX: EPT accessed/dirty */
 #define KHYP_CAP_IRQCHIP		_BITULL(12) /* CREATE_IRQCHIP, IRQ_LINE, MSI */
-#define KHYP_CAP_ALL			(_BITULL(13) - 1)
+#define KHYP_CAP_BALLOON_PAGES		_BITULL(13) /* BALLOON_PAGES, _EVENTFD */
+#define KHYP_CAP_ALL			(_BITULL(14) - 1)
 
 /**
  * struct khyp_caps - argument of KHYP_GET_CAPS
@@ -129,6 +130,15 @@ struct khyp_balloon_target {
  * @probed:	1 once the guest has probed the protocol.
  * @notify_vector: the guest's notification vector (NOTIFY), 0 if none.
  * @notifications: interrupts raised for target changes.
+ * @protocol:	who moves pages: KHYP_BALLOON_PROTO_NONE until the first
+ *		call, then _HYPERCALL (the guest's own balloon calls) or
+ *		_USERSPACE (KHYP_BALLOON_PAGES, e.g. for virtio-balloon);
+ *		the latest one used.
+ * @reserved0:	0.
+ * @reported:	pages given back by KHYP_BALLOON_OP_REPORT, in total (free
+ *		page reporting: not in the balloon, not counted in @size).
+ * @target_changes: times the effective target changed (each one signals
+ *		the eventfd of KHYP_BALLOON_EVENTFD, if any).
  */
 struct khyp_balloon_stats {
 	__u64 target;
@@ -145,7 +155,66 @@ struct khyp_balloon_stats {
 	__u32 probed;
 	__u32 notify_vector;
 	__u64 notifications;
-	__u64 reserved[3];
+	__u32 protocol;
+	__u32 reserved0;
+	__u64 reported;
+	__u64 target_changes;
+};
+
+#define KHYP_BALLOON_PROTO_NONE		0
+#define KHYP_BALLOON_PROTO_HYPERCALL	1
+#define KHYP_BALLOON_PROTO_USERSPACE	2
+
+/**
+ * struct khyp_balloon_pages - argument of KHYP_BALLOON_PAGES
+ * @op:		in: KHYP_BALLOON_OP_INFLATE, _DEFLATE or _REPORT.
+ * @count:	in: entries in the list, 1 .. KHYP_BALLOON_BATCH_MAX.
+ * @list:	in: userspace address of @count 64-bit entries in the format
+ *		of the hypercall protocol (<linux/khyp_balloon.h>): each the
+ *		guest-physical address of a 4 KiB page with its low 12 bits
+ *		0; on return each entry's low 12 bits hold its status
+ *		(KHYP_BALLOON_S_*).
+ * @done:	out: entries that took effect (status S_OK).
+ * @flags:	in: must be 0.
+ * @reserved0:	in: must be 0.
+ * @reserved:	in: must be 0.
+ *
+ * The same accounting as the guest's hypercalls: INFLATE frees the pages
+ * to the host (uncharged from the VM's memory cgroup) and puts them in
+ * the balloon, at most up to the effective target (S_TARGET beyond it);
+ * DEFLATE takes them out again (they read as zeros at the next touch).
+ * REPORT (free page reporting) frees pages the guest does not use now
+ * without putting them in the balloon: no target applies, and the guest
+ * may touch them again at any time (it gets zeroed pages, no violation).
+ * One TLB flush per call.
+ */
+struct khyp_balloon_pages {
+	__u32 op;
+	__u32 count;
+	__u64 list;
+	__u64 done;
+	__u32 flags;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+#define KHYP_BALLOON_OP_INFLATE	0
+#define KHYP_BALLOON_OP_DEFLATE	1
+#define KHYP_BALLOON_OP_REPORT	2
+
+/**
+ * struct khyp_balloon_eventfd - argument of KHYP_BALLOON_EVENTFD
+ * @fd:		in: an eventfd the module signals whenever the VM's
+ *		effective balloon target changes (KHYP_SET_BALLOON, or the
+ *		shrinker's pressure target rising or decaying); -1 detaches
+ *		the one set before.  The reader then asks KHYP_GET_BALLOON.
+ * @flags:	in: must be 0.
+ * @reserved:	in: must be 0.
+ */
+struct khyp_balloon_eventfd {
+	__s32 fd;
+	__u32 flags;
+	__u64 reserved[2];
 };
 
 /* vCPUs: at most this many per VM, with ids 0 .. KHYP_MAX_VCPUS - 1. */
@@ -479,6 +548,8 @@ struct khyp_msi {
 #define KHYP_CREATE_IRQCHIP	_IOW(KHYPIO, 0x14, struct khyp_create_irqchip)
 #define KHYP_IRQ_LINE		_IOW(KHYPIO, 0x15, struct khyp_irq_level)
 #define KHYP_SIGNAL_MSI		_IOW(KHYPIO, 0x16, struct khyp_msi)
+#define KHYP_BALLOON_PAGES	_IOWR(KHYPIO, 0x17, struct khyp_balloon_pages)
+#define KHYP_BALLOON_EVENTFD	_IOW(KHYPIO, 0x18, struct khyp_balloon_eventfd)
 
 /* On a vCPU fd. */
 #define KHYP_RUN		_IO(KHYPIO, 0x20)	/* arg: 0 */
