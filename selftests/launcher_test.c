@@ -525,6 +525,21 @@ TEST(unknown_port_and_mmio_counted)
 	EXPECT_HAS(res.err, "2 MMIO access(es) outside RAM (first: 0xc0000000)");
 }
 
+/*
+ * q35's memory map from inside a guest (boot/loader.h): with -m 2816M,
+ * RAM below 2 GiB and from 4 GiB (two memory slots, the launcher's one
+ * mapping), the hole between reading all-ones, the ECAM at 0xb0000000
+ * answering with the host bridge's IDs.
+ */
+TEST(memory_map_around_pci_hole)
+{
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "-m", "2816M", "--mode", "long",
+	    g("highmem.bin"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x30));
+	EXPECT_HAS(res.err, "1 MMIO access(es) outside RAM (first: 0x80000000)");
+}
+
 TEST(strict_stops_at_unknown_port)
 {
 	NEED_TOOL();
