@@ -956,6 +956,7 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	pthread_t th;
 	double start;
 	int fd, status, one = 1;
+	size_t n;
 
 	/* the tap driver: a module in Debian's kernel */
 	if (system("modprobe tun >/dev/null 2>&1"))
@@ -1007,7 +1008,10 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	printf("# khyp run status %d after %.1f s wall; guest uptime at /init %s s\n",
 	       status, now_s() - start,
 	       marker(log, "UPTIME", v, sizeof(v)) ? v : "?");
-	if (*err)
+	n = strlen(err);
+	while (n && err[n - 1] == '\n')
+		err[--n] = 0;
+	if (n)
 		printf("# khyp run's stderr: %.2000s\n", err);
 	if (!marker(log, "SHELL", v, sizeof(v)) || strcmp(v, "ok")) {
 		dump_log(log);
