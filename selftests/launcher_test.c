@@ -521,7 +521,7 @@ TEST(unknown_port_and_mmio_counted)
 	NEED_TOOL();
 	RUN(&res, NULL, "run", "--mode", "long", g("unknown.bin"));
 	EXPECT_STATUS(&res, DEBUG_EXIT(0x15));
-	EXPECT_HAS(res.err, "1 access(es) to unknown I/O ports (first: 0xe0)");
+	EXPECT_HAS(res.err, "1 access(es) to unknown I/O ports (first: 0xe0; by port: 0xe0 x1)");
 	EXPECT_HAS(res.err, "2 MMIO access(es) outside RAM (first: 0xc0000000)");
 }
 

@@ -6,7 +6,7 @@
  * port bus (bus.h; devices/ registers COM1 at 0x3f8-0x3ff, the debug exit
  * at 0xf4, POST codes at 0x80).  A port no device claims reads all-ones
  * and ignores writes; it is counted (run.c reports the count and the
- * first such port at the end), and with --strict the launcher stops
+ * first such ports at the end), and with --strict the launcher stops
  * (STATUS_STRICT).  An IN's result goes back in run->io.data, which the
  * kernel puts into AL/AX/EAX at the next KHYP_RUN.
  */
@@ -14,10 +14,29 @@
 
 #include "khyp.h"
 
+/* Count @port among the distinct ones; the first UNKNOWN_PORTS_MAX only. */
+static void ioport__count_unknown(struct machine *m, uint16_t port)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_unknown_ports; i++) {
+		if (m->unknown_ports[i].port == port) {
+			m->unknown_ports[i].count++;
+			return;
+		}
+	}
+	if (i < UNKNOWN_PORTS_MAX) {
+		m->unknown_ports[i].port = port;
+		m->unknown_ports[i].count = 1;
+		m->nr_unknown_ports++;
+	}
+}
+
 static int ioport__unclaimed(struct machine *m, const struct bus_access *a)
 {
 	if (!m->unknown_io++)
 		m->first_unknown_port = a->addr;
+	ioport__count_unknown(m, a->addr);
 	if (m->opts->strict) {
 		fprintf(stderr, "khyp: --strict: guest %s port 0x%x (size %u)\n",
 			a->write ? "wrote" : "read", (unsigned int)a->addr,

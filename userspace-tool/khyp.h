@@ -258,6 +258,9 @@ void term__restore(void);
 
 /* ---- run.c, and the exits it hands on ---- */
 
+/* Distinct unknown ports the end-of-run report names (run.c) */
+#define UNKNOWN_PORTS_MAX	8
+
 struct machine {
 	const struct run_opts *opts;
 	struct vm vm;
@@ -294,6 +297,12 @@ struct machine {
 	unsigned long unknown_io, unknown_mmio;
 	uint16_t first_unknown_port;
 	uint64_t first_unknown_gpa;
+	/* the first UNKNOWN_PORTS_MAX distinct unknown ports, with counts */
+	struct unknown_port {
+		uint16_t port;
+		unsigned long count;
+	} unknown_ports[UNKNOWN_PORTS_MAX];
+	unsigned int nr_unknown_ports;
 	/* run.c: exits are handled under @lock, one vCPU at a time */
 	pthread_mutex_t lock;
 	int status;			/* RUN_CONTINUE until the run ends */

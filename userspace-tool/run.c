@@ -258,8 +258,21 @@ static void run__report(const struct machine *m)
 	if (m->unknown_io || m->opts->trace)
 		fprintf(stderr, "khyp: %lu access(es) to unknown I/O ports%s",
 			m->unknown_io, m->unknown_io ? " (first: " : "\n");
-	if (m->unknown_io)
-		fprintf(stderr, "0x%x)\n", m->first_unknown_port);
+	if (m->unknown_io) {
+		unsigned long named = 0;
+		unsigned int i;
+
+		fprintf(stderr, "0x%x; by port:", m->first_unknown_port);
+		for (i = 0; i < m->nr_unknown_ports; i++) {
+			fprintf(stderr, " 0x%x x%lu", m->unknown_ports[i].port,
+				m->unknown_ports[i].count);
+			named += m->unknown_ports[i].count;
+		}
+		if (named < m->unknown_io)
+			fprintf(stderr, ", %lu on other ports",
+				m->unknown_io - named);
+		fprintf(stderr, ")\n");
+	}
 	if (m->unknown_mmio || m->opts->trace)
 		fprintf(stderr, "khyp: %lu MMIO access(es) outside RAM%s",
 			m->unknown_mmio, m->unknown_mmio ? " (first: " : "\n");

@@ -149,6 +149,29 @@ static void exits_unclaimed_port(struct tctx *t)
 	CHECK(t, ex.m.unknown_io == 5 && ex.m.first_unknown_port == 0xe0);
 	CHECK(t, !ex.log[0] && !ex.m.unknown_mmio);
 	CHECK(t, !exits_output()[0]);
+	/* each distinct port counted, in the order first seen */
+	CHECK(t, IN(0xe0, 4) == RUN_CONTINUE);
+	CHECK(t, ex.m.nr_unknown_ports == 5);
+	CHECK(t, ex.m.unknown_ports[0].port == 0xe0 &&
+	      ex.m.unknown_ports[0].count == 2);
+	CHECK(t, ex.m.unknown_ports[3].port == 0xffff &&
+	      ex.m.unknown_ports[3].count == 1);
+}
+
+/* Past UNKNOWN_PORTS_MAX distinct ports only the total grows. */
+static void exits_unclaimed_ports_bounded(struct tctx *t)
+{
+	unsigned int i;
+
+	CHECK(t, !exits_setup(t, false, false));
+	for (i = 0; i < 2 * UNKNOWN_PORTS_MAX; i++)
+		CHECK(t, IN(0x100 + i, 1) == RUN_CONTINUE);
+	CHECK(t, IN(0x100, 1) == RUN_CONTINUE);
+	CHECK(t, ex.m.unknown_io == 2 * UNKNOWN_PORTS_MAX + 1);
+	CHECK(t, ex.m.nr_unknown_ports == UNKNOWN_PORTS_MAX);
+	CHECK(t, ex.m.unknown_ports[0].count == 2);
+	CHECK(t, ex.m.unknown_ports[UNKNOWN_PORTS_MAX - 1].port ==
+	      0x100 + UNKNOWN_PORTS_MAX - 1);
 }
 
 static void exits_strict_port(struct tctx *t)
@@ -360,6 +383,7 @@ const struct tcase exits_cases[] = {
 	{ "exits_legacy_ports", exits_legacy_ports },
 	{ "exits_reset_and_panic", exits_reset_and_panic },
 	{ "exits_unclaimed_port", exits_unclaimed_port },
+	{ "exits_unclaimed_ports_bounded", exits_unclaimed_ports_bounded },
 	{ "exits_strict_port", exits_strict_port },
 	{ "exits_debug_exit", exits_debug_exit },
 	{ "exits_debug_exit_trace", exits_debug_exit_trace },
