@@ -33,6 +33,12 @@
 #define FM_LOW		0x10000ULL		/* RAM below the hole */
 #define FM_HIGH		0x4000ULL		/* RAM at 4 GiB */
 
+/*
+ * For a fuzzer's invariant checks: no coverage feedback from them (their
+ * compares would steer libFuzzer and cost most of its time).
+ */
+#define FUZZ_CHECK	__attribute__((no_sanitize("coverage")))
+
 /* The input, read front to back; past its end every read gives 0. */
 struct fin {
 	const uint8_t *p;

@@ -112,13 +112,13 @@ static uint32_t cfg_value(struct fin *in)
 
 /* ---- the invariants ---- */
 
-static bool msix_on(const struct pci_dev *d)
+FUZZ_CHECK static bool msix_on(const struct pci_dev *d)
 {
 	return d->msix_nr && (d->cfg[d->msix_cap + PCI_MSIX_FLAGS + 1] &
 			      (PCI_MSIX_FLAGS_ENABLE >> 8));
 }
 
-static uint64_t bar_reg(const struct pci_dev *d, unsigned int nr)
+FUZZ_CHECK static uint64_t bar_reg(const struct pci_dev *d, unsigned int nr)
 {
 	uint32_t lo;
 	uint64_t addr;
@@ -134,7 +134,7 @@ static uint64_t bar_reg(const struct pci_dev *d, unsigned int nr)
 	return addr;
 }
 
-static void check_bus(const struct bus *bus)
+FUZZ_CHECK static void check_bus(const struct bus *bus)
 {
 	unsigned int i;
 
@@ -147,6 +147,7 @@ static void check_bus(const struct bus *bus)
 }
 
 /* Is a range of handle/opaque claimed on bus (anywhere)? */
+FUZZ_CHECK
 static const struct bus_dev *claimed(const struct bus *bus,
 				     const struct pci_bar *b)
 {
@@ -159,7 +160,7 @@ static const struct bus_dev *claimed(const struct bus *bus,
 	return NULL;
 }
 
-static void check_bars(const struct pci_dev *d)
+FUZZ_CHECK static void check_bars(const struct pci_dev *d)
 {
 	uint16_t cmd = d->cfg[PCI_COMMAND] | d->cfg[PCI_COMMAND + 1] << 8;
 	const struct bus_dev *bd;
@@ -187,7 +188,7 @@ static void check_bars(const struct pci_dev *d)
 	}
 }
 
-static void check_intx(void)
+FUZZ_CHECK static void check_intx(void)
 {
 	unsigned int count[4] = { 0 }, i, pin;
 	const struct pci_dev *d;
@@ -218,7 +219,7 @@ static void check_intx(void)
 			abort();
 }
 
-static void check(void)
+FUZZ_CHECK static void check(void)
 {
 	unsigned int i;
 

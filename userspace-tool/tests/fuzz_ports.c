@@ -52,7 +52,7 @@ static uint16_t fin_port(struct fin *in)
 	return ports[sel].base + fin_u8(in) % (ports[sel].len + 1);
 }
 
-static void check(void)
+FUZZ_CHECK static void check(void)
 {
 	const struct rtc *r = &fm.m.rtc;
 	const struct i8042 *k = &fm.m.i8042;
