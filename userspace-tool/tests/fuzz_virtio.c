@@ -261,13 +261,13 @@ static void wire_drain(void)
 }
 
 /* One turn of the I/O thread, and what it may not have done. */
-static void io_turn(void)
+FUZZ_CHECK static void io_turn(void)
 {
 	struct virtio_dev *dev = &f->dev;
 	bool idle = !(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
 		    (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 	uint16_t used[VIRTIO_MAX_QUEUES], avail[VIRTIO_MAX_QUEUES];
-	unsigned long msis = fm.msis;
+	unsigned long msis = fm.msis, lines = fm.line_changes;
 	unsigned int q;
 
 	if (idle) {
@@ -282,7 +282,7 @@ static void io_turn(void)
 		abort();
 	if (idle && (memcmp(snap_low, fm.gm.base, FM_LOW) ||
 		     memcmp(snap_high, fm.gm.base + MEM_HIGH_START, FM_HIGH) ||
-		     fm.msis != msis))
+		     fm.msis != msis || fm.line_changes != lines))
 		abort();	/* a device that must do nothing did */
 	for (q = 0; q < dev->nr_queues; q++)
 		if ((uint16_t)(dev->vqs[q].used_idx - used[q]) >
