@@ -148,12 +148,16 @@ done
 # machines'; their counts come back through $OUT/native.counts.
 NATIVE_PASSED=0 NATIVE_FAILED=0
 native() {	# name dir
-	local name=$1 dir=$2 log=$OUT/native-$1.log counts
+	local name=$1 dir=$2 log=$OUT/native-$1.log counts fuzz
 	if make -s -C "$dir" check > "$log" 2>&1 &&
 	   make -s -C "$dir" fuzz-run FUZZ_SECONDS="${KHYP_FUZZ_SECONDS:-10}" \
 		>> "$log" 2>&1; then
 		counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-		echo "native: $name: $counts; fuzzed ${KHYP_FUZZ_SECONDS:-10} s"
+		# libFuzzer's final stats: one line per target
+		fuzz=$(grep -a '^stat::number_of_executed_units' "$log" |
+		       awk '{ n++; r += $2 } END { printf "%d x %s s, %d runs", n, s, r }' \
+			   s="${KHYP_FUZZ_SECONDS:-10}")
+		echo "native: $name: $counts; fuzzed $fuzz"
 		NATIVE_PASSED=$((NATIVE_PASSED + ${counts%% passed*}))
 	else
 		tail -20 "$log"

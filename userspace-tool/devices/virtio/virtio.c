@@ -177,13 +177,8 @@ static int virtio__wait_fd(struct virtio_dev *dev, unsigned int *q)
 	return dev->type->wait_fd(dev, q);
 }
 
-/*
- * The I/O thread: wait for a kick (the eventfd) or for the type's fd,
- * then process what is pending.  An fd of -1 is ignored by poll().
- */
-static void *virtio__thread(void *arg)
+bool virtio__wait_process(struct virtio_dev *dev, int timeout_ms)
 {
-	struct virtio_dev *dev = arg;
 	struct pollfd p[2] = {
 		{ .fd = dev->efd, .events = POLLIN },
 		{ .fd = -1, .events = POLLIN },
@@ -191,31 +186,39 @@ static void *virtio__thread(void *arg)
 	unsigned int fq = 0;
 	uint64_t v;
 
-	for (;;) {
-		virtio__lock(dev);
-		p[1].fd = dev->stop ? -1 : virtio__wait_fd(dev, &fq);
-		virtio__unlock(dev);
-		if (poll(p, 2, -1) < 0 && errno != EINTR) {
-			perror("khyp: virtio: poll");
-			break;
-		}
-		if ((p[0].revents & POLLIN) &&
-		    read(dev->efd, &v, sizeof(v)) < 0 && errno != EINTR &&
-		    errno != EAGAIN) {
-			perror("khyp: virtio: eventfd");
-			break;
-		}
-		if (p[1].fd >= 0 && p[1].revents && fq < dev->nr_queues)
-			__atomic_fetch_or(&dev->kicked_queues, 1u << fq,
-					  __ATOMIC_RELAXED);
-		virtio__lock(dev);
-		if (dev->stop) {
-			virtio__unlock(dev);
-			break;
-		}
-		virtio__process(dev);
-		virtio__unlock(dev);
+	virtio__lock(dev);
+	p[1].fd = dev->stop ? -1 : virtio__wait_fd(dev, &fq);
+	virtio__unlock(dev);
+	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR) {
+		perror("khyp: virtio: poll");
+		return false;
 	}
+	if ((p[0].revents & POLLIN) &&
+	    read(dev->efd, &v, sizeof(v)) < 0 && errno != EINTR &&
+	    errno != EAGAIN) {
+		perror("khyp: virtio: eventfd");
+		return false;
+	}
+	if (p[1].fd >= 0 && p[1].revents && fq < dev->nr_queues)
+		__atomic_fetch_or(&dev->kicked_queues, 1u << fq,
+				  __ATOMIC_RELAXED);
+	virtio__lock(dev);
+	if (dev->stop) {
+		virtio__unlock(dev);
+		return false;
+	}
+	virtio__process(dev);
+	virtio__unlock(dev);
+	return true;
+}
+
+/* The I/O thread: one turn after another until virtio__stop(). */
+static void *virtio__thread(void *arg)
+{
+	struct virtio_dev *dev = arg;
+
+	while (virtio__wait_process(dev, -1))
+		;
 	return NULL;
 }
 

@@ -143,6 +143,16 @@ void virtio__enable_queue(struct virtio_dev *dev, unsigned int q);
 void virtio__needs_reset(struct virtio_dev *dev);
 
 /*
+ * One turn of the I/O thread: wait up to timeout_ms (-1: for ever) for a
+ * kick (the eventfd) or the type's fd, then process what is pending
+ * (virtio__process, dev->lock taken here).  false when the thread must
+ * end: virtio__stop(), or poll or the eventfd failed.  The device
+ * fuzzer (tests/fuzz_virtio.c) runs a device with no thread by calling
+ * it with 0 wherever the thread could have run.
+ */
+bool virtio__wait_process(struct virtio_dev *dev, int timeout_ms);
+
+/*
  * In a type's process(): drop dev->lock around one host I/O call that may
  * block (preadv, pwritev, fdatasync), and take it back.  In between the
  * caller touches only its own request's chain and the guest buffers it
