@@ -7,7 +7,8 @@
  * some (scan_objects).  khyp cannot free guest memory by itself without
  * breaking the guests, and must never wait for a guest there; so a scan
  * raises the VMs' balloon targets instead, notifies the guests that asked
- * for it, and reports what those VMs' guests have really freed since the
+ * for it (and the balloon devices in userspace, by their eventfd), and
+ * reports what those VMs' guests have really freed since the
  * last scan.  The guests inflate at their next look at the target.
  *
  * Memory cgroups: the shrinker is memcg-aware.  Each VM has a link on a
@@ -152,7 +153,7 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 			return LRU_SKIP;
 	} while (!try_cmpxchg(&b->pressure_target, &t, min(t + share, cap)));
 	w->raised += min(t + share, cap) - t;
-	khyp_balloon_notify(b);
+	khyp_balloon_pressure_moved(b, t, min(t + share, cap));
 	return LRU_SKIP;
 }
 
@@ -228,7 +229,7 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 static void khyp_pressure_decay(struct work_struct *work)
 {
 	struct khyp_balloon *b;
-	unsigned long t;
+	unsigned long t, new;
 	bool again = false;
 
 	spin_lock(&khyp_balloons_lock);
@@ -241,9 +242,9 @@ static void khyp_pressure_decay(struct work_struct *work)
 				READ_ONCE(b->last_pressure) + KHYP_PRESSURE_HOLD))
 			continue;
 		/* A scan raising it meanwhile wins: try again next time. */
-		if (try_cmpxchg(&b->pressure_target, &t,
-				t - min(t, max(t / 2, 256UL))))
-			khyp_balloon_notify(b);
+		new = t - min(t, max(t / 2, 256UL));
+		if (try_cmpxchg(&b->pressure_target, &t, new))
+			khyp_balloon_pressure_moved(b, t, new);
 	}
 	spin_unlock(&khyp_balloons_lock);
 	if (again)
