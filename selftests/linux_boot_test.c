@@ -750,8 +750,8 @@ TEST_F_TIMEOUT(guest, guest_panic_is_reported, BOOT_TIMEOUT_S + 60)
  * pattern, loads virtio_balloon, waits until it has inflated BAL_PAGES,
  * checks the pattern, then frees it.  The test checks what khyp run
  * prints at the end: the module's balloon holds at least 90% of
- * BAL_SIZE, through the userspace protocol, without violations or
- * refusals, and the VM's allocated RAM is at most its size less the
+ * BAL_SIZE, through the userspace protocol, without violations, the
+ * device had no page refused or left waiting, and the VM's allocated RAM is at most its size less the
  * balloon (the host got those pages back); the pattern's checksum did
  * not change; and free page reporting gave back at least half of the
  * freed pattern: `khyp stats` read at the marker KHYP-BALLOON-FREE=begin
@@ -1038,15 +1038,19 @@ static void balloon_checks(struct __test_metadata *_metadata, const char *log,
 	ram = after(err, mod, "ram pages ");
 	reported = after(err, mod, "reported ");
 	EXPECT_LE(BAL_PAGES * 9 / 10, size) TH_LOG("pages in the balloon");
+	/*
+	 * No violations; the module's rejected entries may count a balloon
+	 * compaction's new page, inflated at the target (the device offers
+	 * it again after the old one's deflation: "waiting 0" below).
+	 */
 	EXPECT_EQ(0, after(err, mod, "violations "));
-	EXPECT_EQ(0, after(err, mod, "rejected "));
 	EXPECT_LE(0, ram);
 	EXPECT_GE(GUEST_MEM_MB * 256LL - size, ram)
 		TH_LOG("the VM's RAM still allocated on the host");
 	/* the device's: the target it gave, the driver's actual */
 	EXPECT_EQ(BAL_PAGES, after(err, dev, "num_pages "));
 	EXPECT_EQ(BAL_PAGES, after(err, dev, "actual "));
-	EXPECT_NE(NULL, strstr(err, "refused 0, 0, 0"));
+	EXPECT_NE(NULL, strstr(err, "waiting 0; refused 0, 0, 0"));
 	/* free page reporting of the freed pattern, without a target change */
 	EXPECT_LE(0, w->reported) TH_LOG("`khyp stats` at the marker");
 	EXPECT_LE(w->reported + BAL_FREED_PAGES / 2, reported)

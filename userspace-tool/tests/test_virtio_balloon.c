@@ -37,6 +37,8 @@ static struct {
 	uint64_t entry[FAKE_MAX];	/* all entries, in order, as sent */
 	unsigned int nr;
 	uint64_t target;
+	uint64_t limit;			/* inflate: S_TARGET at this size; 0: none */
+	uint64_t held;			/* the balloon's size */
 	int efd;
 	int fail;			/* -errno for the next pages() */
 } fk;
@@ -61,10 +63,20 @@ static int fake_pages(void *opaque, struct khyp_balloon_pages *p)
 	for (i = 0; i < p->count; i++) {
 		if (fk.nr < FAKE_MAX)
 			fk.entry[fk.nr++] = list[i];
-		if (list[i] >= FAKE_RAM_END)
+		if (list[i] >= FAKE_RAM_END) {
 			list[i] |= KHYP_BALLOON_S_NOT_RAM;
-		else
-			p->done++;
+			continue;
+		}
+		if (p->op == KHYP_BALLOON_OP_INFLATE && fk.limit &&
+		    fk.held >= fk.limit) {
+			list[i] |= KHYP_BALLOON_S_TARGET;
+			continue;
+		}
+		if (p->op == KHYP_BALLOON_OP_INFLATE)
+			fk.held++;
+		if (p->op == KHYP_BALLOON_OP_DEFLATE && fk.held)
+			fk.held--;
+		p->done++;
 	}
 	return 0;
 }
@@ -238,6 +250,64 @@ static void vbal_inflate_deflate(struct tctx *t)
 	bal_down();
 }
 
+/*
+ * Linux's balloon compaction at the target: the new page inflated first
+ * (refused: S_TARGET), then the old one deflated; the new one is offered
+ * again and taken.  A waiting page the driver deflates goes nowhere.
+ */
+static void vbal_migration_at_target(struct tctx *t)
+{
+	struct vballoon_counts n;
+
+	EXPECT_OK(t, bal_up(t, 2, all_features));
+	fk.limit = 2;
+	put_pfns(t, BUF, 0x100, 2, 1);		/* 0x100, 0x101 */
+	tq_desc(t, INFLATEQ, 0, BUF, 8, 0, 0);
+	tq_offer(t, INFLATEQ, 0);
+	tq_run(&dev, INFLATEQ);
+	CHECK(t, fk.held == 2);
+	/* migrate 0x100 to 0x200 */
+	put_pfns(t, BUF + 0x100, 0x200, 1, 1);
+	tq_desc(t, INFLATEQ, 1, BUF + 0x100, 4, 0, 0);
+	tq_offer(t, INFLATEQ, 1);
+	tq_run(&dev, INFLATEQ);
+	vballoon__counts(&dev, &n);
+	CHECK(t, n.waiting == 1 && !n.refused[KHYP_BALLOON_OP_INFLATE]);
+	CHECK(t, tq_used_idx(t, INFLATEQ) == 2);
+	tq_desc(t, DEFLATEQ, 0, BUF, 4, 0, 0);		/* 0x100 */
+	tq_offer(t, DEFLATEQ, 0);
+	tq_run(&dev, DEFLATEQ);
+	CHECK(t, fk.calls == 4 && fk.held == 2);
+	CHECK(t, fk.op[2] == KHYP_BALLOON_OP_DEFLATE && fk.entry[3] == 0x100000);
+	CHECK(t, fk.op[3] == KHYP_BALLOON_OP_INFLATE && fk.entry[4] == 0x200000);
+	vballoon__counts(&dev, &n);
+	CHECK(t, !n.waiting && n.pages[KHYP_BALLOON_OP_INFLATE] == 3 &&
+		 !n.refused[KHYP_BALLOON_OP_INFLATE]);
+	/* 0x300 waits, then the driver deflates it: no call for it */
+	put_pfns(t, BUF + 0x200, 0x300, 1, 1);
+	tq_desc(t, INFLATEQ, 2, BUF + 0x200, 4, 0, 0);
+	tq_offer(t, INFLATEQ, 2);
+	tq_run(&dev, INFLATEQ);
+	CHECK(t, fk.calls == 5);
+	tq_desc(t, DEFLATEQ, 1, BUF + 0x200, 4, 0, 0);
+	tq_offer(t, DEFLATEQ, 1);
+	tq_run(&dev, DEFLATEQ);
+	CHECK(t, fk.calls == 5 && tq_used_idx(t, DEFLATEQ) == 2);
+	vballoon__counts(&dev, &n);
+	CHECK(t, !n.waiting && n.pages[KHYP_BALLOON_OP_DEFLATE] == 2);
+	/* a raised target takes a waiting page */
+	tq_desc(t, INFLATEQ, 3, BUF + 0x200, 4, 0, 0);
+	tq_offer(t, INFLATEQ, 3);
+	tq_run(&dev, INFLATEQ);
+	fk.limit = 3;
+	fake_signal(3);
+	tq_run(&dev, INFLATEQ);
+	CHECK(t, fk.held == 3 && cfg32(0) == 3);
+	vballoon__counts(&dev, &n);
+	CHECK(t, !n.waiting && !n.refused[KHYP_BALLOON_OP_INFLATE]);
+	bal_down();
+}
+
 /* One stat entry, packed as Linux's struct virtio_balloon_stat. */
 static void put_stat(struct tctx *t, uint64_t gpa, uint16_t tag, uint64_t v)
 {
@@ -354,6 +424,7 @@ static void vbal_free_page_reporting(struct tctx *t)
 const struct tcase vballoon_cases[] = {
 	{ "vbal_features_config", vbal_features_config },
 	{ "vbal_inflate_deflate", vbal_inflate_deflate },
+	{ "vbal_migration_at_target", vbal_migration_at_target },
 	{ "vbal_target_and_stats", vbal_target_and_stats },
 	{ "vbal_free_page_reporting", vbal_free_page_reporting },
 	{ NULL, NULL },

@@ -45,6 +45,13 @@
  *          and the device counts the refused ones: virtio-balloon has no
  *          way to tell the driver which page failed, so the buffer is
  *          completed anyway and the first refusal is logged, once.
+ *          Except one refusal: a page inflated beyond the target
+ *          (S_TARGET) is kept waiting and offered again after the next
+ *          deflation or target change.  Linux's balloon compaction
+ *          migrates a ballooned page by inflating the new page first and
+ *          deflating the old one after: at the target, the module
+ *          refuses the new one, which the guest holds in its balloon
+ *          all the same.  A deflation of a waiting page just drops it.
  *   statsq  the driver's one buffer of struct virtio_balloon_stat (le16
  *          tag, le64 value, packed).  The device keeps the figures and
  *          holds the buffer; to ask for fresh ones it gives the buffer
@@ -100,6 +107,8 @@
 #define VBAL_STATS_MAX		64	/* stat entries read of a buffer */
 #define VBAL_STAT_LEN		10	/* le16 tag, le64 value */
 #define VBAL_STATS_PERIOD	5	/* seconds between fresh figures */
+/* pages refused at the target, kept for later (the guest holds them) */
+#define VBAL_WAIT_MAX		KHYP_BALLOON_BATCH_MAX
 
 enum vbal_role { VBAL_INFLATE, VBAL_DEFLATE, VBAL_STATS, VBAL_REPORT,
 		 VBAL_NONE };
@@ -116,6 +125,8 @@ struct vballoon {
 	uint16_t stats_head;	/* (l) its head */
 	unsigned int stats_q;	/* (l) the queue it came on */
 	bool warned;		/* (l) a refused page was logged */
+	uint64_t waiting[VBAL_WAIT_MAX];	/* (l) inflated past the target */
+	unsigned int nr_waiting;		/* (l) */
 	struct virtq_chain chain;		/* I/O thread only */
 	uint64_t list[KHYP_BALLOON_BATCH_MAX];	/* I/O thread only */
 	uint32_t pfns[KHYP_BALLOON_BATCH_MAX];	/* I/O thread only */
@@ -187,10 +198,21 @@ static void vbal__flush(struct virtio_dev *dev, uint32_t op, unsigned int count)
 		b->warned = true;
 		return;
 	}
-	for (i = 0; i < count; i++)
-		if (b->list[i] & 0xfff && !bad++)
+	for (i = 0; i < count; i++) {
+		if (!(b->list[i] & 0xfff))
+			continue;
+		/* past the target: the guest holds it, the host may later */
+		if (op == KHYP_BALLOON_OP_INFLATE &&
+		    (b->list[i] & 0xfff) == KHYP_BALLOON_S_TARGET &&
+		    b->nr_waiting < VBAL_WAIT_MAX) {
+			b->waiting[b->nr_waiting++] = b->list[i] & ~0xfffULL;
+			continue;
+		}
+		if (!bad++)
 			first = i;
-	b->n.pages[op] += count - bad;
+	}
+	b->n.pages[op] += p.done;
+	b->n.waiting = b->nr_waiting;
 	b->n.refused[op] += bad;
 	if (bad && !b->warned) {
 		fprintf(stderr, "khyp: %s: the host refused %u of %u pages to %s (the first at 0x%llx: status %llu); counting the rest quietly\n",
@@ -201,13 +223,46 @@ static void vbal__flush(struct virtio_dev *dev, uint32_t op, unsigned int count)
 	}
 }
 
+/* Offer the waiting pages again (room under the target, maybe). */
+static void vbal__retry(struct virtio_dev *dev)
+{
+	struct vballoon *b = vbal(dev);
+	unsigned int n = b->nr_waiting;
+
+	if (!n)
+		return;
+	memcpy(b->list, b->waiting, n * sizeof(b->list[0]));
+	b->nr_waiting = 0;
+	vbal__flush(dev, KHYP_BALLOON_OP_INFLATE, n);
+}
+
+/* Deflate: a waiting page was never the host's; drop it from the list. */
+static unsigned int vbal__unwait(struct vballoon *b, unsigned int k)
+{
+	unsigned int i, j, out = 0;
+
+	for (i = 0; i < k; i++) {
+		for (j = 0; j < b->nr_waiting; j++)
+			if (b->waiting[j] == b->list[i])
+				break;
+		if (j == b->nr_waiting) {
+			b->list[out++] = b->list[i];
+			continue;
+		}
+		b->waiting[j] = b->waiting[--b->nr_waiting];
+		b->n.pages[KHYP_BALLOON_OP_DEFLATE]++;
+	}
+	b->n.waiting = b->nr_waiting;
+	return out;
+}
+
 /* One buffer of PFNs to inflate or deflate. */
 static void vbal__pfns(struct virtio_dev *dev, uint32_t op,
 		       const struct virtq_chain *c)
 {
 	struct vballoon *b = vbal(dev);
 	uint64_t nr = c->rd_len / 4, done = 0;
-	unsigned int i, k;
+	unsigned int i, k, n;
 
 	if (nr > VBAL_PFNS_MAX) {
 		b->n.refused[op] += nr - VBAL_PFNS_MAX;
@@ -220,9 +275,13 @@ static void vbal__pfns(struct virtio_dev *dev, uint32_t op,
 		virtq__copy_from(c, done * 4, b->pfns, k * 4);
 		for (i = 0; i < k; i++)
 			b->list[i] = (uint64_t)le32toh(b->pfns[i]) << 12;
-		vbal__flush(dev, op, k);
+		n = op == KHYP_BALLOON_OP_DEFLATE && b->nr_waiting ?
+		    vbal__unwait(b, k) : k;
+		vbal__flush(dev, op, n);
 		done += k;
 	}
+	if (op == KHYP_BALLOON_OP_DEFLATE)
+		vbal__retry(dev);
 }
 
 /* One reporting buffer: every whole page of its ranges, as REPORT. */
@@ -321,6 +380,7 @@ static void vbal__sync_target(struct virtio_dev *dev)
 	b->n.target_changes++;
 	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK && dev->transport.irq_config)
 		dev->transport.irq_config(dev);
+	vbal__retry(dev);
 	/* the figures as the new target starts to bite */
 	vbal__stats_request(dev);
 }
@@ -409,6 +469,8 @@ static void vbal__reset(struct virtio_dev *dev)
 	memset(dev->config + VBAL_CFG_ACTUAL, 0,
 	       VBAL_CONFIG_LEN - VBAL_CFG_ACTUAL);
 	b->n.actual = 0;
+	b->nr_waiting = 0;
+	b->n.waiting = 0;
 	b->stats_held = false;
 	b->synced = false;
 }
@@ -555,10 +617,10 @@ void vballoon__report(struct virtio_dev *dev)
 	unsigned int i;
 
 	vballoon__counts(dev, &n);
-	fprintf(stderr, "khyp: virtio-balloon: num_pages %u, actual %u; pages inflated %llu, deflated %llu, reported %llu (in %llu reports); refused %llu, %llu, %llu\n",
+	fprintf(stderr, "khyp: virtio-balloon: num_pages %u, actual %u; pages inflated %llu, deflated %llu, reported %llu (in %llu reports); waiting %u; refused %llu, %llu, %llu\n",
 		n.num_pages, n.actual, n.pages[KHYP_BALLOON_OP_INFLATE],
 		n.pages[KHYP_BALLOON_OP_DEFLATE],
-		n.pages[KHYP_BALLOON_OP_REPORT], n.reports,
+		n.pages[KHYP_BALLOON_OP_REPORT], n.reports, n.waiting,
 		n.refused[KHYP_BALLOON_OP_INFLATE],
 		n.refused[KHYP_BALLOON_OP_DEFLATE],
 		n.refused[KHYP_BALLOON_OP_REPORT]);

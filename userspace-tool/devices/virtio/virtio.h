@@ -262,6 +262,8 @@ struct vballoon_counts {
 	uint32_t actual;		/* what its driver says it holds */
 	/* by KHYP_BALLOON_OP_*: pages the module took, and refused */
 	unsigned long long pages[3], refused[3];
+	/* inflated past the target, not taken by the module yet */
+	unsigned int waiting;
 	unsigned long long reports;	/* reporting buffers */
 	unsigned long long oversized;	/* buffers past VBAL_PFNS_MAX PFNs */
 	unsigned long long errors;	/* ioctls that failed as a whole */
