@@ -9,6 +9,7 @@
 #include <linux/compiler_types.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
@@ -74,6 +75,16 @@ struct khyp_balloon {
 	struct khyp_balloon_link *link;
 	struct khyp_vm *vm;
 };
+
+/*
+ * Someone moves this balloon's pages: the guest has probed the hypercall
+ * protocol, or a balloon device in userspace has set an eventfd.  Only
+ * then does host memory pressure ask the VM for pages (shrinker.c).
+ */
+static inline bool khyp_balloon_listening(struct khyp_balloon *b)
+{
+	return READ_ONCE(b->probed) || rcu_access_pointer(b->eventfd);
+}
 
 /*
  * balloon/balloon.c.  A VM's balloon is made and freed, and the guest's

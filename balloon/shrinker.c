@@ -19,6 +19,10 @@
  * charged there are asked; global reclaim and drop_caches visit every
  * cgroup in turn.
  *
+ * Only VMs whose balloon someone moves are asked: the guest probed the
+ * hypercall protocol, or a balloon device in userspace set an eventfd
+ * (khyp_balloon_listening()).
+ *
  * Sharing: within a scan, each VM's target rises by a share of the request
  * proportional to its weight: its allocated memory above a floor of
  * KHYP_BALLOON_FLOOR (what it could give), doubled if none of its vCPUs
@@ -98,7 +102,7 @@ static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 {
 	long used = atomic_long_read(&b->vm->mem.nr_pages);
 
-	if (!READ_ONCE(b->probed) || used <= KHYP_BALLOON_FLOOR)
+	if (!khyp_balloon_listening(b) || used <= KHYP_BALLOON_FLOOR)
 		return 0;
 	return used - KHYP_BALLOON_FLOOR;
 }

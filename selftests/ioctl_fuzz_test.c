@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -63,6 +64,7 @@ struct fz_map {
 static struct {
 	pthread_mutex_t lock;
 	int dev;
+	int efd;			/* for KHYP_BALLOON_EVENTFD */
 	int vms[MAX_VMS];
 	struct fz_vcpu vcpus[MAX_VCPUS];
 	struct fz_map maps[MAX_MAPS];
@@ -317,8 +319,16 @@ static void op_irq(int vm)
 	struct khyp_balloon_target b = { .pages = below(2) ? below(4096) :
 						  edge64() };
 	struct khyp_balloon_stats st;
+	uint64_t list[8];
+	struct khyp_balloon_pages bp = {
+		.op = below(4), .count = below(10), .list = (uintptr_t)list,
+	};
+	struct khyp_balloon_eventfd ef = {
+		.fd = below(2) ? pool.efd : below(2) ? (int)below(16) : -1,
+	};
+	unsigned int i;
 
-	switch (below(5)) {
+	switch (below(7)) {
 	case 0:
 		if (below(4) == 0)
 			mutate(&c, sizeof(c));
@@ -339,6 +349,20 @@ static void op_irq(int vm)
 		if (below(4) == 0)
 			mutate(&b, sizeof(b));
 		call("SET_BALLOON", vm, KHYP_SET_BALLOON, &b, false);
+		break;
+	case 4:
+		/* pages of the first MiBs (where the guests run), or edges */
+		for (i = 0; i < 8; i++)
+			list[i] = below(2) ? below(4096) << 12 : edge64();
+		if (below(4) == 0)
+			mutate(&bp, sizeof(bp));
+		call("BALLOON_PAGES", vm, KHYP_BALLOON_PAGES, &bp, false);
+		break;
+	case 5:
+		/* the eventfd, any low fd (most are not eventfds), none */
+		if (below(4) == 0)
+			mutate(&ef, sizeof(ef));
+		call("BALLOON_EVENTFD", vm, KHYP_BALLOON_EVENTFD, &ef, false);
 		break;
 	default:
 		call("GET_BALLOON", vm, KHYP_GET_BALLOON,
@@ -758,6 +782,8 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 	ASSERT_LE(0, refcnt_before) TH_LOG("khyp.ko is not loaded");
 	pool.dev = open(KHYP_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pool.dev) TH_LOG(KHYP_DEV ": %s", strerror(errno));
+	pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, pool.efd);
 	for (i = 0; i < MAX_VMS; i++)
 		pool.vms[i] = -1;
 	for (i = 0; i < MAX_VCPUS; i++)
@@ -809,6 +835,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 		if (pool.maps[i].addr)
 			munmap(pool.maps[i].addr, pool.maps[i].len);
 	close(pool.dev);
+	close(pool.efd);
 
 	TH_LOG("%lu calls in %.1f s, %lu succeeded, %lu guest-memory faults caught",
 	       atomic_load(&nr_calls), end - start, atomic_load(&nr_ok),
