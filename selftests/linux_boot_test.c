@@ -751,8 +751,9 @@ TEST_F_TIMEOUT(guest, guest_panic_is_reported, BOOT_TIMEOUT_S + 60)
  * checks the pattern, then frees it.  The test checks what khyp run
  * prints at the end: the module's balloon holds at least 90% of
  * BAL_SIZE, through the userspace protocol, without violations, the
- * device had no page refused or left waiting, and the VM's allocated RAM is at most its size less the
- * balloon (the host got those pages back); the pattern's checksum did
+ * device had no page refused or left waiting, and the VM's allocated
+ * RAM is at most its size less the balloon (the host got those pages
+ * back); the pattern's checksum did
  * not change; and free page reporting gave back at least half of the
  * freed pattern: `khyp stats` read at the marker KHYP-BALLOON-FREE=begin
  * (a thread watches the console file) against the end-of-run count.
