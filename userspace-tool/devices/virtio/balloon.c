@@ -67,10 +67,11 @@
  *          is completed (used length 0) once the module has them, after
  *          which the guest may allocate the pages again (zeroed).
  *
- * A chain that breaks the queue's rules (a writable buffer to inflate or
- * deflate, a readable one would be fine for stats) marks the device
- * DEVICE_NEEDS_RESET as every device of the launcher does; wrong pages
- * only count.
+ * A chain that breaks a queue's rules (a device-writable buffer to
+ * inflate or deflate, a buffer on a queue the features leave out) marks
+ * the device DEVICE_NEEDS_RESET, as every device of the launcher does;
+ * wrong pages (outside RAM, twice, and so on) are only counted, and the
+ * guest runs on.
  *
  * Locking: the state below is under dev->lock (the I/O thread's, and the
  * vCPUs' config accesses); the module's calls are made with the lock
