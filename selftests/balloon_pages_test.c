@@ -597,7 +597,7 @@ SLOW_TEST(eventfd_follows_pressure)
 	struct khyp_balloon_stats st;
 	struct pollfd pfd;
 	struct guest g;
-	uint64_t raised;
+	uint64_t raised, changes;
 	time_t start;
 	int efd;
 
@@ -615,6 +615,21 @@ SLOW_TEST(eventfd_follows_pressure)
 	EXPECT_LE(1, efd_count(efd));
 	EXPECT_LE(1, st.target_changes);
 	raised = st.pressure_target;
+
+	/*
+	 * What counts is the effective target: userspace's below the
+	 * pressure target changes nothing, above it does, and back.
+	 */
+	changes = st.target_changes;
+	set_target(_metadata, g.vm, raised / 2);
+	EXPECT_EQ(0, efd_count(efd)) TH_LOG("signalled, yet still %llu",
+					    (unsigned long long)raised);
+	set_target(_metadata, g.vm, raised + 1000);
+	EXPECT_EQ(1, efd_count(efd));
+	set_target(_metadata, g.vm, 0);
+	EXPECT_EQ(1, efd_count(efd));
+	get_stats(_metadata, g.vm, &st);
+	EXPECT_EQ(changes + 2, st.target_changes);
 
 	/*
 	 * The decay, 5 s after the last scan: no timed assertion, a

@@ -40,6 +40,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/khyp_balloon.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
@@ -319,9 +320,13 @@ static void op_irq(int vm)
 	struct khyp_balloon_target b = { .pages = below(2) ? below(4096) :
 						  edge64() };
 	struct khyp_balloon_stats st;
-	uint64_t list[8];
+	/* Written back: room for any count the module accepts. */
+	static __thread uint64_t list[KHYP_BALLOON_BATCH_MAX];
+	static const uint64_t unmapped[] = {
+		0, 8, 0xfff, 1ULL << 47, 1ULL << 63, ~0ULL - 7,
+	};
 	struct khyp_balloon_pages bp = {
-		.op = below(4), .count = below(10), .list = (uintptr_t)list,
+		.op = below(4), .count = below(2) ? below(10) : below(514),
 	};
 	struct khyp_balloon_eventfd ef = {
 		.fd = below(2) ? pool.efd : below(2) ? (int)below(16) : -1,
@@ -352,10 +357,13 @@ static void op_irq(int vm)
 		break;
 	case 4:
 		/* pages of the first MiBs (where the guests run), or edges */
-		for (i = 0; i < 8; i++)
+		for (i = 0; i < 16; i++)
 			list[i] = below(2) ? below(4096) << 12 : edge64();
 		if (below(4) == 0)
 			mutate(&bp, sizeof(bp));
+		/* the module writes the list: never somewhere of ours */
+		bp.list = below(8) ? (uintptr_t)list :
+			  unmapped[below(sizeof(unmapped) / sizeof(unmapped[0]))];
 		call("BALLOON_PAGES", vm, KHYP_BALLOON_PAGES, &bp, false);
 		break;
 	case 5:
