@@ -1,59 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The balloon protocol, host side: a guest hands pages back to the host
- * and takes them again (uapi/linux/khyp_balloon.h, docs/balloon.md).
+ * A VM's balloon: its targets, who is told when they change, and the
+ * balloon protocol's hypercalls (uapi/linux/khyp_balloon.h,
+ * docs/balloon.md).
  *
- * The guest asks for its target, then inflates: it sends a batch of guest
- * frames it does not use, and each accepted frame is freed to the host
- * through mmu/memory.c (userspace and second-level mappings removed, one
- * TLB flush for the batch, the page freed and uncharged).  Deflating just
- * forgets the frames: the next touch allocates a zeroed page, as for any
- * guest page.  The target is the larger of what userspace asks
- * (KHYP_SET_BALLOON) and what host memory pressure asks (shrinker.c).
+ * The target is the larger of what userspace asks (KHYP_SET_BALLOON) and
+ * what host memory pressure asks (shrinker.c).  Whenever it changes, the
+ * guest gets its notification interrupt if it asked for one (NOTIFY), and
+ * the eventfd of KHYP_BALLOON_EVENTFD is signalled, for a balloon device
+ * in userspace (virtio-balloon).
  *
- * Guest input is not trusted: every entry is checked (RAM, not already in
- * the balloon, within the target, no stray bits) and gets its own status;
- * a bad entry is counted and harms nothing else.  A guest touching a
- * ballooned frame gets a fresh zero page and a violation on its record.
+ * The guest asks for its target, then inflates or deflates in batches of
+ * frames, listed in its RAM; pages.c runs them, as it runs those of
+ * KHYP_BALLOON_PAGES from userspace.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/eventfd.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <uapi/linux/khyp_balloon.h>
 
+#include "../core/compat.h"
 #include "../core/subsys.h"
 #include "../core/vcpu.h"
 #include "../core/vm.h"
 #include "../irq/irq.h"
 #include "balloon.h"
 #include "shrinker.h"
-
-#define KHYP_BALLOON_LIST_MASK	GENMASK_ULL(11, 0)
-
-/*
- * The value of a frame's entry in b->gfns: whether it had a page when it
- * was inflated.  Frames without one free nothing, yet cost an entry (up
- * to one xarray node each, for sparse frames), so there may be no more of
- * them than the VM has pages: a guest with a huge declared region must
- * not turn never-touched frames into host memory.  The entries are
- * charged to the VMM's memory cgroup (the vCPU thread inflates): the
- * xarray allocates most nodes under its lock with GFP_NOWAIT, which is
- * charged only with XA_FLAGS_ACCOUNT, whatever gfp xa_store() gets.
- */
-#define KHYP_BALLOON_HAD_PAGE	1
-#define KHYP_BALLOON_NO_PAGE	2
-
-/* A frame left the balloon: its entry's value was @entry. */
-static void khyp_balloon_forget(struct khyp_balloon *b, void *entry)
-{
-	lockdep_assert_held(&b->lock);
-	b->size--;
-	if (xa_to_value(entry) == KHYP_BALLOON_NO_PAGE)
-		b->no_page--;
-}
 
 atomic_long_t khyp_balloon_freed_total;
 
@@ -71,7 +48,7 @@ static int khyp_balloon_vm_create(struct khyp_vm *vm)
 		return -ENOMEM;
 	b->vm = vm;
 	mutex_init(&b->lock);
-	xa_init_flags(&b->gfns, XA_FLAGS_ACCOUNT);	/* see above */
+	xa_init_flags(&b->gfns, XA_FLAGS_ACCOUNT);	/* see pages.c */
 	INIT_LIST_HEAD(&b->node);
 	r = khyp_shrinker_add(b);
 	if (r) {
@@ -86,8 +63,13 @@ static int khyp_balloon_vm_create(struct khyp_vm *vm)
 static void khyp_balloon_vm_destroy(struct khyp_vm *vm)
 {
 	struct khyp_balloon *b = vm->balloon;
+	struct eventfd_ctx *ctx;
 
+	/* No scan or decay can notify any more: no RCU reader is left. */
 	khyp_shrinker_remove(b);
+	ctx = rcu_dereference_protected(b->eventfd, true);
+	if (ctx)
+		eventfd_ctx_put(ctx);
 	xa_destroy(&b->gfns);
 	mutex_destroy(&b->lock);
 	kfree(b);
@@ -95,10 +77,10 @@ static void khyp_balloon_vm_destroy(struct khyp_vm *vm)
 }
 
 /* What the guest is told: the larger target, within the VM's RAM. */
-static u64 khyp_balloon_effective(struct khyp_vm *vm)
+u64 khyp_balloon_effective(struct khyp_vm *vm)
 {
 	struct khyp_balloon *b = vm->balloon;
-	u64 t = max_t(u64, b->target, READ_ONCE(b->pressure_target));
+	u64 t = max_t(u64, READ_ONCE(b->target), READ_ONCE(b->pressure_target));
 
 	return min(t, khyp_memory_declared_pages(&vm->mem));
 }
@@ -124,116 +106,7 @@ static void khyp_balloon_unmap_list(u64 *list, struct page *page)
 	put_page(page);
 }
 
-static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
-				unsigned int n)
-{
-	struct khyp_balloon *b = vm->balloon;
-	u64 target = khyp_balloon_effective(vm);
-	unsigned int i, nr = 0;
-	unsigned long freed;
-	bool *not_ram;
-	u64 *gfns;
-	u16 *idx;
-	s64 r;
-
-	gfns = kmalloc_array(n, sizeof(*gfns), GFP_KERNEL_ACCOUNT);
-	idx = kmalloc_array(n, sizeof(*idx), GFP_KERNEL_ACCOUNT);
-	not_ram = kcalloc(n, sizeof(*not_ram), GFP_KERNEL_ACCOUNT);
-	r = -ENOMEM;
-	if (!gfns || !idx || !not_ram)
-		goto out;
-
-	mutex_lock(&b->lock);
-	for (i = 0; i < n; i++) {
-		u64 e = READ_ONCE(list[i]), gfn = e >> PAGE_SHIFT;
-		enum khyp_frame f = KHYP_FRAME_NOT_RAM;
-		unsigned long v;
-
-		if (!(e & KHYP_BALLOON_LIST_MASK) &&
-		    gfn < KHYP_MAX_GPA >> PAGE_SHIFT)
-			f = khyp_memory_frame(&vm->mem, gfn);
-		v = f == KHYP_FRAME_PAGE ? KHYP_BALLOON_HAD_PAGE :
-					   KHYP_BALLOON_NO_PAGE;
-
-		if (e & KHYP_BALLOON_LIST_MASK) {
-			list[i] = e | KHYP_BALLOON_S_INVALID;
-		} else if (f == KHYP_FRAME_NOT_RAM) {
-			list[i] = e | KHYP_BALLOON_S_NOT_RAM;
-		} else if (xa_load(&b->gfns, gfn)) {
-			list[i] = e | KHYP_BALLOON_S_STATE;
-		} else if (b->size + nr >= target) {
-			list[i] = e | KHYP_BALLOON_S_TARGET;
-		} else if (v == KHYP_BALLOON_NO_PAGE &&
-			   b->no_page >= atomic_long_read(&vm->mem.nr_pages)) {
-			list[i] = e | KHYP_BALLOON_S_NO_PAGE;
-		} else if (xa_err(xa_store(&b->gfns, gfn, xa_mk_value(v),
-					   GFP_KERNEL_ACCOUNT))) {
-			list[i] = e | KHYP_BALLOON_S_TARGET;	/* no memory */
-		} else {
-			if (v == KHYP_BALLOON_NO_PAGE)
-				b->no_page++;
-			idx[nr] = i;
-			gfns[nr++] = gfn;
-			continue;
-		}
-		b->rejected++;
-	}
-
-	freed = khyp_memory_reclaim(&vm->mem, gfns, nr, not_ram);
-	b->freed += freed;
-	atomic_long_add(freed, &khyp_balloon_freed_total);
-	atomic_long_add(freed, &b->unreported);
-	r = 0;
-	for (i = 0; i < nr; i++) {
-		b->size++;
-		if (!not_ram[i]) {
-			r++;
-			continue;
-		}
-		/* Its region was deleted meanwhile. */
-		khyp_balloon_forget(b, xa_erase(&b->gfns, gfns[i]));
-		list[idx[i]] |= KHYP_BALLOON_S_NOT_RAM;
-		b->rejected++;
-	}
-	b->inflated += r;
-	mutex_unlock(&b->lock);
-out:
-	kfree(not_ram);
-	kfree(idx);
-	kfree(gfns);
-	return r;
-}
-
-static s64 khyp_balloon_deflate(struct khyp_vm *vm, u64 *list,
-				unsigned int n)
-{
-	struct khyp_balloon *b = vm->balloon;
-	unsigned int i;
-	s64 r = 0;
-
-	mutex_lock(&b->lock);
-	for (i = 0; i < n; i++) {
-		u64 e = READ_ONCE(list[i]), gfn = e >> PAGE_SHIFT;
-		void *entry = NULL;
-
-		if (!(e & KHYP_BALLOON_LIST_MASK))
-			entry = xa_erase(&b->gfns, gfn);
-		if (e & KHYP_BALLOON_LIST_MASK) {
-			list[i] = e | KHYP_BALLOON_S_INVALID;
-		} else if (!entry) {
-			list[i] = e | KHYP_BALLOON_S_STATE;
-		} else {
-			khyp_balloon_forget(b, entry);
-			r++;
-			continue;
-		}
-		b->rejected++;
-	}
-	b->deflated += r;
-	mutex_unlock(&b->lock);
-	return r;
-}
-
+/* INFLATE, DEFLATE: the list is a page of guest RAM. */
 static s64 khyp_balloon_batch(struct khyp_vm *vm, bool inflate, u64 gpa,
 			      u64 count)
 {
@@ -246,10 +119,9 @@ static s64 khyp_balloon_batch(struct khyp_vm *vm, bool inflate, u64 gpa,
 	list = khyp_balloon_map_list(vm, gpa, &page);
 	if (!list)
 		return -KHYP_BALLOON_EINVAL;
-	if (inflate)
-		r = khyp_balloon_inflate(vm, list, count);
-	else
-		r = khyp_balloon_deflate(vm, list, count);
+	r = khyp_balloon_pages(vm, inflate ? KHYP_BALLOON_OP_INFLATE :
+					     KHYP_BALLOON_OP_DEFLATE,
+			       list, count, KHYP_BALLOON_PROTO_HYPERCALL);
 	khyp_balloon_unmap_list(list, page);
 	return r;
 }
@@ -277,6 +149,7 @@ static s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
 		if (!READ_ONCE(b->probed)) {
 			mutex_lock(&b->lock);
 			WRITE_ONCE(b->probed, true);
+			b->protocol = KHYP_BALLOON_PROTO_HYPERCALL;
 			mutex_unlock(&b->lock);
 		}
 		return KHYP_BALLOON_VERSION;
@@ -315,70 +188,59 @@ static s64 khyp_balloon_hypercall(struct khyp_vcpu *vcpu, u64 nr, u64 arg0,
 	}
 }
 
-/*
- * A second-level fault on @gfn: if the frame is in the balloon, the guest
- * broke the protocol.  It gets a new page (the caller allocates it); the
- * frame leaves the balloon.
- */
-void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn)
-{
-	struct khyp_balloon *b = vm->balloon;
-	void *entry;
-
-	if (!xa_load(&b->gfns, gfn))
-		return;
-	mutex_lock(&b->lock);
-	entry = xa_erase(&b->gfns, gfn);
-	if (entry) {
-		khyp_balloon_forget(b, entry);
-		b->violations++;
-		pr_info_ratelimited("vm %u: guest touched frame %#llx while it was in the balloon\n",
-				    vm->id, gfn);
-	}
-	mutex_unlock(&b->lock);
-}
-
 /**
- * khyp_balloon_range_empty() - no frame of a range is in the balloon
- * @vm:		the VM
- * @gfn:	first frame
- * @n:		frames
- *
- * For the fault path, which may back a whole 2 MiB range at once: a frame
- * in the balloon would be allocated again, yet counted as given.  Read
- * without the balloon's lock: a frame inflated meanwhile is freed by the
- * inflation itself (which splits the 2 MiB mapping for it).
- */
-bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n)
-{
-	unsigned long index = gfn;
-
-	if (!READ_ONCE(vm->balloon->size))	/* the usual case: no balloon */
-		return true;
-	return !xa_find(&vm->balloon->gfns, &index, gfn + n - 1, XA_PRESENT);
-}
-
-/**
- * khyp_balloon_notify() - tell the guest that its target changed
+ * khyp_balloon_notify() - the effective target changed: tell who listens
  * @b:	the VM's balloon
  *
- * Raises the guest's notification vector through irq/ if it asked for
- * one (NOTIFY).  Any context that may send IPIs; never waits.
+ * Signals the eventfd of KHYP_BALLOON_EVENTFD if one is set, and raises
+ * the guest's notification vector through irq/ if it asked for one
+ * (NOTIFY).  Any context that may send IPIs, the shrinker's under its
+ * spinlock included; never waits.
  */
 void khyp_balloon_notify(struct khyp_balloon *b)
 {
 	u8 vector = READ_ONCE(b->notify_vector);
+	struct eventfd_ctx *ctx;
 
+	atomic_long_inc(&b->target_changes);
+	rcu_read_lock();
+	ctx = rcu_dereference(b->eventfd);
+	if (ctx)
+		khyp_eventfd_signal(ctx);
+	rcu_read_unlock();
 	if (vector && khyp_irq_raise_vector(b->vm, READ_ONCE(b->notify_vcpu),
 					    vector))
 		atomic_long_inc(&b->notifications);
+}
+
+/**
+ * khyp_balloon_pressure_moved() - the shrinker changed the pressure target
+ * @b:		the VM's balloon
+ * @old:	its value before
+ * @new:	its value now
+ *
+ * Notifies if the effective target moved with it, that is if userspace's
+ * target is not above both.  Userspace's target is read without the
+ * lock: if KHYP_SET_BALLOON changes it meanwhile, one of the two sees the
+ * other's new value or both see a change (each writes before it reads),
+ * so a change of the effective target is never left unsignalled.  The
+ * VM's RAM, which caps the effective target, is not looked at (it needs
+ * a mutex): a pressure target beyond it may notify a change that is not.
+ */
+void khyp_balloon_pressure_moved(struct khyp_balloon *b, unsigned long old,
+				 unsigned long new)
+{
+	u64 t = READ_ONCE(b->target);
+
+	if (max_t(u64, t, old) != max_t(u64, t, new))
+		khyp_balloon_notify(b);
 }
 
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t)
 {
 	struct khyp_balloon *b = vm->balloon;
-	bool changed;
+	u64 before, after;
 
 	if (t->flags || t->reserved0 ||
 	    memchr_inv(t->reserved, 0, sizeof(t->reserved)))
@@ -386,11 +248,47 @@ int khyp_balloon_set_target(struct khyp_vm *vm,
 	if (t->pages > khyp_memory_declared_pages(&vm->mem))
 		return -EINVAL;
 	mutex_lock(&b->lock);
-	changed = b->target != t->pages;
-	b->target = t->pages;
+	before = khyp_balloon_effective(vm);
+	WRITE_ONCE(b->target, t->pages);
+	after = khyp_balloon_effective(vm);
 	mutex_unlock(&b->lock);
-	if (changed)
+	if (before != after)
 		khyp_balloon_notify(b);
+	return 0;
+}
+
+/**
+ * khyp_balloon_set_eventfd() - KHYP_BALLOON_EVENTFD
+ * @vm:	the VM
+ * @e:	the eventfd to signal at each change of the effective target, or
+ *	-1 for none
+ *
+ * Replaces the one set before, whose reference is dropped once no
+ * notification can be using it.
+ *
+ * Return: 0; -EINVAL for flags or reserved fields, or an fd that is not
+ * an eventfd; -EBADF for an fd that is not open.
+ */
+int khyp_balloon_set_eventfd(struct khyp_vm *vm,
+			     const struct khyp_balloon_eventfd *e)
+{
+	struct khyp_balloon *b = vm->balloon;
+	struct eventfd_ctx *ctx = NULL, *old;
+
+	if (e->flags || memchr_inv(e->reserved, 0, sizeof(e->reserved)))
+		return -EINVAL;
+	if (e->fd != -1) {
+		ctx = eventfd_ctx_fdget(e->fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+	mutex_lock(&b->lock);
+	old = rcu_replace_pointer(b->eventfd, ctx, lockdep_is_held(&b->lock));
+	mutex_unlock(&b->lock);
+	if (old) {
+		synchronize_rcu();	/* khyp_balloon_notify() is done with it */
+		eventfd_ctx_put(old);
+	}
 	return 0;
 }
 
@@ -412,8 +310,11 @@ void khyp_balloon_get_stats(struct khyp_vm *vm, struct khyp_balloon_stats *st)
 	st->guest_free = b->guest_free;
 	st->probed = b->probed;
 	st->notify_vector = b->notify_vector;
+	st->protocol = b->protocol;
+	st->reported = b->reported;
 	mutex_unlock(&b->lock);
 	st->notifications = atomic_long_read(&b->notifications);
+	st->target_changes = atomic_long_read(&b->target_changes);
 	st->ram_pages = atomic_long_read(&vm->mem.nr_pages);
 }
 

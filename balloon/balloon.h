@@ -5,12 +5,18 @@
 #ifndef KHYP_BALLOON_BALLOON_H
 #define KHYP_BALLOON_BALLOON_H
 
+#include <linux/atomic.h>
+#include <linux/compiler_types.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
+struct eventfd_ctx;
 struct khyp_vm;
+struct khyp_balloon_eventfd;
+struct khyp_balloon_pages;
 struct khyp_balloon_target;
 struct khyp_balloon_stats;
 struct khyp_balloon_link;
@@ -20,7 +26,9 @@ struct khyp_balloon_link;
  * @lock:	protects everything below but @pressure_target, @last_pressure
  *		and @node.
  * @probed:	the guest has negotiated the protocol.
- * @target:	userspace's target, in pages.
+ * @protocol:	KHYP_BALLOON_PROTO_*: who moved pages last (or probed).
+ * @target:	userspace's target, in pages (written under @lock, read
+ *		with READ_ONCE by the shrinker, khyp_balloon_pressure_moved()).
  * @pressure_target: the shrinker's target (cmpxchg/READ_ONCE: the
  *		shrinker and the decay work change it without @lock).
  * @last_pressure: jiffies of the last shrinker scan that raised it.
@@ -28,12 +36,16 @@ struct khyp_balloon_link;
  * @size:	how many.
  * @no_page:	how many of them had no page when inflated (at most the
  *		VM's allocated pages at the time, see balloon.c).
- * @inflated, @deflated, @freed, @violations, @rejected, @guest_free:
- *		the counters of struct khyp_balloon_stats.
+ * @inflated, @deflated, @freed, @violations, @rejected, @guest_free,
+ * @reported:	the counters of struct khyp_balloon_stats.
  * @notify_vector: the guest's notification vector, 0 for none; and
  * @notify_vcpu: the vCPU that gets it.  Written under @lock, read with
  *		READ_ONCE from any context (khyp_balloon_notify()).
  * @notifications: interrupts raised for target changes.
+ * @target_changes: changes of the effective target (khyp_balloon_notify()).
+ * @eventfd:	KHYP_BALLOON_EVENTFD's, or NULL: replaced under @lock, read
+ *		under RCU from any context (khyp_balloon_notify()), the old
+ *		one put after a grace period.
  * @unreported: pages freed that the shrinker has not reported yet.
  * @node:	in the list of all balloons (shrinker.c, its own lock).
  * @link:	(c) on the memcg-aware list the shrinker walks.
@@ -44,6 +56,7 @@ struct khyp_balloon_link;
 struct khyp_balloon {
 	struct mutex lock;	/* see above */
 	bool probed;
+	u32 protocol;
 	u64 target;
 	unsigned long pressure_target;
 	unsigned long last_pressure;
@@ -51,14 +64,27 @@ struct khyp_balloon {
 	u64 size;
 	u64 no_page;
 	u64 inflated, deflated, freed, violations, rejected, guest_free;
+	u64 reported;
 	u8 notify_vector;
 	u32 notify_vcpu;
 	atomic_long_t notifications;
+	atomic_long_t target_changes;
+	struct eventfd_ctx __rcu *eventfd;
 	atomic_long_t unreported;
 	struct list_head node;
 	struct khyp_balloon_link *link;
 	struct khyp_vm *vm;
 };
+
+/*
+ * Someone moves this balloon's pages: the guest has probed the hypercall
+ * protocol, or a balloon device in userspace has set an eventfd.  Only
+ * then does host memory pressure ask the VM for pages (shrinker.c).
+ */
+static inline bool khyp_balloon_listening(struct khyp_balloon *b)
+{
+	return READ_ONCE(b->probed) || rcu_access_pointer(b->eventfd);
+}
 
 /*
  * balloon/balloon.c.  A VM's balloon is made and freed, and the guest's
@@ -67,12 +93,23 @@ struct khyp_balloon {
  */
 int khyp_balloon_module_init(void);
 void khyp_balloon_module_exit(void);
-void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn);
-bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n);
+u64 khyp_balloon_effective(struct khyp_vm *vm);
 void khyp_balloon_notify(struct khyp_balloon *b);
+void khyp_balloon_pressure_moved(struct khyp_balloon *b, unsigned long old,
+				 unsigned long new);
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t);
+int khyp_balloon_set_eventfd(struct khyp_vm *vm,
+			     const struct khyp_balloon_eventfd *e);
 void khyp_balloon_get_stats(struct khyp_vm *vm,
 			    struct khyp_balloon_stats *st);
+
+/* balloon/pages.c: the frames in the balloon, the batches of pages. */
+s64 khyp_balloon_pages(struct khyp_vm *vm, u32 op, u64 *list,
+		       unsigned int n, u32 protocol);
+int khyp_balloon_pages_ioctl(struct khyp_vm *vm,
+			     struct khyp_balloon_pages __user *argp);
+void khyp_balloon_fault(struct khyp_vm *vm, u64 gfn);
+bool khyp_balloon_range_empty(struct khyp_vm *vm, u64 gfn, u64 n);
 
 #endif /* KHYP_BALLOON_BALLOON_H */

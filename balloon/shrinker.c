@@ -7,7 +7,8 @@
  * some (scan_objects).  khyp cannot free guest memory by itself without
  * breaking the guests, and must never wait for a guest there; so a scan
  * raises the VMs' balloon targets instead, notifies the guests that asked
- * for it, and reports what those VMs' guests have really freed since the
+ * for it (and the balloon devices in userspace, by their eventfd), and
+ * reports what those VMs' guests have really freed since the
  * last scan.  The guests inflate at their next look at the target.
  *
  * Memory cgroups: the shrinker is memcg-aware.  Each VM has a link on a
@@ -17,6 +18,10 @@
  * shrinker for that cgroup and its descendants only, and only the VMs
  * charged there are asked; global reclaim and drop_caches visit every
  * cgroup in turn.
+ *
+ * Only VMs whose balloon someone moves are asked: the guest probed the
+ * hypercall protocol, or a balloon device in userspace set an eventfd
+ * (khyp_balloon_listening()).
  *
  * Sharing: within a scan, each VM's target rises by a share of the request
  * proportional to its weight: its allocated memory above a floor of
@@ -97,7 +102,7 @@ static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 {
 	long used = atomic_long_read(&b->vm->mem.nr_pages);
 
-	if (!READ_ONCE(b->probed) || used <= KHYP_BALLOON_FLOOR)
+	if (!khyp_balloon_listening(b) || used <= KHYP_BALLOON_FLOOR)
 		return 0;
 	return used - KHYP_BALLOON_FLOOR;
 }
@@ -152,7 +157,7 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 			return LRU_SKIP;
 	} while (!try_cmpxchg(&b->pressure_target, &t, min(t + share, cap)));
 	w->raised += min(t + share, cap) - t;
-	khyp_balloon_notify(b);
+	khyp_balloon_pressure_moved(b, t, min(t + share, cap));
 	return LRU_SKIP;
 }
 
@@ -228,7 +233,7 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 static void khyp_pressure_decay(struct work_struct *work)
 {
 	struct khyp_balloon *b;
-	unsigned long t;
+	unsigned long t, new;
 	bool again = false;
 
 	spin_lock(&khyp_balloons_lock);
@@ -241,9 +246,9 @@ static void khyp_pressure_decay(struct work_struct *work)
 				READ_ONCE(b->last_pressure) + KHYP_PRESSURE_HOLD))
 			continue;
 		/* A scan raising it meanwhile wins: try again next time. */
-		if (try_cmpxchg(&b->pressure_target, &t,
-				t - min(t, max(t / 2, 256UL))))
-			khyp_balloon_notify(b);
+		new = t - min(t, max(t / 2, 256UL));
+		if (try_cmpxchg(&b->pressure_target, &t, new))
+			khyp_balloon_pressure_moved(b, t, new);
 	}
 	spin_unlock(&khyp_balloons_lock);
 	if (again)

@@ -65,6 +65,13 @@ static inline u32 vmx_basic_vmcs_mem_type(u64 basic)
 #define khyp_unregister_syscore(x)	unregister_syscore_ops(x)
 #endif
 
+/* eventfd_signal() lost its count argument (always 1) in 6.8. */
+#ifdef KHYP_HAVE_EVENTFD_SIGNAL_1
+#define khyp_eventfd_signal(ctx)	eventfd_signal(ctx)
+#else
+#define khyp_eventfd_signal(ctx)	eventfd_signal(ctx, 1)
+#endif
+
 /* vm_flags_set() arrived in 6.3; before, vm_flags was written directly. */
 #ifndef KHYP_HAVE_VM_FLAGS_SET
 #include <linux/mm_types.h>

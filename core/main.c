@@ -53,8 +53,8 @@ static int khyp_select_backend(void)
 		if (r)
 			return r;	/* present but unusable, logged */
 		khyp_backend = khyp_backends[i];
-		/* The core's, on every backend (irq/irqchip.c). */
-		khyp_caps.features |= KHYP_CAP_IRQCHIP;
+		/* The core's, on every backend (irq/, balloon/). */
+		khyp_caps.features |= KHYP_CAP_IRQCHIP | KHYP_CAP_BALLOON_PAGES;
 		return 0;
 	}
 	pr_err("this CPU has neither VMX (Intel VT-x) nor SVM (AMD-V)\n");

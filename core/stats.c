@@ -202,6 +202,8 @@ static int khyp_vm_balloon_show(struct seq_file *m, void *unused)
 	seq_printf(m, "ram_pages %llu\nprobed %u\n", st.ram_pages, st.probed);
 	seq_printf(m, "notify_vector %u\nnotifications %llu\n",
 		   st.notify_vector, st.notifications);
+	seq_printf(m, "protocol %u\nreported %llu\ntarget_changes %llu\n",
+		   st.protocol, st.reported, st.target_changes);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_balloon);

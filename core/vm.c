@@ -168,6 +168,16 @@ static long khyp_vm_ioctl_get_balloon(struct khyp_vm *vm, void __user *argp)
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
+static long khyp_vm_ioctl_balloon_eventfd(struct khyp_vm *vm,
+					  void __user *argp)
+{
+	struct khyp_balloon_eventfd e;
+
+	if (copy_from_user(&e, argp, sizeof(e)))
+		return -EFAULT;
+	return khyp_balloon_set_eventfd(vm, &e);
+}
+
 static long khyp_vm_ioctl_create_irqchip(struct khyp_vm *vm,
 					 void __user *argp)
 {
@@ -220,6 +230,10 @@ static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 		return khyp_vm_ioctl_irq_line(vm, argp);
 	case KHYP_SIGNAL_MSI:
 		return khyp_vm_ioctl_signal_msi(vm, argp);
+	case KHYP_BALLOON_PAGES:
+		return khyp_balloon_pages_ioctl(vm, argp);
+	case KHYP_BALLOON_EVENTFD:
+		return khyp_vm_ioctl_balloon_eventfd(vm, argp);
 	default:
 		return -ENOTTY;
 	}

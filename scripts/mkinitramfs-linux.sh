@@ -17,8 +17,9 @@ set -euo pipefail
 
 out=$1 kver=${2:-$(uname -r)}
 here=$(cd "$(dirname "$0")" && pwd)
-# virtio-pci with block, network (net_failover), console and rng.
-MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio_rng"
+# virtio-pci with block, network (net_failover), console, rng and the
+# balloon (which /init loads last, when it is told to: khyp.balloon=).
+MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio_rng virtio_balloon"
 # pvpanic-mmio (and the pvpanic core) binds the DSDT's QEMU0001 at I/O
 # port 0x505: a guest panic then ends khyp run with status 14.
 PANIC_MODULES="pvpanic_mmio"

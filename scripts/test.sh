@@ -53,9 +53,10 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # Bochs' guest seconds for races that two CPUs make real).
 # vmx-bochs-smp2 runs the same tests on the VMX backend with 2 CPUs
 # (run_bochs_smp2 in machines.sh).
-# svm-bochs leaves out balloon_test and shrinker_test, the host's
-# reclaim policy (a third of a Bochs machine's time): svm-qemu runs them
-# on the same SVM backend and vmx-bochs on the VMX one.  It leaves out
+# svm-bochs leaves out balloon_test, balloon_pages_test and
+# shrinker_test, the host's reclaim policy (a third of a Bochs machine's
+# time): svm-qemu runs them on the same SVM backend and vmx-bochs on the
+# VMX one.  It leaves out
 # ioctl_fuzz_test too: the fuzzer's guests triple-fault, and Bochs' SVM
 # resets the whole machine on a guest triple fault (docs/emulators.md).
 # The fuzzer runs last in svm-qemu and vmx-bochs (100,000 calls: ~20 s
@@ -70,7 +71,7 @@ ONLY_NAMED=" linux_boot_test "
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
-"svm-bochs     bochs  trinity_apu             all-balloon_test-shrinker_test-ioctl_fuzz_test backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0"
+"svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"

@@ -34,11 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/khyp_balloon.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
@@ -63,6 +65,7 @@ struct fz_map {
 static struct {
 	pthread_mutex_t lock;
 	int dev;
+	int efd;			/* for KHYP_BALLOON_EVENTFD */
 	int vms[MAX_VMS];
 	struct fz_vcpu vcpus[MAX_VCPUS];
 	struct fz_map maps[MAX_MAPS];
@@ -317,8 +320,20 @@ static void op_irq(int vm)
 	struct khyp_balloon_target b = { .pages = below(2) ? below(4096) :
 						  edge64() };
 	struct khyp_balloon_stats st;
+	/* Written back: room for any count the module accepts. */
+	static __thread uint64_t list[KHYP_BALLOON_BATCH_MAX];
+	static const uint64_t unmapped[] = {
+		0, 8, 0xfff, 1ULL << 47, 1ULL << 63, ~0ULL - 7,
+	};
+	struct khyp_balloon_pages bp = {
+		.op = below(4), .count = below(2) ? below(10) : below(514),
+	};
+	struct khyp_balloon_eventfd ef = {
+		.fd = below(2) ? pool.efd : below(2) ? (int)below(16) : -1,
+	};
+	unsigned int i;
 
-	switch (below(5)) {
+	switch (below(7)) {
 	case 0:
 		if (below(4) == 0)
 			mutate(&c, sizeof(c));
@@ -339,6 +354,23 @@ static void op_irq(int vm)
 		if (below(4) == 0)
 			mutate(&b, sizeof(b));
 		call("SET_BALLOON", vm, KHYP_SET_BALLOON, &b, false);
+		break;
+	case 4:
+		/* pages of the first MiBs (where the guests run), or edges */
+		for (i = 0; i < 16; i++)
+			list[i] = below(2) ? below(4096) << 12 : edge64();
+		if (below(4) == 0)
+			mutate(&bp, sizeof(bp));
+		/* the module writes the list: never somewhere of ours */
+		bp.list = below(8) ? (uintptr_t)list :
+			  unmapped[below(sizeof(unmapped) / sizeof(unmapped[0]))];
+		call("BALLOON_PAGES", vm, KHYP_BALLOON_PAGES, &bp, false);
+		break;
+	case 5:
+		/* the eventfd, any low fd (most are not eventfds), none */
+		if (below(4) == 0)
+			mutate(&ef, sizeof(ef));
+		call("BALLOON_EVENTFD", vm, KHYP_BALLOON_EVENTFD, &ef, false);
 		break;
 	default:
 		call("GET_BALLOON", vm, KHYP_GET_BALLOON,
@@ -758,6 +790,8 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 	ASSERT_LE(0, refcnt_before) TH_LOG("khyp.ko is not loaded");
 	pool.dev = open(KHYP_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pool.dev) TH_LOG(KHYP_DEV ": %s", strerror(errno));
+	pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, pool.efd);
 	for (i = 0; i < MAX_VMS; i++)
 		pool.vms[i] = -1;
 	for (i = 0; i < MAX_VCPUS; i++)
@@ -809,6 +843,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 		if (pool.maps[i].addr)
 			munmap(pool.maps[i].addr, pool.maps[i].len);
 	close(pool.dev);
+	close(pool.efd);
 
 	TH_LOG("%lu calls in %.1f s, %lu succeeded, %lu guest-memory faults caught",
 	       atomic_load(&nr_calls), end - start, atomic_load(&nr_ok),

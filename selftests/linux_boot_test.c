@@ -744,6 +744,19 @@ TEST_F_TIMEOUT(guest, guest_panic_is_reported, BOOT_TIMEOUT_S + 60)
  * and prints the CRC-32 and length of what it sent and received, writes
  * HVC_WORD to /dev/hvc0, and reads /dev/hwrng.  The test compares both
  * checksums with its own and looks for HVC_WORD in FILE.
+ *
+ * The same boot has --balloon=BAL_SIZE (a virtio-balloon, issue 15):
+ * /init (khyp.balloon=BAL_PAGES) fills a tmpfs with 96 MiB of a random
+ * pattern, loads virtio_balloon, waits until it has inflated BAL_PAGES,
+ * checks the pattern, then frees it.  The test checks what khyp run
+ * prints at the end: the module's balloon holds at least 90% of
+ * BAL_SIZE, through the userspace protocol, without violations, the
+ * device had no page refused or left waiting, and the VM's allocated
+ * RAM is at most its size less the balloon (the host got those pages
+ * back); the pattern's checksum did
+ * not change; and free page reporting gave back at least half of the
+ * freed pattern: `khyp stats` read at the marker KHYP-BALLOON-FREE=begin
+ * (a thread watches the console file) against the end-of-run count.
  */
 
 #define NET_TAP		"khyp-t0"
@@ -754,6 +767,9 @@ TEST_F_TIMEOUT(guest, guest_panic_is_reported, BOOT_TIMEOUT_S + 60)
 #define NET_BYTES	(512 * 1024)	/* each way; the guest's dd: 512 x 1 KiB */
 #define HVC_WORD	"KHYP-HVC-HELLO"
 #define DEVS_TIMEOUT_S	700		/* the harness's, for the one boot */
+#define BAL_SIZE	"64M"
+#define BAL_PAGES	16384
+#define BAL_FREED_PAGES	(96 * 256)	/* /init's pattern, freed at the end */
 
 /*
  * The boot runs with --acpi off (an MP table, /init's debug-exit 42),
@@ -766,7 +782,7 @@ static const char kcmdline_devs[] =
 	"console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=7 "
 	"printk.devkmsg=on panic=-1 lpj=1000000 khyp.exit=42 "
 	"khyp.net=" NET_GUEST "/24," NET_HOST "," NET_PORT " "
-	"khyp.hvc=" HVC_WORD " khyp.rng=1";
+	"khyp.hvc=" HVC_WORD " khyp.rng=1 khyp.balloon=16384";
 
 /* The console log's lines that contain any of words (a failure's clues). */
 static void dump_lines(const char *log, const char *const *words)
@@ -936,6 +952,113 @@ out:
 	return NULL;
 }
 
+/* The watcher of the console file for the balloon's free (a thread). */
+struct bal_watch {
+	const char *tool, *serial;
+	int stop;			/* atomic: the boot is over */
+	long long reported;		/* `khyp stats`' at the marker, or -1 */
+	char line[512];			/* its balloon line */
+};
+
+/* " reported N" of the VM's line in `khyp stats`, or -1. */
+static long long stats_reported(const char *tool, char *line, size_t len)
+{
+	char cmd[PATH_MAX + 16], buf[1024];
+	long long v = -1;
+	const char *p;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s stats", tool);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(buf, sizeof(buf), f)) {
+		p = strstr(buf, " balloon:");
+		if (!p || !(p = strstr(p, " reported ")))
+			continue;
+		v = strtoll(p + 10, NULL, 10);
+		snprintf(line, len, "%.*s", (int)strcspn(buf, "\n"), buf);
+	}
+	pclose(f);
+	return v;
+}
+
+static void *bal_watch(void *arg)
+{
+	struct bal_watch *w = arg;
+	char *log;
+	bool seen;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_SEQ_CST)) {
+		log = slurp(w->serial);
+		seen = log && strstr(log, "KHYP-BALLOON-FREE=begin");
+		free(log);
+		if (seen) {
+			w->reported = stats_reported(w->tool, w->line,
+						     sizeof(w->line));
+			return NULL;
+		}
+		usleep(200000);
+	}
+	return NULL;
+}
+
+/* "name N" in s, after prefix: N, or -1. */
+static long long after(const char *s, const char *prefix, const char *name)
+{
+	const char *p = prefix ? strstr(s, prefix) : s;
+
+	if (!p || !(p = strstr(p, name)))
+		return -1;
+	return strtoll(p + strlen(name), NULL, 10);
+}
+
+/* The balloon's part of the devices boot. */
+static void balloon_checks(struct __test_metadata *_metadata, const char *log,
+			   const char *err, const struct bal_watch *w)
+{
+	const char *mod = "khyp: balloon: ", *dev = "khyp: virtio-balloon: ";
+	long long size, ram, reported;
+	char v[256], before[64];
+
+	if (marker(log, "BALLOON-INFLATED", v, sizeof(v)))
+		printf("# guest: balloon_inflate %s; MemFree %ld kB before, %ld after\n",
+		       v, marker_long(log, "BALLOON-MEMFREE-BEFORE"),
+		       marker_long(log, "BALLOON-MEMFREE-AFTER"));
+	printf("# khyp stats at KHYP-BALLOON-FREE=begin: %s\n",
+	       w->reported >= 0 ? w->line : "(no balloon line)");
+	EXPECT_LE(BAL_PAGES, marker_long(log, "BALLOON-INFLATED"))
+		TH_LOG("the guest's driver did not inflate its target");
+	ASSERT_NE(NULL, marker(log, "BALLOON-CRC-BEFORE", before, sizeof(before)));
+	EXPECT_STREQ(before, marker(log, "BALLOON-CRC-AFTER", v, sizeof(v)) ?
+			     v : "?") TH_LOG("the guest's data changed");
+	/* the module's end-of-run line: the pages are the host's again */
+	ASSERT_NE(NULL, strstr(err, "protocol virtio"))
+		TH_LOG("no virtio-balloon pages reached the module");
+	size = after(err, mod, "balloon: ");
+	ram = after(err, mod, "ram pages ");
+	reported = after(err, mod, "reported ");
+	EXPECT_LE(BAL_PAGES * 9 / 10, size) TH_LOG("pages in the balloon");
+	/*
+	 * No violations; the module's rejected entries may count a balloon
+	 * compaction's new page, inflated at the target (the device offers
+	 * it again after the old one's deflation: "waiting 0" below).
+	 */
+	EXPECT_EQ(0, after(err, mod, "violations "));
+	EXPECT_LE(0, ram);
+	EXPECT_GE(GUEST_MEM_MB * 256LL - size, ram)
+		TH_LOG("the VM's RAM still allocated on the host");
+	/* the device's: the target it gave, the driver's actual */
+	EXPECT_EQ(BAL_PAGES, after(err, dev, "num_pages "));
+	EXPECT_EQ(BAL_PAGES, after(err, dev, "actual "));
+	EXPECT_NE(NULL, strstr(err, "waiting 0; refused 0, 0, 0"));
+	/* free page reporting of the freed pattern, without a target change */
+	EXPECT_LE(0, w->reported) TH_LOG("`khyp stats` at the marker");
+	EXPECT_LE(w->reported + BAL_FREED_PAGES / 2, reported)
+		TH_LOG("reported %lld at the marker, %lld at the end",
+		       w->reported, reported);
+}
+
 TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 {
 	char serial[] = "/tmp/khyp-linux-serial-XXXXXX";
@@ -947,7 +1070,11 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 			 "--cmdline", (char *)kcmdline_devs, "--serial", serial,
 			 "--net", "tap=" NET_TAP ",mac=" NET_MAC,
 			 "--console", hvc, "--rng", "--acpi", "off",
+			 "--balloon=" BAL_SIZE,
 			 "--timeout", t, self->kernel, NULL };
+	struct bal_watch bw = { .tool = self->tool, .serial = serial,
+				.reported = -1 };
+	pthread_t bth;
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(atoi(NET_PORT)) };
 	struct net_server ns = { .lfd = -1 };
@@ -989,12 +1116,15 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	snprintf(m, sizeof(m), "%dM", GUEST_MEM_MB);
 	snprintf(t, sizeof(t), "%d", BOOT_TIMEOUT_S);
 
-	printf("# booting %s, 1 vCPU, with --net, --console and --rng\n",
-	       self->kernel);
+	printf("# booting %s, 1 vCPU, with --net, --console, --rng and --balloon=%s\n",
+	       self->kernel, BAL_SIZE);
+	ASSERT_EQ(0, pthread_create(&bth, NULL, bal_watch, &bw));
 	start = now_s();
 	status = run_khyp(argv, errfile);
 	__atomic_store_n(&ns.stop, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&bw.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(th, NULL);
+	pthread_join(bth, NULL);
 	close(ns.lfd);
 	log = slurp(serial);
 	err = slurp(errfile);
@@ -1053,13 +1183,16 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	if (marker(log, "RNG-HEX", v, sizeof(v)))
 		printf("# /dev/hwrng: %s\n", v);
 
+	/* virtio-balloon */
+	balloon_checks(_metadata, log, err, &bw);
+
 	/* the end /init chose: debug-exit 42 without ACPI */
 	EXPECT_STREQ("debug-exit 42", marker(log, "EXIT", v, sizeof(v)) ? v : "?");
 	EXPECT_EQ((42 << 1) | 1, status);
 	if (_metadata->passed == 0 || getenv("KHYP_LINUX_VERBOSE")) {
 		static const char *const clues[] = {
 			"virtio", "0000:00:", "PCI", "hvc", "hwrng", "eth0",
-			"KHYP-NET", NULL,
+			"KHYP-NET", "KHYP-BALLOON", "balloon", NULL,
 		};
 
 		printf("# the console's lines about the devices:\n");

@@ -114,7 +114,8 @@ static void stats__print(const char *vm)
 
 /*
  * "vm3 balloon: size 1024 target 1024 ..." from the "name value" lines of
- * vm3/balloon, if the guest speaks the protocol.
+ * vm3/balloon, if the guest speaks the hypercall protocol or its pages
+ * move through KHYP_BALLOON_PAGES (virtio-balloon: protocol 2).
  */
 static void stats__balloon(const char *vm)
 {
@@ -128,9 +129,13 @@ static void stats__balloon(const char *vm)
 	if (!f)
 		return;
 	while (fscanf(f, "%63s %llu", name, &v) == 2) {
-		if (!strcmp(name, "probed"))
-			probed = v;
-		else if (len < sizeof(line))
+		if (!strcmp(name, "probed")) {
+			probed |= v;
+			continue;
+		}
+		if (!strcmp(name, "protocol") && v)
+			probed = 1;
+		if (len < sizeof(line))
 			len += snprintf(line + len, sizeof(line) - len,
 					" %s %llu", name, v);
 	}

@@ -209,7 +209,7 @@ struct machine;
 struct virtio_disk;
 struct virtio_fn;
 
-#define VIRTIO_FNS_MAX		3	/* --net, --console, --rng */
+#define VIRTIO_FNS_MAX		4	/* --net, --console, --rng, --balloon */
 
 struct vcpu {
 	unsigned int id;
@@ -275,6 +275,9 @@ struct machine {
 	/* --net, --console, --rng: the same (devices/virtio/machine.c) */
 	struct virtio_fn *vfns[VIRTIO_FNS_MAX];
 	unsigned int nr_vfns;
+	/* the virtio-balloon among them (--balloon, bzImage), or NULL */
+	struct virtio_dev *balloon;
+	bool bzimage;			/* the image is a bzImage (cmd_run) */
 	struct acpi_pm acpi_pm;		/* 0x600, 0x620 (devices/acpi_pm.c) */
 	/*
 	 * Legacy devices (devices/rtc.c, reset.c).  The RTC's time and

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "khyp.h"
+#include "devices/virtio/virtio.h"
 
 static const char usage[] =
 "usage: khyp run [options] IMAGE   run a guest (khyp run --help)\n"
@@ -323,6 +324,27 @@ static int restart__throttle(struct restarts *r)
 }
 
 /*
+ * The virtio-balloon (--balloon on a bzImage) learns the new VM's target
+ * changes through the module's eventfd: 0, or -1 with a message.
+ */
+static int machine__attach_balloon(struct machine *m)
+{
+	int r;
+
+	if (!(m->vm.caps.features & KHYP_CAP_BALLOON_PAGES)) {
+		fprintf(stderr, "khyp: --balloon: khyp.ko has no KHYP_BALLOON_PAGES, which the virtio-balloon of a Linux guest needs\n");
+		return -1;
+	}
+	r = vballoon__attach(m->balloon);
+	if (r) {
+		fprintf(stderr, "khyp: --balloon: KHYP_BALLOON_EVENTFD: %s\n",
+			strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * One boot: a new VM, the image loaded into it, run to its end, the VM
  * destroyed; the status it ended with.
  */
@@ -333,18 +355,21 @@ static int machine__boot_once(struct machine *m, const void *img, size_t len,
 	int status;
 
 	if (vm__create(&m->vm, o->mem_size, o->cpus,
-		       o->format == IMAGE_BZIMAGE || o->acpi == ACPI_ON ||
-		       (o->format == FORMAT_AUTO && bzimage_detect(img, len))))
+		       m->bzimage || o->acpi == ACPI_ON))
 		return STATUS_HOST_ERROR;
 	status = machine__boot(m, img, len, ms);
 	if (status)
 		goto out_vm;
 	status = STATUS_HOST_ERROR;
+	if (m->balloon && machine__attach_balloon(m))
+		goto out_vm;
 	if (o->balloon_target && vm__set_balloon(&m->vm, o->balloon_target))
 		goto out_vm;
 	status = machine__run(m);
 	if (o->balloon)
 		vm__report_balloon(&m->vm);
+	if (m->balloon)
+		vballoon__report(m->balloon);
 out_vm:
 	virtio_disks__stop(m);		/* no I/O into the RAM about to go */
 	virtio_fns__stop(m);
@@ -379,6 +404,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (modules__read(&ms, &o))
 		goto out_free;
+	m.bzimage = o.format == IMAGE_BZIMAGE ||
+		    (o.format == FORMAT_AUTO && bzimage_detect(img, len));
 	if (machine__open_serial(&m))
 		goto out_free;
 	if (devices__init(&m, err, sizeof(err))) {

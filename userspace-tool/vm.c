@@ -278,12 +278,15 @@ void vm__report_balloon(const struct vm *vm)
 		perror("khyp: KHYP_GET_BALLOON");
 		return;
 	}
-	if (!st.probed) {
+	if (!st.probed && st.protocol == KHYP_BALLOON_PROTO_NONE) {
 		fprintf(stderr, "khyp: balloon: the guest does not speak the protocol\n");
 		return;
 	}
-	fprintf(stderr, "khyp: balloon: %llu pages (%llu KiB), target %llu; inflated %llu, deflated %llu, freed %llu; violations %llu, rejected %llu; notifications %llu\n",
+	fprintf(stderr, "khyp: balloon: %llu pages (%llu KiB), target %llu; inflated %llu, deflated %llu, freed %llu; violations %llu, rejected %llu; notifications %llu; protocol %s, reported %llu, target changes %llu; ram pages %llu\n",
 		st.size, st.size * 4, st.effective_target, st.inflated,
 		st.deflated, st.freed, st.violations, st.rejected,
-		st.notifications);
+		st.notifications,
+		st.protocol == KHYP_BALLOON_PROTO_USERSPACE ? "virtio" :
+		st.protocol == KHYP_BALLOON_PROTO_HYPERCALL ? "hypercall" :
+		"none", st.reported, st.target_changes, st.ram_pages);
 }

@@ -208,6 +208,9 @@ struct khyp_balloon_pages {
  *		effective balloon target changes (KHYP_SET_BALLOON, or the
  *		shrinker's pressure target rising or decaying); -1 detaches
  *		the one set before.  The reader then asks KHYP_GET_BALLOON.
+ *		While one is set, host memory pressure asks the VM for pages
+ *		as it asks a guest that probed the hypercall protocol (a VM
+ *		that neither listens nor probed is never asked).
  * @flags:	in: must be 0.
  * @reserved:	in: must be 0.
  */

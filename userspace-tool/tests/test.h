@@ -161,6 +161,7 @@ extern const struct tcase rtc_cases[];
 extern const struct tcase reset_cases[];
 extern const struct tcase vnet_cases[];
 extern const struct tcase vmisc_cases[];
+extern const struct tcase vballoon_cases[];
 extern const struct tcase mem_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

@@ -28,11 +28,11 @@ void tv_used(struct tctx *t, unsigned int i, uint32_t *id, uint32_t *len);
 void tv_rings_clear(struct tctx *t);
 
 /*
- * Devices of more than one queue (test_virtio_net.c): queue q's rings at
+ * Devices of more than one queue (test_virtio_net.c, _balloon.c): queue q's rings at
  * tq[q], QSIZE entries; tq[0] is the TV_* queue above.
  */
 #define TQ_SIZE		16
-#define TQ_MAX		2
+#define TQ_MAX		4
 
 struct tq {
 	uint64_t desc, avail, used;

@@ -331,9 +331,12 @@ static void vfns_on_pci(struct tctx *t)
 	opts.console = true;
 	opts.console_path = out_path;
 	opts.rng = true;
+	opts.balloon = true;
 	memset(&m, 0, sizeof(m));
 	m.opts = &opts;
 	m.vm.mem = t->gm;
+	m.vm.fd = -1;
+	m.bzimage = true;	/* --balloon adds a virtio-balloon for Linux */
 	bus__init(&m.ports, "port", 0x10000);
 	bus__init(&m.mmio, "MMIO", 0);
 	EXPECT_OK(t, pci__init(&m.pci, &m.ports, &m.mmio, -1, t->err,
@@ -341,7 +344,7 @@ static void vfns_on_pci(struct tctx *t)
 	m.pci.irq_line = fake_line;
 	m.pci.msi = fake_msi;
 	EXPECT_OK(t, virtio_fns__init(&m, t->err, sizeof(t->err)));
-	CHECK(t, m.nr_vfns == 2);
+	CHECK(t, m.nr_vfns == 3 && m.balloon);
 	/* slot 1: the console; slot 2: the rng, without a device config */
 	CHECK(t, cfg_rd(1, PCI_VENDOR_ID, 2) == 0x1af4);
 	CHECK(t, cfg_rd(1, PCI_DEVICE_ID, 2) == 0x1043);
@@ -354,7 +357,14 @@ static void vfns_on_pci(struct tctx *t)
 		 find_cap(2, VIRTIO_PCI_CAP_NOTIFY_CFG) &&
 		 find_cap(2, VIRTIO_PCI_CAP_ISR_CFG));
 	CHECK(t, !find_cap(2, VIRTIO_PCI_CAP_DEVICE_CFG));
-	CHECK(t, cfg_rd(3, PCI_VENDOR_ID, 2) == 0xffff);
+	/* slot 3: the balloon, 1af4:1045, its 16 bytes of config */
+	CHECK(t, cfg_rd(3, PCI_VENDOR_ID, 2) == 0x1af4);
+	CHECK(t, cfg_rd(3, PCI_DEVICE_ID, 2) == 0x1045);
+	CHECK(t, cfg_rd(3, PCI_CLASS_DEVICE, 2) == 0x00ff);
+	CHECK(t, find_cap(3, VIRTIO_PCI_CAP_DEVICE_CFG) &&
+		 cfg_rd(3, find_cap(3, VIRTIO_PCI_CAP_DEVICE_CFG) +
+			VIRTIO_PCI_CAP_LENGTH, 4) == 16);
+	CHECK(t, cfg_rd(4, PCI_VENDOR_ID, 2) == 0xffff);
 	/* the console: a line through its I/O thread */
 	EXPECT_OK(t, pci_driver_up(1, 2));
 	memcpy(t->gm.base + BUF, "KHYP-HVC\n", 9);

@@ -40,9 +40,11 @@
 const struct tq tq[TQ_MAX] = {
 	{ TV_DESC, TV_AVAIL, TV_USED },
 	{ 0x40000, 0x48000, 0x50000 },
+	{ 0x58000, 0x60000, 0x68000 },
+	{ 0x70000, 0x78000, 0x80000 },
 };
 
-#define TQ_END		0x58000
+#define TQ_END		0x88000
 
 void tq_desc(struct tctx *t, unsigned int q, unsigned int i, uint64_t addr,
 	     uint32_t len, uint16_t flags, uint16_t next)

@@ -9,6 +9,10 @@
  *                               class 0x078000 (other communications)
  *   --rng                       virtio-rng from getrandom() (rng.c),
  *                               class 0x00ff00 (as QEMU's)
+ *   --balloon[=SIZE]            virtio-balloon on the module's balloon
+ *                               (balloon.c), class 0x00ff00; for a
+ *                               bzImage guest only (the others speak
+ *                               khyp's hypercall protocol)
  *
  * Each has its own I/O thread (virtio.c).  The life cycle is the disks':
  * virtio_fns__init() with the other devices, __stop() before the VM's
@@ -24,6 +28,7 @@
 #define VPCI_CLASS_NET		0x020000
 #define VPCI_CLASS_CONSOLE	0x078000
 #define VPCI_CLASS_RNG		0x00ff00
+#define VPCI_CLASS_BALLOON	0x00ff00
 
 struct virtio_fn {
 	struct virtio_dev dev;
@@ -103,6 +108,27 @@ static int vfn__rng(struct machine *m, char *err, size_t errlen)
 	return vfn__add(m, f, VPCI_CLASS_RNG, err, errlen);
 }
 
+static int vfn__balloon(struct machine *m, char *err, size_t errlen)
+{
+	struct virtio_fn *f;
+
+	if (m->opts->reboot_restart) {
+		snprintf(err, errlen, "--reboot restart does not work with --balloon on a Linux guest yet");
+		return -1;
+	}
+	f = vfn__new(m, err, errlen);
+	if (!f)
+		return -1;
+	if (vballoon__init(&f->dev, &vballoon_vm_host, &m->vm.fd, &m->vm.mem,
+			   err, errlen)) {
+		free(f);
+		return -1;
+	}
+	f->exit = vballoon__exit;
+	m->balloon = &f->dev;
+	return vfn__add(m, f, VPCI_CLASS_BALLOON, err, errlen);
+}
+
 int virtio_fns__init(struct machine *m, char *err, size_t errlen)
 {
 	const struct run_opts *o = m->opts;
@@ -112,6 +138,8 @@ int virtio_fns__init(struct machine *m, char *err, size_t errlen)
 	if (o->console && vfn__console(m, err, errlen))
 		return -1;
 	if (o->rng && vfn__rng(m, err, errlen))
+		return -1;
+	if (o->balloon && m->bzimage && vfn__balloon(m, err, errlen))
 		return -1;
 	return 0;
 }
@@ -142,4 +170,5 @@ void virtio_fns__free(struct machine *m)
 		m->vfns[i] = NULL;
 	}
 	m->nr_vfns = 0;
+	m->balloon = NULL;
 }

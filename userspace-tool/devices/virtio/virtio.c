@@ -52,6 +52,8 @@ void virtio__reset(struct virtio_dev *dev)
 		dev->vqs[q].size = dev->queue_max;	/* what the driver reads */
 	}
 	__atomic_store_n(&dev->kicked_queues, 0, __ATOMIC_RELAXED);
+	if (dev->type && dev->type->reset)
+		dev->type->reset(dev);
 }
 
 void virtio__needs_reset(struct virtio_dev *dev)

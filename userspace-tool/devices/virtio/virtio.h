@@ -9,11 +9,13 @@
  *                 machine, feature negotiation, reset, the queues, and
  *                 the I/O thread that processes them off the vCPUs
  *   blk.c         the device types: what a chain means (virtio-blk,
- *   net.c         virtio-net on a tap, virtio-console, virtio-rng)
+ *   net.c         virtio-net on a tap, virtio-console, virtio-rng,
  *   console.c
- *   rng.c
+ *   rng.c         virtio-balloon)
+ *   balloon.c
  *   virtqueue.c   one split queue, every guest-written byte checked
- *   machine.c     --net, --console, --rng on the machine (pci.c: --disk)
+ *   machine.c     --net, --console, --rng, --balloon on the machine
+ *                 (pci.c: --disk)
  *
  * A request travels: the driver writes the queue's notify register, a
  * vCPU exits to pci.c, which only writes the device's eventfd
@@ -72,6 +74,11 @@ struct virtio_type {
 	/* The driver wrote the device config (dev->lock held); may be NULL. */
 	void (*config_write)(struct virtio_dev *dev, unsigned int off,
 			     const void *buf, unsigned int len);
+	/*
+	 * The device was reset (dev->lock held, no batch in progress): the
+	 * type forgets what the driver gave it.  May be NULL.
+	 */
+	void (*reset)(struct virtio_dev *dev);
 };
 
 /* What the transport provides (pci.c): raise an interrupt. */
@@ -237,5 +244,59 @@ void vcons__exit(struct virtio_dev *dev);
 int vrng__init(struct virtio_dev *dev, struct guest_mem *gm,
 	       char *err, size_t errlen);
 void vrng__exit(struct virtio_dev *dev);
+
+/* ---- balloon.c: virtio-balloon on the module's balloon ---- */
+
+struct khyp_balloon_pages;
+struct khyp_balloon_stats;
+
+/*
+ * The module's side of the balloon, on the VM (vballoon_vm_host: the
+ * ioctls on the int VM fd that opaque points to) or a test's fake.  Each
+ * returns 0 or -errno.
+ */
+struct vballoon_host {
+	int (*pages)(void *opaque, struct khyp_balloon_pages *p);
+	int (*get)(void *opaque, struct khyp_balloon_stats *st);
+	/* KHYP_BALLOON_EVENTFD with efd */
+	int (*eventfd)(void *opaque, int efd);
+};
+
+extern const struct vballoon_host vballoon_vm_host;
+
+#define VBAL_NR_STATS		10	/* VIRTIO_BALLOON_S_NR */
+
+/* What the device did, and the guest's figures, for reports and tests. */
+struct vballoon_counts {
+	uint32_t num_pages;		/* the target the guest was given */
+	uint32_t actual;		/* what its driver says it holds */
+	/* by KHYP_BALLOON_OP_*: pages the module took, and refused */
+	unsigned long long pages[3], refused[3];
+	/* inflated past the target, not taken by the module yet */
+	unsigned int waiting;
+	unsigned long long reports;	/* reporting buffers */
+	unsigned long long oversized;	/* buffers past VBAL_PFNS_MAX PFNs */
+	unsigned long long errors;	/* ioctls that failed as a whole */
+	unsigned long long target_changes;
+	unsigned long long stats_updates;	/* stats buffers received */
+	uint64_t stat[VBAL_NR_STATS];	/* by VIRTIO_BALLOON_S_* tag */
+	unsigned int stat_valid;	/* bit tag: stat[tag] was sent */
+};
+
+/*
+ * A virtio-balloon whose pages go to host (opaque is its argument): 0, or
+ * -1 with a message.  num_pages is 0 until vballoon__attach().
+ */
+int vballoon__init(struct virtio_dev *dev, const struct vballoon_host *host,
+		   void *opaque, struct guest_mem *gm, char *err, size_t errlen);
+/*
+ * The VM exists (each boot): hand the module the device's eventfd and
+ * read its target.  0 or -errno (the module has no KHYP_BALLOON_EVENTFD).
+ */
+int vballoon__attach(struct virtio_dev *dev);
+void vballoon__counts(struct virtio_dev *dev, struct vballoon_counts *n);
+/* The device's lines of `khyp run --balloon` on stderr. */
+void vballoon__report(struct virtio_dev *dev);
+void vballoon__exit(struct virtio_dev *dev);
 
 #endif /* KHYP_VIRTIO_H */
