@@ -15,10 +15,11 @@
  * range lies wholly inside one slot and has no page yet (neither guest
  * nor userspace touched it), the fault path may ask for the whole range:
  * one order-9 block, zeroed, charged like single pages, then split_page()
- * into 512 ordinary pages that go into the xarray one by one.  The block
- * is naturally aligned, so mmu/fault.c maps it with one 2 MiB leaf; for
- * everything else (userspace mappings, freeing, the balloon) its pages
- * are single pages like any other.  split_page() gives each page its own
+ * into 512 ordinary pages that go into the xarray in one walk of it
+ * (khyp_slot_store_huge()).  The block is naturally aligned, so
+ * mmu/fault.c maps it with one 2 MiB leaf; for everything else
+ * (userspace mappings, freeing, the balloon) its pages are single pages
+ * like any other.  split_page() gives each page its own
  * reference count and its own share of the memory-cgroup charge (6.1:
  * split_page_memcg(head, 512); 6.12: split_page_memcg(head, 9, 0)), so a
  * page freed alone uncharges exactly one page.  Without such a block
@@ -281,31 +282,41 @@ static void khyp_free_huge(struct page *block, unsigned int from,
 
 /*
  * Fill 512 entries of @slot from @first with the pages of @block, which
- * the caller checked were all empty (under mem->lock, held).  Returns 0,
- * or an errno with nothing changed.
+ * the caller checked were all empty (under mem->lock, held).  One walk
+ * of the xarray: each store goes to the entry after the previous one,
+ * not down from the root, and the xarray's lock is taken once, not 512
+ * times (again only if a node must be allocated with it dropped).
+ * Returns 0, or an errno with nothing changed.
  */
 static int khyp_slot_store_huge(struct khyp_memory *mem,
 				struct khyp_mem_slot *slot,
 				unsigned long first, struct page *block)
 {
-	unsigned int i, n;
+	XA_STATE(xas, &slot->pages, first);
+	unsigned int i, n = 0;
 	void *old;
 
 	lockdep_assert_held(&mem->lock);
-	for (n = 0; n < KHYP_HUGE_PAGES; n++) {
-		old = xa_store(&slot->pages, first + n, block + n,
-			       GFP_KERNEL_ACCOUNT);
-		if (xa_is_err(old))
-			goto undo;
-		WARN_ON_ONCE(old);	/* checked empty under mem->lock */
-	}
+	do {
+		xas_lock(&xas);
+		for (; n < KHYP_HUGE_PAGES; n++) {
+			old = xas_store(&xas, block + n);
+			if (xas_error(&xas))
+				break;
+			WARN_ON_ONCE(old);	/* checked empty under mem->lock */
+			xas_next(&xas);
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+	if (xas_error(&xas))
+		goto undo;
 	atomic_long_add(KHYP_HUGE_PAGES, &mem->nr_pages);
 	return 0;
 
 undo:
 	for (i = 0; i < n; i++)
 		xa_erase(&slot->pages, first + i);
-	return xa_err(old);
+	return xas_error(&xas);
 }
 
 /*
