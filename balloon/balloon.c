@@ -250,6 +250,13 @@ int khyp_balloon_set_target(struct khyp_vm *vm,
 	mutex_lock(&b->lock);
 	before = khyp_balloon_effective(vm);
 	WRITE_ONCE(b->target, t->pages);
+	/*
+	 * Store, then load pressure_target: pairs with the fully ordered
+	 * cmpxchg of khyp_balloon_pressure_moved()'s callers, so that of a
+	 * concurrent SET_BALLOON and decay at least one sees the other's
+	 * value and signals the change.
+	 */
+	smp_mb();
 	after = khyp_balloon_effective(vm);
 	mutex_unlock(&b->lock);
 	if (before != after)
