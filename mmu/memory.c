@@ -63,6 +63,7 @@ void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 	mem->inval_seq = 0;
 	mutex_init(&mem->lock);
 	memset(mem->slots, 0, sizeof(mem->slots));
+	mem->slots_end = 0;
 	atomic_long_set(&mem->nr_pages, 0);
 	atomic_long_set(&mem->lost_races, 0);
 	mem->mapping = mapping;
@@ -92,6 +93,7 @@ void khyp_memory_destroy(struct khyp_memory *mem)
 			khyp_slot_free(mem, mem->slots[i]);
 		mem->slots[i] = NULL;
 	}
+	mem->slots_end = 0;
 	WARN_ON_ONCE(atomic_long_read(&mem->nr_pages));
 	mutex_destroy(&mem->lock);
 }
@@ -123,6 +125,8 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 	if (!slot)
 		return -ENOENT;
 	mem->slots[slot_id] = NULL;
+	while (mem->slots_end && !mem->slots[mem->slots_end - 1])
+		mem->slots_end--;
 	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
 	smp_wmb();	/* seq before the unmap; pairs with khyp_mmu_fault() */
 	/* No new fault finds the slot now; drop existing mappings. */
@@ -189,6 +193,7 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	/* Its nodes are charged like the pages (GFP_NOWAIT ones too). */
 	xa_init_flags(&slot->pages, XA_FLAGS_ACCOUNT);
 	mem->slots[id] = slot;
+	mem->slots_end = max(mem->slots_end, id + 1);
 	ret = 0;
 unlock:
 	mutex_unlock(&mem->lock);
@@ -202,7 +207,8 @@ static struct khyp_mem_slot *khyp_memory_find(struct khyp_memory *mem,
 	unsigned int i;
 
 	lockdep_assert_held(&mem->lock);
-	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++) {
+	/* Up to the last slot in use: MMIO, in no slot, looks at them all. */
+	for (i = 0; i < mem->slots_end; i++) {
 		s = mem->slots[i];
 		if (s && gfn >= s->base_gfn && npages <= s->npages &&
 		    gfn - s->base_gfn <= s->npages - npages)

@@ -45,6 +45,8 @@ struct khyp_mem_slot {
  *		while a guest runs.  Taken before khyp_pgtable.lock (the
  *		zap in reclaim and region deletion), never after it.
  * @slots:	(@lock) the regions, NULL where a slot is free.
+ * @slots_end:	(@lock) one past the highest slot in use (0 if none):
+ *		lookups go no further.
  * @nr_pages:	pages allocated, over all slots.
  * @lost_races:	first-touch pages (or 2 MiB blocks) allocated and then
  *		freed unused, because another fault installed a page for
@@ -68,6 +70,7 @@ struct khyp_mem_slot {
 struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
 	struct khyp_mem_slot *slots[KHYP_MAX_MEM_REGIONS];
+	unsigned int slots_end;
 	atomic_long_t nr_pages;
 	atomic_long_t lost_races;
 	struct address_space *mapping;
