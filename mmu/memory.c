@@ -47,6 +47,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
@@ -476,6 +477,43 @@ struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags)
 {
 	return khyp_memory_fault_page(mem, gfn, false, 0, flags, NULL);
+}
+
+/**
+ * khyp_memory_read_locked() - copy bytes of one guest frame
+ * @mem:	the VM's memory, its @lock held by the caller
+ * @gpa:	guest-physical address
+ * @buf:	destination
+ * @len:	bytes, not past the end of @gpa's page
+ *
+ * For the kernel's reads of guest memory that look at several frames in
+ * a row (mmu/gwalk.c): one @lock for all of them, and no reference on
+ * the pages, which cannot be freed while @lock is held (a page leaves
+ * its slot's xarray only under it, and is freed after that).  A frame
+ * that no one has touched yet reads as the zeros its page will hold,
+ * and is not given one.
+ *
+ * Return: 0, or -EFAULT if @gpa is in no slot.
+ */
+int khyp_memory_read_locked(struct khyp_memory *mem, u64 gpa, void *buf,
+			    unsigned int len)
+{
+	u64 gfn = gpa >> PAGE_SHIFT;
+	struct khyp_mem_slot *slot = khyp_memory_find(mem, gfn, 1);
+	struct page *page;
+	void *va;
+
+	if (!slot)
+		return -EFAULT;
+	page = xa_load(&slot->pages, gfn - slot->base_gfn);
+	if (!page) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	va = kmap_local_page(page);
+	memcpy(buf, va + offset_in_page(gpa), len);
+	kunmap_local(va);
+	return 0;
 }
 
 /**
