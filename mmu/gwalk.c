@@ -9,9 +9,15 @@
  * checks presence, not permissions (the CPU already fetched the
  * instruction), and sets no accessed bits.  Page-table entries and bytes
  * are read from the module's own guest pages; anything outside RAM fails.
+ *
+ * The whole read, walk and copy, holds the memory's lock once
+ * (khyp_memory_read_locked()): no page can leave the guest meanwhile, so
+ * none needs a reference, and an MMIO exit pays one lock, not one per
+ * level (docs/performance.md).  A frame never touched reads as zeros, as
+ * its page would.
  */
-#include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <asm/processor-flags.h>
 #include <asm/msr-index.h>
 
@@ -23,23 +29,13 @@
 #define GW_PS		BIT_ULL(7)
 #define GW_ADDR_MASK	GENMASK_ULL(51, 12)
 
-/* Copy @len bytes at guest-physical @gpa, within one page. */
+/* Copy @len bytes at guest-physical @gpa, within one page; mem.lock held. */
 static int khyp_guest_read_phys(struct khyp_vm *vm, u64 gpa, void *buf,
 				unsigned int len)
 {
-	struct page *page;
-	void *va;
-
 	if (gpa >= KHYP_MAX_GPA)
 		return -EFAULT;
-	page = khyp_memory_get_page(&vm->mem, gpa >> PAGE_SHIFT, NULL);
-	if (IS_ERR_OR_NULL(page))
-		return -EFAULT;
-	va = kmap_local_page(page);
-	memcpy(buf, va + offset_in_page(gpa), len);
-	kunmap_local(va);
-	put_page(page);
-	return 0;
+	return khyp_memory_read_locked(&vm->mem, gpa, buf, len);
 }
 
 static int gw_read_entry(struct khyp_vm *vm, u64 gpa, bool wide, u64 *e)
@@ -54,7 +50,7 @@ static int gw_read_entry(struct khyp_vm *vm, u64 gpa, bool wide, u64 *e)
 	return r;
 }
 
-/* Guest-virtual -> guest-physical, or -EFAULT. */
+/* Guest-virtual -> guest-physical, or -EFAULT; mem.lock held. */
 static int khyp_gva_to_gpa(struct khyp_vm *vm, const struct khyp_paging *p,
 			   u64 gva, u64 *gpa)
 {
@@ -130,20 +126,23 @@ static int khyp_gva_to_gpa(struct khyp_vm *vm, const struct khyp_paging *p,
 int khyp_guest_read_virt(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 			 u64 gva, void *buf, unsigned int len)
 {
+	struct khyp_vm *vm = vcpu->vm;
 	unsigned int chunk;
+	int r = 0;
 	u64 gpa;
-	int r;
 
+	mutex_lock(&vm->mem.lock);
 	while (len) {
 		chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gva));
-		r = khyp_gva_to_gpa(vcpu->vm, p, gva, &gpa);
+		r = khyp_gva_to_gpa(vm, p, gva, &gpa);
 		if (!r)
-			r = khyp_guest_read_phys(vcpu->vm, gpa, buf, chunk);
+			r = khyp_guest_read_phys(vm, gpa, buf, chunk);
 		if (r)
-			return r;
+			break;
 		gva += chunk;
 		buf += chunk;
 		len -= chunk;
 	}
-	return 0;
+	mutex_unlock(&vm->mem.lock);
+	return r;
 }

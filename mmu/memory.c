@@ -48,6 +48,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
@@ -64,6 +65,7 @@ void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 	mem->inval_seq = 0;
 	mutex_init(&mem->lock);
 	memset(mem->slots, 0, sizeof(mem->slots));
+	mem->slots_end = 0;
 	atomic_long_set(&mem->nr_pages, 0);
 	atomic_long_set(&mem->lost_races, 0);
 	mem->mapping = mapping;
@@ -93,6 +95,7 @@ void khyp_memory_destroy(struct khyp_memory *mem)
 			khyp_slot_free(mem, mem->slots[i]);
 		mem->slots[i] = NULL;
 	}
+	mem->slots_end = 0;
 	WARN_ON_ONCE(atomic_long_read(&mem->nr_pages));
 	mutex_destroy(&mem->lock);
 }
@@ -124,6 +127,8 @@ static int khyp_memory_delete(struct khyp_memory *mem, u32 slot_id)
 	if (!slot)
 		return -ENOENT;
 	mem->slots[slot_id] = NULL;
+	while (mem->slots_end && !mem->slots[mem->slots_end - 1])
+		mem->slots_end--;
 	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
 	smp_wmb();	/* seq before the unmap; pairs with khyp_mmu_fault() */
 	/* No new fault finds the slot now; drop existing mappings. */
@@ -190,6 +195,7 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	/* Its nodes are charged like the pages (GFP_NOWAIT ones too). */
 	xa_init_flags(&slot->pages, XA_FLAGS_ACCOUNT);
 	mem->slots[id] = slot;
+	mem->slots_end = max(mem->slots_end, id + 1);
 	ret = 0;
 unlock:
 	mutex_unlock(&mem->lock);
@@ -203,7 +209,8 @@ static struct khyp_mem_slot *khyp_memory_find(struct khyp_memory *mem,
 	unsigned int i;
 
 	lockdep_assert_held(&mem->lock);
-	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++) {
+	/* Up to the last slot in use: MMIO, in no slot, looks at them all. */
+	for (i = 0; i < mem->slots_end; i++) {
 		s = mem->slots[i];
 		if (s && gfn >= s->base_gfn && npages <= s->npages &&
 		    gfn - s->base_gfn <= s->npages - npages)
@@ -481,6 +488,43 @@ struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags)
 {
 	return khyp_memory_fault_page(mem, gfn, false, 0, flags, NULL);
+}
+
+/**
+ * khyp_memory_read_locked() - copy bytes of one guest frame
+ * @mem:	the VM's memory, its @lock held by the caller
+ * @gpa:	guest-physical address
+ * @buf:	destination
+ * @len:	bytes, not past the end of @gpa's page
+ *
+ * For the kernel's reads of guest memory that look at several frames in
+ * a row (mmu/gwalk.c): one @lock for all of them, and no reference on
+ * the pages, which cannot be freed while @lock is held (a page leaves
+ * its slot's xarray only under it, and is freed after that).  A frame
+ * that no one has touched yet reads as the zeros its page will hold,
+ * and is not given one.
+ *
+ * Return: 0, or -EFAULT if @gpa is in no slot.
+ */
+int khyp_memory_read_locked(struct khyp_memory *mem, u64 gpa, void *buf,
+			    unsigned int len)
+{
+	u64 gfn = gpa >> PAGE_SHIFT;
+	struct khyp_mem_slot *slot = khyp_memory_find(mem, gfn, 1);
+	struct page *page;
+	void *va;
+
+	if (!slot)
+		return -EFAULT;
+	page = xa_load(&slot->pages, gfn - slot->base_gfn);
+	if (!page) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	va = kmap_local_page(page);
+	memcpy(buf, va + offset_in_page(gpa), len);
+	kunmap_local(va);
+	return 0;
 }
 
 /**

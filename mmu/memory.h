@@ -41,10 +41,15 @@ struct khyp_mem_slot {
  *		of each slot's @pages.  Taken by the page-fault paths twice,
  *		briefly: to look a frame up, then to install the page they
  *		allocated and zeroed without it (khyp_memory_fault_page());
- *		never held while a guest page is allocated or zeroed, nor
- *		while a guest runs.  Taken before khyp_pgtable.lock (the
- *		zap in reclaim and region deletion), never after it.
+ *		held across a whole guest page walk (mmu/gwalk.c,
+ *		khyp_memory_read_locked()), whose pages it keeps from
+ *		being freed; never held while a guest page is allocated or
+ *		zeroed, nor while a guest runs.  Taken before
+ *		khyp_pgtable.lock (the zap in reclaim and region
+ *		deletion), never after it.
  * @slots:	(@lock) the regions, NULL where a slot is free.
+ * @slots_end:	(@lock) one past the highest slot in use (0 if none):
+ *		lookups go no further.
  * @nr_pages:	pages allocated, over all slots.
  * @lost_races:	first-touch pages (or 2 MiB blocks) allocated and then
  *		freed unused, because another fault installed a page for
@@ -68,6 +73,7 @@ struct khyp_mem_slot {
 struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
 	struct khyp_mem_slot *slots[KHYP_MAX_MEM_REGIONS];
+	unsigned int slots_end;
 	atomic_long_t nr_pages;
 	atomic_long_t lost_races;
 	struct address_space *mapping;
@@ -106,6 +112,8 @@ bool khyp_memory_range_ok(struct khyp_memory *mem, u64 gfn, u64 npages);
 enum khyp_frame khyp_memory_frame(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_get_page(struct khyp_memory *mem, u64 gfn,
 				  u32 *flags);
+int khyp_memory_read_locked(struct khyp_memory *mem, u64 gpa, void *buf,
+			    unsigned int len);
 struct page *khyp_memory_lock_page(struct khyp_memory *mem, u64 gfn);
 struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
 				    bool try_huge, unsigned long seq,

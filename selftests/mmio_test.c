@@ -271,6 +271,50 @@ TEST(readonly_region)
 	kh_vm_free(vm);
 }
 
+#define LAST_GPA	0x20000000UL	/* 512 MiB: no RAM at first */
+#define LAST_SLOT	(KHYP_MAX_MEM_REGIONS - 1)
+
+static void guest_probe_last(void)
+{
+	volatile uint64_t *p = (volatile uint64_t *)LAST_GPA;
+
+	GUEST_SYNC(*p);
+	GUEST_SYNC(*p);
+	GUEST_SYNC(*p);
+	GUEST_DONE();
+}
+
+/*
+ * An address is RAM exactly while a slot holds it, whichever slot it is:
+ * the kernel looks slots up only as far as the highest one in use
+ * (mmu/memory.c), which a region in the last slot moves up and its
+ * deletion moves back down.
+ */
+TEST(region_in_last_slot)
+{
+	struct kh_vm *vm;
+	struct kh_vcpu *vcpu;
+	uint64_t *p;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_probe_last);
+	p = kh_vm_add_region(vm, LAST_SLOT, LAST_GPA, 0x200000, 0);
+	p[0] = 0x22;
+	ASSERT_SYNC(vcpu, 0x22);	/* RAM in the last slot */
+	kh_vm_del_region(vm, LAST_SLOT);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
+	EXPECT_EQ(LAST_GPA, vcpu->run->mmio.phys_addr);
+	vcpu->run->mmio.data = 0x33;
+	ASSERT_SYNC(vcpu, 0x33);
+	p = kh_vm_add_region(vm, 2, LAST_GPA, 0x200000, 0);
+	p[0] = 0x44;
+	ASSERT_SYNC(vcpu, 0x44);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
 /* Instructions khyp does not emulate, each at a global label. */
 static void guest_bad_insn(uint64_t which)
 {
