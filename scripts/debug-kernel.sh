@@ -97,9 +97,10 @@ while IFS= read -r l; do
 done < "$FRAG"
 [ $bad = 0 ] || die "the configuration lost options of $FRAG"
 
-log "building bzImage (nice 19, -j2; log: $DIR/build.log)"
+log "building bzImage and modules_prepare (nice 19, -j2; log: $DIR/build.log)"
 t0=$(date +%s)
-nice -n 19 make -C "$SRC" O="$OBJ" -j2 bzImage > "$DIR/build.log" 2>&1 ||
+nice -n 19 make -C "$SRC" O="$OBJ" -j2 bzImage modules_prepare \
+	> "$DIR/build.log" 2>&1 ||
 	{ tail -40 "$DIR/build.log" >&2; die "the build failed"; }
 t1=$(date +%s)
 echo $((t1 - t0)) > "$DIR/build-seconds"

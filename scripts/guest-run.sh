@@ -57,8 +57,8 @@ kmemleak_scan() {
 # prints its address, where [<%p>] is hashed) in the range khyp had ("ADDRESS SIZE" from /proc/modules, in $1; modules
 # lie in 0xffffffffa0000000-0xfffffffffeffffff, so the low 32 bits
 # compare, which awk's doubles hold exactly).
-kmemleak_khyp() {
-	awk -v range="$1" '
+kmemleak_khyp() {	# range [objects already reported]
+	awk -v range="$1" -v seen="${2:-}" '
 	function low(s,   i, v) {
 		s = tolower(s); sub(/^0x/, "", s); v = 0
 		for (i = length(s) - 7; i <= length(s); i++)
@@ -67,15 +67,18 @@ kmemleak_khyp() {
 	}
 	function high(s) { s = tolower(s); sub(/^0x/, "", s); return substr(s, 1, 8) }
 	function flush() {
-		if (obj != "" && hit)
+		if (obj != "" && hit && !(head in old))
 			printf "%s", obj
 		obj = ""; hit = 0
 	}
 	BEGIN {
+		n = split(seen, s, "\n")
+		for (i = 1; i <= n; i++)
+			old[s[i]] = 1
 		split(range, r, " ")
 		if (r[1] != "") { hb = high(r[1]); lo = low(r[1]); hi = lo + r[2] }
 	}
-	/^unreferenced object/ { flush() }
+	/^unreferenced object/ { flush(); head = $0 }
 	{ obj = obj $0 "\n" }
 	/\[khyp\]/ { hit = 1 }
 	/^ *\[<[0-9a-f]+>\] 0x[0-9a-f]+$/ {
@@ -87,7 +90,7 @@ kmemleak_khyp() {
 }
 
 run() {
-	local marker="khyp-test: $machine: loading khyp.ko" loaded= range=
+	local marker="khyp-test: $machine: loading khyp.ko" loaded= range= leaks=
 	echo "KHYP-BEGIN $machine $(uname -r)"
 	# What the host kernel says about the CPU's speculative-execution
 	# bugs: which of khyp's mitigations apply here (docs/security.md).
@@ -132,7 +135,10 @@ run() {
 	# kmemleak: what the tests' VMs left (they are all gone now), then
 	# what the module's globals held once it is unloaded.
 	range=$(awk '$1 == "khyp" { print $6, $2 }' /proc/modules)
-	[ -w "$KMEMLEAK" ] && kmemleak_scan
+	if [ -w "$KMEMLEAK" ]; then	# read now, while khyp's frames have names
+		kmemleak_scan
+		leaks=$(kmemleak_khyp "$range" < "$KMEMLEAK")
+	fi
 	# The tests leave khyp loaded as they found it; an unload that fails
 	# means something still holds the module (a leaked reference).
 	if [ -n "$loaded" ] && ! err=$(rmmod khyp 2>&1); then
@@ -141,7 +147,9 @@ run() {
 	if [ -w "$KMEMLEAK" ]; then
 		kmemleak_scan
 		echo "KHYP-KMEMLEAK-BEGIN"
-		kmemleak_khyp "$range" < "$KMEMLEAK"
+		[ -n "$leaks" ] && printf '%s\n' "$leaks"
+		kmemleak_khyp "$range" "$(printf '%s\n' "$leaks" |
+			grep '^unreferenced object')" < "$KMEMLEAK"
 		echo "KHYP-KMEMLEAK-END"
 		echo "# kmemleak: $(grep -c '^unreferenced object' "$KMEMLEAK") suspects in all"
 	fi
