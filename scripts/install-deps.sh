@@ -12,7 +12,9 @@
 #    builds khyp's .debs and installs them (scripts/pkg-test.sh),
 #  - acpica-tools: iasl, which loader_test runs on the launcher's ACPI tables,
 #  - sparse, and from linux-source-6.1 only the few files we need
-#    (kselftest harness, lib.mk, checkpatch.pl),
+#    (kselftest harness, lib.mk, checkpatch.pl); the whole source is
+#    unpacked by scripts/debug-kernel.sh, which builds the debug kernel
+#    (bc, bison, flex, libelf-dev, libssl-dev),
 #  - virtme-ng, which Debian has only in trixie: downloaded and unpacked into
 #    the cache, never installed (installing it would upgrade python3).
 #
@@ -24,7 +26,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "install-deps: $*" >&2; }
 
-PKGS=(build-essential bc bison flex libelf-dev kmod cpio xz-utils
+PKGS=(build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
       zstd lz4 sparse
       linux-image-amd64 linux-headers-amd64 linux-headers-6.12-amd64
       linux-source-6.1

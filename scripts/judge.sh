@@ -95,6 +95,10 @@ judge() {	# name report console expected-binaries expect
 			fail_machine "$name" "rmmod khyp failed after the tests: ${line#KHYP-RMMOD-FAILED }" ;;
 		"KHYP-DMESG-NO-MARKER"*)
 			fail_machine "$name" "the kernel log no longer holds the marker written before insmod" ;;
+		"KHYP-DEBUG-LOCKS-OFF off-at-start"*)
+			fail_machine "$name" "lockdep was already off before insmod (a report at boot); see $console" ;;
+		"KHYP-DEBUG-LOCKS-OFF"*)	# after a report, which the log shows
+			fail_machine "$name" "lockdep turned itself off during the run" ;;
 		esac
 	done < "$report"
 	[ -n "$bin" ] && fail_machine "$name" "$bin did not finish"
@@ -106,8 +110,14 @@ judge() {	# name report console expected-binaries expect
 	if ! grep -q "^KHYP-END" "$report"; then
 		fail_machine "$name" "no end marker (timeout or crash); see $console"
 	fi
+	# kmemleak's reports that involve khyp (the debug kernel's machine).
+	if sed -n '/^KHYP-KMEMLEAK-BEGIN/,/^KHYP-KMEMLEAK-END/p' "$report" |
+	   grep -a -A12 '^unreferenced object' | grep -av '^ *hex dump\|^    [0-9a-f][0-9a-f] ' |
+	   sed "s/^/$name: kmemleak: /" | grep .; then
+		fail_machine "$name" "kmemleak found objects khyp leaked"
+	fi
 	if sed -n '/^KHYP-DMESG-BEGIN/,/^KHYP-DMESG-END/p' "$report" |
-	   grep -aE 'WARNING:|BUG:|Oops|KASAN|lockdep|circular locking|Call Trace' |
+	   grep -aE 'WARNING:|BUG:|Oops|KASAN|UBSAN|ODEBUG|lockdep|circular locking|non-static key|Call Trace' |
 	   sed "s/^/$name: kernel: /" | grep .; then
 		fail_machine "$name" "guest kernel log shows a warning or crash"
 	fi

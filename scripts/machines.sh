@@ -13,7 +13,9 @@
 # for virtme-ng, 512 for the others by default), MACHINE_TIMEOUT (seconds;
 # 600 for virtme-ng, 300 for QEMU, 900 for Bochs by default),
 # MACHINE_QEMU_OPTS (more QEMU options, for virtme-ng and the QEMU
-# runners: the benchmark's -icount), MACHINE_ENV (NAME=VALUE words for
+# runners: the benchmark's -icount), MACHINE_KERNEL (another kernel for
+# virtme-ng and run_qemu: the debug kernel's), MACHINE_KO (its khyp.ko,
+# for virtme-ng), MACHINE_KCMD (more kernel options), MACHINE_ENV (NAME=VALUE words for
 # the tests' environment, e.g. `make fuzz`'s KHYP_FUZZ_CALLS:
 # virtme-ng's env, the kernel command line of the initramfs machines,
 # whose /init passes them on).
@@ -40,15 +42,18 @@ emu_lock() {
 emu_unlock() { flock -u "$EMU_LOCK_FD"; exec {EMU_LOCK_FD}>&-; }
 
 # Build khyp.ko for one kernel in its own copy of the tree, so that the two
-# builds do not share objects.  Any compiler warning fails the run.
+# builds do not share objects.  Any compiler warning fails the run.  KDIR
+# (default /lib/modules/KVER/build) and more make arguments may follow:
+# the debug kernel's tree, with KCFLAGS=-g for file:line in its reports.
 build_module() {
-	local kver=$1 dir=$OUT/build-$1
+	local kver=$1 kdir=${2:-/lib/modules/$1/build} dir=$OUT/build-$1
+	shift $(($# > 1 ? 2 : 1))
 	rm -rf "$dir"; mkdir -p "$dir"
 	cp -r "$TOP"/Kbuild "$TOP"/core "$TOP"/vmx "$TOP"/svm "$TOP"/uapi "$dir/"
 	for d in mmu irq balloon; do
 		[ -d "$TOP/$d" ] && cp -r "$TOP/$d" "$dir/"
 	done
-	if ! make -C "/lib/modules/$kver/build" M="$dir" W=1 modules \
+	if ! make -C "$kdir" M="$dir" W=1 "$@" modules \
 		> "$dir/build.log" 2>&1; then
 		cat "$dir/build.log" >&2
 		die "khyp.ko does not build against $kver"
@@ -89,12 +94,13 @@ run_vng() {	# name cpu tests expect
 	local report=$dir/report limit=${MACHINE_TIMEOUT:-600}
 	PYTHONPATH=$(echo "$KHYP_CACHE"/virtme-ng/usr/lib/python3/dist-packages) \
 	PATH=$KHYP_CACHE/virtme-ng/usr/bin:$PATH \
-	timeout "$limit" /usr/bin/python3 "$vng" --run "/boot/vmlinuz-$KVER" \
+	timeout "$limit" /usr/bin/python3 "$vng" \
+		--run "${MACHINE_KERNEL:-/boot/vmlinuz-$KVER}" \
 		--disable-kvm --force-9p --cpus 1 \
 		--memory "${MACHINE_MEM_MB:-1024}M" --rw \
 		--qemu-opts="-cpu $cpu ${MACHINE_QEMU_OPTS:-}" \
-		--append "$KCMD_TEST" \
-		--exec "env KHYP_KO=$KO KHYP_EXPECT=$expect ${MACHINE_ENV:-} $TOP/scripts/$MACHINE_SCRIPT $name $report $TOP/selftests $tests" \
+		--append "$KCMD_TEST ${MACHINE_KCMD:-}" \
+		--exec "env KHYP_KO=${MACHINE_KO:-$KO} KHYP_EXPECT=$expect KHYP_DMESG=$dir/dmesg.log ${MACHINE_ENV:-} $TOP/scripts/$MACHINE_SCRIPT $name $report $TOP/selftests $tests" \
 		> "$dir/console.log" 2>&1 &
 	wait_report "$report" $! "$limit"
 }
@@ -105,7 +111,7 @@ run_qemu() {	# name cpu tests expect
 	timeout "$limit" qemu-system-x86_64 -accel "${MACHINE_ACCEL:-tcg}" \
 		-cpu "$cpu" -m "${MACHINE_MEM_MB:-512}" \
 		-smp "${MACHINE_CPUS:-1}" \
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
+		-kernel "${MACHINE_KERNEL:-/boot/vmlinuz-$KVER}" -initrd "$INITRD" \
 		-append "$KCMD_COMMON ${MACHINE_KCMD:-}${MACHINE_ENV:+$MACHINE_ENV }KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
 		-display none -no-reboot -monitor ${MACHINE_MONITOR:-none} \
 		-serial "file:$dir/console.log" -serial "file:$dir/report" \

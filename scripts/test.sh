@@ -68,6 +68,14 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # binaries of ONLY_NAMED; docs/testing.md has the times, and why not in
 # Bochs).
 ONLY_NAMED=" linux_boot_test "
+# svm-qemu-debug boots the debug kernel of scripts/debug-kernel.sh (KASAN,
+# lockdep, kmemleak, UBSAN, DEBUG_LIST, DEBUG_VM, debug objects, KFENCE)
+# and runs the tests that reach most of khyp's paths in a bounded time;
+# it fails on any of the checkers' reports (docs/testing.md).  It runs
+# last: on a machine without the kernel cached, the build runs in the
+# background (nice 19) while the other machines do.
+DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_api_test,hugepage_test,lapic_test,ioapic_test,pic_pit_test,lapic_ipi_test,shrinker_test,ioctl_fuzz_test
+DEBUG_FUZZ_CALLS=20000
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
@@ -79,6 +87,7 @@ MACHINES=(
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
+"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS"
 )
 
 only_machine= only_test= deps=1 check=1
@@ -100,9 +109,88 @@ done
 say() { echo "test: $*" >&2; }
 die() { say "$*"; exit 1; }
 
+# The test binaries machine NAME runs with these options ("all" and
+# "all-X-Y" expanded, --test applied), or status 1 if it does not run.
+machine_tests() {	# name tests
+	local name=$1 tests=$2 except t sel
+	[ -n "$only_machine" ] && [ "$name" != "$only_machine" ] && return 1
+	# "all", or "all-a_test-b_test": every binary but those.
+	if [ "${tests%%-*}" = all ]; then
+		except=" ${tests#all} "
+		except=${except//-/ }
+		tests=
+		for t in "${ALL_TESTS[@]}"; do
+			case " $except$ONLY_NAMED " in *" $t "*) ;; *) tests+="$t " ;; esac
+		done
+	fi
+	tests=${tests//,/ }
+	if [ -n "$only_test" ]; then	# one binary, or several: a,b
+		sel=
+		for t in ${only_test//,/ }; do
+			[[ " $tests " == *" $t "* ]] && sel="$sel $t"
+		done
+		[ -n "$sel" ] || return 1
+		tests=${sel# }
+	fi
+	echo "${tests% }"
+}
+
 if [ -n "$deps" ]; then
 	"$TOP/scripts/install-deps.sh" || die "installing dependencies failed"
 fi
+
+# The debug kernel of svm-qemu-debug: found in the cache, or built in the
+# background (scripts/debug-kernel.sh: nice 19) while the other machines
+# run; prepare_debug waits for it before that machine boots.
+mkdir -p "$OUT"
+DEBUG_PID= DEBUG_DIR=
+if machine_tests svm-qemu-debug "$DEBUG_TESTS" > /dev/null; then
+	"$TOP/scripts/debug-kernel.sh" > "$OUT/debug-kernel.dir" \
+		2> "$OUT/debug-kernel.log" &
+	DEBUG_PID=$!
+fi
+prepare_debug() {	# tests
+	local t0=$SECONDS built
+	say "svm-qemu-debug: waiting for the debug kernel (scripts/debug-kernel.sh)"
+	wait "$DEBUG_PID" || { cat "$OUT/debug-kernel.log" >&2; return 1; }
+	DEBUG_DIR=$(cat "$OUT/debug-kernel.dir")
+	built=$(tail -1 "$OUT/debug-kernel.log")
+	say "svm-qemu-debug: debug kernel $DEBUG_DIR (waited $((SECONDS - t0)) s; ${built:-cached})"
+	( build_module debug "$DEBUG_DIR/obj" KCFLAGS=-g ) || return 1
+	# Its own initramfs: that khyp.ko and the machine's tests only.
+	# shellcheck disable=SC2086
+	"$TOP/scripts/mkinitramfs.sh" "$OUT/initramfs-debug.cpio.gz" "$KVER" \
+		"$OUT/build-debug/khyp.ko" "$TOP/selftests" $1
+}
+
+# The file:line of each khyp frame in the debug kernel's reports (the
+# console, with the kernel log from the marker on, and kmemleak's section
+# of the report),
+# from the khyp.ko built with -g.
+debug_lines() {	# name
+	local name=$1 f2l=$DEBUG_DIR/obj/source/scripts/faddr2line fn
+	[ -x "$f2l" ] || return 0
+	{ cat "$OUT/$name/console.log"
+	  sed -n '/^KHYP-KMEMLEAK-BEGIN/,/^KHYP-KMEMLEAK-END/p' "$OUT/$name/report"
+	} 2>/dev/null | grep -o '[A-Za-z0-9_.]*+0x[0-9a-f]*/0x[0-9a-f]* \[khyp\]' |
+		sort -u | head -60 | while read -r fn _; do
+		"$f2l" "$OUT/build-debug/khyp.ko" "$fn" 2>/dev/null |
+			sed -n "s|^.* at $OUT/build-debug/||p" | tr '\n' ' ' |
+			sed "s|^|$name: $fn: |; s| \$|\n|"
+	done
+}
+
+# svm-qemu-debug: QEMU with the debug kernel and an initramfs of its own
+# (virtme-ng's init on the host's root over 9p took 3 minutes to start
+# udev under the checkers: every syscall pays for them); KASAN goes on
+# after its first report; kmemleak scans after the tests; the kernel log
+# from the marker on goes to the console (guest-run.sh).
+run_qemu_debug() {
+	MACHINE_KERNEL=$DEBUG_DIR/bzImage INITRD=$OUT/initramfs-debug.cpio.gz \
+	MACHINE_MEM_MB=${MACHINE_MEM_MB:-1024} MACHINE_KCMD="kasan_multi_shot " \
+	MACHINE_ENV="KHYP_KMEMLEAK=1 KHYP_DMESG=/dev/ttyS0 ${MACHINE_ENV:-}" \
+	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-900} run_qemu "$@"
+}
 
 # The test kernels, build_module and the machines' runners.
 . "$TOP/scripts/machines.sh"
@@ -250,27 +338,13 @@ run_vng_linux() {
 ran=0
 for m in "${MACHINES[@]}"; do
 	read -r name runner cpu tests expect <<< "$m"
-	[ -n "$only_machine" ] && [ "$name" != "$only_machine" ] && continue
-	# "all", or "all-a_test-b_test": every binary but those.
-	if [ "${tests%%-*}" = all ]; then
-		except=" ${tests#all} "
-		except=${except//-/ }
-		tests=
-		for t in "${ALL_TESTS[@]}"; do
-			case " $except$ONLY_NAMED " in *" $t "*) ;; *) tests+="$t " ;; esac
-		done
-	fi
-	tests=${tests//,/ }
-	if [ -n "$only_test" ]; then	# one binary, or several: a,b
-		sel=
-		for t in ${only_test//,/ }; do
-			[[ " $tests " == *" $t "* ]] && sel="$sel $t"
-		done
-		[ -n "$sel" ] || continue
-		tests=${sel# }
-	fi
+	tests=$(machine_tests "$name" "$tests") || continue
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)
+	if [ "$runner" = qemu_debug ] && ! prepare_debug "$tests"; then
+		fail_machine "$name" "no debug kernel or no khyp.ko for it; see $OUT/debug-kernel.log"
+		continue
+	fi
 	say "$name: booting ($runner, $cpu) for: $tests"
 	emu_lock
 	if [ "$tests" = reboot ]; then
@@ -286,6 +360,7 @@ for m in "${MACHINES[@]}"; do
 		judge "$name" "$OUT/$name/report" "$OUT/$name/console.log" \
 			"$tests" "$expect"
 	fi
+	[ "$runner" = qemu_debug ] && debug_lines "$name"
 	ran=$((ran + 1))
 done
 [ $ran -gt 0 ] || [ -n "$pkg_ran" ] || die "no machine matches --machine $only_machine --test $only_test"

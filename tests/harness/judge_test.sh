@@ -92,6 +92,24 @@ check "the kernel log wrapped past the marker" 1 m a exp
 check "a kernel warning after insmod" 1 m a exp
 { report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; } > "$dir/report"
 check "no end marker" 1 m a exp
+# The debug kernel's machine: kmemleak's section, lockdep's state.
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0" "KHYP-KMEMLEAK-BEGIN" \
+	"KHYP-KMEMLEAK-END" "# kmemleak: 3 suspects in all"; tail_ok; } > "$dir/report"
+check "kmemleak found nothing of khyp's" 0 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0" "KHYP-KMEMLEAK-BEGIN" \
+	"unreferenced object 0xffff888003a4d000 (size 128):" "  backtrace:" \
+	"    [<00000000aaaabbbb>] khyp_vm_create+0x12/0x40 [khyp]" \
+	"unreferenced object 0xffff888003a4e000 (size 64):" "  backtrace:" \
+	"    [<00000000aaaabbbb>] 0xffffffffc0201234" \
+	"KHYP-KMEMLEAK-END"; tail_ok; } > "$dir/report"
+check "a leak of khyp's (two objects, one failure)" 1 m a exp
+{ report "KHYP-DEBUG-LOCKS-OFF off-at-start" "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
+check "lockdep off before the tests" 1 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0" "KHYP-DEBUG-LOCKS-OFF off-after-tests"; tail_ok; } > "$dir/report"
+check "lockdep off after the tests" 1 m a exp
+{ report "KHYP-TEST a" "1..1" "ok 1 x.one" "KHYP-RC a 0" "KHYP-DMESG-BEGIN" \
+	"[ 1.0] UBSAN: array-index-out-of-bounds in irq/lapic.c:10:3" "KHYP-DMESG-END" "KHYP-END"; } > "$dir/report"
+check "a UBSAN report after insmod" 1 m a exp
 
 echo "$ok passed, $bad failed"
 [ "$bad" -eq 0 ]
