@@ -105,17 +105,14 @@ static void khyp_batch_free(struct khyp_batch *s)
 }
 
 static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
-				unsigned int n)
+				unsigned int n, struct khyp_batch *sp)
 {
 	struct khyp_balloon *b = vm->balloon;
 	u64 target = khyp_balloon_effective(vm);
+	struct khyp_batch s = *sp;
 	unsigned int i, nr = 0;
-	struct khyp_batch s;
 	unsigned long freed;
 	s64 r;
-
-	if (khyp_batch_alloc(&s, n))
-		return -ENOMEM;
 
 	lockdep_assert_held(&b->lock);
 	for (i = 0; i < n; i++) {
@@ -166,7 +163,6 @@ static s64 khyp_balloon_inflate(struct khyp_vm *vm, u64 *list,
 		b->rejected++;
 	}
 	b->inflated += r;
-	khyp_batch_free(&s);
 	return r;
 }
 
@@ -235,21 +231,16 @@ static int khyp_balloon_find_dups(const u64 *list, unsigned int n, bool *dup)
 	return 0;
 }
 
-static s64 khyp_balloon_report(struct khyp_vm *vm, u64 *list, unsigned int n)
+static s64 khyp_balloon_report(struct khyp_vm *vm, u64 *list, unsigned int n,
+			       struct khyp_batch *sp, const bool *dup)
 {
 	struct khyp_balloon *b = vm->balloon;
+	struct khyp_batch s = *sp;
 	unsigned int i, nr = 0;
-	struct khyp_batch s;
 	unsigned long freed;
-	bool *dup;
-	s64 r = -ENOMEM;
+	s64 r;
 
 	lockdep_assert_held(&b->lock);
-	if (khyp_batch_alloc(&s, n))
-		return -ENOMEM;
-	dup = kcalloc(n, sizeof(*dup), GFP_KERNEL_ACCOUNT);
-	if (!dup || khyp_balloon_find_dups(list, n, dup))
-		goto out;
 
 	for (i = 0; i < n; i++) {
 		u64 e = list[i], gfn = e >> PAGE_SHIFT;
@@ -283,9 +274,6 @@ static s64 khyp_balloon_report(struct khyp_vm *vm, u64 *list, unsigned int n)
 		list[s.idx[i]] |= KHYP_BALLOON_S_NOT_RAM;
 		b->rejected++;
 	}
-out:
-	kfree(dup);
-	khyp_batch_free(&s);
 	return r;
 }
 
@@ -299,28 +287,46 @@ out:
  * @n:		1 .. KHYP_BALLOON_BATCH_MAX
  * @protocol:	KHYP_BALLOON_PROTO_HYPERCALL or _USERSPACE, who asks
  *
+ * The scratch arrays are allocated (and REPORT's duplicates found) before
+ * the balloon's lock is taken, so that a vCPU's fault on a ballooned
+ * frame (khyp_balloon_fault()) never waits for an allocation.
+ *
  * Return: the entries that took effect (status S_OK), or -ENOMEM.
  */
 s64 khyp_balloon_pages(struct khyp_vm *vm, u32 op, u64 *list,
 		       unsigned int n, u32 protocol)
 {
 	struct khyp_balloon *b = vm->balloon;
-	s64 r;
+	struct khyp_batch s = { };
+	bool *dup = NULL;
+	s64 r = -ENOMEM;
+
+	if (op != KHYP_BALLOON_OP_DEFLATE && khyp_batch_alloc(&s, n))
+		return -ENOMEM;
+	if (op == KHYP_BALLOON_OP_REPORT) {
+		/* the list is the ioctl's kernel copy: no one changes it */
+		dup = kcalloc(n, sizeof(*dup), GFP_KERNEL_ACCOUNT);
+		if (!dup || khyp_balloon_find_dups(list, n, dup))
+			goto out;
+	}
 
 	mutex_lock(&b->lock);
 	b->protocol = protocol;
 	switch (op) {
 	case KHYP_BALLOON_OP_INFLATE:
-		r = khyp_balloon_inflate(vm, list, n);
+		r = khyp_balloon_inflate(vm, list, n, &s);
 		break;
 	case KHYP_BALLOON_OP_DEFLATE:
 		r = khyp_balloon_deflate(vm, list, n);
 		break;
 	default:
-		r = khyp_balloon_report(vm, list, n);
+		r = khyp_balloon_report(vm, list, n, &s, dup);
 		break;
 	}
 	mutex_unlock(&b->lock);
+out:
+	kfree(dup);
+	khyp_batch_free(&s);
 	return r;
 }
 
