@@ -575,17 +575,6 @@ TEST(eventfd_target_changes)
 	close(efd);
 }
 
-static void drop_slab_caches(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "2", 1) != 1)
-			perror("drop_caches");
-		close(fd);
-	}
-}
-
 /*
  * Host pressure: a VM whose balloon device listens (an eventfd set, the
  * guest speaks no hypercall) is asked for pages; the eventfd is
@@ -606,7 +595,7 @@ SLOW_TEST(eventfd_follows_pressure)
 	efd = eventfd(0, EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
 	ASSERT_EQ(0, set_eventfd(g.vm, efd));
-	drop_slab_caches();
+	kh_drop_slab_caches();
 	get_stats(_metadata, g.vm, &st);
 	ASSERT_LT(0, st.pressure_target)
 		TH_LOG("drop_caches did not ask the VM with an eventfd");

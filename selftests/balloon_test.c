@@ -528,17 +528,6 @@ TEST(malicious_guest)
 	kh_vm_free(vm);
 }
 
-static void drop_slab_caches(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "2", 1) != 1)
-			perror("drop_caches");
-		close(fd);
-	}
-}
-
 /*
  * Host pressure: dropping slab caches calls every shrinker; khyp's raises
  * the guest's target, the guest inflates; with no more pressure the
@@ -557,7 +546,7 @@ SLOW_TEST(shrinker_raises_then_releases)
 	NEED_DEV();
 	vcpu = balloon_vm(&vm);
 	ASSERT_SYNC(vcpu, 0);
-	drop_slab_caches();
+	kh_drop_slab_caches();
 	get_stats(_metadata, vm, &st);
 	EXPECT_LT(0, st.pressure_target)
 		TH_LOG("drop_caches did not raise the target");
@@ -841,7 +830,7 @@ SLOW_TEST(idle_vm_gives_more)
 	pressure_stop = 0;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, pressure_vcpu, &vms[0]));
 	sleep(2);
-	drop_slab_caches();
+	kh_drop_slab_caches();
 	for (i = 0; i < 2; i++)
 		get_stats(_metadata, vms[i].vm, &st[i]);
 	pressure_stop = 1;

@@ -158,6 +158,17 @@ int run_quiet(const char *cmd)
 	return WEXITSTATUS(r);
 }
 
+void kh_drop_slab_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "2", 1) != 1)
+			perror("drop_caches");
+		close(fd);
+	}
+}
+
 long host_free_kib(void)
 {
 	long free_kib = -1, pcp_pages = 0, n;

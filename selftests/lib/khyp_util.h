@@ -47,6 +47,8 @@ const char *machine_expect(const char *key, char *buf, size_t len);
  * per-CPU free lists (/proc/zoneinfo "count:"), which MemFree leaves out.
  */
 long host_free_kib(void);
+/* Write 2 to /proc/sys/vm/drop_caches: the kernel calls every shrinker. */
+void kh_drop_slab_caches(void);
 /* The newest VM in khyp's debugfs directory (VMs are numbered in creation
  * order: a test's own, right after it created it), or -1. */
 int khyp_newest_vm(void);
