@@ -111,7 +111,8 @@ struct run_opts {
 	bool strict;
 	bool reboot_restart;		/* --reboot restart; else exit */
 	int format;			/* FORMAT_AUTO, IMAGE_FLAT, FORMAT_ELF,
-					 * IMAGE_MULTIBOOT, IMAGE_BZIMAGE */
+					 * IMAGE_MULTIBOOT, IMAGE_BZIMAGE,
+					 * IMAGE_VMLINUX */
 	int mode;			/* MODE_DEFAULT or enum boot_mode */
 	bool balloon;			/* --balloon: report it at the end */
 	uint64_t balloon_target;	/* bytes, page aligned; 0: none */
@@ -132,7 +133,7 @@ struct run_opts {
 	int acpi;			/* --acpi: ACPI_AUTO, ACPI_OFF, ACPI_ON */
 };
 
-/* --acpi; ACPI_AUTO: on for a bzImage (boot/acpi.h) */
+/* --acpi; ACPI_AUTO: on for Linux, a bzImage or a vmlinux (boot/acpi.h) */
 #define ACPI_AUTO		-1
 #define ACPI_OFF		0
 #define ACPI_ON			1
@@ -161,7 +162,7 @@ int opts__parse(struct run_opts *o, int argc, char **argv,
 		char *err, size_t errlen);
 extern const char run_usage[];
 /* Does the guest get ACPI tables (and so the irqchip)? */
-bool opts__acpi(const struct run_opts *o, bool bzimage);
+bool opts__acpi(const struct run_opts *o, bool linux_image);
 
 /* ---- file.c ---- */
 
@@ -275,9 +276,9 @@ struct machine {
 	/* --net, --console, --rng: the same (devices/virtio/machine.c) */
 	struct virtio_fn *vfns[VIRTIO_FNS_MAX];
 	unsigned int nr_vfns;
-	/* the virtio-balloon among them (--balloon, bzImage), or NULL */
+	/* the virtio-balloon among them (--balloon, Linux), or NULL */
 	struct virtio_dev *balloon;
-	bool bzimage;			/* the image is a bzImage (cmd_run) */
+	bool linux_image;		/* a bzImage or a vmlinux (cmd_run) */
 	struct acpi_pm acpi_pm;		/* 0x600, 0x620 (devices/acpi_pm.c) */
 	/*
 	 * Legacy devices (devices/rtc.c, reset.c).  The RTC's time and

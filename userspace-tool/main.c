@@ -58,9 +58,10 @@ static void modules__free(struct modules *ms)
 	ms->nr = 0;
 }
 
-/* A bzImage, with the initrd read from its file. */
-static int load_linux(struct machine *m, const void *img, size_t len,
-		      struct boot_info *bi, char *err, size_t errlen)
+/* A bzImage or a vmlinux, with the initrd read from its file. */
+static int load_linux(struct machine *m, int format, const void *img,
+		      size_t len, struct boot_info *bi, char *err,
+		      size_t errlen)
 {
 	const struct run_opts *o = m->opts;
 	struct linux_args la = { .cmdline = o->cmdline };
@@ -74,7 +75,10 @@ static int load_linux(struct machine *m, const void *img, size_t len,
 			return -EINVAL;
 		la.initrd = initrd;
 	}
-	ret = load_bzimage(&m->vm.mem, img, len, &la, bi, err, errlen);
+	if (format == IMAGE_VMLINUX)
+		ret = load_vmlinux(&m->vm.mem, img, len, &la, bi, err, errlen);
+	else
+		ret = load_bzimage(&m->vm.mem, img, len, &la, bi, err, errlen);
 	free(initrd);
 	return ret;
 }
@@ -135,11 +139,11 @@ static int load_image(struct machine *m, const void *img, size_t len,
 		format = loader_detect(img, len);
 	if (o->format == FORMAT_ELF && format == IMAGE_MULTIBOOT)
 		format = IMAGE_ELF32;
-	if (o->cmdline && format != IMAGE_MULTIBOOT && format != IMAGE_BZIMAGE)
-		fprintf(stderr, "khyp: --cmdline ignored: %s is neither a multiboot image nor a bzImage\n",
+	if (o->cmdline && format != IMAGE_MULTIBOOT && !image_is_linux(format))
+		fprintf(stderr, "khyp: --cmdline ignored: %s is neither a multiboot image nor a Linux kernel\n",
 			o->image);
-	if (o->initrd && format != IMAGE_BZIMAGE) {
-		fprintf(stderr, "khyp run: --initrd needs a Linux bzImage; %s is loaded as %s\n",
+	if (o->initrd && !image_is_linux(format)) {
+		fprintf(stderr, "khyp run: --initrd needs a Linux kernel (bzImage or vmlinux); %s is loaded as %s\n",
 			o->image, image_format_name(format));
 		return STATUS_USAGE;
 	}
@@ -150,7 +154,8 @@ static int load_image(struct machine *m, const void *img, size_t len,
 	}
 	switch (format) {
 	case IMAGE_BZIMAGE:
-		ret = load_linux(m, img, len, bi, err, sizeof(err));
+	case IMAGE_VMLINUX:
+		ret = load_linux(m, format, img, len, bi, err, sizeof(err));
 		break;
 	case IMAGE_MULTIBOOT:
 		ret = load_multiboot_mods(gm, img, len, o->cmdline, ms->mods,
@@ -204,7 +209,7 @@ static int machine__acpi(struct machine *m, const struct boot_info *bi)
 	struct acpi_layout l;
 	char err[256];
 
-	if (!opts__acpi(m->opts, bi->format == IMAGE_BZIMAGE))
+	if (!opts__acpi(m->opts, image_is_linux(bi->format)))
 		return 0;
 	if (acpi__write(&m->vm.mem, m->vm.nr_vcpus, bi->load_start,
 			bi->load_end, &l, err, sizeof(err))) {
@@ -248,7 +253,7 @@ static int machine__boot(struct machine *m, const void *img, size_t len,
 	 * More than one vCPU, or Linux without ACPI: the guest finds its
 	 * CPUs and interrupt routing in an MP table.
 	 */
-	if ((m->vm.nr_vcpus > 1 || (bi.format == IMAGE_BZIMAGE &&
+	if ((m->vm.nr_vcpus > 1 || (image_is_linux(bi.format) &&
 				    !opts__acpi(m->opts, true))) &&
 	    mptable__write(&m->vm.mem, m->vm.nr_vcpus, bi.load_start,
 			   bi.load_end) && m->opts->trace)
@@ -355,7 +360,7 @@ static int machine__boot_once(struct machine *m, const void *img, size_t len,
 	int status;
 
 	if (vm__create(&m->vm, o->mem_size, o->cpus,
-		       m->bzimage || o->acpi == ACPI_ON))
+		       m->linux_image || o->acpi == ACPI_ON))
 		return STATUS_HOST_ERROR;
 	status = machine__boot(m, img, len, ms);
 	if (status)
@@ -404,8 +409,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (modules__read(&ms, &o))
 		goto out_free;
-	m.bzimage = o.format == IMAGE_BZIMAGE ||
-		    (o.format == FORMAT_AUTO && bzimage_detect(img, len));
+	m.linux_image = image_is_linux(o.format) ||
+			(o.format == FORMAT_AUTO && image_is_linux(loader_detect(img, len)));
 	if (machine__open_serial(&m))
 		goto out_free;
 	if (devices__init(&m, err, sizeof(err))) {

@@ -16,8 +16,9 @@ const char run_usage[] =
 "usage: khyp run [options] IMAGE\n"
 "\n"
 "Runs IMAGE (a flat binary, an ELF32/ELF64 executable, a multiboot v1\n"
-"kernel or a Linux bzImage, detected from its contents) in a khyp guest.  The guest's serial\n"
-"port COM1 (0x3f8) is the terminal.\n"
+"kernel, a Linux bzImage or an x86-64 Linux vmlinux ELF, detected from\n"
+"its contents) in a khyp guest.  The guest's serial port COM1 (0x3f8)\n"
+"is the terminal.\n"
 "\n"
 "  -m, --memory SIZE     guest RAM, e.g. 64M, 1G (default 64M, min 1M)\n"
 "  -c, --cpus N          vCPUs (default 1), one thread each; with N > 1 the\n"
@@ -58,7 +59,8 @@ const char run_usage[] =
 "      --balloon[=SIZE]  show the guest's balloon at the end; with SIZE,\n"
 "                        first ask it to give that much memory back\n"
 "                        (a balloon target, see docs/balloon.md)\n"
-"      --format flat|elf|multiboot|bzimage  do not detect the format\n"
+"      --format flat|elf|multiboot|bzimage|vmlinux  do not detect the\n"
+"                        format\n"
 "      --load-addr ADDR  flat images: where to load (default 0x7c00 in\n"
 "                        real mode, else 0x100000)\n"
 "      --entry ADDR      flat images: entry point (default: load address)\n"
@@ -176,6 +178,8 @@ static int parse_format(const char *s, int *format)
 		*format = IMAGE_MULTIBOOT;
 	else if (!strcmp(s, "bzimage"))
 		*format = IMAGE_BZIMAGE;
+	else if (!strcmp(s, "vmlinux"))
+		*format = IMAGE_VMLINUX;
 	else
 		return -1;
 	return 0;
@@ -416,7 +420,7 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		return 0;
 	case OPT_FORMAT:
 		if (parse_format(arg, &o->format))
-			return fail(err, errlen, "unknown format '%s' (flat, elf, multiboot, bzimage)", arg);
+			return fail(err, errlen, "unknown format '%s' (flat, elf, multiboot, bzimage, vmlinux)", arg);
 		return 0;
 	case OPT_LOAD_ADDR:
 		o->load_addr_set = true;
@@ -514,9 +518,9 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-bool opts__acpi(const struct run_opts *o, bool bzimage)
+bool opts__acpi(const struct run_opts *o, bool linux_image)
 {
-	return o->acpi == ACPI_ON || (o->acpi == ACPI_AUTO && bzimage);
+	return o->acpi == ACPI_ON || (o->acpi == ACPI_AUTO && linux_image);
 }
 
 int opts__parse(struct run_opts *o, int argc, char **argv,

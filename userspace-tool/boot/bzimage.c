@@ -17,46 +17,6 @@
 
 #include "loader_priv.h"
 
-/* The setup header. */
-#define HDR_SETUP_SECTS		0x1f1	/* u8: 512-byte setup sectors, 0 = 4 */
-#define HDR_VID_MODE		0x1fa	/* u16 */
-#define HDR_BOOT_FLAG		0x1fe	/* u16: 0xaa55 */
-#define HDR_JUMP		0x200	/* u16: jmp; byte 0x201 = header end */
-#define HDR_MAGIC		0x202	/* u32: "HdrS" */
-#define HDR_VERSION		0x206	/* u16: protocol major.minor */
-#define HDR_TYPE_OF_LOADER	0x210	/* u8 */
-#define HDR_LOADFLAGS		0x211	/* u8 */
-#define HDR_CODE32_START	0x214	/* u32 */
-#define HDR_RAMDISK_IMAGE	0x218	/* u32 */
-#define HDR_RAMDISK_SIZE	0x21c	/* u32 */
-#define HDR_HEAP_END_PTR	0x224	/* u16 */
-#define HDR_CMD_LINE_PTR	0x228	/* u32 */
-#define HDR_INITRD_ADDR_MAX	0x22c	/* u32 */
-#define HDR_KERNEL_ALIGNMENT	0x230	/* u32 */
-#define HDR_RELOCATABLE		0x234	/* u8 */
-#define HDR_XLOADFLAGS		0x236	/* u16 */
-#define HDR_CMDLINE_SIZE	0x238	/* u32 */
-#define HDR_PREF_ADDRESS	0x258	/* u64 */
-#define HDR_INIT_SIZE		0x260	/* u32 */
-
-/* The rest of the zero page. */
-#define BP_EXT_RAMDISK_IMAGE	0x0c0	/* u32: bits 63:32 */
-#define BP_EXT_RAMDISK_SIZE	0x0c4
-#define BP_EXT_CMD_LINE_PTR	0x0c8
-#define BP_E820_ENTRIES		0x1e8	/* u8 */
-#define BP_E820_TABLE		0x2d0	/* 128 of {u64 addr, u64 size, u32 type} */
-#define BP_E820_MAX		128
-#define BP_SIZE			0x1000
-
-#define HDRS_MAGIC		0x53726448	/* "HdrS" */
-#define LOADED_HIGH		0x01
-#define KEEP_SEGMENTS		0x40
-#define CAN_USE_HEAP		0x80
-#define XLF_KERNEL_64		0x01
-#define LOADER_TYPE_UNKNOWN	0xff
-#define E820_RAM		1
-#define E820_RESERVED		2
-
 /* Oldest protocol accepted: 2.10 has init_size, pref_address's forebears. */
 #define BZ_MIN_VERSION		0x020a
 #define BZ_64BIT_VERSION	0x020c
@@ -184,14 +144,14 @@ static int bz_place(const struct guest_mem *gm, const struct bz_header *h,
 }
 
 /*
- * The initrd: as high as RAM and initrd_addr_max allow, page-aligned,
- * above the kernel's init_size, as boot loaders put it.
+ * The initrd: as high as RAM and initrd_max allow, page-aligned, above
+ * the kernel's end, as boot loaders put it.
  */
-static int bz_place_initrd(const struct guest_mem *gm,
-			   const struct bz_header *h, uint64_t kernel_end,
-			   size_t len, uint64_t *addr, char *err, size_t errlen)
+int linux_place_initrd(const struct guest_mem *gm, uint32_t initrd_max,
+		       uint64_t kernel_end, size_t len, uint64_t *addr,
+		       char *err, size_t errlen)
 {
-	uint64_t top = gm->size, max = (uint64_t)h->initrd_max + 1;
+	uint64_t top = gm->size, max = (uint64_t)initrd_max + 1;
 	char a[32], b[32];
 
 	if (top > max)
@@ -236,25 +196,13 @@ static void bz_e820(unsigned char *bp, const struct guest_mem *gm)
 	bp[BP_E820_ENTRIES] = n;
 }
 
-int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
-		 const struct linux_args *la, struct boot_info *bi,
-		 char *err, size_t errlen)
+int linux_check_args(const struct guest_mem *gm, const struct linux_args *la,
+		     uint32_t cmdline_max, char *err, size_t errlen)
 {
 	const char *cmdline = la && la->cmdline ? la->cmdline : "";
-	size_t clen = strlen(cmdline), ilen = la ? la->initrd_len : 0;
-	const unsigned char *p = img;
-	uint64_t load, initrd = 0;
-	struct bz_header h;
-	unsigned char *bp;
+	size_t clen = strlen(cmdline);
 	char a[32];
-	int ret;
 
-	ret = loader_begin(gm, img, len, bi, err, errlen);
-	if (ret)
-		return ret;
-	ret = bz_parse(p, len, &h, err, errlen);
-	if (ret)
-		return ret;
 	if (gm->size > MEM_LOW_MAX)
 		return loader_fail(err, errlen, -ERANGE,
 				   "%s of RAM below 4 GiB runs into the PCI hole at 0x%llx",
@@ -263,38 +211,37 @@ int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
 		return loader_fail(err, errlen, -ERANGE,
 				   "guest RAM (%s) is too small for Linux",
 				   fmt_size(a, gm->size));
-	if (clen > h.cmdline_max || clen >= LINUX_CMDLINE_MAX)
+	if (clen > cmdline_max || clen >= LINUX_CMDLINE_MAX)
 		return loader_fail(err, errlen, -E2BIG,
 				   "command line of %zu bytes: this kernel takes at most %u",
-				   clen, h.cmdline_max);
-	ret = bz_place(gm, &h, &load, err, errlen);
-	if (ret)
-		return ret;
-	if (ilen) {
-		if (!la->initrd)
-			return loader_fail(err, errlen, -EINVAL, "initrd length without data");
-		ret = bz_place_initrd(gm, &h, load + h.init_size, ilen,
-				      &initrd, err, errlen);
-		if (ret)
-			return ret;
-	}
+				   clen, cmdline_max);
+	if (la && la->initrd_len && !la->initrd)
+		return loader_fail(err, errlen, -EINVAL, "initrd length without data");
+	return 0;
+}
 
-	/* All checked: from here on guest memory is written. */
-	memcpy(gm->base + load, p + h.pm_off, h.pm_len);
+void linux_zero_page(struct guest_mem *gm, const unsigned char *hdr,
+		     size_t hdr_end, uint64_t code32,
+		     const struct linux_args *la, uint64_t initrd)
+{
+	const char *cmdline = la && la->cmdline ? la->cmdline : "";
+	size_t ilen = la ? la->initrd_len : 0;
+	unsigned char *bp;
+
 	if (ilen)
 		memcpy(gm->base + initrd, la->initrd, ilen);
-	memcpy(gm->base + LINUX_CMDLINE, cmdline, clen + 1);
+	memcpy(gm->base + LINUX_CMDLINE, cmdline, strlen(cmdline) + 1);
 
 	bp = gm->base + LINUX_ZERO_PAGE;
 	memset(bp, 0, BP_SIZE);
-	memcpy(bp + HDR_SETUP_SECTS, p + HDR_SETUP_SECTS,
-	       h.hdr_end - HDR_SETUP_SECTS);
+	memcpy(bp + HDR_SETUP_SECTS, hdr + HDR_SETUP_SECTS,
+	       hdr_end - HDR_SETUP_SECTS);
 	wr(bp, HDR_VID_MODE, 0xffff, 2);		/* "normal" */
 	bp[HDR_TYPE_OF_LOADER] = LOADER_TYPE_UNKNOWN;
 	/* No heap: the real-mode setup code does not run. */
 	bp[HDR_LOADFLAGS] &= ~(CAN_USE_HEAP | KEEP_SEGMENTS);
 	wr(bp, HDR_HEAP_END_PTR, 0, 2);
-	wr(bp, HDR_CODE32_START, load, 4);
+	wr(bp, HDR_CODE32_START, code32, 4);
 	wr(bp, HDR_CMD_LINE_PTR, LINUX_CMDLINE, 4);
 	wr(bp, HDR_RAMDISK_IMAGE, initrd, 4);
 	wr(bp, BP_EXT_RAMDISK_IMAGE, initrd >> 32, 4);
@@ -302,6 +249,40 @@ int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
 	wr(bp, BP_EXT_RAMDISK_SIZE, (uint64_t)ilen >> 32, 4);
 	wr(bp, BP_EXT_CMD_LINE_PTR, 0, 4);
 	bz_e820(bp, gm);
+}
+
+int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
+		 const struct linux_args *la, struct boot_info *bi,
+		 char *err, size_t errlen)
+{
+	size_t ilen = la ? la->initrd_len : 0;
+	const unsigned char *p = img;
+	uint64_t load, initrd = 0;
+	struct bz_header h;
+	int ret;
+
+	ret = loader_begin(gm, img, len, bi, err, errlen);
+	if (ret)
+		return ret;
+	ret = bz_parse(p, len, &h, err, errlen);
+	if (ret)
+		return ret;
+	ret = linux_check_args(gm, la, h.cmdline_max, err, errlen);
+	if (ret)
+		return ret;
+	ret = bz_place(gm, &h, &load, err, errlen);
+	if (ret)
+		return ret;
+	if (ilen) {
+		ret = linux_place_initrd(gm, h.initrd_max, load + h.init_size,
+					 ilen, &initrd, err, errlen);
+		if (ret)
+			return ret;
+	}
+
+	/* All checked: from here on guest memory is written. */
+	memcpy(gm->base + load, p + h.pm_off, h.pm_len);
+	linux_zero_page(gm, p, h.hdr_end, load, la, initrd);
 
 	bi->format = IMAGE_BZIMAGE;
 	bi->mode = h.entry64 ? MODE_LONG64 : MODE_PROT32;

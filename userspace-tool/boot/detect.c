@@ -66,6 +66,8 @@ int loader_detect(const void *img, size_t len)
 		return IMAGE_MULTIBOOT;
 	if (bzimage_detect(img, len))
 		return IMAGE_BZIMAGE;
+	if (vmlinux_detect(img, len))
+		return IMAGE_VMLINUX;
 	if (len >= SELFMAG && !memcmp(p, ELFMAG, SELFMAG)) {
 		if (len > EI_CLASS && p[EI_CLASS] == ELFCLASS32)
 			return IMAGE_ELF32;
@@ -87,6 +89,8 @@ const char *image_format_name(int format)
 		return "multiboot";
 	case IMAGE_BZIMAGE:
 		return "bzImage";
+	case IMAGE_VMLINUX:
+		return "vmlinux";
 	}
 	return "unknown";
 }

@@ -252,22 +252,28 @@ static int check_overlaps(struct elf_ctx *c)
 	return 0;
 }
 
-/* e_entry is virtual: find its segment and translate it to physical. */
+/*
+ * e_entry is virtual: find its segment and translate it to physical.
+ * With opts->phys_entry it is physical already (Linux's vmlinux): it
+ * must lie in a segment's physical range.
+ */
 static int find_entry(struct elf_ctx *c, uint64_t *entry)
 {
+	bool phys = c->opts->phys_entry;
 	uint64_t e = c->eh.entry;
 	unsigned int i;
 
 	for (i = 0; i < c->nseg; i++) {
 		const struct seg *s = &c->seg[i];
+		uint64_t base = phys ? s->paddr : s->vaddr;
 
-		if (e >= s->vaddr && e - s->vaddr < s->memsz) {
-			*entry = s->paddr + (e - s->vaddr);
+		if (e >= base && e - base < s->memsz) {
+			*entry = s->paddr + (e - base);
 			return 0;
 		}
 	}
-	return FAIL(c, -EINVAL, "entry point 0x%" PRIx64 " is not inside any PT_LOAD segment",
-		    e);
+	return FAIL(c, -EINVAL, "entry point 0x%" PRIx64 " is not inside any PT_LOAD segment%s",
+		    e, phys ? "'s physical range" : "");
 }
 
 /* Where the segments go; with write, they go there. */

@@ -93,7 +93,14 @@ enum image_format {
 	IMAGE_ELF64,
 	IMAGE_MULTIBOOT,
 	IMAGE_BZIMAGE,
+	IMAGE_VMLINUX,
 };
+
+/* A Linux kernel, whatever its form: the launcher treats both alike. */
+static inline bool image_is_linux(int format)
+{
+	return format == IMAGE_BZIMAGE || format == IMAGE_VMLINUX;
+}
 
 /* CPU mode the guest starts in. */
 enum boot_mode {
@@ -235,8 +242,10 @@ struct boot_info {
 /*
  * Which loader to use: a valid multiboot header (magic 0x1BADB002,
  * 4-byte aligned, wholly within the first 8192 bytes, checksum valid)
- * wins, then the ELF magic (ELF32 for ELFCLASS32, ELF64 for any other
- * class, so that load_elf can say what is wrong), else a flat binary.
+ * wins, then a bzImage's boot header, then a Linux vmlinux (an x86 ELF
+ * with the kernel's "Linux" note, vmlinux_detect), then the ELF magic
+ * (ELF32 for ELFCLASS32, ELF64 for any other class, so that load_elf
+ * can say what is wrong), else a flat binary.
  */
 int loader_detect(const void *img, size_t len);
 const char *image_format_name(int format);
@@ -314,6 +323,27 @@ bool bzimage_detect(const void *img, size_t len);
  * PCI hole (MEM_LOW_MAX).
  */
 int load_bzimage(struct guest_mem *gm, const void *img, size_t len,
+		 const struct linux_args *la, struct boot_info *bi,
+		 char *err, size_t errlen);
+
+/*
+ * An x86 ELF executable with an ELF note named "Linux" in a PT_NOTE
+ * segment (the build salt of every kernel since 4.17): a vmlinux.
+ */
+bool vmlinux_detect(const void *img, size_t len);
+
+/*
+ * An uncompressed x86-64 Linux kernel, a vmlinux ELF (boot/vmlinux.c):
+ * its PT_LOAD segments at their physical addresses (above the first
+ * MiB), e_entry taken as the physical address of its 64-bit entry
+ * (startup_64), MODE_LONG64 with boot_params = LINUX_ZERO_PAGE, which
+ * holds a setup header of protocol 2.12 made up by the loader and the
+ * same command line (at most 2047 bytes), initrd (as high as RAM allows
+ * below 2 GiB, above the kernel) and e820 map as load_bzimage writes.
+ * No decompression and no KASLR.  A 32-bit vmlinux is refused
+ * (-ENOEXEC), as is an ELF without the note.
+ */
+int load_vmlinux(struct guest_mem *gm, const void *img, size_t len,
 		 const struct linux_args *la, struct boot_info *bi,
 		 char *err, size_t errlen);
 

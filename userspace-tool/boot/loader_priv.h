@@ -93,6 +93,7 @@ struct elf_opts {
 	const struct gm_range *rsv;	/* ranges not to be loaded over */
 	size_t nrsv;
 	bool dry_run;			/* check and fill bi, write nothing */
+	bool phys_entry;		/* e_entry is a physical address */
 };
 
 int elf_load(struct guest_mem *gm, const void *img, size_t len,
@@ -108,5 +109,77 @@ int mb_check_info(const struct guest_mem *gm, const char *cmdline,
 /* mods_count modules listed at mods_addr (flag MB_IF_MODS), or none. */
 void mb_build_info(struct guest_mem *gm, const char *cmdline,
 		   uint32_t mods_count, uint32_t mods_addr);
+
+/*
+ * Linux's boot protocol (bzimage.c, vmlinux.c): the offsets of the
+ * setup header, the same in a bzImage and in the zero page (the image's
+ * first 0x1f1 bytes are the old boot sector; the header follows).
+ */
+#define HDR_SETUP_SECTS		0x1f1	/* u8: 512-byte setup sectors, 0 = 4 */
+#define HDR_VID_MODE		0x1fa	/* u16 */
+#define HDR_BOOT_FLAG		0x1fe	/* u16: 0xaa55 */
+#define HDR_JUMP		0x200	/* u16: jmp; byte 0x201 = header end */
+#define HDR_MAGIC		0x202	/* u32: "HdrS" */
+#define HDR_VERSION		0x206	/* u16: protocol major.minor */
+#define HDR_TYPE_OF_LOADER	0x210	/* u8 */
+#define HDR_LOADFLAGS		0x211	/* u8 */
+#define HDR_CODE32_START	0x214	/* u32 */
+#define HDR_RAMDISK_IMAGE	0x218	/* u32 */
+#define HDR_RAMDISK_SIZE	0x21c	/* u32 */
+#define HDR_HEAP_END_PTR	0x224	/* u16 */
+#define HDR_CMD_LINE_PTR	0x228	/* u32 */
+#define HDR_INITRD_ADDR_MAX	0x22c	/* u32 */
+#define HDR_KERNEL_ALIGNMENT	0x230	/* u32 */
+#define HDR_RELOCATABLE		0x234	/* u8 */
+#define HDR_XLOADFLAGS		0x236	/* u16 */
+#define HDR_CMDLINE_SIZE	0x238	/* u32 */
+#define HDR_PREF_ADDRESS	0x258	/* u64 */
+#define HDR_INIT_SIZE		0x260	/* u32 */
+
+/* The rest of the zero page. */
+#define BP_EXT_RAMDISK_IMAGE	0x0c0	/* u32: bits 63:32 */
+#define BP_EXT_RAMDISK_SIZE	0x0c4
+#define BP_EXT_CMD_LINE_PTR	0x0c8
+#define BP_E820_ENTRIES		0x1e8	/* u8 */
+#define BP_E820_TABLE		0x2d0	/* 128 of {u64 addr, u64 size, u32 type} */
+#define BP_E820_MAX		128
+#define BP_SIZE			0x1000
+
+#define HDRS_MAGIC		0x53726448	/* "HdrS" */
+#define LOADED_HIGH		0x01
+#define KEEP_SEGMENTS		0x40
+#define CAN_USE_HEAP		0x80
+#define XLF_KERNEL_64		0x01
+#define LOADER_TYPE_UNKNOWN	0xff
+#define E820_RAM		1
+#define E820_RESERVED		2
+
+/*
+ * The checks every Linux loader makes before it writes anything: RAM
+ * below the PCI hole and big enough for the zero page and the command
+ * line, the command line at most @cmdline_max bytes, an initrd with its
+ * data.  0 or a negative errno with err set.
+ */
+int linux_check_args(const struct guest_mem *gm, const struct linux_args *la,
+		     uint32_t cmdline_max, char *err, size_t errlen);
+
+/*
+ * Where the initrd of @len bytes goes: as high as RAM and @initrd_max
+ * allow, page-aligned, above @kernel_end.  0 or -ERANGE.
+ */
+int linux_place_initrd(const struct guest_mem *gm, uint32_t initrd_max,
+		       uint64_t kernel_end, size_t len, uint64_t *addr,
+		       char *err, size_t errlen);
+
+/*
+ * Write the initrd (at @initrd), the command line (LINUX_CMDLINE) and
+ * the zero page (LINUX_ZERO_PAGE): the setup header bytes of @hdr from
+ * HDR_SETUP_SECTS to @hdr_end, then what the loader fills in
+ * (type_of_loader, no heap, code32_start = @code32, the command line,
+ * the initrd, the e820 map of the machine's layout).
+ */
+void linux_zero_page(struct guest_mem *gm, const unsigned char *hdr,
+		     size_t hdr_end, uint64_t code32,
+		     const struct linux_args *la, uint64_t initrd);
 
 #endif /* KHYP_LOADER_PRIV_H */

@@ -66,7 +66,7 @@ static void put64(struct guest_mem *gm, uint64_t gpa, uint64_t v)
  */
 static bool boot__linux64(const struct boot_info *bi)
 {
-	return bi->format == IMAGE_BZIMAGE && bi->mode == MODE_LONG64;
+	return image_is_linux(bi->format) && bi->mode == MODE_LONG64;
 }
 
 static void boot__gdt(struct guest_mem *gm, const struct boot_info *bi)

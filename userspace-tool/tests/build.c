@@ -181,3 +181,42 @@ void mb_elf_build(struct elfb *b)
 	/* segment 0's data starts at ELF_DATA_OFF, within 8192 bytes */
 	mb_put(b->file, ELF_DATA_OFF + 0x10, MB_HF_MEMINFO | MB_HF_PAGE_ALIGN);
 }
+
+/* One ELF note: name (with its NUL) and desc, each padded to 4 bytes. */
+static size_t note_put(unsigned char *p, const char *name, uint32_t type,
+		       const void *desc, uint32_t descsz)
+{
+	uint32_t namesz = strlen(name) + 1, h[3] = { namesz, descsz, type };
+	size_t n = sizeof(h);
+
+	memcpy(p, h, sizeof(h));
+	memcpy(p + n, name, namesz);
+	n += (namesz + 3) & ~3u;
+	memcpy(p + n, desc, descsz);
+	return n + ((descsz + 3) & ~3u);
+}
+
+void vmlinux_build(struct elfb *b, int class, const char *note_name)
+{
+	uint64_t hi = class == ELFCLASS32 ? 0xc1000000 : 0xffffffff81000000;
+	size_t off;
+	unsigned int i;
+
+	elfb_init(b, class, VMLINUX_ENTRY);
+	/* text, data with bss, and a per-CPU segment linked at 0 */
+	i = elfb_load(b, VMLINUX_ENTRY, 0x300, 0x300, 0x31);
+	b->ph[i].p_vaddr = hi;
+	i = elfb_load(b, VMLINUX_ENTRY + 0x200000, 0x100, 0x2000, 0x52);
+	b->ph[i].p_vaddr = hi + 0x200000;
+	i = elfb_load(b, VMLINUX_ENTRY + 0x400000, 0x80, 0x80, 0x73);
+	b->ph[i].p_vaddr = 0;
+	/* the notes: Xen's first, as in Debian's kernel, then the salt */
+	off = (b->data_end + 3) & ~(size_t)3;
+	b->data_end = off;
+	b->data_end += note_put(b->file + b->data_end, "Xen", 6, "linux", 6);
+	b->data_end += note_put(b->file + b->data_end, note_name, 0x100,
+				"6.1.0-57-amd64", 15);
+	elfb_phdr(b, PT_NOTE, off, hi + 0x300000, VMLINUX_ENTRY + 0x300000,
+		  b->data_end - off, b->data_end - off);
+	elfb_emit(b);
+}

@@ -24,7 +24,7 @@ static const struct tcase *const suites[] = {
 	uart_cases, opts_cases, boot_cases, bus_cases, exits_cases, bz_cases,
 	fw_cfg_cases, pci_cases, virtq_cases, vblk_cases,
 	vpci_cases, acpi_cases, acpi_pm_cases, rtc_cases, reset_cases,
-	vnet_cases, vmisc_cases, vballoon_cases, mem_cases,
+	vnet_cases, vmisc_cases, vballoon_cases, mem_cases, vmlinux_cases,
 };
 
 static bool selected(const char *name, int argc, char **argv)
@@ -115,6 +115,8 @@ static int write_corpus(const char *dir)
 	elfb_load(&b, 0x101000, 0x10, 0x10, 2);
 	elfb_emit(&b);
 	ret |= write_file(sub, "elf64_three", b.file, b.len);
+	vmlinux_build(&b, ELFCLASS64, "Linux");
+	ret |= write_file(sub, "vmlinux", b.file, b.len);
 
 	if (make_dir(dir, "multiboot", sub, sizeof(sub)))
 		return 1;

@@ -101,6 +101,16 @@ bool elfb_seg_loaded(const struct tctx *t, const struct elfb *b,
 /* A good two-segment image: text at 0x100000, data+bss at 0x200000. */
 void elfb_good(struct elfb *b, int class);
 
+/*
+ * A made-up vmlinux of @class: entry VMLINUX_ENTRY (physical, as a
+ * vmlinux links it), PT_LOAD 0: text at VMLINUX_ENTRY (vaddr high), 1:
+ * data and bss 2 MiB above, 2: a per-CPU segment linked at vaddr 0,
+ * 4 MiB above; PT_NOTE 3: a "Xen" note, then the build salt's note,
+ * named @note_name ("Linux" for a kernel).
+ */
+#define VMLINUX_ENTRY	0x1000000ULL
+void vmlinux_build(struct elfb *b, int class, const char *note_name);
+
 /* Multiboot headers. */
 void mb_put(unsigned char *file, size_t off, uint32_t flags);
 void mb_put_aout(unsigned char *file, size_t off, uint32_t flags,
@@ -150,6 +160,7 @@ extern const struct tcase boot_cases[];
 extern const struct tcase bus_cases[];
 extern const struct tcase exits_cases[];
 extern const struct tcase bz_cases[];
+extern const struct tcase vmlinux_cases[];
 extern const struct tcase fw_cfg_cases[];
 extern const struct tcase pci_cases[];
 extern const struct tcase virtq_cases[];

@@ -63,6 +63,9 @@ static void opts_all(struct tctx *t)
 	CHECK(t, PARSE(&o, "--initrd", "rd.gz", "--format", "bzimage",
 		       "bzImage") == 0);
 	CHECK(t, !strcmp(o.initrd, "rd.gz") && o.format == IMAGE_BZIMAGE);
+	CHECK(t, PARSE(&o, "--format", "vmlinux", "vmlinux") == 0);
+	CHECK(t, o.format == IMAGE_VMLINUX && opts__acpi(&o, true) &&
+		 !opts__acpi(&o, false));
 }
 
 static void opts_flat(struct tctx *t)

@@ -336,7 +336,7 @@ static void vfns_on_pci(struct tctx *t)
 	m.opts = &opts;
 	m.vm.mem = t->gm;
 	m.vm.fd = -1;
-	m.bzimage = true;	/* --balloon adds a virtio-balloon for Linux */
+	m.linux_image = true;	/* --balloon adds a virtio-balloon for Linux */
 	bus__init(&m.ports, "port", 0x10000);
 	bus__init(&m.mmio, "MMIO", 0);
 	EXPECT_OK(t, pci__init(&m.pci, &m.ports, &m.mmio, -1, t->err,

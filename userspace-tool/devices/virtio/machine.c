@@ -139,7 +139,7 @@ int virtio_fns__init(struct machine *m, char *err, size_t errlen)
 		return -1;
 	if (o->rng && vfn__rng(m, err, errlen))
 		return -1;
-	if (o->balloon && m->bzimage && vfn__balloon(m, err, errlen))
+	if (o->balloon && m->linux_image && vfn__balloon(m, err, errlen))
 		return -1;
 	return 0;
 }
