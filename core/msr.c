@@ -14,12 +14,29 @@
  *
  * A few MSRs exist only for guests that read them without a fault handler
  * (Linux's rdmsr() rather than rdmsr_safe()) and find nothing to do in
- * the value; they are not state, so KHYP_GET_MSRS does not list them:
+ * the value; they read a constant and are not state, so KHYP_GET_MSRS
+ * does not list them:
  *
  *   MSR_K8_INT_PENDING_MSG (0xc0010055), on a vCPU whose CPUID says
  *   AuthenticAMD: Linux reads it on AMD family 0xf and 0x10 (erratum 400,
  *   arch_post_acpi_subsys_init()) to see whether C1E is on.  Reads 0 (no
  *   C1E), writes are ignored.  On other vendors it is #GP, as on Intel.
+ *
+ *   MSR_IA32_MISC_ENABLE (0x1a0), on a vCPU whose CPUID says GenuineIntel:
+ *   Linux's startup_64 (verify_cpu) reads it with no IDT yet, to clear
+ *   XD_DISABLE, on family 6 model 0xd and later: a #GP there was a triple
+ *   fault before the kernel's first line, on every Intel host.  Then
+ *   early_init_intel() reads it for fast strings.  Reads FAST_STRING
+ *   (REP MOVS/STOS run on the host's CPU as they are), BTS_UNAVAIL and
+ *   PEBS_UNAVAIL (khyp has no branch trace store or PEBS), none of the
+ *   bits that limit CPUID or disable XD, MONITOR (hidden) or SpeedStep; a
+ *   write of that value is taken, any other is #GP.
+ *
+ *   MSR_IA32_UCODE_REV (0x8b), GenuineIntel: early_init_intel() writes 0,
+ *   runs CPUID and reads the microcode revision (EDX) with neither access
+ *   checked.  Reads revision 1 (KHYP_UCODE_REV), writes are ignored.  On
+ *   AMD the index is the patch level, which Linux reads with
+ *   rdmsr_safe(): #GP there as before.
  */
 #include <linux/lockdep.h>
 #include <asm/msr-index.h>
@@ -36,6 +53,11 @@ static const u32 khyp_msrs[] = {
 };
 
 #define KHYP_EFER_ALLOWED	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+#define KHYP_MISC_ENABLE	(MSR_IA32_MISC_ENABLE_FAST_STRING | \
+				 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL | \
+				 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL)
+#define KHYP_UCODE_REV		BIT_ULL(32)	/* EDX: the revision */
 
 bool khyp_msr_known(u32 index)
 {
@@ -94,11 +116,12 @@ int khyp_msr_check(u32 index, u64 data)
 	}
 }
 
-/*
- * "AuthenticAMD" in the vCPU's CPUID leaf 0: EBX "Auth", EDX "enti",
- * ECX "cAMD".
- */
-static bool khyp_vcpu_is_amd(const struct khyp_vcpu *vcpu)
+/* Vendor strings of CPUID leaf 0, in EBX, EDX, ECX. */
+static const u32 khyp_vendor_amd[3] = { 0x68747541, 0x69746e65, 0x444d4163 };
+static const u32 khyp_vendor_intel[3] = { 0x756e6547, 0x49656e69, 0x6c65746e };
+
+/* Does the vCPU's CPUID leaf 0 name @vendor? */
+static bool khyp_vcpu_vendor(const struct khyp_vcpu *vcpu, const u32 *vendor)
 {
 	const struct khyp_cpuid_entry *e;
 	unsigned int i;
@@ -107,18 +130,28 @@ static bool khyp_vcpu_is_amd(const struct khyp_vcpu *vcpu)
 	for (i = 0; i < vcpu->cpuid.nent; i++) {
 		e = &vcpu->cpuid.entries[i];
 		if (e->function == 0)
-			return e->ebx == 0x68747541 && e->edx == 0x69746e65 &&
-			       e->ecx == 0x444d4163;
+			return e->ebx == vendor[0] && e->edx == vendor[1] &&
+			       e->ecx == vendor[2];
 	}
 	return false;
 }
 
-/* True if @index is one of the read-as-zero MSRs above for this vCPU. */
-static bool khyp_msr_raz(struct khyp_vcpu *vcpu, u32 index)
+/*
+ * True if @index is one of the constant MSRs above for this vCPU, with
+ * *@val what it reads.
+ */
+static bool khyp_msr_const(struct khyp_vcpu *vcpu, u32 index, u64 *val)
 {
 	switch (index) {
 	case MSR_K8_INT_PENDING_MSG:
-		return khyp_vcpu_is_amd(vcpu);
+		*val = 0;
+		return khyp_vcpu_vendor(vcpu, khyp_vendor_amd);
+	case MSR_IA32_MISC_ENABLE:
+		*val = KHYP_MISC_ENABLE;
+		return khyp_vcpu_vendor(vcpu, khyp_vendor_intel);
+	case MSR_IA32_UCODE_REV:
+		*val = KHYP_UCODE_REV;
+		return khyp_vcpu_vendor(vcpu, khyp_vendor_intel);
 	default:
 		return false;
 	}
@@ -163,11 +196,12 @@ bool khyp_msr_emulate(struct khyp_vcpu *vcpu, bool write)
 		}
 		return !r;
 	}
-	if (khyp_msr_raz(vcpu, index)) {
-		if (!write) {
-			gpr[KHYP_RAX] = 0;
-			gpr[KHYP_RDX] = 0;
-		}
+	if (khyp_msr_const(vcpu, index, &data)) {
+		if (write)	/* MISC_ENABLE takes only its own value */
+			return index != MSR_IA32_MISC_ENABLE ||
+			       ((gpr[KHYP_RDX] << 32) | (u32)gpr[KHYP_RAX]) == data;
+		gpr[KHYP_RAX] = (u32)data;
+		gpr[KHYP_RDX] = data >> 32;
 		return true;
 	}
 	if (!khyp_msr_known(index))

@@ -471,6 +471,78 @@ TEST(msr_int_pending_msg_gp_on_intel)
 	int_pending_msg(_metadata, "GenuineIntel", 13, 0);
 }
 
+#define MSR_UCODE_REV		0x8b	/* Intel: the microcode revision */
+#define MSR_MISC_ENABLE		0x1a0
+#define MISC_ENABLE_KHYP	(1 << 0 | 1 << 11 | 1 << 12)	/* fast strings, no BTS, no PEBS */
+#define MISC_ENABLE_XD_DISABLE	(1ULL << 34)
+
+/*
+ * What Linux does with both at boot on Intel (verify_cpu in startup_64,
+ * early_init_intel()): read MISC_ENABLE, write it back with XD_DISABLE
+ * clear; write 0 to UCODE_REV, CPUID, read it.  Then a MISC_ENABLE write
+ * that changes a bit.
+ */
+static void guest_intel_boot_msrs(void)
+{
+	uint64_t v = 0;
+
+	GUEST_SYNC(kh_guest_rdmsr_safe(MSR_MISC_ENABLE, &v));
+	GUEST_SYNC(v);
+	GUEST_SYNC(kh_guest_wrmsr_safe(MSR_MISC_ENABLE,
+				       v & ~MISC_ENABLE_XD_DISABLE));
+	GUEST_SYNC(kh_guest_wrmsr_safe(MSR_MISC_ENABLE,
+				       v | MISC_ENABLE_XD_DISABLE));
+	GUEST_SYNC(kh_guest_wrmsr_safe(MSR_UCODE_REV, 0));
+	v = 0;
+	GUEST_SYNC(kh_guest_rdmsr_safe(MSR_UCODE_REV, &v));
+	GUEST_SYNC(v);
+	GUEST_DONE();
+}
+
+/* Run guest_intel_boot_msrs in a vCPU whose CPUID says @vendor. */
+static void intel_boot_msrs(struct __test_metadata *_metadata,
+			    const char *vendor, uint64_t vector,
+			    uint64_t misc, uint64_t ucode)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	set_vendor(_metadata, vcpu, vendor);
+	kh_vcpu_setup_long_mode(vcpu, guest_intel_boot_msrs);
+	kh_vm_install_idt(vm, vcpu);
+	ASSERT_SYNC(vcpu, vector);	/* RDMSR MISC_ENABLE */
+	ASSERT_SYNC(vcpu, misc);
+	ASSERT_SYNC(vcpu, vector);	/* WRMSR of the same value */
+	ASSERT_SYNC(vcpu, 13);		/* WRMSR that sets XD_DISABLE */
+	ASSERT_SYNC(vcpu, vector);	/* WRMSR UCODE_REV */
+	ASSERT_SYNC(vcpu, vector);	/* RDMSR UCODE_REV */
+	ASSERT_SYNC(vcpu, ucode);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * Linux's startup_64 reads IA32_MISC_ENABLE on Intel family 6 model 0xd
+ * and later before it has an IDT (verify_cpu): a #GP there triple-faulted
+ * Debian's kernel under VMX before its first line.  On an Intel vCPU it
+ * reads fast strings on, BTS and PEBS unavailable, and takes only writes
+ * of that value; UCODE_REV takes the write of 0 and reads revision 1.
+ */
+TEST(msr_misc_enable_and_ucode_rev_on_intel)
+{
+	intel_boot_msrs(_metadata, "GenuineIntel", 0xff, MISC_ENABLE_KHYP,
+			1ULL << 32);
+}
+
+/* On an AMD vCPU neither exists (0x8b is AMD's patch level): #GP. */
+TEST(msr_misc_enable_and_ucode_rev_gp_on_amd)
+{
+	intel_boot_msrs(_metadata, "AuthenticAMD", 13, 0, 0);
+}
+
 static void guest_rdtsc(void)
 {
 	uint32_t lo, hi;

@@ -204,6 +204,7 @@ static int run__exit(struct machine *m, struct vcpu *vcpu)
 		if (m->opts->reboot_restart)
 			return machine__reset(m, "triple fault");
 		fprintf(stderr, "khyp: the guest triple-faulted (shutdown)\n");
+		vcpu__dump(vcpu);	/* where: the state the fault left */
 		return STATUS_TRIPLE_FAULT;
 	case KHYP_EXIT_INTERNAL_ERROR:
 		return run__internal_error(vcpu);
