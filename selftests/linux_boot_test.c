@@ -14,14 +14,20 @@
  * no unchecked MSR access, and khyp run exited with the status /init
  * chose (0 after an ACPI power-off, (V << 1) | 1 after isa-debug-exit V).
  *
- * KERNEL: $KHYP_LINUX_KERNEL, else /boot/vmlinuz-$(uname -r) (the
- * machines boot the same kernel), else /khyp-tool/vmlinuz.  INITRD:
+ * KERNEL: $KHYP_LINUX_KERNEL (a bzImage or a vmlinux), else
+ * /boot/vmlinuz-$(uname -r) (the machines boot the same kernel), else
+ * /khyp-tool/vmlinuz.  INITRD:
  * $KHYP_LINUX_INITRD, else build/test/linux-initramfs.cpio.gz of this
  * test's source tree (scripts/test.sh builds it), else
  * /khyp-tool/linux-initramfs.cpio.gz.  Missing either is a failure, not
  * a skip: scripts/test.sh runs this test only in the machine configured
- * for it (svm-qemu-linux).  N: $KHYP_LINUX_CPUS, a list such as "1,2"
- * (one boot each, in order), by default LINUX_CPUS_DEFAULT.
+ * for it (svm-qemu-linux, vmx-bochs-linux).  N: $KHYP_LINUX_CPUS, a list
+ * such as "1,2" (one boot each, in order), by default LINUX_CPUS_DEFAULT.
+ * $KHYP_LINUX_ONE_BOOT=1 skips the tests of the other boots (the panic,
+ * the devices): vmx-bochs-linux, where a boot takes minutes, boots once.
+ * $KHYP_LINUX_KCMD: one more kernel option for every boot, and
+ * $KHYP_LINUX_LOGLEVEL the console's loglevel (7 by default): vmx-bochs-linux
+ * has cryptomgr.notests and 5 (docs/testing.md).
  *
  * A boot takes minutes of wall time in the emulated machines (svm-qemu:
  * docs/testing.md), hence the long timeouts.
@@ -63,9 +69,11 @@
  * lpj: the delay loop's calibration counts jiffies for a while, long in
  * an emulated machine; printk.devkmsg=on: /init's markers go through
  * /dev/kmsg (scripts/linux-guest-init), which is rate-limited otherwise.
+ * The markers have the default level 4, so a loglevel of 5 or more
+ * prints them (loglevel=, KHYP_LINUX_LOGLEVEL).
  */
 static const char kcmdline[] =
-	"console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=7 "
+	"console=ttyS0 earlyprintk=serial,ttyS0,115200 "
 	"printk.devkmsg=on panic=-1 lpj=1000000 "
 	"khyp.run=\"cat /proc/version\" khyp.exit=42";
 
@@ -326,6 +334,7 @@ static void launch(struct __test_metadata *_metadata, const char *tool,
 	char serial[] = "/tmp/khyp-linux-serial-XXXXXX";
 	char errfile[] = "/tmp/khyp-linux-err-XXXXXX";
 	char c[16], m[16], t[16], v[64], ex[64], cmdline[1024], clock[64];
+	const char *loglevel = getenv("KHYP_LINUX_LOGLEVEL") ?: "7";
 	char *argv[32] = { (char *)tool, "run", "-c", c, "-m", m,
 			   "--initrd", (char *)initrd, "--cmdline", cmdline,
 			   "--serial", serial, "--timeout", t };
@@ -344,8 +353,9 @@ static void launch(struct __test_metadata *_metadata, const char *tool,
 	snprintf(t, sizeof(t), "%d", BOOT_TIMEOUT_S);
 	n = guest_tsc_khz();
 	snprintf(clock, sizeof(clock), "tsc_early_khz=%zu tsc=reliable", n);
-	snprintf(cmdline, sizeof(cmdline), "%s %s %s", kcmdline,
-		 n ? clock : "", plan->cmdline);
+	snprintf(cmdline, sizeof(cmdline), "%s loglevel=%s %s %s %s", kcmdline,
+		 loglevel, n ? clock : "", getenv("KHYP_LINUX_KCMD") ?: "",
+		 plan->cmdline);
 	for (i = 0; plan->args[i] && argc < 30; i++)
 		argv[argc++] = (char *)plan->args[i];
 	argv[argc++] = (char *)kernel;
@@ -694,6 +704,17 @@ TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 	}
 }
 
+/*
+ * KHYP_LINUX_ONE_BOOT=1: only debian_kernel_boots_to_busybox's boots run
+ * (scripts/test.sh's vmx-bochs-linux; scripts/expected-skips).
+ */
+#define SKIP_UNLESS_ALL_BOOTS() do {					\
+	const char *one = getenv("KHYP_LINUX_ONE_BOOT");		\
+									\
+	if (one && !strcmp(one, "1"))					\
+		SKIP(return, "KHYP_LINUX_ONE_BOOT=1: one boot in this machine"); \
+} while (0)
+
 /* ---- a guest kernel panic ---- */
 
 /*
@@ -711,6 +732,7 @@ TEST_F_TIMEOUT(guest, guest_panic_is_reported, BOOT_TIMEOUT_S + 60)
 	struct boot_run r;
 	char v[64];
 
+	SKIP_UNLESS_ALL_BOOTS();
 	launch(_metadata, self->tool, self->kernel, self->initrd, 1, &plan,
 	       &r);
 	EXPECT_STRNE("", marker(r.log, "PVPANIC", v, sizeof(v)) ?: "")
@@ -1085,6 +1107,7 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	int fd, status, one = 1;
 	size_t n;
 
+	SKIP_UNLESS_ALL_BOOTS();
 	/* the tap driver: a module in Debian's kernel */
 	if (system("modprobe tun >/dev/null 2>&1"))
 		printf("# modprobe tun failed; trying /dev/net/tun anyway\n");
