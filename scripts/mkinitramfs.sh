@@ -8,6 +8,11 @@
 # KVM's modules (for the test that khyp refuses to load beside KVM, and the
 # benchmark's reference runs).
 #
+# With KHYP_LINUX_GUEST="KERNEL INITRD" in the environment it also puts a
+# Linux guest for linux_boot_test in /khyp-tool: KERNEL as
+# /khyp-tool/ under its own file name and INITRD as
+# /khyp-tool/linux-initramfs.cpio.gz (scripts/test.sh's vmx-bochs-linux).
+#
 # Usage: mkinitramfs.sh OUT.cpio.gz KVER KHYP_KO SELFTEST_DIR TEST...
 set -euo pipefail
 
@@ -36,6 +41,13 @@ if [ -x "$top/userspace-tool/khyp" ]; then
 	cp "$top/userspace-tool/khyp" "$root/khyp-tool/khyp"
 	cp "$top"/guests/hello "$top"/guests/memtest "$top"/guests/*.bin \
 		"$top"/guests/*.elf "$root/khyp-tool/guests/"
+fi
+
+if [ -n "${KHYP_LINUX_GUEST:-}" ]; then
+	read -r lk li <<< "$KHYP_LINUX_GUEST"
+	mkdir -p "$root/khyp-tool"
+	cp "$lk" "$root/khyp-tool/$(basename "$lk")"
+	cp "$li" "$root/khyp-tool/linux-initramfs.cpio.gz"
 fi
 
 if [ -x "$top/bench/khyp-bench" ]; then

@@ -64,9 +64,13 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # svm-qemu-linux boots Debian's kernel under `khyp run` to a busybox
 # shell (linux_boot_test, with the initramfs of
 # scripts/mkinitramfs-linux.sh that this script builds first): minutes
-# per boot, so only that machine runs it ("all" never includes the
-# binaries of ONLY_NAMED; docs/testing.md has the times, and why not in
-# Bochs).
+# per boot, so only the Linux machines run it ("all" never includes the
+# binaries of ONLY_NAMED; docs/testing.md has the times).
+# vmx-bochs-linux boots the same kernel under `khyp run` on the VMX
+# backend, once (run_bochs_linux): the vmlinux extracted from Debian's
+# vmlinuz, which skips the decompressor (minutes of Bochs' time), 1 vCPU,
+# the first boot's checks; the other boots skip there
+# (KHYP_LINUX_ONE_BOOT, scripts/expected-skips).
 ONLY_NAMED=" linux_boot_test "
 # svm-qemu-debug boots the debug kernel of scripts/debug-kernel.sh (KASAN,
 # lockdep, kmemleak, UBSAN, DEBUG_LIST, DEBUG_VM, debug objects, KFENCE)
@@ -84,6 +88,7 @@ MACHINES=(
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
 "svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
+"vmx-bochs-linux bochs_linux corei7_skylake_x linux_boot_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
@@ -335,6 +340,29 @@ run_vng_linux() {
 	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-1200} run_vng "$@"
 }
 
+# vmx-bochs-linux: Bochs with an initramfs of its own (khyp.ko, the
+# launcher, linux_boot_test) that also holds the Linux guest: the
+# vmlinux extracted from Debian's vmlinuz (the kernel's
+# scripts/extract-vmlinux: the same kernel, without the decompressor
+# that took 126 s of Bochs' clock) and mkinitramfs-linux.sh's
+# initramfs.  Built on the host before the machine takes the emulator.
+BOCHS_LINUX_INITRD=$OUT/initramfs-vmx-bochs-linux.cpio.gz
+prepare_bochs_linux() {	# tests
+	local x=$KHYP_CACHE/linux-source-6.1/scripts/extract-vmlinux
+	local vmlinux=$OUT/linux-guest/vmlinux
+	mkdir -p "$OUT/linux-guest"
+	"$x" "/boot/vmlinuz-$KVER" > "$vmlinux" || return 1
+	# shellcheck disable=SC2086
+	KHYP_LINUX_GUEST="$vmlinux $OUT/linux-initramfs.cpio.gz" \
+		"$TOP/scripts/mkinitramfs.sh" "$BOCHS_LINUX_INITRD" "$KVER" \
+		"$KO" "$TOP/selftests" $1
+}
+run_bochs_linux() {
+	INITRD=$BOCHS_LINUX_INITRD \
+	MACHINE_ENV="KHYP_LINUX_KERNEL=/khyp-tool/vmlinux KHYP_LINUX_CPUS=1 KHYP_LINUX_ONE_BOOT=1 KHYP_LINUX_KCMD=cryptomgr.notests KHYP_LINUX_LOGLEVEL=5 ${MACHINE_ENV:-}" \
+	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-900} run_bochs "$@"
+}
+
 ran=0
 for m in "${MACHINES[@]}"; do
 	read -r name runner cpu tests expect <<< "$m"
@@ -343,6 +371,10 @@ for m in "${MACHINES[@]}"; do
 	start=$(date +%s)
 	if [ "$runner" = qemu_debug ] && ! prepare_debug "$tests"; then
 		fail_machine "$name" "no debug kernel or no khyp.ko for it; see $OUT/debug-kernel.log"
+		continue
+	fi
+	if [ "$runner" = bochs_linux ] && ! prepare_bochs_linux "$tests"; then
+		fail_machine "$name" "no vmlinux or no initramfs for it"
 		continue
 	fi
 	say "$name: booting ($runner, $cpu) for: $tests"
