@@ -196,6 +196,15 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	xa_init_flags(&slot->pages, XA_FLAGS_ACCOUNT);
 	mem->slots[id] = slot;
 	mem->slots_end = max(mem->slots_end, id + 1);
+	/*
+	 * The range was not RAM: it may map an APIC-access page
+	 * (mmu/fault.c), which must give way to the RAM.  A fault that
+	 * looked before the slot was there sees the new inval_seq and maps
+	 * nothing; one that mapped already is undone here.
+	 */
+	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
+	if (mem->ops && mem->ops->zap(mem, slot->base_gfn, slot->npages))
+		mem->ops->flush(mem);
 	ret = 0;
 unlock:
 	mutex_unlock(&mem->lock);
