@@ -176,6 +176,9 @@ struct khyp_paging {
 	u8 cpl;
 };
 
+/* The one guest-physical page where ->apic_access_pa is mapped. */
+#define KHYP_APIC_ACCESS_GPA	0xfee00000ULL
+
 /**
  * struct khyp_backend_ops - one hardware virtualization backend
  * @name:	short name, "vmx" or "svm", used in log lines.
@@ -232,9 +235,6 @@ struct khyp_paging {
  *		registers, RIP and RFLAGS are in vcpu->regs on entry and
  *		must be there on return.
  */
-/* The one guest-physical page where ->apic_access_pa is mapped. */
-#define KHYP_APIC_ACCESS_GPA	0xfee00000ULL
-
 struct khyp_backend_ops {
 	const char *name;
 	unsigned int cpu_area_order;

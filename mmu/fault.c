@@ -28,7 +28,7 @@
  * mapped 4 KiB, and so will the block's other pages be.
  *
  * The page of a local APIC that is not RAM can be mapped to the backend's
- * APIC-access page (VMX, vmx/apic.c): the guest's accesses to it then
+ * APIC-access page (VMX, vmx/vmx.c): the guest's accesses to it then
  * exit as APIC accesses, which say the register and, for a store, the
  * instruction's length.  The page is never read or written through this
  * mapping (every access to it exits).  A slot added over it later drops

@@ -409,7 +409,10 @@ static void vmx_translate_apic_access(struct khyp_exit *exit)
 
 	exit->hw_info[0] = q;
 	exit->kind = KHYP_X_NPF;
-	exit->npf.gpa = KHYP_APIC_ACCESS_GPA | (q & APIC_ACCESS_OFFSET);
+	exit->npf.gpa = KHYP_APIC_ACCESS_GPA;
+	/* Bits 11:0 say the offset for linear accesses only (SDM 29.4.4). */
+	if ((q & APIC_ACCESS_TYPE) <= TYPE_LINEAR_APIC_EVENT)
+		exit->npf.gpa |= q & APIC_ACCESS_OFFSET;
 	exit->npf.apic = true;
 	exit->hw_info[1] = exit->npf.gpa;
 	switch (q & APIC_ACCESS_TYPE) {
