@@ -71,7 +71,10 @@ struct khyp_inj {
  *		the core delivers it again at the next entry.
  * @int_shadow:	the guest is in an STI or MOV SS interrupt shadow.
  * @io:		KHYP_X_IO.
- * @npf:	KHYP_X_NPF: @gpa, and what the access was.
+ * @npf:	KHYP_X_NPF: @gpa, and what the access was.  @apic: the
+ *		access hit an APIC-access page (->apic_access_pa), so @gpa
+ *		is not RAM; @apic_store: it was a store by an instruction
+ *		whose length is in @insn_len (VMX's APIC-access exit).
  * @hypercall:	KHYP_X_HYPERCALL: the caller's CPL, and whether it runs
  *		64-bit code (else arguments are 32 bits wide).
  * @cr:	KHYP_X_CR: which control register, the direction, and the
@@ -112,6 +115,8 @@ struct khyp_exit {
 			u64 gpa;
 			bool write;
 			bool fetch;
+			bool apic;
+			bool apic_store;
 		} npf;
 		struct {
 			u8 cpl;
@@ -171,6 +176,9 @@ struct khyp_paging {
 	u8 cpl;
 };
 
+/* The one guest-physical page where ->apic_access_pa is mapped. */
+#define KHYP_APIC_ACCESS_GPA	0xfee00000ULL
+
 /**
  * struct khyp_backend_ops - one hardware virtualization backend
  * @name:	short name, "vmx" or "svm", used in log lines.
@@ -217,6 +225,10 @@ struct khyp_paging {
  *		HLT then ends in the kernel, as the NMI would wake the CPU.
  *		NULL where the hardware's NMI-window exit delivers such an
  *		NMI before the guest can reach a HLT (VMX).
+ * @apic_access_pa: (optional) the host-physical address of a page the
+ *		core may map at KHYP_APIC_ACCESS_GPA when that is a vCPU's
+ *		xAPIC page and not RAM; the guest's accesses to it then exit
+ *		as KHYP_X_NPF with npf.apic (VMX); 0 if there is none.
  * @run:	enter the guest once, with @entry, and describe the exit in
  *		@exit.  Called with interrupts and preemption off, on the CPU
  *		of the last @vcpu_load; returns with interrupts off.  General
@@ -246,6 +258,7 @@ struct khyp_backend_ops {
 	u64 (*get_cr)(struct khyp_vcpu *vcpu, int cr);
 	bool (*set_cr)(struct khyp_vcpu *vcpu, int cr, u64 val);
 	bool (*nmi_held)(struct khyp_vcpu *vcpu);
+	phys_addr_t (*apic_access_pa)(void);
 	void (*run)(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,
 		    struct khyp_exit *exit);
 };

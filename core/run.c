@@ -229,18 +229,43 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
  * A second-level fault: RAM first (mmu/fault.c), then MMIO, which
  * core/mmio.c decodes and gives to an in-kernel device (core/bus.c) or,
  * if none claims it, to userspace.
+ *
+ * The vCPU's xAPIC page, at its default address and where that is not
+ * RAM, is mapped to the backend's APIC-access page if it has one (VMX):
+ * its accesses then come back with
+ * npf.apic, which need no RAM lookup, and a store to EOI not even a
+ * decode.  Such an EOI reads neither guest memory nor the VM's tables,
+ * so it leaves the L1D flush alone, as KVM's EOI shortcut does.
  */
 static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 			   const struct khyp_exit *exit)
 {
 	u64 gpa = exit->npf.gpa;
+	phys_addr_t apic_pa = 0;
 	int r;
+
+	if (exit->npf.apic) {
+		if (exit->npf.apic_store && !exit->interrupted.valid &&
+		    khyp_lapic_mmio_eoi(vcpu, gpa)) {
+			khyp_skip_insn(vcpu, exit);
+			return 1;
+		}
+		/* The decode walks the guest's page tables. */
+		khyp_vcpu_host_touched(vcpu);
+		goto mmio;
+	}
 
 	/* Page allocation and zeroing, or a guest page-table walk. */
 	khyp_vcpu_host_touched(vcpu);
-	r = khyp_mmu_fault(vcpu->vm, gpa, exit->npf.write, exit->npf.fetch);
+	if (khyp_backend->apic_access_pa &&
+	    (gpa & PAGE_MASK) == KHYP_APIC_ACCESS_GPA &&
+	    khyp_lapic_mmio_page(vcpu, gpa))
+		apic_pa = khyp_backend->apic_access_pa();
+	r = khyp_mmu_fault(vcpu->vm, gpa, exit->npf.write, exit->npf.fetch,
+			   apic_pa);
 	if (r)
 		return r;
+mmio:
 
 	/* Not RAM, or a write to read-only RAM: MMIO. */
 	if (exit->npf.fetch) {

@@ -129,5 +129,12 @@ bool khyp_lapic_mmio_read(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,
 			  u64 *val);
 bool khyp_lapic_mmio_write(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,
 			   u64 val);
+/*
+ * A store the exit says is to @addr, without its width or value (VMX's
+ * APIC-access exit): true if it was an EOI of the vCPU's xAPIC, done.
+ */
+bool khyp_lapic_mmio_eoi(struct khyp_vcpu *vcpu, u64 addr);
+/* Whether @gpa's page is the vCPU's xAPIC page now. */
+bool khyp_lapic_mmio_page(struct khyp_vcpu *vcpu, u64 gpa);
 
 #endif /* KHYP_IRQ_IRQ_H */

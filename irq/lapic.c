@@ -902,14 +902,42 @@ bool khyp_lapic_mmio_write(struct khyp_vcpu *vcpu, u64 addr, unsigned int len,
 	off = khyp_lapic_mmio_offset(a, addr, len);
 	if (off < 0)
 		return false;
-	/* Only aligned 32-bit stores reach a register (SDM 10.4.1). */
-	if (off & 0xf || len < 4) {
+	/*
+	 * Only aligned 32-bit stores reach a register (SDM 10.4.1 leaves
+	 * narrower ones model specific); a narrower one to EOI is an EOI
+	 * too, as VMX's APIC-access exit cannot tell it from a 32-bit one
+	 * (khyp_lapic_mmio_eoi()): the same on both backends.
+	 */
+	if (off & 0xf || (len < 4 && off != APIC_EOI)) {
 		khyp_irq_count_apic(vcpu, U32_MAX, true, false);
 		return true;
 	}
 	khyp_irq_count_apic(vcpu, off, true, false);
 	khyp_lapic_write(a, off, val, 0);
 	return true;
+}
+
+/*
+ * The EOI register takes any value in xAPIC mode, so a store to it needs
+ * no decoding: the offset and the instruction's length are enough, as
+ * VMX's APIC-access exit gives them (core/run.c).
+ */
+bool khyp_lapic_mmio_eoi(struct khyp_vcpu *vcpu, u64 addr)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+
+	if (!a || khyp_lapic_mmio_offset(a, addr, 4) != APIC_EOI)
+		return false;
+	khyp_irq_count_apic(vcpu, APIC_EOI, true, false);
+	khyp_lapic_write(a, APIC_EOI, 0, 0);
+	return true;
+}
+
+bool khyp_lapic_mmio_page(struct khyp_vcpu *vcpu, u64 gpa)
+{
+	struct khyp_lapic *a = vcpu->lapic;
+
+	return a && !khyp_lapic_mmio_offset(a, gpa & PAGE_MASK, PAGE_SIZE);
 }
 
 /* ---- MSRs: IA32_APIC_BASE and x2APIC ---- */

@@ -26,6 +26,13 @@
  * left to 4 KiB pages.  If a table of 4 KiB mappings is in the way
  * (another vCPU mapped a page of the new block first), this page is
  * mapped 4 KiB, and so will the block's other pages be.
+ *
+ * The page of a local APIC that is not RAM can be mapped to the backend's
+ * APIC-access page (VMX, vmx/vmx.c): the guest's accesses to it then
+ * exit as APIC accesses, which say the register and, for a store, the
+ * instruction's length.  The page is never read or written through this
+ * mapping (every access to it exits).  A slot added over it later drops
+ * the mapping (khyp_memory_set_region()).
  */
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -56,6 +63,8 @@ static int khyp_mmu_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
  * @gpa:	the faulting guest-physical address
  * @write:	the access was a write
  * @fetch:	the access was an instruction fetch
+ * @apic_pa:	if not 0, the APIC-access page to map at @gpa's page if it
+ *		is not RAM (the faulting vCPU's xAPIC page is there)
  *
  * Called by the faulting vCPU's thread, which may sleep.
  *
@@ -64,7 +73,8 @@ static int khyp_mmu_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
  * RAM or writes read-only RAM: MMIO; a negative errno if the host failed
  * (-ENOMEM).
  */
-int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch)
+int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch,
+		   phys_addr_t apic_pa)
 {
 	u64 first;
 	unsigned long seq;
@@ -100,6 +110,15 @@ int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch)
 				      seq, &flags, &huge);
 	if (IS_ERR(page))
 		return PTR_ERR(page);
+	if (!page && apic_pa && !fetch) {
+		/* No slot appeared meanwhile (inval_seq): not RAM still. */
+		mutex_lock(&vm->pt.lock);
+		if (READ_ONCE(vm->mem.inval_seq) == seq)
+			r = khyp_pgtable_map(&vm->pt, gpa & PAGE_MASK, apic_pa,
+					     true);
+		mutex_unlock(&vm->pt.lock);
+		return r ? r : 1;
+	}
 	if (!page)
 		return 0;
 	if (write && (flags & KHYP_MEM_READONLY)) {

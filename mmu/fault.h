@@ -10,6 +10,7 @@
 
 struct khyp_vm;
 
-int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch);
+int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch,
+		   phys_addr_t apic_pa);
 
 #endif /* KHYP_MMU_FAULT_H */

@@ -55,6 +55,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "../core/khyp.h"
 #include "memory.h"
 #include "pgtable.h"
 
@@ -156,6 +157,7 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 {
 	struct khyp_mem_slot *slot;
 	unsigned int i, id;
+	u64 apic_gfn;
 	int ret;
 
 	if (r->slot >= KHYP_MAX_MEM_REGIONS || (r->flags & ~KHYP_MEM_FLAGS_ALL) ||
@@ -196,6 +198,20 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	xa_init_flags(&slot->pages, XA_FLAGS_ACCOUNT);
 	mem->slots[id] = slot;
 	mem->slots_end = max(mem->slots_end, id + 1);
+	/*
+	 * The range was not RAM.  The one non-RAM page that may be mapped
+	 * is the APIC-access page (mmu/fault.c), which must give way to
+	 * the RAM: a fault that looked before the slot was there sees the
+	 * new inval_seq and maps nothing; one that mapped already is
+	 * undone here.  Other slots leave faults in flight alone.
+	 */
+	apic_gfn = KHYP_APIC_ACCESS_GPA >> PAGE_SHIFT;
+	if (apic_gfn >= slot->base_gfn &&
+	    apic_gfn - slot->base_gfn < slot->npages) {
+		WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
+		if (mem->ops && mem->ops->zap(mem, apic_gfn, 1))
+			mem->ops->flush(mem);
+	}
 	ret = 0;
 unlock:
 	mutex_unlock(&mem->lock);

@@ -68,7 +68,9 @@ struct khyp_mem_slot {
  * @inval_seq:	(@lock for writers) bumped before pages go, so that a
  *		second-level fault (mmu/fault.c) or a fault on the VMM's
  *		mapping (khyp_memory_lock_page()) that looked a page up
- *		without holding @lock can tell that the page may be gone.
+ *		without holding @lock can tell that the page may be gone;
+ *		also when a slot is added, so that a fault that found no
+ *		slot there maps no APIC-access page over it (mmu/fault.c).
  */
 struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */

@@ -22,7 +22,8 @@
  * which KVM and khyp read and clear).
  * The exits handled in a few hundred instructions on the vCPU's own state
  * (CPUID, MSRs, control registers, interrupt windows, HLT with an event
- * waiting) enter again without a flush.  l1d_flush_always=Y flushes
+ * waiting, an EOI store known from its APIC-access exit alone) enter
+ * again without a flush.  l1d_flush_always=Y flushes
  * before every entry (KVM's "always"), and so does a host built without
  * CONFIG_KVM_INTEL, which keeps no interrupt flag.
  *

@@ -395,6 +395,42 @@ static void vmx_handle_exception(struct khyp_exit *exit, u32 info)
 		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 }
 
+/*
+ * An access to the APIC-access page (vmx.c), which the core maps only at
+ * KHYP_APIC_ACCESS_GPA: a second-level fault there that needs no RAM
+ * lookup.  A store by an instruction also gives the instruction's
+ * length, so the core can take an EOI without decoding it, as KVM does.
+ * A fetch, or an access by the CPU itself to a guest paging structure or
+ * the like there, is not emulated (the core's error for fetches).
+ */
+static void vmx_translate_apic_access(struct khyp_exit *exit)
+{
+	unsigned long q = vmcs_read(EXIT_QUALIFICATION);
+
+	exit->hw_info[0] = q;
+	exit->kind = KHYP_X_NPF;
+	exit->npf.gpa = KHYP_APIC_ACCESS_GPA;
+	/* Bits 11:0 say the offset for linear accesses only (SDM 29.4.4). */
+	if ((q & APIC_ACCESS_TYPE) <= TYPE_LINEAR_APIC_EVENT)
+		exit->npf.gpa |= q & APIC_ACCESS_OFFSET;
+	exit->npf.apic = true;
+	exit->hw_info[1] = exit->npf.gpa;
+	switch (q & APIC_ACCESS_TYPE) {
+	case TYPE_LINEAR_APIC_INST_READ:
+	case TYPE_LINEAR_APIC_EVENT:		/* exit->interrupted is set */
+	case TYPE_PHYSICAL_APIC_EVENT:
+		break;
+	case TYPE_LINEAR_APIC_INST_WRITE:
+		exit->npf.write = true;
+		exit->npf.apic_store = true;
+		exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+		break;
+	default:
+		exit->npf.fetch = true;
+		break;
+	}
+}
+
 static void vmx_translate_exit(struct vmx_vcpu *vv, u32 reason,
 			       struct khyp_exit *exit)
 {
@@ -481,6 +517,9 @@ static void vmx_translate_exit(struct vmx_vcpu *vv, u32 reason,
 		    (q & INTR_INFO_UNBLOCK_NMI))
 			vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO,
 				      GUEST_INTR_STATE_NMI);
+		return;
+	case EXIT_REASON_APIC_ACCESS:
+		vmx_translate_apic_access(exit);
 		return;
 	case EXIT_REASON_VMCLEAR:
 	case EXIT_REASON_VMLAUNCH:

@@ -355,13 +355,20 @@ static void vmx_set_host_state(void)
 static void vmx_set_controls(struct vmx_vcpu *vv)
 {
 	struct khyp_vm *vm = vv->vcpu->vm;
+	u32 proc2;
 
 	vv->pin = vmx_cfg.pin;
 	vv->proc = vmx_cfg.proc;
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vv->pin);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vv->proc);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vv->vpid ? vmx_cfg.proc2 :
-		   vmx_cfg.proc2 & ~SECONDARY_EXEC_ENABLE_VPID);
+	proc2 = vv->vpid ? vmx_cfg.proc2 :
+		vmx_cfg.proc2 & ~SECONDARY_EXEC_ENABLE_VPID;
+	if (vmx_apic_access_page) {
+		proc2 |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+		vmcs_write(APIC_ACCESS_ADDR,
+			   page_to_phys(vmx_apic_access_page));
+	}
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_cfg.exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmx_cfg.entry);
 	if (vv->vpid)

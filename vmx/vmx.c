@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": vmx: " fmt
 
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <asm/asm.h>
 #include <asm/cpufeature.h>
 #include <asm/io.h>
@@ -163,6 +164,8 @@ static void vmx_setup_config(u64 basic, u64 ept_vpid)
 			   CPU_BASED_NMI_WINDOW_EXITING, 0, 0, &unused);
 	if (!vmx_cfg.vnmi)
 		vmx_cfg.pin &= ~PIN_BASED_VIRTUAL_NMIS;
+	vmx_cfg.apic_access = vmx_allowed1(MSR_IA32_VMX_PROCBASED_CTLS2) &
+			      SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
 	vmx_cfg.vpid = (vmx_allowed1(MSR_IA32_VMX_PROCBASED_CTLS2) &
 			SECONDARY_EXEC_ENABLE_VPID) &&
 		       ((ept_vpid >> 32) & VMX_VPID_INVVPID_BIT);
@@ -344,6 +347,51 @@ void vmx_insn_failed(const char *insn, unsigned long arg, bool fault)
 		  arg, fault ? "faulted" : "failed", err);
 }
 
+/*
+ * The APIC-access page (SDM 29.4): with "virtualize APIC accesses" on,
+ * every guest access to the page at this host-physical address exits
+ * (without the TPR shadow, none is virtualized), with the register's
+ * offset and the kind of access in the qualification, and, for a store,
+ * the instruction's length.  The core maps it at the xAPIC page of a VM
+ * with an irqchip (core/run.c) and uses that to take EOI stores without
+ * decoding them.  Its content is never used: one zeroed page for all VMs.
+ */
+static bool apic_access = true;
+module_param(apic_access, bool, 0444);
+MODULE_PARM_DESC(apic_access,
+		 "VMX: take the local APIC's page accesses as APIC-access exits where the CPU can (bool: Y or N; default Y)");
+struct page *vmx_apic_access_page;
+
+static phys_addr_t vmx_apic_access_pa(void)
+{
+	return vmx_apic_access_page ? page_to_phys(vmx_apic_access_page) : 0;
+}
+
+static int vmx_setup(void)
+{
+	int r;
+
+	if (vmx_cfg.apic_access && apic_access) {
+		vmx_apic_access_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!vmx_apic_access_page)
+			return -ENOMEM;
+	}
+	r = vmx_l1d_setup();
+	if (r && vmx_apic_access_page) {
+		__free_page(vmx_apic_access_page);
+		vmx_apic_access_page = NULL;
+	}
+	return r;
+}
+
+static void vmx_teardown(void)
+{
+	vmx_l1d_teardown();
+	if (vmx_apic_access_page)
+		__free_page(vmx_apic_access_page);
+	vmx_apic_access_page = NULL;
+}
+
 const struct khyp_backend_ops khyp_vmx_ops = {
 	.name		= "vmx",
 	.cpu_area_order	= 0,
@@ -351,8 +399,8 @@ const struct khyp_backend_ops khyp_vmx_ops = {
 	.probe		= vmx_probe,
 	.cpu_enable	= vmx_cpu_enable,
 	.cpu_disable	= vmx_cpu_disable,
-	.setup		= vmx_l1d_setup,
-	.teardown	= vmx_l1d_teardown,
+	.setup		= vmx_setup,
+	.teardown	= vmx_teardown,
 	.vcpu_create	= vmx_vcpu_create,
 	.vcpu_destroy	= vmx_vcpu_destroy,
 	.vcpu_load	= vmx_vcpu_load,
@@ -364,5 +412,6 @@ const struct khyp_backend_ops khyp_vmx_ops = {
 	.get_paging	= vmx_get_paging,
 	.get_cr		= vmx_get_cr,
 	.set_cr		= vmx_set_cr,
+	.apic_access_pa	= vmx_apic_access_pa,
 	.run		= vmx_run,
 };

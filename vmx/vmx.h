@@ -38,6 +38,7 @@ struct page;
  * @vnmi:	virtual NMIs (and NMI-window exiting).
  * @vpid:	VPIDs can be used.
  * @invept_single: INVEPT has the single-context type (else global).
+ * @apic_access: the CPU can virtualize APIC accesses (vmx.c).
  * @missing:	why vCPUs cannot be created on this CPU, or NULL.
  *
  * All written once by vmx_probe(), read-only afterwards.
@@ -50,6 +51,7 @@ struct vmx_config {
 	bool vnmi;
 	bool vpid;
 	bool invept_single;
+	bool apic_access;
 	const char *missing;
 };
 
@@ -199,6 +201,9 @@ u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr);
 bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val);
 u64 vmx_guest_cr0(void);
 u64 vmx_guest_cr4(void);
+
+/* vmx.c: the APIC-access page, if VMX virtualizes APIC accesses */
+extern struct page *vmx_apic_access_page;
 
 /* l1d.c: the L1TF flush before VM entry */
 enum vmx_l1d_mode { VMX_L1D_NONE, VMX_L1D_MSR, VMX_L1D_SOFTWARE };
