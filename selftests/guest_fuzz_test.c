@@ -1169,7 +1169,7 @@ static void run_case(struct fuzz_vm *f, timer_t timer)
 	unsigned int runs, signals = 0;
 	struct khyp_regs r;
 	struct khyp_sregs s;
-	bool window = false;
+	bool window = false, shutdown = false;
 	int mode, ret;
 
 	mode = case_setup(f);
@@ -1198,18 +1198,34 @@ static void run_case(struct fuzz_vm *f, timer_t timer)
 			    strerror(errno));
 			break;
 		}
-		if (!judge_exit(f, mode, &window))
+		if (!judge_exit(f, mode, &window)) {
+			shutdown = f->vcpu->run->exit_reason ==
+				   KHYP_EXIT_SHUTDOWN;
 			break;
+		}
 	}
 	memset(&its, 0, sizeof(its));
 	timer_settime(timer, 0, &its, NULL);
 	f->vcpu->run->request_interrupt_window = 0;
 
-	/* whatever happened, the state reads back */
+	/*
+	 * Whatever happened, the state reads back; and a state the guest
+	 * reached is one a processor is in, so userspace can set it again
+	 * (a VMM saving and restoring it).  After a triple fault it is
+	 * undefined.
+	 */
 	if (ioctl(f->vcpu->fd, KHYP_GET_REGS, &r))
 		bad("KHYP_GET_REGS after the case: %s", strerror(errno));
+	else if (!shutdown && ioctl(f->vcpu->fd, KHYP_SET_REGS, &r))
+		bad("KHYP_SET_REGS of what GET_REGS gave: %s (rflags %#llx)",
+		    strerror(errno), (unsigned long long)r.rflags);
 	if (ioctl(f->vcpu->fd, KHYP_GET_SREGS, &s))
 		bad("KHYP_GET_SREGS after the case: %s", strerror(errno));
+	else if (!shutdown && ioctl(f->vcpu->fd, KHYP_SET_SREGS, &s))
+		bad("KHYP_SET_SREGS of what GET_SREGS gave: %s (cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%u%u)",
+		    strerror(errno), (unsigned long long)s.cr0,
+		    (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+		    (unsigned long long)s.efer, s.cs.selector, s.cs.l, s.cs.db);
 	st.cases++;
 	f->cases++;
 }
