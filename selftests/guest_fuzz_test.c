@@ -850,7 +850,7 @@ struct fuzz_vm {
 
 static struct {
 	unsigned long cases, runs, exits[KHYP_EXIT_INTR + 1], internal[6];
-	unsigned long shutdowns, injected, vms, modes[3], signals;
+	unsigned long shutdowns, injected, vms, modes[3], signals, immediate;
 } st;
 
 static char failure[512];
@@ -1055,6 +1055,10 @@ static void poke(struct fuzz_vm *f, bool *window)
 		f->vcpu->run->request_interrupt_window = 1;
 		*window = true;
 		break;
+	case 4:
+		/* a VMM stopping its vCPU: no entry, EINTR */
+		f->vcpu->run->immediate_exit = 1;
+		break;
 	case 2:
 		if (!f->irqchip)
 			break;
@@ -1183,6 +1187,15 @@ static void run_case(struct fuzz_vm *f, timer_t timer)
 		ret = ioctl(f->vcpu->fd, KHYP_RUN, 0);
 		run_started = 0;
 		st.runs++;
+		if (f->vcpu->run->immediate_exit) {
+			f->vcpu->run->immediate_exit = 0;
+			st.immediate++;
+			if (ret != -1 || errno != EINTR ||
+			    f->vcpu->run->exit_reason != KHYP_EXIT_INTR)
+				bad("KHYP_RUN with immediate_exit: %d, errno %d, exit %u",
+				    ret, errno, f->vcpu->run->exit_reason);
+			continue;
+		}
 		if (ret == -1 && errno == EINTR) {
 			if (f->vcpu->run->exit_reason != KHYP_EXIT_INTR)
 				bad("EINTR with exit reason %u",
@@ -1365,14 +1378,14 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 	TH_LOG("%lu cases (%lu real, %lu 32-bit, %lu 64-bit) in %lu VMs, %.1f s, %lu runs",
 	       st.cases, st.modes[0], st.modes[1], st.modes[2], st.vms,
 	       end - start, st.runs);
-	TH_LOG("exits: io %lu, mmio %lu, hlt %lu, shutdown %lu, hypercall %lu, window %lu, internal %lu (emulation %lu, unexpected %lu, invalid state %lu, string io %lu, delivery %lu), signal %lu; %lu events injected",
+	TH_LOG("exits: io %lu, mmio %lu, hlt %lu, shutdown %lu, hypercall %lu, window %lu, internal %lu (emulation %lu, unexpected %lu, invalid state %lu, string io %lu, delivery %lu), signal %lu; %lu events injected, %lu immediate exits",
 	       st.exits[KHYP_EXIT_IO], st.exits[KHYP_EXIT_MMIO],
 	       st.exits[KHYP_EXIT_HLT], st.exits[KHYP_EXIT_SHUTDOWN],
 	       st.exits[KHYP_EXIT_HYPERCALL],
 	       st.exits[KHYP_EXIT_IRQ_WINDOW_OPEN],
 	       st.exits[KHYP_EXIT_INTERNAL_ERROR], st.internal[1],
 	       st.internal[2], st.internal[3], st.internal[4], st.internal[5],
-	       st.exits[KHYP_EXIT_INTR], st.injected);
+	       st.exits[KHYP_EXIT_INTR], st.injected, st.immediate);
 	EXPECT_EQ(0, atomic_load(&nr_bad))
 		TH_LOG("%lu bad results, the first: %s", atomic_load(&nr_bad),
 		       failure);
