@@ -512,6 +512,12 @@ static void t_mmio(struct gen *g)
 		mov32(g, 1, below(4));
 	}
 	op = PICK(ops);
+	/* prefixes the decoder must get right: segments, sizes, LOCK, REP, REX */
+	for (k = below(4) ? 0 : 1 + below(3); k; k--)
+		e8(g, g->bits == 64 && below(3) == 0 ? 0x40 + below(16) :
+		   PICK(((const uint8_t[]){ 0x26, 0x2e, 0x36, 0x3e, 0x64,
+					    0x65, 0x66, 0x67, 0xf0, 0xf2,
+					    0xf3 })));
 	addr32(g);
 	if (g->bits == 16 && (op[0] == '\x89' || op[0] == '\x8b'))
 		e8(g, 0x66);
@@ -995,11 +1001,20 @@ static int case_setup(struct fuzz_vm *f)
 		s.cr8 = below(16);
 
 	memset(&r, 0, sizeof(r));
+	/* registers that random bytes' memory operands take into MMIO too */
 	for (i = 0; i < 16; i++)
-		gpr[i] = below(2) ? edge() : below(MEM_SIZE);
+		gpr[i] = below(3) == 0 ? mmio_addr() :
+			 below(2) ? edge() : below(MEM_SIZE);
 	r.rsp = mode == 0 ? KH_GPA_LOW_STACK :
 		mode == 1 ? KH_GPA_LOW_STACK : KH_GPA_STACKS_TOP - 8;
 	r.rip = code + (below(4) ? 0 : below(CODE_SIZE));
+	if (mode == 1 && below(8) == 0) {
+		/* segment bases: the instruction khyp decodes is at CS.base + EIP */
+		s.cs.base = below(16) << 16;
+		r.rip -= s.cs.base;
+		s.ds.base = below(2) ? 0 : mmio_addr() & ~0xfffULL;
+		s.fs.base = s.ds.base;
+	}
 	r.rflags = 2 | (below(2) ? 0x200 : 0);
 	if (below(16) == 0)
 		r.rflags |= 0x100;		/* TF */
