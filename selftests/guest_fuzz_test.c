@@ -616,7 +616,7 @@ static void t_mode(struct gen *g)
 {
 	uint64_t target;
 
-	switch (below(8)) {
+	switch (below(9)) {
 	case 0:
 		/* real -> protected (16 -> 32) */
 		if (g->bits != 16)
@@ -663,6 +663,32 @@ static void t_mode(struct gen *g)
 			break;
 		B(g, "\x0f\x20\xc0\x25\xfe\xff\xff\x7f\x0f\x22\xc0");
 		g->bits = 16;
+		return;
+	case 5:
+		/*
+		 * Task switches (VMX exits on every one): a far JMP or CALL
+		 * to the TSS, or NT set and IRET through the back link.
+		 */
+		if (g->bits == 64)
+			break;
+		if (below(2)) {
+			if (g->bits == 16)
+				e8(g, 0x66);
+			e8(g, below(2) ? 0xea : 0x9a);
+			e32(g, 0);
+			e16(g, below(2) ? KH_SEL_TSS : 0x38);
+		} else {
+			if (g->bits == 16)
+				e8(g, 0x66);
+			e8(g, 0x68);
+			e32(g, 0x4002);
+			if (g->bits == 16)
+				e8(g, 0x66);
+			B(g, "\x9d");
+			if (g->bits == 16)
+				e8(g, 0x66);
+			e8(g, 0xcf);
+		}
 		return;
 	case 4:
 		/* IRET with a frame of random-ish selectors and flags */
@@ -953,6 +979,9 @@ static void write_idt(struct fuzz_vm *f, int mode, uint64_t code)
 		     (h >> 16 & 0xffff) << 48;
 		if (below(16) == 0)
 			lo ^= 1ULL << (40 + 7 - below(3) * 2);	/* P, DPL */
+		if (mode == 1 && below(32) == 0)
+			/* a task gate to the TSS */
+			lo = (uint64_t)KH_SEL_TSS << 16 | 0x85ULL << 40;
 		if (mode == 2) {
 			if (below(16) == 0)
 				lo |= below(8) << 32;		/* IST */
