@@ -12,6 +12,9 @@
 #   make fuzz            the ioctl fuzzer alone, longer than the suite's run:
 #                        MACHINE (svm-qemu), CALLS (1000000), FUZZ_SECONDS
 #                        (600), SEED (the time); docs/reliability.md
+#   make guest-fuzz      the guest-surface fuzzer alone, longer: MACHINE
+#                        (svm-qemu; vmx-bochs for VMX), FUZZ_SECONDS (600),
+#                        SEED (the time), CASE (one case's seed alone)
 #   make bench           khyp against KVM in each emulated machine (root;
 #                        docs/performance.md); bench/khyp-bench alone: make khyp-bench
 #   make install         khyp.ko (kbuild's modules_install, or DKMS with
@@ -35,7 +38,7 @@ SRCS := $(wildcard core/*.[ch] vmx/*.[ch] svm/*.[ch] mmu/*.[ch] irq/*.[ch] \
 .PHONY: version check-kdir dkms-build install install-module install-files uninstall dkms-source \
 	uninstall-module uninstall-files
 .PHONY: all module selftests tool guests khyp-bench check sparse checkpatch test demo \
-	bench fuzz clean
+	bench fuzz guest-fuzz clean
 
 all: module selftests tool guests khyp-bench
 
@@ -81,6 +84,11 @@ fuzz:
 	MACHINE_TIMEOUT=$$(( $(FUZZ_SECONDS) + 300 )) \
 	MACHINE_ENV="KHYP_FUZZ_CALLS=$(or $(CALLS),1000000) KHYP_FUZZ_SECONDS=$(FUZZ_SECONDS)$(if $(SEED), KHYP_FUZZ_SEED=$(SEED))" \
 		scripts/test.sh --no-deps --no-check --machine $(or $(MACHINE),svm-qemu) --test ioctl_fuzz_test
+
+guest-fuzz:
+	MACHINE_TIMEOUT=$$(( $(FUZZ_SECONDS) + 300 )) \
+	MACHINE_ENV="KHYP_GFUZZ_SECONDS=$(FUZZ_SECONDS)$(if $(SEED), KHYP_GFUZZ_SEED=$(SEED))$(if $(CASE), KHYP_GFUZZ_CASE=$(CASE))" \
+		scripts/test.sh --no-deps --no-check --machine $(or $(MACHINE),svm-qemu) --test guest_fuzz_test
 
 demo: tool guests
 	scripts/demo.sh

@@ -342,4 +342,73 @@ TEST(rflags_vm_in_long_mode_is_invalid_state)
 	kh_vm_free(vm);
 }
 
+/*
+ * A guest that never ran LTR keeps the TR userspace gave it, whose type
+ * is a busy TSS (11, as a loaded TR always is; VMX requires it).  From
+ * ring 3 an exception goes through the TSS for ring 0's stack.  QEMU's
+ * TCG caches TR's type as available after its own LTR and aborts the
+ * whole emulated machine ("qemu: fatal: invalid tss type") when that
+ * stack switch finds a busy type: the guest-surface fuzzer's case (a
+ * 32-bit guest in ring 3 or vm86 mode taking an exception) killed
+ * svm-qemu.  khyp keeps the busy bit out of the VMCB (svm/state.c);
+ * userspace still reads 11.  Here: ring 3 executes HLT, #GP goes to a
+ * ring-0 handler through the 32-bit TSS, which reports with an OUT.
+ */
+asm(".pushsection .text\n"
+    ".code32\n"
+    "ring3_hlt_start:\n"
+    "	hlt\n"			/* #GP(0) at CPL 3 */
+    "	.fill 15, 1, 0x90\n"
+    "ring0_gp_handler:\n"
+    "	mov %esp, %eax\n"
+    "	out %eax, $0x43\n"	/* the ring-0 stack the TSS gave */
+    "	hlt\n"
+    "ring3_hlt_end:\n"
+    ".code64\n"
+    ".popsection");
+extern const char ring3_hlt_start[], ring0_gp_handler[], ring3_hlt_end[];
+
+TEST(ring3_exception_through_busy_tss)
+{
+	uint64_t handler = KH_GPA_LOW_CODE + (ring0_gp_handler - ring3_hlt_start);
+	struct khyp_segment user_data = {
+		.limit = 0xffffffff, .selector = KH_SEL_USER_DATA, .type = 3,
+		.present = 1, .dpl = 3, .db = 1, .s = 1, .g = 1,
+	};
+	uint32_t *tss, *idt;
+	struct khyp_sregs s;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vcpu = prot32_vcpu(&vm, ring3_hlt_start, ring3_hlt_end);
+	/* a 32-bit TSS: ESP0, SS0 */
+	tss = kh_gpa(vm, KH_GPA_TSS);
+	tss[1] = 0xf000;
+	tss[2] = KH_SEL_DATA;
+	/* #GP: a 32-bit interrupt gate to the ring-0 handler */
+	idt = kh_gpa(vm, KH_GPA_IDT + 13 * 8);
+	idt[0] = (handler & 0xffff) | KH_SEL_CODE32 << 16;
+	idt[1] = (handler & 0xffff0000) | 0x8e00;
+
+	kh_vcpu_get_sregs(vcpu, &s);
+	EXPECT_EQ(11, s.tr.type);
+	s.idt.base = KH_GPA_IDT;
+	s.idt.limit = 0x7ff;
+	s.cs = (struct khyp_segment){
+		.limit = 0xffffffff, .selector = 0x1b, .type = 11,
+		.present = 1, .dpl = 3, .db = 1, .s = 1, .g = 1,
+	};
+	s.ss = s.ds = s.es = s.fs = s.gs = user_data;
+	kh_vcpu_set_sregs(vcpu, &s);
+
+	ASSERT_IO(vcpu, 0x43, 4, KHYP_IO_OUT);
+	/* SS, ESP, EFLAGS, CS, EIP and the error code on the TSS's stack */
+	EXPECT_EQ(0xf000 - 24, vcpu->run->io.data);
+	kh_vcpu_get_sregs(vcpu, &s);
+	EXPECT_EQ(0, s.cs.dpl);
+	EXPECT_EQ(11, s.tr.type) TH_LOG("TR reads back as a busy TSS");
+	kh_vm_free(vm);
+}
+
 TEST_HARNESS_MAIN

@@ -56,6 +56,25 @@ static void svm_seg_put(struct vmcb_seg *seg, const struct khyp_segment *in)
 		in->g << SVM_SELECTOR_G_SHIFT;
 }
 
+/*
+ * TR's busy bit stays out of the VMCB.  A loaded TR is a busy TSS, and
+ * the ABI shows its type as such (11, or 3 for a 16-bit TSS; VMX's entry
+ * requires it).  QEMU's TCG caches the available type after its own LTR
+ * and task switch, and aborts the whole emulated machine ("invalid tss
+ * type") when an interrupt to an inner ring reads the new stack from a
+ * TSS whose cached type is busy: a guest that never ran LTR, went to ring
+ * 3 or vm86 mode and took an exception killed its host.  The processor
+ * needs only the cached TSS size (the task switch reads the busy bit from
+ * the GDT), so the VMCB holds the available type and userspace reads the
+ * busy one, as KVM's SVM reports TR.
+ */
+#define SVM_TSS_BUSY	0x2
+
+static bool svm_is_tss(u8 type)
+{
+	return (type & ~(0x8 | SVM_TSS_BUSY)) == 0x1;
+}
+
 void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sr)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
@@ -68,6 +87,8 @@ void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sr)
 	svm_seg_get(&s->gs, &sr->gs);
 	svm_seg_get(&s->ss, &sr->ss);
 	svm_seg_get(&s->tr, &sr->tr);
+	if (svm_is_tss(sr->tr.type))
+		sr->tr.type |= SVM_TSS_BUSY;
 	svm_seg_get(&s->ldtr, &sr->ldt);
 	sr->gdt.base = s->gdtr.base;
 	sr->gdt.limit = s->gdtr.limit;
@@ -93,6 +114,8 @@ void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sr)
 	svm_seg_put(&s->gs, &sr->gs);
 	svm_seg_put(&s->ss, &sr->ss);
 	svm_seg_put(&s->tr, &sr->tr);
+	if (svm_is_tss(sr->tr.type))
+		s->tr.attrib &= ~SVM_TSS_BUSY;
 	svm_seg_put(&s->ldtr, &sr->ldt);
 	s->gdtr.base = sr->gdt.base;
 	s->gdtr.limit = sr->gdt.limit;
