@@ -19,8 +19,9 @@
  * this reference makes no cycle.
  *
  * A VM is used only by the process that created it (vm->mm): another
- * process that inherits or is passed the fd gets -EIO, a child does not
- * inherit the mappings (VM_DONTCOPY), and one that gets them anyway
+ * process that inherits or is passed the fd gets -EIO from every ioctl
+ * but the balloon's KHYP_SET_BALLOON and KHYP_GET_BALLOON, a child does
+ * not inherit the mappings (VM_DONTCOPY), and one that gets them anyway
  * (MADV_DOFORK) gets SIGBUS on its first touch.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -45,8 +46,6 @@
 #include "subsys.h"
 #include "vcpu.h"
 #include "vm.h"
-
-#define KHYP_VMFS_MAGIC	0x6b687970	/* "khyp" */
 
 static struct vfsmount *khyp_vmfs_mnt;
 static atomic_t khyp_vm_ids = ATOMIC_INIT(0);
@@ -212,6 +211,18 @@ static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 	struct khyp_vm *vm = file->private_data;
 	void __user *argp = (void __user *)arg;
 
+	/*
+	 * The balloon's target and figures touch neither the guest's memory
+	 * nor the creator's mm: a process given a copy of the fd (`khyp
+	 * balloon PID`, through pidfd_getfd() and so ptrace's permission)
+	 * may use them.  Everything else is the creator's.
+	 */
+	switch (cmd) {
+	case KHYP_SET_BALLOON:
+		return khyp_vm_ioctl_set_balloon(vm, argp);
+	case KHYP_GET_BALLOON:
+		return khyp_vm_ioctl_get_balloon(vm, argp);
+	}
 	if (vm->mm != current->mm)
 		return -EIO;
 
@@ -220,10 +231,6 @@ static long khyp_vm_ioctl(struct file *file, unsigned int cmd,
 		return khyp_vm_ioctl_set_mem_region(vm, argp);
 	case KHYP_CREATE_VCPU:
 		return khyp_vcpu_create(vm, arg);
-	case KHYP_SET_BALLOON:
-		return khyp_vm_ioctl_set_balloon(vm, argp);
-	case KHYP_GET_BALLOON:
-		return khyp_vm_ioctl_get_balloon(vm, argp);
 	case KHYP_CREATE_IRQCHIP:
 		return khyp_vm_ioctl_create_irqchip(vm, argp);
 	case KHYP_IRQ_LINE:
@@ -336,7 +343,7 @@ drop_mm:
 
 static int khyp_vmfs_init_fs_context(struct fs_context *fc)
 {
-	return init_pseudo(fc, KHYP_VMFS_MAGIC) ? 0 : -ENOMEM;
+	return init_pseudo(fc, KHYP_VM_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
 /* No .owner: the internal mount must not pin the module. */

@@ -260,6 +260,43 @@ TEST_F(vm, other_process_gets_eio)
 	EXPECT_EQ(0, set_region(self->vm, 0, 0, 0, 4096));
 }
 
+/*
+ * But the balloon's target and figures are anyone's who holds the fd
+ * (`khyp balloon PID` copies it with pidfd_getfd()): a child sets the
+ * target and reads it back; its other ioctls still fail with EIO.
+ */
+TEST_F(vm, other_process_sets_balloon)
+{
+	struct khyp_balloon_stats st;
+	pid_t pid;
+	int status;
+
+	NEED_VM();
+	ASSERT_EQ(0, set_region(self->vm, 0, 0, 0, 1 << 20));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct khyp_balloon_target t = { .pages = 16 };
+		struct khyp_balloon_stats cst;
+		int bad = 0;
+
+		bad |= ioctl(self->vm, KHYP_SET_BALLOON, &t) != 0;
+		bad |= (ioctl(self->vm, KHYP_GET_BALLOON, &cst) != 0 ||
+			cst.target != 16) << 1;
+		bad |= (set_region(self->vm, 1, 0, 1 << 20, 4096) != -1 ||
+			errno != EIO) << 2;
+		bad |= (ioctl(self->vm, KHYP_CREATE_VCPU, 0) != -1 ||
+			errno != EIO) << 3;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the child's failures: %#x", status);
+	ASSERT_EQ(0, ioctl(self->vm, KHYP_GET_BALLOON, &st));
+	EXPECT_EQ(16, st.target);
+	EXPECT_EQ(16, st.effective_target);
+}
+
 /* A process that exits (or is killed) holding VMs leaves nothing behind. */
 TEST_F(vm, process_exit_without_close)
 {

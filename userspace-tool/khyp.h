@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/khyp.h>
 
 #include "boot/loader.h"
@@ -240,6 +241,8 @@ void vm__destroy(struct vm *vm);
 int vm__set_balloon(struct vm *vm, uint64_t bytes);
 /* KHYP_GET_BALLOON, printed as one "khyp: balloon: ..." line on stderr. */
 void vm__report_balloon(const struct vm *vm);
+void balloon__print(FILE *f, const char *prefix,
+		    const struct khyp_balloon_stats *st);
 /* KHYP_SET_REGS and KHYP_SET_SREGS on a vCPU: 0 or -1 (message printed). */
 int vcpu__set_state(struct vcpu *vcpu, const struct khyp_regs *r,
 		    const struct khyp_sregs *s);
@@ -392,6 +395,7 @@ void serial__write(struct machine *m, uint8_t c);
 
 int cmd_info(void);
 int cmd_stats(void);
+int cmd_balloon(int argc, char **argv);
 
 /* ---- main.c ---- */
 

@@ -5,6 +5,8 @@
  *   khyp run [options] IMAGE    boot IMAGE in a new VM (run.c)
  *   khyp info                   API version, backend and capabilities
  *   khyp stats                  exit and balloon counts of the VMs (debugfs)
+ *   khyp balloon PID [SIZE]     the balloon of PID's VM: set its target
+ *                               (balloon_cmd.c)
  *
  * `khyp run` reads the image, registers the devices (devices/), creates
  * the VM (vm.c), lets a loader put the image in guest memory
@@ -32,6 +34,8 @@ static const char usage[] =
 "       khyp info                  API version, backend, capabilities\n"
 "       khyp stats                 exit and balloon counts of running VMs\n"
 "                                  (debugfs)\n"
+"       khyp balloon PID [SIZE]    the balloon of process PID's VM; with\n"
+"                                  SIZE, set its target\n"
 "       khyp help                  this text\n"
 "\n"
 "khyp run exit status: the guest's via port 0xf4, (V << 1) | 1; 0 halted;\n"
@@ -450,6 +454,8 @@ int main(int argc, char **argv)
 		return cmd_info();
 	if (!strcmp(cmd, "stats") && argc == 2)
 		return cmd_stats();
+	if (!strcmp(cmd, "balloon"))
+		return cmd_balloon(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		fputs(usage, stdout);
 		return 0;

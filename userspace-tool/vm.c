@@ -269,6 +269,20 @@ int vm__set_balloon(struct vm *vm, uint64_t bytes)
 	return 0;
 }
 
+/* One line on @f: the balloon's figures @st, after @prefix. */
+void balloon__print(FILE *f, const char *prefix,
+		    const struct khyp_balloon_stats *st)
+{
+	fprintf(f, "%s%llu pages (%llu KiB), target %llu; inflated %llu, deflated %llu, freed %llu; violations %llu, rejected %llu; notifications %llu; protocol %s, reported %llu, target changes %llu; ram pages %llu; userspace target %llu, pressure target %llu\n",
+		prefix, st->size, st->size * 4, st->effective_target,
+		st->inflated, st->deflated, st->freed, st->violations,
+		st->rejected, st->notifications,
+		st->protocol == KHYP_BALLOON_PROTO_USERSPACE ? "virtio" :
+		st->protocol == KHYP_BALLOON_PROTO_HYPERCALL ? "hypercall" :
+		"none", st->reported, st->target_changes, st->ram_pages,
+		st->target, st->pressure_target);
+}
+
 /* One line on stderr: what the guest's balloon did. */
 void vm__report_balloon(const struct vm *vm)
 {
@@ -282,11 +296,5 @@ void vm__report_balloon(const struct vm *vm)
 		fprintf(stderr, "khyp: balloon: the guest does not speak the protocol\n");
 		return;
 	}
-	fprintf(stderr, "khyp: balloon: %llu pages (%llu KiB), target %llu; inflated %llu, deflated %llu, freed %llu; violations %llu, rejected %llu; notifications %llu; protocol %s, reported %llu, target changes %llu; ram pages %llu\n",
-		st.size, st.size * 4, st.effective_target, st.inflated,
-		st.deflated, st.freed, st.violations, st.rejected,
-		st.notifications,
-		st.protocol == KHYP_BALLOON_PROTO_USERSPACE ? "virtio" :
-		st.protocol == KHYP_BALLOON_PROTO_HYPERCALL ? "hypercall" :
-		"none", st.reported, st.target_changes, st.ram_pages);
+	balloon__print(stderr, "khyp: balloon: ", &st);
 }

@@ -538,6 +538,14 @@ struct khyp_msi {
 	__u64 reserved[2];
 };
 
+/*
+ * A VM fd's file system: fstatfs() on it gives this f_type, so that a
+ * tool holding a copy of another process's fds (pidfd_getfd(), `khyp
+ * balloon PID`) can tell which one is the VM without calling an ioctl on
+ * a file it does not know.
+ */
+#define KHYP_VM_FS_MAGIC	0x6b687970	/* "khyp" */
+
 /* On /dev/khyp. */
 #define KHYP_GET_API_VERSION	_IO(KHYPIO, 0x00)
 #define KHYP_GET_CAPS		_IOWR(KHYPIO, 0x01, struct khyp_caps)
