@@ -18,8 +18,8 @@
  * delay (seeded: KHYP_LIFETIME_SEED, else the time; printed), many times.
  * Then the same figures are back.
  *
- * module_unloads_after_all: last, khyp.ko unloads (nothing holds it) and
- * loads again, as load_test does.
+ * module_unloads_after_all: last, no VM is left in debugfs, and khyp.ko
+ * unloads (nothing holds it) and loads again, as load_test does.
  *
  * The bounds: every count (fds, references, VMs) exactly back; free
  * memory within FREE_SLACK_KIB, SUnreclaim and Slab (with the
@@ -519,6 +519,13 @@ LT_TEST(module_unloads_after_all)
 	if (access(khyp_module_path(), R_OK))
 		SKIP(return, "%s is not readable: cannot load it again",
 		     khyp_module_path());
+	/*
+	 * A VM's module reference is its file's: a VM the files let go of
+	 * but something still holds does not pin the module, and rmmod
+	 * would free the caches under it.  None may be left.
+	 */
+	EXPECT_EQ(0, dir_count("/sys/kernel/debug/khyp", "vm"))
+		TH_LOG("VMs still in debugfs");
 	EXPECT_EQ(0, module_refcnt());
 	r = khyp_module_unload();
 	ASSERT_EQ(0, r) TH_LOG("rmmod khyp: %s (refcnt %ld)", strerror(-r),
