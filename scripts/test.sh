@@ -75,6 +75,8 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # the first boot's checks; the other boots skip there
 # (KHYP_LINUX_ONE_BOOT, scripts/expected-skips).
 ONLY_NAMED=" linux_boot_test "
+# lifetime_test makes 1,000 VMs in every machine and SIGKILLs 60 VMMs
+# of each kind, 30 in Bochs (lifetime_kills; docs/reliability.md).
 # svm-qemu-debug boots the debug kernel of scripts/debug-kernel.sh (KASAN,
 # lockdep, kmemleak, UBSAN, DEBUG_LIST, DEBUG_VM, debug objects, KFENCE)
 # and runs the tests that reach most of khyp's paths in a bounded time;
@@ -85,8 +87,8 @@ DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_ap
 DEBUG_FUZZ_CALLS=20000
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all        backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
-"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
-"svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0"
+"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30"
+"svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0,lifetime_kills=30"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
