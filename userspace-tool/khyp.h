@@ -356,6 +356,12 @@ int devices__init(struct machine *m, char *err, size_t errlen);
 void devices__exit(struct machine *m);
 /* A machine reset: the devices' state as at power-on, CMOS kept. */
 void devices__reset(struct machine *m);
+/*
+ * Between two boots of --reboot restart, after virtio_disks__stop() and
+ * virtio_fns__stop(): devices__reset(), then the virtio I/O threads
+ * again.  0, or -1 with a message in err.
+ */
+int devices__restart(struct machine *m, char *err, size_t errlen);
 /* The devices' threads, once m->lock and the VM exist; and stopping them. */
 int devices__start(struct machine *m);
 void devices__stop(struct machine *m);
@@ -382,9 +388,11 @@ void virtio_disks__stop(struct machine *m);	/* before vm__destroy */
 int virtio_disks__restart(struct machine *m, char *err, size_t errlen);
 void virtio_disks__exit(struct machine *m);	/* before pci__exit */
 void virtio_disks__free(struct machine *m);	/* after it */
-/* devices/virtio/machine.c: --net, --console, --rng, after the disks */
+/* devices/virtio/machine.c: --net, --console, --rng, --balloon, after the disks */
 int virtio_fns__init(struct machine *m, char *err, size_t errlen);
 void virtio_fns__stop(struct machine *m);	/* before vm__destroy */
+/* their threads again, after devices__reset(): 0 or -1 (err) */
+int virtio_fns__restart(struct machine *m, char *err, size_t errlen);
 void virtio_fns__exit(struct machine *m);	/* before pci__exit */
 void virtio_fns__free(struct machine *m);	/* after it */
 int acpi_pm__init(struct machine *m, char *err, size_t errlen);

@@ -13,9 +13,10 @@
  * (boot/loader.h), sets the boot vCPU's registers for the image's mode
  * (boot/state.c) and runs it until it stops (run.c).  A guest reset
  * ends the run with STATUS_RESET; with --reboot restart the VM is torn
- * down and built again from the same image (machine__restart), as a
- * PC's reset starts its firmware again, while the devices stay and are
- * reset (the CMOS RTC keeps its time and NVRAM).
+ * down and built again from the same image (cmd_run's loop), as a PC's
+ * reset starts its firmware again, while the devices stay and are reset
+ * (devices__restart: the CMOS RTC keeps its time and NVRAM; the virtio
+ * devices' I/O threads, stopped before each VM goes, start again).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -427,8 +428,7 @@ int cmd_run(int argc, char **argv)
 		if (status != STATUS_RESET || !o.reboot_restart ||
 		    restart__throttle(&rs))
 			break;
-		devices__reset(&m);
-		if (virtio_disks__restart(&m, err, sizeof(err))) {
+		if (devices__restart(&m, err, sizeof(err))) {
 			fprintf(stderr, "khyp: %s\n", err);
 			status = STATUS_HOST_ERROR;
 			break;

@@ -492,14 +492,6 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 		return fail(err, errlen, "memory must be a multiple of 4 KiB");
 	if (o->balloon_target > o->mem_size || o->balloon_target & 0xfff)
 		return fail(err, errlen, "the balloon must be a multiple of 4 KiB, at most the memory");
-	/*
-	 * A restart resets the virtio-pci transport of every device
-	 * (devices/virtio/pci.c), but the network, console and entropy
-	 * devices' own state (the tap, the console's file) is not reset
-	 * yet.
-	 */
-	if (o->reboot_restart && (o->net.on || o->console || o->rng))
-		return fail(err, errlen, "--reboot restart does not work with --net, --console or --rng yet");
 	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&
 	    o->format != IMAGE_FLAT && o->format != FORMAT_AUTO)
 		return fail(err, errlen, "--mode, --load-addr and --entry apply to flat images only");

@@ -6,11 +6,13 @@
  * the PCI host bridge on ports, virtio-mmio and the LAPIC on MMIO.
  *
  * The devices outlive the VM: `khyp run --reboot restart` builds a new
- * VM after a guest reset and calls devices__reset(), which puts each
- * device back as a PC's reset does (the CMOS RTC keeps its time and
- * NVRAM).  Devices with threads of their own start them in
- * devices__start(), once the VM and m->lock exist, and stop them in
- * devices__stop() before the VM goes.
+ * VM after a guest reset and calls devices__restart(): devices__reset()
+ * puts each device back as a PC's reset does (the CMOS RTC keeps its
+ * time and NVRAM), then the virtio devices' I/O threads, which each boot
+ * stopped before its VM went, start again.  Devices with threads of
+ * their own for one boot start them in devices__start(), once the VM
+ * and m->lock exist, and stop them in devices__stop() before the VM
+ * goes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -91,6 +93,15 @@ void devices__reset(struct machine *m)
 	reset__devices(m);
 	acpi_pm__reset(&m->acpi_pm);
 	pci__reset(&m->pci);		/* and the PCI devices (ops->reset) */
+}
+
+int devices__restart(struct machine *m, char *err, size_t errlen)
+{
+	devices__reset(m);
+	if (virtio_disks__restart(m, err, errlen) ||
+	    virtio_fns__restart(m, err, errlen))
+		return -1;
+	return 0;
 }
 
 int devices__start(struct machine *m)

@@ -25,6 +25,7 @@ static const struct tcase *const suites[] = {
 	fw_cfg_cases, pci_cases, virtq_cases, vblk_cases,
 	vpci_cases, acpi_cases, acpi_pm_cases, rtc_cases, reset_cases,
 	vnet_cases, vmisc_cases, vballoon_cases, mem_cases, vmlinux_cases,
+	vrestart_cases,
 };
 
 static bool selected(const char *name, int argc, char **argv)

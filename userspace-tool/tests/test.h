@@ -174,5 +174,6 @@ extern const struct tcase vnet_cases[];
 extern const struct tcase vmisc_cases[];
 extern const struct tcase vballoon_cases[];
 extern const struct tcase mem_cases[];
+extern const struct tcase vrestart_cases[];
 
 #endif /* KHYP_LOADER_TEST_H */

@@ -476,6 +476,30 @@ static void vbal__reset(struct virtio_dev *dev)
 	b->synced = false;
 }
 
+/*
+ * A machine reset (--reboot restart): the next boot has a new VM, whose
+ * balloon in the module is empty and whose target vballoon__attach()
+ * reads (the user's --balloon=SIZE, or the shrinker's).  So num_pages is
+ * 0 until then, and the counts start again: each boot's report is that
+ * boot's, as the module's line is its VM's.  A signal of the old VM's
+ * eventfd, or a stats tick, still pending is dropped.  reset() has
+ * already dropped the waiting pages, the stats buffer and actual.
+ */
+static void vbal__machine_reset(struct virtio_dev *dev)
+{
+	struct vballoon *b = vbal(dev);
+	uint64_t v;
+
+	cfg_put32(dev, VBAL_CFG_NUM_PAGES, 0);
+	memset(&b->n, 0, sizeof(b->n));
+	b->warned = false;
+	/* non-blocking, both: a read empties each, or finds it empty */
+	if (read(b->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		b->n.errors++;
+	if (read(b->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		b->n.errors++;
+}
+
 static const struct virtio_type vbal_type = {
 	.name = "virtio-balloon",
 	.id = VIRTIO_ID_BALLOON,
@@ -483,6 +507,7 @@ static const struct virtio_type vbal_type = {
 	.wait_fd = vbal__wait_fd,
 	.config_write = vbal__config_write,
 	.reset = vbal__reset,
+	.machine_reset = vbal__machine_reset,
 };
 
 /* ---- the module's side: KHYP_BALLOON_PAGES, KHYP_GET_BALLOON ---- */

@@ -16,7 +16,12 @@
  *
  * Each has its own I/O thread (virtio.c).  The life cycle is the disks':
  * virtio_fns__init() with the other devices, __stop() before the VM's
- * memory goes, __exit() before pci__exit(), __free() after it.
+ * memory goes, __exit() before pci__exit(), __free() after it.  With
+ * --reboot restart, each boot ends with __stop(), the machine reset
+ * (pci__reset) puts each device back to power-on, and __restart()
+ * starts the threads again for the next VM; the tap, the console's
+ * output and the balloon's eventfd stay open throughout (main.c hands
+ * the eventfd to each new VM: vballoon__attach).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,13 +115,8 @@ static int vfn__rng(struct machine *m, char *err, size_t errlen)
 
 static int vfn__balloon(struct machine *m, char *err, size_t errlen)
 {
-	struct virtio_fn *f;
+	struct virtio_fn *f = vfn__new(m, err, errlen);
 
-	if (m->opts->reboot_restart) {
-		snprintf(err, errlen, "--reboot restart does not work with --balloon on a Linux guest yet");
-		return -1;
-	}
-	f = vfn__new(m, err, errlen);
 	if (!f)
 		return -1;
 	if (vballoon__init(&f->dev, &vballoon_vm_host, &m->vm.fd, &m->vm.mem,
@@ -150,6 +150,16 @@ void virtio_fns__stop(struct machine *m)
 
 	for (i = 0; i < m->nr_vfns; i++)
 		virtio__stop(&m->vfns[i]->dev);
+}
+
+int virtio_fns__restart(struct machine *m, char *err, size_t errlen)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_vfns; i++)
+		if (virtio__start(&m->vfns[i]->dev, err, errlen))
+			return -1;
+	return 0;
 }
 
 void virtio_fns__exit(struct machine *m)

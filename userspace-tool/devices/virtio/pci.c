@@ -83,14 +83,20 @@ static void vpci__reset(struct virtio_pci *vp)
 	pci__set_irq(&vp->pci, 0);
 }
 
-/* A machine reset (pci__reset, --reboot restart): the transport's too. */
+/*
+ * A machine reset (pci__reset, --reboot restart): the transport's too,
+ * and what the device type keeps across a driver's reset.
+ */
 static void vpci__machine_reset(struct pci_dev *d)
 {
 	struct virtio_pci *vp = d->priv;
+	struct virtio_dev *dev = vp->dev;
 
-	virtio__lock(vp->dev);
+	virtio__lock(dev);
 	vpci__reset(vp);
-	virtio__unlock(vp->dev);
+	if (dev->type->machine_reset)
+		dev->type->machine_reset(dev);
+	virtio__unlock(dev);
 }
 
 static const struct pci_dev_ops vpci__ops = {

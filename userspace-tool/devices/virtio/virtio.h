@@ -79,6 +79,13 @@ struct virtio_type {
 	 * type forgets what the driver gave it.  May be NULL.
 	 */
 	void (*reset)(struct virtio_dev *dev);
+	/*
+	 * A machine reset (--reboot restart: the transport's, after reset()
+	 * and between two VMs): what the device keeps across its driver's
+	 * resets goes back to power-on too (the balloon's target, its
+	 * counts).  dev->lock held.  May be NULL: reset() was all.
+	 */
+	void (*machine_reset)(struct virtio_dev *dev);
 };
 
 /* What the transport provides (pci.c): raise an interrupt. */
