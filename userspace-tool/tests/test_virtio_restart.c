@@ -823,7 +823,7 @@ static void restart_machine_body(struct tctx *t)
 	opts.rng = true;
 	opts.balloon = true;
 	m.opts = &opts;
-	m.bzimage = true;
+	m.linux_image = true;
 	m.vm.mem = t->gm;
 	m.vm.fd = -1;		/* the balloon's ioctls fail: counted */
 	m.out_fd = null_fd;
