@@ -636,107 +636,34 @@ static long mem_available_kib(void)
 	return v;
 }
 
-/* Free pages and watermarks of the largest zone (/proc/zoneinfo). */
-struct zone_wm {
-	long free, min, low, high, managed;
-};
-
-static bool largest_zone(struct zone_wm *best)
-{
-	struct zone_wm z = { 0 };
-	char line[256];
-	long v;
-	FILE *f = fopen("/proc/zoneinfo", "r");
-
-	if (!f)
-		return false;
-	memset(best, 0, sizeof(*best));
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " pages free %ld", &v) == 1) {
-			if (z.managed > best->managed)
-				*best = z;
-			memset(&z, 0, sizeof(z));
-			z.free = v;
-		} else if (sscanf(line, " min %ld", &v) == 1) {
-			z.min = v;
-		} else if (sscanf(line, " low %ld", &v) == 1) {
-			z.low = v;
-		} else if (sscanf(line, " high %ld", &v) == 1) {
-			z.high = v;
-		} else if (sscanf(line, " managed %ld", &v) == 1) {
-			z.managed = v;
-		}
-	}
-	if (z.managed > best->managed)
-		*best = z;
-	fclose(f);
-	return best->managed > 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
- * The hog: grow to @kib KiB, touching every page, as fast as the kernel
- * frees memory and no faster.  It watches the largest zone: big steps
- * while its free pages are far above the low watermark; near it, small
- * steps that take it just below the low watermark, which wakes kswapd,
- * never down to the min watermark, below which allocations reclaim
- * directly and the OOM killer waits; then it waits for kswapd to free
- * more.  kswapd reclaims the page cache first, and once nothing else is
- * left, goes down its priorities, where it asks the shrinker for more
- * and more: the balloons grow, and their pages come back as free pages.
- * If the zone stays short for 30 s it gives up (exit status 4: the
- * balloons gave too little).  It prints how long each phase took.
+ * The hog: grow to @kib KiB, touching every page: 4 MiB steps while memory
+ * is plentiful, then 1 MiB every 200 ms once less than 8 MiB is available
+ * (the kernel is reclaiming then), giving the balloons time to answer; at
+ * under 2 MiB it waits for them (up to 30 s: exit status 4 says in vain),
+ * so that an emulated machine slower than the hog does not end in the OOM
+ * killer.
  */
 static void hog(long kib)
 {
-	long done = 0, step, gap, near_kib = 0;
-	double start = now_s(), near = 0, waited = 0, stuck = 0, t;
-	struct zone_wm z;
+	long done = 0, step;
+	int waited;
 	char *p;
 
 	while (done < kib) {
-		if (!largest_zone(&z))
-			_exit(5);
-		gap = z.low - z.min;
-		if (z.free - z.low > 32 * 256)
-			step = 16 * 1024;
-		else if (z.free - z.low > 2 * 256)
-			step = 1024;
-		else if (z.free >= z.low - gap / 2)
-			step = gap / 2 < 64 ? gap / 2 * 4 : 256;
-		else
-			step = 0;
-		if (step < 4) {
-			t = now_s();
-			if (!stuck)
-				stuck = t;
-			else if (t - stuck > 30)
+		for (waited = 0; mem_available_kib() < 2 * 1024; waited++) {
+			if (waited == 300)
 				_exit(4);
-			usleep(2000);
-			waited += now_s() - t;
-			continue;
+			usleep(100000);
 		}
-		stuck = 0;
-		if (step <= 256 && !near)
-			near = now_s();
-		if (step <= 256)
-			near_kib += step;
-		p = malloc(step * 1024);
+		step = mem_available_kib() < 8 * 1024 ? 1 : 4;
+		p = malloc(step * MiB);
 		if (!p)
 			_exit(3);
-		memset(p, 0x5a, step * 1024);
-		done += step;
+		memset(p, 0x5a, step * MiB);
+		done += step * 1024;
+		usleep(step == 1 ? 200000 : 20000);
 	}
-	fprintf(stderr, "# hog: %ld MiB in %.1f s; from %.1f s on, %ld MiB in small steps, %.1f s waiting for kswapd\n",
-		kib >> 10, now_s() - start, near ? near - start : 0,
-		near_kib >> 10, waited);
 	sleep(1);
 	_exit(0);
 }
