@@ -11,7 +11,7 @@
 # With KHYP_LINUX_GUEST="KERNEL INITRD" in the environment it also puts a
 # Linux guest for linux_boot_test in /khyp-tool: KERNEL as
 # /khyp-tool/ under its own file name and INITRD as
-# /khyp-tool/linux-initramfs.cpio.gz (scripts/test.sh's vmx-bochs-linux).
+# /khyp-tool/linux-initramfs.cpio.gz (scripts/test.sh: vmx-bochs).
 #
 # Usage: mkinitramfs.sh OUT.cpio.gz KVER KHYP_KO SELFTEST_DIR TEST...
 set -euo pipefail

@@ -71,11 +71,13 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # scripts/mkinitramfs-linux.sh that this script builds first): minutes
 # per boot, so only the Linux machines run it ("all" never includes the
 # binaries of ONLY_NAMED; docs/testing.md has the times).
-# vmx-bochs-linux boots the same kernel under `khyp run` on the VMX
-# backend, once (run_bochs_linux): the vmlinux extracted from Debian's
-# vmlinuz, which skips the decompressor (minutes of Bochs' time), 1 vCPU,
-# the first boot's checks; the other boots skip there
-# (KHYP_LINUX_ONE_BOOT, scripts/expected-skips).
+# vmx-bochs boots the same kernel under `khyp run` on the VMX backend,
+# once, after its other tests ("+linux_boot_test", run_bochs_linux): the
+# vmlinux extracted from Debian's vmlinuz, which skips the decompressor
+# (minutes of Bochs' time), 1 vCPU, the first boot's checks; the other
+# boots skip there (KHYP_LINUX_ONE_BOOT, scripts/expected-skips).  It
+# was a machine of its own, vmx-bochs-linux, until session 13: one
+# Bochs start (~70 s) less.
 ONLY_NAMED=" linux_boot_test "
 # lifetime_test makes 1,000 VMs in every machine and SIGKILLs 60 VMMs
 # of each kind, 30 in Bochs (lifetime_kills; docs/reliability.md).
@@ -89,13 +91,12 @@ DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_ap
 DEBUG_FUZZ_CALLS=20000
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
-"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test-guest_fuzz_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30"
+"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test-guest_fuzz_test+linux_boot_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30"
 "svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0,lifetime_kills=30"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
 "svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
-"vmx-bochs-linux bochs_linux corei7_skylake_x linux_boot_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
@@ -122,10 +123,16 @@ say() { echo "test: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 # The test binaries machine NAME runs with these options ("all" and
-# "all-X-Y" expanded, --test applied), or status 1 if it does not run.
+# "all-X-Y" expanded, "+Z" appended, --test applied), or status 1 if it
+# does not run.
 machine_tests() {	# name tests
-	local name=$1 tests=$2 except t sel
+	local name=$1 tests=$2 except t sel added=
 	[ -n "$only_machine" ] && [ "$name" != "$only_machine" ] && return 1
+	# "...+z_test": run z_test too, last (one of ONLY_NAMED).
+	if [[ $tests == *+* ]]; then
+		added=${tests#*+}
+		tests=${tests%%+*}
+	fi
 	# "all", or "all-a_test-b_test": every binary but those, unless
 	# --machine and --test name them both (make guest-fuzz).
 	if [ "${tests%%-*}" = all ]; then
@@ -138,6 +145,7 @@ machine_tests() {	# name tests
 		done
 	fi
 	tests=${tests//,/ }
+	[ -n "$added" ] && tests="${tests% } ${added//+/ }"
 	if [ -n "$only_test" ]; then	# one binary, or several: a,b
 		sel=
 		for t in ${only_test//,/ }; do
@@ -349,13 +357,13 @@ run_vng_linux() {
 	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-1200} run_vng "$@"
 }
 
-# vmx-bochs-linux: Bochs with an initramfs of its own (khyp.ko, the
-# launcher, linux_boot_test) that also holds the Linux guest: the
+# vmx-bochs when it runs linux_boot_test: Bochs with an initramfs (khyp.ko,
+# the launcher, the tests) that also holds the Linux guest: the
 # vmlinux extracted from Debian's vmlinuz (the kernel's
 # scripts/extract-vmlinux: the same kernel, without the decompressor
 # that took 126 s of Bochs' clock) and mkinitramfs-linux.sh's
 # initramfs.  Built on the host before the machine takes the emulator.
-BOCHS_LINUX_INITRD=$OUT/initramfs-vmx-bochs-linux.cpio.gz
+BOCHS_LINUX_INITRD=$OUT/initramfs-bochs-linux.cpio.gz
 prepare_bochs_linux() {	# tests
 	local x=$KHYP_CACHE/linux-source-6.1/scripts/extract-vmlinux
 	local vmlinux=$OUT/linux-guest/vmlinux
@@ -382,9 +390,12 @@ for m in "${MACHINES[@]}"; do
 		fail_machine "$name" "no debug kernel or no khyp.ko for it; see $OUT/debug-kernel.log"
 		continue
 	fi
-	if [ "$runner" = bochs_linux ] && ! prepare_bochs_linux "$tests"; then
-		fail_machine "$name" "no vmlinux or no initramfs for it"
-		continue
+	if [ "$runner" = bochs ] && [[ " $tests " == *" linux_boot_test "* ]]; then
+		if ! prepare_bochs_linux "$tests"; then
+			fail_machine "$name" "no vmlinux or no initramfs for it"
+			continue
+		fi
+		runner=bochs_linux
 	fi
 	say "$name: booting ($runner, $cpu) for: $tests"
 	emu_lock
