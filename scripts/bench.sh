@@ -74,7 +74,7 @@ build_module "$KVER"
 KO=$OUT/build-$KVER/khyp.ko
 make -s -C "$TOP/bench" > "$OUT/bench-build.log" 2>&1 ||
 	{ cat "$OUT/bench-build.log"; die "khyp-bench does not build"; }
-INITRD=$OUT/initramfs.cpio.gz
+INITRD=$OUT/initramfs.cpio.zst
 "$TOP/scripts/mkinitramfs.sh" "$INITRD" "$KVER" "$KO" "$TOP/selftests" ||
 	die "mkinitramfs failed"
 

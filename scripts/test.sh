@@ -181,7 +181,7 @@ prepare_debug() {	# tests
 	( build_module debug "$DEBUG_DIR/obj" KCFLAGS=-g ) || return 1
 	# Its own initramfs: that khyp.ko and the machine's tests only.
 	# shellcheck disable=SC2086
-	"$TOP/scripts/mkinitramfs.sh" "$OUT/initramfs-debug.cpio.gz" "$KVER" \
+	"$TOP/scripts/mkinitramfs.sh" "$OUT/initramfs-debug.cpio.zst" "$KVER" \
 		"$OUT/build-debug/khyp.ko" "$TOP/selftests" $1
 }
 
@@ -208,7 +208,7 @@ debug_lines() {	# name
 # after its first report; kmemleak scans after the tests; the kernel log
 # from the marker on goes to the console (guest-run.sh).
 run_qemu_debug() {
-	MACHINE_KERNEL=$DEBUG_DIR/bzImage INITRD=$OUT/initramfs-debug.cpio.gz \
+	MACHINE_KERNEL=$DEBUG_DIR/bzImage INITRD=$OUT/initramfs-debug.cpio.zst \
 	MACHINE_MEM_MB=${MACHINE_MEM_MB:-1024} MACHINE_KCMD="kasan_multi_shot " \
 	MACHINE_ENV="KHYP_KMEMLEAK=1 KHYP_DMESG=/dev/ttyS0 ${MACHINE_ENV:-}" \
 	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-900} run_qemu "$@"
@@ -236,7 +236,7 @@ say "selftests built"
 
 # The machines' initramfs, without the binaries that only virtme-ng
 # machines run (each megabyte costs Bochs guest seconds to unpack).
-INITRD=$OUT/initramfs.cpio.gz
+INITRD=$OUT/initramfs.cpio.zst
 INITRD_TESTS=()
 for t in "${ALL_TESTS[@]}"; do
 	[[ "$ONLY_NAMED" == *" $t "* ]] || INITRD_TESTS+=("$t")
@@ -363,12 +363,12 @@ run_vng_linux() {
 # scripts/extract-vmlinux: the same kernel, without the decompressor
 # that took 126 s of Bochs' clock) and mkinitramfs-linux.sh's
 # initramfs.  Built on the host before the machine takes the emulator.
-BOCHS_LINUX_INITRD=$OUT/initramfs-bochs-linux.cpio.gz
+BOCHS_LINUX_INITRD=$OUT/initramfs-bochs-linux.cpio.zst
 prepare_bochs_linux() {	# tests
-	local x=$KHYP_CACHE/linux-source-6.1/scripts/extract-vmlinux
 	local vmlinux=$OUT/linux-guest/vmlinux
+	extract_vmlinux || return 1
 	mkdir -p "$OUT/linux-guest"
-	"$x" "/boot/vmlinuz-$KVER" > "$vmlinux" || return 1
+	ln -f "$VMLINUX" "$vmlinux" || return 1
 	# shellcheck disable=SC2086
 	KHYP_LINUX_GUEST="$vmlinux $OUT/linux-initramfs.cpio.gz" \
 		"$TOP/scripts/mkinitramfs.sh" "$BOCHS_LINUX_INITRD" "$KVER" \
