@@ -228,7 +228,7 @@ static void e820_from_mmap(const struct mb_info *mbi)
 	const struct mb_mmap *m;
 	int n = 0;
 
-	while (p + sizeof(*m) <= end + 4 && n < E820_MAX) {
+	while (p + sizeof(*m) <= end && n < E820_MAX) {
 		m = (const struct mb_mmap *)p;
 		wr(BP_E820_TABLE + n * 20, m->addr, 8);
 		wr(BP_E820_TABLE + n * 20 + 8, m->len, 8);
@@ -331,8 +331,8 @@ u32 mbboot_main(u32 magic, const struct mb_info *mbi)
 		memmove((void *)(u32)free_at, (void *)(u32)kern.start, kern.size);
 		kern.start = free_at;
 		free_at = ALIGN_UP(free_at + kern.size, 2 * MiB);
-		ph = (const struct elf64_phdr *)(u32)(kern.start + eh->phoff);
 		eh = (const struct elf64_hdr *)(u32)kern.start;
+		ph = (const struct elf64_phdr *)(u32)(kern.start + eh->phoff);
 	}
 	if (initrd.size && overlaps(initrd.start, initrd.size, lo, hi - lo)) {
 		memmove((void *)(u32)free_at, (void *)(u32)initrd.start,
