@@ -8,6 +8,7 @@
  *   khyp run -c N -m 256M --initrd INITRD --cmdline '...' \
  *            --serial FILE --timeout T KERNEL
  *
+ * (-m 5120M for the boots after the first: RAM above 4 GiB)
  * and checks from FILE and the exit status: the shell ran, it sees N
  * CPUs and the RAM -m gives (less what the kernel keeps), the local
  * APIC timer's count (LOC in /proc/interrupts) rises, the kernel logged
@@ -60,6 +61,8 @@
 
 #define LINUX_CPUS_DEFAULT	"1,2"
 #define TEST_TIMEOUT_S		1300	/* the harness's, for two boots */
+#define HIGH_MEM_MB		5120	/* the later boots' -m: 3 GiB from 4 GiB */
+#define HIGH_FILL_MB		32	/* /init's khyp.highmem= */
 
 /*
  * The kernel log lines /init counted (unknown|unhandled|failed|error)
@@ -116,7 +119,7 @@ static void boot(struct __test_metadata *_metadata, const char *tool,
 		 const char *kernel, const char *initrd, int cpus,
 		 const struct boot_plan *plan)
 {
-	long memtotal, loc1, loc2, want_status;
+	long memtotal, loc1, loc2, want_status, mem = plan->mem_mb ?: GUEST_MEM_MB;
 	struct boot_run r;
 	char v[256], ex[64];
 
@@ -132,12 +135,13 @@ static void boot(struct __test_metadata *_metadata, const char *tool,
 	EXPECT_EQ(cpus, marker_long(r.log, "NPROC")) TH_LOG("nproc");
 	/*
 	 * MemTotal: RAM less the kernel's image and reservations (about
-	 * 30 MiB of 256 for Debian's kernel), and the holes below 1 MiB.
+	 * 30 MiB of 256 for Debian's kernel, and its struct pages: 80 MiB
+	 * of 5 GiB), and the holes below 1 MiB.
 	 */
 	memtotal = marker_long(r.log, "MEMTOTAL");
-	EXPECT_LE(memtotal, GUEST_MEM_MB * 1024L);
-	EXPECT_GE(memtotal, GUEST_MEM_MB * 1024L * 3 / 4)
-		TH_LOG("MemTotal %ld kB of %d MiB", memtotal, GUEST_MEM_MB);
+	EXPECT_LE(memtotal, mem * 1024);
+	EXPECT_GE(memtotal, mem * 1024 * 3 / 4)
+		TH_LOG("MemTotal %ld kB of %ld MiB", memtotal, mem);
 	loc1 = marker_long(r.log, "LOC-1");
 	loc2 = marker_long(r.log, "LOC-2");
 	EXPECT_LT(0, loc1) TH_LOG("no LOC count in /proc/interrupts");
@@ -169,6 +173,20 @@ static void boot(struct __test_metadata *_metadata, const char *tool,
 	fflush(stdout);		/* the harness's child ends with _exit */
 	free(r.log);
 	free(r.err);
+}
+
+/* CRC-32 as zlib and busybox's crc32 compute it (crc 0 to start). */
+static uint32_t crc32_add(uint32_t crc, const unsigned char *p, size_t n)
+{
+	int k;
+
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+	}
+	return ~crc;
 }
 
 /* ---- the virtio disks (the first boot) ---- */
@@ -316,13 +334,66 @@ static void disk_cleanup(struct disks *d)
 		unlink(d->ro);
 }
 
+/* ---- the RAM above 4 GiB (the later boots) ---- */
+
+/*
+ * -m HIGH_MEM_MB is more than fits below the PCI hole (2816 MiB): the
+ * launcher puts 2 GiB below it and the rest from 4 GiB (docs/linux.md,
+ * "Memory map").  /init (khyp.highmem=HIGH_FILL_MB) prints the System
+ * RAM ranges of /proc/iomem and zone Normal's start, managed and used
+ * pages before and after it writes HIGH_FILL_MB MiB of "khyp high
+ * sector s" records (disk_record()'s) to a tmpfs, and their CRC-32 as
+ * it reads them back: the kernel must have all of it, zone Normal must
+ * start at 4 GiB, the records must have gone there (the page allocator
+ * takes the highest zone first) and read back as written.
+ */
+static void highmem_check(struct __test_metadata *_metadata,
+			  const struct boot_run *r, void *priv)
+{
+	unsigned long long high_end = (1ULL << 32) +
+				      ((HIGH_MEM_MB - 2048ULL) << 20) - 1;
+	long pfn0 = -1, managed = -1, used0 = -1, pfn1, managed1, used1 = -1;
+	char v[512], want[64], rec[513];
+	uint32_t crc = 0;
+	unsigned int s;
+
+	EXPECT_LT(4L << 20, marker_long(r->log, "MEMTOTAL"))
+		TH_LOG("MemTotal not above 4 GiB");
+	v[0] = ' ';
+	if (!marker(r->log, "HIGHMEM-IOMEM", v + 1, sizeof(v) - 1))
+		strcpy(v, "?");
+	snprintf(want, sizeof(want), " 100000000-%llx ", high_end);
+	EXPECT_NE(NULL, strstr(v, want))
+		TH_LOG("/proc/iomem's System RAM:%s; wanted%s", v, want);
+	if (marker(r->log, "HIGHMEM-NORMAL-BEFORE", v, sizeof(v)))
+		sscanf(v, "%ld %ld %ld", &pfn0, &managed, &used0);
+	if (!marker(r->log, "HIGHMEM-NORMAL-AFTER", v, sizeof(v)) ||
+	    sscanf(v, "%ld %ld %ld", &pfn1, &managed1, &used1) != 3)
+		used1 = -1;
+	printf("# zone Normal: start_pfn %#lx, managed %ld pages, used %ld, %ld after %d MiB in a tmpfs\n",
+	       pfn0, managed, used0, used1, HIGH_FILL_MB);
+	EXPECT_EQ(0x100000, pfn0) TH_LOG("zone Normal does not start at 4 GiB");
+	EXPECT_LE((HIGH_MEM_MB - 2048L) * 256 * 3 / 4, managed)
+		TH_LOG("the kernel manages too little of the RAM above 4 GiB");
+	EXPECT_LE(used0 + HIGH_FILL_MB * 256L * 3 / 4, used1)
+		TH_LOG("the tmpfs's pages did not come from above 4 GiB");
+	for (s = 0; s < HIGH_FILL_MB * 2048; s++) {
+		disk_record(rec, "high", s);
+		crc = crc32_add(crc, (const unsigned char *)rec, 512);
+	}
+	snprintf(want, sizeof(want), "%08x %d", crc, HIGH_FILL_MB << 20);
+	EXPECT_STREQ(want, marker(r->log, "HIGHMEM-CRC", v, sizeof(v)) ?: "?")
+		TH_LOG("the records read back from above 4 GiB");
+}
+
 LINUX_GUEST_FIXTURE()
 
 /*
  * The boots, one per vCPU count in KHYP_LINUX_CPUS.  Each must reach
  * the shell and end the way /init says.  The first also checks the
- * virtio disks and ends in a power-off (status 0); the others end in
- * `reboot` with --reboot exit (status 12).
+ * virtio disks and ends in a power-off (status 0); the others have
+ * -m HIGH_MEM_MB, RAM above 4 GiB (highmem_check()), and end in `reboot`
+ * with --reboot exit (status 12).
  */
 TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 {
@@ -345,7 +416,10 @@ TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 			plan.args[0] = "--reboot";
 			plan.args[1] = "exit";
 			snprintf(plan.cmdline, sizeof(plan.cmdline),
-				 "khyp.end=reboot");
+				 "khyp.end=reboot khyp.highmem=%d",
+				 HIGH_FILL_MB);
+			plan.mem_mb = HIGH_MEM_MB;
+			plan.after = highmem_check;
 		}
 		boot(_metadata, self->tool, self->kernel, self->initrd, cpus,
 		     &plan);
@@ -446,20 +520,6 @@ static void dump_lines(const char *log, const char *const *words)
 		if (!nl)
 			break;
 	}
-}
-
-/* CRC-32 as zlib and busybox's crc32 compute it (crc 0 to start). */
-static uint32_t crc32_add(uint32_t crc, const unsigned char *p, size_t n)
-{
-	int k;
-
-	crc = ~crc;
-	while (n--) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
-	}
-	return ~crc;
 }
 
 /* The tap, persistent, with NET_HOST/24 and up: NULL or what failed. */
