@@ -62,7 +62,9 @@
 #define LINUX_CPUS_DEFAULT	"1,2"
 #define TEST_TIMEOUT_S		1300	/* the harness's, for two boots */
 #define HIGH_MEM_MB		5120	/* the later boots' -m: 3 GiB from 4 GiB */
-#define HIGH_FILL_MB		32	/* /init's khyp.highmem= */
+#define HIGH_FILL_MB		16	/* /init's khyp.highmem= */
+/* typed at the later boots' shell (khyp.shell=1), as on a terminal */
+#define TYPED			"echo KHYP-TYPED=$((6 * 7))\nexit\n"
 
 /*
  * The kernel log lines /init counted (unknown|unhandled|failed|error)
@@ -386,14 +388,31 @@ static void highmem_check(struct __test_metadata *_metadata,
 		TH_LOG("the records read back from above 4 GiB");
 }
 
+/*
+ * The later boots' shell: khyp run's stdin is the guest's COM1 input
+ * (--serial stdio, a pipe here as a terminal would be); what was typed
+ * at /init's shell prompt ran there, and `exit` let /init go on.
+ */
+static void later_checks(struct __test_metadata *_metadata,
+			 const struct boot_run *r, void *priv)
+{
+	EXPECT_TRUE(r->typed) TH_LOG("no shell prompt after KHYP-SHELL-START");
+	EXPECT_EQ(42, marker_long(r->log, "TYPED"))
+		TH_LOG("the typed command's output");
+	EXPECT_EQ(0, marker_long(r->log, "SHELL-END"))
+		TH_LOG("the shell did not exit");
+	highmem_check(_metadata, r, priv);
+}
+
 LINUX_GUEST_FIXTURE()
 
 /*
  * The boots, one per vCPU count in KHYP_LINUX_CPUS.  Each must reach
  * the shell and end the way /init says.  The first also checks the
  * virtio disks and ends in a power-off (status 0); the others have
- * -m HIGH_MEM_MB, RAM above 4 GiB (highmem_check()), and end in `reboot`
- * with --reboot exit (status 12).
+ * -m HIGH_MEM_MB, RAM above 4 GiB (highmem_check()), a shell that takes
+ * what is typed on COM1 (later_checks()), and end in `reboot` with
+ * --reboot exit (status 12).
  */
 TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 {
@@ -416,10 +435,12 @@ TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 			plan.args[0] = "--reboot";
 			plan.args[1] = "exit";
 			snprintf(plan.cmdline, sizeof(plan.cmdline),
-				 "khyp.end=reboot khyp.highmem=%d",
+				 "khyp.end=reboot khyp.highmem=%d "
+				 "khyp.shell=1 khyp.shell_timeout=60",
 				 HIGH_FILL_MB);
 			plan.mem_mb = HIGH_MEM_MB;
-			plan.after = highmem_check;
+			plan.after = later_checks;
+			plan.type = TYPED;
 		}
 		boot(_metadata, self->tool, self->kernel, self->initrd, cpus,
 		     &plan);

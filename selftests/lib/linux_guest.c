@@ -193,10 +193,12 @@ pid_t khyp_run_pid;
 
 /*
  * Run khyp (in the cgroup v2 directory @cgroup, if not NULL: 127 if it
- * cannot join it) and wait for it: its exit status, 128 + signal, or -1.
+ * cannot join it; its stdin @in_fd if not -1; its stdout @outfile if
+ * not NULL, else @errfile as its stderr) and wait for it: its exit
+ * status, 128 + signal, or -1.
  */
-int run_khyp_in(char *const argv[], const char *errfile,
-		const char *cgroup)
+static int run_khyp_io(char *const argv[], const char *errfile,
+		       const char *cgroup, int in_fd, const char *outfile)
 {
 	char procs[PATH_MAX];
 	int ws, fd;
@@ -218,6 +220,13 @@ int run_khyp_in(char *const argv[], const char *errfile,
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		if (outfile) {
+			fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0 || dup2(fd, 1) < 0)
+				_exit(127);
+		}
+		if (in_fd >= 0 && dup2(in_fd, 0) < 0)
+			_exit(127);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -228,6 +237,12 @@ int run_khyp_in(char *const argv[], const char *errfile,
 	if (pid < 0)
 		return -1;
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+int run_khyp_in(char *const argv[], const char *errfile,
+		const char *cgroup)
+{
+	return run_khyp_io(argv, errfile, cgroup, -1, NULL);
 }
 
 int run_khyp(char *const argv[], const char *errfile)
@@ -254,6 +269,41 @@ static void *during_thread(void *arg)
 	struct during_arg *d = arg;
 
 	d->plan->during(d->serial, &d->stop, d->plan->priv);
+	return NULL;
+}
+
+/*
+ * The hands at the guest's keyboard (a thread, for boot_plan.type): once
+ * /init says KHYP-SHELL-START and its shell's prompt ("# ") follows on
+ * the console, type the text into khyp run's stdin; then close it.
+ */
+struct typist {
+	const char *serial, *text;
+	int fd;				/* the pipe to khyp run's stdin */
+	int stop;			/* atomic: khyp run ended */
+	bool typed;
+};
+
+static void *typist_thread(void *arg)
+{
+	struct typist *t = arg;
+	const char *p;
+	char *log;
+	size_t n;
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
+		log = slurp(t->serial);
+		p = log ? strstr(log, "KHYP-SHELL-START") : NULL;
+		t->typed = p && strstr(p, "# ");
+		free(log);
+		if (t->typed) {
+			n = strlen(t->text);
+			t->typed = write(t->fd, t->text, n) == (ssize_t)n;
+			break;
+		}
+		usleep(250000);
+	}
+	close(t->fd);
 	return NULL;
 }
 
@@ -340,8 +390,9 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 			   "--initrd", (char *)initrd, "--cmdline", cmdline,
 			   "--serial", serial, "--timeout", t };
 	struct during_arg during = { .plan = plan, .serial = serial };
-	int fd, argc = 14, i;
-	pthread_t th;
+	struct typist typist = { .serial = serial, .text = plan->type };
+	int fd, argc = 14, i, in[2] = { -1, -1 };
+	pthread_t th, tth;
 	double start;
 	size_t n;
 
@@ -364,6 +415,22 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 	snprintf(cmdline, sizeof(cmdline), "%s loglevel=%s %s %s %s", kcmdline,
 		 loglevel, n ? clock : "", getenv("KHYP_LINUX_KCMD") ?: "",
 		 plan->cmdline);
+	if (plan->type) {
+		argv[11] = "stdio";	/* --serial: the console to stdout */
+		if (pipe2(in, O_CLOEXEC)) {
+			unlink(serial);
+			unlink(errfile);
+			return fail(r, "pipe2: %s", strerror(errno));
+		}
+		typist.fd = in[1];
+		if (pthread_create(&tth, NULL, typist_thread, &typist)) {
+			close(in[0]);
+			close(in[1]);
+			unlink(serial);
+			unlink(errfile);
+			return fail(r, "pthread_create failed");
+		}
+	}
 	for (i = 0; plan->args[i] && argc < 30; i++)
 		argv[argc++] = (char *)plan->args[i];
 	argv[argc++] = (char *)kernel;
@@ -377,8 +444,15 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 		return fail(r, "pthread_create failed");
 	}
 	start = now_s();
-	r->status = run_khyp_in(argv, errfile, plan->cgroup);
+	r->status = run_khyp_io(argv, errfile, plan->cgroup, in[0],
+				plan->type ? serial : NULL);
 	r->wall = now_s() - start;
+	if (plan->type) {
+		__atomic_store_n(&typist.stop, 1, __ATOMIC_SEQ_CST);
+		pthread_join(tth, NULL);
+		close(in[0]);
+		r->typed = typist.typed;
+	}
 	if (plan->during) {
 		__atomic_store_n(&during.stop, 1, __ATOMIC_SEQ_CST);
 		pthread_join(th, NULL);

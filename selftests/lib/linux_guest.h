@@ -27,6 +27,7 @@ struct boot_run {
 	int status;
 	double wall;
 	char why[256];		/* launch(): why it returned false */
+	bool typed;		/* boot_plan.type went to the shell */
 };
 
 /*
@@ -48,6 +49,12 @@ struct boot_plan {
 	 * file's path: it must return once *stop is set (khyp run ended).
 	 */
 	void (*during)(const char *serial, const int *stop, void *priv);
+	/*
+	 * Typed at /init's shell (khyp.shell=1) once its prompt shows:
+	 * --serial stdio, the console from khyp run's stdout, its stdin a
+	 * pipe, as a terminal would be.
+	 */
+	const char *type;
 };
 
 /* The launcher, the kernel, the initramfs: false if not readable. */
