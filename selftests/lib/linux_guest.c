@@ -273,36 +273,43 @@ static void *during_thread(void *arg)
 }
 
 /*
- * The hands at the guest's keyboard (a thread, for boot_plan.type): once
- * /init says KHYP-SHELL-START and its shell's prompt ("# ") follows on
- * the console, type the text into khyp run's stdin; then close it.
+ * The hands at the guest's keyboard (a thread, for boot_plan.type): for
+ * each pair of strings, wait until the first shows on the console after
+ * what the last wait found, then type the second into khyp run's stdin;
+ * then close it.
  */
 struct typist {
-	const char *serial, *text;
+	const char *serial;
+	const char *const *pairs;
 	int fd;				/* the pipe to khyp run's stdin */
 	int stop;			/* atomic: khyp run ended */
-	bool typed;
+	bool typed;			/* all of it */
 };
 
 static void *typist_thread(void *arg)
 {
 	struct typist *t = arg;
+	const char *const *pr = t->pairs;
+	size_t n, from = 0;
 	const char *p;
 	char *log;
-	size_t n;
 
-	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
+	while (*pr && !__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
 		log = slurp(t->serial);
-		p = log ? strstr(log, "KHYP-SHELL-START") : NULL;
-		t->typed = p && strstr(p, "# ");
+		p = log && strlen(log) > from ? strstr(log + from, pr[0]) : NULL;
+		if (p)
+			from = p - log + strlen(pr[0]);
 		free(log);
-		if (t->typed) {
-			n = strlen(t->text);
-			t->typed = write(t->fd, t->text, n) == (ssize_t)n;
-			break;
+		if (!p) {
+			usleep(250000);
+			continue;
 		}
-		usleep(250000);
+		n = strlen(pr[1]);
+		if (write(t->fd, pr[1], n) != (ssize_t)n)
+			break;
+		pr += 2;
 	}
+	t->typed = !*pr;
 	close(t->fd);
 	return NULL;
 }
@@ -390,7 +397,7 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 			   "--initrd", (char *)initrd, "--cmdline", cmdline,
 			   "--serial", serial, "--timeout", t };
 	struct during_arg during = { .plan = plan, .serial = serial };
-	struct typist typist = { .serial = serial, .text = plan->type };
+	struct typist typist = { .serial = serial, .pairs = plan->type };
 	int fd, argc = 14, i, in[2] = { -1, -1 };
 	pthread_t th, tth;
 	double start;

@@ -27,7 +27,7 @@ struct boot_run {
 	int status;
 	double wall;
 	char why[256];		/* launch(): why it returned false */
-	bool typed;		/* boot_plan.type went to the shell */
+	bool typed;		/* all of boot_plan.type went to the shell */
 };
 
 /*
@@ -50,11 +50,13 @@ struct boot_plan {
 	 */
 	void (*during)(const char *serial, const int *stop, void *priv);
 	/*
-	 * Typed at /init's shell (khyp.shell=1) once its prompt shows:
+	 * What to type at /init's shell (khyp.shell=1), as pairs of
+	 * strings, NULL-terminated: wait until the first shows on the
+	 * console (after what the last wait found), type the second.
 	 * --serial stdio, the console from khyp run's stdout, its stdin a
 	 * pipe, as a terminal would be.
 	 */
-	const char *type;
+	const char *const *type;
 };
 
 /* The launcher, the kernel, the initramfs: false if not readable. */
