@@ -12,6 +12,7 @@
 #define SELFTEST_LINUX_GUEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define GUEST_MEM_MB		256	/* -m, unless a boot_plan says */
