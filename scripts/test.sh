@@ -67,7 +67,8 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # The fuzzer runs last in svm-qemu and vmx-bochs (100,000 calls: ~20 s
 # and ~40 s of their clocks; a machine's fuzz_calls=N would change it).
 # svm-qemu-linux boots Debian's kernel under `khyp run` to a busybox
-# shell (linux_boot_test, with the initramfs of
+# shell (linux_boot_test, and linux_pressure_test's boot under the host's
+# pressure, with the initramfs of
 # scripts/mkinitramfs-linux.sh that this script builds first): minutes
 # per boot, so only the Linux machines run it ("all" never includes the
 # binaries of ONLY_NAMED; docs/testing.md has the times).
@@ -78,7 +79,7 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # boots skip there (KHYP_LINUX_ONE_BOOT, scripts/expected-skips).  It
 # was a machine of its own, vmx-bochs-linux, until session 13: one
 # Bochs start (~70 s) less.
-ONLY_NAMED=" linux_boot_test "
+ONLY_NAMED=" linux_boot_test linux_pressure_test "
 # lifetime_test makes 1,000 VMs in every machine and SIGKILLs 60 VMMs
 # of each kind, 30 in Bochs (lifetime_kills; docs/reliability.md).
 # svm-qemu-debug boots the debug kernel of scripts/debug-kernel.sh (KASAN,
@@ -96,7 +97,7 @@ MACHINES=(
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
-"svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
+"svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test,linux_pressure_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"

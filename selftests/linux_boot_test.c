@@ -8,6 +8,7 @@
  *   khyp run -c N -m 256M --initrd INITRD --cmdline '...' \
  *            --serial FILE --timeout T KERNEL
  *
+ * (-m 5120M for the boots after the first: RAM above 4 GiB)
  * and checks from FILE and the exit status: the shell ran, it sees N
  * CPUs and the RAM -m gives (less what the kernel keeps), the local
  * APIC timer's count (LOC in /proc/interrupts) rises, the kernel logged
@@ -21,12 +22,13 @@
  * test's source tree (scripts/test.sh builds it), else
  * /khyp-tool/linux-initramfs.cpio.gz.  Missing either is a failure, not
  * a skip: scripts/test.sh runs this test only in the machine configured
- * for it (svm-qemu-linux, vmx-bochs-linux).  N: $KHYP_LINUX_CPUS, a list
+ * for it (svm-qemu-linux, vmx-bochs).  N: $KHYP_LINUX_CPUS, a list
  * such as "1,2" (one boot each, in order), by default LINUX_CPUS_DEFAULT.
- * $KHYP_LINUX_ONE_BOOT=1 skips the tests of the other boots (the panic,
- * the devices): vmx-bochs-linux, where a boot takes minutes, boots once.
+ * $KHYP_LINUX_ONE_BOOT=1 skips the tests of the other boots (the devices
+ * here, the pressure and panic in linux_pressure_test): vmx-bochs,
+ * where a boot takes minutes, boots once.
  * $KHYP_LINUX_KCMD: one more kernel option for every boot, and
- * $KHYP_LINUX_LOGLEVEL the console's loglevel (7 by default): vmx-bochs-linux
+ * $KHYP_LINUX_LOGLEVEL the console's loglevel (7 by default): vmx-bochs
  * has cryptomgr.notests and 5 (docs/testing.md).
  *
  * A boot takes minutes of wall time in the emulated machines (svm-qemu:
@@ -34,7 +36,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -46,16 +47,9 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <dirent.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,403 +57,12 @@
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
+#include "linux_guest.h"
 
 #define LINUX_CPUS_DEFAULT	"1,2"
-#define GUEST_MEM_MB		256
-#define BOOT_TIMEOUT_S		600	/* khyp run --timeout, per boot */
 #define TEST_TIMEOUT_S		1300	/* the harness's, for two boots */
-#define SERIAL_MAX		(1 << 20)
-
-/*
- * lpj: the delay loop's calibration counts jiffies for a while, long in
- * an emulated machine; printk.devkmsg=on: /init's markers go through
- * /dev/kmsg (scripts/linux-guest-init), which is rate-limited otherwise.
- * The markers have the default level 4, so a loglevel of 5 or more
- * prints them (loglevel=, KHYP_LINUX_LOGLEVEL).
- */
-static const char kcmdline[] =
-	"console=ttyS0 earlyprintk=serial,ttyS0,115200 "
-	"printk.devkmsg=on panic=-1 lpj=1000000 "
-	"khyp.run=\"cat /proc/version\" khyp.exit=42";
-
-/* The first path that can be read: env, <test dir>/../rel, fallback. */
-static bool find_file(char *buf, const char *env, const char *rel,
-		      const char *fallback)
-{
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (getenv(env)) {
-		snprintf(buf, PATH_MAX, "%s", getenv(env));
-		return !access(buf, R_OK);
-	}
-	if (rel) {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = 0;
-			snprintf(buf, PATH_MAX, "%.2000s/../%s", dirname(exe),
-				 rel);
-			if (!access(buf, R_OK))
-				return true;
-		}
-	}
-	snprintf(buf, PATH_MAX, "%s", fallback);
-	return !access(buf, R_OK);
-}
-
-static bool find_tool(char *buf)
-{
-	return find_file(buf, "KHYP_TOOL", "userspace-tool/khyp",
-			 "/khyp-tool/khyp");
-}
-
-static bool find_kernel(char *buf)
-{
-	char boot[PATH_MAX];
-	struct utsname u;
-
-	if (!getenv("KHYP_LINUX_KERNEL") && !uname(&u)) {
-		snprintf(boot, sizeof(boot), "/boot/vmlinuz-%s", u.release);
-		if (!access(boot, R_OK)) {
-			snprintf(buf, PATH_MAX, "%s", boot);
-			return true;
-		}
-	}
-	return find_file(buf, "KHYP_LINUX_KERNEL", NULL, "/khyp-tool/vmlinuz");
-}
-
-static bool find_initrd(char *buf)
-{
-	return find_file(buf, "KHYP_LINUX_INITRD",
-			 "build/test/linux-initramfs.cpio.gz",
-			 "/khyp-tool/linux-initramfs.cpio.gz");
-}
-
-/* The whole of @path, NUL-terminated, at most SERIAL_MAX - 1 bytes. */
-static char *slurp(const char *path)
-{
-	char *buf = calloc(1, SERIAL_MAX);
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	while (len < SERIAL_MAX - 1 &&
-	       (n = read(fd, buf + len, SERIAL_MAX - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	/* NULs (a serial line's noise) would end the string early. */
-	for (n = 0; n < (ssize_t)len; n++)
-		if (!buf[n])
-			buf[n] = ' ';
-	return buf;
-}
-
-/* A marker starts a line, or follows the kernel log's "[  uptime] ". */
-static bool at_line_start(const char *log, const char *p)
-{
-	if (p == log || p[-1] == '\n' || p[-1] == '\r')
-		return true;
-	return p - log >= 2 && p[-1] == ' ' && p[-2] == ']';
-}
-
-/*
- * The value of the first marker "KHYP-@name=value" in @log (the line's
- * rest, without the CR the console adds), or NULL.
- */
-static const char *marker(const char *log, const char *name, char *val,
-			  size_t len)
-{
-	char key[64];
-	const char *p = log;
-	size_t klen, n;
-
-	klen = snprintf(key, sizeof(key), "KHYP-%s=", name);
-	while ((p = strstr(p, key))) {
-		if (!at_line_start(log, p)) {
-			p += klen;
-			continue;
-		}
-		p += klen;
-		n = strcspn(p, "\r\n");
-		if (n >= len)
-			n = len - 1;
-		memcpy(val, p, n);
-		val[n] = 0;
-		return val;
-	}
-	return NULL;
-}
-
-static long marker_long(const char *log, const char *name)
-{
-	char v[64];
-
-	if (!marker(log, name, v, sizeof(v)))
-		return -1;
-	return strtol(v, NULL, 0);
-}
-
-/* Print the console log (the interesting end of it) into the TAP output. */
-static void dump_log(const char *log)
-{
-	size_t len = strlen(log);
-	const char *p = len > 12000 ? log + len - 12000 : log;
-	const char *nl;
-
-	while (*p) {
-		nl = strchr(p, '\n');
-		printf("# | %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	fflush(stdout);
-}
-
-/* Write @s to the file @path: true if all of it went. */
-static bool write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok;
-}
-
-/* The running khyp run's pid (for `khyp balloon PID`), or 0. */
-static pid_t khyp_run_pid;
-
-/*
- * Run khyp (in the cgroup v2 directory @cgroup, if not NULL: 127 if it
- * cannot join it) and wait for it: its exit status, 128 + signal, or -1.
- */
-static int run_khyp_in(char *const argv[], const char *errfile,
-		       const char *cgroup)
-{
-	char procs[PATH_MAX];
-	int ws, fd;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		if (cgroup) {
-			snprintf(procs, sizeof(procs), "%.4000s/cgroup.procs",
-				 cgroup);
-			if (!write_file(procs, "0"))
-				_exit(127);
-		}
-		fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	__atomic_store_n(&khyp_run_pid, pid, __ATOMIC_SEQ_CST);
-	if (waitpid(pid, &ws, 0) != pid)
-		pid = -1;
-	__atomic_store_n(&khyp_run_pid, 0, __ATOMIC_SEQ_CST);
-	if (pid < 0)
-		return -1;
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
-
-static int run_khyp(char *const argv[], const char *errfile)
-{
-	return run_khyp_in(argv, errfile, NULL);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-/* What one khyp run printed and how it ended. */
-struct boot_run {
-	char *log;		/* the serial console */
-	char *err;		/* khyp run's stdout and stderr */
-	int status;
-	double wall;
-};
-
-/*
- * What a boot adds to the plain one: more khyp run options, kernel
- * options after kcmdline (/init takes the last khyp.run), and checks of
- * its own once khyp run has exited.
- */
-struct boot_plan {
-	const char *name;		/* the boot's console log: NAME.log */
-	const char *args[8];		/* NULL-terminated */
-	char cmdline[256];
-	void (*after)(struct __test_metadata *_metadata,
-		      const struct boot_run *r, void *priv);
-	void *priv;
-	int mem_mb;			/* -m, if not GUEST_MEM_MB */
-	const char *cgroup;		/* khyp run runs in it, if not NULL */
-	/*
-	 * A thread of the test's while khyp run runs, given the console
-	 * file's path: it must return once *stop is set (khyp run ended).
-	 */
-	void (*during)(const char *serial, const int *stop, void *priv);
-};
-
-struct during_arg {
-	const struct boot_plan *plan;
-	const char *serial;
-	int stop;			/* atomic */
-};
-
-static void *during_thread(void *arg)
-{
-	struct during_arg *d = arg;
-
-	d->plan->during(d->serial, &d->stop, d->plan->priv);
-	return NULL;
-}
-
-/*
- * Keep the console log beside the initramfs (build/test/ in a source
- * tree) as linux-boot-NAME.log, for whoever reads a failure; quietly
- * nothing where that is not writable.
- */
-static void keep_log(const char *initrd, const char *name, const char *log)
-{
-	char dir[PATH_MAX], path[PATH_MAX];
-	FILE *f;
-
-	snprintf(dir, sizeof(dir), "%s", initrd);
-	snprintf(path, sizeof(path), "%.3000s/linux-boot-%s.log", dirname(dir),
-		 name);
-	f = fopen(path, "w");
-	if (!f)
-		return;
-	fputs(log, f);
-	fclose(f);
-}
-
-/*
- * The TSC's rate khyp gives its guests (CPUID 0x40000010 EAX, the
- * host's tsc_khz), or 0.  Linux reads that leaf only for VMware; on an
- * Intel host it finds the rate in leaves 0x15/0x16, on an AMD one it
- * calibrates the TSC against the PIT and the PM timer, timing each port
- * read, and under nested TCG (svm-qemu-linux) every read is an exit of
- * 60 us or more: all three calibrations fail ("tsc: Fast TSC calibration
- * failed", "Unable to calibrate against PIT", "HPET/PMTIMER calibration
- * failed") and Linux marks the TSC unstable.  So the boots pass what the
- * emulated machine cannot show Linux: the rate (tsc_early_khz=) and that
- * the vCPUs' TSCs are one clock (tsc=reliable: khyp gives every vCPU of
- * a VM the same offset; the machine's CPU model has no invariant-TSC bit
- * for khyp to pass on).  docs/linux.md, "The clock".
- */
-static unsigned int guest_tsc_khz(void)
-{
-	static unsigned int khz;
-	struct khyp_cpuid c;
-	struct kh_vcpu *vcpu;
-	struct kh_vm *vm;
-	uint32_t i;
-
-	if (khz)
-		return khz;
-	vm = kh_vm_create(0);
-	vcpu = kh_vcpu_add(vm, 0);
-	memset(&c, 0, sizeof(c));
-	if (!ioctl(vcpu->fd, KHYP_GET_CPUID, &c))
-		for (i = 0; i < c.nent && i < KHYP_MAX_CPUID_ENTRIES; i++)
-			if (c.entries[i].function == 0x40000010)
-				khz = c.entries[i].eax;
-	kh_vcpu_close(vcpu);
-	kh_vm_free(vm);
-	return khz;
-}
-
-/* khyp run with @cpus vCPUs and @plan's additions, to its end. */
-static void launch(struct __test_metadata *_metadata, const char *tool,
-		   const char *kernel, const char *initrd, int cpus,
-		   const struct boot_plan *plan, struct boot_run *r)
-{
-	char serial[] = "/tmp/khyp-linux-serial-XXXXXX";
-	char errfile[] = "/tmp/khyp-linux-err-XXXXXX";
-	char c[16], m[16], t[16], v[64], ex[64], cmdline[1024], clock[64];
-	const char *loglevel = getenv("KHYP_LINUX_LOGLEVEL") ?: "7";
-	char *argv[32] = { (char *)tool, "run", "-c", c, "-m", m,
-			   "--initrd", (char *)initrd, "--cmdline", cmdline,
-			   "--serial", serial, "--timeout", t };
-	struct during_arg during = { .plan = plan, .serial = serial };
-	int fd, argc = 14, i;
-	pthread_t th;
-	double start;
-	size_t n;
-
-	fd = mkstemp(serial);
-	ASSERT_LE(0, fd);
-	close(fd);
-	fd = mkstemp(errfile);
-	ASSERT_LE(0, fd);
-	close(fd);
-	snprintf(c, sizeof(c), "%d", cpus);
-	snprintf(m, sizeof(m), "%dM", plan->mem_mb ?: GUEST_MEM_MB);
-	snprintf(t, sizeof(t), "%d", BOOT_TIMEOUT_S);
-	n = guest_tsc_khz();
-	snprintf(clock, sizeof(clock), "tsc_early_khz=%zu tsc=reliable", n);
-	snprintf(cmdline, sizeof(cmdline), "%s loglevel=%s %s %s %s", kcmdline,
-		 loglevel, n ? clock : "", getenv("KHYP_LINUX_KCMD") ?: "",
-		 plan->cmdline);
-	for (i = 0; plan->args[i] && argc < 30; i++)
-		argv[argc++] = (char *)plan->args[i];
-	argv[argc++] = (char *)kernel;
-	argv[argc] = NULL;
-
-	printf("# booting %s, %d vCPU(s), with %s (%s)\n", kernel, cpus,
-	       initrd, plan->name);
-	if (plan->during)
-		ASSERT_EQ(0, pthread_create(&th, NULL, during_thread, &during));
-	start = now_s();
-	r->status = run_khyp_in(argv, errfile, plan->cgroup);
-	r->wall = now_s() - start;
-	if (plan->during) {
-		__atomic_store_n(&during.stop, 1, __ATOMIC_SEQ_CST);
-		pthread_join(th, NULL);
-	}
-	r->log = slurp(serial);
-	r->err = slurp(errfile);
-	unlink(serial);
-	unlink(errfile);
-	ASSERT_NE(NULL, r->log);
-	ASSERT_NE(NULL, r->err);
-	keep_log(initrd, plan->name, r->log);
-
-	printf("# %s, %d vCPU(s): khyp run status %d after %.1f s wall; guest uptime at /init %s s, at its end %s s\n",
-	       plan->name, cpus, r->status, r->wall,
-	       marker(r->log, "UPTIME", v, sizeof(v)) ? v : "?",
-	       marker(r->log, "UPTIME-END", ex, sizeof(ex)) ? ex : "?");
-	n = strlen(r->err);
-	while (n && r->err[n - 1] == '\n')
-		r->err[--n] = 0;
-	if (n)
-		printf("# khyp run's stderr: %.2000s\n", r->err);
-
-	if (!marker(r->log, "SHELL", v, sizeof(v)) || strcmp(v, "ok")) {
-		dump_log(r->log);
-		ASSERT_TRUE(false) TH_LOG("/init's shell did not run (status %d; the console log is above)",
-					  r->status);
-	}
-}
+#define HIGH_MEM_MB		5120	/* the later boots' -m: 3 GiB from 4 GiB */
+#define HIGH_FILL_MB		16	/* /init's khyp.highmem= */
 
 /*
  * The kernel log lines /init counted (unknown|unhandled|failed|error)
@@ -516,11 +119,11 @@ static void boot(struct __test_metadata *_metadata, const char *tool,
 		 const char *kernel, const char *initrd, int cpus,
 		 const struct boot_plan *plan)
 {
-	long memtotal, loc1, loc2, want_status;
+	long memtotal, loc1, loc2, want_status, mem = plan->mem_mb ?: GUEST_MEM_MB;
 	struct boot_run r;
 	char v[256], ex[64];
 
-	launch(_metadata, tool, kernel, initrd, cpus, plan, &r);
+	LAUNCH(tool, kernel, initrd, cpus, plan, &r);
 	if (marker(r.log, "MODULES", v, sizeof(v)))
 		printf("# virtio modules loaded: %s\n", v);
 	if (marker(r.log, "CLOCKSOURCE", v, sizeof(v)))
@@ -532,12 +135,13 @@ static void boot(struct __test_metadata *_metadata, const char *tool,
 	EXPECT_EQ(cpus, marker_long(r.log, "NPROC")) TH_LOG("nproc");
 	/*
 	 * MemTotal: RAM less the kernel's image and reservations (about
-	 * 30 MiB of 256 for Debian's kernel), and the holes below 1 MiB.
+	 * 30 MiB of 256 for Debian's kernel, and its struct pages: 80 MiB
+	 * of 5 GiB), and the holes below 1 MiB.
 	 */
 	memtotal = marker_long(r.log, "MEMTOTAL");
-	EXPECT_LE(memtotal, GUEST_MEM_MB * 1024L);
-	EXPECT_GE(memtotal, GUEST_MEM_MB * 1024L * 3 / 4)
-		TH_LOG("MemTotal %ld kB of %d MiB", memtotal, GUEST_MEM_MB);
+	EXPECT_LE(memtotal, mem * 1024);
+	EXPECT_GE(memtotal, mem * 1024 * 3 / 4)
+		TH_LOG("MemTotal %ld kB of %ld MiB", memtotal, mem);
 	loc1 = marker_long(r.log, "LOC-1");
 	loc2 = marker_long(r.log, "LOC-2");
 	EXPECT_LT(0, loc1) TH_LOG("no LOC count in /proc/interrupts");
@@ -569,6 +173,20 @@ static void boot(struct __test_metadata *_metadata, const char *tool,
 	fflush(stdout);		/* the harness's child ends with _exit */
 	free(r.log);
 	free(r.err);
+}
+
+/* CRC-32 as zlib and busybox's crc32 compute it (crc 0 to start). */
+static uint32_t crc32_add(uint32_t crc, const unsigned char *p, size_t n)
+{
+	int k;
+
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+	}
+	return ~crc;
 }
 
 /* ---- the virtio disks (the first boot) ---- */
@@ -716,33 +334,92 @@ static void disk_cleanup(struct disks *d)
 		unlink(d->ro);
 }
 
-FIXTURE(guest) {
-	char tool[PATH_MAX];
-	char kernel[PATH_MAX];
-	char initrd[PATH_MAX];
+/* ---- the RAM above 4 GiB (the later boots) ---- */
+
+/*
+ * -m HIGH_MEM_MB is more than fits below the PCI hole (2816 MiB): the
+ * launcher puts 2 GiB below it and the rest from 4 GiB (docs/linux.md,
+ * "Memory map").  /init (khyp.highmem=HIGH_FILL_MB) prints the System
+ * RAM ranges of /proc/iomem and zone Normal's start, managed and used
+ * pages before and after it writes HIGH_FILL_MB MiB of "khyp high
+ * sector s" records (disk_record()'s) to a tmpfs, and their CRC-32 as
+ * it reads them back: the kernel must have all of it, zone Normal must
+ * start at 4 GiB, the records must have gone there (the page allocator
+ * takes the highest zone first) and read back as written.
+ */
+static void highmem_check(struct __test_metadata *_metadata,
+			  const struct boot_run *r, void *priv)
+{
+	unsigned long long high_end = (1ULL << 32) +
+				      ((HIGH_MEM_MB - 2048ULL) << 20) - 1;
+	long pfn0 = -1, managed = -1, used0 = -1, pfn1, managed1, used1 = -1;
+	char v[512], want[64], rec[513];
+	uint32_t crc = 0;
+	unsigned int s;
+
+	EXPECT_LT(4L << 20, marker_long(r->log, "MEMTOTAL"))
+		TH_LOG("MemTotal not above 4 GiB");
+	v[0] = ' ';
+	if (!marker(r->log, "HIGHMEM-IOMEM", v + 1, sizeof(v) - 1))
+		strcpy(v, "?");
+	snprintf(want, sizeof(want), " 100000000-%llx ", high_end);
+	EXPECT_NE(NULL, strstr(v, want))
+		TH_LOG("/proc/iomem's System RAM:%s; wanted%s", v, want);
+	if (marker(r->log, "HIGHMEM-NORMAL-BEFORE", v, sizeof(v)))
+		sscanf(v, "%ld %ld %ld", &pfn0, &managed, &used0);
+	if (!marker(r->log, "HIGHMEM-NORMAL-AFTER", v, sizeof(v)) ||
+	    sscanf(v, "%ld %ld %ld", &pfn1, &managed1, &used1) != 3)
+		used1 = -1;
+	printf("# zone Normal: start_pfn %#lx, managed %ld pages, used %ld, %ld after %d MiB in a tmpfs\n",
+	       pfn0, managed, used0, used1, HIGH_FILL_MB);
+	EXPECT_EQ(0x100000, pfn0) TH_LOG("zone Normal does not start at 4 GiB");
+	EXPECT_LE((HIGH_MEM_MB - 2048L) * 256 * 3 / 4, managed)
+		TH_LOG("the kernel manages too little of the RAM above 4 GiB");
+	EXPECT_LE(used0 + HIGH_FILL_MB * 256L * 3 / 4, used1)
+		TH_LOG("the tmpfs's pages did not come from above 4 GiB");
+	for (s = 0; s < HIGH_FILL_MB * 2048; s++) {
+		disk_record(rec, "high", s);
+		crc = crc32_add(crc, (const unsigned char *)rec, 512);
+	}
+	snprintf(want, sizeof(want), "%08x %d", crc, HIGH_FILL_MB << 20);
+	EXPECT_STREQ(want, marker(r->log, "HIGHMEM-CRC", v, sizeof(v)) ?: "?")
+		TH_LOG("the records read back from above 4 GiB");
+}
+
+/*
+ * The later boots' shell: khyp run's stdin is the guest's COM1 input
+ * (--serial stdio, a pipe here as a terminal would be).  At the prompt
+ * after KHYP-SHELL-START the test types a command, and `exit` once its
+ * output shows (the shell's exit hangs its tty up, which drops output
+ * the UART has not sent yet); /init then goes on.
+ */
+static const char *const typed[] = {
+	"KHYP-SHELL-START", "",
+	"# ", "echo KHYP-TYPED=$((6 * 7))\n",
+	"KHYP-TYPED=42", "exit\n",
+	NULL
 };
 
-FIXTURE_SETUP(guest)
+static void later_checks(struct __test_metadata *_metadata,
+			 const struct boot_run *r, void *priv)
 {
-	NEED_DEV();
-	ASSERT_TRUE(find_tool(self->tool))
-		TH_LOG("no khyp binary (%s); set KHYP_TOOL", self->tool);
-	ASSERT_TRUE(find_kernel(self->kernel))
-		TH_LOG("cannot read the kernel %s: set KHYP_LINUX_KERNEL", self->kernel);
-	ASSERT_TRUE(find_initrd(self->initrd))
-		TH_LOG("cannot read the initramfs %s: run scripts/mkinitramfs-linux.sh, or set KHYP_LINUX_INITRD",
-		       self->initrd);
+	EXPECT_TRUE(r->typed) TH_LOG("no prompt after KHYP-SHELL-START, or no output");
+	EXPECT_EQ(42, marker_long(r->log, "TYPED"))
+		TH_LOG("the typed command's output");
+	EXPECT_EQ(0, marker_long(r->log, "SHELL-END"))
+		TH_LOG("the shell did not exit");
+	highmem_check(_metadata, r, priv);
 }
 
-FIXTURE_TEARDOWN(guest)
-{
-}
+LINUX_GUEST_FIXTURE()
 
 /*
  * The boots, one per vCPU count in KHYP_LINUX_CPUS.  Each must reach
  * the shell and end the way /init says.  The first also checks the
- * virtio disks and ends in a power-off (status 0); the others end in
- * `reboot` with --reboot exit (status 12).
+ * virtio disks and ends in a power-off (status 0); the others have
+ * -m HIGH_MEM_MB, RAM above 4 GiB (highmem_check()), a shell that takes
+ * what is typed on COM1 (later_checks()), and end in `reboot` with
+ * --reboot exit (status 12).
  */
 TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 {
@@ -765,7 +442,12 @@ TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 			plan.args[0] = "--reboot";
 			plan.args[1] = "exit";
 			snprintf(plan.cmdline, sizeof(plan.cmdline),
-				 "khyp.end=reboot");
+				 "khyp.end=reboot khyp.highmem=%d "
+				 "khyp.shell=1 khyp.shell_timeout=60",
+				 HIGH_FILL_MB);
+			plan.mem_mb = HIGH_MEM_MB;
+			plan.after = later_checks;
+			plan.type = typed;
 		}
 		boot(_metadata, self->tool, self->kernel, self->initrd, cpus,
 		     &plan);
@@ -774,16 +456,6 @@ TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
 	}
 }
 
-/*
- * KHYP_LINUX_ONE_BOOT=1: only debian_kernel_boots_to_busybox's boots run
- * (scripts/test.sh's vmx-bochs-linux; scripts/expected-skips).
- */
-#define SKIP_UNLESS_ALL_BOOTS() do {					\
-	const char *one = getenv("KHYP_LINUX_ONE_BOOT");		\
-									\
-	if (one && !strcmp(one, "1"))					\
-		SKIP(return, "KHYP_LINUX_ONE_BOOT=1: one boot in this machine"); \
-} while (0)
 
 /*
  * ---- The virtio devices besides the disks: network, console, entropy ----
@@ -876,20 +548,6 @@ static void dump_lines(const char *log, const char *const *words)
 		if (!nl)
 			break;
 	}
-}
-
-/* CRC-32 as zlib and busybox's crc32 compute it (crc 0 to start). */
-static uint32_t crc32_add(uint32_t crc, const unsigned char *p, size_t n)
-{
-	int k;
-
-	crc = ~crc;
-	while (n--) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
-	}
-	return ~crc;
 }
 
 /* The tap, persistent, with NET_HOST/24 and up: NULL or what failed. */
@@ -1075,15 +733,6 @@ static void *bal_watch(void *arg)
 	return NULL;
 }
 
-/* "name N" in s, after prefix: N, or -1. */
-static long long after(const char *s, const char *prefix, const char *name)
-{
-	const char *p = prefix ? strstr(s, prefix) : s;
-
-	if (!p || !(p = strstr(p, name)))
-		return -1;
-	return strtoll(p + strlen(name), NULL, 10);
-}
 
 /* The balloon's part of the devices boot. */
 static void balloon_checks(struct __test_metadata *_metadata, const char *log,
@@ -1356,630 +1005,6 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	free(err);
 	free(hvc_out);
 	fflush(stdout);		/* the harness's child ends with _exit() */
-}
-
-/*
- * ---- The host's pressure on a Linux guest's balloon, then a panic ----
- *
- * One boot, 1 vCPU, PR_MEM_MB of RAM, with
- *
- *   --balloon --disk /proc/self/fd/N,ro   (khyp run in cgroup PR_CG_A)
- *
- * --balloon without a size: a virtio-balloon whose target is the
- * module's pressure target alone (the shrinker's).  The disk is a
- * sparse memfd of PR_DISK_MB.  /init (khyp.pressure=2;
- * scripts/linux-guest-init) keeps PR_DATA_MB of a random pattern in a
- * tmpfs, fills its page cache with the disk (so the guest has touched
- * most of its RAM, and has clean pages it can give up), loads
- * virtio_balloon and says KHYP-PRESSURE=ready.  A thread of the test
- * (pressure_driver()) then puts it under pressure twice; each time the
- * guest waits for its balloon to grow and then to be empty again
- * (KHYP-PRESSURE-ROUND-r=peak P empty 0), and reads the disk again to
- * refill its cache.
- *
- * 1. The memory cgroup: VM B, a second VM made by the test in cgroup
- *    PR_CG_B (no guest runs in it: PR_B_MB of its RAM touched through
- *    the VMM's mapping, and the eventfd a balloon device would set, so
- *    the shrinker would ask it as it asks the Linux guest), sits beside
- *    it.  The test sets PR_CG_A's memory.high PR_MEMCG_GIVE_MB below its
- *    memory.current: reclaim in that cgroup raises the Linux VM's
- *    pressure target, its guest inflates, and memory.current falls to
- *    memory.high; B's pressure target stays 0 and its eventfd is never
- *    signalled.  memory.high back to max: the target decays, the guest
- *    deflates to 0.
- * 2. The host: a memory hog (a child of the test's, in its own cgroup)
- *    grows in steps past the machine's available memory (MemAvailable),
- *    slowly once little is left, until the guest's balloon holds
- *    PR_HOG_BALLOON pages (the test then stops it).  The Linux guest's balloon
- *    grows and the pages it frees come back to the host (the module's
- *    `freed`); B is asked too (the check of step 1 could fail); the
- *    hog reaches its size, and when it exits the target decays and the
- *    guest deflates to 0.
- *
- * Then the guest's pattern must have its first checksum, and neither
- * the guest's kernel log nor the machine's may show the OOM killer.
- * At the end /init panics (`echo c > /proc/sysrq-trigger`): pvpanic-mmio
- * (bound to the DSDT's QEMU0001) writes PANICKED to port 0x505, and khyp
- * run says so and exits 14 (STATUS_PANIC), before the panic's own restart
- * (panic=-1) would end it with 12.  (The panic has no boot of its own:
- * it is the end of this one.)
- */
-#define PR_MEM_MB		192
-#define PR_DISK_MB		80
-#define PR_DATA_MB		32	/* /init's PR_DATA_MB */
-#define PR_SET_MB		24	/* `khyp balloon PID 24M` */
-#define PR_MEMCG_GIVE_MB	8
-#define PR_HOG_BALLOON		4096	/* pages: the hog stops there */
-#define PR_B_MEM_MB		64
-#define PR_B_MB			48
-#define PR_CG_ROOT		"/sys/fs/cgroup"
-#define PR_CG_TEST		PR_CG_ROOT "/khyp-linux-test"
-#define PR_CG_A			PR_CG_ROOT "/khyp-linux-a"
-#define PR_CG_B			PR_CG_ROOT "/khyp-linux-b"
-#define PR_DEBUGFS		"/sys/kernel/debug/khyp"
-#define PR_TIMEOUT_S		900	/* the harness's, for the one boot */
-
-/* What pressure_driver() saw (the test checks it after the boot). */
-struct pressure {
-	const char *tool;		/* khyp */
-	struct kh_vm *b;		/* VM B */
-	int b_efd;			/* its eventfd, non-blocking */
-	char vms_before[512];		/* " vm1 vm2 " before the boot */
-	char lvm[32];			/* the Linux VM's debugfs name */
-	char err[256];			/* why the driver stopped early */
-	bool ready;
-	/* step 0: `khyp balloon PID SIZE` */
-	char set_out[512];		/* its output */
-	int set_status, zero_status, big_status, none_status;
-	long long u_target, u_size, u_ram0, u_ram1, u_freed0, u_freed1;
-	long u_cg0, u_cg1;		/* PR_CG_A's memory.current, KiB */
-	double u_s;
-	bool round0;
-	/* step 1 */
-	long a_before, a_high, a_after;	/* PR_CG_A's memory.current, KiB */
-	double memcg_s;			/* until it fell to memory.high */
-	long long m_pt, m_size;		/* the Linux VM's peaks meanwhile */
-	long long b_pt_memcg;		/* B's peak pressure target */
-	long long b_signals_memcg;	/* B's eventfd count, -1: none */
-	bool round1;
-	/* step 2 */
-	long avail, memfree0, hog_kib;	/* MemAvailable, MemFree, the hog's size */
-	bool hog_stopped;		/* by the test: the guest answered */
-	int hog_status;
-	double hog_s;
-	long long h_pt, h_size;		/* the Linux VM's peaks */
-	long long freed0, freed1, ram0, ram_min;
-	long long b_pt_hog, b_signals_hog;
-	long memfree_peak_hog;		/* MemFree's peak after the hog */
-	bool round2;
-};
-
-static long pr_cg_kib(const char *dir, const char *file)
-{
-	char path[256];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v < 0 ? -1 : (long)(v / 1024);
-}
-
-static bool pr_cg_join(const char *dir)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	return write_file(path, "0");
-}
-
-/* /proc/meminfo's @name in KiB, or -1. */
-static long meminfo_kib(const char *name)
-{
-	char line[128], key[64];
-	long v = -1, n;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	snprintf(key, sizeof(key), "%s: %%ld kB", name);
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, key, &n) == 1) {
-			v = n;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
-}
-
-/* " vm1 vm7 ": the VMs in debugfs now. */
-static void pr_vms(char *buf, size_t len)
-{
-	struct dirent **list;
-	size_t n = snprintf(buf, len, " ");
-	int i, k;
-
-	k = scandir(PR_DEBUGFS, &list, NULL, versionsort);
-	for (i = 0; i < k; i++) {
-		if (!strncmp(list[i]->d_name, "vm", 2) && n < len)
-			n += snprintf(buf + n, len - n, "%s ", list[i]->d_name);
-		free(list[i]);
-	}
-	if (k >= 0)
-		free(list);
-}
-
-/* The value of @name in debugfs khyp/@vm/balloon, or -1. */
-static long long pr_balloon(const char *vm, const char *name)
-{
-	char path[128], key[64];
-	unsigned long long v;
-	long long r = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), PR_DEBUGFS "/%s/balloon", vm);
-	f = fopen(path, "r");
-	while (f && fscanf(f, "%63s %llu", key, &v) == 2)
-		if (!strcmp(key, name)) {
-			r = v;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return r;
-}
-
-static long long pr_b_pressure(struct pressure *p)
-{
-	struct khyp_balloon_stats st;
-
-	if (ioctl(p->b->fd, KHYP_GET_BALLOON, &st))
-		return -1;
-	return st.pressure_target;
-}
-
-/* B's eventfd: the signals since the last read (0 if none). */
-static long long pr_b_signals(struct pressure *p)
-{
-	uint64_t v;
-
-	if (read(p->b_efd, &v, sizeof(v)) == sizeof(v))
-		return v;
-	return errno == EAGAIN ? 0 : -1;
-}
-
-/* Wait up to @timeout_s for the marker @name: true if it came. */
-static bool pr_wait_marker(const char *serial, const int *stop,
-			   const char *name, int timeout_s)
-{
-	double end = now_s() + timeout_s;
-	char v[64];
-	char *log;
-	bool seen;
-
-	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST) && now_s() < end) {
-		log = slurp(serial);
-		seen = log && marker(log, name, v, sizeof(v));
-		free(log);
-		if (seen)
-			return true;
-		usleep(250000);
-	}
-	return false;
-}
-
-/*
- * The hog: grow in 4 MiB steps (MAP_POPULATE: written, the kernel zeroes
- * them) while more than 64 MiB is available, then in 1 MiB steps 100 ms
- * apart, each waiting until at least 6 MiB is free (reclaim: the page
- * cache, the balloon's pages coming back): exit 4 if that takes 30 s, so
- * that a machine slower than the hog does not end in the OOM killer.
- * (MemAvailable leaves out the watermarks and reserves, tens of MiB:
- * below it reclaim has not even started.)  It stops (exit 0) when
- * the test writes to @stop_fd (the balloon has answered) or at @kib KiB;
- * it writes the KiB it reached to @out_fd.
- */
-static void pr_hog(long kib, int stop_fd, int out_fd)
-{
-	long done = 0, step;
-	int waited = 0;
-	char c;
-
-	while (done < kib && read(stop_fd, &c, 1) != 1) {
-		for (waited = 0; meminfo_kib("MemFree") < 6144; waited++) {
-			if (waited == 300 || read(stop_fd, &c, 1) == 1)
-				goto out;
-			usleep(100000);
-		}
-		step = meminfo_kib("MemAvailable") < 65536 ? 1 : 4;
-		if (mmap(NULL, step << 20, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0) ==
-		    MAP_FAILED)
-			_exit(3);
-		done += step * 1024;
-		if (write(out_fd, &done, sizeof(done)) != sizeof(done))
-			_exit(5);
-		if (step == 1)
-			usleep(100000);
-	}
-	sleep(1);
-	_exit(0);
-out:
-	_exit(waited == 300 ? 4 : 0);
-}
-
-/* `khyp @args` (its output in @out): its exit status, or -1. */
-static int pr_khyp(const char *tool, const char *args, char *out, size_t len)
-{
-	char cmd[PATH_MAX + 128];
-	size_t n = 0;
-	FILE *f;
-	int ws;
-
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", tool, args);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	out[0] = 0;
-	while (n + 1 < len && fgets(out + n, len - n, f))
-		n += strlen(out + n);
-	while (n && out[n - 1] == '\n')
-		out[--n] = 0;
-	ws = pclose(f);
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-}
-
-/* The Linux VM's and B's peaks, sampled once. */
-static void pr_sample(struct pressure *p, long long *pt, long long *size,
-		      long long *b_pt, long long *ram_min)
-{
-	long long v;
-
-	v = pr_balloon(p->lvm, "pressure_target");
-	if (v > *pt)
-		*pt = v;
-	v = pr_balloon(p->lvm, "size");
-	if (v > *size)
-		*size = v;
-	v = pr_b_pressure(p);
-	if (v > *b_pt)
-		*b_pt = v;
-	v = pr_balloon(p->lvm, "ram_pages");
-	if (ram_min && v >= 0 && (*ram_min < 0 || v < *ram_min))
-		*ram_min = v;
-}
-
-static void pressure_driver(const char *serial, const int *stop, void *priv)
-{
-	struct pressure *p = priv;
-	char vms[512], buf[32], *tok, *save;
-	int ws, i, stop_pipe[2], out_pipe[2];
-	bool stopped = false;
-	double start;
-	pid_t pid;
-
-	p->b_signals_memcg = p->b_signals_hog = -1;
-	p->m_pt = p->m_size = p->b_pt_memcg = -1;
-	p->h_pt = p->h_size = p->b_pt_hog = p->ram_min = -1;
-	if (!pr_wait_marker(serial, stop, "PRESSURE", 400)) {
-		snprintf(p->err, sizeof(p->err), "no KHYP-PRESSURE=ready");
-		return;
-	}
-	p->ready = true;
-	/* the Linux VM: the one that was not there before the boot */
-	pr_vms(vms, sizeof(vms));
-	for (tok = strtok_r(vms, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		snprintf(buf, sizeof(buf), " %s ", tok);
-		if (!strstr(p->vms_before, buf))
-			snprintf(p->lvm, sizeof(p->lvm), "%s", tok);
-	}
-	if (!p->lvm[0]) {
-		snprintf(p->err, sizeof(p->err), "no new VM in " PR_DEBUGFS);
-		return;
-	}
-	pr_b_signals(p);	/* B's eventfd from 0 */
-
-	/* 0. a target set from outside the launcher */
-	pid = __atomic_load_n(&khyp_run_pid, __ATOMIC_SEQ_CST);
-	p->u_cg0 = pr_cg_kib(PR_CG_A, "memory.current");
-	p->u_ram0 = pr_balloon(p->lvm, "ram_pages");
-	p->u_freed0 = pr_balloon(p->lvm, "freed");
-	snprintf(buf, sizeof(buf), "balloon %d %dM", (int)pid, PR_SET_MB);
-	start = now_s();
-	p->set_status = pr_khyp(p->tool, buf, p->set_out, sizeof(p->set_out));
-	p->u_target = pr_balloon(p->lvm, "effective_target");
-	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST) && now_s() - start < 60 &&
-	       pr_balloon(p->lvm, "size") < PR_SET_MB * 256 * 9 / 10)
-		usleep(250000);
-	p->u_s = now_s() - start;
-	/* the guest looks once a second: let it see its balloon */
-	pr_wait_marker(serial, stop, "PRESSURE-GROWING-1", 30);
-	p->u_size = pr_balloon(p->lvm, "size");
-	p->u_ram1 = pr_balloon(p->lvm, "ram_pages");
-	p->u_freed1 = pr_balloon(p->lvm, "freed");
-	p->u_cg1 = pr_cg_kib(PR_CG_A, "memory.current");
-	/* more than the VM's RAM; a process with no VM */
-	snprintf(buf, sizeof(buf), "balloon %d 1G", (int)pid);
-	p->big_status = pr_khyp(p->tool, buf, vms, sizeof(vms));
-	p->none_status = pr_khyp(p->tool, "balloon 1 0", vms, sizeof(vms));
-	snprintf(buf, sizeof(buf), "balloon %d 0", (int)pid);
-	p->zero_status = pr_khyp(p->tool, buf, vms, sizeof(vms));
-	p->round0 = pr_wait_marker(serial, stop, "PRESSURE-ROUND-1", 120);
-	if (!p->round0) {
-		snprintf(p->err, sizeof(p->err), "no KHYP-PRESSURE-ROUND-1");
-		return;
-	}
-
-	/* 1. memory.high below the Linux VM's cgroup's use */
-	p->a_before = pr_cg_kib(PR_CG_A, "memory.current");
-	p->a_high = p->a_before - PR_MEMCG_GIVE_MB * 1024;
-	snprintf(buf, sizeof(buf), "%ld", p->a_high * 1024);
-	start = now_s();
-	/* the write itself reclaims in the cgroup (and gives up after a while) */
-	if (!write_file(PR_CG_A "/memory.high", buf)) {
-		snprintf(p->err, sizeof(p->err), "writing %s to memory.high: %s",
-			 buf, strerror(errno));
-		return;
-	}
-	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST) &&
-	       now_s() - start < 90) {
-		pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
-		p->a_after = pr_cg_kib(PR_CG_A, "memory.current");
-		/* the guest has started: enough (it would not get under) */
-		if (p->m_size > 0 && now_s() - start >= 15)
-			break;
-		usleep(250000);
-	}
-	p->memcg_s = now_s() - start;
-	pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
-	write_file(PR_CG_A "/memory.high", "max");
-	/* the guest deflates once the target has decayed */
-	p->round1 = pr_wait_marker(serial, stop, "PRESSURE-ROUND-2", 240);
-	pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
-	p->b_signals_memcg = pr_b_signals(p);
-	if (!p->round1) {
-		snprintf(p->err, sizeof(p->err), "no KHYP-PRESSURE-ROUND-2");
-		return;
-	}
-
-	/* 2. the hog */
-	p->freed0 = pr_balloon(p->lvm, "freed");
-	p->ram0 = pr_balloon(p->lvm, "ram_pages");
-	p->avail = meminfo_kib("MemAvailable");
-	p->memfree0 = meminfo_kib("MemFree");
-	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) ||
-	    pipe2(out_pipe, O_NONBLOCK | O_CLOEXEC)) {
-		snprintf(p->err, sizeof(p->err), "pipe2: %s", strerror(errno));
-		return;
-	}
-	start = now_s();
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(p->err, sizeof(p->err), "fork: %s", strerror(errno));
-		return;
-	}
-	if (!pid)
-		pr_hog(meminfo_kib("MemTotal"), stop_pipe[0], out_pipe[1]);
-	while (waitpid(pid, &ws, WNOHANG) == 0) {
-		pr_sample(p, &p->h_pt, &p->h_size, &p->b_pt_hog, &p->ram_min);
-		while (read(out_pipe[0], &p->hog_kib, sizeof(p->hog_kib)) > 0)
-			;
-		/* enough: the guest gave PR_HOG_BALLOON pages */
-		if (p->h_size >= PR_HOG_BALLOON && p->hog_kib > p->avail &&
-		    !stopped)
-			stopped = write(stop_pipe[1], "x", 1) == 1;
-		usleep(250000);
-	}
-	while (read(out_pipe[0], &p->hog_kib, sizeof(p->hog_kib)) > 0)
-		;
-	p->hog_stopped = stopped;
-	for (i = 0; i < 2; i++) {
-		close(stop_pipe[i]);
-		close(out_pipe[i]);
-	}
-	p->hog_status = ws;
-	p->hog_s = now_s() - start;
-	p->freed1 = pr_balloon(p->lvm, "freed");
-	p->memfree_peak_hog = meminfo_kib("MemFree");
-	p->b_signals_hog = pr_b_signals(p);
-	p->round2 = pr_wait_marker(serial, stop, "PRESSURE-ROUND-3", 240);
-	if (!p->round2)
-		snprintf(p->err, sizeof(p->err), "no KHYP-PRESSURE-ROUND-3");
-}
-
-/* The OOM killer's lines in the machine's kernel log now. */
-static int host_oom_lines(void)
-{
-	int len = klogctl(10, NULL, 0), n = 0;	/* SYSLOG_ACTION_SIZE_BUFFER */
-	char *buf, *q;
-
-	if (len <= 0)
-		return -1;
-	buf = calloc(1, len + 1);
-	if (!buf)
-		return -1;
-	len = klogctl(3, buf, len);		/* SYSLOG_ACTION_READ_ALL */
-	for (q = buf; len > 0 && (q = strstr(q, "invoked oom-killer")); q++)
-		n++;
-	for (q = buf; len > 0 && (q = strstr(q, "Out of memory")); q++)
-		n++;
-	free(buf);
-	return n;
-}
-
-/* VM B in PR_CG_B: PR_B_MB touched, an eventfd set. */
-static void pr_make_b(struct __test_metadata *_metadata, struct pressure *p)
-{
-	struct khyp_balloon_eventfd e = { 0 };
-
-	ASSERT_TRUE(pr_cg_join(PR_CG_B)) TH_LOG("cannot join %s", PR_CG_B);
-	p->b = kh_vm_create(PR_B_MEM_MB << 20);
-	memset(kh_gpa(p->b, 0), 0x6b, PR_B_MB << 20);
-	p->b_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	ASSERT_LE(0, p->b_efd);
-	e.fd = p->b_efd;
-	ASSERT_EQ(0, ioctl(p->b->fd, KHYP_BALLOON_EVENTFD, &e))
-		TH_LOG("KHYP_BALLOON_EVENTFD: %s", strerror(errno));
-	ASSERT_TRUE(pr_cg_join(PR_CG_TEST));
-}
-
-TEST_F_TIMEOUT(guest, balloon_pressure_then_panic, PR_TIMEOUT_S)
-{
-	struct pressure p = { .tool = self->tool, .b_efd = -1 };
-	struct boot_plan plan = {
-		.name = "pressure",
-		.cmdline = "khyp.pressure=3 khyp.run=\"echo c > /proc/sysrq-trigger\"",
-		.mem_mb = PR_MEM_MB,
-		.cgroup = PR_CG_A,
-		.during = pressure_driver,
-		.priv = &p,
-	};
-	const char *mod = "khyp: balloon: ";
-	char disk[64], v[256], before[64], name[32];
-	int oom0, oom1, dfd, i;
-	struct boot_run r;
-
-	SKIP_UNLESS_ALL_BOOTS();
-	/* the cgroups: the memory controller on below the root */
-	if (access(PR_CG_ROOT "/cgroup.controllers", F_OK))
-		mount("cgroup2", PR_CG_ROOT, "cgroup2", 0, NULL);
-	write_file(PR_CG_ROOT "/cgroup.subtree_control", "+memory");
-	mkdir(PR_CG_TEST, 0755);
-	mkdir(PR_CG_A, 0755);
-	mkdir(PR_CG_B, 0755);
-	ASSERT_TRUE(pr_cg_join(PR_CG_TEST)) TH_LOG("no cgroup v2 at " PR_CG_ROOT);
-	ASSERT_EQ(0, access(PR_CG_A "/memory.high", W_OK))
-		TH_LOG("no memory controller in %s", PR_CG_A);
-	write_file(PR_CG_A "/memory.high", "max");
-	pr_make_b(_metadata, &p);
-	ASSERT_EQ(0, pr_b_pressure(&p));
-
-	/* the disk: a sparse memfd, read-only; the holes read as zeros */
-	dfd = memfd_create("khyp-linux-cache", 0);
-	ASSERT_LE(0, dfd);
-	ASSERT_EQ(0, ftruncate(dfd, (off_t)PR_DISK_MB << 20));
-	snprintf(disk, sizeof(disk), "/proc/self/fd/%d,ro", dfd);
-	plan.args[0] = "--balloon";
-	plan.args[1] = "--disk";
-	plan.args[2] = disk;
-
-	pr_vms(p.vms_before, sizeof(p.vms_before));
-	oom0 = host_oom_lines();
-	launch(_metadata, self->tool, self->kernel, self->initrd, 1, &plan,
-	       &r);
-	oom1 = host_oom_lines();
-	close(dfd);
-
-	printf("# guest: %s\n", marker(r.log, "PRESSURE-MEMINFO", v, sizeof(v)) ?: "?");
-	printf("# khyp balloon PID %dM: status %d, \"%s\"; effective target %lld; the balloon %lld pages after %.1f s; the VM's RAM %lld -> %lld pages, freed %lld, %s's memory.current %ld -> %ld KiB; 1G: status %d; PID 1: status %d; 0: status %d\n",
-	       PR_SET_MB, p.set_status, p.set_out, p.u_target, p.u_size, p.u_s,
-	       p.u_ram0, p.u_ram1, p.u_freed1 - p.u_freed0, PR_CG_A, p.u_cg0,
-	       p.u_cg1, p.big_status, p.none_status, p.zero_status);
-	printf("# guest: round 1: %s\n",
-	       marker(r.log, "PRESSURE-ROUND-1", v, sizeof(v)) ?: "?");
-	printf("# memory.high: %s's memory.current %ld KiB, memory.high %ld KiB, %ld KiB after %.1f s; Linux VM %s: peak pressure target %lld, balloon %lld pages; VM B: peak pressure target %lld, eventfd signals %lld\n",
-	       PR_CG_A, p.a_before, p.a_high, p.a_after, p.memcg_s, p.lvm,
-	       p.m_pt, p.m_size, p.b_pt_memcg, p.b_signals_memcg);
-	printf("# guest: round 2: %s\n",
-	       marker(r.log, "PRESSURE-ROUND-2", v, sizeof(v)) ?: "?");
-	printf("# hog: MemFree %ld KiB, MemAvailable %ld KiB, grew to %ld KiB in %.1f s (%s), status %#x; Linux VM: peak pressure target %lld, balloon %lld pages, freed %lld pages, RAM %lld -> %lld pages at the least; VM B: peak pressure target %lld, eventfd signals %lld; MemFree after %ld KiB\n",
-	       p.memfree0, p.avail, p.hog_kib, p.hog_s,
-	       p.hog_stopped ? "stopped once the balloon answered" : "not stopped",
-	       p.hog_status, p.h_pt, p.h_size,
-	       p.freed1 - p.freed0, p.ram0, p.ram_min, p.b_pt_hog,
-	       p.b_signals_hog, p.memfree_peak_hog);
-	printf("# guest: round 3: %s\n",
-	       marker(r.log, "PRESSURE-ROUND-3", v, sizeof(v)) ?: "?");
-	printf("# OOM killer lines in the machine's log: %d before, %d after\n",
-	       oom0, oom1);
-	if (p.err[0])
-		printf("# the driver: %s\n", p.err);
-
-	EXPECT_TRUE(p.ready) TH_LOG("the guest never said KHYP-PRESSURE=ready");
-	/* 0. `khyp balloon PID SIZE`: the running guest inflates to it */
-	EXPECT_EQ(0, p.set_status) TH_LOG("khyp balloon: %s", p.set_out);
-	EXPECT_EQ(PR_SET_MB * 256, p.u_target);
-	EXPECT_LE(PR_SET_MB * 256 * 9 / 10, p.u_size)
-		TH_LOG("the guest's balloon after `khyp balloon PID %dM`",
-		       PR_SET_MB);
-	EXPECT_LE(PR_SET_MB * 256 / 2, p.u_ram0 - p.u_ram1)
-		TH_LOG("the VM's RAM on the host fell by %lld pages only",
-		       p.u_ram0 - p.u_ram1);
-	EXPECT_EQ(1, p.big_status) TH_LOG("a target above the VM's RAM");
-	EXPECT_EQ(1, p.none_status) TH_LOG("a process without a VM");
-	EXPECT_EQ(0, p.zero_status);
-	EXPECT_TRUE(p.round0) TH_LOG("the guest did not deflate after `khyp balloon PID 0`");
-	/* 1. the memory cgroup's limit: the Linux VM, not B */
-	EXPECT_LT(0, p.m_pt) TH_LOG("reclaim in %s did not raise the Linux VM's target",
-				    PR_CG_A);
-	EXPECT_LT(0, p.m_size) TH_LOG("the Linux guest's balloon did not grow under memory.high");
-	/*
-	 * Not checked: that memory.current reaches memory.high within the
-	 * 90 s.  It does not: the kernel throttles the VMM's own threads
-	 * over memory.high (balloon.md, "Tested with Linux guests").
-	 */
-	EXPECT_EQ(0, p.b_pt_memcg) TH_LOG("reclaim in %s raised VM B's target",
-					  PR_CG_A);
-	EXPECT_EQ(0, p.b_signals_memcg) TH_LOG("VM B's eventfd was signalled");
-	EXPECT_TRUE(p.round1) TH_LOG("the guest did not deflate after memory.high went");
-	/* 2. the host's pressure */
-	EXPECT_TRUE(WIFEXITED(p.hog_status) && WEXITSTATUS(p.hog_status) == 0)
-		TH_LOG("the hog ended with status %#x (%s)", p.hog_status,
-		       WIFEXITED(p.hog_status) ? "the balloon gave too little" :
-		       "killed: the OOM killer?");
-	EXPECT_LT(p.avail, p.hog_kib) TH_LOG("the hog did not grow past available memory");
-	EXPECT_TRUE(p.hog_stopped) TH_LOG("the balloon never reached %d pages", PR_HOG_BALLOON);
-	EXPECT_LE(PR_HOG_BALLOON, p.h_size) TH_LOG("the Linux guest's balloon under the hog");
-	EXPECT_LE(1024, p.freed1 - p.freed0)
-		TH_LOG("pages the balloon gave back to the host");
-	EXPECT_LT(0, p.b_pt_hog) TH_LOG("the hog did not ask VM B: step 1 proves nothing");
-	EXPECT_LT(0, p.b_signals_hog);
-	EXPECT_TRUE(p.round2) TH_LOG("the guest did not deflate after the hog");
-	EXPECT_EQ(0, marker_long(r.log, "PRESSURE-OOM"))
-		TH_LOG("the guest's kernel log shows the OOM killer");
-	EXPECT_EQ(NULL, strstr(r.log, "invoked oom-killer"));
-	EXPECT_EQ(oom0, oom1) TH_LOG("the machine's kernel log shows the OOM killer");
-	/* each round ended with an empty balloon (after a peak) */
-	for (i = 1; i <= 3; i++) {
-		snprintf(name, sizeof(name), "PRESSURE-ROUND-%d", i);
-		if (!marker(r.log, name, v, sizeof(v)))
-			strcpy(v, "?");
-		EXPECT_TRUE(!strncmp(v, "peak ", 5) && strtol(v + 5, NULL, 10) > 0 &&
-			    strstr(v, " empty 0 ")) TH_LOG("round %d: %s", i, v);
-	}
-	/* the guest's data */
-	ASSERT_NE(NULL, marker(r.log, "PRESSURE-CRC-BEFORE", before, sizeof(before)));
-	EXPECT_STREQ(before, marker(r.log, "PRESSURE-CRC-AFTER", v, sizeof(v)) ?: "?")
-		TH_LOG("the guest's data changed");
-	/* the module's end-of-run line: an empty balloon, no violations */
-	EXPECT_NE(NULL, strstr(r.err, "protocol virtio"));
-	EXPECT_EQ(0, after(r.err, mod, "balloon: "));
-	EXPECT_EQ(0, after(r.err, mod, "target "));
-	EXPECT_EQ(0, after(r.err, mod, "violations "));
-
-	/* the panic that ends it */
-	EXPECT_STRNE("", marker(r.log, "PVPANIC", v, sizeof(v)) ?: "")
-		TH_LOG("pvpanic-mmio bound no QEMU0001 device");
-	EXPECT_NE(NULL, strstr(r.log, "Kernel panic - not syncing: sysrq triggered crash"));
-	EXPECT_EQ(NULL, strstr(r.log, "KHYP-EXIT="))
-		TH_LOG("/init went on after the panic");
-	EXPECT_EQ(14, r.status) TH_LOG("khyp run's status after a guest panic");
-	EXPECT_NE(NULL, strstr(r.err, "khyp: guest panicked"));
-	if (_metadata->passed == 0 || getenv("KHYP_LINUX_VERBOSE"))
-		dump_log(r.log);
-	fflush(stdout);
-	free(r.log);
-	free(r.err);
-	kh_vm_free(p.b);
-	close(p.b_efd);
-	rmdir(PR_CG_A);
-	rmdir(PR_CG_B);
 }
 
 TEST_HARNESS_MAIN

@@ -162,6 +162,12 @@ static void mem_e820_4g(struct tctx *t)
 	e820_for(t, 4 * GiB);
 }
 
+/* linux_boot_test's later boots: 2 GiB below the hole, 3 from 4 GiB */
+static void mem_e820_5g(struct tctx *t)
+{
+	e820_for(t, 5 * GiB);
+}
+
 static void mem_e820_below_hole(struct tctx *t)
 {
 	e820_for(t, 0xb0000000 - 0x1000);	/* the most without a split */
@@ -230,6 +236,7 @@ const struct tcase mem_cases[] = {
 	{ "mem_split_q35", mem_split_q35 },
 	{ "mem_guest_ptr", mem_guest_ptr },
 	{ "mem_e820_4g", mem_e820_4g },
+	{ "mem_e820_5g", mem_e820_5g },
 	{ "mem_e820_below_hole", mem_e820_below_hole },
 	{ "mem_e820_q35_split", mem_e820_q35_split },
 	{ "mem_multiboot_mmap", mem_multiboot_mmap },

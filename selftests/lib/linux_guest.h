@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Debian's kernel under `khyp run`, for linux_boot_test and
+ * linux_pressure_test (lib/linux_guest.c): where the launcher, the
+ * kernel and the initramfs are ($KHYP_TOOL, $KHYP_LINUX_KERNEL,
+ * $KHYP_LINUX_INITRD; linux_boot_test.c's comment), one boot to its end
+ * (launch()), and /init's markers in its console log
+ * (scripts/linux-guest-init).  The macros need kselftest_harness.h
+ * included first.
+ */
+#ifndef SELFTEST_LINUX_GUEST_H
+#define SELFTEST_LINUX_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define GUEST_MEM_MB		256	/* -m, unless a boot_plan says */
+#define BOOT_TIMEOUT_S		600	/* khyp run --timeout, per boot */
+#define SERIAL_MAX		(1 << 20)
+
+struct __test_metadata;
+
+/* What one khyp run printed and how it ended. */
+struct boot_run {
+	char *log;		/* the serial console */
+	char *err;		/* khyp run's stdout and stderr */
+	int status;
+	double wall;
+	char why[256];		/* launch(): why it returned false */
+	bool typed;		/* all of boot_plan.type went to the shell */
+};
+
+/*
+ * What a boot adds to the plain one: more khyp run options, kernel
+ * options after kcmdline (/init takes the last khyp.run), and checks of
+ * its own once khyp run has exited.
+ */
+struct boot_plan {
+	const char *name;		/* the boot's console log: NAME.log */
+	const char *args[8];		/* NULL-terminated */
+	char cmdline[256];
+	void (*after)(struct __test_metadata *_metadata,
+		      const struct boot_run *r, void *priv);
+	void *priv;
+	int mem_mb;			/* -m, if not GUEST_MEM_MB */
+	const char *cgroup;		/* khyp run runs in it, if not NULL */
+	/*
+	 * A thread of the test's while khyp run runs, given the console
+	 * file's path: it must return once *stop is set (khyp run ended).
+	 */
+	void (*during)(const char *serial, const int *stop, void *priv);
+	/*
+	 * What to type at /init's shell (khyp.shell=1), as pairs of
+	 * strings, NULL-terminated: wait until the first shows on the
+	 * console (after what the last wait found), type the second.
+	 * --serial stdio, the console from khyp run's stdout, its stdin a
+	 * pipe, as a terminal would be.
+	 */
+	const char *const *type;
+};
+
+/* The launcher, the kernel, the initramfs: false if not readable. */
+bool find_tool(char *buf);
+bool find_kernel(char *buf);
+bool find_initrd(char *buf);
+
+/* The whole of @path, NUL-terminated, at most SERIAL_MAX - 1 bytes. */
+char *slurp(const char *path);
+/*
+ * The value of the first marker "KHYP-@name=value" in @log (the line's
+ * rest, without the CR the console adds), or NULL; as a number, or -1.
+ */
+const char *marker(const char *log, const char *name, char *val,
+		   size_t len);
+long marker_long(const char *log, const char *name);
+/* Print the console log (the interesting end of it) into the TAP output. */
+void dump_log(const char *log);
+/* Write @s to the file @path: true if all of it went. */
+bool write_file(const char *path, const char *s);
+/* "name N" in s, after prefix: N, or -1. */
+long long after(const char *s, const char *prefix, const char *name);
+double now_s(void);
+
+/* The running khyp run's pid (for `khyp balloon PID`), or 0. */
+extern pid_t khyp_run_pid;
+/*
+ * Run khyp (in the cgroup v2 directory @cgroup, if not NULL: 127 if it
+ * cannot join it) and wait for it: its exit status, 128 + signal, or -1.
+ */
+int run_khyp_in(char *const argv[], const char *errfile, const char *cgroup);
+int run_khyp(char *const argv[], const char *errfile);
+/*
+ * khyp run with @cpus vCPUs and @plan's additions, to its end: false,
+ * with r->why, if the test cannot go on (/init's shell did not run).
+ * LAUNCH() fails the test then.
+ */
+bool launch(const char *tool, const char *kernel, const char *initrd,
+	    int cpus, const struct boot_plan *plan, struct boot_run *r);
+#define LAUNCH(tool, kernel, initrd, cpus, plan, r)			\
+	ASSERT_TRUE(launch(tool, kernel, initrd, cpus, plan, r))	\
+		TH_LOG("%s", (r)->why)
+
+/* The fixture of every boot: the launcher, the kernel, the initramfs. */
+#define LINUX_GUEST_FIXTURE()						\
+FIXTURE(guest) {							\
+	char tool[PATH_MAX];						\
+	char kernel[PATH_MAX];						\
+	char initrd[PATH_MAX];						\
+};									\
+									\
+FIXTURE_SETUP(guest)							\
+{									\
+	NEED_DEV();							\
+	ASSERT_TRUE(find_tool(self->tool))				\
+		TH_LOG("no khyp binary (%s); set KHYP_TOOL", self->tool); \
+	ASSERT_TRUE(find_kernel(self->kernel))				\
+		TH_LOG("cannot read the kernel %s: set KHYP_LINUX_KERNEL", \
+		       self->kernel);					\
+	ASSERT_TRUE(find_initrd(self->initrd))				\
+		TH_LOG("cannot read the initramfs %s: run scripts/mkinitramfs-linux.sh, or set KHYP_LINUX_INITRD", \
+		       self->initrd);					\
+}									\
+									\
+FIXTURE_TEARDOWN(guest)							\
+{									\
+}
+
+/*
+ * KHYP_LINUX_ONE_BOOT=1: only debian_kernel_boots_to_busybox's boots run
+ * (scripts/test.sh's vmx-bochs; scripts/expected-skips).
+ */
+#define SKIP_UNLESS_ALL_BOOTS() do {					\
+	const char *one = getenv("KHYP_LINUX_ONE_BOOT");		\
+									\
+	if (one && !strcmp(one, "1"))					\
+		SKIP(return, "KHYP_LINUX_ONE_BOOT=1: one boot in this machine"); \
+} while (0)
+
+#endif
