@@ -42,8 +42,12 @@
  * KHYP_GFUZZ_SEED replays a run (default: the time, printed); the
  * choices are the seed's, the timer's moments are not.  KHYP_GFUZZ_CASE
  * runs one case's seed (printed with any failure) alone in fresh VMs,
- * each mode and irqchip choice still its own.
+ * each mode and irqchip choice still its own.  KHYP_GFUZZ_LOG=FILE
+ * writes each case's number and seed to FILE before it runs (for a
+ * machine that stops: on virtme-ng's 9p root the last line is on the
+ * host already).
  */
+#include <fcntl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -892,6 +896,7 @@ static uint64_t cur_seed;
 static volatile double run_started;	/* 0: not in KHYP_RUN */
 static volatile pid_t vcpu_tid;
 static volatile bool done;
+static int log_fd = -1;			/* KHYP_GFUZZ_LOG */
 
 static double now(void)
 {
@@ -1376,6 +1381,10 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 			max_cases = 20;
 	}
 
+	env = getenv("KHYP_GFUZZ_LOG");
+	if (env)
+		log_fd = open(env, O_WRONLY | O_CREAT | O_TRUNC | O_SYNC, 0644);
+
 	refcnt_before = module_refcnt();
 	ASSERT_LE(0, refcnt_before) TH_LOG("khyp.ko is not loaded");
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
@@ -1394,6 +1403,9 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 	for (i = 0; i < max_cases && now() < start + seconds; i++) {
 		cur_case = i;
 		cur_seed = one ? one : mix(seed + i);
+		if (log_fd >= 0)
+			dprintf(log_fd, "case %lu seed %#llx\n", i,
+				(unsigned long long)cur_seed);
 		/* a fresh VM now and then, from the case's own seed */
 		if (!f || f->cases >= VM_CASES || one) {
 			if (f) {
@@ -1416,6 +1428,8 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 		free(f);
 	}
 	done = true;
+	if (log_fd >= 0)
+		close(log_fd);
 	pthread_join(wd, NULL);
 	timer_delete(timer);
 
