@@ -1284,10 +1284,13 @@ static void run_case(struct fuzz_vm *f, timer_t timer)
 	if (ioctl(f->vcpu->fd, KHYP_GET_SREGS, &s))
 		bad("KHYP_GET_SREGS after the case: %s", strerror(errno));
 	else if (!shutdown && ioctl(f->vcpu->fd, KHYP_SET_SREGS, &s))
-		bad("KHYP_SET_SREGS of what GET_SREGS gave: %s (cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%u%u)",
+		bad("KHYP_SET_SREGS of what GET_SREGS gave: %s (cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%u%u; the case's last exit %u/%u)",
 		    strerror(errno), (unsigned long long)s.cr0,
 		    (unsigned long long)s.cr3, (unsigned long long)s.cr4,
-		    (unsigned long long)s.efer, s.cs.selector, s.cs.l, s.cs.db);
+		    (unsigned long long)s.efer, s.cs.selector, s.cs.l, s.cs.db,
+		    f->vcpu->run->exit_reason,
+		    f->vcpu->run->exit_reason == KHYP_EXIT_INTERNAL_ERROR ?
+		    f->vcpu->run->internal.suberror : 0);
 	st.cases++;
 	f->cases++;
 }
