@@ -5,7 +5,8 @@
  * through at once when lowered; the TPR written through the page or the
  * x2APIC MSR is what CR8 reads, and back; KHYP_GET/SET_SREGS agree; CR8
  * without an irqchip is the backend's as before; MOV to CR8 while an
- * interrupt window is open, with and without an irqchip), IA32_APIC_BASE moving
+ * interrupt window is open, with and without an irqchip; a fetch from
+ * the xAPIC page), IA32_APIC_BASE moving
  * the xAPIC page mid-run, the APIC disabled and enabled again through
  * the MSR (its registers reset, a level-triggered vector it held EOI'd to
  * the IOAPIC), ESR on an illegal vector, and the software disable of SVR
@@ -354,6 +355,34 @@ TEST(cr8_in_interrupt_window_without_irqchip)
 	EXPECT_EQ(3, sregs.cr8);
 	ASSERT_SYNC(vcpu, 2);
 	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * An instruction fetch from the xAPIC page, after a data access mapped
+ * it (on VMX, the APIC-access page): an internal error, as any fetch
+ * from MMIO, and the host goes on.  Bochs' VMX stopped the whole machine
+ * when the page was executable (docs/reliability.md, the guest-surface
+ * fuzzer's finding 5).
+ */
+static void guest_fetch_apic(void)
+{
+	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVR), LVR_VALUE);
+	((void (*)(void))(APIC_BASE_GPA + R_LVR))();
+	GUEST_SYNC(1);		/* not reached */
+}
+
+TEST(fetch_from_the_apic_page)
+{
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vcpu = one_vcpu(&vm, guest_fetch_apic, true);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_EXIT(vcpu, KHYP_EXIT_INTERNAL_ERROR);
+	EXPECT_EQ(KHYP_INTERNAL_EMULATION, vcpu->run->internal.suberror);
+	EXPECT_EQ(APIC_BASE_GPA + R_LVR, vcpu->run->internal.data[0]);
 	kh_vm_free(vm);
 }
 
