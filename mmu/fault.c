@@ -114,8 +114,8 @@ int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch,
 		/* No slot appeared meanwhile (inval_seq): not RAM still. */
 		mutex_lock(&vm->pt.lock);
 		if (READ_ONCE(vm->mem.inval_seq) == seq)
-			r = khyp_pgtable_map(&vm->pt, gpa & PAGE_MASK, apic_pa,
-					     true);
+			r = khyp_pgtable_map_noexec(&vm->pt, gpa & PAGE_MASK,
+						    apic_pa);
 		mutex_unlock(&vm->pt.lock);
 		return r ? r : 1;
 	}

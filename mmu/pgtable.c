@@ -279,6 +279,35 @@ int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 }
 
 /**
+ * khyp_pgtable_map_noexec() - map one 4 KiB page that is not RAM, for data
+ * @pt:		the VM's tables
+ * @gpa:	guest-physical address, page aligned, below KHYP_MAX_GPA
+ * @pa:		host-physical address of the page
+ *
+ * For the APIC-access page (core/run.c): readable and writable, never
+ * executable, so that an instruction fetch there is a second-level
+ * fault, as from any MMIO, and never reaches the page itself.  A CPU
+ * makes such a fetch an APIC-access exit, but Bochs' VMX stops the whole
+ * machine ("prefetch: getHostMemAddr vetoed direct read",
+ * docs/reliability.md, the guest-surface fuzzer's finding 5).  The
+ * caller holds @pt->lock; nothing else can map @gpa (it is not RAM).
+ * Returns 0 or -ENOMEM.
+ */
+int khyp_pgtable_map_noexec(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa)
+{
+	int level;
+	u64 *e;
+
+	e = pt_walk(pt, gpa, 1, &level);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	if (WARN_ON_ONCE(level != 1))
+		return 0;
+	WRITE_ONCE(*e, pt->fmt->leaf(pa, true) & ~pt->fmt->exec);
+	return 0;
+}
+
+/**
  * khyp_pgtable_map_huge() - map 2 MiB of guest memory with one leaf
  * @pt:		the VM's tables
  * @gpa:	guest-physical address, 2 MiB aligned, below KHYP_MAX_GPA

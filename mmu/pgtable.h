@@ -101,6 +101,7 @@ phys_addr_t khyp_pgtable_root(const struct khyp_pgtable *pt);
 unsigned int khyp_pgtable_levels(const struct khyp_pgtable *pt);
 int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 		     bool writable);
+int khyp_pgtable_map_noexec(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa);
 int khyp_pgtable_map_huge(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
 			  bool writable);
 int khyp_pgtable_split_exec(struct khyp_pgtable *pt, u64 gpa);

@@ -19,7 +19,9 @@
 # Environment: KHYP_KO (path of khyp.ko), KHYP_EXPECT (what the machine's
 # CPU offers, checked by the tests), KHYP_DMESG (a file for the whole
 # kernel log from the marker on), KHYP_KMEMLEAK=1 (the debug kernel: scan
-# for leaks after the tests).
+# for leaks after the tests).  With KHYP_DMESG (virtme-ng: the host's
+# tree), guest_fuzz_test writes each case before it runs to
+# gfuzz-cases.log beside it: a machine that stops leaves its last case.
 
 machine=$1
 report=$2
@@ -91,6 +93,8 @@ kmemleak_khyp() {	# range [objects already reported]
 
 run() {
 	local marker="khyp-test: $machine: loading khyp.ko" loaded= range= leaks=
+	[ -n "${KHYP_DMESG:-}" ] &&
+		export KHYP_GFUZZ_LOG="${KHYP_GFUZZ_LOG:-${KHYP_DMESG%/*}/gfuzz-cases.log}"
 	echo "KHYP-BEGIN $machine $(uname -r)"
 	# What the host kernel says about the CPU's speculative-execution
 	# bugs: which of khyp's mitigations apply here (docs/security.md).

@@ -109,6 +109,11 @@ judge() {	# name report console expected-binaries expect
 	[ "$passes" -gt 0 ] || fail_machine "$name" "no test passed in this machine"
 	if ! grep -q "^KHYP-END" "$report"; then
 		fail_machine "$name" "no end marker (timeout or crash); see $console"
+		# An emulator that stopped itself says why in its own log
+		# (QEMU on the console, Bochs in bochs.log).
+		grep -ash -m3 '>>PANIC<<\|^Bail out!\|qemu: fatal:' \
+			"$console" "${console%/*}/bochs.log" 2>/dev/null |
+			sed "s/^/$name: emulator: /"
 	fi
 	# kmemleak's reports that involve khyp (the debug kernel's machine).
 	if sed -n '/^KHYP-KMEMLEAK-BEGIN/,/^KHYP-KMEMLEAK-END/p' "$report" |

@@ -60,10 +60,10 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # ioctl_fuzz_test and guest_fuzz_test too: the fuzzers' guests
 # triple-fault, and Bochs' SVM resets the whole machine on a guest triple
 # fault (docs/emulators.md).  guest_fuzz_test runs in no machine of the
-# suite for now: on the merged tree of session 12 it stopped svm-qemu's
-# and vmx-bochs's whole machines (docs/reliability.md, the guest-surface
-# fuzzer's finding 2, open); `make guest-fuzz` runs it alone, for
-# gfuzz_seconds (default 20) of the machine's clock or longer.
+# suite for now: its guests stopped svm-qemu's and vmx-bochs's whole
+# machines (docs/reliability.md, the guest-surface fuzzer's findings 2
+# to 6; 6, QEMU's null TR, is open); `make guest-fuzz` runs it alone,
+# for gfuzz_seconds (default 20) of the machine's clock or longer.
 # The fuzzer runs last in svm-qemu and vmx-bochs (100,000 calls: ~20 s
 # and ~40 s of their clocks; a machine's fuzz_calls=N would change it).
 # svm-qemu-linux boots Debian's kernel under `khyp run` to a busybox

@@ -42,8 +42,12 @@
  * KHYP_GFUZZ_SEED replays a run (default: the time, printed); the
  * choices are the seed's, the timer's moments are not.  KHYP_GFUZZ_CASE
  * runs one case's seed (printed with any failure) alone in fresh VMs,
- * each mode and irqchip choice still its own.
+ * each mode and irqchip choice still its own.  KHYP_GFUZZ_LOG=FILE
+ * writes each case's number and seed to FILE before it runs (for a
+ * machine that stops: on virtme-ng's 9p root the last line is on the
+ * host already).
  */
+#include <fcntl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -883,7 +887,9 @@ struct fuzz_vm {
 static struct {
 	unsigned long cases, runs, exits[KHYP_EXIT_INTR + 1], internal[6];
 	unsigned long shutdowns, injected, vms, modes[3], signals, immediate;
+	unsigned long impossible;
 } st;
+static bool svm;	/* the machine's backend: QEMU's SVM, see impossible() */
 
 static char failure[512];
 static atomic_ulong nr_bad;
@@ -892,6 +898,7 @@ static uint64_t cur_seed;
 static volatile double run_started;	/* 0: not in KHYP_RUN */
 static volatile pid_t vcpu_tid;
 static volatile bool done;
+static int log_fd = -1;			/* KHYP_GFUZZ_LOG */
 
 static double now(void)
 {
@@ -1203,6 +1210,25 @@ static bool judge_exit(struct fuzz_vm *f, int mode, bool *window)
 	}
 }
 
+/*
+ * A state no processor can be in: MOV to CR0 faults (#GP) before it
+ * makes one.  QEMU's does not (target/i386 helper_write_crN takes CR0
+ * as written: PG without PE, NW without CD), and CR0 writes do not exit
+ * under nested paging, so in svm-qemu a guest reaches such states and
+ * KHYP_SET_SREGS rightly refuses them (docs/reliability.md, the
+ * fuzzer's finding 4).  Counted there, not failed; on VMX (Bochs) a
+ * refusal is a failure whatever the state.
+ */
+static bool impossible(const struct khyp_sregs *s)
+{
+	bool pg = s->cr0 & KH_CR0_PG, lma = s->efer & 0x400;
+
+	return (pg && !(s->cr0 & KH_CR0_PE)) ||
+	       ((s->cr0 & (1UL << 29)) && !(s->cr0 & (1UL << 30))) ||
+	       lma != (pg && (s->efer & 0x100)) ||
+	       (lma && !(s->cr4 & KH_CR4_PAE));
+}
+
 static void on_alarm(int sig)
 {
 }
@@ -1278,11 +1304,22 @@ static void run_case(struct fuzz_vm *f, timer_t timer)
 		    strerror(errno), (unsigned long long)r.rflags);
 	if (ioctl(f->vcpu->fd, KHYP_GET_SREGS, &s))
 		bad("KHYP_GET_SREGS after the case: %s", strerror(errno));
-	else if (!shutdown && ioctl(f->vcpu->fd, KHYP_SET_SREGS, &s))
-		bad("KHYP_SET_SREGS of what GET_SREGS gave: %s (cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%u%u)",
+	else if (!shutdown && ioctl(f->vcpu->fd, KHYP_SET_SREGS, &s) &&
+		 svm && errno == EINVAL && impossible(&s)) {
+		if (!st.impossible++)
+			printf("# case %lu seed %#llx: the emulator let the guest reach cr0 %#llx cr4 %#llx efer %#llx (refused by KHYP_SET_SREGS; counted, not failed)\n",
+			       cur_case, (unsigned long long)cur_seed,
+			       (unsigned long long)s.cr0,
+			       (unsigned long long)s.cr4,
+			       (unsigned long long)s.efer);
+	} else if (!shutdown && ioctl(f->vcpu->fd, KHYP_SET_SREGS, &s))
+		bad("KHYP_SET_SREGS of what GET_SREGS gave: %s (cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%u%u; the case's last exit %u/%u)",
 		    strerror(errno), (unsigned long long)s.cr0,
 		    (unsigned long long)s.cr3, (unsigned long long)s.cr4,
-		    (unsigned long long)s.efer, s.cs.selector, s.cs.l, s.cs.db);
+		    (unsigned long long)s.efer, s.cs.selector, s.cs.l, s.cs.db,
+		    f->vcpu->run->exit_reason,
+		    f->vcpu->run->exit_reason == KHYP_EXIT_INTERNAL_ERROR ?
+		    f->vcpu->run->internal.suberror : 0);
 	st.cases++;
 	f->cases++;
 }
@@ -1376,6 +1413,12 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 			max_cases = 20;
 	}
 
+	env = getenv("KHYP_GFUZZ_LOG");
+	if (env)
+		log_fd = open(env, O_WRONLY | O_CREAT | O_TRUNC | O_SYNC, 0644);
+
+	svm = machine_expect("backend", buf, sizeof(buf)) &&
+	      !strcmp(buf, "svm");
 	refcnt_before = module_refcnt();
 	ASSERT_LE(0, refcnt_before) TH_LOG("khyp.ko is not loaded");
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
@@ -1394,6 +1437,9 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 	for (i = 0; i < max_cases && now() < start + seconds; i++) {
 		cur_case = i;
 		cur_seed = one ? one : mix(seed + i);
+		if (log_fd >= 0)
+			dprintf(log_fd, "case %lu seed %#llx\n", i,
+				(unsigned long long)cur_seed);
 		/* a fresh VM now and then, from the case's own seed */
 		if (!f || f->cases >= VM_CASES || one) {
 			if (f) {
@@ -1416,20 +1462,23 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 		free(f);
 	}
 	done = true;
+	if (log_fd >= 0)
+		close(log_fd);
 	pthread_join(wd, NULL);
 	timer_delete(timer);
 
 	TH_LOG("%lu cases (%lu real, %lu 32-bit, %lu 64-bit) in %lu VMs, %.1f s, %lu runs",
 	       st.cases, st.modes[0], st.modes[1], st.modes[2], st.vms,
 	       end - start, st.runs);
-	TH_LOG("exits: io %lu, mmio %lu, hlt %lu, shutdown %lu, hypercall %lu, window %lu, internal %lu (emulation %lu, unexpected %lu, invalid state %lu, string io %lu, delivery %lu), signal %lu; %lu events injected, %lu immediate exits",
+	TH_LOG("exits: io %lu, mmio %lu, hlt %lu, shutdown %lu, hypercall %lu, window %lu, internal %lu (emulation %lu, unexpected %lu, invalid state %lu, string io %lu, delivery %lu), signal %lu; %lu events injected, %lu immediate exits; %lu states no processor holds (the emulator's, not restored)",
 	       st.exits[KHYP_EXIT_IO], st.exits[KHYP_EXIT_MMIO],
 	       st.exits[KHYP_EXIT_HLT], st.exits[KHYP_EXIT_SHUTDOWN],
 	       st.exits[KHYP_EXIT_HYPERCALL],
 	       st.exits[KHYP_EXIT_IRQ_WINDOW_OPEN],
 	       st.exits[KHYP_EXIT_INTERNAL_ERROR], st.internal[1],
 	       st.internal[2], st.internal[3], st.internal[4], st.internal[5],
-	       st.exits[KHYP_EXIT_INTR], st.injected, st.immediate);
+	       st.exits[KHYP_EXIT_INTR], st.injected, st.immediate,
+	       st.impossible);
 	EXPECT_EQ(0, atomic_load(&nr_bad))
 		TH_LOG("%lu bad results, the first: %s", atomic_load(&nr_bad),
 		       failure);

@@ -464,7 +464,7 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
 	struct svm_asids *asids = this_cpu_ptr(&svm_asids);
-	bool nmi_window;
+	bool nmi_window, window;
 
 	/* EFER, CR0 or CR4 may have changed since the last entry. */
 	svm_sync_cr4(sv);
@@ -489,15 +489,23 @@ static void svm_prepare_entry(struct svm_vcpu *sv, struct khyp_vcpu *vcpu,
 	 * changes without an exit (V_INTR_MASKING), unless an interrupt
 	 * waits for it to go down.
 	 */
-	if (entry->tpr_sync) {
+	if (entry->tpr_sync)
 		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
 					entry->cr8;
-		svm_set_cr8_intercept(vmcb, entry->cr8_write_exit);
-	}
 	/* An NMI waits for an IRET to run: see svm_inject(). */
 	nmi_window = sv->nmi_pending && sv->at_iret &&
 		     !(s->rflags & X86_EFLAGS_IF);
-	svm_set_window(vmcb, entry->irq_window || nmi_window);
+	window = entry->irq_window || nmi_window;
+	svm_set_window(vmcb, window);
+	/*
+	 * While the window's V_IRQ is set, a MOV to CR8 exits too: QEMU's
+	 * MOV to CR8 then re-evaluates V_IRQ and calls cpu_interrupt()
+	 * without its global lock, an assertion that aborts the whole
+	 * machine (QEMU 6.2 to at least 7.2, target/i386 helper_write_crN;
+	 * guest_fuzz_test found it, docs/reliability.md).  The exit costs
+	 * a guest that writes CR8 with interrupts off and one pending.
+	 */
+	svm_set_cr8_intercept(vmcb, entry->cr8_write_exit || window);
 }
 
 /*

@@ -282,15 +282,26 @@ void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *p)
 	p->cpl = s->cpl;
 }
 
-/* KHYP_X_CR: only CR4 accesses are intercepted. */
+/*
+ * KHYP_X_CR: CR4 reads and writes, and CR8 writes while svm/run.c wants
+ * them (CR8 is V_TPR; with an irqchip the core gives it to the APIC).
+ */
 u64 svm_get_cr(struct khyp_vcpu *vcpu, int cr)
 {
-	return cr == 4 ? to_svm(vcpu)->cr4 : 0;
+	struct svm_vcpu *sv = to_svm(vcpu);
+
+	if (cr == 8)
+		return sv->vmcb->control.int_ctl & V_TPR_MASK;
+	return cr == 4 ? sv->cr4 : 0;
 }
 
 bool svm_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
 {
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
 	if (cr == 4)
 		svm_set_cr4(vcpu, val);
+	else if (cr == 8)
+		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) | (val & V_TPR_MASK);
 	return true;
 }

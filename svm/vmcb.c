@@ -15,8 +15,9 @@
  * (core/run.c): their delivery can raise them again forever without an
  * interrupt window (CVE-2015-5307, CVE-2015-8104).  CR4 reads and writes
  * exit so that the real CR4.MCE stays set and the guest gets only the
- * bits of core/cr4.c.  With nested paging, no other CR and no page-fault
- * intercepts are needed.
+ * bits of core/cr4.c.  CR8 writes exit while the TPR holds an interrupt
+ * back and while an interrupt window is asked for (svm/run.c).  With
+ * nested paging, no other CR and no page-fault intercepts are needed.
  *
  * The save area holds the guest's segments, control registers, EFER, PAT
  * and the MSRs VMLOAD/VMSAVE switch; state.c converts it to and from the
