@@ -39,8 +39,9 @@
  *
  * Bounds: KHYP_GFUZZ_SECONDS (default: the machine's gfuzz_seconds in
  * scripts/test.sh, else 20), KHYP_GFUZZ_CASES (default 1000000).
- * KHYP_GFUZZ_SEED replays a run (default: the time, printed); the
- * choices are the seed's, the timer's moments are not.  KHYP_GFUZZ_CASE
+ * KHYP_GFUZZ_SEED replays a run (default: the machine's gfuzz_seed in
+ * scripts/test.sh, else the time; printed); the choices are the seed's,
+ * the timer's moments are not.  KHYP_GFUZZ_CASE
  * runs one case's seed (printed with any failure) alone in fresh VMs,
  * each mode and irqchip choice still its own.  KHYP_GFUZZ_LOG=FILE
  * writes each case's number and seed to FILE before it runs (for a
@@ -1405,6 +1406,8 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 	env = getenv("KHYP_GFUZZ_CASES");
 	max_cases = env ? strtoul(env, NULL, 0) : 1000000;
 	env = getenv("KHYP_GFUZZ_SEED");
+	if (!env)
+		env = machine_expect("gfuzz_seed", buf, sizeof(buf));
 	seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
 	env = getenv("KHYP_GFUZZ_CASE");
 	if (env) {
