@@ -69,9 +69,9 @@ FIXTURE_TEARDOWN(hp)
 
 	/* Whatever happened, CPU 1 back and the module loaded. */
 	if (!access(CPU1_ONLINE, W_OK))
-		write_file(CPU1_ONLINE, "1");
+		kh_write_file(CPU1_ONLINE, "1");
 	if (!access("/sys/power/pm_test", W_OK))
-		write_file("/sys/power/pm_test", "none");
+		kh_write_file("/sys/power/pm_test", "none");
 	khyp_module_ensure(true);
 	if (self->kmsg >= 0) {
 		EXPECT_FALSE(kmsg_report(self->kmsg, line, sizeof(line)))
@@ -166,7 +166,7 @@ HP_TEST(cpu_offline_online_while_running)
 	EXPECT_WORKERS_ALIVE(w, 2);
 
 	for (round = 1; round <= ROUNDS; round++) {
-		ASSERT_EQ(0, write_file(CPU1_ONLINE, "0"))
+		ASSERT_EQ(0, kh_write_file(CPU1_ONLINE, "0"))
 			TH_LOG("round %d: CPU 1 offline: %s", round,
 			       strerror(errno));
 		for (i = 0; i < 2; i++)
@@ -180,7 +180,7 @@ HP_TEST(cpu_offline_online_while_running)
 			EXPECT_EQ(0, tid_cpu(w[i].tid));
 		}
 
-		ASSERT_EQ(0, write_file(CPU1_ONLINE, "1"))
+		ASSERT_EQ(0, kh_write_file(CPU1_ONLINE, "1"))
 			TH_LOG("round %d: CPU 1 online: %s", round,
 			       strerror(errno));
 		for (i = 0; i < 2; i++) {
@@ -241,7 +241,7 @@ HP_TEST(syscore_suspend_resume_while_running)
 	if (!file_has("/sys/power/state", "mem"))
 		SKIP(return, "/sys/power/state has no \"mem\": the machine offers no suspend to RAM, and suspend to idle never reaches syscore");
 	/* pm_test waits 5 s at its level unless told otherwise. */
-	write_file("/sys/module/suspend/parameters/pm_test_delay", "0");
+	kh_write_file("/sys/module/suspend/parameters/pm_test_delay", "0");
 
 	vm = kh_vm_create(0);
 	for (i = 0; i < 2; i++) {
@@ -254,9 +254,9 @@ HP_TEST(syscore_suspend_resume_while_running)
 
 	for (k = 1; k <= SUSPENDS; k++) {
 		kfd = kmsg_open();
-		ASSERT_EQ(0, write_file("/sys/power/pm_test", "core"));
-		r = write_file("/sys/power/state", "mem");
-		write_file("/sys/power/pm_test", "none");
+		ASSERT_EQ(0, kh_write_file("/sys/power/pm_test", "core"));
+		r = kh_write_file("/sys/power/state", "mem");
+		kh_write_file("/sys/power/pm_test", "none");
 		ASSERT_EQ(0, r) TH_LOG("suspend %d: %s", k, strerror(-r));
 		if (kfd >= 0) {
 			if (kmsg_find(kfd, "suspend debug: Waiting", line,

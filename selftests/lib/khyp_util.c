@@ -347,7 +347,7 @@ bool kmsg_report(int fd, char *line, size_t len)
 	return false;
 }
 
-int write_file(const char *path, const char *val)
+int kh_write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
 

@@ -71,7 +71,7 @@ long host_vmstat(const char *key);
  */
 bool kmsg_report(int fd, char *line, size_t len);
 /* Write @val to the file @path: 0, or a negative errno. */
-int write_file(const char *path, const char *val);
+int kh_write_file(const char *path, const char *val);
 
 /* Write 2 to /proc/sys/vm/drop_caches: the kernel calls every shrinker. */
 void kh_drop_slab_caches(void);
