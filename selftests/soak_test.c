@@ -3,7 +3,7 @@
  * Soak: 4 VMs of 2 vCPUs each run the worker guest of lib/khyp_worker.h
  * (counting rounds, a 64 KiB pattern written and checked each round, a
  * CPUID and an I/O exit each round; vCPU 0 of each VM also runs the
- * balloon protocol over a 24 MiB heap whose every page it checks) for
+ * balloon protocol over a 32 MiB heap whose every page it checks) for
  * KHYP_SOAK_SECONDS (else the machine's soak_seconds, else 15) of the
  * machine's clock, while
  *  - a memory hog (host_hog(), a child process) grows past the host's
@@ -39,9 +39,9 @@
 
 #define VMS		4
 #define VCPUS		2
-#define HEAP_SIZE	(24UL << 20)
+#define HEAP_SIZE	(32UL << 20)
 #define VM_MEM		(KH_WORKER_HEAP + HEAP_SIZE)
-#define HOG_OVER_KIB	(32 * 1024)	/* past MemAvailable */
+#define HOG_OVER_KIB	(16 * 1024)	/* past MemAvailable */
 
 FIXTURE(soak) {
 	int unused;
@@ -136,9 +136,9 @@ TEST_F_TIMEOUT(soak, four_vms_two_vcpus_under_pressure, 3600)
 
 	NEED_DEV();
 	m.ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	kfd = kmsg_open();
 	snap(&a);
 	oom0 = host_vmstat("oom_kill");
-	kfd = kmsg_open();
 
 	for (v = 0; v < VMS; v++) {
 		vm[v] = kh_vm_create(VM_MEM);

@@ -34,7 +34,7 @@ KH_GUEST_INLINE uint64_t kh_worker_hc(uint64_t nr, uint64_t a0, uint64_t a1)
 
 static void kh_worker_balloon_step(uint64_t end)
 {
-	uint64_t t, n, i, r, gpa, max = (end - KH_WORKER_HEAP) / PAGE / 2;
+	uint64_t t, n, i, r, gpa, max = (end - KH_WORKER_HEAP) / PAGE * 3 / 4;
 
 	t = kh_worker_hc(KHYP_HC_BALLOON_TARGET, 0, 0);
 	if (t > max)

@@ -9,7 +9,7 @@
  * runs the balloon protocol (uapi/linux/khyp_balloon.h) in every round:
  * its heap [KH_WORKER_HEAP, heap_end) holds a pattern in the first word
  * of every page, it inflates from the top down towards the target (at
- * most half the heap), deflates, checks that a page back from the
+ * most 3/4 of the heap), deflates, checks that a page back from the
  * balloon reads zero, and checks every page outside the balloon.
  *
  * The host side runs each vCPU in a thread and checks that the rounds
