@@ -144,8 +144,11 @@ void kh_worker_start(struct kh_worker *w, struct kh_vcpu *vcpu,
 {
 	memset(w, 0, sizeof(*w));
 	w->vcpu = vcpu;
-	if (vcpu->id >= KH_WORKER_MAX_VCPUS)
+	if (vcpu->id >= KH_WORKER_MAX_VCPUS) {
 		snprintf(w->msg, sizeof(w->msg), "vCPU %u: no area", vcpu->id);
+		w->done = -1;
+		return;
+	}
 	kh_vcpu_setup_long_mode(vcpu, (void (*)(void))kh_guest_worker);
 	kh_vcpu_set_args(vcpu, vcpu->id, heap_end);
 	if (pthread_create(&w->thread, NULL, kh_worker_thread, w)) {
