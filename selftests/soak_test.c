@@ -6,8 +6,9 @@
  * balloon protocol over a 32 MiB heap whose every page it checks) for
  * KHYP_SOAK_SECONDS (else the machine's soak_seconds, else 15) of the
  * machine's clock, while
- *  - a memory hog (host_hog(), a child process) grows past the host's
- *    available memory, holds 2 s and exits, again and again: reclaim
+ *  - a memory hog (host_hog(), a child process) grows 16 MiB past the
+ *    host's available memory before the first hog, holds 2 s and exits,
+ *    again and again, each the same size: reclaim
  *    calls khyp's shrinker, the balloons inflate, and deflate when the
  *    hog is gone;
  *  - every ~100 ms each vCPU thread gets a new CPU affinity (CPU 0, CPU 1
