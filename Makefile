@@ -15,6 +15,9 @@
 #   make guest-fuzz      the guest-surface fuzzer alone, longer: MACHINE
 #                        (svm-qemu; vmx-bochs for VMX), FUZZ_SECONDS (600),
 #                        SEED (the time), CASE (one case's seed alone)
+#   make soak            4 VMs x 2 vCPUs under a memory hog, vCPU threads
+#                        moving between CPUs (selftests/soak_test.c): MACHINE
+#                        (svm-qemu-smp2), SOAK_SECONDS (600)
 #   make bench           khyp against KVM in each emulated machine (root;
 #                        docs/performance.md); bench/khyp-bench alone: make khyp-bench
 #   make install         khyp.ko (kbuild's modules_install, or DKMS with
@@ -38,7 +41,7 @@ SRCS := $(wildcard core/*.[ch] vmx/*.[ch] svm/*.[ch] mmu/*.[ch] irq/*.[ch] \
 .PHONY: version check-kdir dkms-build install install-module install-files uninstall dkms-source \
 	uninstall-module uninstall-files
 .PHONY: all module selftests tool guests khyp-bench check sparse checkpatch test demo \
-	bench fuzz guest-fuzz clean
+	bench fuzz guest-fuzz soak clean
 
 all: module selftests tool guests khyp-bench
 
@@ -89,6 +92,12 @@ guest-fuzz:
 	MACHINE_TIMEOUT=$$(( $(FUZZ_SECONDS) + 300 )) \
 	MACHINE_ENV="KHYP_GFUZZ_SECONDS=$(FUZZ_SECONDS)$(if $(SEED), KHYP_GFUZZ_SEED=$(SEED))$(if $(CASE), KHYP_GFUZZ_CASE=$(CASE))" \
 		scripts/test.sh --no-deps --no-check --machine $(or $(MACHINE),svm-qemu) --test guest_fuzz_test
+
+SOAK_SECONDS ?= 600
+soak:
+	MACHINE_TIMEOUT=$$(( $(SOAK_SECONDS) + 300 )) \
+	MACHINE_ENV="KHYP_SOAK_SECONDS=$(SOAK_SECONDS)" \
+		scripts/test.sh --no-deps --no-check --machine $(or $(MACHINE),svm-qemu-smp2) --test soak_test
 
 demo: tool guests
 	scripts/demo.sh

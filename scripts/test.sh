@@ -83,6 +83,14 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # was a machine of its own, vmx-bochs-linux, until session 13: one
 # Bochs start (~70 s) less.
 ONLY_NAMED=" linux_boot_test linux_pressure_test "
+# hotplug_test (CPU 1 offline and online, syscore suspend and resume,
+# rmmod refused while held) runs in both 2-CPU machines; soak_test
+# (4 VMs x 2 vCPUs under a memory hog, vCPU threads moving between CPUs)
+# runs soak_seconds=10 of svm-qemu-smp2's clock; `make soak` runs it
+# longer, in any machine (ANY_MACHINE: --machine and --test name it).
+# docs/reliability.md.  "all" does not include them (NOT_IN_ALL).
+NOT_IN_ALL=" hotplug_test soak_test "
+ANY_MACHINE=" soak_test hotplug_test "
 # lifetime_test makes 1,000 VMs in every machine and SIGKILLs 60 VMMs
 # of each kind, 30 in Bochs (lifetime_kills; docs/reliability.md).
 # svm-qemu-debug boots the debug kernel of scripts/debug-kernel.sh (KASAN,
@@ -98,8 +106,8 @@ MACHINES=(
 "vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913"
 "svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0,lifetime_kills=30"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
-"svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
-"vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
+"svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,soak_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,soak_seconds=10"
+"vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
 "svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test,linux_pressure_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
@@ -145,11 +153,17 @@ machine_tests() {	# name tests
 		[ -n "$only_machine" ] && [ -n "$only_test" ] && except=" "
 		tests=
 		for t in "${ALL_TESTS[@]}"; do
-			case " $except$ONLY_NAMED " in *" $t "*) ;; *) tests+="$t " ;; esac
+			case " $except$ONLY_NAMED$NOT_IN_ALL " in *" $t "*) ;; *) tests+="$t " ;; esac
 		done
 	fi
 	tests=${tests//,/ }
 	[ -n "$added" ] && tests="${tests% } ${added//+/ }"
+	if [ -n "$only_machine" ] && [ -n "$only_test" ]; then
+		for t in ${only_test//,/ }; do
+			[[ "$ANY_MACHINE" == *" $t "* && " $tests " != *" $t "* ]] &&
+				tests+=" $t"
+		done
+	fi
 	if [ -n "$only_test" ]; then	# one binary, or several: a,b
 		sel=
 		for t in ${only_test//,/ }; do

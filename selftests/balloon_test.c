@@ -622,52 +622,6 @@ static void *pressure_vcpu(void *arg)
 	return NULL;
 }
 
-static long mem_available_kib(void)
-{
-	char line[128];
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-/*
- * The hog: grow to @kib KiB, touching every page: 4 MiB steps while memory
- * is plentiful, then 1 MiB every 200 ms once less than 8 MiB is available
- * (the kernel is reclaiming then), giving the balloons time to answer; at
- * under 2 MiB it waits for them (up to 30 s: exit status 4 says in vain),
- * so that an emulated machine slower than the hog does not end in the OOM
- * killer.
- */
-static void hog(long kib)
-{
-	long done = 0, step;
-	int waited;
-	char *p;
-
-	while (done < kib) {
-		for (waited = 0; mem_available_kib() < 2 * 1024; waited++) {
-			if (waited == 300)
-				_exit(4);
-			usleep(100000);
-		}
-		step = mem_available_kib() < 8 * 1024 ? 1 : 4;
-		p = malloc(step * MiB);
-		if (!p)
-			_exit(3);
-		memset(p, 0x5a, step * MiB);
-		done += step * 1024;
-		usleep(step == 1 ? 200000 : 20000);
-	}
-	sleep(1);
-	_exit(0);
-}
-
 SLOW_TEST(host_pressure_two_vms)
 {
 	struct pressure_vm vms[2] = {
@@ -691,7 +645,7 @@ SLOW_TEST(host_pressure_two_vms)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		hog(mem_available_kib() + 48 * 1024);
+		host_hog(host_available_kib() + 48 * 1024, 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	TH_LOG("the hog ran %ld s", (long)(time(NULL) - start));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)

@@ -28,7 +28,6 @@
  * cycles, one 64-byte object per cycle 64 KiB; the slack is what an idle
  * machine's figures move by on their own (measured: docs/reliability.md).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -140,45 +139,15 @@ static long meminfo_kib(const char *key)
 	return v;
 }
 
-/* Entries of a directory whose names start with @prefix ("" for all). */
-static long dir_count(const char *path, const char *prefix)
-{
-	struct dirent *de;
-	long n = 0;
-	DIR *d = opendir(path);
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' &&
-		    !strncmp(de->d_name, prefix, strlen(prefix)))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static long module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/khyp/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 static void snap(struct lt_snap *s)
 {
 	kh_drop_slab_caches();
 	s->free_kib = host_free_kib();
 	s->sunreclaim_kib = meminfo_kib("SUnreclaim");
 	s->slab_kib = meminfo_kib("Slab");
-	s->fds = dir_count("/proc/self/fd", "");
-	s->refcnt = module_refcnt();
-	s->vms = dir_count("/sys/kernel/debug/khyp", "vm");
+	s->fds = kh_dir_count("/proc/self/fd", "");
+	s->refcnt = khyp_module_refcnt();
+	s->vms = kh_dir_count("/sys/kernel/debug/khyp", "vm");
 }
 
 /* Everything back within the bounds (counts exactly). */
@@ -534,12 +503,12 @@ LT_TEST(module_unloads_after_all)
 	 * but something still holds does not pin the module, and rmmod
 	 * would free the caches under it.  None may be left.
 	 */
-	EXPECT_EQ(0, dir_count("/sys/kernel/debug/khyp", "vm"))
+	EXPECT_EQ(0, kh_dir_count("/sys/kernel/debug/khyp", "vm"))
 		TH_LOG("VMs still in debugfs");
-	EXPECT_EQ(0, module_refcnt());
+	EXPECT_EQ(0, khyp_module_refcnt());
 	r = khyp_module_unload();
 	ASSERT_EQ(0, r) TH_LOG("rmmod khyp: %s (refcnt %ld)", strerror(-r),
-			       module_refcnt());
+			       khyp_module_refcnt());
 	EXPECT_FALSE(khyp_module_loaded());
 	r = khyp_module_load();
 	ASSERT_EQ(0, r) TH_LOG("load again: %s", strerror(-r));

@@ -242,3 +242,119 @@ long khyp_file_count(const char *path, const char *key)
 	fclose(f);
 	return found;
 }
+
+long host_available_kib(void)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+void host_hog(long kib, unsigned int hold_s)
+{
+	const long mib = 1024;	/* KiB */
+	long done = 0, step;
+	int waited;
+	char *p;
+
+	while (done < kib) {
+		for (waited = 0; host_available_kib() < 2 * mib; waited++) {
+			if (waited == 300)
+				_exit(4);
+			usleep(100000);
+		}
+		step = host_available_kib() < 8 * mib ? 1 : 4;
+		p = malloc(step << 20);
+		if (!p)
+			_exit(3);
+		memset(p, 0x5a, step << 20);
+		done += step * mib;
+		usleep(step == 1 ? 200000 : 20000);
+	}
+	sleep(hold_s);
+	_exit(0);
+}
+
+long kh_dir_count(const char *path, const char *prefix)
+{
+	struct dirent *de;
+	long n = 0;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' &&
+		    !strncmp(de->d_name, prefix, strlen(prefix)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+long khyp_module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/khyp/refcnt", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+long host_vmstat(const char *key)
+{
+	char name[64];
+	long n, found = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &n) == 2)
+		if (!strcmp(name, key))
+			found = n;
+	fclose(f);
+	return found;
+}
+
+bool kmsg_report(int fd, char *line, size_t len)
+{
+	static const char *const bad[] = {
+		"WARNING:", "BUG:", "Oops", "Call Trace",
+	};
+	char text[1024];
+	unsigned int i;
+
+	while (kmsg_find(fd, "", text, sizeof(text))) {
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			if (strstr(text, bad[i]))
+				break;
+		if (i < sizeof(bad) / sizeof(bad[0]) ||
+		    (!strncmp(text, "khyp: ", 6) && strstr(text, "cannot"))) {
+			snprintf(line, len, "%s", text);
+			return true;
+		}
+	}
+	return false;
+}
+
+int kh_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}

@@ -47,6 +47,32 @@ const char *machine_expect(const char *key, char *buf, size_t len);
  * per-CPU free lists (/proc/zoneinfo "count:"), which MemFree leaves out.
  */
 long host_free_kib(void);
+/* MemAvailable of /proc/meminfo, in KiB, or -1. */
+long host_available_kib(void);
+/*
+ * A memory hog, for a child process: grows to @kib KiB, touching every
+ * page: 4 MiB steps while memory is plentiful, then 1 MiB every 200 ms
+ * once less than 8 MiB is available (the kernel is reclaiming then),
+ * giving the balloons time to answer; at under 2 MiB it waits for them
+ * (up to 30 s: exit status 4 says in vain), so that an emulated machine
+ * slower than the hog does not end in the OOM killer.  Then holds it
+ * @hold_s seconds and exits 0 (3: malloc failed).
+ */
+void __attribute__((noreturn)) host_hog(long kib, unsigned int hold_s);
+/* Entries of a directory whose names start with @prefix ("" for all), or -1. */
+long kh_dir_count(const char *path, const char *prefix);
+/* /sys/module/khyp/refcnt, or -1. */
+long khyp_module_refcnt(void);
+/* A field of /proc/vmstat (e.g. "oom_kill"), or -1. */
+long host_vmstat(const char *key);
+/*
+ * A kernel report logged since kmsg_open(): the first line with WARNING:,
+ * BUG:, Oops, Call Trace or "khyp:" and "error" (copied to @line).
+ */
+bool kmsg_report(int fd, char *line, size_t len);
+/* Write @val to the file @path: 0, or a negative errno. */
+int kh_write_file(const char *path, const char *val);
+
 /* Write 2 to /proc/sys/vm/drop_caches: the kernel calls every shrinker. */
 void kh_drop_slab_caches(void);
 /* The newest VM in khyp's debugfs directory (VMs are numbered in creation
