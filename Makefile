@@ -90,7 +90,7 @@ fuzz:
 
 guest-fuzz:
 	MACHINE_TIMEOUT=$$(( $(FUZZ_SECONDS) + 300 )) \
-	MACHINE_ENV="KHYP_GFUZZ_SECONDS=$(FUZZ_SECONDS)$(if $(SEED), KHYP_GFUZZ_SEED=$(SEED))$(if $(CASE), KHYP_GFUZZ_CASE=$(CASE))" \
+	MACHINE_ENV="KHYP_GFUZZ_SECONDS=$(FUZZ_SECONDS) KHYP_GFUZZ_SEED=$(or $(SEED),$(shell date +%s))$(if $(CASE), KHYP_GFUZZ_CASE=$(CASE))" \
 		scripts/test.sh --no-deps --no-check --machine $(or $(MACHINE),svm-qemu) --test guest_fuzz_test
 
 SOAK_SECONDS ?= 600

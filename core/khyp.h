@@ -82,7 +82,9 @@ struct khyp_inj {
  *		then known too); else (CR4 and CR8 only) the core decodes
  *		the instruction.  Which accesses exit differs: SVM
  *		intercepts every CR4 read and write, and MOV to CR8 when
- *		entry->cr8_write_exit asks; VMX only MOV to CR0/CR4 that
+ *		entry->cr8_write_exit asks or while an interrupt or NMI
+ *		window (V_IRQ) is open, irqchip or not; VMX only MOV to
+ *		CR0/CR4 that
  *		changes a bit khyp owns, and every CR8 access.
  *		KHYP_X_DR uses it the same way for a debug register: VMX
  *		names the register, SVM leaves it to the core's decoder

@@ -291,6 +291,8 @@ int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
  * machine ("prefetch: getHostMemAddr vetoed direct read",
  * docs/reliability.md, the guest-surface fuzzer's finding 5).  The
  * caller holds @pt->lock; nothing else can map @gpa (it is not RAM).
+ * EPT only: NPT forbids execution with a bit that must be set (NX), not
+ * one cleared, and no SVM path maps an APIC-access page.
  * Returns 0 or -ENOMEM.
  */
 int khyp_pgtable_map_noexec(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa)

@@ -32,6 +32,7 @@ typedef uint32_t u32;
 typedef uint64_t u64;
 
 #define MB_BOOT_MAGIC	0x2badb002
+#define MBI_MEM		(1 << 0)
 #define MBI_CMDLINE	(1 << 2)
 #define MBI_MODS	(1 << 3)
 #define MBI_MMAP	(1 << 6)
@@ -272,14 +273,14 @@ u32 mbboot_main(u32 magic, const struct mb_info *mbi)
 	const struct elf64_hdr *eh;
 	const struct elf64_phdr *ph;
 	struct blob kern, initrd = { 0, 0 };
-	u64 lo = ~0ULL, hi = 0, free_at;
+	u64 lo = ~0ULL, hi = 0, free_at, ram_end;
 	int i;
 
 	if (magic != MB_BOOT_MAGIC)
 		fail("not started by a multiboot loader");
 	if (!(mbi->flags & MBI_MODS) || mbi->mods_count < 1)
 		fail("no vmlinux: give it as the first module");
-	if (!(mbi->flags & MBI_MMAP))
+	if (!(mbi->flags & MBI_MMAP) || !(mbi->flags & MBI_MEM))
 		fail("no memory map from the boot loader");
 
 	/* Everything read from GRUB's structures before anything moves. */
@@ -327,7 +328,11 @@ u32 mbboot_main(u32 magic, const struct mb_info *mbi)
 	for (i = 0; i < (int)mbi->mods_count; i++)
 		if (mod[i].end > free_at)
 			free_at = ALIGN_UP(mod[i].end, 2 * MiB);
+	/* Where a moved module goes must be RAM (below the first hole). */
+	ram_end = MiB + (u64)mbi->mem_upper * 1024;
 	if (overlaps(kern.start, kern.size, lo, hi - lo)) {
+		if (free_at + kern.size > ram_end)
+			fail("no room to move the vmlinux out of the kernel's way");
 		memmove((void *)(u32)free_at, (void *)(u32)kern.start, kern.size);
 		kern.start = free_at;
 		free_at = ALIGN_UP(free_at + kern.size, 2 * MiB);
@@ -335,6 +340,8 @@ u32 mbboot_main(u32 magic, const struct mb_info *mbi)
 		ph = (const struct elf64_phdr *)(u32)(kern.start + eh->phoff);
 	}
 	if (initrd.size && overlaps(initrd.start, initrd.size, lo, hi - lo)) {
+		if (free_at + initrd.size > ram_end)
+			fail("no room to move the initrd out of the kernel's way");
 		memmove((void *)(u32)free_at, (void *)(u32)initrd.start,
 			initrd.size);
 		initrd.start = free_at;

@@ -24,6 +24,7 @@
 	.globl	_start
 _start:
 	cli
+	cld			/* multiboot leaves DF undefined */
 	mov	$stack_top, %esp
 	push	%ebx
 	push	%eax
