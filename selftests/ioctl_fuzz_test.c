@@ -735,19 +735,6 @@ static void watchdog(double deadline_, unsigned long *last_calls)
 	fflush(stdout);
 }
 
-static long module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/khyp/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 FIXTURE(fuzz) {
 	int unused;
 };
@@ -786,7 +773,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 		env = machine_expect("fuzz_calls", buf, sizeof(buf));
 	max_calls = env ? strtoul(env, NULL, 0) : 100000;
 
-	refcnt_before = module_refcnt();
+	refcnt_before = khyp_module_refcnt();
 	ASSERT_LE(0, refcnt_before) TH_LOG("khyp.ko is not loaded");
 	pool.dev = open(KHYP_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pool.dev) TH_LOG(KHYP_DEV ": %s", strerror(errno));
@@ -853,7 +840,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 	EXPECT_LT(1000, atomic_load(&nr_calls));
 	EXPECT_LT(0, atomic_load(&nr_ok));
 
-	refcnt_after = module_refcnt();
+	refcnt_after = khyp_module_refcnt();
 	EXPECT_EQ(refcnt_before, refcnt_after)
 		TH_LOG("module references: %ld before, %ld after closing everything",
 		       refcnt_before, refcnt_after);
