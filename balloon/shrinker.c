@@ -19,6 +19,12 @@
  * charged there are asked; global reclaim and drop_caches visit every
  * cgroup in turn.
  *
+ * Zeroed blocks first: each VM's pool of zeroed 2 MiB blocks
+ * (mmu/zeropool.c) is memory no guest uses yet.  count_objects counts
+ * it, and a scan first takes blocks out of the pools of the cgroup's VMs
+ * and frees them; only what they did not cover raises balloon targets.
+ * Any scan also holds the pools' refill off for a while.
+ *
  * Only VMs whose balloon someone moves are asked: the guest probed the
  * hypercall protocol, or a balloon device in userspace set an eventfd
  * (khyp_balloon_listening()).
@@ -67,6 +73,7 @@
 
 #include "../core/compat.h"
 #include "../core/vm.h"
+#include "../mmu/zeropool.h"
 #include "balloon.h"
 #include "shrinker.h"
 
@@ -94,7 +101,7 @@ static DECLARE_DELAYED_WORK(khyp_decay_work, khyp_pressure_decay);
 /* Counters for debugfs (khyp/shrinker); under khyp_sstats_lock. */
 static struct {
 	u64 count_calls, scan_calls, scan_ns, scan_max_ns;
-	u64 requested, raised, reported;
+	u64 requested, raised, reported, pool_freed;
 } khyp_sstats;
 
 /* Pages pressure could still ask this VM for. */
@@ -115,15 +122,25 @@ static bool khyp_balloon_idle(struct khyp_balloon *b)
 	return time_after(jiffies, last + KHYP_IDLE_AFTER);
 }
 
+/* The passes over the VMs of one memory cgroup, in this order. */
+enum khyp_walk_pass {
+	KHYP_WALK_DRAIN,	/* take zeroed blocks out of the pools */
+	KHYP_WALK_WEIGH,	/* sum what the balloons could give */
+	KHYP_WALK_RAISE,	/* spread the request over the balloons */
+};
+
 /* One pass over the VMs of @sc's memory cgroup (every node's list). */
 struct khyp_walk {
 	struct shrink_control *sc;
-	u64 weight;		/* pass 1: summed */
-	unsigned long reclaimable; /* pass 1: summed */
-	u64 request;		/* pass 2: pages to spread */
-	unsigned long freed;	/* pass 2: reported by the VMs */
-	unsigned long raised;	/* pass 2: targets raised by */
-	bool raise;
+	enum khyp_walk_pass pass;
+	u64 weight;		/* weigh: summed */
+	unsigned long reclaimable; /* weigh: summed */
+	unsigned long pooled;	/* weigh: pages in the pools, summed */
+	u64 request;		/* drain, raise: pages wanted */
+	unsigned long drained;	/* drain: pages taken from the pools */
+	struct list_head blocks; /* drain: those blocks, freed after */
+	unsigned long freed;	/* raise: reported by the VMs */
+	unsigned long raised;	/* raise: targets raised by */
 };
 
 static enum lru_status khyp_walk_one(struct list_head *item,
@@ -136,11 +153,19 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 	unsigned long weight, share, cap, t;
 	bool idle = khyp_balloon_idle(b);
 
+	if (w->pass == KHYP_WALK_DRAIN) {
+		if (w->drained < w->request)
+			w->drained += khyp_zeropool_drain(&b->vm->mem.pool,
+							  w->request - w->drained,
+							  &w->blocks);
+		return LRU_SKIP;
+	}
 	cap = khyp_balloon_reclaimable(b);
 	weight = idle ? 2 * cap : cap;
-	if (!w->raise) {
+	if (w->pass == KHYP_WALK_WEIGH) {
 		w->weight += weight;
 		w->reclaimable += khyp_balloon_reclaimable(b);
+		w->pooled += khyp_zeropool_pages(&b->vm->mem.pool);
 		return LRU_SKIP;
 	}
 	w->freed += atomic_long_xchg(&b->unreported, 0);
@@ -177,7 +202,7 @@ static void khyp_walk(struct khyp_walk *w)
 static unsigned long khyp_shrink_count(struct shrinker *s,
 				       struct shrink_control *sc)
 {
-	struct khyp_walk w = { .sc = sc };
+	struct khyp_walk w = { .sc = sc, .pass = KHYP_WALK_WEIGH };
 	unsigned long vms = 0;
 	int nid;
 
@@ -196,22 +221,30 @@ static unsigned long khyp_shrink_count(struct shrinker *s,
 	spin_lock(&khyp_sstats_lock);
 	khyp_sstats.count_calls++;
 	spin_unlock(&khyp_sstats_lock);
-	return w.reclaimable;
+	return w.reclaimable + w.pooled;
 }
 
 static unsigned long khyp_shrink_scan(struct shrinker *s,
 				      struct shrink_control *sc)
 {
-	struct khyp_walk w = { .sc = sc };
+	struct khyp_walk w = { .sc = sc, .pass = KHYP_WALK_DRAIN,
+			       .request = sc->nr_to_scan };
 	u64 start = ktime_get_ns(), ns;
 
 	if (!smp_load_acquire(&khyp_lru_ready))	/* pairs with init */
 		return SHRINK_STOP;
 
+	khyp_zeropool_pressure();
+	INIT_LIST_HEAD(&w.blocks);
 	khyp_walk(&w);
-	w.raise = true;
-	w.request = sc->nr_to_scan;
-	khyp_walk(&w);
+	khyp_zeropool_free_list(&w.blocks);
+	if (w.drained < sc->nr_to_scan) {
+		w.pass = KHYP_WALK_WEIGH;
+		khyp_walk(&w);
+		w.pass = KHYP_WALK_RAISE;
+		w.request = sc->nr_to_scan - w.drained;
+		khyp_walk(&w);
+	}
 	ns = ktime_get_ns() - start;
 	spin_lock(&khyp_sstats_lock);
 	khyp_sstats.scan_calls++;
@@ -220,13 +253,15 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 	khyp_sstats.requested += sc->nr_to_scan;
 	khyp_sstats.reported += w.freed;
 	khyp_sstats.raised += w.raised;
+	khyp_sstats.pool_freed += w.drained;
 	spin_unlock(&khyp_sstats_lock);
 
-	if (!w.weight)
-		return w.freed ? w.freed : SHRINK_STOP;
-	mod_delayed_work(system_wq, &khyp_decay_work, HZ);
+	if (!w.weight && w.drained < sc->nr_to_scan)
+		return w.freed + w.drained ? w.freed + w.drained : SHRINK_STOP;
+	if (w.weight)
+		mod_delayed_work(system_wq, &khyp_decay_work, HZ);
 	sc->nr_scanned = sc->nr_to_scan;
-	return w.freed;
+	return w.freed + w.drained;
 }
 
 /* Lower pressure targets that no scan has held up lately. */
@@ -300,8 +335,9 @@ void khyp_shrinker_show(struct seq_file *m)
 		   st.count_calls, st.scan_calls, st.scan_ns);
 	seq_printf(m, "scan_max_ns %llu\nrequested %llu\nraised %llu\n",
 		   st.scan_max_ns, st.requested, st.raised);
-	seq_printf(m, "reported %llu\nfreed %lu\n", st.reported,
-		   atomic_long_read(&khyp_balloon_freed_total));
+	seq_printf(m, "reported %llu\nfreed %lu\npool_freed %llu\n",
+		   st.reported, atomic_long_read(&khyp_balloon_freed_total),
+		   st.pool_freed);
 }
 
 int khyp_shrinker_module_init(void)

@@ -16,6 +16,7 @@
 #include "khyp.h"
 #include "stats.h"
 #include "../balloon/balloon.h"
+#include "../mmu/zeropool.h"
 
 const struct khyp_backend_ops *khyp_backend __read_mostly;
 struct khyp_caps khyp_caps __read_mostly;
@@ -89,9 +90,12 @@ static int __init khyp_init(void)
 	r = khyp_vm_init();
 	if (r)
 		goto disable;
-	r = khyp_balloon_module_init();
+	r = khyp_zeropool_module_init();
 	if (r)
 		goto vm_exit;
+	r = khyp_balloon_module_init();
+	if (r)
+		goto zeropool_exit;
 	khyp_stats_init();
 	preempt_notifier_inc();
 
@@ -107,6 +111,8 @@ balloon_exit:
 	preempt_notifier_dec();
 	khyp_stats_exit();
 	khyp_balloon_module_exit();
+zeropool_exit:
+	khyp_zeropool_module_exit();
 vm_exit:
 	khyp_vm_exit();
 disable:
@@ -123,6 +129,7 @@ static void __exit khyp_exit(void)
 	preempt_notifier_dec();
 	khyp_stats_exit();
 	khyp_balloon_module_exit();
+	khyp_zeropool_module_exit();
 	khyp_vm_exit();
 	khyp_hw_disable_all();
 	if (khyp_backend->teardown)

@@ -230,6 +230,13 @@ static int khyp_vm_mmu_show(struct seq_file *m, void *unused)
 		   st.huge_split, st.huge_dropped, st.huge_exec_split);
 	seq_printf(m, "lost_races %ld\n",
 		   atomic_long_read(&vm->mem.lost_races));
+	seq_printf(m, "pool_blocks %u\npool_hits %ld\npool_misses %ld\n",
+		   READ_ONCE(vm->mem.pool.nr),
+		   atomic_long_read(&vm->mem.pool.hits),
+		   atomic_long_read(&vm->mem.pool.misses));
+	seq_printf(m, "pool_filled %ld\npool_drained %ld\n",
+		   atomic_long_read(&vm->mem.pool.filled),
+		   atomic_long_read(&vm->mem.pool.drained));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_mmu);

@@ -47,6 +47,13 @@ module_param(huge_pages, bool, 0644);
 MODULE_PARM_DESC(huge_pages,
 		 "Map guest memory 2 MiB at a time where the CPU can (bool: Y or N; default Y)");
 
+/* Whether first touches map 2 MiB at once (also for mmu/zeropool.c). */
+bool khyp_mmu_huge_enabled(void)
+{
+	return (khyp_caps.features & KHYP_CAP_2M_PAGES) &&
+	       READ_ONCE(huge_pages);
+}
+
 /* Map the 2 MiB block that @page, at @gpa, is part of with one leaf. */
 static int khyp_mmu_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
 			     bool writable)
@@ -103,8 +110,7 @@ int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch,
 	smp_rmb();	/* before the lookups; see khyp_memory_delete() */
 	/* Not over frames in the balloon: they would be allocated. */
 	first = ALIGN_DOWN(gpa >> PAGE_SHIFT, KHYP_HUGE_PAGES);
-	try_huge = (khyp_caps.features & KHYP_CAP_2M_PAGES) &&
-		   READ_ONCE(huge_pages) &&
+	try_huge = khyp_mmu_huge_enabled() &&
 		   khyp_balloon_range_empty(vm, first, KHYP_HUGE_PAGES);
 	page = khyp_memory_fault_page(&vm->mem, gpa >> PAGE_SHIFT, try_huge,
 				      seq, &flags, &huge);

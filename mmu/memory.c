@@ -14,7 +14,8 @@
  * 2 MiB at once: when the guest faults on a frame whose 2 MiB-aligned
  * range lies wholly inside one slot and has no page yet (neither guest
  * nor userspace touched it), the fault path may ask for the whole range:
- * one order-9 block, zeroed, charged like single pages, then split_page()
+ * one order-9 block, zeroed, charged like single pages (taken zeroed
+ * from the VM's pool if it has one, mmu/zeropool.c), then split_page()
  * into 512 ordinary pages that go into the xarray in one walk of it
  * (khyp_slot_store_huge()).  The block is naturally aligned, so
  * mmu/fault.c maps it with one 2 MiB leaf; for everything else
@@ -70,6 +71,7 @@ void khyp_memory_init(struct khyp_memory *mem, struct address_space *mapping,
 	atomic_long_set(&mem->nr_pages, 0);
 	atomic_long_set(&mem->lost_races, 0);
 	mem->mapping = mapping;
+	khyp_zeropool_init(&mem->pool);
 }
 
 /* Free every page of a slot no longer reachable by guest or userspace. */
@@ -98,6 +100,7 @@ void khyp_memory_destroy(struct khyp_memory *mem)
 	}
 	mem->slots_end = 0;
 	WARN_ON_ONCE(atomic_long_read(&mem->nr_pages));
+	khyp_zeropool_destroy(&mem->pool);
 	mutex_destroy(&mem->lock);
 }
 
@@ -215,6 +218,8 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	ret = 0;
 unlock:
 	mutex_unlock(&mem->lock);
+	if (!ret && r->size)
+		khyp_zeropool_kick();	/* new RAM: its pool may want blocks */
 	return ret;
 }
 
@@ -280,14 +285,20 @@ static bool khyp_slot_huge_free(struct khyp_mem_slot *slot, u64 gfn,
 			XA_PRESENT);
 }
 
-/* A new zeroed 2 MiB block, split into 512 single pages; or NULL. */
-static struct page *khyp_alloc_huge(void)
+/*
+ * A zeroed 2 MiB block, split into 512 single pages; or NULL.  From the
+ * VM's pool if it has one (zeroed ahead, charged to the VM's creator's
+ * cgroup), else allocated and zeroed here (charged to the caller's).
+ */
+static struct page *khyp_alloc_huge(struct khyp_memory *mem)
 {
 	const unsigned int order = KHYP_HUGE_SHIFT - PAGE_SHIFT;
 	struct page *block;
 
-	block = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NORETRY |
-			    __GFP_NOWARN, order);
+	block = khyp_zeropool_take(&mem->pool);
+	if (!block)
+		block = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+				    __GFP_NORETRY | __GFP_NOWARN, order);
 	if (block)
 		split_page(block, order);
 	return block;
@@ -475,7 +486,7 @@ struct page *khyp_memory_fault_page(struct khyp_memory *mem, u64 gfn,
 
 	/* The slow part, with no lock: allocate and zero. */
 	if (want_huge)
-		block = khyp_alloc_huge();
+		block = khyp_alloc_huge(mem);
 	if (!block) {
 		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!page)

@@ -13,6 +13,8 @@
 #include <linux/xarray.h>
 #include <uapi/linux/khyp.h>
 
+#include "zeropool.h"
+
 /**
  * struct khyp_mem_slot - one region of guest-physical memory
  * @base_gfn:	(c) first guest frame number.
@@ -65,6 +67,8 @@ struct khyp_mem_slot {
  *		is khyp_vm_flush_tlbs() (every vCPU, core/run.c) and then
  *		khyp_pgtable_free_detached().  It is an ops table only so
  *		that this file need not know the VM.
+ * @pool:	zeroed 2 MiB blocks for first touches (mmu/zeropool.c),
+ *		with a lock of its own, never taken with @lock held.
  * @inval_seq:	(@lock for writers) bumped before pages go, so that a
  *		second-level fault (mmu/fault.c) or a fault on the VMM's
  *		mapping (khyp_memory_lock_page()) that looked a page up
@@ -80,6 +84,7 @@ struct khyp_memory {
 	atomic_long_t lost_races;
 	struct address_space *mapping;
 	const struct khyp_memory_ops *ops;
+	struct khyp_zeropool pool;
 	unsigned long inval_seq;
 };
 

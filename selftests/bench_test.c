@@ -40,6 +40,7 @@ static const struct {
 	{ "irq_inject", BOTH, false },
 	{ "mem_first_touch", BOTH, false },
 	{ "mem_steady", BOTH, false },
+	{ "mem_first_touch_idle", BOTH, false },
 	{ "mem_first_touch_4k", KVM_ONLY, false },
 	{ "mem_steady_4k", KVM_ONLY, false },
 	{ "vm_create_destroy", BOTH, false },

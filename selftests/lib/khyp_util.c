@@ -158,6 +158,26 @@ int run_quiet(const char *cmd)
 	return WEXITSTATUS(r);
 }
 
+#define ZERO_POOL_PARAM	"/sys/module/khyp/parameters/zero_pool_mb"
+
+void kh_zero_pool_off(char saved[16])
+{
+	int fd = open(ZERO_POOL_PARAM, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, saved, 15);
+
+	if (fd >= 0)
+		close(fd);
+	saved[n > 0 ? n : 0] = 0;
+	if (saved[0])
+		kh_write_file(ZERO_POOL_PARAM, "0");
+}
+
+void kh_zero_pool_restore(const char saved[16])
+{
+	if (saved[0])
+		kh_write_file(ZERO_POOL_PARAM, saved);
+}
+
 void kh_drop_slab_caches(void)
 {
 	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);

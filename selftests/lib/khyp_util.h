@@ -73,6 +73,15 @@ bool kmsg_report(int fd, char *line, size_t len);
 /* Write @val to the file @path: 0, or a negative errno. */
 int kh_write_file(const char *path, const char *val);
 
+/*
+ * The pools of zeroed 2 MiB blocks (zero_pool_mb, mmu/zeropool.c) off,
+ * for a test that counts the host's free memory or the shrinker's asks
+ * exactly: the old value goes to @saved (16 bytes; "" if there is no
+ * such parameter), which kh_zero_pool_restore() writes back.
+ */
+void kh_zero_pool_off(char saved[16]);
+void kh_zero_pool_restore(const char saved[16]);
+
 /* Write 2 to /proc/sys/vm/drop_caches: the kernel calls every shrinker. */
 void kh_drop_slab_caches(void);
 /* The newest VM in khyp's debugfs directory (VMs are numbered in creation
