@@ -774,7 +774,7 @@ out:
  * then half a second with nothing to do, then the guest writes each
  * 4 KiB page of its first n MiB once.  The same for both: KVM has
  * nothing to do in the pause; khyp's pool thread zeroes blocks for the
- * VM then (mmu/zeropool.c, zero_pool_mb, 8 MiB by default), so this is
+ * VM then (mmu/zeropool.c, zero_pool_mb=8, which scripts/bench-guest.sh sets), so this is
  * its first touch while the pool lasts.  out[0]: ns per page.
  */
 #define IDLE_US		500000

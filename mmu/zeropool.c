@@ -25,7 +25,9 @@
  * charges the faulting task's cgroup, as before; for a VM run by the
  * process that created it, the same one.)
  *
- * How much: the zero_pool_mb module parameter, per VM (0: no pool), and
+ * How much: the zero_pool_mb module parameter, per VM (0, the default:
+ * no pool; off by default until it has run through the whole suite and
+ * the debug kernel: it is new in session 14), and
  * never more than the VM's declared RAM that has no page yet (a VM with
  * 4 MiB of RAM gets at most two blocks, one whose RAM is all touched
  * none).  Only where 2 MiB leaves are used (mmu/fault.c's huge_pages).
@@ -79,10 +81,10 @@
 #define KHYP_ZEROPOOL_GFP	(__GFP_ACCOUNT | __GFP_ZERO | __GFP_NOWARN | \
 				 __GFP_NOMEMALLOC)
 
-static unsigned int zero_pool_mb = 8;
+static unsigned int zero_pool_mb;
 module_param(zero_pool_mb, uint, 0644);
 MODULE_PARM_DESC(zero_pool_mb,
-		 "Memory kept zeroed per VM for its first touches of 2 MiB ranges, in MiB (0: none; default 8)");
+		 "Memory kept zeroed per VM for its first touches of 2 MiB ranges, in MiB (default 0: none; 8 is a good start)");
 
 static LIST_HEAD(khyp_zeropools);		/* under the fill mutex */
 static DEFINE_MUTEX(khyp_zeropool_fill_mutex);	/* see above */

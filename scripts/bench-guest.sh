@@ -55,7 +55,9 @@ run_kvm() {
 
 run_khyp() {
 	echo "KHYP-HV khyp"
-	if insmod "$KHYP_KO"; then
+	# The pool of zeroed blocks is off by default (mmu/zeropool.c);
+	# the bench measures it on, as docs/performance.md quotes it.
+	if insmod "$KHYP_KO" zero_pool_mb=8; then
 		"$bench" --hv khyp "$@" 2>&1
 		echo "KHYP-RC khyp $?"
 		rmmod khyp
