@@ -103,7 +103,7 @@ ANY_MACHINE=" soak_test hotplug_test "
 # (docs/testing.md).  It runs
 # last: on a machine without the kernel cached, the build runs in the
 # background (nice 19) while the other machines do.
-DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_api_test,hugepage_test,lapic_test,ioapic_test,pic_pit_test,lapic_ipi_test,shrinker_test,stats_test,balloon_pages_test,semantics_test,intercept_test,smp_test,sipi_test,tsc_test,lapic_tpr_test,guest_state_test,ioctl_fuzz_test,zeropool_test
+DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_api_test,hugepage_test,lapic_test,ioapic_test,pic_pit_test,lapic_ipi_test,shrinker_test,stats_test,balloon_pages_test,semantics_test,intercept_test,smp_test,sipi_test,tsc_test,lapic_tpr_test,guest_state_test,zeropool_test,ioctl_fuzz_test
 DEBUG_FUZZ_CALLS=20000
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
