@@ -563,4 +563,67 @@ TEST(ltr_as_a_processor_does)
 	kh_vm_free(vm);
 }
 
+/*
+ * LTR's memory operand outside long mode, as core/desc.c decodes it on
+ * SVM: a 16-bit address with an FS override whose base is not 0
+ * (addr16 ltr %fs:0x10(%bx,%si)), then a 32-bit SIB with no base
+ * (ltr 0x100020(,%ecx,2)).  Each loads an available 32-bit TSS; STR
+ * reports what TR holds.
+ */
+asm(".pushsection .text\n"
+    ".code32\n"
+    "ltr32_start:\n"
+    "	movl $0x20, %ebx\n"
+    "	movl $0x30, %esi\n"
+    "	.byte 0x64, 0x67, 0x0f, 0x00, 0x58, 0x10\n"	/* fs:0x10(bx,si) */
+    "	str %eax\n"
+    "	out %eax, $0x44\n"
+    "	movl $0x10, %ecx\n"
+    "	ltr 0x100020(,%ecx,2)\n"
+    "	str %eax\n"
+    "	out %eax, $0x45\n"
+    "	hlt\n"
+    "ltr32_end:\n"
+    ".code64\n"
+    ".popsection");
+extern const char ltr32_start[], ltr32_end[];
+
+TEST(ltr_memory_operand_in_protected_mode)
+{
+	uint64_t *gdt;
+	uint16_t *sel;
+	struct khyp_sregs s;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vcpu = prot32_vcpu(&vm, ltr32_start, ltr32_end);
+	gdt = kh_gpa(vm, KH_GPA_GDT);
+	/* both TSS descriptors available (type 9) and present */
+	gdt[KH_SEL_TSS >> 3] &= ~(2ULL << 40);
+	gdt[LTR_SEL_SPARE >> 3] = gdt[KH_SEL_TSS >> 3];
+	/* fs:0x10(bx,si): FS base 0x100000 + 0x10 + 0x20 + 0x30 */
+	sel = kh_gpa(vm, KH_GPA_SCRATCH + 0x60);
+	*sel = LTR_SEL_SPARE;
+	/* 0x100020 + 2 * 0x10 */
+	sel = kh_gpa(vm, KH_GPA_SCRATCH + 0x40);
+	*sel = KH_SEL_TSS;
+	kh_vcpu_get_sregs(vcpu, &s);
+	s.gdt.limit = LTR_SEL_SPARE + 7;
+	s.fs.base = KH_GPA_SCRATCH;
+	kh_vcpu_set_sregs(vcpu, &s);
+
+	ASSERT_IO(vcpu, 0x44, 4, KHYP_IO_OUT);
+	EXPECT_EQ(LTR_SEL_SPARE, vcpu->run->io.data & 0xffff);
+	ASSERT_IO(vcpu, 0x45, 4, KHYP_IO_OUT);
+	EXPECT_EQ(KH_SEL_TSS, vcpu->run->io.data & 0xffff);
+	EXPECT_EQ(11, (gdt[LTR_SEL_SPARE >> 3] >> 40) & 0xf);
+	EXPECT_EQ(11, (gdt[KH_SEL_TSS >> 3] >> 40) & 0xf);
+	kh_vcpu_get_sregs(vcpu, &s);
+	EXPECT_EQ(KH_SEL_TSS, s.tr.selector);
+	EXPECT_EQ(11, s.tr.type);
+	EXPECT_EQ(KH_GPA_TSS, s.tr.base);
+	kh_vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
