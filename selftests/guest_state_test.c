@@ -343,6 +343,46 @@ TEST(rflags_vm_in_long_mode_is_invalid_state)
 }
 
 /*
+ * A TR that is not a present busy TSS is no state a processor holds (TR
+ * is one from reset on); VMX's entry refuses it, QEMU's SVM takes it and
+ * aborts the whole machine when an interrupt later reads the TSS
+ * through it.  khyp refuses it on both: INVALID_STATE at every run until
+ * userspace sets a good one.  Not present, unusable, and a 16-bit TSS
+ * (type 3) in long mode.
+ */
+TEST(tr_not_present_is_invalid_state)
+{
+	struct khyp_sregs s, good;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	int i, bad;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_done);
+	kh_vcpu_get_sregs(vcpu, &good);
+	for (bad = 0; bad < 3; bad++) {
+		s = good;
+		if (bad == 0)
+			s.tr.present = 0;
+		else if (bad == 1)
+			s.tr.unusable = 1;
+		else
+			s.tr.type = 3;	/* a 16-bit TSS in long mode */
+		kh_vcpu_set_sregs(vcpu, &s);
+		for (i = 0; i < 2; i++) {
+			ASSERT_EXIT(vcpu, KHYP_EXIT_INTERNAL_ERROR);
+			EXPECT_EQ(KHYP_INTERNAL_INVALID_STATE,
+				  vcpu->run->internal.suberror);
+		}
+	}
+	kh_vcpu_set_sregs(vcpu, &good);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
  * A guest that never ran LTR keeps the TR userspace gave it, whose type
  * is a busy TSS (11, as a loaded TR always is; VMX requires it).  From
  * ring 3 an exception goes through the TSS for ring 0's stack.  QEMU's
