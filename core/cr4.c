@@ -138,20 +138,28 @@ bool khyp_cr4_long_mode(const struct khyp_paging *p)
  * debug register @cr (0F 23 /r, 0F 21 /r), at @bytes: legacy prefixes,
  * then in 64-bit mode REX (R extends the CR number: CR8 is REX.R with
  * ModRM.reg 0; B extends the register), the opcode and ModRM, whose mod
- * field the CPU ignores.  Returns the length, or 0 if more bytes are
- * needed or it is not a MOV with that register in the direction of the
- * exit (-EINVAL then in *err).
+ * field the CPU ignores.  LOCK MOV CR0 is AMD's other encoding of MOV CR8
+ * (CPUID AltMovCr8, "CR8_LEGACY"), in every mode: its CR8 exits carry no
+ * register without decode assists, so the alias is decoded here (a
+ * processor without it gives #UD for the LOCK before any exit, as VMX's
+ * do, so no other exit finds one).  Returns the length, or 0 if more
+ * bytes are needed or it is not a MOV with that register in the
+ * direction of the exit (-EINVAL then in *err).
  */
 static unsigned int khyp_decode_mov_cr(const u8 *bytes, unsigned int n,
 				       bool long_mode, bool dr, bool write,
 				       int cr, u8 *gpr, int *err)
 {
-	unsigned int i = 0;
+	unsigned int i = 0, reg;
+	bool lock = false;
 	u8 rex = 0, modrm;
 
 	*err = -EINVAL;
 	for (; i < n && i < KHYP_INSN_MAX_LEN; i++) {
 		switch (bytes[i]) {
+		case 0xf0:
+			lock = true;
+			fallthrough;
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
 		case 0x64: case 0x65: case 0x66: case 0x67:
 		case 0xf2: case 0xf3:
@@ -169,9 +177,11 @@ static unsigned int khyp_decode_mov_cr(const u8 *bytes, unsigned int n,
 		return 0;
 	}
 	modrm = bytes[i + 2];
+	reg = ((modrm >> 3) & 7) | ((rex & 0x04) << 1);
+	if (lock && !dr && reg == 0)
+		reg = 8;	/* CR8_LEGACY */
 	if (bytes[i] != 0x0f ||
-	    bytes[i + 1] != (write ? 0x22 : 0x20) + dr ||
-	    (((modrm >> 3) & 7) | ((rex & 0x04) << 1)) != cr)
+	    bytes[i + 1] != (write ? 0x22 : 0x20) + dr || reg != cr)
 		return 0;
 	*gpr = (modrm & 7) | ((rex & 0x01) << 3);
 	*err = 0;

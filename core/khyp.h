@@ -47,6 +47,7 @@ enum khyp_exit_kind {
 	KHYP_X_GP,		/* an instruction khyp refuses: give #GP(0) */
 	KHYP_X_CR,		/* MOV to or from a control register: .cr */
 	KHYP_X_DR,		/* MOV to or from a debug register: .cr */
+	KHYP_X_LTR,		/* LTR (SVM): core/desc.c emulates it */
 	KHYP_X_NR
 };
 
@@ -222,6 +223,9 @@ struct khyp_paging {
  *		moves RIP past it), false if the guest must execute it
  *		again (VMX: the write also changes bits the guest owns,
  *		which the processor then does itself).
+ * @load_tr:	(optional) load TR from @tr (its type busy, as the ABI
+ *		shows it), for the KHYP_X_LTR exits the backend reports
+ *		(core/desc.c checked the descriptor and marked it busy).
  * @nmi_held:	whether the backend holds an NMI it could deliver now (one
  *		queued while NMIs were blocked, whose handler has ended): a
  *		HLT then ends in the kernel, as the NMI would wake the CPU.
@@ -259,6 +263,8 @@ struct khyp_backend_ops {
 	void (*get_paging)(struct khyp_vcpu *vcpu, struct khyp_paging *paging);
 	u64 (*get_cr)(struct khyp_vcpu *vcpu, int cr);
 	bool (*set_cr)(struct khyp_vcpu *vcpu, int cr, u64 val);
+	void (*load_tr)(struct khyp_vcpu *vcpu,
+			const struct khyp_segment *tr);
 	bool (*nmi_held)(struct khyp_vcpu *vcpu);
 	phys_addr_t (*apic_access_pa)(void);
 	void (*run)(struct khyp_vcpu *vcpu, const struct khyp_entry *entry,

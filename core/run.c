@@ -391,6 +391,10 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 	case KHYP_X_INVALID_STATE:
 		return khyp_internal_error(vcpu, KHYP_INTERNAL_INVALID_STATE,
 					   exit);
+	case KHYP_X_LTR:
+		if (khyp_backend->load_tr)
+			return khyp_ltr_emulate(vcpu, exit);
+		fallthrough;	/* a backend that reports none */
 	default:
 		pr_info_ratelimited("vm %u vcpu %u: unexpected %s exit %#llx (%#llx, %#llx) at rip %#llx\n",
 				    vcpu->vm->id, vcpu->id, khyp_backend->name,

@@ -22,7 +22,12 @@
  *    khyp_state_enterable() checks combinations that span several
  *    ioctls and that the hardware refuses to enter: a 64-bit code
  *    segment that is also a 32-bit one (CS.L with CS.D in long mode),
- *    virtual-8086 mode (RFLAGS.VM) in long mode or without protection.
+ *    virtual-8086 mode (RFLAGS.VM) in long mode or without protection,
+ *    a TR that is not a present busy TSS (type 11, or 3 outside long
+ *    mode: what every processor holds from reset on, and what VMX's
+ *    entry requires; QEMU's SVM takes any TR, and aborts the whole
+ *    emulated machine when an interrupt later reads the TSS through a
+ *    TR that is not present, docs/reliability.md's finding 6).
  *    The run then ends with internal error INVALID_STATE, as when the
  *    hardware refuses (core/run.c), and no event is taken for delivery:
  *    it waits for the next entry.
@@ -77,6 +82,7 @@ bool khyp_state_enterable(struct khyp_vcpu *vcpu)
 {
 	u64 rflags = vcpu->regs.rflags;
 	struct khyp_paging p;
+	struct khyp_sregs s;
 	bool lma;
 
 	lockdep_assert_held(&vcpu->mutex);
@@ -85,6 +91,10 @@ bool khyp_state_enterable(struct khyp_vcpu *vcpu)
 	if (lma && p.cs_l && p.cs_db)
 		return false;
 	if ((rflags & X86_EFLAGS_VM) && (lma || !(p.cr0 & X86_CR0_PE)))
+		return false;
+	khyp_backend->get_sregs(vcpu, &s);
+	if (!s.tr.present || s.tr.unusable || s.tr.s ||
+	    (s.tr.type != 11 && (lma || s.tr.type != 3)))
 		return false;
 	return true;
 }

@@ -48,6 +48,7 @@ static const char * const khyp_exit_names[KHYP_X_NR] = {
 	[KHYP_X_GP]		= "gp",
 	[KHYP_X_CR]		= "cr",
 	[KHYP_X_DR]		= "dr",
+	[KHYP_X_LTR]		= "ltr",
 };
 
 static const char * const khyp_irq_stat_names[KHYP_IRQ_STAT_NR] = {

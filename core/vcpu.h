@@ -261,6 +261,8 @@ bool khyp_cr4_long_mode(const struct khyp_paging *p);
 int khyp_mov_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 		       bool dr, bool write, int cr, u8 *gpr, u8 *len);
 int khyp_mov_cr_failed(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
+/* core/desc.c: LTR, for the SVM backend. */
+int khyp_ltr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);
 /* core/dr.c: MOV to and from the debug registers. */
 void khyp_dr_reset(struct khyp_vcpu *vcpu);
 int khyp_dr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit);

@@ -15,7 +15,14 @@
  * none needs a reference, and an MMIO exit pays one lock, not one per
  * level (docs/performance.md).  A frame never touched reads as zeros, as
  * its page would.
+ *
+ * One write: khyp_guest_set_bit_virt(), the busy bit LTR sets in the
+ * guest's GDT (core/desc.c), done on the page itself with a locked
+ * instruction, as the processor's own write is.
  */
+#include <linux/bitops.h>
+#include <linux/err.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <asm/processor-flags.h>
@@ -145,4 +152,55 @@ int khyp_guest_read_virt(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 	}
 	mutex_unlock(&vm->mem.lock);
 	return r;
+}
+
+/**
+ * khyp_guest_set_bit_virt() - set one bit of a guest byte, atomically
+ * @vcpu:	whose address space
+ * @p:		its paging state (backend get_paging)
+ * @gva:	linear address of the byte
+ * @nr:		the bit, 0-7
+ *
+ * For the processor's own locked writes to guest tables that khyp
+ * emulates (LTR's busy bit).  The page is allocated if the guest never
+ * touched it (it then reads as zeros, so callers have read the byte
+ * first and found something there).
+ *
+ * Return: 0; -EFAULT if @gva is not mapped or not RAM; -EROFS if it is
+ * in a read-only region (a write there is userspace's to handle).
+ */
+int khyp_guest_set_bit_virt(struct khyp_vcpu *vcpu,
+			    const struct khyp_paging *p, u64 gva,
+			    unsigned int nr)
+{
+	struct khyp_vm *vm = vcpu->vm;
+	unsigned int off;
+	struct page *page;
+	u32 flags = 0;
+	void *va;
+	u64 gpa;
+	int r;
+
+	mutex_lock(&vm->mem.lock);
+	r = khyp_gva_to_gpa(vm, p, gva, &gpa);
+	mutex_unlock(&vm->mem.lock);
+	if (r)
+		return r;
+	if (gpa >= KHYP_MAX_GPA)
+		return -EFAULT;
+	page = khyp_memory_get_page(&vm->mem, gpa >> PAGE_SHIFT, &flags);
+	if (IS_ERR_OR_NULL(page))
+		return -EFAULT;
+	if (flags & KHYP_MEM_READONLY) {
+		put_page(page);
+		return -EROFS;
+	}
+	/* An aligned long holds the byte: set_bit() is a locked BTS. */
+	off = offset_in_page(gpa);
+	va = kmap_local_page(page);
+	set_bit((off % sizeof(long)) * 8 + (nr & 7),
+		va + round_down(off, sizeof(long)));
+	kunmap_local(va);
+	put_page(page);
+	return 0;
 }

@@ -147,6 +147,7 @@ const struct khyp_pt_format khyp_pt_npt = {
 	.present	= _PAGE_PRESENT,
 	.huge		= _PAGE_PSE,
 	.levels		= npt_levels,
+	.nx		= _PAGE_NX,
 };
 
 static inline bool pt_present(const struct khyp_pgtable *pt, u64 e)
@@ -291,21 +292,26 @@ int khyp_pgtable_map(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa,
  * machine ("prefetch: getHostMemAddr vetoed direct read",
  * docs/reliability.md, the guest-surface fuzzer's finding 5).  The
  * caller holds @pt->lock; nothing else can map @gpa (it is not RAM).
- * EPT only: NPT forbids execution with a bit that must be set (NX), not
- * one cleared, and no SVM path maps an APIC-access page.
- * Returns 0 or -ENOMEM.
+ * EPT clears X; NPT sets NX, which needs the host's EFER.NXE (set by
+ * Linux wherever the CPU has NX): without it the call is refused.  No
+ * SVM path maps such a page today.
+ * Returns 0, -ENOMEM, or -EOPNOTSUPP where the format cannot forbid
+ * execution.
  */
 int khyp_pgtable_map_noexec(struct khyp_pgtable *pt, u64 gpa, phys_addr_t pa)
 {
+	u64 nx = boot_cpu_has(X86_FEATURE_NX) ? pt->fmt->nx : 0;
 	int level;
 	u64 *e;
 
+	if (!pt->fmt->exec && !nx)
+		return -EOPNOTSUPP;
 	e = pt_walk(pt, gpa, 1, &level);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 	if (WARN_ON_ONCE(level != 1))
 		return 0;
-	WRITE_ONCE(*e, pt->fmt->leaf(pa, true) & ~pt->fmt->exec);
+	WRITE_ONCE(*e, (pt->fmt->leaf(pa, true) & ~pt->fmt->exec) | nx);
 	return 0;
 }
 

@@ -32,6 +32,9 @@ struct page;
  *		format on this host, 4 or 5 (mmu/pgtable.c says why).
  * @exec:	the bit that makes a leaf executable (EPT's X), 0 if the
  *		format has none to clear.
+ * @nx:		the bit that makes a leaf not executable (NPT's NX, which
+ *		the nested walk honours where the host runs with EFER.NXE),
+ *		0 if the format has none to set.
  * @huge_noexec: whether 2 MiB leaves must not be executable on this host
  *		(iTLB multihit), or NULL for never.
  */
@@ -43,6 +46,7 @@ struct khyp_pt_format {
 	u64 huge;
 	unsigned int (*levels)(void);
 	u64 exec;
+	u64 nx;
 	bool (*huge_noexec)(void);
 };
 

@@ -343,6 +343,46 @@ TEST(rflags_vm_in_long_mode_is_invalid_state)
 }
 
 /*
+ * A TR that is not a present busy TSS is no state a processor holds (TR
+ * is one from reset on); VMX's entry refuses it, QEMU's SVM takes it and
+ * aborts the whole machine when an interrupt later reads the TSS
+ * through it.  khyp refuses it on both: INVALID_STATE at every run until
+ * userspace sets a good one.  Not present, unusable, and a 16-bit TSS
+ * (type 3) in long mode.
+ */
+TEST(tr_not_present_is_invalid_state)
+{
+	struct khyp_sregs s, good;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	int i, bad;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_done);
+	kh_vcpu_get_sregs(vcpu, &good);
+	for (bad = 0; bad < 3; bad++) {
+		s = good;
+		if (bad == 0)
+			s.tr.present = 0;
+		else if (bad == 1)
+			s.tr.unusable = 1;
+		else
+			s.tr.type = 3;	/* a 16-bit TSS in long mode */
+		kh_vcpu_set_sregs(vcpu, &s);
+		for (i = 0; i < 2; i++) {
+			ASSERT_EXIT(vcpu, KHYP_EXIT_INTERNAL_ERROR);
+			EXPECT_EQ(KHYP_INTERNAL_INVALID_STATE,
+				  vcpu->run->internal.suberror);
+		}
+	}
+	kh_vcpu_set_sregs(vcpu, &good);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
  * A guest that never ran LTR keeps the TR userspace gave it, whose type
  * is a busy TSS (11, as a loaded TR always is; VMX requires it).  From
  * ring 3 an exception goes through the TSS for ring 0's stack.  QEMU's
@@ -408,6 +448,221 @@ TEST(ring3_exception_through_busy_tss)
 	kh_vcpu_get_sregs(vcpu, &s);
 	EXPECT_EQ(0, s.cs.dpl);
 	EXPECT_EQ(11, s.tr.type) TH_LOG("TR reads back as a busy TSS");
+	kh_vm_free(vm);
+}
+
+/*
+ * LTR as a processor does it (issue 16, the guest-surface fuzzer's
+ * finding 6).  QEMU's TCG loads a null selector into TR (base 0, limit 0,
+ * not present) where a processor raises #GP(0), and the next interrupt
+ * or exception that needs the TSS (an IST gate, a change of ring) finds
+ * that TR and aborts the whole emulated machine ("qemu: fatal: invalid
+ * tss").  khyp's SVM backend intercepts LTR and emulates it (core/desc.c).
+ * Here, in long mode: LTR of 0 and of 3 is #GP(0) and TR stays; #UD
+ * through an IST gate then switches stacks through that TR; LTR of the
+ * busy TSS is #GP(sel), of one not present #NP(sel), of one past the
+ * GDT's limit or in the LDT #GP(sel); LTR of an available TSS, by a
+ * register and by a memory operand, loads it and marks it busy in the
+ * GDT.  The same on every backend: VMX and Bochs's SVM run LTR natively.
+ */
+#define LTR_SEL_SPARE	0x40	/* a second TSS descriptor, 16 bytes */
+#define LTR_IST1_TOP	(KH_GPA_SCRATCH + 0x8000)
+
+static volatile uint16_t ltr_mem_sel;
+
+static uint64_t guest_ltr(uint16_t sel, bool mem)
+{
+	kh_guest_fixup_vector = 0xff;
+	kh_guest_last_error = ~0ULL;
+	ltr_mem_sel = sel;
+	if (mem)
+		asm volatile("leaq 1f(%%rip), %%r11\n\t"
+			     "movq %%r11, kh_guest_fixup_rip(%%rip)\n\t"
+			     "ltr %0\n"
+			     "1:\tmovq $0, kh_guest_fixup_rip(%%rip)"
+			     : : "m"(ltr_mem_sel) : "r11", "memory");
+	else
+		asm volatile("leaq 1f(%%rip), %%r11\n\t"
+			     "movq %%r11, kh_guest_fixup_rip(%%rip)\n\t"
+			     "ltr %w0\n"
+			     "1:\tmovq $0, kh_guest_fixup_rip(%%rip)"
+			     : : "r"(sel) : "r11", "memory");
+	return kh_guest_fixup_vector;
+}
+
+static uint16_t guest_str(void)
+{
+	uint16_t sel;
+
+	asm volatile("str %0" : "=r"(sel));
+	return sel;
+}
+
+/* #UD through vector 6's gate (IST 1): the vector the fixup saw. */
+static uint64_t guest_ud_on_ist(void)
+{
+	kh_guest_fixup_vector = 0xff;
+	asm volatile("leaq 1f(%%rip), %%r11\n\t"
+		     "movq %%r11, kh_guest_fixup_rip(%%rip)\n\t"
+		     "ud2\n"
+		     "1:\tmovq $0, kh_guest_fixup_rip(%%rip)"
+		     : : : "r11", "memory");
+	return kh_guest_fixup_vector;
+}
+
+static void guest_ltr_semantics(void)
+{
+	volatile uint8_t *spare_type = (volatile uint8_t *)(KH_GPA_GDT +
+							   LTR_SEL_SPARE + 5);
+	volatile uint8_t *tss_type = (volatile uint8_t *)(KH_GPA_GDT +
+							 KH_SEL_TSS + 5);
+
+	uint64_t v0, e0, v3, e3, tr;
+
+	/*
+	 * Null selectors: #GP(0), TR unchanged.  Then an exception through
+	 * an IST gate, whose stack comes from TR's TSS, before anything is
+	 * checked: with QEMU's null TR this is where its machine stops.
+	 */
+	v0 = guest_ltr(0, false);
+	e0 = kh_guest_last_error;
+	v3 = guest_ltr(3, true);
+	e3 = kh_guest_last_error;
+	tr = guest_str();
+	GUEST_ASSERT_EQ(6, guest_ud_on_ist());
+	GUEST_ASSERT_EQ(13, v0);
+	GUEST_ASSERT_EQ(0, e0);
+	GUEST_ASSERT_EQ(13, v3);
+	GUEST_ASSERT_EQ(0, e3);
+	GUEST_ASSERT_EQ(KH_SEL_TSS, tr);
+	GUEST_SYNC(1);
+
+	/* the loaded TSS is busy: #GP(sel) */
+	GUEST_ASSERT_EQ(13, guest_ltr(KH_SEL_TSS, false));
+	GUEST_ASSERT_EQ(KH_SEL_TSS, kh_guest_last_error);
+	/* not present: #NP(sel) */
+	GUEST_ASSERT_EQ(11, guest_ltr(LTR_SEL_SPARE, false));
+	GUEST_ASSERT_EQ(LTR_SEL_SPARE, kh_guest_last_error);
+	/* past the GDT's limit, or in the LDT: #GP(sel) */
+	GUEST_ASSERT_EQ(13, guest_ltr(0x60, false));
+	GUEST_ASSERT_EQ(0x60, kh_guest_last_error);
+	GUEST_ASSERT_EQ(13, guest_ltr(KH_SEL_TSS | 4, false));
+	GUEST_ASSERT_EQ(KH_SEL_TSS | 4, kh_guest_last_error);
+	/* a data segment is no TSS: #GP(sel) */
+	GUEST_ASSERT_EQ(13, guest_ltr(KH_SEL_DATA, false));
+	GUEST_ASSERT_EQ(KH_SEL_DATA, kh_guest_last_error);
+
+	/* present and available: loaded, and busy in the GDT */
+	*spare_type = 0x89;
+	GUEST_ASSERT_EQ(0xff, guest_ltr(LTR_SEL_SPARE, true));
+	GUEST_ASSERT_EQ(0x8b, *spare_type);
+	GUEST_ASSERT_EQ(LTR_SEL_SPARE, guest_str());
+	/* back to the library's TSS, freed first, by a register */
+	*tss_type = 0x89;
+	GUEST_ASSERT_EQ(0xff, guest_ltr(KH_SEL_TSS, false));
+	GUEST_ASSERT_EQ(0x8b, *tss_type);
+	GUEST_ASSERT_EQ(KH_SEL_TSS, guest_str());
+	GUEST_ASSERT_EQ(6, guest_ud_on_ist());
+}
+
+TEST(ltr_as_a_processor_does)
+{
+	uint64_t *gdt, *tss_ist1, *idt;
+	struct khyp_sregs s;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, guest_ltr_semantics);
+	kh_vm_install_idt(vm, vcpu);
+	/* #UD's gate takes IST 1, a stack of its own */
+	idt = kh_gpa(vm, KH_GPA_IDT + 6 * 16);
+	idt[0] |= 1ULL << 32;
+	tss_ist1 = kh_gpa(vm, KH_GPA_TSS + 0x24);
+	memcpy(tss_ist1, &(uint64_t){ LTR_IST1_TOP }, 8);
+	kh_gpa(vm, LTR_IST1_TOP - 1);
+	/* the spare: the same TSS, available but not present */
+	gdt = kh_gpa(vm, KH_GPA_GDT);
+	gdt[LTR_SEL_SPARE >> 3] = gdt[KH_SEL_TSS >> 3] &
+				  ~(1ULL << 47 | 2ULL << 40);
+	gdt[(LTR_SEL_SPARE >> 3) + 1] = 0;
+	kh_vcpu_get_sregs(vcpu, &s);
+	s.gdt.limit = LTR_SEL_SPARE + 15;
+	kh_vcpu_set_sregs(vcpu, &s);
+
+	ASSERT_SYNC(vcpu, 1);
+	ASSERT_DONE(vcpu);
+	kh_vcpu_get_sregs(vcpu, &s);
+	EXPECT_EQ(KH_SEL_TSS, s.tr.selector);
+	EXPECT_EQ(11, s.tr.type);
+	EXPECT_EQ(1, s.tr.present);
+	EXPECT_EQ(KH_GPA_TSS, s.tr.base);
+	EXPECT_EQ(0x67, s.tr.limit);
+	kh_vm_free(vm);
+}
+
+/*
+ * LTR's memory operand outside long mode, as core/desc.c decodes it on
+ * SVM: a 16-bit address with an FS override whose base is not 0
+ * (addr16 ltr %fs:0x10(%bx,%si)), then a 32-bit SIB with no base
+ * (ltr 0x100020(,%ecx,2)).  Each loads an available 32-bit TSS; STR
+ * reports what TR holds.
+ */
+asm(".pushsection .text\n"
+    ".code32\n"
+    "ltr32_start:\n"
+    "	movl $0x20, %ebx\n"
+    "	movl $0x30, %esi\n"
+    "	.byte 0x64, 0x67, 0x0f, 0x00, 0x58, 0x10\n"	/* fs:0x10(bx,si) */
+    "	str %eax\n"
+    "	out %eax, $0x44\n"
+    "	movl $0x10, %ecx\n"
+    "	ltr 0x100020(,%ecx,2)\n"
+    "	str %eax\n"
+    "	out %eax, $0x45\n"
+    "	hlt\n"
+    "ltr32_end:\n"
+    ".code64\n"
+    ".popsection");
+extern const char ltr32_start[], ltr32_end[];
+
+TEST(ltr_memory_operand_in_protected_mode)
+{
+	uint64_t *gdt;
+	uint16_t *sel;
+	struct khyp_sregs s;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	vcpu = prot32_vcpu(&vm, ltr32_start, ltr32_end);
+	gdt = kh_gpa(vm, KH_GPA_GDT);
+	/* both TSS descriptors available (type 9) and present */
+	gdt[KH_SEL_TSS >> 3] &= ~(2ULL << 40);
+	gdt[LTR_SEL_SPARE >> 3] = gdt[KH_SEL_TSS >> 3];
+	/* fs:0x10(bx,si): FS base 0x100000 + 0x10 + 0x20 + 0x30 */
+	sel = kh_gpa(vm, KH_GPA_SCRATCH + 0x60);
+	*sel = LTR_SEL_SPARE;
+	/* 0x100020 + 2 * 0x10 */
+	sel = kh_gpa(vm, KH_GPA_SCRATCH + 0x40);
+	*sel = KH_SEL_TSS;
+	kh_vcpu_get_sregs(vcpu, &s);
+	s.gdt.limit = LTR_SEL_SPARE + 7;
+	s.fs.base = KH_GPA_SCRATCH;
+	kh_vcpu_set_sregs(vcpu, &s);
+
+	ASSERT_IO(vcpu, 0x44, 4, KHYP_IO_OUT);
+	EXPECT_EQ(LTR_SEL_SPARE, vcpu->run->io.data & 0xffff);
+	ASSERT_IO(vcpu, 0x45, 4, KHYP_IO_OUT);
+	EXPECT_EQ(KH_SEL_TSS, vcpu->run->io.data & 0xffff);
+	EXPECT_EQ(11, (gdt[LTR_SEL_SPARE >> 3] >> 40) & 0xf);
+	EXPECT_EQ(11, (gdt[KH_SEL_TSS >> 3] >> 40) & 0xf);
+	kh_vcpu_get_sregs(vcpu, &s);
+	EXPECT_EQ(KH_SEL_TSS, s.tr.selector);
+	EXPECT_EQ(11, s.tr.type);
+	EXPECT_EQ(KH_GPA_TSS, s.tr.base);
 	kh_vm_free(vm);
 }
 

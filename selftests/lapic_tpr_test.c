@@ -359,6 +359,50 @@ TEST(cr8_in_interrupt_window_without_irqchip)
 }
 
 /*
+ * AMD's other encoding of MOV to CR8, LOCK MOV to CR0 (CPUID AltMovCr8,
+ * "cr8_legacy"), in the same window: SVM's CR8 exit carries no register
+ * without decode assists, and khyp's decoder must read the LOCK as CR8
+ * (it gave an emulation error).  Only where the CPU has the alias (Bochs'
+ * SVM): elsewhere the LOCK is #UD, or QEMU's TCG without it writes CR0.
+ */
+static void guest_cr8_lock_alias(void)
+{
+	kh_guest_cli();
+	GUEST_SYNC(1);		/* the host asks for an interrupt window */
+	asm volatile(".byte 0xf0, 0x0f, 0x22, 0xc0"	/* lock mov %rax, %cr0 */
+		     : : "a"(7ULL) : "memory");
+	GUEST_ASSERT_EQ(read_cr8(), 7);
+	asm volatile(".byte 0xf0, 0x0f, 0x22, 0xc1"	/* lock mov %rcx, %cr0 */
+		     : : "c"(3ULL) : "memory");
+	GUEST_ASSERT_EQ(read_cr8(), 3);
+	kh_guest_sti_nop();	/* the window opens */
+	GUEST_SYNC(2);
+	GUEST_DONE();
+}
+
+TEST(cr8_lock_mov_cr0_alias)
+{
+	struct khyp_sregs sregs;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+
+	NEED_DEV();
+	if (!cpuinfo_has("cr8_legacy"))
+		SKIP(return, "no AltMovCr8 (LOCK MOV CR0 is not CR8 here)");
+	vcpu = one_vcpu(&vm, guest_cr8_lock_alias, false);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_SYNC(vcpu, 1);
+	vcpu->run->request_interrupt_window = 1;
+	ASSERT_EXIT(vcpu, KHYP_EXIT_IRQ_WINDOW_OPEN);
+	vcpu->run->request_interrupt_window = 0;
+	kh_vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(3, sregs.cr8);
+	ASSERT_SYNC(vcpu, 2);
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
  * An instruction fetch from the xAPIC page, after a data access mapped
  * it (on VMX, the APIC-access page): an internal error, as any fetch
  * from MMIO, and the host goes on.  Bochs' VMX stopped the whole machine

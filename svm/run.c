@@ -385,6 +385,10 @@ static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 			exit->insn_len = vmcb->control.next_rip - rip;
 		}
 		break;
+	case SVM_EXIT_TR_WRITE:
+		/* LTR, after its #UD and CPL checks: core/desc.c. */
+		exit->kind = KHYP_X_LTR;
+		break;
 	case SVM_EXIT_RDTSCP:
 	case SVM_EXIT_RDPRU:
 	case SVM_EXIT_INVLPGA:

@@ -132,6 +132,16 @@ void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sr)
 	s->cpl = (sr->cr0 & X86_CR0_PE) ? sr->ss.dpl : 0;
 }
 
+/* ->load_tr: the guest's LTR, emulated (core/desc.c). */
+void svm_load_tr(struct khyp_vcpu *vcpu, const struct khyp_segment *tr)
+{
+	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+
+	svm_seg_put(&s->tr, tr);
+	if (svm_is_tss(tr->type))
+		s->tr.attrib &= ~SVM_TSS_BUSY;
+}
+
 /*
  * CR4 as the guest sets it (checked already): the real one, in the VMCB,
  * is made from it before each entry (svm_sync_cr4()).  The processor

@@ -108,5 +108,6 @@ const struct khyp_backend_ops khyp_svm_ops = {
 	.nmi_held	= svm_nmi_held,
 	.get_cr		= svm_get_cr,
 	.set_cr		= svm_set_cr,
+	.load_tr	= svm_load_tr,
 	.run		= svm_run,
 };

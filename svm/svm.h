@@ -78,6 +78,7 @@ void svm_set_cr4(struct khyp_vcpu *vcpu, u64 cr4);
 void svm_sync_cr4(struct svm_vcpu *sv);
 void svm_get_sregs(struct khyp_vcpu *vcpu, struct khyp_sregs *sregs);
 void svm_set_sregs(struct khyp_vcpu *vcpu, const struct khyp_sregs *sregs);
+void svm_load_tr(struct khyp_vcpu *vcpu, const struct khyp_segment *tr);
 u64 svm_get_msr(struct khyp_vcpu *vcpu, u32 index);
 void svm_set_msr(struct khyp_vcpu *vcpu, u32 index, u64 data);
 void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *paging);

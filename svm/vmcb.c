@@ -15,7 +15,10 @@
  * (core/run.c): their delivery can raise them again forever without an
  * interrupt window (CVE-2015-5307, CVE-2015-8104).  CR4 reads and writes
  * exit so that the real CR4.MCE stays set and the guest gets only the
- * bits of core/cr4.c.  CR8 writes exit while the TPR holds an interrupt
+ * bits of core/cr4.c.  LTR exits so that no guest can load a null TR,
+ * which QEMU's TCG takes where a processor raises #GP(0) and which then
+ * aborts the whole emulated machine at the next stack switch through
+ * the TSS (core/desc.c emulates it).  CR8 writes exit while the TPR holds an interrupt
  * back and while an interrupt window is asked for (svm/run.c).  With
  * nested paging, no other CR and no page-fault intercepts are needed.
  *
@@ -109,6 +112,7 @@ void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 		svm_intercept(vmcb, i);
 	svm_intercept(vmcb, INTERCEPT_CR4_READ);
 	svm_intercept(vmcb, INTERCEPT_CR4_WRITE);
+	svm_intercept(vmcb, INTERCEPT_LOAD_TR);
 	svm_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB);
 	svm_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_AC);
 	svm_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_MC);
