@@ -102,17 +102,17 @@ ANY_MACHINE=" soak_test hotplug_test "
 DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_api_test,hugepage_test,lapic_test,ioapic_test,pic_pit_test,lapic_ipi_test,shrinker_test,ioctl_fuzz_test
 DEBUG_FUZZ_CALLS=20000
 MACHINES=(
-"svm-qemu      vng    qemu64,+svm,+npt        all-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
-"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913"
-"svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0,lifetime_kills=30"
-"svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
-"svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,soak_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,soak_seconds=10"
-"vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test backend=vmx,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
-"svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test,linux_pressure_test backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
+"svm-qemu      vng    qemu64,+svm,+npt        all-guest_fuzz_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
+"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913"
+"svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,pause_exit=1,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0,lifetime_kills=30"
+"svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
+"svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,soak_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,soak_seconds=10"
+"vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,pause_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
+"svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test,linux_pressure_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
-"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS"
+"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS"
 )
 
 only_machine= only_test= deps=1 check=1
