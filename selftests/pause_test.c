@@ -45,6 +45,7 @@ static volatile uint64_t g_holder_running, g_waiting, g_released, g_pauses;
 /* vCPU 0: spins on PAUSE until the holder releases it. */
 static void guest_waiter(void)
 {
+	kh_guest_sti();		/* see guest_holder() */
 	g_waiting = 1;
 	while (!g_released) {
 		kh_guest_pause();
@@ -56,6 +57,12 @@ static void guest_waiter(void)
 /* vCPU 1: spins without PAUSE until the waiter spins, then releases it. */
 static void guest_holder(void)
 {
+	/*
+	 * Interrupts on (none is ever sent here): Bochs' SVM lets a guest's
+	 * IF=0 mask the host's interrupts, and this loop has no exit of its
+	 * own, so with IF=0 it froze svm-bochs (docs/emulators.md).
+	 */
+	kh_guest_sti();
 	g_holder_running = 1;
 	while (!g_waiting)
 		;
