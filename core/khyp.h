@@ -48,6 +48,7 @@ enum khyp_exit_kind {
 	KHYP_X_CR,		/* MOV to or from a control register: .cr */
 	KHYP_X_DR,		/* MOV to or from a debug register: .cr */
 	KHYP_X_LTR,		/* LTR (SVM): core/desc.c emulates it */
+	KHYP_X_PAUSE,		/* a spin loop on PAUSE (core/spin.c) */
 	KHYP_X_NR
 };
 
@@ -280,6 +281,12 @@ extern const struct khyp_backend_ops khyp_svm_ops;
 /* Set once at load time, read-only afterwards. */
 extern const struct khyp_backend_ops *khyp_backend;
 extern struct khyp_caps khyp_caps;
+
+/*
+ * core/spin.c: whether a backend turns on its PAUSE exits (VMX pause-loop
+ * exiting, SVM pause filter) where the CPU has them; read at probe.
+ */
+extern bool khyp_pause_exit;
 
 /* core/cr4.c: the CR4 bits a guest may own, and the host's #MC handler. */
 void khyp_cr4_init(void);

@@ -28,7 +28,8 @@
  *     (core/bus.c); khyp's own hypercalls go to the subsystem that
  *     registered their number (core/subsys.c); the rest of I/O and MMIO,
  *     HLT, other hypercalls, shutdown and errors are described in the
- *     shared struct khyp_run and KHYP_RUN returns.
+ *     shared struct khyp_run and KHYP_RUN returns.  A guest spinning on
+ *     PAUSE gives its CPU to another vCPU of its VM (core/spin.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -376,6 +377,8 @@ static int khyp_handle_exit(struct khyp_vcpu *vcpu, struct khyp_exit *exit)
 		return khyp_cr_emulate(vcpu, exit);
 	case KHYP_X_DR:
 		return khyp_dr_emulate(vcpu, exit);
+	case KHYP_X_PAUSE:
+		return khyp_handle_pause(vcpu);
 	case KHYP_X_WBINVD:
 		/*
 		 * Guest memory is write-back cacheable and coherent (EPT/NPT
@@ -532,6 +535,7 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 	khyp_vcpu_load(vcpu);
+	WRITE_ONCE(vcpu->task, current);	/* for spinners: core/spin.c */
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KHYP_EXIT_INTR;
@@ -600,6 +604,7 @@ int khyp_vcpu_run(struct khyp_vcpu *vcpu)
 		if (r <= 0)
 			break;
 	}
+	WRITE_ONCE(vcpu->task, NULL);
 	khyp_vcpu_put(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 out:

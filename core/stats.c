@@ -49,6 +49,7 @@ static const char * const khyp_exit_names[KHYP_X_NR] = {
 	[KHYP_X_CR]		= "cr",
 	[KHYP_X_DR]		= "dr",
 	[KHYP_X_LTR]		= "ltr",
+	[KHYP_X_PAUSE]		= "pause",
 };
 
 static const char * const khyp_irq_stat_names[KHYP_IRQ_STAT_NR] = {
@@ -294,6 +295,10 @@ void khyp_stats_vcpu_add(struct khyp_vcpu *vcpu)
 			    &khyp_vcpu_irqs_fops);
 	debugfs_create_u64("l1d_flushes", 0444, vcpu->debugfs,
 			   &vcpu->l1d_flushes);
+	debugfs_create_u64("pause_yields", 0444, vcpu->debugfs,
+			   &vcpu->pause_yields);
+	debugfs_create_u64("pause_no_target", 0444, vcpu->debugfs,
+			   &vcpu->pause_no_target);
 }
 
 /* Before the vCPU leaves vm->vcpus[]. */

@@ -166,8 +166,18 @@ enum {
  *		is set, READ_ONCE after it is cleared.
  * @halt_wait:	where the vCPU's thread sleeps in a state other than
  *		RUNNABLE; khyp_vcpu_kick() wakes it.
+ * @task:	the thread in KHYP_RUN (from its vcpu_load to its
+ *		vcpu_put), else NULL: written by that thread, read under
+ *		rcu_read_lock() by a spinning vCPU of the VM that looks for
+ *		one to yield to (core/spin.c).
+ * @spinning:	the vCPU's thread is in core/spin.c's yield: a spinner
+ *		itself, no use yielding to; written by its thread, read by
+ *		the others' (racy, a hint).
+ * @pause_yields: (m) PAUSE exits that yielded to another vCPU's thread;
+ * @pause_no_target: (m) those that found none; debugfs reads them racily.
  * @rcu:	frees the vCPU after a grace period: RCU readers of
- *		vm->vcpus[] may still read @mode, @cpu and @irq_requests.
+ *		vm->vcpus[] may still read @mode, @cpu, @irq_requests,
+ *		@task and @spinning.
  */
 /* DR0-DR3, DR6, DR7 of a vCPU (core/dr.c). */
 struct khyp_debugregs {
@@ -212,6 +222,10 @@ struct khyp_vcpu {
 	unsigned long power_requests;
 	u8 sipi_vector;
 	struct rcuwait halt_wait;
+	struct task_struct *task;
+	bool spinning;
+	u64 pause_yields;
+	u64 pause_no_target;
 	struct rcu_head rcu;
 };
 
@@ -243,6 +257,9 @@ void khyp_vm_flush_tlbs(struct khyp_vm *vm);
 void khyp_vcpu_kick(struct khyp_vcpu *vcpu);	/* for irq/ */
 void khyp_vcpu_send_init(struct khyp_vcpu *vcpu);	/* for irq/ */
 void khyp_vcpu_send_sipi(struct khyp_vcpu *vcpu, u8 vector);
+
+/* core/spin.c */
+int khyp_handle_pause(struct khyp_vcpu *vcpu);
 
 /* core/cpuid.c */
 void khyp_cpuid_set_default(struct khyp_cpuid *table, unsigned int apic_id,

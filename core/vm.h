@@ -61,6 +61,9 @@ struct khyp_vcpu;
  *		moves its own vCPU's offset only, as on hardware).
  * @last_run:	jiffies when a vCPU last left the guest (WRITE_ONCE by the
  *		vCPU threads, READ_ONCE by the shrinker: is the VM idle?).
+ * @last_boosted: the id of the vCPU a spinning vCPU last yielded to:
+ *		the next spinner starts looking after it (core/spin.c;
+ *		READ_ONCE/WRITE_ONCE by the vCPU threads, a hint).
  */
 struct khyp_vm {
 	struct kref kref;
@@ -82,6 +85,7 @@ struct khyp_vm {
 	bool vcpu_created;
 	u64 tsc_offset;
 	unsigned long last_run;
+	unsigned int last_boosted;
 };
 
 void khyp_vm_get(struct khyp_vm *vm);

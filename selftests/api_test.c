@@ -77,6 +77,7 @@ static const struct cap_flag svm_flags[] = {
 	{ KHYP_CAP_FLUSH_BY_ASID, "flushbyasid" },
 	{ KHYP_CAP_VMCB_CLEAN, "vmcb_clean" },
 	{ KHYP_CAP_1G_PAGES, "pdpe1gb" },
+	{ KHYP_CAP_PAUSE_EXIT, "pausefilter" },	/* pause_exit=Y */
 };
 
 static const struct cap_flag vmx_flags[] = {
@@ -86,6 +87,7 @@ static const struct cap_flag vmx_flags[] = {
 	{ KHYP_CAP_EPT_AD, "ept_ad" },
 	{ KHYP_CAP_1G_PAGES, "ept_1gb" },
 	{ KHYP_CAP_PREEMPTION_TIMER, "preemption_timer" },
+	{ KHYP_CAP_PAUSE_EXIT, "ple" },		/* pause_exit=Y */
 };
 
 static const struct {
@@ -101,6 +103,7 @@ static const struct {
 	{ "preemption_timer", KHYP_CAP_PREEMPTION_TIMER },
 	{ "flush_by_asid", KHYP_CAP_FLUSH_BY_ASID },
 	{ "vmcb_clean", KHYP_CAP_VMCB_CLEAN }, { "ept_ad", KHYP_CAP_EPT_AD },
+	{ "pause_exit", KHYP_CAP_PAUSE_EXIT },
 };
 
 TEST_F(dev, caps_match_cpu)

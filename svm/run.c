@@ -295,6 +295,10 @@ static void svm_translate_exit(struct svm_vcpu *sv, struct khyp_exit *exit)
 		exit->kind = KHYP_X_HLT;
 		exit->insn_len = svm_insn_len(vmcb, rip, 1);
 		break;
+	case SVM_EXIT_PAUSE:
+		/* The pause filter: the guest spins (core/spin.c). */
+		exit->kind = KHYP_X_PAUSE;
+		break;
 	case SVM_EXIT_VMMCALL:
 		exit->kind = KHYP_X_HYPERCALL;
 		exit->insn_len = svm_insn_len(vmcb, rip, 3);

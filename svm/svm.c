@@ -7,7 +7,8 @@
  * svm_probe() reads CPUID 0x8000000A once and decides whether khyp can run
  * here: SVM not disabled by the firmware (VM_CR.SVMDIS), nested paging
  * present.  Everything else (NRIP save, decode assists, flush-by-ASID, VMCB
- * clean bits, 1G pages) is optional and reported in struct khyp_caps.
+ * clean bits, 1G pages, the pause filter) is optional and reported in
+ * struct khyp_caps.
  * svm_cpu_enable() sets EFER.SVME on one CPU and gives it a host save area;
  * svm_cpu_disable() undoes both.
  */
@@ -61,6 +62,13 @@ static int svm_probe(struct khyp_caps *caps)
 		caps->features |= KHYP_CAP_FLUSH_BY_ASID;
 	if (svm_edx & khyp_cpuid_bit(X86_FEATURE_VMCBCLEAN))
 		caps->features |= KHYP_CAP_VMCB_CLEAN;
+	/* The pause filter: core/spin.c, the VMCB fields in vmcb.c. */
+	if ((svm_edx & khyp_cpuid_bit(X86_FEATURE_PAUSEFILTER)) &&
+	    khyp_pause_exit) {
+		caps->features |= KHYP_CAP_PAUSE_EXIT;
+		svm_pause_thresh = svm_edx &
+				   khyp_cpuid_bit(X86_FEATURE_PFTHRESHOLD);
+	}
 	return 0;
 }
 

@@ -66,6 +66,9 @@ struct svm_vcpu {
 #define to_svm(vcpu)	((struct svm_vcpu *)(vcpu)->priv)
 
 /* svm/vmcb.c */
+/* The CPU has the pause filter threshold (svm.c probes, vmcb.c uses). */
+extern bool svm_pause_thresh;
+
 int svm_vmcb_setup(void);
 void svm_vmcb_teardown(void);
 int svm_vcpu_create(struct khyp_vcpu *vcpu);

@@ -9,7 +9,8 @@
  * WBINVD and INVD (skipped: they would stall or corrupt the host's
  * caches), and the instructions a guest may not use here: the SVM
  * instructions themselves, MONITOR/MWAIT, XSETBV, RDTSCP and RDPRU (#UD;
- * they would show host state), RDPMC (#GP: no counters), and every debug
+ * they would show host state), RDPMC (#GP: no counters), PAUSE where the
+ * pause filter lets only a spin loop exit (core/spin.c), and every debug
  * register (#UD: DR0-3 would put breakpoints on host addresses, and DR7
  * could arm them).  #AC and #DB are intercepted only to be given back
  * (core/run.c): their delivery can raise them again forever without an
@@ -29,7 +30,9 @@
  */
 #include <linux/bitops.h>
 #include <linux/gfp.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <asm/cpufeature.h>
 #include <asm/io.h>
@@ -46,6 +49,24 @@
 #define SVM_MSRPM_ORDER		1	/* 8 KiB */
 
 static struct page *svm_iopm, *svm_msrpm;
+
+/*
+ * The pause filter (core/spin.c), with KHYP_CAP_PAUSE_EXIT: PAUSE is
+ * intercepted, but exits only at the pause_filter_count-th since the
+ * entry; with the filter threshold (svm_pause_thresh, from CPUID), the
+ * count starts again whenever two PAUSEs are more than
+ * pause_filter_thresh cycles apart, so only a tight loop exits.  Read
+ * when a vCPU's control area is made.  KVM's defaults.
+ */
+bool svm_pause_thresh;
+static unsigned int pause_filter_count = 3000;
+module_param(pause_filter_count, uint, 0644);
+MODULE_PARM_DESC(pause_filter_count,
+		 "SVM: a spin loop exits at this many PAUSEs, 1-65535; 0 turns the pause filter off for vCPUs created after (default 3000)");
+static unsigned int pause_filter_thresh = 128;
+module_param(pause_filter_thresh, uint, 0644);
+MODULE_PARM_DESC(pause_filter_thresh,
+		 "SVM: where the CPU has the filter threshold, PAUSEs more than this many cycles apart start the count again, 0-65535 (default 128)");
 
 /* The permission maps: all 1s, every port and MSR exits. */
 int svm_vmcb_setup(void)
@@ -142,6 +163,13 @@ void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 	svm_intercept(vmcb, INTERCEPT_MWAIT);
 	svm_intercept(vmcb, INTERCEPT_MWAIT_COND);
 	svm_intercept(vmcb, INTERCEPT_XSETBV);
+	if ((khyp_caps.features & KHYP_CAP_PAUSE_EXIT) && pause_filter_count) {
+		svm_intercept(vmcb, INTERCEPT_PAUSE);
+		c->pause_filter_count = min(pause_filter_count, U16_MAX);
+		if (svm_pause_thresh)
+			c->pause_filter_thresh = min(pause_filter_thresh,
+						     U16_MAX);
+	}
 
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);

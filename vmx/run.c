@@ -481,6 +481,10 @@ static void vmx_translate_exit(struct vmx_vcpu *vv, u32 reason,
 	case EXIT_REASON_HLT:
 		exit->kind = KHYP_X_HLT;
 		break;
+	case EXIT_REASON_PAUSE_INSTRUCTION:
+		/* Pause-loop exiting: the guest spins (core/spin.c). */
+		exit->kind = KHYP_X_PAUSE;
+		return;
 	case EXIT_REASON_VMCALL:
 		exit->kind = KHYP_X_HYPERCALL;
 		/* VMX keeps the CPL in SS.DPL (0 in real mode). */

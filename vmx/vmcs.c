@@ -69,6 +69,24 @@ module_param(vpids_per_user, uint, 0644);
 MODULE_PARM_DESC(vpids_per_user,
 		 "VMX: VPIDs one user's vCPUs may hold, 0-65535 (default 4096; beyond it vCPUs run untagged)");
 
+/*
+ * Pause-loop exiting (core/spin.c), with KHYP_CAP_PAUSE_EXIT: a guest at
+ * CPL 0 exits once its PAUSEs, each less than ple_gap TSC cycles after
+ * the one before, have gone on for more than ple_window cycles.  Read
+ * when a vCPU is created.  128 cycles covers the loops of Linux's
+ * spinlocks and cross-CPU calls; 4096 lets a short wait end in the
+ * guest (KVM's defaults, which it grows and shrinks per vCPU: khyp
+ * keeps them fixed).
+ */
+static unsigned int ple_gap = 128;
+module_param(ple_gap, uint, 0644);
+MODULE_PARM_DESC(ple_gap,
+		 "VMX: PAUSEs less than this many TSC cycles apart are one spin loop; 0 turns pause-loop exiting off for vCPUs created after (default 128)");
+static unsigned int ple_window = 4096;
+module_param(ple_window, uint, 0644);
+MODULE_PARM_DESC(ple_window,
+		 "VMX: a spin loop longer than this many TSC cycles exits (default 4096)");
+
 static int vmx_vmclear(phys_addr_t pa)
 {
 	asm goto(VMX_INSN_GOTO("vmclear %[pa]")
@@ -367,6 +385,11 @@ static void vmx_set_controls(struct vmx_vcpu *vv)
 		proc2 |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
 		vmcs_write(APIC_ACCESS_ADDR,
 			   page_to_phys(vmx_apic_access_page));
+	}
+	if ((khyp_caps.features & KHYP_CAP_PAUSE_EXIT) && ple_gap) {
+		proc2 |= SECONDARY_EXEC_PAUSE_LOOP_EXITING;
+		vmcs_write(PLE_GAP, ple_gap);
+		vmcs_write(PLE_WINDOW, ple_window);
 	}
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_cfg.exit);

@@ -71,7 +71,8 @@ static bool vmx_adjust(u32 msr, u32 want, u32 optional, u32 forbid, u32 *ctl)
  * The controls of every VMCS (see vmx/run.c for what each exit becomes):
  * external interrupts and NMIs exit (interrupts are left pending for the
  * host, not acknowledged); HLT, MWAIT, MONITOR, RDPMC, MOV DR, CR8
- * accesses, WBINVD and all port I/O exit; RDMSR/WRMSR always exit (no MSR
+ * accesses, WBINVD and all port I/O exit, and spin loops on PAUSE where the
+ * CPU has pause-loop exiting (vmcs.c); RDMSR/WRMSR always exit (no MSR
  * bitmap); RDTSC runs natively with an offset; EPT, unrestricted guest,
  * VPID.  RDTSCP and RDPID stay disabled (#UD): they would read the
  * host's TSC_AUX, the host CPU's number.  EFER, PAT and DR7/DEBUGCTL are
@@ -256,6 +257,9 @@ static int vmx_probe(struct khyp_caps *caps)
 		caps->features |= KHYP_CAP_EPT_AD;
 	if (pin & PIN_BASED_VMX_PREEMPTION_TIMER)
 		caps->features |= KHYP_CAP_PREEMPTION_TIMER;
+	/* Pause-loop exiting: core/spin.c, the VMCS fields in vmcs.c. */
+	if ((proc2 & SECONDARY_EXEC_PAUSE_LOOP_EXITING) && khyp_pause_exit)
+		caps->features |= KHYP_CAP_PAUSE_EXIT;
 	vmx_setup_config(basic, ept_vpid);
 	return 0;
 }

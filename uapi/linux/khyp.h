@@ -48,7 +48,8 @@
 #define KHYP_CAP_EPT_AD			_BITULL(11) /* VMX: EPT accessed/dirty */
 #define KHYP_CAP_IRQCHIP		_BITULL(12) /* CREATE_IRQCHIP, IRQ_LINE, MSI */
 #define KHYP_CAP_BALLOON_PAGES		_BITULL(13) /* BALLOON_PAGES, _EVENTFD */
-#define KHYP_CAP_ALL			(_BITULL(14) - 1)
+#define KHYP_CAP_PAUSE_EXIT		_BITULL(14) /* a PAUSE spin exits, yields */
+#define KHYP_CAP_ALL			(_BITULL(15) - 1)
 
 /**
  * struct khyp_caps - argument of KHYP_GET_CAPS
