@@ -260,7 +260,8 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 		return w.freed + w.drained ? w.freed + w.drained : SHRINK_STOP;
 	if (w.weight)
 		mod_delayed_work(system_wq, &khyp_decay_work, HZ);
-	sc->nr_scanned = sc->nr_to_scan;
+	/* A drained block is 512 pages: more than a batch may have gone. */
+	sc->nr_scanned = max(sc->nr_to_scan, w.drained);
 	return w.freed + w.drained;
 }
 

@@ -92,6 +92,11 @@ void khyp_memory_destroy(struct khyp_memory *mem)
 {
 	unsigned int i;
 
+	/*
+	 * The pool first: its fill thread reads the slots (the declared
+	 * RAM) and would see them freed, or fill a pool for a dying VM.
+	 */
+	khyp_zeropool_destroy(&mem->pool);
 	/* The VM file is gone: no userspace mapping is left to zap. */
 	for (i = 0; i < KHYP_MAX_MEM_REGIONS; i++) {
 		if (mem->slots[i])
@@ -100,7 +105,6 @@ void khyp_memory_destroy(struct khyp_memory *mem)
 	}
 	mem->slots_end = 0;
 	WARN_ON_ONCE(atomic_long_read(&mem->nr_pages));
-	khyp_zeropool_destroy(&mem->pool);
 	mutex_destroy(&mem->lock);
 }
 
