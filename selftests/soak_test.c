@@ -9,8 +9,9 @@
  *  - a memory hog (host_hog(), a child process) grows 16 MiB past the
  *    host's available memory before the first hog, holds 2 s and exits,
  *    again and again, each the same size: reclaim
- *    calls khyp's shrinker, the balloons inflate, and deflate when the
- *    hog is gone;
+ *    calls khyp's shrinker and the balloons inflate; while the hogs keep
+ *    coming (MemAvailable falling again) the pressure decay holds, so
+ *    from the second hog on they meet full balloons;
  *  - every ~100 ms each vCPU thread gets a new CPU affinity (CPU 0, CPU 1
  *    or both), so the vCPUs move between host CPUs while they run.
  * Then every guest finishes its own checks (GUEST_DONE), its rounds came
