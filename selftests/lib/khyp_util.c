@@ -257,26 +257,78 @@ long host_available_kib(void)
 	return v;
 }
 
+/* The largest number of "protection: (a, b, ...)" (a zone's reserves). */
+static long zone_protection(const char *p)
+{
+	long v, max = 0;
+	char *end;
+
+	p = strchr(p, '(');
+	while (p && *p && *p != ')') {
+		v = strtol(p + 1, &end, 10);
+		if (end == p + 1)
+			break;
+		if (v > max)
+			max = v;
+		p = end;
+	}
+	return max;
+}
+
+long host_headroom_kib(void)
+{
+	long free = -1, min = 0, boost = 0, v, sum = 0, reserve;
+	char line[256], *p;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		for (p = line; *p == ' '; p++)
+			;
+		if (sscanf(p, "pages free %ld", &v) == 1) {
+			free = v;
+			min = boost = 0;
+		} else if (sscanf(p, "boost %ld", &v) == 1) {
+			boost = v;
+		} else if (sscanf(p, "min %ld", &v) == 1) {
+			min = v;
+		} else if (!strncmp(p, "protection:", 11) && free >= 0) {
+			reserve = min + boost + zone_protection(p);
+			if (free > reserve)
+				sum += free - reserve;
+			free = -1;
+		}
+	}
+	fclose(f);
+	return sum * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 void host_hog(long kib, unsigned int hold_s)
 {
 	const long mib = 1024;	/* KiB */
-	long done = 0, step;
+	long done = 0, step, room;
 	int waited;
 	char *p;
 
 	while (done < kib) {
-		for (waited = 0; host_available_kib() < 2 * mib; waited++) {
-			if (waited == 300)
+		for (waited = 0; (room = host_headroom_kib()) < mib / 2;
+		     waited++) {
+			if (waited == 600)
 				_exit(4);
-			usleep(100000);
+			usleep(50000);
 		}
-		step = host_available_kib() < 8 * mib ? 1 : 4;
-		p = malloc(step << 20);
+		step = room > 8 * mib ? 4 * mib : room / 4;
+		if (step < 64)
+			step = 64;
+		if (step > kib - done)
+			step = kib - done;
+		p = malloc(step * 1024);
 		if (!p)
 			_exit(3);
-		memset(p, 0x5a, step << 20);
-		done += step * mib;
-		usleep(step == 1 ? 200000 : 20000);
+		memset(p, 0x5a, step * 1024);
+		done += step;
+		usleep(step == 4 * mib ? 20000 : 50000);
 	}
 	sleep(hold_s);
 	_exit(0);
