@@ -275,9 +275,10 @@ static long zone_protection(const char *p)
 	return max;
 }
 
-long host_headroom_kib(void)
+long host_headroom_kib(long *above_low_kib)
 {
-	long free = -1, min = 0, boost = 0, v, sum = 0, reserve;
+	long free = -1, min = 0, low = 0, boost = 0, v, reserve;
+	long above_min = 0, above_low = 0, kib = sysconf(_SC_PAGESIZE) / 1024;
 	char line[256], *p;
 	FILE *f = fopen("/proc/zoneinfo", "r");
 
@@ -288,39 +289,52 @@ long host_headroom_kib(void)
 			;
 		if (sscanf(p, "pages free %ld", &v) == 1) {
 			free = v;
-			min = boost = 0;
+			min = low = boost = 0;
 		} else if (sscanf(p, "boost %ld", &v) == 1) {
 			boost = v;
 		} else if (sscanf(p, "min %ld", &v) == 1) {
 			min = v;
+		} else if (sscanf(p, "low %ld", &v) == 1) {
+			low = v;
 		} else if (!strncmp(p, "protection:", 11) && free >= 0) {
-			reserve = min + boost + zone_protection(p);
-			if (free > reserve)
-				sum += free - reserve;
+			reserve = boost + zone_protection(p);
+			if (free > min + reserve)
+				above_min += free - min - reserve;
+			if (free > low + reserve)
+				above_low += free - low - reserve;
 			free = -1;
 		}
 	}
 	fclose(f);
-	return sum * (sysconf(_SC_PAGESIZE) / 1024);
+	if (above_low_kib)
+		*above_low_kib = above_low * kib;
+	return above_min * kib;
 }
 
 void host_hog(long kib, unsigned int hold_s)
 {
 	const long mib = 1024;	/* KiB */
-	long done = 0, step, room;
-	int waited;
+	long done = 0, step, room, low;
+	int waited = 0;
 	char *p;
 
 	while (done < kib) {
-		for (waited = 0; (room = host_headroom_kib()) < mib / 2;
-		     waited++) {
-			if (waited == 600)
+		room = host_headroom_kib(&low);
+		if (low > 8 * mib)
+			step = 4 * mib;
+		else if (low > 0)
+			step = low / 2 > 64 ? low / 2 : 64;
+		else if (room > 384)
+			step = 64;	/* under low everywhere: kswapd wakes */
+		else
+			step = 0;	/* kswapd and the balloons' turn */
+		if (!step) {
+			if (++waited == 600)
 				_exit(4);
 			usleep(50000);
+			continue;
 		}
-		step = room > 8 * mib ? 4 * mib : room / 4;
-		if (step < 64)
-			step = 64;
+		waited = 0;
 		if (step > kib - done)
 			step = kib - done;
 		p = malloc(step * 1024);
