@@ -40,7 +40,17 @@
  * once no scan has come for KHYP_PRESSURE_HOLD, a periodic work lowers it
  * each second by half, or by 256 pages if that is more (a small target
  * does not linger), so the guests deflate gently, without
- * inflate/deflate thrashing around a pressure peak.
+ * inflate/deflate thrashing around a pressure peak.  Two things hold the
+ * decay back, because the pages it gives back are what the host would
+ * have to reclaim again at once: the host still allocating (MemAvailable
+ * fell since the last tick by more than KHYP_ALLOC_SLOPE beyond what
+ * khyp's own VMs took, at a rate that would use up its room within
+ * KHYP_ALLOC_HORIZON; this counts as pressure for the hold), and a host
+ * without room (a step never takes MemAvailable below KHYP_DECAY_ROOM of
+ * the RAM).  Without them, a workload that grows
+ * again a few seconds after a peak finds the balloons emptied and races
+ * the guests, who free asynchronously, to the OOM killer
+ * (docs/reliability.md, the soak).
  *
  * Locking: a scan walks one cgroup's VMs under the list_lru's lock of
  * each node, which also keeps each VM's link (and so its balloon) alive:
@@ -63,6 +73,7 @@
 #include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/list_lru.h>
+#include <linux/mm.h>
 #include <linux/math64.h>
 #include <linux/nodemask.h>
 #include <linux/seq_file.h>
@@ -80,6 +91,9 @@
 #define KHYP_BALLOON_FLOOR	((16 << 20) >> PAGE_SHIFT)	/* 16 MiB */
 #define KHYP_PRESSURE_HOLD	(5 * HZ)
 #define KHYP_IDLE_AFTER		HZ
+#define KHYP_ALLOC_SLOPE	((1 << 20) >> PAGE_SHIFT) /* 1 MiB per tick */
+#define KHYP_DECAY_ROOM(ram)	((ram) / 32)	/* ~3% of the host's RAM */
+#define KHYP_ALLOC_HORIZON	30		/* ticks (seconds) */
 
 /* A VM on the memcg-aware list: slab-allocated, charged like the VM. */
 struct khyp_balloon_link {
@@ -265,28 +279,73 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 	return w.freed + w.drained;
 }
 
+/*
+ * The host at the last decay tick: when, MemAvailable and the pages all
+ * VMs held.  Only the decay work uses it (a work item never runs on two
+ * CPUs at once).
+ */
+static struct {
+	unsigned long at;
+	long avail;
+	long vm_pages;
+} khyp_decay_last;
+
+/*
+ * Has someone other than khyp's guests been taking memory since the last
+ * tick, fast enough to use up the host's @room soon?  A VM's pages come
+ * and go with MemAvailable (faults, balloons, teardown), so they are
+ * taken out of the difference.  A scan postpones the tick: a sample
+ * older than two seconds says nothing.
+ */
+static bool khyp_host_allocating(long avail, long vm_pages, long room)
+{
+	long fell;
+
+	if (!khyp_decay_last.at ||
+	    time_after(jiffies, khyp_decay_last.at + 2 * HZ))
+		return false;
+	fell = (khyp_decay_last.avail - avail) -
+	       (vm_pages - khyp_decay_last.vm_pages);
+	return fell > (long)KHYP_ALLOC_SLOPE &&
+	       fell * KHYP_ALLOC_HORIZON > room;
+}
+
 /* Lower pressure targets that no scan has held up lately. */
 static void khyp_pressure_decay(struct work_struct *work)
 {
+	long avail = si_mem_available(), vm_pages = 0, room;
 	struct khyp_balloon *b;
 	unsigned long t, new;
-	bool again = false;
+	bool again = false, allocating;
 
 	spin_lock(&khyp_balloons_lock);
+	list_for_each_entry(b, &khyp_balloons, node)
+		vm_pages += atomic_long_read(&b->vm->mem.nr_pages);
+	room = avail - (long)KHYP_DECAY_ROOM(totalram_pages());
+	allocating = khyp_host_allocating(avail, vm_pages, room);
 	list_for_each_entry(b, &khyp_balloons, node) {
 		t = READ_ONCE(b->pressure_target);
 		if (!t)
 			continue;
 		again = true;
+		if (allocating)
+			WRITE_ONCE(b->last_pressure, jiffies);
 		if (time_before(jiffies,
 				READ_ONCE(b->last_pressure) + KHYP_PRESSURE_HOLD))
 			continue;
+		if (room <= 0)
+			continue;
 		/* A scan raising it meanwhile wins: try again next time. */
-		new = t - min(t, max(t / 2, 256UL));
-		if (try_cmpxchg(&b->pressure_target, &t, new))
+		new = t - min3(t, max(t / 2, 256UL), (unsigned long)room);
+		if (try_cmpxchg(&b->pressure_target, &t, new)) {
 			khyp_balloon_pressure_moved(b, t, new);
+			room -= t - new;
+		}
 	}
 	spin_unlock(&khyp_balloons_lock);
+	khyp_decay_last.at = jiffies;
+	khyp_decay_last.avail = avail;
+	khyp_decay_last.vm_pages = vm_pages;
 	if (again)
 		mod_delayed_work(system_wq, &khyp_decay_work, HZ);
 }

@@ -23,9 +23,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <linux/khyp_balloon.h>
 #include <linux/magic.h>
 
@@ -330,29 +333,37 @@ SLOW_TEST(floor_never_asked_below)
 #define DECAY_TARGET	1200
 #define DECAY_STEPS	5
 
+/* An idle VM with DECAY_TARGET pages above the floor. */
+static void decay_guest_start(struct __test_metadata *_metadata,
+			      struct guest *g)
+{
+	struct khyp_balloon_stats st;
+	uint64_t k, n;
+
+	guest_start(_metadata, g, 0, true, 0);
+	/* The VMM touches the pages that make 1200 above the floor. */
+	get_stats(_metadata, g->vm, &st);
+	ASSERT_GT(FLOOR + DECAY_TARGET, st.ram_pages);
+	n = FLOOR + DECAY_TARGET - st.ram_pages;
+	for (k = 0; k < n; k++)
+		*(volatile uint64_t *)kh_gpa(g->vm, HEAP + k * PAGE) = k;
+	get_stats(_metadata, g->vm, &st);
+	ASSERT_EQ(FLOOR + DECAY_TARGET, st.ram_pages);
+	sleep(2);				/* idle */
+}
+
 SLOW_TEST(decay_schedule)
 {
 	static const uint64_t expected[DECAY_STEPS] = {
 		DECAY_TARGET, 600, 300, 44, 0,
 	};
-	uint64_t seen[DECAY_STEPS + 4], t, ram, k, n;
+	uint64_t seen[DECAY_STEPS + 4], t;
 	double at[DECAY_STEPS + 4], start;
-	struct khyp_balloon_stats st;
 	struct guest g;
 	int i, nseen = 0;
 
 	NEED_DEV();
-	guest_start(_metadata, &g, 0, true, 0);
-	/* The VMM touches the pages that make 1200 above the floor. */
-	get_stats(_metadata, g.vm, &st);
-	ASSERT_GT(FLOOR + DECAY_TARGET, st.ram_pages);
-	ram = st.ram_pages;
-	n = FLOOR + DECAY_TARGET - ram;
-	for (k = 0; k < n; k++)
-		*(volatile uint64_t *)kh_gpa(g.vm, HEAP + k * PAGE) = k;
-	get_stats(_metadata, g.vm, &st);
-	ASSERT_EQ(FLOOR + DECAY_TARGET, st.ram_pages);
-	sleep(2);				/* idle */
+	decay_guest_start(_metadata, &g);
 
 	start = now_s();
 	drop_slab_caches(_metadata);
@@ -380,6 +391,86 @@ SLOW_TEST(decay_schedule)
 	EXPECT_LE(4.9, at[1] - start);
 	for (i = 2; i < DECAY_STEPS; i++)
 		EXPECT_LE(0.9, at[i] - at[i - 1]) TH_LOG("step %d", i);
+	guest_stop(&g);
+}
+
+/*
+ * The decay holds while the host allocates: after the scan, a child
+ * process takes a twentieth of MemAvailable every second, in tenths,
+ * for ALLOC_S seconds (at that pace the host would run out of room well
+ * within the shrinker's 30 s horizon), then holds what it took.  The
+ * pressure target must not move while the child allocates, though the
+ * 5 s hold after the scan has run out, and must fall once the child
+ * stops (the child's memory leaves the host room enough).
+ */
+#define ALLOC_S		6
+
+static void allocate_then_hold(long avail_kib, int done_fd)
+{
+	long chunk = avail_kib / 200 * 1024, i;
+	char *p;
+
+	for (i = 0; i < 10 * ALLOC_S; i++) {
+		if (host_available_kib() < avail_kib / 4)
+			break;			/* never near the OOM killer */
+		p = malloc(chunk);
+		if (!p)
+			_exit(3);
+		memset(p, 0x5a, chunk);
+		usleep(100000);
+	}
+	if (write(done_fd, "d", 1) != 1)
+		_exit(4);
+	pause();
+	_exit(0);
+}
+
+SLOW_TEST(decay_holds_while_host_allocates)
+{
+	double start, done_at = 0, fell_at = 0;
+	int fds[2], status;
+	struct guest g;
+	uint64_t t;
+	pid_t pid;
+	char c;
+
+	NEED_DEV();
+	decay_guest_start(_metadata, &g);
+	ASSERT_EQ(0, pipe(fds));
+
+	start = now_s();
+	drop_slab_caches(_metadata);
+	ASSERT_EQ(DECAY_TARGET, pressure_target(_metadata, g.vm));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(fds[0]);
+		allocate_then_hold(host_available_kib(), fds[1]);
+	}
+	close(fds[1]);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	while (now_s() - start < ALLOC_S + 30) {
+		usleep(20000);
+		if (!done_at && read(fds[0], &c, 1) == 1)
+			done_at = now_s();
+		t = pressure_target(_metadata, g.vm);
+		if (t == DECAY_TARGET)
+			continue;
+		fell_at = now_s();
+		break;
+	}
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(fds[0]);
+	TH_LOG("scan at 0 s, the child done allocating at %.2f s, the target fell (to %llu) at %.2f s",
+	       done_at ? done_at - start : -1, (unsigned long long)t,
+	       fell_at ? fell_at - start : -1);
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("the child exited: %#x", status);
+	ASSERT_NE(0, done_at) TH_LOG("the target fell while the host allocated");
+	EXPECT_LE(5.5, done_at - start)
+		TH_LOG("the child allocated for less than the 5 s hold");
+	ASSERT_NE(0, fell_at) TH_LOG("no decay once the host stopped allocating");
+	EXPECT_LT(done_at, fell_at);
 	guest_stop(&g);
 }
 

@@ -9,8 +9,9 @@
  *  - a memory hog (host_hog(), a child process) grows 16 MiB past the
  *    host's available memory before the first hog, holds 2 s and exits,
  *    again and again, each the same size: reclaim
- *    calls khyp's shrinker, the balloons inflate, and deflate when the
- *    hog is gone;
+ *    calls khyp's shrinker and the balloons inflate; while the hogs keep
+ *    coming (MemAvailable falling again) the pressure decay holds, so
+ *    from the second hog on they meet full balloons;
  *  - every ~100 ms each vCPU thread gets a new CPU affinity (CPU 0, CPU 1
  *    or both), so the vCPUs move between host CPUs while they run.
  * Then every guest finishes its own checks (GUEST_DONE), its rounds came
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -120,13 +122,28 @@ static void snap(struct soak_snap *s)
 	s->vms = kh_dir_count("/sys/kernel/debug/khyp", "vm");
 }
 
+/* Pages the VMs' balloons hold now, and their pressure targets. */
+static void balloons(struct kh_vm **vm, uint64_t *size, uint64_t *target)
+{
+	struct khyp_balloon_stats st;
+	int v;
+
+	*size = *target = 0;
+	for (v = 0; v < VMS; v++) {
+		if (ioctl(vm[v]->fd, KHYP_GET_BALLOON, &st))
+			continue;
+		*size += st.size;
+		*target += st.pressure_target;
+	}
+}
+
 TEST_F_TIMEOUT(soak, four_vms_two_vcpus_under_pressure, 3600)
 {
 	unsigned long seconds = soak_seconds(), hogs = 0, bad_hogs = 0;
 	struct kh_worker w[VMS * VCPUS];
 	struct mover m = { .w = w };
 	struct soak_snap a, b;
-	uint64_t peak = 0, rounds = 0;
+	uint64_t peak = 0, rounds = 0, held, target;
 	long oom0, oom1, hog_kib;
 	struct kh_vm *vm[VMS];
 	double start, t;
@@ -167,8 +184,12 @@ TEST_F_TIMEOUT(soak, four_vms_two_vcpus_under_pressure, 3600)
 		if (!pid)
 			host_hog(hog_kib, 2);
 		t = now_s();
+		balloons(vm, &held, &target);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		hogs++;
+		TH_LOG("hog %lu: %.1f s, status %#x; at its start the balloons held %llu pages, pressure targets %llu",
+		       hogs, now_s() - t, status, (unsigned long long)held,
+		       (unsigned long long)target);
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			bad_hogs++;
 			TH_LOG("hog %lu ended with status %#x after %.1f s (%s)",

@@ -277,26 +277,92 @@ long host_available_kib(void)
 	return v;
 }
 
+/* The largest number of "protection: (a, b, ...)" (a zone's reserves). */
+static long zone_protection(const char *p)
+{
+	long v, max = 0;
+	char *end;
+
+	p = strchr(p, '(');
+	while (p && *p && *p != ')') {
+		v = strtol(p + 1, &end, 10);
+		if (end == p + 1)
+			break;
+		if (v > max)
+			max = v;
+		p = end;
+	}
+	return max;
+}
+
+long host_headroom_kib(long *above_low_kib)
+{
+	long free = -1, min = 0, low = 0, boost = 0, v, reserve;
+	long above_min = 0, above_low = 0, kib = sysconf(_SC_PAGESIZE) / 1024;
+	char line[256], *p;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		for (p = line; *p == ' '; p++)
+			;
+		if (sscanf(p, "pages free %ld", &v) == 1) {
+			free = v;
+			min = low = boost = 0;
+		} else if (sscanf(p, "boost %ld", &v) == 1) {
+			boost = v;
+		} else if (sscanf(p, "min %ld", &v) == 1) {
+			min = v;
+		} else if (sscanf(p, "low %ld", &v) == 1) {
+			low = v;
+		} else if (!strncmp(p, "protection:", 11) && free >= 0) {
+			reserve = boost + zone_protection(p);
+			if (free > min + reserve)
+				above_min += free - min - reserve;
+			if (free > low + reserve)
+				above_low += free - low - reserve;
+			free = -1;
+		}
+	}
+	fclose(f);
+	if (above_low_kib)
+		*above_low_kib = above_low * kib;
+	return above_min * kib;
+}
+
 void host_hog(long kib, unsigned int hold_s)
 {
 	const long mib = 1024;	/* KiB */
-	long done = 0, step;
-	int waited;
+	long done = 0, step, room, low;
+	int waited = 0;
 	char *p;
 
 	while (done < kib) {
-		for (waited = 0; host_available_kib() < 2 * mib; waited++) {
-			if (waited == 300)
+		room = host_headroom_kib(&low);
+		if (low > 8 * mib)
+			step = 4 * mib;
+		else if (low > 0)
+			step = low / 2 > 64 ? low / 2 : 64;
+		else if (room > 384)
+			step = 64;	/* under low everywhere: kswapd wakes */
+		else
+			step = 0;	/* kswapd and the balloons' turn */
+		if (!step) {
+			if (++waited == 600)
 				_exit(4);
-			usleep(100000);
+			usleep(50000);
+			continue;
 		}
-		step = host_available_kib() < 8 * mib ? 1 : 4;
-		p = malloc(step << 20);
+		waited = 0;
+		if (step > kib - done)
+			step = kib - done;
+		p = malloc(step * 1024);
 		if (!p)
 			_exit(3);
-		memset(p, 0x5a, step << 20);
-		done += step * mib;
-		usleep(step == 1 ? 200000 : 20000);
+		memset(p, 0x5a, step * 1024);
+		done += step;
+		usleep(step == 4 * mib ? 20000 : 50000);
 	}
 	sleep(hold_s);
 	_exit(0);

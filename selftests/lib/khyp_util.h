@@ -50,13 +50,28 @@ long host_free_kib(void);
 /* MemAvailable of /proc/meminfo, in KiB, or -1. */
 long host_available_kib(void);
 /*
+ * What the host can still give before an allocation would have to
+ * reclaim by itself, in KiB: over /proc/zoneinfo's zones, the free pages
+ * above the min watermark, its boost and the zone's largest lowmem
+ * reserve; and in *@above_low_kib (if not NULL) those above the low
+ * watermark instead, what an allocation takes without waking kswapd.
+ * (MemAvailable is measured from the high watermarks and ignores the
+ * boost: at 0 kswapd can be asleep, as long as one zone, the DMA zone
+ * say, is above its high watermark, or the allocator already reclaiming
+ * directly.)
+ */
+long host_headroom_kib(long *above_low_kib);
+/*
  * A memory hog, for a child process: grows to @kib KiB, touching every
- * page: 4 MiB steps while memory is plentiful, then 1 MiB every 200 ms
- * once less than 8 MiB is available (the kernel is reclaiming then),
- * giving the balloons time to answer; at under 2 MiB it waits for them
- * (up to 30 s: exit status 4 says in vain), so that an emulated machine
- * slower than the hog does not end in the OOM killer.  Then holds it
- * @hold_s seconds and exits 0 (3: malloc failed).
+ * page, paced on host_headroom_kib(): 4 MiB steps while more than 8 MiB
+ * is above the zones' low watermarks, then half of what is left there
+ * every 50 ms, then 64 KiB steps under low in every zone (which wakes
+ * kswapd, whose reclaim calls the shrinker and asks the balloons) as
+ * long as 384 KiB stay above min; then it waits for kswapd and the
+ * balloons rather than push the allocator into direct reclaim, where it
+ * would race the guests to the OOM killer (up to 30 s without a step:
+ * exit status 4 says in vain).  Then holds it @hold_s seconds and exits
+ * 0 (3: malloc failed).
  */
 void __attribute__((noreturn)) host_hog(long kib, unsigned int hold_s);
 /* Entries of a directory whose names start with @prefix ("" for all), or -1. */
