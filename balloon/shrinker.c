@@ -47,7 +47,8 @@
  * khyp's own VMs took, at a rate that would use up its room within
  * KHYP_ALLOC_HORIZON; this counts as pressure for the hold), and a host
  * without room (a step never takes MemAvailable below KHYP_DECAY_ROOM of
- * the RAM).  Without them, a workload that grows
+ * the RAM, counting what earlier steps gave that the guests have not
+ * taken yet).  Without them, a workload that grows
  * again a few seconds after a peak finds the balloons emptied and races
  * the guests, who free asynchronously, to the OOM killer
  * (docs/reliability.md, the soak).
@@ -281,31 +282,36 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 
 /*
  * The host at the last decay tick: when, MemAvailable and the pages all
- * VMs held.  Only the decay work uses it (a work item never runs on two
- * CPUs at once).
+ * VMs held (their guest pages and their pools of zeroed blocks); and
+ * the pages the decay gave back to guests that have not yet come back
+ * as guest pages (what MemAvailable does not show yet).  Only the decay
+ * work uses it (a work item never runs on two CPUs at once).
  */
 static struct {
+	bool valid;
 	unsigned long at;
 	long avail;
 	long vm_pages;
+	long given;
 } khyp_decay_last;
 
 /*
  * Has someone other than khyp's guests been taking memory since the last
  * tick, fast enough to use up the host's @room soon?  A VM's pages come
- * and go with MemAvailable (faults, balloons, teardown), so they are
- * taken out of the difference.  A scan postpones the tick: a sample
- * older than two seconds says nothing.
+ * and go with MemAvailable (faults, balloons, pools, teardown), so they
+ * are taken out of the difference, which is scaled to a second.  A scan
+ * postpones the tick: a sample older than three seconds says nothing.
  */
 static bool khyp_host_allocating(long avail, long vm_pages, long room)
 {
+	unsigned long dt = jiffies - khyp_decay_last.at;
 	long fell;
 
-	if (!khyp_decay_last.at ||
-	    time_after(jiffies, khyp_decay_last.at + 2 * HZ))
+	if (!khyp_decay_last.valid || !dt || dt > 3 * HZ)
 		return false;
 	fell = (khyp_decay_last.avail - avail) -
 	       (vm_pages - khyp_decay_last.vm_pages);
+	fell = fell * HZ / (long)dt;
 	return fell > (long)KHYP_ALLOC_SLOPE &&
 	       fell * KHYP_ALLOC_HORIZON > room;
 }
@@ -320,8 +326,20 @@ static void khyp_pressure_decay(struct work_struct *work)
 
 	spin_lock(&khyp_balloons_lock);
 	list_for_each_entry(b, &khyp_balloons, node)
-		vm_pages += atomic_long_read(&b->vm->mem.nr_pages);
-	room = avail - (long)KHYP_DECAY_ROOM(totalram_pages());
+		vm_pages += atomic_long_read(&b->vm->mem.nr_pages) +
+			    khyp_zeropool_pages(&b->vm->mem.pool);
+	/*
+	 * What earlier ticks gave back comes back as guest pages as the
+	 * guests touch it; until then it is promised, not yet taken, and
+	 * is out of the room.  The promise fades by 1/8 a tick, as guests
+	 * may never touch it.
+	 */
+	if (khyp_decay_last.valid && vm_pages > khyp_decay_last.vm_pages)
+		khyp_decay_last.given -= min(khyp_decay_last.given,
+					     vm_pages - khyp_decay_last.vm_pages);
+	khyp_decay_last.given -= khyp_decay_last.given / 8;
+	room = avail - (long)KHYP_DECAY_ROOM(totalram_pages()) -
+	       khyp_decay_last.given;
 	allocating = khyp_host_allocating(avail, vm_pages, room);
 	list_for_each_entry(b, &khyp_balloons, node) {
 		t = READ_ONCE(b->pressure_target);
@@ -340,9 +358,11 @@ static void khyp_pressure_decay(struct work_struct *work)
 		if (try_cmpxchg(&b->pressure_target, &t, new)) {
 			khyp_balloon_pressure_moved(b, t, new);
 			room -= t - new;
+			khyp_decay_last.given += t - new;
 		}
 	}
 	spin_unlock(&khyp_balloons_lock);
+	khyp_decay_last.valid = true;
 	khyp_decay_last.at = jiffies;
 	khyp_decay_last.avail = avail;
 	khyp_decay_last.vm_pages = vm_pages;
