@@ -324,7 +324,8 @@ static int ltr_check(u64 d, u64 hi, bool lma)
 	if (lma) {
 		base = ((d >> 16) & GENMASK_ULL(23, 0)) |
 		       ((d >> 32) & GENMASK_ULL(31, 24)) | hi << 32;
-		if (((hi >> 8) & 0x1f) || !ltr_canonical(base))
+		/* The upper half's type field: bits 12:8 of its high dword. */
+		if (((hi >> 40) & 0x1f) || !ltr_canonical(base))
 			return X86_TRAP_GP;
 	}
 	return 0;
