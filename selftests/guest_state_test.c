@@ -516,6 +516,8 @@ static void guest_ltr_semantics(void)
 							   LTR_SEL_SPARE + 5);
 	volatile uint8_t *tss_type = (volatile uint8_t *)(KH_GPA_GDT +
 							 KH_SEL_TSS + 5);
+	volatile uint32_t *spare_base_hi = (volatile uint32_t *)
+		(KH_GPA_GDT + LTR_SEL_SPARE + 8);
 
 	uint64_t v0, e0, v3, e3, tr;
 
@@ -551,6 +553,23 @@ static void guest_ltr_semantics(void)
 	/* a data segment is no TSS: #GP(sel) */
 	GUEST_ASSERT_EQ(13, guest_ltr(KH_SEL_DATA, false));
 	GUEST_ASSERT_EQ(KH_SEL_DATA, kh_guest_last_error);
+
+	/*
+	 * Present and available, with base bits 63:32 set: a non-canonical
+	 * base is #GP(sel); a canonical one far up (Linux's TSS is at
+	 * 0xfffffe0000001000) is loaded, its upper half's type field being
+	 * bits 12:8 of the high dword, not base bits.
+	 */
+	*spare_type = 0x89;
+	*spare_base_hi = 0x00008000;
+	GUEST_ASSERT_EQ(13, guest_ltr(LTR_SEL_SPARE, false));
+	GUEST_ASSERT_EQ(LTR_SEL_SPARE, kh_guest_last_error);
+	*spare_base_hi = 0xfffffe00;
+	GUEST_ASSERT_EQ(0xff, guest_ltr(LTR_SEL_SPARE, false));
+	GUEST_ASSERT_EQ(LTR_SEL_SPARE, guest_str());
+	*tss_type = 0x89;
+	GUEST_ASSERT_EQ(0xff, guest_ltr(KH_SEL_TSS, false));
+	*spare_base_hi = 0;
 
 	/* present and available: loaded, and busy in the GDT */
 	*spare_type = 0x89;
