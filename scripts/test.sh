@@ -105,7 +105,12 @@ ANY_MACHINE=" soak_test hotplug_test "
 # (docs/testing.md).  It runs
 # last: on a machine without the kernel cached, the build runs in the
 # background (nice 19) while the other machines do.
-DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_api_test,hugepage_test,lapic_test,ioapic_test,pic_pit_test,lapic_ipi_test,shrinker_test,stats_test,balloon_pages_test,semantics_test,intercept_test,smp_test,sipi_test,tsc_test,lapic_tpr_test,guest_state_test,zeropool_test,ioctl_fuzz_test,guest_fuzz_test
+# Not lapic_test, pic_pit_test, tsc_test (session 14): the allnoconfig
+# kernel, without ACPI's PM timer or the HPET, does not always calibrate
+# its TSC under TCG (tsc_khz 0: no TSC rate or deadline timer for the
+# guests, which those tests check); they need a calibration reference
+# back in scripts/debug-kernel.config.
+DEBUG_TESTS=api_test,vm_test,run_test,mmio_test,event_test,guestmem_test,vcpu_api_test,hugepage_test,ioapic_test,lapic_ipi_test,shrinker_test,stats_test,balloon_pages_test,semantics_test,intercept_test,smp_test,sipi_test,lapic_tpr_test,guest_state_test,zeropool_test,ioctl_fuzz_test,guest_fuzz_test
 DEBUG_FUZZ_CALLS=20000
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,gfuzz_seconds=15,gfuzz_seed=1796437322"
