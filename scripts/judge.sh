@@ -3,8 +3,13 @@
 # Sourced by scripts/test.sh (and tests/harness/judge_test.sh, which feeds
 # it made-up reports): judge() reads one machine's report and prints and
 # counts its results.  The caller sets TOP and PASSED, FAILED, SKIPPED.
+# FAIL_LIST collects every failure (with the last assertion line printed
+# before it), which test.sh repeats above its final count: CI logs are
+# often read from their tail.
 
-fail_machine() { echo "$1: not ok - $2"; FAILED=$((FAILED + 1)); }
+FAIL_LIST=
+failed() { FAIL_LIST+="$1"$'\n'; FAILED=$((FAILED + 1)); }
+fail_machine() { echo "$1: not ok - $2"; failed "$1: not ok - $2"; }
 
 # Is "machine binary test" on the list of expected skips?
 skip_expected() {
@@ -36,7 +41,7 @@ slow_test() {	# name binary test uptime-at-start uptime-now
 judge() {	# name report console expected-binaries expect
 	local name=$1 report=$2 console=$3 want=$4 expect=$5
 	local line bin= rc plan results fails skips passes=0 t= ran=" "
-	local last_up= last_bin= last_t=
+	local last_up= last_bin= last_t= last_log=
 	if [ ! -s "$report" ]; then
 		fail_machine "$name" "machine produced no report"
 		return
@@ -71,7 +76,7 @@ judge() {	# name report console expected-binaries expect
 		"1.."[0-9]*)
 			[ -n "$bin" ] && plan=${line#1..} ;;	# "N" or "0 # SKIP why"
 		"#  RUN "*)	# the 6.1 harness names a test here, not in its SKIP line
-			t=$(echo "$line" | awk '{ print $3 }') ;;
+			t=$(echo "$line" | awk '{ print $3 }') last_log= ;;
 		"ok "*"# SKIP"*)
 			echo "$name: $bin: $line"; SKIPPED=$((SKIPPED + 1))
 			tap_number "${line#ok }"
@@ -83,11 +88,15 @@ judge() {	# name report console expected-binaries expect
 			tap_number "${line#ok }"
 			results=$((results + 1)); passes=$((passes + 1)) ;;
 		"not ok "*)
-			echo "$name: $bin: $line"; FAILED=$((FAILED + 1))
+			echo "$name: $bin: $line"
+			failed "$name: $bin: $line${last_log:+ ($last_log)}"
+			last_log=
 			tap_number "${line#not ok }"
 			results=$((results + 1)); fails=$((fails + 1)) ;;
 		"# "*".c:"[0-9]*|"# "*"terminated"*)	# assertion details, TH_LOG
-			[ -n "$bin" ] && echo "$name: $bin: $line" ;;
+			[ -n "$bin" ] && echo "$name: $bin: $line"
+			last_log=${line#\# } ;;
+
 		"KHYP-INSMOD-FAILED"*)
 			[ "$expect" != none ] &&
 				fail_machine "$name" "insmod khyp.ko failed: ${line#KHYP-INSMOD-FAILED }" ;;

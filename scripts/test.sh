@@ -371,12 +371,13 @@ judge_reboot() {
 		fail_machine "$name" "no vCPU was running when it rebooted; see $report"
 	elif grep -E 'WARNING:|BUG:|Oops|invalid opcode|Kernel panic|Call Trace' \
 		"$console" | head -5 | sed "s/^/$name: console: /" | grep .; then
-		echo "$name: $t: not ok 1 (see $console)"; FAILED=$((FAILED + 1))
+		echo "$name: $t: not ok 1 (see $console)"
+		failed "$name: $t: not ok 1 (see $console)"
 	elif grep -q 'reboot: Restarting system' "$console"; then
 		echo "$name: $t: ok 1 ($n vCPUs running)"; PASSED=$((PASSED + 1))
 	else
 		echo "$name: $t: not ok 1 (no restart; see $console)"
-		FAILED=$((FAILED + 1))
+		failed "$name: $t: not ok 1 (no restart; see $console)"
 	fi
 }
 
@@ -463,5 +464,9 @@ fi
 
 PASSED=$((PASSED + NATIVE_PASSED))
 FAILED=$((FAILED + NATIVE_FAILED))
+# Every failure once more, where a log read from its tail shows it.
+{ printf '%s' "$FAIL_LIST"
+  cat "$OUT/native.out" "$OUT/pkg.log" 2>/dev/null | grep -a '^\(native\|pkg\): .*not ok'
+} | sed 's/^/failed: /'
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

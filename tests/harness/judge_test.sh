@@ -58,6 +58,21 @@ check "a binary that planned no tests" 2 m a exp
 check "a binary that skipped before its plan" 2 m a exp
 { report "KHYP-TEST a" "1..2" "ok 1 x.one" "ok 1 x.one" "KHYP-RC a 0"; tail_ok; } > "$dir/report"
 check "a result repeated, another missing" 1 m a exp
+# The list of failures test.sh repeats at the end: each failure once,
+# with the assertion printed before it, and not a passing test's log.
+FAIL_LIST=
+{ report "KHYP-TEST a" "1..3" "#  RUN           x.one ..." "# a.c:12:one:Expected 1 (1) == r (0)" \
+	"not ok 1 x.one" "#  RUN           x.two ..." "# a.c:34:two:a note" "ok 2 x.two" \
+	"#  RUN           x.three ..." "not ok 3 x.three" "KHYP-RC a 1"; tail_ok; } > "$dir/report"
+check "two failing tests count twice" 2 m a exp
+if [ "$FAIL_LIST" = "m: a: not ok 1 x.one (a.c:12:one:Expected 1 (1) == r (0))
+m: a: not ok 3 x.three
+" ]; then
+	echo "ok - the failures are listed with their assertions"; ok=$((ok + 1))
+else
+	echo "not ok - the failures are listed with their assertions"
+	printf '%s' "$FAIL_LIST" | sed 's/^/#   /'; bad=$((bad + 1))
+fi
 # The timing lines: a slow test is named, and counts as nothing.
 { report "KHYP-TEST a" "1..2" "#  RUN           x.one ..." "KHYP-UP 10.0" "ok 1 x.one" \
 	"#  RUN           x.two ..." "KHYP-UP 12.0" "ok 2 x.two" "KHYP-RC a 0" "KHYP-UP 40.5"; tail_ok; } > "$dir/report"
