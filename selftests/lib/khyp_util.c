@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,78 @@ const char *machine_expect(const char *key, char *buf, size_t len)
 		}
 	}
 	return NULL;
+}
+
+/* The i-th pattern of "omit=" in @pat, or false past the last. */
+static bool omit_pattern(const char *list, unsigned int i, char *pat, size_t len)
+{
+	const char *p = list;
+	size_t n;
+
+	for (; i && p; i--) {
+		p = strchr(p, '+');
+		p = p ? p + 1 : NULL;
+	}
+	if (!p || !*p)
+		return false;
+	n = strcspn(p, "+");
+	snprintf(pat, len, "%.*s", (int)n, p);
+	return true;
+}
+
+/* Pattern "bin:fixture.test": does its binary part match @bin? */
+static const char *omit_match_bin(const char *pat, const char *bin, char *tmp,
+				  size_t len)
+{
+	const char *colon = strchr(pat, ':');
+
+	if (!colon)
+		return NULL;
+	snprintf(tmp, len, "%.*s", (int)(colon - pat), pat);
+	return fnmatch(tmp, bin, 0) ? NULL : colon + 1;
+}
+
+bool kh_test_omitted(const char *bin, const char *fixture, const char *test,
+		     unsigned int *used)
+{
+	char list[512], pat[128], tmp[128], name[256];
+	const char *rest;
+	bool hit = false;
+	unsigned int i;
+
+	if (!machine_expect("omit", list, sizeof(list)))
+		return false;
+	snprintf(name, sizeof(name), "%s.%s", fixture, test);
+	for (i = 0; i < 32 && omit_pattern(list, i, pat, sizeof(pat)); i++) {
+		rest = omit_match_bin(pat, bin, tmp, sizeof(tmp));
+		if (rest && !fnmatch(rest, name, 0)) {
+			*used |= 1u << i;
+			hit = true;
+		}
+	}
+	return hit;
+}
+
+bool kh_omit_unused(const char *bin, unsigned int used)
+{
+	char list[512], pat[128], tmp[128];
+	bool unused = false;
+	unsigned int i;
+
+	if (!machine_expect("omit", list, sizeof(list)))
+		return false;
+	for (i = 0; omit_pattern(list, i, pat, sizeof(pat)); i++) {
+		if (i >= 32 || !strchr(pat, ':')) {
+			printf("# omit=: pattern %u '%s' is not binary:fixture.test or past 32\n",
+			       i + 1, pat);
+			unused = true;
+		} else if (omit_match_bin(pat, bin, tmp, sizeof(tmp)) &&
+			   !(used & (1u << i))) {
+			printf("# omit=: '%s' matches no test of %s\n", pat, bin);
+			unused = true;
+		}
+	}
+	return unused;
 }
 
 int run_quiet(const char *cmd)

@@ -121,4 +121,63 @@ const char *kvm_vendor(void);
  */
 int kvm_smoke_test(char *err, size_t len);
 
+/*
+ * Does the machine leave out test @fixture.@test of binary @bin?  The
+ * word "omit=PAT+PAT..." of $KHYP_EXPECT lists fnmatch patterns
+ * "binary:fixture.test" (scripts/test.sh gives each machine's, with the
+ * machine that runs those tests instead).  @used marks each pattern that
+ * matched (bit i for the i-th; at most 32).
+ */
+bool kh_test_omitted(const char *bin, const char *fixture, const char *test,
+		     unsigned int *used);
+/* The patterns of "omit=" for @bin that matched nothing: printed; true if any. */
+bool kh_omit_unused(const char *bin, unsigned int used);
+
+#ifdef TEST_HARNESS_MAIN
+/*
+ * The harness' main, after taking the tests the machine omits off their
+ * fixtures' lists (the plan then counts what runs; each omitted test is
+ * named on a "#" line).  A pattern for this binary that matches no test
+ * fails the binary before its plan: a renamed test must not leave a
+ * machine's omission silently empty.
+ */
+#undef TEST_HARNESS_MAIN
+#define TEST_HARNESS_MAIN \
+	static void __attribute__((constructor)) \
+	__constructor_order_last(void) \
+	{ \
+		if (!__constructor_order) \
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	} \
+	static bool kh_omit_tests(const char *bin) \
+	{ \
+		struct __test_metadata **pp, *t, *last; \
+		struct __fixture_metadata *f; \
+		unsigned int used = 0; \
+		for (f = __fixture_list; f; f = f->next) { \
+			last = NULL; \
+			for (pp = &f->tests; (t = *pp);) { \
+				if (kh_test_omitted(bin, f->name, t->name, &used)) { \
+					printf("# omitted here: %s.%s\n", f->name, t->name); \
+					*pp = t->next; \
+					continue; \
+				} \
+				t->prev = last ? last : t; \
+				last = t; \
+				pp = &t->next; \
+			} \
+			if (f->tests) \
+				f->tests->prev = last; \
+		} \
+		return !kh_omit_unused(bin, used); \
+	} \
+	int main(int argc, char **argv) \
+	{ \
+		const char *bin = strrchr(argv[0], '/'); \
+		if (!kh_omit_tests(bin ? bin + 1 : argv[0])) \
+			return 1; \
+		return test_harness_run(argc, argv); \
+	}
+#endif
+
 #endif /* SELFTEST_KHYP_UTIL_H */
