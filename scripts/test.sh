@@ -207,20 +207,37 @@ if [ -n "$deps" ]; then
 	"$TOP/scripts/install-deps.sh" || die "installing dependencies failed"
 fi
 
+# Jobs in the background, whose status comes back in a file: bash forgets
+# a finished job's status once a later child of the shell gets its PID,
+# and a run forks enough processes to go round pid_max (32768 here):
+# session 15's CI lost the debug kernel's cached build that way ("wait:
+# pid 302 is not a child of this shell").
+bg_run() {	# statusfile command...
+	local st=$1; shift
+	rm -f "$st"
+	{ "$@"; echo $? > "$st.new"; mv "$st.new" "$st"; } &
+}
+bg_wait() {	# statusfile: returns the job's status
+	while [ ! -f "$1" ]; do sleep 1; done
+	return "$(cat "$1")"
+}
+
 # The debug kernel of svm-qemu-debug: found in the cache, or built in the
 # background (scripts/debug-kernel.sh: nice 19) while the other machines
 # run; prepare_debug waits for it before that machine boots.
 mkdir -p "$OUT"
-DEBUG_PID= DEBUG_DIR=
-if machine_tests svm-qemu-debug "$DEBUG_TESTS" > /dev/null; then
+DEBUG_DIR=
+debug_kernel() {
 	"$TOP/scripts/debug-kernel.sh" > "$OUT/debug-kernel.dir" \
-		2> "$OUT/debug-kernel.log" &
-	DEBUG_PID=$!
+		2> "$OUT/debug-kernel.log"
+}
+if machine_tests svm-qemu-debug "$DEBUG_TESTS" > /dev/null; then
+	bg_run "$OUT/debug-kernel.status" debug_kernel
 fi
 prepare_debug() {	# tests
 	local t0=$SECONDS built
 	say "svm-qemu-debug: waiting for the debug kernel (scripts/debug-kernel.sh)"
-	wait "$DEBUG_PID" || { cat "$OUT/debug-kernel.log" >&2; return 1; }
+	bg_wait "$OUT/debug-kernel.status" || { cat "$OUT/debug-kernel.log" >&2; return 1; }
 	DEBUG_DIR=$(cat "$OUT/debug-kernel.dir")
 	built=$(tail -1 "$OUT/debug-kernel.log")
 	say "svm-qemu-debug: debug kernel $DEBUG_DIR (waited $((SECONDS - t0)) s; ${built:-cached})"
@@ -338,11 +355,12 @@ native_all() {
 	echo "NATIVE_PASSED=$NATIVE_PASSED NATIVE_FAILED=$NATIVE_FAILED" \
 		> "$OUT/native.counts"
 }
-native_pid=
+native_ran=
 rm -f "$OUT/native.counts" "$OUT/native.out"
+native_all_out() { native_all > "$OUT/native.out" 2>&1; }
 if [ -z "$only_machine" ] && [ -z "$only_test" ]; then
-	native_all > "$OUT/native.out" 2>&1 &
-	native_pid=$!
+	bg_run "$OUT/native.status" native_all_out
+	native_ran=1
 fi
 
 # ---- the packages ---------------------------------------------------------
@@ -465,9 +483,9 @@ done
 [ $ran -gt 0 ] || [ -n "$pkg_ran" ] || die "no machine matches --machine $only_machine --test $only_test"
 
 # The native tests that ran meanwhile (their output, then their counts).
-if [ -n "$native_pid" ]; then
+if [ -n "$native_ran" ]; then
 	say "waiting for the native tests"
-	wait "$native_pid"
+	bg_wait "$OUT/native.status"
 	cat "$OUT/native.out"
 	if [ -f "$OUT/native.counts" ]; then
 		read -r np nf < <(sed 's/[A-Z_]*=//g' "$OUT/native.counts")
