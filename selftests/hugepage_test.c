@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/ioctl.h>
@@ -340,14 +339,6 @@ struct hvm {
 	bool huge;		/* 2 MiB mappings expected */
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Run one guest command; its result, or ~0 (and a message) on failure. */
 static uint64_t guest_cmd(struct hvm *h, uint64_t cmd, uint64_t lo,
 			  uint64_t hi, char *msg, size_t len)
@@ -438,9 +429,9 @@ SLOW_TEST(guest_touch_maps_2m)
 	for (on = 1; on >= 0; on--) {
 		ASSERT_TRUE(param_set(on));
 		hvm_create(_metadata, &h, VM_MEM);
-		t[on] = now();
+		t[on] = now_s();
 		CMD(&h, CMD_TOUCH, LO, HI, 0);
-		t[on] = now() - t[on];
+		t[on] = now_s() - t[on];
 		if (h.huge) {
 			EXPECT_LE((HI - LO) / HUGE, mmu_stat(h.id, "huge_leaves"));
 		} else {

@@ -26,7 +26,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/hw_breakpoint.h>
 #include <linux/perf_event.h>
@@ -811,14 +810,6 @@ static void setup_ac_loop(struct kh_vm *vm, struct kh_vcpu *vcpu)
 
 static void on_alarm(int sig)
 {
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 TEST(ac_loop_stops_on_signal)

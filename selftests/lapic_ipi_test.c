@@ -32,7 +32,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -186,14 +185,6 @@ static int signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data)
 	arg.address = address;
 	arg.data = data;
 	return ioctl(vm->fd, KHYP_SIGNAL_MSI, &arg);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void on_usr1(int sig)

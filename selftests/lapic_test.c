@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -459,14 +458,6 @@ static void guest_periodic(uint64_t initial, uint64_t n)
 	GUEST_SYNC(1);		/* the host waits 50 ms */
 	GUEST_ASSERT_EQ(vcount[V_TIMER], after);
 	GUEST_DONE();
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 TEST(timer_periodic_repeats_and_stops)

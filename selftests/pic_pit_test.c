@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -102,14 +101,6 @@ asm(".pushsection .text\n"
     ".code64\n"
     ".popsection\n");
 extern const char rm_start[], rm_end[];
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int write_param(const char *path, unsigned int v)
 {

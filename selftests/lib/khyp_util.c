@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "khyp_util.h"
@@ -211,6 +212,14 @@ long host_free_kib(void)
 			pcp_pages += n;
 	fclose(f);
 	return free_kib + pcp_pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 const char *kvm_vendor(void)

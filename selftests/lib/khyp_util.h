@@ -108,6 +108,9 @@ long khyp_file_count(const char *path, const char *key);
 /* The state letter of a task from its stat file (e.g. "/proc/self/task/N/stat"), '?' if unreadable. */
 char task_state(const char *stat_path);
 
+/* CLOCK_MONOTONIC in seconds. */
+double now_s(void);
+
 /* Run a shell command quietly; returns its exit status or -1. */
 int run_quiet(const char *cmd);
 

@@ -17,7 +17,6 @@
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "khyp_util.h"
@@ -248,14 +247,6 @@ int run_khyp_in(char *const argv[], const char *errfile,
 int run_khyp(char *const argv[], const char *errfile)
 {
 	return run_khyp_in(argv, errfile, NULL);
-}
-
-double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 struct during_arg {

@@ -80,7 +80,6 @@ void dump_log(const char *log);
 bool write_file(const char *path, const char *s);
 /* "name N" in s, after prefix: N, or -1. */
 long long after(const char *s, const char *prefix, const char *name);
-double now_s(void);
 
 /* The running khyp run's pid (for `khyp balloon PID`), or 0. */
 extern pid_t khyp_run_pid;
