@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -708,8 +707,7 @@ static int debugfs_vms(void)
 	DIR *dir;
 	int n = 0;
 
-	if (access(DEBUGFS "/khyp", F_OK))
-		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	khyp_debugfs();
 	dir = opendir(DEBUGFS "/khyp");
 	if (!dir)
 		return -1;

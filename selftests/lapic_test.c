@@ -481,20 +481,6 @@ TEST(timer_periodic_repeats_and_stops)
 
 #define MIN_PERIOD_PARAM "/sys/module/khyp/parameters/lapic_min_period_us"
 
-static int write_param(const char *path, unsigned int v)
-{
-	char buf[32];
-	int fd, n, r;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = snprintf(buf, sizeof(buf), "%u\n", v);
-	r = write(fd, buf, n) == n ? 0 : -1;
-	close(fd);
-	return r;
-}
-
 /*
  * A periodic timer of one tick runs at the minimum period.  The default
  * (100 us) is close to an exit's cost in these emulators, so the test
@@ -508,7 +494,7 @@ TEST(timer_minimum_period)
 	double t0, t;
 
 	NEED_DEV();
-	if (write_param(MIN_PERIOD_PARAM, 20000))
+	if (kh_write_ulong(MIN_PERIOD_PARAM, 20000))
 		SKIP(return, "cannot write " MIN_PERIOD_PARAM);
 	vcpu = one_vcpu(&vm, (void (*)(void))guest_periodic);
 	ASSERT_NE(NULL, vcpu);
@@ -517,7 +503,7 @@ TEST(timer_minimum_period)
 	t0 = now_s();
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	t = now_s() - t0;
-	write_param(MIN_PERIOD_PARAM, 100);
+	kh_write_ulong(MIN_PERIOD_PARAM, 100);
 	EXPECT_LE(10, uc.args[0]);
 	EXPECT_LE(0.18, t) TH_LOG("10 periods in %.3f s", t);
 	ASSERT_SYNC(vcpu, 1);

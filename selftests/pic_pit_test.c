@@ -102,20 +102,6 @@ asm(".pushsection .text\n"
     ".popsection\n");
 extern const char rm_start[], rm_end[];
 
-static int write_param(const char *path, unsigned int v)
-{
-	char buf[32];
-	int fd, n, r;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = snprintf(buf, sizeof(buf), "%u\n", v);
-	r = write(fd, buf, n) == n ? 0 : -1;
-	close(fd);
-	return r;
-}
-
 /* A VM with an irqchip and vCPU 0 in long mode at @fn, IDT loaded. */
 static struct kh_vcpu *one_vcpu(struct kh_vm **vm, void (*fn)(void))
 {
@@ -753,7 +739,7 @@ TEST(pit_one_count_does_not_storm)
 	double t0, t;
 
 	NEED_DEV();
-	if (write_param(MIN_PERIOD_PARAM, 1000))
+	if (kh_write_ulong(MIN_PERIOD_PARAM, 1000))
 		SKIP(return, "cannot write " MIN_PERIOD_PARAM);
 	vcpu = one_vcpu(&vm, (void (*)(void))guest_fast_pit);
 	ASSERT_NE(NULL, vcpu);
@@ -762,7 +748,7 @@ TEST(pit_one_count_does_not_storm)
 	t0 = now_s();
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	t = now_s() - t0;
-	write_param(MIN_PERIOD_PARAM, 100);
+	kh_write_ulong(MIN_PERIOD_PARAM, 100);
 	EXPECT_LE(100, uc.args[0]);
 	EXPECT_LE(uc.args[0], t / 1e-3 + 2)
 		TH_LOG("%lu interrupts in %.4f s", (unsigned long)uc.args[0], t);
@@ -779,7 +765,7 @@ TEST(pit_minimum_period)
 	double t0, t;
 
 	NEED_DEV();
-	if (write_param(MIN_PERIOD_PARAM, 20000))
+	if (kh_write_ulong(MIN_PERIOD_PARAM, 20000))
 		SKIP(return, "cannot write " MIN_PERIOD_PARAM);
 	vcpu = one_vcpu(&vm, (void (*)(void))guest_fast_pit);
 	ASSERT_NE(NULL, vcpu);
@@ -788,7 +774,7 @@ TEST(pit_minimum_period)
 	t0 = now_s();
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	t = now_s() - t0;
-	write_param(MIN_PERIOD_PARAM, 100);
+	kh_write_ulong(MIN_PERIOD_PARAM, 100);
 	EXPECT_LE(10, uc.args[0]);
 	EXPECT_LE(0.18, t) TH_LOG("10 periods in %.3f s", t);
 	ASSERT_DONE(vcpu);

@@ -306,6 +306,20 @@ int kh_vcpu_run_ucall(struct kh_vcpu *vcpu, struct kh_ucall *uc,
 		ASSERT_UCALL(vcpu, KH_UCALL_DONE, &__uc);		\
 	} while (0)
 
+/* KHYP_SET_BALLOON of @vm to @npages; KHYP_GET_BALLOON into *(st). */
+#define ASSERT_SET_BALLOON(vm, npages)					\
+	do {								\
+		struct khyp_balloon_target __t = { .pages = (npages) };	\
+		ASSERT_EQ(0, ioctl((vm)->fd, KHYP_SET_BALLOON, &__t))	\
+			TH_LOG("KHYP_SET_BALLOON: %s", strerror(errno)); \
+	} while (0)
+
+#define ASSERT_GET_BALLOON(vm, st)					\
+	do {								\
+		ASSERT_EQ(0, ioctl((vm)->fd, KHYP_GET_BALLOON, st))	\
+			TH_LOG("KHYP_GET_BALLOON: %s", strerror(errno)); \
+	} while (0)
+
 /* ---- guest side ---- */
 
 /*
