@@ -337,15 +337,18 @@ static void guest_cr8_in_user_window(void)
 	GUEST_DONE();
 }
 
-/* The same without an irqchip: userspace's window, the backend's CR8. */
-TEST(cr8_in_interrupt_window_without_irqchip)
+/*
+ * Without an irqchip, @guest asks for userspace's interrupt window at
+ * GUEST_SYNC(1) and writes CR8 before it opens: 3 when it exits.
+ */
+static void cr8_in_user_window(struct __test_metadata *_metadata,
+			       void (*guest)(void))
 {
 	struct khyp_sregs sregs;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
 
-	NEED_DEV();
-	vcpu = one_vcpu(&vm, guest_cr8_in_user_window, false);
+	vcpu = one_vcpu(&vm, guest, false);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
 	vcpu->run->request_interrupt_window = 1;
@@ -356,6 +359,13 @@ TEST(cr8_in_interrupt_window_without_irqchip)
 	ASSERT_SYNC(vcpu, 2);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
+}
+
+/* The same without an irqchip: userspace's window, the backend's CR8. */
+TEST(cr8_in_interrupt_window_without_irqchip)
+{
+	NEED_DEV();
+	cr8_in_user_window(_metadata, guest_cr8_in_user_window);
 }
 
 /*
@@ -382,24 +392,10 @@ static void guest_cr8_lock_alias(void)
 
 TEST(cr8_lock_mov_cr0_alias)
 {
-	struct khyp_sregs sregs;
-	struct kh_vcpu *vcpu;
-	struct kh_vm *vm;
-
 	NEED_DEV();
 	if (!cpuinfo_has("cr8_legacy"))
 		SKIP(return, "no AltMovCr8 (LOCK MOV CR0 is not CR8 here)");
-	vcpu = one_vcpu(&vm, guest_cr8_lock_alias, false);
-	ASSERT_NE(NULL, vcpu);
-	ASSERT_SYNC(vcpu, 1);
-	vcpu->run->request_interrupt_window = 1;
-	ASSERT_EXIT(vcpu, KHYP_EXIT_IRQ_WINDOW_OPEN);
-	vcpu->run->request_interrupt_window = 0;
-	kh_vcpu_get_sregs(vcpu, &sregs);
-	EXPECT_EQ(3, sregs.cr8);
-	ASSERT_SYNC(vcpu, 2);
-	ASSERT_DONE(vcpu);
-	kh_vm_free(vm);
+	cr8_in_user_window(_metadata, guest_cr8_lock_alias);
 }
 
 /*
