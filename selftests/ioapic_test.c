@@ -91,30 +91,10 @@ KH_GUEST_INLINE void wait_count(uint8_t v, uint32_t n)
 		kh_guest_pause();
 }
 
-static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
-{
-	struct khyp_irq_level arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.irq = irq;
-	arg.level = level;
-	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
-}
-
 /* An edge: the line goes up and down again. */
 static int irq_pulse(struct kh_vm *vm, uint32_t irq)
 {
-	return irq_line(vm, irq, 1) || irq_line(vm, irq, 0);
-}
-
-static int signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data)
-{
-	struct khyp_msi arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.address = address;
-	arg.data = data;
-	return ioctl(vm->fd, KHYP_SIGNAL_MSI, &arg);
+	return kh_irq_line(vm, irq, 1) || kh_irq_line(vm, irq, 0);
 }
 
 /* A VM with an irqchip and @n vCPUs, vCPU i running fns[i], IDTs loaded. */
@@ -177,11 +157,11 @@ TEST(edge_irq_line_delivers_vector)
 	ASSERT_NE(NULL, vm);
 	vcpu = vm->vcpus[0];
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 4, 1)) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, irq_line(vm, 4, 1));	/* no edge */
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 1));	/* no edge */
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 4, 0));
-	ASSERT_EQ(0, irq_line(vm, 4, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 1));
 	ASSERT_SYNC(vcpu, 3);
 	ASSERT_EQ(0, irq_pulse(vm, 2));
 	ASSERT_SYNC(vcpu, 4);
@@ -234,7 +214,7 @@ TEST(masked_pin_keeps_level_loses_edge)
 	ASSERT_NE(NULL, vm);
 	vcpu = vm->vcpus[0];
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 5, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 5, 1));
 	ASSERT_EQ(0, irq_pulse(vm, 6));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
@@ -282,11 +262,11 @@ TEST(level_remote_irr_and_eoi)
 	ASSERT_NE(NULL, vm);
 	vcpu = vm->vcpus[0];
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 9, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 9, 1));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 9, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 9, 1));
 	ASSERT_SYNC(vcpu, 3);
-	ASSERT_EQ(0, irq_line(vm, 9, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 9, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
@@ -388,12 +368,12 @@ TEST(msi_reaches_the_vcpu_it_names)
 	ASSERT_NE(NULL, vm);
 	ASSERT_SYNC(vm->vcpus[0], 1);
 	ASSERT_SYNC(vm->vcpus[1], 1);
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(0), MSI_LEVEL | V_MSI0))
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0), MSI_LEVEL | V_MSI0))
 		TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(1), V_MSI1));
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(1), V_MSI1));
 	ASSERT_DONE(vm->vcpus[0]);
 	ASSERT_SYNC(vm->vcpus[1], 2);
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(2) | MSI_LOGICAL, V_MSIL));
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(2) | MSI_LOGICAL, V_MSIL));
 	ASSERT_DONE(vm->vcpus[1]);
 	kh_vm_free(vm);
 }
@@ -517,21 +497,21 @@ TEST(bad_input)
 	NEED_DEV();
 	/* No irqchip: nothing to raise. */
 	vm = kh_vm_create(0);
-	EXPECT_EQ(-1, irq_line(vm, 4, 1));
+	EXPECT_EQ(-1, kh_irq_line(vm, 4, 1));
 	EXPECT_EQ(ENXIO, errno);
-	EXPECT_EQ(-1, signal_msi(vm, MSI_ADDR(0), 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, MSI_ADDR(0), 0x40));
 	EXPECT_EQ(ENXIO, errno);
 	kh_vm_free(vm);
 
 	vm = kh_vm_create(0);
 	ASSERT_EQ(0, kh_create_irqchip(vm->fd));
-	EXPECT_EQ(0, irq_line(vm, 23, 1));
-	EXPECT_EQ(0, irq_line(vm, 23, 0));
-	EXPECT_EQ(-1, irq_line(vm, 24, 1));
+	EXPECT_EQ(0, kh_irq_line(vm, 23, 1));
+	EXPECT_EQ(0, kh_irq_line(vm, 23, 0));
+	EXPECT_EQ(-1, kh_irq_line(vm, 24, 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, irq_line(vm, 0xffffffff, 1));
+	EXPECT_EQ(-1, kh_irq_line(vm, 0xffffffff, 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, irq_line(vm, 4, 2));
+	EXPECT_EQ(-1, kh_irq_line(vm, 4, 2));
 	EXPECT_EQ(EINVAL, errno);
 	memset(&line, 0, sizeof(line));
 	line.irq = 4;
@@ -542,13 +522,13 @@ TEST(bad_input)
 	EXPECT_EQ(EFAULT, errno);
 
 	/* A message no APIC takes (no vCPU) is not an error. */
-	EXPECT_EQ(0, signal_msi(vm, MSI_ADDR(0), 0x40));
-	EXPECT_EQ(0, signal_msi(vm, 0xfeefffff & ~3UL, 0x40));
-	EXPECT_EQ(-1, signal_msi(vm, 0xfed00000, 0x40));
+	EXPECT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0), 0x40));
+	EXPECT_EQ(0, kh_signal_msi(vm, 0xfeefffff & ~3UL, 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, 0xfed00000, 0x40));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, signal_msi(vm, 0xfef00000, 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, 0xfef00000, 0x40));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, signal_msi(vm, 0x1fee00000ULL, 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, 0x1fee00000ULL, 0x40));
 	EXPECT_EQ(EINVAL, errno);
 	memset(&msi, 0, sizeof(msi));
 	msi.address = MSI_ADDR(0);

@@ -176,16 +176,6 @@ static struct kh_vm *vm_with_apic(unsigned int n, void (*fn)(void),
 	return vm;
 }
 
-static int signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data)
-{
-	struct khyp_msi arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.address = address;
-	arg.data = data;
-	return ioctl(vm->fd, KHYP_SIGNAL_MSI, &arg);
-}
-
 static void on_usr1(int sig)
 {
 }
@@ -343,7 +333,7 @@ TEST(lowest_priority_goes_to_lowest_tpr_only)
 	for (i = 0; i < NR_CPUS; i++)
 		ASSERT_SYNC(vm->vcpus[i], 1);
 	ASSERT_SYNC(vm->vcpus[0], 2);
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(0x0f) | MSI_LOGICAL,
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0x0f) | MSI_LOGICAL,
 				DM_LOWEST | (V_LP1 + 3)))
 		TH_LOG("KHYP_SIGNAL_MSI: %s", strerror(errno));
 	for (i = 0; i < NR_CPUS; i++) {
@@ -906,7 +896,7 @@ TEST(signal_to_halted_vcpu_then_resume)
 	/* Still halted: the next KHYP_RUN sleeps until an interrupt comes. */
 	runner_start(&rn, vm->vcpus[0], true);
 	ASSERT_EQ('S', runner_wait_sleeping(&rn, 2000));
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(0), V_WAKE));
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0), V_WAKE));
 	ASSERT_TRUE(runner_join(&rn, 10000)) TH_LOG("the MSI did not wake it");
 	ASSERT_EQ(0, rn.r) TH_LOG("KHYP_RUN: %s", strerror(rn.err));
 	ASSERT_EQ(KH_UCALL_SYNC, kh_vcpu_get_ucall(vm->vcpus[0], &uc));

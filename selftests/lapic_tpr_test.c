@@ -576,16 +576,6 @@ static void guest_level_dropped(void)
 	GUEST_DONE();
 }
 
-static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
-{
-	struct khyp_irq_level arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.irq = irq;
-	arg.level = level;
-	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
-}
-
 TEST(disable_eois_level_vector_to_ioapic)
 {
 	struct kh_vcpu *vcpu;
@@ -595,9 +585,10 @@ TEST(disable_eois_level_vector_to_ioapic)
 	vcpu = one_vcpu(&vm, guest_level_dropped, true);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, LEVEL_IRQ, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, LEVEL_IRQ, 1))
+		TH_LOG("%s", strerror(errno));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, LEVEL_IRQ, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, LEVEL_IRQ, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }

@@ -580,13 +580,6 @@ TEST(extint_follows_lvt0)
 
 /* ---- lines from userspace: SNGL, the ELCR, the OR of IRQ 0 ---- */
 
-static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
-{
-	struct khyp_irq_level arg = { .irq = irq, .level = level };
-
-	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
-}
-
 KH_GUEST_INLINE uint8_t pic_slave_irr(void)
 {
 	outb(0xa0, 0x0a);
@@ -633,9 +626,9 @@ TEST(pic_sngl_and_elcr_level)
 	vcpu = one_vcpu(&vm, guest_sngl_elcr);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 10, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, 10, 1)) TH_LOG("%s", strerror(errno));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 10, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 10, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
@@ -701,9 +694,9 @@ TEST(irq0_is_the_or_of_pit_and_userspace)
 	vcpu = one_vcpu(&vm, guest_irq0_or);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 0, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, 0, 1)) TH_LOG("%s", strerror(errno));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 0, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 0, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }

@@ -764,3 +764,23 @@ int kh_create_irqchip(int vm_fd)
 	memset(&arg, 0, sizeof(arg));
 	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
 }
+
+int kh_irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
+{
+	struct khyp_irq_level arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.irq = irq;
+	arg.level = level;
+	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
+}
+
+int kh_signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data)
+{
+	struct khyp_msi arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.address = address;
+	arg.data = data;
+	return ioctl(vm->fd, KHYP_SIGNAL_MSI, &arg);
+}

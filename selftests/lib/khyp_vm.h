@@ -197,6 +197,9 @@ void kh_vcpu_close(struct kh_vcpu *vcpu);
 /* ioctl(KHYP_RUN): 0, or -1 with errno. */
 /* KHYP_CREATE_IRQCHIP with every field 0: 0 or -1 with errno. */
 int kh_create_irqchip(int vm_fd);
+/* KHYP_IRQ_LINE and KHYP_SIGNAL_MSI, the other fields 0: 0 or -1. */
+int kh_irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level);
+int kh_signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data);
 int kh_vcpu_run(struct kh_vcpu *vcpu);
 
 void kh_vcpu_get_regs(struct kh_vcpu *vcpu, struct khyp_regs *regs);
