@@ -26,14 +26,7 @@
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
-
-#define APIC_BASE_GPA	0xfee00000UL
-#define R_LDR		0xd0
-#define R_EOI		0xb0
-#define R_SVR		0xf0
-#define R_ISR		0x100
-#define R_TMR		0x180
-#define R_IRR		0x200
+#include "apic.h"
 
 #define IOAPIC_GPA	0xfec00000UL
 #define IOREGSEL	0x00

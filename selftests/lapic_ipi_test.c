@@ -36,20 +36,7 @@
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
-
-#define R_ID		0x20
-#define R_TPR		0x80
-#define R_EOI		0xb0
-#define R_LDR		0xd0
-#define R_DFR		0xe0
-#define R_SVR		0xf0
-#define R_ISR		0x100
-#define R_IRR		0x200
-#define R_ICR		0x300
-#define R_ICR2		0x310
-#define R_LVTT		0x320
-#define R_TMICT		0x380
-#define R_TDCR		0x3e0
+#include "apic.h"
 
 #define DM_LOWEST	0x100
 #define DM_NMI		0x400

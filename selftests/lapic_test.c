@@ -23,33 +23,7 @@
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
-
-#define APIC_BASE_GPA	0xfee00000UL
-#define MSR_APIC_BASE	0x1b
-#define BASE_BSP	(1UL << 8)
-#define BASE_EXTD	(1UL << 10)
-#define BASE_EN		(1UL << 11)
-
-#define R_ID		0x20
-#define R_LVR		0x30
-#define R_TPR		0x80
-#define R_PPR		0xa0
-#define R_EOI		0xb0
-#define R_LDR		0xd0
-#define R_DFR		0xe0
-#define R_SVR		0xf0
-#define R_ISR		0x100
-#define R_IRR		0x200
-#define R_ESR		0x280
-#define R_ICR		0x300
-#define R_ICR2		0x310
-#define R_LVTT		0x320
-#define R_LVT0		0x350
-#define R_LVT1		0x360
-#define R_LVTERR	0x370
-#define R_TMICT		0x380
-#define R_TMCCT		0x390
-#define R_TDCR		0x3e0
+#include "apic.h"
 
 #define ICR_SELF	0x40000
 #define LVT_MASKED	0x10000

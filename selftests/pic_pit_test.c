@@ -24,13 +24,10 @@
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
+#include "apic.h"
 
 #define PIT_HZ		1193182
 #define V_IRQ0		0x20	/* the vector base the guests program */
-#define MSR_APIC_BASE	0x1b
-#define APIC_BASE_GPA	0xfee00000UL
-#define R_SVR		0xf0
-#define R_LVT0		0x350
 #define LVT_MASKED	0x10000
 #define LVT_EXTINT	0x700
 
