@@ -112,11 +112,6 @@ KH_GUEST_INLINE void ipi(uint32_t dest, uint32_t low)
 	kh_guest_apic_write(R_ICR, low);
 }
 
-KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
-{
-	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
-
 KH_GUEST_INLINE int irr_bit(uint8_t v)
 {
 	return vec_bit(R_IRR, v);
@@ -132,14 +127,6 @@ KH_GUEST_INLINE uint32_t irr_mask(uint8_t first)
 		if (irr_bit(first + i))
 			m |= 1U << i;
 	return m;
-}
-
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
 }
 
 /* ---- host helpers ---- */
@@ -405,7 +392,7 @@ static void guest_nmi(uint64_t id, uint64_t unused)
 		GUEST_SYNC4(2, nmi_got[1], nmi_got[0], 0);
 	} else {
 		ipi(1, DM_NMI);
-		guest_spin(20000);	/* a misrouted NMI would come here */
+		kh_guest_spin(20000);	/* a misrouted NMI would come here */
 		GUEST_SYNC4(2, nmi_got[0], 0, 0);
 	}
 	GUEST_DONE();
@@ -604,7 +591,7 @@ static void guest_storm(uint64_t id, uint64_t unused)
 	__atomic_add_fetch(&storm_finished, 1, __ATOMIC_ACQ_REL);
 	while (storm_finished < NR_CPUS)
 		kh_guest_pause();
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_STORM), 0);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_STORM), 0);
 	GUEST_DONE();

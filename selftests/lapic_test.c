@@ -33,41 +33,11 @@
 
 #define vcount	kh_guest_vector_count
 
-KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
-{
-	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
-
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
-}
-
-/* A VM with an irqchip and @n vCPUs, vCPU i running fns[i], IDTs loaded. */
-static struct kh_vm *vm_with_apic(unsigned int n, void (*fns[])(void))
-{
-	struct kh_vm *vm = kh_vm_create(0);
-	struct kh_vcpu *vcpu;
-	unsigned int i;
-
-	if (kh_create_irqchip(vm->fd))
-		return NULL;
-	for (i = 0; i < n; i++) {
-		vcpu = kh_vcpu_add(vm, i);
-		kh_vcpu_setup_long_mode(vcpu, fns[i]);
-		kh_vm_install_idt(vm, vcpu);
-	}
-	return vm;
-}
-
 static struct kh_vcpu *one_vcpu(struct kh_vm **vm, void (*fn)(void))
 {
 	void (*fns[])(void) = { fn };
 
-	*vm = vm_with_apic(1, fns);
+	*vm = kh_vm_with_irqchip(1, fns);
 	return *vm ? (*vm)->vcpus[0] : NULL;
 }
 
@@ -207,7 +177,7 @@ static void guest_self_ipi(void)
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_SELF);
 	while (!vcount[V_SELF])
 		kh_guest_pause();
-	guest_spin(5000);
+	kh_guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_SELF], 1);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_SELF), 1);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_SELF), 0);
@@ -216,7 +186,7 @@ static void guest_self_ipi(void)
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_SELF), 0);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0);
-	guest_spin(5000);
+	kh_guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_SELF], 1);
 	GUEST_DONE();
 }
@@ -283,11 +253,11 @@ static void guest_tpr(void)
 	kh_guest_apic_write(R_TPR, 0x50);
 	kh_guest_sti();
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_LOW);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LOW), 1);
 	kh_guest_apic_write(R_TPR, 0x40);		/* same class: still held */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	kh_guest_apic_write(R_TPR, 0x30);
 	while (!vcount[V_LOW])
@@ -337,7 +307,7 @@ static void guest_nested_isr(void)
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_LOW), 1);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), V_NEST_LOW & 0xf0);
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_NEST_MID);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_NEST_MID], 0);		/* same class */
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_NEST_MID), 1);
 	kh_guest_apic_write(R_EOI, 0);			/* ends 0x41 */
@@ -427,7 +397,7 @@ static void guest_periodic(uint64_t initial, uint64_t n)
 	kh_guest_apic_write(R_TMICT, 0);			/* stop */
 	kh_guest_apic_write(R_EOI, 0);
 	kh_guest_sti();
-	guest_spin(2000);
+	kh_guest_spin(2000);
 	after = vcount[V_TIMER];
 	GUEST_SYNC(1);		/* the host waits 50 ms */
 	GUEST_ASSERT_EQ(vcount[V_TIMER], after);
@@ -573,38 +543,22 @@ static void guest_halter(void)
 	GUEST_DONE();
 }
 
-struct run_result {
-	struct kh_vcpu *vcpu;
-	int r, err;
-	uint32_t exit_reason;
-};
-
-static void *run_once(void *p)
-{
-	struct run_result *res = p;
-
-	res->r = kh_vcpu_run(res->vcpu);
-	res->err = errno;
-	res->exit_reason = res->vcpu->run->exit_reason;
-	return NULL;
-}
-
 TEST(ipi_wakes_halted_vcpu_in_kernel)
 {
 	void (*fns[])(void) = { guest_sender, guest_halter };
-	struct run_result res;
+	struct kh_run_once res;
 	struct kh_ucall uc;
 	struct kh_vm *vm;
 	pthread_t thread;
 
 	NEED_DEV();
-	vm = vm_with_apic(2, fns);
+	vm = kh_vm_with_irqchip(2, fns);
 	ASSERT_NE(NULL, vm);
 	ASSERT_SYNC(vm->vcpus[1], 1);
 
 	/* vCPU 1 halts in its one KHYP_RUN; vCPU 0 sends it an IPI. */
 	res.vcpu = vm->vcpus[1];
-	ASSERT_EQ(0, pthread_create(&thread, NULL, run_once, &res));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, kh_vcpu_run_once, &res));
 	usleep(200000);
 	ASSERT_DONE(vm->vcpus[0]);
 	pthread_join(thread, NULL);

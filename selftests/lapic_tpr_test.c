@@ -71,19 +71,6 @@ KH_GUEST_INLINE void write_cr8(uint64_t v)
 	asm volatile("mov %0, %%cr8" : : "r"(v) : "memory");
 }
 
-KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
-{
-	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
-
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
-}
-
 KH_GUEST_INLINE uint32_t ioapic_read(uint32_t reg)
 {
 	mmio_write(IOAPIC_GPA, reg);
@@ -139,7 +126,7 @@ static void guest_cr8_holds(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TPR), 0x50);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0x50);
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_LOW);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LOW), 1);
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_HIGH);	/* class 6: taken */
@@ -148,7 +135,7 @@ static void guest_cr8_holds(void)
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	write_cr8(4);					/* same class: held */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	write_cr8(3);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 1);		/* at once */
@@ -285,7 +272,7 @@ static void guest_cr8_in_window(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TPR), 0x20);
 	write_cr8(5);				/* holds class 4 */
 	kh_guest_sti_nop();
-	guest_spin(2000);
+	kh_guest_spin(2000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	write_cr8(0);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 1);
@@ -598,7 +585,7 @@ static void guest_esr(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ESR), 0x20);
 	kh_guest_apic_write(R_ESR, 0);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ESR), 0);
-	guest_spin(5000);
+	kh_guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_ERR], 1);
 	GUEST_DONE();
 }
@@ -632,7 +619,7 @@ static void guest_svr_disable(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVTT), LVT_MASKED | 0x40);
 	kh_guest_sti();
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_SOFT);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_SOFT], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_SOFT), 0);
 

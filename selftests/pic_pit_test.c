@@ -118,14 +118,6 @@ static struct kh_vcpu *one_vcpu(struct kh_vm **vm, void (*fn)(void))
 #define outb	kh_guest_out8
 #define inb	kh_guest_in8
 
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
-}
-
 /* ICW1-4 on both chips, slave on IR2; then everything masked. */
 KH_GUEST_INLINE void pic_init(uint8_t icw4)
 {
@@ -297,12 +289,12 @@ static void guest_calibrate(void)
 	/* Gate low holds a mode-0 count; gate high lets it go on. */
 	outb(0x61, 0);
 	a = pit_latch(2);
-	guest_spin(200000);
+	kh_guest_spin(200000);
 	b = pit_latch(2);
 	GUEST_ASSERT_EQ(a, b);
 	outb(0x61, 1);
 	for (i = 0; i < 100000 && pit_latch(2) == b; i++)
-		guest_spin(100);
+		kh_guest_spin(100);
 	GUEST_ASSERT(pit_latch(2) < b);
 	GUEST_DONE();
 }
@@ -340,7 +332,7 @@ static void guest_latch_readback(void)
 
 	/* Channel 0, mode 2, count 0x1234; interrupts off throughout. */
 	pit0_program(2, 0x1234);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	v = pit_latch(0);
 	GUEST_ASSERT(v >= 1 && v <= 0x1234);
 	s = pit_status(0);
@@ -365,7 +357,7 @@ static void guest_latch_readback(void)
 	GUEST_ASSERT_EQ(pit_status(2), 0x70);
 	outb(0x42, 0x10);
 	outb(0x42, 0x00);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(pit_latch(2), 0x10);	/* gate low: not counting */
 	outb(0x61, 1);
 	while (!(inb(0x61) & 0x20))
@@ -393,7 +385,7 @@ static void guest_latch_readback(void)
 	outb(0x42, 0x40);			/* 0x4000, gate still low */
 	outb(0x43, 0x80);
 	outb(0x61, 1);
-	guest_spin(200000);
+	kh_guest_spin(200000);
 	outb(0x43, 0x80);
 	v = inb(0x42);
 	v |= inb(0x42) << 8;
@@ -426,7 +418,7 @@ static void guest_pic_regs(void)
 	GUEST_ASSERT_EQ(pic_isr(), 0x00);
 	GUEST_ASSERT_EQ(inb(0x21), 0xff);	/* OCW1 reads back */
 	kh_guest_sti();
-	guest_spin(50000);
+	kh_guest_spin(50000);
 	GUEST_ASSERT_EQ(vcount[V_IRQ0], 0);	/* masked: not delivered */
 	outb(0x21, 0xfe);
 	wait_vcount(V_IRQ0, 1);
@@ -439,7 +431,7 @@ static void guest_pic_regs(void)
 	pit0_program(0, 100);
 	pit0_wait_out();
 	kh_guest_sti();
-	guest_spin(50000);
+	kh_guest_spin(50000);
 	GUEST_ASSERT_EQ(vcount[V_IRQ0], 1);
 	kh_guest_cli();
 	GUEST_ASSERT_EQ(pic_irr(), 0x01);
@@ -547,7 +539,7 @@ static void guest_extint_lvt0(void)
 	pit0_program(0, 100);
 	pit0_wait_out();
 	kh_guest_sti();
-	guest_spin(50000);
+	kh_guest_spin(50000);
 	GUEST_ASSERT_EQ(vcount[V_IRQ0], 0);
 	*lvt0 = LVT_EXTINT;
 	wait_vcount(V_IRQ0, 1);

@@ -2,7 +2,8 @@
 /*
  * The local APIC as the irqchip tests program it: the xAPIC page's
  * register offsets (the SDM's "Local APIC Register Address Map") and
- * the IA32_APIC_BASE MSR's bits.
+ * the IA32_APIC_BASE MSR's bits; vec_bit() for the guests (khyp_vm.h
+ * included first).
  */
 #ifndef SELFTEST_APIC_H
 #define SELFTEST_APIC_H
@@ -34,5 +35,11 @@
 #define R_TMICT		0x380
 #define R_TMCCT		0x390
 #define R_TDCR		0x3e0
+
+/* Vector @v's bit in the 256-bit register at @base (ISR, TMR, IRR). */
+KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
+{
+	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
+}
 
 #endif
