@@ -135,18 +135,15 @@ KH_GUEST_INLINE uint32_t irr_mask(uint8_t first)
 static struct kh_vm *vm_with_apic(unsigned int n, void (*fn)(void),
 				  const uint64_t *arg)
 {
-	struct kh_vm *vm = kh_vm_create(0);
-	struct kh_vcpu *vcpu;
+	void (*fns[KHYP_MAX_VCPUS])(void);
+	struct kh_vm *vm;
 	unsigned int i;
 
-	if (kh_create_irqchip(vm->fd))
-		return NULL;
-	for (i = 0; i < n; i++) {
-		vcpu = kh_vcpu_add(vm, i);
-		kh_vcpu_setup_long_mode(vcpu, fn);
-		kh_vcpu_set_args(vcpu, i, arg ? arg[i] : 0);
-		kh_vm_install_idt(vm, vcpu);
-	}
+	for (i = 0; i < n; i++)
+		fns[i] = fn;
+	vm = kh_vm_with_irqchip(n, fns);
+	for (i = 0; vm && i < n; i++)
+		kh_vcpu_set_args(vm->vcpus[i], i, arg ? arg[i] : 0);
 	return vm;
 }
 
