@@ -52,19 +52,7 @@
  * the host's free memory, which a pool filling
  * meanwhile would take (zeropool_test has the pools).
  */
-FIXTURE(slow) {
-	char pool_mb[16];
-};
-
-FIXTURE_SETUP(slow)
-{
-	kh_zero_pool_off(self->pool_mb);
-}
-
-FIXTURE_TEARDOWN(slow)
-{
-	kh_zero_pool_restore(self->pool_mb);
-}
+KH_POOL_OFF_FIXTURE(slow)
 
 #define SLOW_TEST(name)	TEST_F_TIMEOUT(slow, name, 120)
 
@@ -155,22 +143,6 @@ static void guest_stop(struct __test_metadata *_metadata, struct guest *g)
 	kh_vm_free(g->vm);
 }
 
-static void set_target(struct __test_metadata *_metadata, struct kh_vm *vm,
-		       uint64_t pages)
-{
-	struct khyp_balloon_target t = { .pages = pages };
-
-	ASSERT_EQ(0, ioctl(vm->fd, KHYP_SET_BALLOON, &t))
-		TH_LOG("KHYP_SET_BALLOON: %s", strerror(errno));
-}
-
-static void get_stats(struct __test_metadata *_metadata, struct kh_vm *vm,
-		      struct khyp_balloon_stats *st)
-{
-	ASSERT_EQ(0, ioctl(vm->fd, KHYP_GET_BALLOON, st))
-		TH_LOG("KHYP_GET_BALLOON: %s", strerror(errno));
-}
-
 /* KHYP_BALLOON_PAGES: done, or -errno. */
 static long pages(struct kh_vm *vm, uint32_t op, uint64_t *list,
 		  uint32_t count)
@@ -235,9 +207,9 @@ SLOW_TEST(inflate_then_deflate)
 
 	NEED_DEV();
 	guest_start(_metadata, &g);
-	get_stats(_metadata, g.vm, &st0);
+	ASSERT_GET_BALLOON(g.vm, &st0);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_NONE, st0.protocol);
-	set_target(_metadata, g.vm, 4 * BATCH);
+	ASSERT_SET_BALLOON(g.vm, 4 * BATCH);
 
 	before = host_free_kib();
 	for (k = 0; k < 4; k++) {
@@ -249,7 +221,7 @@ SLOW_TEST(inflate_then_deflate)
 		EXPECT_EQ(top + (k * BATCH + 7) * PAGE, list[7]);
 	}
 	after = host_free_kib();
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_USERSPACE, st.protocol);
 	EXPECT_EQ(4 * BATCH, st.size);
 	EXPECT_EQ(4 * BATCH, st.inflated);
@@ -264,7 +236,7 @@ SLOW_TEST(inflate_then_deflate)
 	fill(list, top - BATCH * PAGE, BATCH);
 	EXPECT_EQ(0, pages(g.vm, KHYP_BALLOON_OP_INFLATE, list, BATCH));
 	EXPECT_EQ(BATCH, count_status(list, BATCH, KHYP_BALLOON_S_TARGET));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(BATCH, st.rejected);
 	EXPECT_EQ(4 * BATCH, st.size);
 
@@ -278,7 +250,7 @@ SLOW_TEST(inflate_then_deflate)
 	/* ... and their pages read as zeros, no violation. */
 	EXPECT_EQ(0, guest_cmd(_metadata, &g, CMD_READ, top + BATCH * PAGE, 0));
 	EXPECT_EQ(0, guest_cmd(_metadata, &g, CMD_READ, HEAP_END - PAGE, 0));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(BATCH, st.size);
 	EXPECT_EQ(3 * BATCH, st.deflated);
 	EXPECT_EQ(0, st.violations);
@@ -287,7 +259,7 @@ SLOW_TEST(inflate_then_deflate)
 
 	/* A page still in the balloon: touching it is a violation. */
 	EXPECT_EQ(0, guest_cmd(_metadata, &g, CMD_READ, top, 0));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(1, st.violations);
 	EXPECT_EQ(BATCH - 1, st.size);
 	guest_stop(_metadata, &g);
@@ -302,7 +274,7 @@ TEST(bad_entries)
 
 	NEED_DEV();
 	guest_start(_metadata, &g);
-	set_target(_metadata, g.vm, 2);
+	ASSERT_SET_BALLOON(g.vm, 2);
 	list[0] = KH_GPA_MMIO;		/* not RAM */
 	list[1] = HOLE;			/* between the two regions */
 	list[2] = 1ULL << 45;		/* beyond any guest-physical address */
@@ -322,7 +294,7 @@ TEST(bad_entries)
 	EXPECT_EQ(r | KHYP_BALLOON_S_TARGET, list[7]);
 
 	/* Already in the balloon; deflating one that is not. */
-	set_target(_metadata, g.vm, 3);
+	ASSERT_SET_BALLOON(g.vm, 3);
 	list[0] = p;
 	EXPECT_EQ(0, pages(g.vm, KHYP_BALLOON_OP_INFLATE, list, 1));
 	EXPECT_EQ(p | KHYP_BALLOON_S_STATE, list[0]);
@@ -336,7 +308,7 @@ TEST(bad_entries)
 	EXPECT_EQ(q | KHYP_BALLOON_S_OK, list[2]);
 	EXPECT_EQ(q | KHYP_BALLOON_S_STATE, list[3]);
 
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(2, st.inflated);
 	EXPECT_EQ(1, st.deflated);
 	EXPECT_EQ(1, st.size);
@@ -344,7 +316,7 @@ TEST(bad_entries)
 	EXPECT_EQ(0, st.violations);
 	/* The second region's page came back as a zero page. */
 	EXPECT_EQ(0, guest_cmd(_metadata, &g, CMD_READ, q, 0));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(0, st.violations);
 	guest_stop(_metadata, &g);
 }
@@ -360,7 +332,7 @@ TEST(bad_calls)
 
 	NEED_DEV();
 	vm = kh_vm_create(VM_MEM);
-	set_target(_metadata, vm, 2);
+	ASSERT_SET_BALLOON(vm, 2);
 	*(volatile uint64_t *)kh_gpa(vm, HEAP) = 1;	/* a page to give */
 	/* A good call, changed by @change, fails with @err. */
 #define BAD_CALL(err, change)						\
@@ -390,7 +362,7 @@ TEST(bad_calls)
 	BAD_CALL(EFAULT, (p.list = (uintptr_t)ro + PAGE - 8, p.count = 2));
 	EXPECT_EQ(-1, ioctl(vm->fd, KHYP_BALLOON_PAGES, NULL));
 	EXPECT_EQ(EFAULT, errno);
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_NONE, st.protocol)
 		TH_LOG("a refused call ran");
 	EXPECT_EQ(0, st.inflated + st.rejected);
@@ -398,7 +370,7 @@ TEST(bad_calls)
 	/* A list that cannot take its statuses: EFAULT, yet it ran. */
 	BAD_CALL(EFAULT, p.list = (uintptr_t)ro);
 	munmap(ro, PAGE);
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(1, st.inflated + st.rejected);	/* gpa 0 */
 	EXPECT_EQ(KHYP_BALLOON_PROTO_USERSPACE, st.protocol);
 #undef BAD_CALL
@@ -425,10 +397,10 @@ TEST(report_frees_without_ballooning)
 
 	NEED_DEV();
 	guest_start(_metadata, &g);
-	set_target(_metadata, g.vm, 1);
+	ASSERT_SET_BALLOON(g.vm, 1);
 	list[0] = in;
 	ASSERT_EQ(1, pages(g.vm, KHYP_BALLOON_OP_INFLATE, list, 1));
-	get_stats(_metadata, g.vm, &st0);
+	ASSERT_GET_BALLOON(g.vm, &st0);
 
 	fill(list, base, n);
 	list[n] = in;			/* in the balloon */
@@ -447,7 +419,7 @@ TEST(report_frees_without_ballooning)
 	EXPECT_EQ(base | 3 | KHYP_BALLOON_S_INVALID, list[n + 4]);
 	EXPECT_EQ(SLOT1 + 2 * MiB, list[n + 5]);
 
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_USERSPACE, st.protocol);
 	EXPECT_EQ(n, st.reported);
 	EXPECT_EQ(st0.ram_pages - n, st.ram_pages);
@@ -467,7 +439,7 @@ TEST(report_frees_without_ballooning)
 	EXPECT_EQ(42, guest_cmd(_metadata, &g, CMD_READ, base, 0));
 	EXPECT_EQ(0, guest_cmd(_metadata, &g, CMD_CHECK, in,
 			       (n + 1) * PAGE));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(0, st.violations);
 	EXPECT_EQ(1, st.size);
 	guest_stop(_metadata, &g);
@@ -482,19 +454,19 @@ TEST(protocol_latest)
 
 	NEED_DEV();
 	guest_start(_metadata, &g);
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_NONE, st.protocol);
 	EXPECT_EQ(KHYP_BALLOON_VERSION,
 		  guest_cmd(_metadata, &g, CMD_PROBE, 0, 0));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_HYPERCALL, st.protocol);
 	list[0] = HEAP;
 	EXPECT_EQ(1, pages(g.vm, KHYP_BALLOON_OP_REPORT, list, 1));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_USERSPACE, st.protocol);
 	/* A refused call leaves it. */
 	EXPECT_EQ(-EINVAL, pages(g.vm, KHYP_BALLOON_OP_REPORT, list, 0));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(KHYP_BALLOON_PROTO_USERSPACE, st.protocol);
 	guest_stop(_metadata, &g);
 }
@@ -534,28 +506,28 @@ TEST(eventfd_target_changes)
 	ASSERT_EQ(0, set_eventfd(vm, efd));
 	EXPECT_EQ(0, efd_count(efd));
 
-	set_target(_metadata, vm, 100);
+	ASSERT_SET_BALLOON(vm, 100);
 	EXPECT_EQ(1, efd_count(efd));
-	set_target(_metadata, vm, 100);		/* no change */
+	ASSERT_SET_BALLOON(vm, 100);		/* no change */
 	EXPECT_EQ(0, efd_count(efd));
-	set_target(_metadata, vm, 50);
-	set_target(_metadata, vm, 0);
+	ASSERT_SET_BALLOON(vm, 50);
+	ASSERT_SET_BALLOON(vm, 0);
 	EXPECT_EQ(2, efd_count(efd));
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(3, st.target_changes);
 
 	/* Replaced: only the new one hears. */
 	ASSERT_EQ(0, set_eventfd(vm, efd2));
-	set_target(_metadata, vm, 7);
+	ASSERT_SET_BALLOON(vm, 7);
 	EXPECT_EQ(0, efd_count(efd));
 	EXPECT_EQ(1, efd_count(efd2));
 	/* Detached: nobody; the count goes on. */
 	ASSERT_EQ(0, set_eventfd(vm, -1));
 	ASSERT_EQ(0, set_eventfd(vm, -1));
-	set_target(_metadata, vm, 8);
+	ASSERT_SET_BALLOON(vm, 8);
 	EXPECT_EQ(0, efd_count(efd));
 	EXPECT_EQ(0, efd_count(efd2));
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(5, st.target_changes);
 
 	/* Not an open fd; not an eventfd; bad fields. */
@@ -603,7 +575,7 @@ SLOW_TEST(eventfd_follows_pressure)
 	ASSERT_LE(0, efd);
 	ASSERT_EQ(0, set_eventfd(g.vm, efd));
 	kh_drop_slab_caches();
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	ASSERT_LT(0, st.pressure_target)
 		TH_LOG("drop_caches did not ask the VM with an eventfd");
 	EXPECT_EQ(st.pressure_target, st.effective_target);
@@ -617,14 +589,14 @@ SLOW_TEST(eventfd_follows_pressure)
 	 * pressure target changes nothing, above it does, and back.
 	 */
 	changes = st.target_changes;
-	set_target(_metadata, g.vm, raised / 2);
+	ASSERT_SET_BALLOON(g.vm, raised / 2);
 	EXPECT_EQ(0, efd_count(efd)) TH_LOG("signalled, yet still %llu",
 					    (unsigned long long)raised);
-	set_target(_metadata, g.vm, raised + 1000);
+	ASSERT_SET_BALLOON(g.vm, raised + 1000);
 	EXPECT_EQ(1, efd_count(efd));
-	set_target(_metadata, g.vm, 0);
+	ASSERT_SET_BALLOON(g.vm, 0);
 	EXPECT_EQ(1, efd_count(efd));
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(changes + 2, st.target_changes);
 
 	/*
@@ -638,7 +610,7 @@ SLOW_TEST(eventfd_follows_pressure)
 		if (poll(&pfd, 1, 1000) != 1)
 			continue;
 		efd_count(efd);
-		get_stats(_metadata, g.vm, &st);
+		ASSERT_GET_BALLOON(g.vm, &st);
 		if (st.pressure_target < raised)
 			break;
 		raised = st.pressure_target;
@@ -697,7 +669,7 @@ SLOW_TEST(concurrent_movers)
 	NEED_DEV();
 	vm = kh_vm_create(VM_MEM);
 	kh_vm_add_region(vm, 1, SLOT1, SLOT1_SIZE, 0);
-	set_target(_metadata, vm, 32);
+	ASSERT_SET_BALLOON(vm, 32);
 	for (i = 0; i < 3; i++) {
 		m[i] = (struct mover){ .vm = vm, .stop = &stop,
 				       .op = i == 2 ? KHYP_BALLOON_OP_REPORT :
@@ -717,7 +689,7 @@ SLOW_TEST(concurrent_movers)
 		EXPECT_EQ(0, m[i].errors);
 		EXPECT_LT(0, m[i].calls);
 	}
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	in = st.inflated;
 	out = st.deflated + st.violations;
 	TH_LOG("%ld, %ld, %ld calls; inflated %llu, deflated %llu, size %llu, reported %llu",

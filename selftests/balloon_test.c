@@ -25,7 +25,6 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/khyp_balloon.h>
@@ -156,22 +155,6 @@ static struct kh_vcpu *balloon_vm(struct kh_vm **vm)
 	return vcpu;
 }
 
-static void set_target(struct __test_metadata *_metadata, struct kh_vm *vm,
-		       uint64_t pages)
-{
-	struct khyp_balloon_target t = { .pages = pages };
-
-	ASSERT_EQ(0, ioctl(vm->fd, KHYP_SET_BALLOON, &t))
-		TH_LOG("KHYP_SET_BALLOON: %s", strerror(errno));
-}
-
-static void get_stats(struct __test_metadata *_metadata, struct kh_vm *vm,
-		      struct khyp_balloon_stats *st)
-{
-	ASSERT_EQ(0, ioctl(vm->fd, KHYP_GET_BALLOON, st))
-		TH_LOG("KHYP_GET_BALLOON: %s", strerror(errno));
-}
-
 /* Run the guest until its balloon holds @pages (at most @steps trips). */
 static uint64_t run_until_size(struct __test_metadata *_metadata,
 			       struct kh_vcpu *vcpu, uint64_t pages, int steps)
@@ -192,58 +175,8 @@ static uint64_t run_until_size(struct __test_metadata *_metadata,
 	return uc.args[0];
 }
 
-/*
- * The memory cgroup this test runs in: a fresh child of the cgroup v2
- * root (mounted here if nothing is), with the memory controller on, so
- * that memory.current is the VM's charge.  NULL if that cannot be done.
- */
-#define CG_ROOT		"/sys/fs/cgroup"
-#define CG_DIR		CG_ROOT "/khyp-balloon-test"
-
-static bool cg_write(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok;
-}
-
-static bool cg_join(const char *dir)
-{
-	char path[256], pid[32];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	return cg_write(path, pid);
-}
-
-static const char *cg_enter(void)
-{
-	if (access(CG_ROOT "/cgroup.controllers", F_OK))
-		mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL);
-	cg_write(CG_ROOT "/cgroup.subtree_control", "+memory");
-	mkdir(CG_DIR, 0755);
-	if (!cg_join(CG_DIR) || access(CG_DIR "/memory.current", R_OK))
-		return NULL;
-	return CG_DIR "/memory.current";
-}
-
-static long cg_current_kib(const char *path)
-{
-	long long v = -1;
-	FILE *f = path ? fopen(path, "r") : NULL;
-
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v < 0 ? -1 : (long)(v / 1024);
-}
+/* The memory cgroup this test runs in (kh_cg_enter()). */
+#define CG_DIR		KH_CG_ROOT "/khyp-balloon-test"
 
 SLOW_TEST(manual_target_returns_memory)
 {
@@ -252,14 +185,12 @@ SLOW_TEST(manual_target_returns_memory)
 	struct kh_vm *vm;
 	long before, after, cg_before, cg_after;
 	uint64_t half = 64 * MiB / PAGE, k, marked;
-	const char *cg;
 
 	NEED_DEV();
-	cg = cg_enter();
-	ASSERT_NE(NULL, cg) TH_LOG("no memory cgroup to run in");
+	ASSERT_TRUE(kh_cg_enter(CG_DIR)) TH_LOG("no memory cgroup to run in");
 	vcpu = balloon_vm(&vm);
 	ASSERT_SYNC(vcpu, 0);		/* 128 MiB touched */
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(1, st.probed);
 	EXPECT_LE(HEAP_END / PAGE - HEAP / PAGE, st.ram_pages);
 
@@ -272,18 +203,18 @@ SLOW_TEST(manual_target_returns_memory)
 		((volatile uint64_t *)kh_gpa(vm, HEAP_END - k * PAGE))[1] = VMM_MARK;
 
 	before = host_free_kib();
-	cg_before = cg_current_kib(cg);
-	set_target(_metadata, vm, half);
+	cg_before = kh_cg_kib(CG_DIR, "memory.current");
+	ASSERT_SET_BALLOON(vm, half);
 	ASSERT_EQ(half, run_until_size(_metadata, vcpu, half, 100));
 	after = host_free_kib();
-	cg_after = cg_current_kib(cg);
+	cg_after = kh_cg_kib(CG_DIR, "memory.current");
 	EXPECT_LE(60 * 1024, after - before)
 		TH_LOG("host free memory rose by %ld KiB only", after - before);
 	/* The guest's pages were charged to this cgroup; the charge falls. */
 	EXPECT_LE(60 * 1024, cg_before - cg_after)
 		TH_LOG("memory.current fell by %ld KiB only (%ld -> %ld)",
 		       cg_before - cg_after, cg_before, cg_after);
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(half, st.size);
 	EXPECT_EQ(half, st.effective_target);
 	EXPECT_EQ(half, st.inflated);
@@ -298,12 +229,12 @@ SLOW_TEST(manual_target_returns_memory)
 
 	/* Deflate: the guest takes (and touches) the pages again. */
 	before = host_free_kib();
-	set_target(_metadata, vm, 0);
+	ASSERT_SET_BALLOON(vm, 0);
 	ASSERT_EQ(0, run_until_size(_metadata, vcpu, 0, 100));
 	after = host_free_kib();
 	EXPECT_LE(50 * 1024, before - after)
 		TH_LOG("host free memory fell by %ld KiB only", before - after);
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(0, st.size);
 	EXPECT_EQ(half, st.deflated);
 	/* A no-op DEFLATE would have made the guest's touches violations. */
@@ -396,12 +327,12 @@ SLOW_TEST(notification_interrupt)
 	kh_vcpu_setup_long_mode(vcpu, guest_notified);
 	kh_vm_install_idt(vm, vcpu);
 	ASSERT_SYNC(vcpu, 0);
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(NOTIFY_VECTOR, st.notify_vector);
 	EXPECT_EQ(0, st.notifications);
 
 	/* The target changes while the vCPU is out of the guest. */
-	set_target(_metadata, vm, 1024);
+	ASSERT_SET_BALLOON(vm, 1024);
 	run_notified(_metadata, vcpu, 1024, 1);
 
 	/* ... and while the guest spins: the vCPU must be kicked. */
@@ -411,17 +342,17 @@ SLOW_TEST(notification_interrupt)
 	pthread_join(thread, NULL);
 	EXPECT_EQ(0, later.error);
 
-	set_target(_metadata, vm, 0);
+	ASSERT_SET_BALLOON(vm, 0);
 	run_notified(_metadata, vcpu, 0, 3);
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(3, st.notifications);
 	EXPECT_EQ(0, st.violations);
 
 	/* NOTIFY 0: no more interrupts. */
 	kh_vm_global(vm, g_stop) = 1;
 	ASSERT_DONE(vcpu);
-	set_target(_metadata, vm, 5);
-	get_stats(_metadata, vm, &st);
+	ASSERT_SET_BALLOON(vm, 5);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(0, st.notify_vector);
 	EXPECT_EQ(3, st.notifications);
 	kh_vm_free(vm);
@@ -515,10 +446,10 @@ TEST(malicious_guest)
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, guest_malicious);
 	ASSERT_SYNC(vcpu, 0);
-	set_target(_metadata, vm, 2);
+	ASSERT_SET_BALLOON(vm, 2);
 	ASSERT_DONE(vcpu);
 
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(2, st.inflated);
 	EXPECT_EQ(2, st.freed);
 	EXPECT_EQ(1, st.size);		/* q left the balloon when touched */
@@ -547,7 +478,7 @@ SLOW_TEST(shrinker_raises_then_releases)
 	vcpu = balloon_vm(&vm);
 	ASSERT_SYNC(vcpu, 0);
 	kh_drop_slab_caches();
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_LT(0, st.pressure_target)
 		TH_LOG("drop_caches did not raise the target");
 	EXPECT_EQ(0, st.target);
@@ -564,7 +495,7 @@ SLOW_TEST(shrinker_raises_then_releases)
 	} while ((peak == 0 || uc.args[0] > 0) && time(NULL) - start < 120);
 	EXPECT_LT(1024, peak) TH_LOG("the balloon never grew");
 	EXPECT_EQ(0, uc.args[0]) TH_LOG("the balloon did not come back down");
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	EXPECT_EQ(0, st.pressure_target);
 	EXPECT_EQ(0, st.violations);
 
@@ -653,7 +584,7 @@ SLOW_TEST(host_pressure_two_vms)
 		       WIFEXITED(status) ? "the balloons gave too little" :
 		       "OOM kill?");
 	for (i = 0; i < 2; i++) {
-		get_stats(_metadata, vms[i].vm, &st);
+		ASSERT_GET_BALLOON(vms[i].vm, &st);
 		TH_LOG("vm %d: peak balloon %lu pages, pressure target %llu",
 		       i, (unsigned long)vms[i].peak,
 		       (unsigned long long)st.pressure_target);
@@ -690,16 +621,8 @@ SLOW_TEST(host_pressure_two_vms)
  * stays 0.  (A shrinker that is not memcg-aware is never called for a
  * cgroup's own reclaim.)
  */
-#define CG_A	CG_ROOT "/khyp-balloon-a"
-#define CG_B	CG_ROOT "/khyp-balloon-b"
-
-static long cg_read_kib(const char *dir, const char *file)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return cg_current_kib(path);
-}
+#define CG_A	KH_CG_ROOT "/khyp-balloon-a"
+#define CG_B	KH_CG_ROOT "/khyp-balloon-b"
 
 SLOW_TEST(memcg_pressure_asks_that_cgroup)
 {
@@ -714,45 +637,46 @@ SLOW_TEST(memcg_pressure_asks_that_cgroup)
 	int i;
 
 	NEED_DEV();
-	ASSERT_NE(NULL, cg_enter()) TH_LOG("no memory cgroup to run in");
+	ASSERT_TRUE(kh_cg_enter(CG_DIR)) TH_LOG("no memory cgroup to run in");
 	for (i = 0; i < 2; i++) {
 		mkdir(dirs[i], 0755);
-		ASSERT_TRUE(cg_join(dirs[i])) TH_LOG("cannot join %s", dirs[i]);
+		ASSERT_TRUE(kh_cg_join(dirs[i]))
+			TH_LOG("cannot join %s", dirs[i]);
 		vcpu[i] = balloon_vm(&vm[i]);
 		ASSERT_SYNC(vcpu[i], 0);	/* 128 MiB charged here */
 	}
-	ASSERT_TRUE(cg_join(CG_DIR));
+	ASSERT_TRUE(kh_cg_join(CG_DIR));
 
-	usage = cg_read_kib(CG_A, "memory.current");
+	usage = kh_cg_kib(CG_A, "memory.current");
 	EXPECT_LE(128 * 1024, usage);
 	high = usage - 48 * 1024;
 	snprintf(buf, sizeof(buf), "%ld", high * 1024);
 	/* The write itself reclaims in A (and gives up after a while). */
-	cg_write(CG_A "/memory.high", buf);
-	get_stats(_metadata, vm[0], &st);
+	kh_write_file(CG_A "/memory.high", buf);
+	ASSERT_GET_BALLOON(vm[0], &st);
 	EXPECT_LT(0, st.pressure_target)
 		TH_LOG("reclaim in cgroup A did not raise VM A's target");
-	get_stats(_metadata, vm[1], &st);
+	ASSERT_GET_BALLOON(vm[1], &st);
 	EXPECT_EQ(0, st.pressure_target)
 		TH_LOG("reclaim in cgroup A raised VM B's target");
 
 	/* VM A's guest inflates until A fits under memory.high. */
 	start = time(NULL);
-	while (cg_read_kib(CG_A, "memory.current") > high &&
+	while (kh_cg_kib(CG_A, "memory.current") > high &&
 	       time(NULL) - start < 60) {
 		ASSERT_EQ(KH_UCALL_SYNC,
 			  kh_vcpu_run_ucall(vcpu[0], &uc, msg, sizeof(msg)))
 			TH_LOG("%s", msg);
 	}
-	EXPECT_GE(high, cg_read_kib(CG_A, "memory.current"));
+	EXPECT_GE(high, kh_cg_kib(CG_A, "memory.current"));
 	EXPECT_LT(0, uc.args[0]) TH_LOG("VM A's balloon did not grow");
 	ASSERT_EQ(KH_UCALL_SYNC,
 		  kh_vcpu_run_ucall(vcpu[1], &uc, msg, sizeof(msg)));
 	EXPECT_EQ(0, uc.args[0]) TH_LOG("VM B's balloon grew");
-	get_stats(_metadata, vm[1], &st);
+	ASSERT_GET_BALLOON(vm[1], &st);
 	EXPECT_EQ(0, st.pressure_target);
 
-	cg_write(CG_A "/memory.high", "max");
+	kh_write_file(CG_A "/memory.high", "max");
 	for (i = 0; i < 2; i++) {
 		kh_vm_global(vm[i], g_stop) = 1;
 		ASSERT_DONE(vcpu[i]);
@@ -786,7 +710,7 @@ SLOW_TEST(idle_vm_gives_more)
 	sleep(2);
 	kh_drop_slab_caches();
 	for (i = 0; i < 2; i++)
-		get_stats(_metadata, vms[i].vm, &st[i]);
+		ASSERT_GET_BALLOON(vms[i].vm, &st[i]);
 	pressure_stop = 1;
 	pthread_join(thread, NULL);
 	EXPECT_EQ(0, vms[0].error);
@@ -881,13 +805,13 @@ SLOW_TEST(untouched_frames_bounded_and_charged)
 	char msg[512];
 
 	NEED_DEV();
-	ASSERT_NE(NULL, cg_enter()) TH_LOG("no memory cgroup to run in");
+	ASSERT_TRUE(kh_cg_enter(CG_DIR)) TH_LOG("no memory cgroup to run in");
 	vm = kh_vm_create(0);
 	ASSERT_EQ(0, ioctl(vm->fd, KHYP_SET_MEM_REGION, &big))
 		TH_LOG("KHYP_SET_MEM_REGION: %s", strerror(errno));
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, guest_inflate_untouched);
-	set_target(_metadata, vm, SPARSE_TRIES * 2);
+	ASSERT_SET_BALLOON(vm, SPARSE_TRIES * 2);
 
 	sleep(3);	/* memory.stat may lag up to 2 s (rstat flush) */
 	slab_bytes(&host0, &cg0);
@@ -897,7 +821,7 @@ SLOW_TEST(untouched_frames_bounded_and_charged)
 		TH_LOG("%s", msg);
 	sleep(3);
 	slab_bytes(&host1, &cg1);
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	TH_LOG("accepted %llu, S_NO_PAGE %llu, other %llu; VM pages %llu; "
 	       "slab +%lld KiB, of it charged here +%lld KiB",
 	       (unsigned long long)uc.args[0], (unsigned long long)uc.args[1],
@@ -1010,7 +934,7 @@ SLOW_TEST(vmm_fault_races_inflate)
 	vm = kh_vm_create(0);
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, guest_inflate_loop);
-	set_target(_metadata, vm, 1);
+	ASSERT_SET_BALLOON(vm, 1);
 	r.page = kh_gpa(vm, RACE_GPA);
 	r.seq = 1;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, race_toucher, &r));

@@ -130,7 +130,7 @@ static void run_bench(struct __test_metadata *_metadata, const char *hv,
 }
 
 FIXTURE(bench) {
-	char cmd[128];
+	int unused;
 };
 
 /*
@@ -143,12 +143,7 @@ FIXTURE_SETUP(bench)
 
 FIXTURE_TEARDOWN(bench)
 {
-	if (!cpu_usable_for_khyp())
-		return;
-	snprintf(self->cmd, sizeof(self->cmd), "modprobe -r %s kvm",
-		 kvm_vendor());
-	run_quiet(self->cmd);
-	khyp_module_ensure(true);
+	kvm_out_khyp_in();
 }
 
 TEST_F_TIMEOUT(bench, khyp_short, BENCH_TIMEOUT)
@@ -164,8 +159,8 @@ TEST_F_TIMEOUT(bench, kvm_short, BENCH_TIMEOUT)
 	if (!cpu_usable_for_khyp())
 		SKIP(return, "CPU lacks VMX+EPT and SVM+NPT");
 	ASSERT_EQ(0, khyp_module_ensure(false));
-	snprintf(self->cmd, sizeof(self->cmd), "modprobe %s", kvm_vendor());
-	ASSERT_EQ(0, run_quiet(self->cmd)) TH_LOG("%s failed", self->cmd);
+	ASSERT_EQ(0, kvm_modules(true))
+		TH_LOG("modprobe %s failed", kvm_vendor());
 	run_bench(_metadata, "kvm", false);
 }
 

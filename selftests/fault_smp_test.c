@@ -35,7 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
@@ -45,35 +44,7 @@
 #define PAGE		4096UL
 #define SLOT		1
 #define REGION_GPA	0x10000000UL	/* 256 MiB: above slot 0 */
-#define PARAM		"/sys/module/khyp/parameters/huge_pages"
-#define DEBUGFS		"/sys/kernel/debug"
 #define NR_VCPUS	2
-
-/* The parameter: 1 or 0, or -1 if the file is not there. */
-static int param_get(void)
-{
-	char c = 0;
-	int fd = open(PARAM, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'Y' || c == '1';
-}
-
-static bool param_set(int on)
-{
-	int fd = open(PARAM, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, on ? "Y" : "N", 1) == 1;
-	close(fd);
-	return ok;
-}
 
 FIXTURE(smp) {
 	int saved_param;
@@ -88,7 +59,7 @@ FIXTURE_SETUP(smp)
 FIXTURE_TEARDOWN(smp)
 {
 	if (self->saved_param >= 0)
-		param_set(self->saved_param);
+		kh_huge_pages_set(self->saved_param);
 }
 
 #define FAULT_TEST(name)	TEST_F_TIMEOUT(smp, name, 600)
@@ -198,12 +169,7 @@ struct fvm {
  */
 static long lost_races(struct fvm *f)
 {
-	char path[128];
-
-	if (f->id < 0)
-		return -1;
-	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/mmu", f->id);
-	return khyp_file_count(path, "lost_races");
+	return f->id < 0 ? -1 : khyp_vm_stat(f->id, "mmu", "lost_races");
 }
 
 /* Both vCPUs run one command each, at the same time. */
@@ -247,10 +213,8 @@ static void fvm_create(struct __test_metadata *_metadata, struct fvm *f)
 	uint64_t z[NR_VCPUS] = { 0 }, res[NR_VCPUS];
 	unsigned int i;
 
-	if (access(DEBUGFS "/khyp", F_OK))
-		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
 	f->vm = kh_vm_create(0);
-	f->id = access(DEBUGFS "/khyp", F_OK) ? -1 : khyp_newest_vm();
+	f->id = khyp_debugfs() ? khyp_newest_vm() : -1;
 	for (i = 0; i < NR_VCPUS; i++) {
 		f->vcpu[i] = kh_vcpu_add(f->vm, i);
 		kh_vcpu_setup_long_mode(f->vcpu[i], (void (*)(void))guest_main);
@@ -365,9 +329,10 @@ static void round_of(struct __test_metadata *_metadata, struct fvm *f,
 static void huge_pages(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(smp) *self, int on)
 {
-	self->saved_param = param_get();
-	ASSERT_LE(0, self->saved_param) TH_LOG(PARAM " is missing");
-	ASSERT_TRUE(param_set(on));
+	self->saved_param = kh_huge_pages();
+	ASSERT_LE(0, self->saved_param)
+		TH_LOG(KH_HUGE_PAGES_PARAM " is missing");
+	ASSERT_EQ(0, kh_huge_pages_set(on));
 }
 
 static void run_rounds(struct __test_metadata *_metadata,

@@ -901,14 +901,6 @@ static volatile pid_t vcpu_tid;
 static volatile bool done;
 static int log_fd = -1;			/* KHYP_GFUZZ_LOG */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
 {
 	char msg[400];
@@ -1254,7 +1246,7 @@ static void run_case(struct fuzz_vm *f, timer_t timer)
 	for (runs = 0; runs < CASE_RUNS; runs++) {
 		if (below(4) == 0)
 			poke(f, &window);
-		run_started = now();
+		run_started = now_s();
 		ret = ioctl(f->vcpu->fd, KHYP_RUN, 0);
 		run_started = 0;
 		st.runs++;
@@ -1337,10 +1329,10 @@ static void *watchdog(void *arg)
 	while (!done) {
 		usleep(500000);
 		t = run_started;
-		if (!t || now() - t < 10)
+		if (!t || now_s() - t < 10)
 			continue;
 		printf("# stuck in KHYP_RUN for %.0f s: case %lu seed %#llx\n",
-		       now() - t, cur_case, (unsigned long long)cur_seed);
+		       now_s() - t, cur_case, (unsigned long long)cur_seed);
 		snprintf(path, sizeof(path), "/proc/self/task/%d/stack",
 			 vcpu_tid);
 		fp = fopen(path, "r");
@@ -1438,8 +1430,8 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 	else
 		TH_LOG("seed %llu, %lu cases or %.0f s (KHYP_GFUZZ_SEED, KHYP_GFUZZ_CASES, KHYP_GFUZZ_SECONDS)",
 		       (unsigned long long)seed, max_cases, seconds);
-	start = now();
-	for (i = 0; i < max_cases && now() < start + seconds; i++) {
+	start = now_s();
+	for (i = 0; i < max_cases && now_s() < start + seconds; i++) {
 		cur_case = i;
 		cur_seed = one ? one : mix(seed + i);
 		if (log_fd >= 0)
@@ -1461,7 +1453,7 @@ TEST_F_TIMEOUT(gfuzz, guest_surface, GFUZZ_MAX_SECONDS + 100)
 		if (atomic_load(&nr_bad) > 20)
 			break;
 	}
-	end = now();
+	end = now_s();
 	if (f) {
 		kh_vm_free(f->vm);
 		free(f);

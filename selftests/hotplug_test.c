@@ -129,6 +129,28 @@ static int tid_cpu(pid_t tid)
 				TH_LOG("vCPU %u: %s", __i, (w)[__i].msg); \
 	} while (0)
 
+/*
+ * Both workers count 3 more rounds (within WAIT_S) and still run, on
+ * CPU @cpu unless it is -1; @when says when, for the log.
+ */
+static void expect_counting(struct __test_metadata *_metadata,
+			    struct kh_worker w[2], int cpu, const char *when)
+{
+	uint64_t before[2];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		before[i] = w[i].rounds;
+	kh_worker_wait_rounds(w, 2, 3, WAIT_S);
+	EXPECT_WORKERS_ALIVE(w, 2);
+	for (i = 0; i < 2; i++) {
+		EXPECT_LE(before[i] + 3, w[i].rounds)
+			TH_LOG("%s: vCPU %d stopped counting", when, i);
+		if (cpu >= 0)
+			EXPECT_EQ(cpu, tid_cpu(w[i].tid));
+	}
+}
+
 /* A fresh VM whose vCPU runs on @cpu only: rounds done, and stopped. */
 static void run_on_cpu(struct __test_metadata *_metadata, int cpu)
 {
@@ -150,9 +172,9 @@ static void run_on_cpu(struct __test_metadata *_metadata, int cpu)
 HP_TEST(cpu_offline_online_while_running)
 {
 	struct kh_worker w[2];
-	uint64_t before[2];
 	struct kh_vm *vm;
-	int round, i;
+	int round, i, r;
+	char when[64];
 
 	NEED_DEV();
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || access(CPU1_ONLINE, W_OK))
@@ -166,35 +188,20 @@ HP_TEST(cpu_offline_online_while_running)
 	EXPECT_WORKERS_ALIVE(w, 2);
 
 	for (round = 1; round <= ROUNDS; round++) {
-		ASSERT_EQ(0, kh_write_file(CPU1_ONLINE, "0"))
-			TH_LOG("round %d: CPU 1 offline: %s", round,
-			       strerror(errno));
-		for (i = 0; i < 2; i++)
-			before[i] = w[i].rounds;
-		kh_worker_wait_rounds(w, 2, 3, WAIT_S);
-		EXPECT_WORKERS_ALIVE(w, 2);
-		for (i = 0; i < 2; i++) {
-			EXPECT_LE(before[i] + 3, w[i].rounds)
-				TH_LOG("round %d: vCPU %d stopped counting with CPU 1 offline",
-				       round, i);
-			EXPECT_EQ(0, tid_cpu(w[i].tid));
-		}
+		r = kh_write_file(CPU1_ONLINE, "0");
+		ASSERT_EQ(0, r) TH_LOG("round %d: CPU 1 offline: %s", round,
+				       strerror(-r));
+		snprintf(when, sizeof(when), "round %d, CPU 1 offline", round);
+		expect_counting(_metadata, w, 0, when);
 
-		ASSERT_EQ(0, kh_write_file(CPU1_ONLINE, "1"))
-			TH_LOG("round %d: CPU 1 online: %s", round,
-			       strerror(errno));
-		for (i = 0; i < 2; i++) {
+		r = kh_write_file(CPU1_ONLINE, "1");
+		ASSERT_EQ(0, r) TH_LOG("round %d: CPU 1 online: %s", round,
+				       strerror(-r));
+		for (i = 0; i < 2; i++)
 			ASSERT_EQ(0, pin_tid(w[i].tid, 1));
-			before[i] = w[i].rounds;
-		}
-		kh_worker_wait_rounds(w, 2, 3, WAIT_S);
-		EXPECT_WORKERS_ALIVE(w, 2);
-		for (i = 0; i < 2; i++) {
-			EXPECT_LE(before[i] + 3, w[i].rounds)
-				TH_LOG("round %d: vCPU %d stopped counting on the re-onlined CPU 1",
-				       round, i);
-			EXPECT_EQ(1, tid_cpu(w[i].tid));
-		}
+		snprintf(when, sizeof(when), "round %d, on the re-onlined CPU 1",
+			 round);
+		expect_counting(_metadata, w, 1, when);
 	}
 	kh_worker_stop_join(vm, w, 2);
 	EXPECT_WORKERS_DONE(w, 2);
@@ -230,8 +237,7 @@ HP_TEST(syscore_suspend_resume_while_running)
 {
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), i, k, r, seen = 0;
 	struct kh_worker w[2];
-	uint64_t before[2];
-	char line[1024];
+	char line[1024], when[64];
 	struct kh_vm *vm;
 	int kfd;
 
@@ -264,17 +270,11 @@ HP_TEST(syscore_suspend_resume_while_running)
 				seen++;
 			close(kfd);
 		}
-		for (i = 0; i < 2; i++) {
-			if (ncpu > 1)	/* the suspend took CPU 1 away */
-				ASSERT_EQ(0, pin_tid(w[i].tid, i));
-			before[i] = w[i].rounds;
-		}
-		kh_worker_wait_rounds(w, 2, 3, WAIT_S);
-		EXPECT_WORKERS_ALIVE(w, 2);
-		for (i = 0; i < 2; i++)
-			EXPECT_LE(before[i] + 3, w[i].rounds)
-				TH_LOG("suspend %d: vCPU %d stopped counting after resume",
-				       k, i);
+		/* the suspend took CPU 1 away: pinned again */
+		for (i = 0; i < 2 && ncpu > 1; i++)
+			ASSERT_EQ(0, pin_tid(w[i].tid, i));
+		snprintf(when, sizeof(when), "suspend %d, after resume", k);
+		expect_counting(_metadata, w, -1, when);
 	}
 	kh_worker_stop_join(vm, w, 2);
 	EXPECT_WORKERS_DONE(w, 2);

@@ -19,11 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <linux/khyp_balloon.h>
 
@@ -38,27 +36,13 @@
 #define LO		(32 * MiB)
 #define HI		(96 * MiB)	/* guests touch [LO, HI): 32 2 MiB ranges */
 #define EXTRA_GPA	0x40000000UL	/* 1 GiB: slot 1, where a test wants */
-#define PARAM		"/sys/module/khyp/parameters/huge_pages"
-#define DEBUGFS		"/sys/kernel/debug"
 
 /*
  * The fixture turns the pools of zeroed blocks off (mmu/zeropool.c):
  * memory_returns counts the host's free memory, which a pool filling
  * meanwhile would take (zeropool_test has the pools).
  */
-FIXTURE(slow) {
-	char pool_mb[16];
-};
-
-FIXTURE_SETUP(slow)
-{
-	kh_zero_pool_off(self->pool_mb);
-}
-
-FIXTURE_TEARDOWN(slow)
-{
-	kh_zero_pool_restore(self->pool_mb);
-}
+KH_POOL_OFF_FIXTURE(slow)
 
 #define SLOW_TEST(name)	TEST_F_TIMEOUT(slow, name, 300)
 
@@ -290,47 +274,10 @@ static void guest_main(void)
 
 /* ---- host ---- */
 
-static bool ensure_debugfs(void)
-{
-	if (!access(DEBUGFS "/khyp", F_OK))
-		return true;
-	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
-	return !access(DEBUGFS "/khyp", F_OK);
-}
-
 /* A line "@key N" of vm<id>/mmu, or -1. */
 static long mmu_stat(int id, const char *key)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/mmu", id);
-	return khyp_file_count(path, key);
-}
-
-/* The parameter: 1 or 0, or -1 if the file is not there. */
-static int param_get(void)
-{
-	char c = 0;
-	int fd = open(PARAM, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'Y' || c == '1';
-}
-
-static bool param_set(int on)
-{
-	int fd = open(PARAM, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, on ? "Y" : "N", 1) == 1;
-	close(fd);
-	return ok;
+	return khyp_vm_stat(id, "mmu", key);
 }
 
 struct hvm {
@@ -339,14 +286,6 @@ struct hvm {
 	int id;
 	bool huge;		/* 2 MiB mappings expected */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Run one guest command; its result, or ~0 (and a message) on failure. */
 static uint64_t guest_cmd(struct hvm *h, uint64_t cmd, uint64_t lo,
@@ -372,11 +311,11 @@ static uint64_t guest_cmd(struct hvm *h, uint64_t cmd, uint64_t lo,
 static void hvm_create(struct __test_metadata *_metadata, struct hvm *h,
 		       size_t mem)
 {
-	int param = param_get();
+	int param = kh_huge_pages();
 	char val[16];
 
-	ASSERT_LE(0, param) TH_LOG(PARAM " is missing");
-	ASSERT_TRUE(ensure_debugfs()) TH_LOG("no debugfs");
+	ASSERT_LE(0, param) TH_LOG(KH_HUGE_PAGES_PARAM " is missing");
+	ASSERT_TRUE(khyp_debugfs()) TH_LOG("no debugfs");
 	h->vm = kh_vm_create(mem);
 	h->id = khyp_newest_vm();
 	ASSERT_LT(0, h->id);
@@ -429,18 +368,18 @@ static size_t host_check(struct hvm *h, uint64_t lo, uint64_t hi)
  */
 SLOW_TEST(guest_touch_maps_2m)
 {
-	int saved = param_get(), on;
+	int saved = kh_huge_pages(), on;
 	double t[2];
 	struct hvm h;
 
 	NEED_DEV();
-	ASSERT_LE(0, saved) TH_LOG(PARAM " is missing");
+	ASSERT_LE(0, saved) TH_LOG(KH_HUGE_PAGES_PARAM " is missing");
 	for (on = 1; on >= 0; on--) {
-		ASSERT_TRUE(param_set(on));
+		ASSERT_EQ(0, kh_huge_pages_set(on));
 		hvm_create(_metadata, &h, VM_MEM);
-		t[on] = now();
+		t[on] = now_s();
 		CMD(&h, CMD_TOUCH, LO, HI, 0);
-		t[on] = now() - t[on];
+		t[on] = now_s() - t[on];
 		if (h.huge) {
 			EXPECT_LE((HI - LO) / HUGE, mmu_stat(h.id, "huge_leaves"));
 		} else {
@@ -455,7 +394,7 @@ SLOW_TEST(guest_touch_maps_2m)
 		       mmu_stat(h.id, "pages"));
 		hvm_free(&h);
 	}
-	param_set(saved);
+	kh_huge_pages_set(saved);
 }
 
 /*
@@ -508,7 +447,7 @@ TEST(readonly_slot)
 	int id;
 
 	NEED_DEV();
-	ASSERT_TRUE(ensure_debugfs());
+	ASSERT_TRUE(khyp_debugfs());
 	vm = kh_vm_create(0);
 	id = khyp_newest_vm();
 	vcpu = kh_vcpu_add(vm, 0);
@@ -516,7 +455,7 @@ TEST(readonly_slot)
 	p = kh_vm_add_region(vm, 1, EXTRA_GPA, 2 * HUGE, KHYP_MEM_READONLY);
 	before = mmu_stat(id, "huge_mapped");
 	ASSERT_SYNC(vcpu, 0);
-	if ((vm->features & KHYP_CAP_2M_PAGES) && param_get() == 1)
+	if ((vm->features & KHYP_CAP_2M_PAGES) && kh_huge_pages() == 1)
 		EXPECT_LE(before + 2, mmu_stat(id, "huge_mapped"));
 	ASSERT_EXIT(vcpu, KHYP_EXIT_MMIO);
 	EXPECT_EQ(EXTRA_GPA + 8, vcpu->run->mmio.phys_addr);
@@ -582,15 +521,6 @@ TEST(tree_depth_follows_host_paging)
 	hvm_free(&h);
 }
 
-static void set_target(struct __test_metadata *_metadata, struct kh_vm *vm,
-		       uint64_t pages)
-{
-	struct khyp_balloon_target t = { .pages = pages };
-
-	ASSERT_EQ(0, ioctl(vm->fd, KHYP_SET_BALLOON, &t))
-		TH_LOG("KHYP_SET_BALLOON: %s", strerror(errno));
-}
-
 static uint64_t ram_pages(struct __test_metadata *_metadata, struct kh_vm *vm)
 {
 	struct khyp_balloon_stats st;
@@ -632,7 +562,7 @@ SLOW_TEST(balloon_splits_2m)
 	if (h.huge)
 		ASSERT_LE((HI - LO) / HUGE, leaves);
 	pages = ram_pages(_metadata, h.vm);
-	set_target(_metadata, h.vm, 2 * NR_BALLOON);
+	ASSERT_SET_BALLOON(h.vm, 2 * NR_BALLOON);
 
 	/* 16 single pages and the odd half of one range: 17 splits */
 	kh_vm_global(h.vm, g_cmd) = CMD_BALLOON;
@@ -697,7 +627,7 @@ TEST(ballooned_frames_keep_range_4k)
 
 	NEED_DEV();
 	hvm_create(_metadata, &h, VM_MEM);
-	set_target(_metadata, h.vm, 16);
+	ASSERT_SET_BALLOON(h.vm, 16);
 	kh_vm_global(h.vm, g_cmd) = CMD_BALLOON_UNTOUCHED;
 	BALLOON_STEP(&h, 1);
 	mapped = mmu_stat(h.id, "huge_mapped");

@@ -22,11 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/hw_breakpoint.h>
 #include <linux/perf_event.h>
@@ -35,7 +34,6 @@
 #include "khyp_util.h"
 #include "khyp_vm.h"
 
-#define DEBUGFS		"/sys/kernel/debug"
 
 #define X86_TRAP_DB	1
 #define X86_TRAP_UD	6
@@ -50,22 +48,10 @@
 
 /* ---- debugfs exit counts (core/stats.c) ---- */
 
-static bool debugfs_ready(void)
-{
-	if (!access(DEBUGFS "/khyp", F_OK))
-		return true;
-	mkdir(DEBUGFS, 0755);
-	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
-	return !access(DEBUGFS "/khyp", F_OK);
-}
-
 /* Exits of @kind of vCPU 0 of VM @id, or -1 if there is no such line. */
 static long exit_count(int id, const char *kind)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/vcpu0/exits", id);
-	return khyp_file_count(path, kind);
+	return khyp_vm_stat(id, "vcpu0/exits", kind);
 }
 
 /* A VM with one long-mode vCPU at @fn and the library's IDT. */
@@ -149,7 +135,7 @@ TEST(ac_reflected_and_counted)
 	int id;
 
 	NEED_DEV();
-	if (!debugfs_ready())
+	if (!khyp_debugfs())
 		SKIP(return, "no debugfs");
 	vm = vm_long(guest_ac, &vcpu, &id);
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
@@ -215,7 +201,7 @@ TEST(db_single_step_reaches_guest)
 	int id;
 
 	NEED_DEV();
-	if (!debugfs_ready())
+	if (!khyp_debugfs())
 		SKIP(return, "no debugfs");
 	vm = vm_long(guest_db, &vcpu, &id);
 	install_db_handler(vm);
@@ -251,7 +237,7 @@ TEST(wbinvd_invd_skipped)
 	int id;
 
 	NEED_DEV();
-	if (!debugfs_ready())
+	if (!khyp_debugfs())
 		SKIP(return, "no debugfs");
 	vm = vm_long(guest_wbinvd, &vcpu, &id);
 	ASSERT_SYNC(vcpu, 1);
@@ -284,7 +270,7 @@ TEST(cr4_mce_is_shadowed)
 	int id;
 
 	NEED_DEV();
-	if (!debugfs_ready())
+	if (!khyp_debugfs())
 		SKIP(return, "no debugfs");
 	vm = vm_long(guest_cr4_mce, &vcpu, &id);
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
@@ -813,14 +799,6 @@ static void on_alarm(int sig)
 {
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 TEST(ac_loop_stops_on_signal)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -832,7 +810,7 @@ TEST(ac_loop_stops_on_signal)
 	long n;
 
 	NEED_DEV();
-	if (!debugfs_ready())
+	if (!khyp_debugfs())
 		SKIP(return, "no debugfs");
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
 	vm = kh_vm_create(0);

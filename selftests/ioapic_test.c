@@ -26,14 +26,7 @@
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
-
-#define APIC_BASE_GPA	0xfee00000UL
-#define R_LDR		0xd0
-#define R_EOI		0xb0
-#define R_SVR		0xf0
-#define R_ISR		0x100
-#define R_TMR		0x180
-#define R_IRR		0x200
+#include "apic.h"
 
 #define IOAPIC_GPA	0xfec00000UL
 #define IOREGSEL	0x00
@@ -51,11 +44,6 @@
 #define RTE_DEST(id)	((uint32_t)(id) << 24)
 
 #define vcount	kh_guest_vector_count
-
-KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
-{
-	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
 
 KH_GUEST_INLINE uint32_t ioapic_read(uint32_t reg)
 {
@@ -77,61 +65,16 @@ KH_GUEST_INLINE void ioapic_set_entry(unsigned int pin, uint32_t lo,
 	ioapic_write(IOA_LO(pin), lo);
 }
 
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
-}
-
 KH_GUEST_INLINE void wait_count(uint8_t v, uint32_t n)
 {
 	while (vcount[v] < n)
 		kh_guest_pause();
 }
 
-static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
-{
-	struct khyp_irq_level arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.irq = irq;
-	arg.level = level;
-	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
-}
-
 /* An edge: the line goes up and down again. */
 static int irq_pulse(struct kh_vm *vm, uint32_t irq)
 {
-	return irq_line(vm, irq, 1) || irq_line(vm, irq, 0);
-}
-
-static int signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data)
-{
-	struct khyp_msi arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.address = address;
-	arg.data = data;
-	return ioctl(vm->fd, KHYP_SIGNAL_MSI, &arg);
-}
-
-/* A VM with an irqchip and @n vCPUs, vCPU i running fns[i], IDTs loaded. */
-static struct kh_vm *vm_with_irqchip(unsigned int n, void (*fns[])(void))
-{
-	struct kh_vm *vm = kh_vm_create(0);
-	struct kh_vcpu *vcpu;
-	unsigned int i;
-
-	if (kh_create_irqchip(vm->fd))
-		return NULL;
-	for (i = 0; i < n; i++) {
-		vcpu = kh_vcpu_add(vm, i);
-		kh_vcpu_setup_long_mode(vcpu, fns[i]);
-		kh_vm_install_idt(vm, vcpu);
-	}
-	return vm;
+	return kh_irq_line(vm, irq, 1) || kh_irq_line(vm, irq, 0);
 }
 
 #define V_EDGE	0x41
@@ -148,19 +91,19 @@ static void guest_edge(void)
 	GUEST_ASSERT_EQ(kh_guest_last_vector, V_EDGE);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_EDGE), 1);
 	GUEST_ASSERT_EQ(vec_bit(R_TMR, V_EDGE), 0);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_EDGE], 1);
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_SYNC(2);		/* down and up: a second edge */
 	wait_count(V_EDGE, 2);
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_SYNC(3);		/* IRQ 2: no pin */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_PIN2], 0);
 	GUEST_SYNC(4);		/* IRQ 0: pin 2 */
 	wait_count(V_PIN2, 1);
 	kh_guest_apic_write(R_EOI, 0);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_EDGE], 2);
 	GUEST_ASSERT_EQ(vcount[V_PIN2], 1);
 	GUEST_DONE();
@@ -173,15 +116,15 @@ TEST(edge_irq_line_delivers_vector)
 	struct kh_vm *vm;
 
 	NEED_DEV();
-	vm = vm_with_irqchip(1, fns);
+	vm = kh_vm_with_irqchip(1, fns);
 	ASSERT_NE(NULL, vm);
 	vcpu = vm->vcpus[0];
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 4, 1)) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, irq_line(vm, 4, 1));	/* no edge */
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 1));	/* no edge */
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 4, 0));
-	ASSERT_EQ(0, irq_line(vm, 4, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 4, 1));
 	ASSERT_SYNC(vcpu, 3);
 	ASSERT_EQ(0, irq_pulse(vm, 2));
 	ASSERT_SYNC(vcpu, 4);
@@ -200,14 +143,14 @@ static void guest_masked(void)
 	ioapic_set_entry(6, RTE_MASKED | V_MEDGE, RTE_DEST(0));
 	kh_guest_sti();
 	GUEST_SYNC(1);		/* IRQ 5 asserted, an edge on IRQ 6 */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_MLVL], 0);
 	GUEST_ASSERT_EQ(vcount[V_MEDGE], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_MLVL), 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_MEDGE), 0);
 	/* The edge came while masked: lost. */
 	ioapic_write(IOA_LO(6), V_MEDGE);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_MEDGE], 0);
 	/* The level is still there: unmasked, it is delivered. */
 	ioapic_write(IOA_LO(5), RTE_LEVEL | V_MLVL);
@@ -218,7 +161,7 @@ static void guest_masked(void)
 	GUEST_ASSERT(ioapic_read(IOA_LO(5)) & RTE_RIRR);
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(ioapic_read(IOA_LO(5)) & RTE_RIRR, 0);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_MLVL], 1);
 	GUEST_DONE();
 }
@@ -230,11 +173,11 @@ TEST(masked_pin_keeps_level_loses_edge)
 	struct kh_vm *vm;
 
 	NEED_DEV();
-	vm = vm_with_irqchip(1, fns);
+	vm = kh_vm_with_irqchip(1, fns);
 	ASSERT_NE(NULL, vm);
 	vcpu = vm->vcpus[0];
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 5, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 5, 1));
 	ASSERT_EQ(0, irq_pulse(vm, 6));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
@@ -252,10 +195,10 @@ static void guest_level(void)
 	wait_count(V_LVL, 1);
 	GUEST_ASSERT(ioapic_read(IOA_LO(9)) & RTE_RIRR);
 	GUEST_ASSERT_EQ(vec_bit(R_TMR, V_LVL), 1);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LVL], 1);
 	GUEST_SYNC(2);		/* asserted again: remote IRR holds it */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LVL], 1);
 	/* Not even sent: the APIC has nothing waiting (IRR). */
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LVL), 0);
@@ -266,7 +209,7 @@ static void guest_level(void)
 	GUEST_SYNC(3);		/* deasserted */
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(ioapic_read(IOA_LO(9)) & RTE_RIRR, 0);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LVL], 2);
 	GUEST_DONE();
 }
@@ -278,15 +221,15 @@ TEST(level_remote_irr_and_eoi)
 	struct kh_vm *vm;
 
 	NEED_DEV();
-	vm = vm_with_irqchip(1, fns);
+	vm = kh_vm_with_irqchip(1, fns);
 	ASSERT_NE(NULL, vm);
 	vcpu = vm->vcpus[0];
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 9, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 9, 1));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 9, 1));
+	ASSERT_EQ(0, kh_irq_line(vm, 9, 1));
 	ASSERT_SYNC(vcpu, 3);
-	ASSERT_EQ(0, irq_line(vm, 9, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 9, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
@@ -301,7 +244,7 @@ static void guest_logical_0(void)
 	ioapic_set_entry(10, RTE_LOGICAL | V_LOG, RTE_DEST(2));
 	kh_guest_sti();
 	GUEST_SYNC(1);		/* an edge on IRQ 10 */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOG], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LOG), 0);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_LOG), 0);
@@ -327,7 +270,7 @@ TEST(logical_destination_second_vcpu)
 	struct kh_vm *vm;
 
 	NEED_DEV();
-	vm = vm_with_irqchip(2, fns);
+	vm = kh_vm_with_irqchip(2, fns);
 	ASSERT_NE(NULL, vm);
 	ASSERT_SYNC(vm->vcpus[0], 1);
 	ASSERT_SYNC(vm->vcpus[1], 1);
@@ -355,7 +298,7 @@ static void guest_msi_0(void)
 	/* Edge, whatever the data's trigger bit said. */
 	GUEST_ASSERT_EQ(vec_bit(R_TMR, V_MSI0), 0);
 	kh_guest_apic_write(R_EOI, 0);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_MSI1], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_MSI1), 0);
 	GUEST_ASSERT_EQ(vcount[V_MSI0], 1);
@@ -384,16 +327,16 @@ TEST(msi_reaches_the_vcpu_it_names)
 	struct kh_vm *vm;
 
 	NEED_DEV();
-	vm = vm_with_irqchip(2, fns);
+	vm = kh_vm_with_irqchip(2, fns);
 	ASSERT_NE(NULL, vm);
 	ASSERT_SYNC(vm->vcpus[0], 1);
 	ASSERT_SYNC(vm->vcpus[1], 1);
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(0), MSI_LEVEL | V_MSI0))
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0), MSI_LEVEL | V_MSI0))
 		TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(1), V_MSI1));
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(1), V_MSI1));
 	ASSERT_DONE(vm->vcpus[0]);
 	ASSERT_SYNC(vm->vcpus[1], 2);
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(2) | MSI_LOGICAL, V_MSIL));
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(2) | MSI_LOGICAL, V_MSIL));
 	ASSERT_DONE(vm->vcpus[1]);
 	kh_vm_free(vm);
 }
@@ -411,37 +354,21 @@ static void guest_halter(void)
 	GUEST_DONE();
 }
 
-struct run_result {
-	struct kh_vcpu *vcpu;
-	int r, err;
-	uint32_t exit_reason;
-};
-
-static void *run_once(void *p)
-{
-	struct run_result *res = p;
-
-	res->r = kh_vcpu_run(res->vcpu);
-	res->err = errno;
-	res->exit_reason = res->vcpu->run->exit_reason;
-	return NULL;
-}
-
 TEST(irq_line_wakes_halted_vcpu)
 {
 	void (*fns[])(void) = { guest_halter };
-	struct run_result res;
+	struct kh_run_once res;
 	struct kh_ucall uc;
 	struct kh_vm *vm;
 	pthread_t thread;
 
 	NEED_DEV();
-	vm = vm_with_irqchip(1, fns);
+	vm = kh_vm_with_irqchip(1, fns);
 	ASSERT_NE(NULL, vm);
 	ASSERT_SYNC(vm->vcpus[0], 1);
 	/* The vCPU halts in its one KHYP_RUN; the line wakes it. */
 	res.vcpu = vm->vcpus[0];
-	ASSERT_EQ(0, pthread_create(&thread, NULL, run_once, &res));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, kh_vcpu_run_once, &res));
 	usleep(200000);
 	ASSERT_EQ(0, irq_pulse(vm, 11));
 	pthread_join(thread, NULL);
@@ -502,7 +429,7 @@ TEST(registers_read_write)
 	struct kh_vm *vm;
 
 	NEED_DEV();
-	vm = vm_with_irqchip(1, fns);
+	vm = kh_vm_with_irqchip(1, fns);
 	ASSERT_NE(NULL, vm);
 	ASSERT_DONE(vm->vcpus[0]);
 	kh_vm_free(vm);
@@ -517,21 +444,21 @@ TEST(bad_input)
 	NEED_DEV();
 	/* No irqchip: nothing to raise. */
 	vm = kh_vm_create(0);
-	EXPECT_EQ(-1, irq_line(vm, 4, 1));
+	EXPECT_EQ(-1, kh_irq_line(vm, 4, 1));
 	EXPECT_EQ(ENXIO, errno);
-	EXPECT_EQ(-1, signal_msi(vm, MSI_ADDR(0), 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, MSI_ADDR(0), 0x40));
 	EXPECT_EQ(ENXIO, errno);
 	kh_vm_free(vm);
 
 	vm = kh_vm_create(0);
 	ASSERT_EQ(0, kh_create_irqchip(vm->fd));
-	EXPECT_EQ(0, irq_line(vm, 23, 1));
-	EXPECT_EQ(0, irq_line(vm, 23, 0));
-	EXPECT_EQ(-1, irq_line(vm, 24, 1));
+	EXPECT_EQ(0, kh_irq_line(vm, 23, 1));
+	EXPECT_EQ(0, kh_irq_line(vm, 23, 0));
+	EXPECT_EQ(-1, kh_irq_line(vm, 24, 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, irq_line(vm, 0xffffffff, 1));
+	EXPECT_EQ(-1, kh_irq_line(vm, 0xffffffff, 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, irq_line(vm, 4, 2));
+	EXPECT_EQ(-1, kh_irq_line(vm, 4, 2));
 	EXPECT_EQ(EINVAL, errno);
 	memset(&line, 0, sizeof(line));
 	line.irq = 4;
@@ -542,13 +469,13 @@ TEST(bad_input)
 	EXPECT_EQ(EFAULT, errno);
 
 	/* A message no APIC takes (no vCPU) is not an error. */
-	EXPECT_EQ(0, signal_msi(vm, MSI_ADDR(0), 0x40));
-	EXPECT_EQ(0, signal_msi(vm, 0xfeefffff & ~3UL, 0x40));
-	EXPECT_EQ(-1, signal_msi(vm, 0xfed00000, 0x40));
+	EXPECT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0), 0x40));
+	EXPECT_EQ(0, kh_signal_msi(vm, 0xfeefffff & ~3UL, 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, 0xfed00000, 0x40));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, signal_msi(vm, 0xfef00000, 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, 0xfef00000, 0x40));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, signal_msi(vm, 0x1fee00000ULL, 0x40));
+	EXPECT_EQ(-1, kh_signal_msi(vm, 0x1fee00000ULL, 0x40));
 	EXPECT_EQ(EINVAL, errno);
 	memset(&msi, 0, sizeof(msi));
 	msi.address = MSI_ADDR(0);

@@ -103,14 +103,6 @@ static uint64_t below(uint64_t n)
 	return n ? rnd() % n : 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A 64-bit value biased to the edges that break range checks. */
 static uint64_t edge64(void)
 {
@@ -653,7 +645,7 @@ static void *fuzz_thread(void *arg)
 	if (timer_create(CLOCK_MONOTONIC, &sev, &timer))
 		return (void *)"timer_create";
 
-	while (now() < deadline && atomic_load(&nr_calls) < max_calls) {
+	while (now_s() < deadline && atomic_load(&nr_calls) < max_calls) {
 		op = below(100);
 		if (op < 6) {
 			op_dev();
@@ -721,7 +713,7 @@ static void watchdog(double deadline_, unsigned long *last_calls)
 	unsigned int i;
 
 	printf("# stuck %.0f s after the deadline (%lu calls, %lu a while ago):\n",
-	       now() - deadline_, atomic_load(&nr_calls), *last_calls);
+	       now_s() - deadline_, atomic_load(&nr_calls), *last_calls);
 	*last_calls = atomic_load(&nr_calls);
 	for (i = 0; i < NR_THREADS; i++) {
 		printf("# thread %u (tid %d): %s\n", i, tids[i],
@@ -793,7 +785,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 
 	TH_LOG("seed %llu, %d threads, %lu calls or %.0f s (KHYP_FUZZ_SEED, KHYP_FUZZ_CALLS, KHYP_FUZZ_SECONDS)",
 	       (unsigned long long)seed, NR_THREADS, max_calls, seconds);
-	start = now();
+	start = now_s();
 	deadline = start + seconds;
 	for (i = 0; i < NR_THREADS; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, fuzz_thread,
@@ -804,13 +796,13 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, FUZZ_MAX_SECONDS + 100)
 
 		while (atomic_load(&nr_done) < NR_THREADS) {
 			usleep(200000);
-			if (now() > next) {
+			if (now_s() > next) {
 				watchdog(deadline, &last);
-				next = now() + 30;
+				next = now_s() + 30;
 			}
 		}
 	}
-	end = now();
+	end = now_s();
 	for (i = 0; i < NR_THREADS; i++) {
 		pthread_join(th[i], &err);
 		EXPECT_EQ(NULL, err) TH_LOG("thread %u: %s", i, (char *)err);

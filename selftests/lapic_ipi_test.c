@@ -30,28 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
-
-#define R_ID		0x20
-#define R_TPR		0x80
-#define R_EOI		0xb0
-#define R_LDR		0xd0
-#define R_DFR		0xe0
-#define R_SVR		0xf0
-#define R_ISR		0x100
-#define R_IRR		0x200
-#define R_ICR		0x300
-#define R_ICR2		0x310
-#define R_LVTT		0x320
-#define R_TMICT		0x380
-#define R_TDCR		0x3e0
+#include "apic.h"
 
 #define DM_LOWEST	0x100
 #define DM_NMI		0x400
@@ -127,11 +112,6 @@ KH_GUEST_INLINE void ipi(uint32_t dest, uint32_t low)
 	kh_guest_apic_write(R_ICR, low);
 }
 
-KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
-{
-	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
-
 KH_GUEST_INLINE int irr_bit(uint8_t v)
 {
 	return vec_bit(R_IRR, v);
@@ -149,51 +129,22 @@ KH_GUEST_INLINE uint32_t irr_mask(uint8_t first)
 	return m;
 }
 
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
-}
-
 /* ---- host helpers ---- */
 
 /* @n vCPUs, vCPU i at fn(i, arg[i]), IDTs loaded. */
 static struct kh_vm *vm_with_apic(unsigned int n, void (*fn)(void),
 				  const uint64_t *arg)
 {
-	struct kh_vm *vm = kh_vm_create(0);
-	struct kh_vcpu *vcpu;
+	void (*fns[KHYP_MAX_VCPUS])(void);
+	struct kh_vm *vm;
 	unsigned int i;
 
-	if (kh_create_irqchip(vm->fd))
-		return NULL;
-	for (i = 0; i < n; i++) {
-		vcpu = kh_vcpu_add(vm, i);
-		kh_vcpu_setup_long_mode(vcpu, fn);
-		kh_vcpu_set_args(vcpu, i, arg ? arg[i] : 0);
-		kh_vm_install_idt(vm, vcpu);
-	}
+	for (i = 0; i < n; i++)
+		fns[i] = fn;
+	vm = kh_vm_with_irqchip(n, fns);
+	for (i = 0; vm && i < n; i++)
+		kh_vcpu_set_args(vm->vcpus[i], i, arg ? arg[i] : 0);
 	return vm;
-}
-
-static int signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data)
-{
-	struct khyp_msi arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.address = address;
-	arg.data = data;
-	return ioctl(vm->fd, KHYP_SIGNAL_MSI, &arg);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void on_usr1(int sig)
@@ -353,7 +304,7 @@ TEST(lowest_priority_goes_to_lowest_tpr_only)
 	for (i = 0; i < NR_CPUS; i++)
 		ASSERT_SYNC(vm->vcpus[i], 1);
 	ASSERT_SYNC(vm->vcpus[0], 2);
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(0x0f) | MSI_LOGICAL,
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0x0f) | MSI_LOGICAL,
 				DM_LOWEST | (V_LP1 + 3)))
 		TH_LOG("KHYP_SIGNAL_MSI: %s", strerror(errno));
 	for (i = 0; i < NR_CPUS; i++) {
@@ -438,7 +389,7 @@ static void guest_nmi(uint64_t id, uint64_t unused)
 		GUEST_SYNC4(2, nmi_got[1], nmi_got[0], 0);
 	} else {
 		ipi(1, DM_NMI);
-		guest_spin(20000);	/* a misrouted NMI would come here */
+		kh_guest_spin(20000);	/* a misrouted NMI would come here */
 		GUEST_SYNC4(2, nmi_got[0], 0, 0);
 	}
 	GUEST_DONE();
@@ -637,7 +588,7 @@ static void guest_storm(uint64_t id, uint64_t unused)
 	__atomic_add_fetch(&storm_finished, 1, __ATOMIC_ACQ_REL);
 	while (storm_finished < NR_CPUS)
 		kh_guest_pause();
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_STORM), 0);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_STORM), 0);
 	GUEST_DONE();
@@ -717,8 +668,7 @@ static int debugfs_vms(void)
 	DIR *dir;
 	int n = 0;
 
-	if (access(DEBUGFS "/khyp", F_OK))
-		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	khyp_debugfs();
 	dir = opendir(DEBUGFS "/khyp");
 	if (!dir)
 		return -1;
@@ -917,7 +867,7 @@ TEST(signal_to_halted_vcpu_then_resume)
 	/* Still halted: the next KHYP_RUN sleeps until an interrupt comes. */
 	runner_start(&rn, vm->vcpus[0], true);
 	ASSERT_EQ('S', runner_wait_sleeping(&rn, 2000));
-	ASSERT_EQ(0, signal_msi(vm, MSI_ADDR(0), V_WAKE));
+	ASSERT_EQ(0, kh_signal_msi(vm, MSI_ADDR(0), V_WAKE));
 	ASSERT_TRUE(runner_join(&rn, 10000)) TH_LOG("the MSI did not wake it");
 	ASSERT_EQ(0, rn.r) TH_LOG("KHYP_RUN: %s", strerror(rn.err));
 	ASSERT_EQ(KH_UCALL_SYNC, kh_vcpu_get_ucall(vm->vcpus[0], &uc));

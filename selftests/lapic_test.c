@@ -18,39 +18,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
-
-#define APIC_BASE_GPA	0xfee00000UL
-#define MSR_APIC_BASE	0x1b
-#define BASE_BSP	(1UL << 8)
-#define BASE_EXTD	(1UL << 10)
-#define BASE_EN		(1UL << 11)
-
-#define R_ID		0x20
-#define R_LVR		0x30
-#define R_TPR		0x80
-#define R_PPR		0xa0
-#define R_EOI		0xb0
-#define R_LDR		0xd0
-#define R_DFR		0xe0
-#define R_SVR		0xf0
-#define R_ISR		0x100
-#define R_IRR		0x200
-#define R_ESR		0x280
-#define R_ICR		0x300
-#define R_ICR2		0x310
-#define R_LVTT		0x320
-#define R_LVT0		0x350
-#define R_LVT1		0x360
-#define R_LVTERR	0x370
-#define R_TMICT		0x380
-#define R_TMCCT		0x390
-#define R_TDCR		0x3e0
+#include "apic.h"
 
 #define ICR_SELF	0x40000
 #define LVT_MASKED	0x10000
@@ -60,41 +33,11 @@
 
 #define vcount	kh_guest_vector_count
 
-KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
-{
-	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
-
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
-}
-
-/* A VM with an irqchip and @n vCPUs, vCPU i running fns[i], IDTs loaded. */
-static struct kh_vm *vm_with_apic(unsigned int n, void (*fns[])(void))
-{
-	struct kh_vm *vm = kh_vm_create(0);
-	struct kh_vcpu *vcpu;
-	unsigned int i;
-
-	if (kh_create_irqchip(vm->fd))
-		return NULL;
-	for (i = 0; i < n; i++) {
-		vcpu = kh_vcpu_add(vm, i);
-		kh_vcpu_setup_long_mode(vcpu, fns[i]);
-		kh_vm_install_idt(vm, vcpu);
-	}
-	return vm;
-}
-
 static struct kh_vcpu *one_vcpu(struct kh_vm **vm, void (*fn)(void))
 {
 	void (*fns[])(void) = { fn };
 
-	*vm = vm_with_apic(1, fns);
+	*vm = kh_vm_with_irqchip(1, fns);
 	return *vm ? (*vm)->vcpus[0] : NULL;
 }
 
@@ -234,7 +177,7 @@ static void guest_self_ipi(void)
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_SELF);
 	while (!vcount[V_SELF])
 		kh_guest_pause();
-	guest_spin(5000);
+	kh_guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_SELF], 1);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_SELF), 1);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_SELF), 0);
@@ -243,7 +186,7 @@ static void guest_self_ipi(void)
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_SELF), 0);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0);
-	guest_spin(5000);
+	kh_guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_SELF], 1);
 	GUEST_DONE();
 }
@@ -310,11 +253,11 @@ static void guest_tpr(void)
 	kh_guest_apic_write(R_TPR, 0x50);
 	kh_guest_sti();
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_LOW);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LOW), 1);
 	kh_guest_apic_write(R_TPR, 0x40);		/* same class: still held */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	kh_guest_apic_write(R_TPR, 0x30);
 	while (!vcount[V_LOW])
@@ -364,7 +307,7 @@ static void guest_nested_isr(void)
 	GUEST_ASSERT_EQ(vec_bit(R_ISR, V_NEST_LOW), 1);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), V_NEST_LOW & 0xf0);
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_NEST_MID);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_NEST_MID], 0);		/* same class */
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_NEST_MID), 1);
 	kh_guest_apic_write(R_EOI, 0);			/* ends 0x41 */
@@ -454,19 +397,11 @@ static void guest_periodic(uint64_t initial, uint64_t n)
 	kh_guest_apic_write(R_TMICT, 0);			/* stop */
 	kh_guest_apic_write(R_EOI, 0);
 	kh_guest_sti();
-	guest_spin(2000);
+	kh_guest_spin(2000);
 	after = vcount[V_TIMER];
 	GUEST_SYNC(1);		/* the host waits 50 ms */
 	GUEST_ASSERT_EQ(vcount[V_TIMER], after);
 	GUEST_DONE();
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 TEST(timer_periodic_repeats_and_stops)
@@ -490,20 +425,6 @@ TEST(timer_periodic_repeats_and_stops)
 
 #define MIN_PERIOD_PARAM "/sys/module/khyp/parameters/lapic_min_period_us"
 
-static int write_param(const char *path, unsigned int v)
-{
-	char buf[32];
-	int fd, n, r;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = snprintf(buf, sizeof(buf), "%u\n", v);
-	r = write(fd, buf, n) == n ? 0 : -1;
-	close(fd);
-	return r;
-}
-
 /*
  * A periodic timer of one tick runs at the minimum period.  The default
  * (100 us) is close to an exit's cost in these emulators, so the test
@@ -517,7 +438,7 @@ TEST(timer_minimum_period)
 	double t0, t;
 
 	NEED_DEV();
-	if (write_param(MIN_PERIOD_PARAM, 20000))
+	if (kh_write_ulong(MIN_PERIOD_PARAM, 20000))
 		SKIP(return, "cannot write " MIN_PERIOD_PARAM);
 	vcpu = one_vcpu(&vm, (void (*)(void))guest_periodic);
 	ASSERT_NE(NULL, vcpu);
@@ -526,7 +447,7 @@ TEST(timer_minimum_period)
 	t0 = now_s();
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	t = now_s() - t0;
-	write_param(MIN_PERIOD_PARAM, 100);
+	kh_write_ulong(MIN_PERIOD_PARAM, 100);
 	EXPECT_LE(10, uc.args[0]);
 	EXPECT_LE(0.18, t) TH_LOG("10 periods in %.3f s", t);
 	ASSERT_SYNC(vcpu, 1);
@@ -622,38 +543,22 @@ static void guest_halter(void)
 	GUEST_DONE();
 }
 
-struct run_result {
-	struct kh_vcpu *vcpu;
-	int r, err;
-	uint32_t exit_reason;
-};
-
-static void *run_once(void *p)
-{
-	struct run_result *res = p;
-
-	res->r = kh_vcpu_run(res->vcpu);
-	res->err = errno;
-	res->exit_reason = res->vcpu->run->exit_reason;
-	return NULL;
-}
-
 TEST(ipi_wakes_halted_vcpu_in_kernel)
 {
 	void (*fns[])(void) = { guest_sender, guest_halter };
-	struct run_result res;
+	struct kh_run_once res;
 	struct kh_ucall uc;
 	struct kh_vm *vm;
 	pthread_t thread;
 
 	NEED_DEV();
-	vm = vm_with_apic(2, fns);
+	vm = kh_vm_with_irqchip(2, fns);
 	ASSERT_NE(NULL, vm);
 	ASSERT_SYNC(vm->vcpus[1], 1);
 
 	/* vCPU 1 halts in its one KHYP_RUN; vCPU 0 sends it an IPI. */
 	res.vcpu = vm->vcpus[1];
-	ASSERT_EQ(0, pthread_create(&thread, NULL, run_once, &res));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, kh_vcpu_run_once, &res));
 	usleep(200000);
 	ASSERT_DONE(vm->vcpus[0]);
 	pthread_join(thread, NULL);

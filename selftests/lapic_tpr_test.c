@@ -27,28 +27,9 @@
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
+#include "apic.h"
 
-#define APIC_BASE_GPA	0xfee00000UL
 #define NEW_BASE_GPA	0xfef00000UL	/* no RAM, no device */
-#define MSR_APIC_BASE	0x1b
-#define BASE_BSP	(1UL << 8)
-#define BASE_EXTD	(1UL << 10)
-#define BASE_EN		(1UL << 11)
-
-#define R_ID		0x20
-#define R_LVR		0x30
-#define R_TPR		0x80
-#define R_PPR		0xa0
-#define R_EOI		0xb0
-#define R_LDR		0xd0
-#define R_SVR		0xf0
-#define R_ISR		0x100
-#define R_IRR		0x200
-#define R_ESR		0x280
-#define R_ICR		0x300
-#define R_LVTT		0x320
-#define R_LVT0		0x350
-#define R_LVTERR	0x370
 
 #define X2_TPR		0x808
 #define X2_EOI		0x80b
@@ -88,19 +69,6 @@ KH_GUEST_INLINE uint64_t read_cr8(void)
 KH_GUEST_INLINE void write_cr8(uint64_t v)
 {
 	asm volatile("mov %0, %%cr8" : : "r"(v) : "memory");
-}
-
-KH_GUEST_INLINE int vec_bit(uint32_t base, uint8_t v)
-{
-	return (kh_guest_apic_read(base + (v / 32) * 0x10) >> (v % 32)) & 1;
-}
-
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
 }
 
 KH_GUEST_INLINE uint32_t ioapic_read(uint32_t reg)
@@ -158,7 +126,7 @@ static void guest_cr8_holds(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TPR), 0x50);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_PPR), 0x50);
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_LOW);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_LOW), 1);
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_HIGH);	/* class 6: taken */
@@ -167,7 +135,7 @@ static void guest_cr8_holds(void)
 	kh_guest_apic_write(R_EOI, 0);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	write_cr8(4);					/* same class: held */
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	write_cr8(3);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 1);		/* at once */
@@ -304,7 +272,7 @@ static void guest_cr8_in_window(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_TPR), 0x20);
 	write_cr8(5);				/* holds class 4 */
 	kh_guest_sti_nop();
-	guest_spin(2000);
+	kh_guest_spin(2000);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 0);
 	write_cr8(0);
 	GUEST_ASSERT_EQ(vcount[V_LOW], 1);
@@ -337,15 +305,18 @@ static void guest_cr8_in_user_window(void)
 	GUEST_DONE();
 }
 
-/* The same without an irqchip: userspace's window, the backend's CR8. */
-TEST(cr8_in_interrupt_window_without_irqchip)
+/*
+ * Without an irqchip, @guest asks for userspace's interrupt window at
+ * GUEST_SYNC(1) and writes CR8 before it opens: 3 when it exits.
+ */
+static void cr8_in_user_window(struct __test_metadata *_metadata,
+			       void (*guest)(void))
 {
 	struct khyp_sregs sregs;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
 
-	NEED_DEV();
-	vcpu = one_vcpu(&vm, guest_cr8_in_user_window, false);
+	vcpu = one_vcpu(&vm, guest, false);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
 	vcpu->run->request_interrupt_window = 1;
@@ -356,6 +327,13 @@ TEST(cr8_in_interrupt_window_without_irqchip)
 	ASSERT_SYNC(vcpu, 2);
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
+}
+
+/* The same without an irqchip: userspace's window, the backend's CR8. */
+TEST(cr8_in_interrupt_window_without_irqchip)
+{
+	NEED_DEV();
+	cr8_in_user_window(_metadata, guest_cr8_in_user_window);
 }
 
 /*
@@ -382,24 +360,10 @@ static void guest_cr8_lock_alias(void)
 
 TEST(cr8_lock_mov_cr0_alias)
 {
-	struct khyp_sregs sregs;
-	struct kh_vcpu *vcpu;
-	struct kh_vm *vm;
-
 	NEED_DEV();
 	if (!cpuinfo_has("cr8_legacy"))
 		SKIP(return, "no AltMovCr8 (LOCK MOV CR0 is not CR8 here)");
-	vcpu = one_vcpu(&vm, guest_cr8_lock_alias, false);
-	ASSERT_NE(NULL, vcpu);
-	ASSERT_SYNC(vcpu, 1);
-	vcpu->run->request_interrupt_window = 1;
-	ASSERT_EXIT(vcpu, KHYP_EXIT_IRQ_WINDOW_OPEN);
-	vcpu->run->request_interrupt_window = 0;
-	kh_vcpu_get_sregs(vcpu, &sregs);
-	EXPECT_EQ(3, sregs.cr8);
-	ASSERT_SYNC(vcpu, 2);
-	ASSERT_DONE(vcpu);
-	kh_vm_free(vm);
+	cr8_in_user_window(_metadata, guest_cr8_lock_alias);
 }
 
 /*
@@ -580,16 +544,6 @@ static void guest_level_dropped(void)
 	GUEST_DONE();
 }
 
-static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
-{
-	struct khyp_irq_level arg;
-
-	memset(&arg, 0, sizeof(arg));
-	arg.irq = irq;
-	arg.level = level;
-	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
-}
-
 TEST(disable_eois_level_vector_to_ioapic)
 {
 	struct kh_vcpu *vcpu;
@@ -599,9 +553,10 @@ TEST(disable_eois_level_vector_to_ioapic)
 	vcpu = one_vcpu(&vm, guest_level_dropped, true);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, LEVEL_IRQ, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, LEVEL_IRQ, 1))
+		TH_LOG("%s", strerror(errno));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, LEVEL_IRQ, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, LEVEL_IRQ, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
@@ -630,7 +585,7 @@ static void guest_esr(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ESR), 0x20);
 	kh_guest_apic_write(R_ESR, 0);
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_ESR), 0);
-	guest_spin(5000);
+	kh_guest_spin(5000);
 	GUEST_ASSERT_EQ(vcount[V_ERR], 1);
 	GUEST_DONE();
 }
@@ -664,7 +619,7 @@ static void guest_svr_disable(void)
 	GUEST_ASSERT_EQ(kh_guest_apic_read(R_LVTT), LVT_MASKED | 0x40);
 	kh_guest_sti();
 	kh_guest_apic_write(R_ICR, ICR_SELF | V_SOFT);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(vcount[V_SOFT], 0);
 	GUEST_ASSERT_EQ(vec_bit(R_IRR, V_SOFT), 0);
 

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,33 +51,12 @@ struct result {
 
 static char tool[PATH_MAX], guests[PATH_MAX];
 
-/* The first of env, <test dir>/../rel, fallback that exists. */
-static bool find_path(char *buf, const char *env, const char *rel,
-		      const char *fallback)
-{
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (getenv(env)) {
-		snprintf(buf, PATH_MAX, "%s", getenv(env));
-		return !access(buf, F_OK);
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		snprintf(buf, PATH_MAX, "%.2000s/../%s", dirname(exe), rel);
-		if (!access(buf, F_OK))
-			return true;
-	}
-	snprintf(buf, PATH_MAX, "%s", fallback);
-	return !access(buf, F_OK);
-}
-
+/* The launcher and the example guests (kh_find_file()). */
 static bool find_tool(void)
 {
-	return find_path(tool, "KHYP_TOOL", "userspace-tool/khyp",
-			 "/khyp-tool/khyp") &&
-	       find_path(guests, "KHYP_GUESTS", "guests", "/khyp-tool/guests");
+	return kh_find_tool(tool) &&
+	       kh_find_file(guests, "KHYP_GUESTS", "guests",
+			    "/khyp-tool/guests");
 }
 
 /* Read what the child writes on two pipes until both close or time's up. */
@@ -245,8 +222,7 @@ TEST(stats_lists_live_vm)
 	int id;
 
 	NEED_TOOL();
-	if (access("/sys/kernel/debug/khyp", F_OK))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	khyp_debugfs();
 	vm = kh_vm_create(0);
 	id = khyp_newest_vm();
 	ASSERT_LT(0, id);

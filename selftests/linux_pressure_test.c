@@ -59,7 +59,6 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,10 +78,9 @@ LINUX_GUEST_FIXTURE()
 #define PR_HOG_BALLOON		4096	/* pages: the hog stops there */
 #define PR_B_MEM_MB		64
 #define PR_B_MB			48
-#define PR_CG_ROOT		"/sys/fs/cgroup"
-#define PR_CG_TEST		PR_CG_ROOT "/khyp-linux-test"
-#define PR_CG_A			PR_CG_ROOT "/khyp-linux-a"
-#define PR_CG_B			PR_CG_ROOT "/khyp-linux-b"
+#define PR_CG_TEST		KH_CG_ROOT "/khyp-linux-test"
+#define PR_CG_A			KH_CG_ROOT "/khyp-linux-a"
+#define PR_CG_B			KH_CG_ROOT "/khyp-linux-b"
 #define PR_DEBUGFS		"/sys/kernel/debug/khyp"
 #define PR_TIMEOUT_S		900	/* the harness's, for the one boot */
 
@@ -120,30 +118,6 @@ struct pressure {
 	long memfree_peak_hog;		/* MemFree's peak after the hog */
 	bool round2;
 };
-
-static long pr_cg_kib(const char *dir, const char *file)
-{
-	char path[256];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v < 0 ? -1 : (long)(v / 1024);
-}
-
-static bool pr_cg_join(const char *dir)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	return write_file(path, "0");
-}
 
 /* /proc/meminfo's @name in KiB, or -1. */
 static long meminfo_kib(const char *name)
@@ -324,7 +298,7 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 {
 	struct pressure *p = priv;
 	char vms[512], buf[32], *tok, *save;
-	int ws, i, stop_pipe[2], out_pipe[2];
+	int ws, i, r, stop_pipe[2], out_pipe[2];
 	bool stopped = false;
 	double start;
 	pid_t pid;
@@ -353,7 +327,7 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 
 	/* 0. a target set from outside the launcher */
 	pid = __atomic_load_n(&khyp_run_pid, __ATOMIC_SEQ_CST);
-	p->u_cg0 = pr_cg_kib(PR_CG_A, "memory.current");
+	p->u_cg0 = kh_cg_kib(PR_CG_A, "memory.current");
 	p->u_ram0 = pr_balloon(p->lvm, "ram_pages");
 	p->u_freed0 = pr_balloon(p->lvm, "freed");
 	snprintf(buf, sizeof(buf), "balloon %d %dM", (int)pid, PR_SET_MB);
@@ -369,7 +343,7 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 	p->u_size = pr_balloon(p->lvm, "size");
 	p->u_ram1 = pr_balloon(p->lvm, "ram_pages");
 	p->u_freed1 = pr_balloon(p->lvm, "freed");
-	p->u_cg1 = pr_cg_kib(PR_CG_A, "memory.current");
+	p->u_cg1 = kh_cg_kib(PR_CG_A, "memory.current");
 	/* more than the VM's RAM; a process with no VM */
 	snprintf(buf, sizeof(buf), "balloon %d 1G", (int)pid);
 	p->big_status = pr_khyp(p->tool, buf, vms, sizeof(vms));
@@ -383,20 +357,21 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 	}
 
 	/* 1. memory.high below the Linux VM's cgroup's use */
-	p->a_before = pr_cg_kib(PR_CG_A, "memory.current");
+	p->a_before = kh_cg_kib(PR_CG_A, "memory.current");
 	p->a_high = p->a_before - PR_MEMCG_GIVE_MB * 1024;
 	snprintf(buf, sizeof(buf), "%ld", p->a_high * 1024);
 	start = now_s();
 	/* the write itself reclaims in the cgroup (and gives up after a while) */
-	if (!write_file(PR_CG_A "/memory.high", buf)) {
+	r = kh_write_file(PR_CG_A "/memory.high", buf);
+	if (r) {
 		snprintf(p->err, sizeof(p->err), "writing %s to memory.high: %s",
-			 buf, strerror(errno));
+			 buf, strerror(-r));
 		return;
 	}
 	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST) &&
 	       now_s() - start < 90) {
 		pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
-		p->a_after = pr_cg_kib(PR_CG_A, "memory.current");
+		p->a_after = kh_cg_kib(PR_CG_A, "memory.current");
 		/* the guest has started: enough (it would not get under) */
 		if (p->m_size > 0 && now_s() - start >= 15)
 			break;
@@ -404,7 +379,7 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 	}
 	p->memcg_s = now_s() - start;
 	pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
-	write_file(PR_CG_A "/memory.high", "max");
+	kh_write_file(PR_CG_A "/memory.high", "max");
 	/* the guest deflates once the target has decayed */
 	p->round1 = pr_wait_marker(serial, stop, "PRESSURE-ROUND-2", 240);
 	pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
@@ -485,7 +460,7 @@ static void pr_make_b(struct __test_metadata *_metadata, struct pressure *p)
 {
 	struct khyp_balloon_eventfd e = { 0 };
 
-	ASSERT_TRUE(pr_cg_join(PR_CG_B)) TH_LOG("cannot join %s", PR_CG_B);
+	ASSERT_TRUE(kh_cg_join(PR_CG_B)) TH_LOG("cannot join %s", PR_CG_B);
 	p->b = kh_vm_create(PR_B_MEM_MB << 20);
 	memset(kh_gpa(p->b, 0), 0x6b, PR_B_MB << 20);
 	p->b_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -493,7 +468,7 @@ static void pr_make_b(struct __test_metadata *_metadata, struct pressure *p)
 	e.fd = p->b_efd;
 	ASSERT_EQ(0, ioctl(p->b->fd, KHYP_BALLOON_EVENTFD, &e))
 		TH_LOG("KHYP_BALLOON_EVENTFD: %s", strerror(errno));
-	ASSERT_TRUE(pr_cg_join(PR_CG_TEST));
+	ASSERT_TRUE(kh_cg_join(PR_CG_TEST));
 }
 
 TEST_F_TIMEOUT(guest, balloon_pressure_then_panic, PR_TIMEOUT_S)
@@ -514,16 +489,13 @@ TEST_F_TIMEOUT(guest, balloon_pressure_then_panic, PR_TIMEOUT_S)
 
 	SKIP_UNLESS_ALL_BOOTS();
 	/* the cgroups: the memory controller on below the root */
-	if (access(PR_CG_ROOT "/cgroup.controllers", F_OK))
-		mount("cgroup2", PR_CG_ROOT, "cgroup2", 0, NULL);
-	write_file(PR_CG_ROOT "/cgroup.subtree_control", "+memory");
-	mkdir(PR_CG_TEST, 0755);
+	ASSERT_TRUE(kh_cg_enter(PR_CG_TEST))
+		TH_LOG("no cgroup v2 at " KH_CG_ROOT);
 	mkdir(PR_CG_A, 0755);
 	mkdir(PR_CG_B, 0755);
-	ASSERT_TRUE(pr_cg_join(PR_CG_TEST)) TH_LOG("no cgroup v2 at " PR_CG_ROOT);
 	ASSERT_EQ(0, access(PR_CG_A "/memory.high", W_OK))
 		TH_LOG("no memory controller in %s", PR_CG_A);
-	write_file(PR_CG_A "/memory.high", "max");
+	kh_write_file(PR_CG_A "/memory.high", "max");
 	pr_make_b(_metadata, &p);
 	ASSERT_EQ(0, pr_b_pressure(&p));
 

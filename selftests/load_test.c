@@ -104,7 +104,7 @@ TEST_F_TIMEOUT(load, unload_refused_while_open, LOAD_TIMEOUT)
 }
 
 FIXTURE(kvm) {
-	char cmd[128];
+	int unused;
 };
 
 /*
@@ -117,12 +117,7 @@ FIXTURE_SETUP(kvm)
 
 FIXTURE_TEARDOWN(kvm)
 {
-	if (!cpu_usable_for_khyp())
-		return;
-	snprintf(self->cmd, sizeof(self->cmd), "modprobe -r %s kvm",
-		 kvm_vendor());
-	run_quiet(self->cmd);
-	khyp_module_ensure(true);
+	kvm_out_khyp_in();
 }
 
 TEST_F_TIMEOUT(kvm, load_refused_while_kvm_loaded, LOAD_TIMEOUT)
@@ -133,8 +128,8 @@ TEST_F_TIMEOUT(kvm, load_refused_while_kvm_loaded, LOAD_TIMEOUT)
 	if (!cpu_usable_for_khyp())
 		SKIP(return, "CPU lacks VMX+EPT and SVM+NPT");
 	ASSERT_EQ(0, khyp_module_ensure(false));
-	snprintf(self->cmd, sizeof(self->cmd), "modprobe %s", kvm_vendor());
-	ASSERT_EQ(0, run_quiet(self->cmd)) TH_LOG("%s failed", self->cmd);
+	ASSERT_EQ(0, kvm_modules(true))
+		TH_LOG("modprobe %s failed", kvm_vendor());
 
 	kmsg = kmsg_open();
 	ASSERT_LE(0, kmsg);
@@ -149,9 +144,7 @@ TEST_F_TIMEOUT(kvm, load_refused_while_kvm_loaded, LOAD_TIMEOUT)
 	EXPECT_EQ(0, kvm_smoke_test(err, sizeof(err))) TH_LOG("%s", err);
 
 	/* And once KVM is gone, khyp loads again. */
-	snprintf(self->cmd, sizeof(self->cmd), "modprobe -r %s kvm",
-		 kvm_vendor());
-	ASSERT_EQ(0, run_quiet(self->cmd));
+	ASSERT_EQ(0, kvm_modules(false));
 	r = khyp_module_load();
 	ASSERT_EQ(0, r) TH_LOG("load after KVM left: %s", strerror(-r));
 }

@@ -35,7 +35,6 @@
 #include "khyp_vm.h"
 
 #define SPIN_CPU	0
-#define DEBUGFS_KHYP	"/sys/kernel/debug/khyp"
 #define PARAMS		"/sys/module/khyp/parameters/"
 
 /* ---- guest ---- */
@@ -110,27 +109,6 @@ static void *runner_fn(void *arg)
 	return NULL;
 }
 
-/* A u64 of the vCPU's debugfs directory: a "key N" line, or a number. */
-static long vcpu_stat(int vm_id, int vcpu_id, const char *file,
-		      const char *key)
-{
-	char path[128];
-	long n = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), DEBUGFS_KHYP "/vm%d/vcpu%d/%s", vm_id,
-		 vcpu_id, file);
-	if (key)
-		return khyp_file_count(path, key);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
 struct handoff {
 	long pause_exits, yields, no_target;
 	uint64_t pauses;
@@ -165,9 +143,10 @@ static void run_handoff(struct __test_metadata *_metadata, struct handoff *h)
 	ASSERT_EQ(KH_UCALL_DONE, waiter.cmd) TH_LOG("waiter: %s", waiter.msg);
 	ASSERT_EQ(KH_UCALL_DONE, holder.cmd) TH_LOG("holder: %s", holder.msg);
 	ASSERT_LE(0, vm_id) TH_LOG("no khyp debugfs directory");
-	h->pause_exits = vcpu_stat(vm_id, 0, "exits", "pause");
-	h->yields = vcpu_stat(vm_id, 0, "pause_yields", NULL);
-	h->no_target = vcpu_stat(vm_id, 0, "pause_no_target", NULL);
+	h->pause_exits = khyp_vm_stat(vm_id, "vcpu0/exits", "pause");
+	h->yields = khyp_vm_stat(vm_id, "vcpu0/pause_yields", NULL);
+	h->no_target = khyp_vm_stat(vm_id, "vcpu0/pause_no_target",
+				    NULL);
 	h->pauses = kh_vm_global(vm, g_pauses);
 	kh_vm_free(vm);
 	TH_LOG("waiter: %llu PAUSEs, %ld PAUSE exits, %ld yields, %ld without a vCPU to yield to",
@@ -220,7 +199,6 @@ PAUSE_TEST(tuning_parameter_zero_turns_it_off)
 	struct khyp_caps caps = {};
 	struct handoff h;
 	char path[64];
-	FILE *f;
 	int fd;
 
 	NEED_DEV();
@@ -231,10 +209,8 @@ PAUSE_TEST(tuning_parameter_zero_turns_it_off)
 	snprintf(path, sizeof(path), PARAMS "%s",
 		 caps.backend == KHYP_BACKEND_VMX ? "ple_gap" :
 						    "pause_filter_count");
-	f = fopen(path, "r");
-	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
-	ASSERT_EQ(1, fscanf(f, "%31s", self->saved));
-	fclose(f);
+	ASSERT_LT(0, kh_read_file(path, self->saved, sizeof(self->saved)))
+		TH_LOG("%s: %s", path, strerror(errno));
 	strcpy(self->param, path);
 	ASSERT_EQ(0, kh_write_file(path, "0"));
 

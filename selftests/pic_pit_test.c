@@ -19,19 +19,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
 #include "khyp_vm.h"
+#include "apic.h"
 
 #define PIT_HZ		1193182
 #define V_IRQ0		0x20	/* the vector base the guests program */
-#define MSR_APIC_BASE	0x1b
-#define APIC_BASE_GPA	0xfee00000UL
-#define R_SVR		0xf0
-#define R_LVT0		0x350
 #define LVT_MASKED	0x10000
 #define LVT_EXTINT	0x700
 
@@ -103,28 +99,6 @@ asm(".pushsection .text\n"
     ".popsection\n");
 extern const char rm_start[], rm_end[];
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int write_param(const char *path, unsigned int v)
-{
-	char buf[32];
-	int fd, n, r;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = snprintf(buf, sizeof(buf), "%u\n", v);
-	r = write(fd, buf, n) == n ? 0 : -1;
-	close(fd);
-	return r;
-}
-
 /* A VM with an irqchip and vCPU 0 in long mode at @fn, IDT loaded. */
 static struct kh_vcpu *one_vcpu(struct kh_vm **vm, void (*fn)(void))
 {
@@ -143,14 +117,6 @@ static struct kh_vcpu *one_vcpu(struct kh_vm **vm, void (*fn)(void))
 
 #define outb	kh_guest_out8
 #define inb	kh_guest_in8
-
-KH_GUEST_INLINE void guest_spin(int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		kh_guest_pause();
-}
 
 /* ICW1-4 on both chips, slave on IR2; then everything masked. */
 KH_GUEST_INLINE void pic_init(uint8_t icw4)
@@ -323,12 +289,12 @@ static void guest_calibrate(void)
 	/* Gate low holds a mode-0 count; gate high lets it go on. */
 	outb(0x61, 0);
 	a = pit_latch(2);
-	guest_spin(200000);
+	kh_guest_spin(200000);
 	b = pit_latch(2);
 	GUEST_ASSERT_EQ(a, b);
 	outb(0x61, 1);
 	for (i = 0; i < 100000 && pit_latch(2) == b; i++)
-		guest_spin(100);
+		kh_guest_spin(100);
 	GUEST_ASSERT(pit_latch(2) < b);
 	GUEST_DONE();
 }
@@ -366,7 +332,7 @@ static void guest_latch_readback(void)
 
 	/* Channel 0, mode 2, count 0x1234; interrupts off throughout. */
 	pit0_program(2, 0x1234);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	v = pit_latch(0);
 	GUEST_ASSERT(v >= 1 && v <= 0x1234);
 	s = pit_status(0);
@@ -391,7 +357,7 @@ static void guest_latch_readback(void)
 	GUEST_ASSERT_EQ(pit_status(2), 0x70);
 	outb(0x42, 0x10);
 	outb(0x42, 0x00);
-	guest_spin(20000);
+	kh_guest_spin(20000);
 	GUEST_ASSERT_EQ(pit_latch(2), 0x10);	/* gate low: not counting */
 	outb(0x61, 1);
 	while (!(inb(0x61) & 0x20))
@@ -419,7 +385,7 @@ static void guest_latch_readback(void)
 	outb(0x42, 0x40);			/* 0x4000, gate still low */
 	outb(0x43, 0x80);
 	outb(0x61, 1);
-	guest_spin(200000);
+	kh_guest_spin(200000);
 	outb(0x43, 0x80);
 	v = inb(0x42);
 	v |= inb(0x42) << 8;
@@ -452,7 +418,7 @@ static void guest_pic_regs(void)
 	GUEST_ASSERT_EQ(pic_isr(), 0x00);
 	GUEST_ASSERT_EQ(inb(0x21), 0xff);	/* OCW1 reads back */
 	kh_guest_sti();
-	guest_spin(50000);
+	kh_guest_spin(50000);
 	GUEST_ASSERT_EQ(vcount[V_IRQ0], 0);	/* masked: not delivered */
 	outb(0x21, 0xfe);
 	wait_vcount(V_IRQ0, 1);
@@ -465,7 +431,7 @@ static void guest_pic_regs(void)
 	pit0_program(0, 100);
 	pit0_wait_out();
 	kh_guest_sti();
-	guest_spin(50000);
+	kh_guest_spin(50000);
 	GUEST_ASSERT_EQ(vcount[V_IRQ0], 1);
 	kh_guest_cli();
 	GUEST_ASSERT_EQ(pic_irr(), 0x01);
@@ -573,7 +539,7 @@ static void guest_extint_lvt0(void)
 	pit0_program(0, 100);
 	pit0_wait_out();
 	kh_guest_sti();
-	guest_spin(50000);
+	kh_guest_spin(50000);
 	GUEST_ASSERT_EQ(vcount[V_IRQ0], 0);
 	*lvt0 = LVT_EXTINT;
 	wait_vcount(V_IRQ0, 1);
@@ -602,13 +568,6 @@ TEST(extint_follows_lvt0)
 }
 
 /* ---- lines from userspace: SNGL, the ELCR, the OR of IRQ 0 ---- */
-
-static int irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
-{
-	struct khyp_irq_level arg = { .irq = irq, .level = level };
-
-	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
-}
 
 KH_GUEST_INLINE uint8_t pic_slave_irr(void)
 {
@@ -656,9 +615,9 @@ TEST(pic_sngl_and_elcr_level)
 	vcpu = one_vcpu(&vm, guest_sngl_elcr);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 10, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, 10, 1)) TH_LOG("%s", strerror(errno));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 10, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 10, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
@@ -724,9 +683,9 @@ TEST(irq0_is_the_or_of_pit_and_userspace)
 	vcpu = one_vcpu(&vm, guest_irq0_or);
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_SYNC(vcpu, 1);
-	ASSERT_EQ(0, irq_line(vm, 0, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, kh_irq_line(vm, 0, 1)) TH_LOG("%s", strerror(errno));
 	ASSERT_SYNC(vcpu, 2);
-	ASSERT_EQ(0, irq_line(vm, 0, 0));
+	ASSERT_EQ(0, kh_irq_line(vm, 0, 0));
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 }
@@ -762,7 +721,7 @@ TEST(pit_one_count_does_not_storm)
 	double t0, t;
 
 	NEED_DEV();
-	if (write_param(MIN_PERIOD_PARAM, 1000))
+	if (kh_write_ulong(MIN_PERIOD_PARAM, 1000))
 		SKIP(return, "cannot write " MIN_PERIOD_PARAM);
 	vcpu = one_vcpu(&vm, (void (*)(void))guest_fast_pit);
 	ASSERT_NE(NULL, vcpu);
@@ -771,7 +730,7 @@ TEST(pit_one_count_does_not_storm)
 	t0 = now_s();
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	t = now_s() - t0;
-	write_param(MIN_PERIOD_PARAM, 100);
+	kh_write_ulong(MIN_PERIOD_PARAM, 100);
 	EXPECT_LE(100, uc.args[0]);
 	EXPECT_LE(uc.args[0], t / 1e-3 + 2)
 		TH_LOG("%lu interrupts in %.4f s", (unsigned long)uc.args[0], t);
@@ -788,7 +747,7 @@ TEST(pit_minimum_period)
 	double t0, t;
 
 	NEED_DEV();
-	if (write_param(MIN_PERIOD_PARAM, 20000))
+	if (kh_write_ulong(MIN_PERIOD_PARAM, 20000))
 		SKIP(return, "cannot write " MIN_PERIOD_PARAM);
 	vcpu = one_vcpu(&vm, (void (*)(void))guest_fast_pit);
 	ASSERT_NE(NULL, vcpu);
@@ -797,7 +756,7 @@ TEST(pit_minimum_period)
 	t0 = now_s();
 	ASSERT_UCALL(vcpu, KH_UCALL_SYNC, &uc);
 	t = now_s() - t0;
-	write_param(MIN_PERIOD_PARAM, 100);
+	kh_write_ulong(MIN_PERIOD_PARAM, 100);
 	EXPECT_LE(10, uc.args[0]);
 	EXPECT_LE(0.18, t) TH_LOG("10 periods in %.3f s", t);
 	ASSERT_DONE(vcpu);

@@ -29,15 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <linux/khyp_balloon.h>
-#include <linux/magic.h>
 
 #include "kselftest_harness.h"
 #include "khyp_util.h"
@@ -62,19 +58,7 @@
  * would free them first, and the asks these tests count exactly are the
  * balloons' (zeropool_test has the pools under pressure).
  */
-FIXTURE(slow) {
-	char pool_mb[16];
-};
-
-FIXTURE_SETUP(slow)
-{
-	kh_zero_pool_off(self->pool_mb);
-}
-
-FIXTURE_TEARDOWN(slow)
-{
-	kh_zero_pool_restore(self->pool_mb);
-}
+KH_POOL_OFF_FIXTURE(slow)
 
 #define SLOW_TEST(name)	TEST_F_TIMEOUT(slow, name, 300)
 
@@ -174,55 +158,18 @@ static void guest_stop(struct guest *g)
 	g->vm = NULL;
 }
 
-static void get_stats(struct __test_metadata *_metadata, struct kh_vm *vm,
-		      struct khyp_balloon_stats *st)
-{
-	ASSERT_EQ(0, ioctl(vm->fd, KHYP_GET_BALLOON, st))
-		TH_LOG("KHYP_GET_BALLOON: %s", strerror(errno));
-}
-
 static uint64_t pressure_target(struct __test_metadata *_metadata,
 				struct kh_vm *vm)
 {
 	struct khyp_balloon_stats st;
 
-	get_stats(_metadata, vm, &st);
+	ASSERT_GET_BALLOON(vm, &st);
 	return st.pressure_target;
-}
-
-/* Every shrinker, every cgroup, until they give nothing more. */
-static void drop_slab_caches(struct __test_metadata *_metadata)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-
-	ASSERT_LE(0, fd) TH_LOG("/proc/sys/vm/drop_caches: %s",
-				strerror(errno));
-	ASSERT_EQ(1, write(fd, "2", 1));
-	close(fd);
-}
-
-static bool debugfs_ready(void)
-{
-	struct statfs st;
-
-	if (!statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC)
-		return true;
-	mkdir(DEBUGFS, 0755);
-	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
-	return !statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC;
 }
 
 static long shrinker_stat(const char *key)
 {
 	return khyp_file_count(SHRINKER_FILE, key);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*
@@ -239,15 +186,15 @@ SLOW_TEST(unprobed_guest_never_asked)
 	NEED_DEV();
 	guest_start(_metadata, &probed, 48, true, 0);
 	guest_start(_metadata, &unprobed, 48, false, 0);
-	get_stats(_metadata, unprobed.vm, &st);
+	ASSERT_GET_BALLOON(unprobed.vm, &st);
 	ASSERT_EQ(0, st.probed);
 	ASSERT_LT(FLOOR + 8192, st.ram_pages);	/* it has plenty to give */
 	sleep(2);				/* both idle */
 
-	drop_slab_caches(_metadata);
-	get_stats(_metadata, probed.vm, &st);
+	ASSERT_EQ(0, kh_drop_slab_caches());
+	ASSERT_GET_BALLOON(probed.vm, &st);
 	EXPECT_LT(0, st.pressure_target) TH_LOG("the shrinker asked no one");
-	get_stats(_metadata, unprobed.vm, &st);
+	ASSERT_GET_BALLOON(unprobed.vm, &st);
 	EXPECT_EQ(0, st.pressure_target)
 		TH_LOG("a guest that never probed was asked for %llu pages",
 		       (unsigned long long)st.pressure_target);
@@ -274,20 +221,20 @@ SLOW_TEST(floor_never_asked_below)
 	int i;
 
 	NEED_DEV();
-	ASSERT_TRUE(debugfs_ready()) TH_LOG("no debugfs");
+	ASSERT_TRUE(kh_debugfs_mounted()) TH_LOG("no debugfs");
 	guest_start(_metadata, &big, 32, true, 0);
 	guest_start(_metadata, &small, 0, true, 0);
-	get_stats(_metadata, small.vm, &st);
+	ASSERT_GET_BALLOON(small.vm, &st);
 	ASSERT_GT(FLOOR, st.ram_pages)
 		TH_LOG("the small VM holds %llu pages: not below the floor",
 		       (unsigned long long)st.ram_pages);
-	get_stats(_metadata, big.vm, &st);
+	ASSERT_GET_BALLOON(big.vm, &st);
 	big_ram = st.ram_pages;
 	ASSERT_LT(FLOOR + 1024, big_ram);
 	sleep(2);				/* both idle */
 
-	drop_slab_caches(_metadata);
-	get_stats(_metadata, big.vm, &st);
+	ASSERT_EQ(0, kh_drop_slab_caches());
+	ASSERT_GET_BALLOON(big.vm, &st);
 	EXPECT_EQ(big_ram, st.ram_pages);
 	EXPECT_EQ(big_ram - FLOOR, st.pressure_target)
 		TH_LOG("asked for %llu of %llu pages; the floor is %lu",
@@ -306,7 +253,7 @@ SLOW_TEST(floor_never_asked_below)
 			break;
 	}
 	ASSERT_EQ(target, uc.args[0]);
-	get_stats(_metadata, big.vm, &st);
+	ASSERT_GET_BALLOON(big.vm, &st);
 	EXPECT_EQ(FLOOR, st.ram_pages);
 	EXPECT_EQ(target, st.freed);
 
@@ -314,7 +261,7 @@ SLOW_TEST(floor_never_asked_below)
 	counts = shrinker_stat("count_calls");
 	scans = shrinker_stat("scan_calls");
 	ASSERT_LE(0, counts) TH_LOG("no %s", SHRINKER_FILE);
-	drop_slab_caches(_metadata);
+	ASSERT_EQ(0, kh_drop_slab_caches());
 	EXPECT_LT(counts, shrinker_stat("count_calls"));
 	EXPECT_EQ(scans, shrinker_stat("scan_calls"))
 		TH_LOG("scanned with nothing above the floor");
@@ -342,12 +289,12 @@ static void decay_guest_start(struct __test_metadata *_metadata,
 
 	guest_start(_metadata, g, 0, true, 0);
 	/* The VMM touches the pages that make 1200 above the floor. */
-	get_stats(_metadata, g->vm, &st);
+	ASSERT_GET_BALLOON(g->vm, &st);
 	ASSERT_GT(FLOOR + DECAY_TARGET, st.ram_pages);
 	n = FLOOR + DECAY_TARGET - st.ram_pages;
 	for (k = 0; k < n; k++)
 		*(volatile uint64_t *)kh_gpa(g->vm, HEAP + k * PAGE) = k;
-	get_stats(_metadata, g->vm, &st);
+	ASSERT_GET_BALLOON(g->vm, &st);
 	ASSERT_EQ(FLOOR + DECAY_TARGET, st.ram_pages);
 	sleep(2);				/* idle */
 }
@@ -366,7 +313,7 @@ SLOW_TEST(decay_schedule)
 	decay_guest_start(_metadata, &g);
 
 	start = now_s();
-	drop_slab_caches(_metadata);
+	ASSERT_EQ(0, kh_drop_slab_caches());
 	t = pressure_target(_metadata, g.vm);
 	ASSERT_EQ(DECAY_TARGET, t);
 	seen[nseen] = t;
@@ -439,7 +386,7 @@ SLOW_TEST(decay_holds_while_host_allocates)
 	ASSERT_EQ(0, pipe(fds));
 
 	start = now_s();
-	drop_slab_caches(_metadata);
+	ASSERT_EQ(0, kh_drop_slab_caches());
 	ASSERT_EQ(DECAY_TARGET, pressure_target(_metadata, g.vm));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -489,17 +436,17 @@ SLOW_TEST(notifications_coalesce)
 	char msg[512];
 
 	NEED_DEV();
-	ASSERT_TRUE(debugfs_ready()) TH_LOG("no debugfs");
+	ASSERT_TRUE(kh_debugfs_mounted()) TH_LOG("no debugfs");
 	guest_start(_metadata, &g, 48, true, NOTIFY_VECTOR);
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_GET_BALLOON(g.vm, &st);
 	ASSERT_EQ(NOTIFY_VECTOR, st.notify_vector);
 	ASSERT_EQ(0, st.notifications);
 
 	scans = shrinker_stat("scan_calls");
 	ASSERT_LE(0, scans) TH_LOG("no %s", SHRINKER_FILE);
-	drop_slab_caches(_metadata);
-	drop_slab_caches(_metadata);
-	get_stats(_metadata, g.vm, &st);
+	ASSERT_EQ(0, kh_drop_slab_caches());
+	ASSERT_EQ(0, kh_drop_slab_caches());
+	ASSERT_GET_BALLOON(g.vm, &st);
 	/* Raised by several scans, each at most SCAN_BATCH + 1 pages. */
 	EXPECT_LT(1, shrinker_stat("scan_calls") - scans);
 	EXPECT_LT(2 * (SCAN_BATCH + 1), st.pressure_target)

@@ -58,14 +58,6 @@ FIXTURE_TEARDOWN(soak)
 {
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static unsigned long soak_seconds(void)
 {
 	const char *env = getenv("KHYP_SOAK_SECONDS");

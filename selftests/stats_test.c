@@ -14,9 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/vfs.h>
 #include <linux/khyp_balloon.h>
-#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,19 +55,6 @@ static bool ensure_mounted(const char *type, const char *dir,
 	return !access(path, F_OK);
 }
 
-/* debugfs is mounted at DEBUGFS (mount it if not): by its magic number. */
-static bool debugfs_mounted(void)
-{
-	struct statfs st;
-
-	if (!statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC)
-		return true;
-	mkdir(DEBUGFS, 0755);
-	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
-	return !statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC;
-}
-
-
 TEST(debugfs_exit_counts)
 {
 	char vm_path[128], vcpu_path[128];
@@ -79,7 +64,7 @@ TEST(debugfs_exit_counts)
 
 	NEED_DEV();
 	/* debugfs itself may be missing; khyp's directory in it may not. */
-	if (!debugfs_mounted())
+	if (!kh_debugfs_mounted())
 		SKIP(return, "no debugfs");
 	ASSERT_EQ(0, access(DEBUGFS "/khyp", F_OK))
 		TH_LOG("debugfs is mounted but has no khyp directory");
@@ -149,24 +134,6 @@ static void guest_l1d_phases(uint64_t phase, uint64_t unused)
 	GUEST_DONE();
 }
 
-/* debugfs vm<id>/vcpu0/l1d_flushes, or -1. */
-static long l1d_flushes(int id)
-{
-	char path[128];
-	long n = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/vcpu0/l1d_flushes",
-		 id);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
 /* Run phase @phase of guest_l1d_phases in a new vCPU; the flushes it made. */
 static long l1d_phase(struct __test_metadata *_metadata, uint64_t phase)
 {
@@ -185,7 +152,7 @@ static long l1d_phase(struct __test_metadata *_metadata, uint64_t phase)
 	for (i = 0; phase == 1 && i < L1D_OUTS; i++)
 		ASSERT_IO(vcpu, 0x70, 1, KHYP_IO_OUT);
 	ASSERT_DONE(vcpu);
-	n = l1d_flushes(id);
+	n = khyp_vm_stat(id, "vcpu0/l1d_flushes", NULL);
 	kh_vm_free(vm);
 	return n;
 }
@@ -206,7 +173,7 @@ TEST(l1d_flush_conditional)
 	FILE *f;
 
 	NEED_DEV();
-	if (!debugfs_mounted())
+	if (!kh_debugfs_mounted())
 		SKIP(return, "no debugfs");
 	f = fopen(L1D_SYSFS, "r");
 	ASSERT_NE(NULL, f);
@@ -241,17 +208,6 @@ TEST(l1d_flush_conditional)
 	EXPECT_GT(L1D_CHEAP / 5, eois);
 }
 
-static void write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-
-	if (fd >= 0) {
-		if (write(fd, s, strlen(s)) < 0)
-			perror(path);
-		close(fd);
-	}
-}
-
 #define VPID_SHARE	"/sys/module/khyp/parameters/vpids_per_user"
 
 /* The TLB tag of vCPU @vcpu of VM @vm (debugfs), or -1. */
@@ -279,7 +235,7 @@ TEST(vpid_share_per_user)
 	pid_t pid;
 
 	NEED_DEV();
-	ASSERT_TRUE(debugfs_mounted());
+	ASSERT_TRUE(kh_debugfs_mounted());
 	vm = kh_vm_create(0);
 	id = khyp_newest_vm();
 	ASSERT_LT(0, id);
@@ -298,7 +254,7 @@ TEST(vpid_share_per_user)
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
 	fclose(f);
-	write_file(VPID_SHARE, "2");
+	kh_write_file(VPID_SHARE, "2");
 
 	for (i = 0; i < 3; i++)
 		v[i] = kh_vcpu_add(vm, i);
@@ -337,7 +293,7 @@ TEST(vpid_share_per_user)
 	v[0] = kh_vcpu_add(vm, 3);
 	EXPECT_LT(0, tlb_tag(id, 3));
 
-	write_file(VPID_SHARE, old);
+	kh_write_file(VPID_SHARE, old);
 	kh_vm_free(vm);
 }
 
@@ -354,10 +310,10 @@ TEST(tracepoints)
 		SKIP(return, "no tracefs");
 	ASSERT_EQ(0, access(TRACEFS "/events/khyp/khyp_exit/enable", W_OK));
 
-	write_file(TRACEFS "/tracing_on", "0");
-	write_file(TRACEFS "/trace", "");
-	write_file(TRACEFS "/events/khyp/enable", "1");
-	write_file(TRACEFS "/tracing_on", "1");
+	kh_write_file(TRACEFS "/tracing_on", "0");
+	kh_write_file(TRACEFS "/trace", "");
+	kh_write_file(TRACEFS "/events/khyp/enable", "1");
+	kh_write_file(TRACEFS "/tracing_on", "1");
 
 	vm = kh_vm_create(0);
 	vcpu = kh_vcpu_add(vm, 0);
@@ -367,8 +323,8 @@ TEST(tracepoints)
 	ASSERT_DONE(vcpu);
 	kh_vm_free(vm);
 
-	write_file(TRACEFS "/tracing_on", "0");
-	write_file(TRACEFS "/events/khyp/enable", "0");
+	kh_write_file(TRACEFS "/tracing_on", "0");
+	kh_write_file(TRACEFS "/events/khyp/enable", "0");
 	f = fopen(TRACEFS "/trace", "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
@@ -463,14 +419,6 @@ static const char *slurp(int id, const char *name)
 	return buf;
 }
 
-static long irq_count(int id, const char *file, const char *key)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/%s", id, file);
-	return khyp_file_count(path, key);
-}
-
 #define EXPECT_IN(file, text)						\
 	do {								\
 		const char *__s = slurp(id, file);			\
@@ -486,7 +434,7 @@ TEST(debugfs_irqchip_state_and_counts)
 	int id;
 
 	NEED_DEV();
-	if (!debugfs_mounted())
+	if (!kh_debugfs_mounted())
 		SKIP(return, "no debugfs");
 	vm = kh_vm_create(0);
 	id = khyp_newest_vm();
@@ -501,14 +449,14 @@ TEST(debugfs_irqchip_state_and_counts)
 	EXPECT_IN("lapic", "svr 0x1ff\n");
 	EXPECT_IN("lapic", "icr 0x0000000000040052\n");
 	EXPECT_IN("lapic", "  irr 0x52\n  isr -\n  tmr -\n");
-	EXPECT_EQ(N_SELF, irq_count(id, "vcpu0/irqs", "injected"));
-	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "ipi"));
-	EXPECT_EQ(N_SELF, irq_count(id, "vcpu0/irqs", "eoi"));
+	EXPECT_EQ(N_SELF, khyp_vm_stat(id, "vcpu0/irqs", "injected"));
+	EXPECT_EQ(N_SELF + 1, khyp_vm_stat(id, "vcpu0/irqs", "ipi"));
+	EXPECT_EQ(N_SELF, khyp_vm_stat(id, "vcpu0/irqs", "eoi"));
 
 	ASSERT_SYNC(vcpu, 2);
 	EXPECT_IN("lapic", "  irr -\n  isr 0x52\n");
 	EXPECT_IN("lapic", "ppr 0x50");
-	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "injected"));
+	EXPECT_EQ(N_SELF + 1, khyp_vm_stat(id, "vcpu0/irqs", "injected"));
 	memset(&line, 0, sizeof(line));
 	line.irq = 4;
 	line.level = 1;
@@ -526,25 +474,26 @@ TEST(debugfs_irqchip_state_and_counts)
 	EXPECT_IN("pic", "\noutput 0\nintack 0\npio 0\n");
 	EXPECT_IN("pit", "\nchannel 2 ");
 	EXPECT_IN("pit", "\nirq0 0\npio 0\n");
-	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "injected"));
+	EXPECT_EQ(N_SELF + 1, khyp_vm_stat(id, "vcpu0/irqs", "injected"));
 
 	ASSERT_SYNC(vcpu, 4);
 	EXPECT_IN("lapic", "  timer one-shot divide 1 initial 1000 current 0 period_ns 0 tsc_deadline 0 running 0\n");
 	EXPECT_IN("lapic", "  irr -\n  isr -\n  tmr -\n");
 	EXPECT_IN("lapic", "lvt timer 0x00045 ");
-	EXPECT_EQ(N_SELF + 3, irq_count(id, "vcpu0/irqs", "injected"));
-	EXPECT_EQ(N_SELF + 1, irq_count(id, "vcpu0/irqs", "ipi"));
-	EXPECT_EQ(N_SELF + 3, irq_count(id, "vcpu0/irqs", "eoi"));
-	EXPECT_EQ(1, irq_count(id, "vcpu0/irqs", "timer"));
-	EXPECT_EQ(0, irq_count(id, "vcpu0/irqs", "extint"));
-	EXPECT_EQ(0, irq_count(id, "vcpu0/irqs", "nmi"));
-	EXPECT_LE(2 * N_SELF + 8, irq_count(id, "vcpu0/irqs", "apic_access"));
+	EXPECT_EQ(N_SELF + 3, khyp_vm_stat(id, "vcpu0/irqs", "injected"));
+	EXPECT_EQ(N_SELF + 1, khyp_vm_stat(id, "vcpu0/irqs", "ipi"));
+	EXPECT_EQ(N_SELF + 3, khyp_vm_stat(id, "vcpu0/irqs", "eoi"));
+	EXPECT_EQ(1, khyp_vm_stat(id, "vcpu0/irqs", "timer"));
+	EXPECT_EQ(0, khyp_vm_stat(id, "vcpu0/irqs", "extint"));
+	EXPECT_EQ(0, khyp_vm_stat(id, "vcpu0/irqs", "nmi"));
+	EXPECT_LE(2 * N_SELF + 8,
+		  khyp_vm_stat(id, "vcpu0/irqs", "apic_access"));
 	ASSERT_DONE(vcpu);
 
 	/* The VM keeps the counts of a closed vCPU. */
 	kh_vcpu_close(vcpu);
-	EXPECT_EQ(N_SELF + 3, irq_count(id, "irqs", "injected"));
-	EXPECT_EQ(N_SELF + 3, irq_count(id, "irqs", "eoi"));
+	EXPECT_EQ(N_SELF + 3, khyp_vm_stat(id, "irqs", "injected"));
+	EXPECT_EQ(N_SELF + 3, khyp_vm_stat(id, "irqs", "eoi"));
 	EXPECT_STREQ("", slurp(id, "lapic"));
 	kh_vm_free(vm);
 }
@@ -556,7 +505,7 @@ TEST(debugfs_no_irqchip)
 	int id;
 
 	NEED_DEV();
-	if (!debugfs_mounted())
+	if (!kh_debugfs_mounted())
 		SKIP(return, "no debugfs");
 	vm = kh_vm_create(0);
 	id = khyp_newest_vm();
@@ -564,7 +513,7 @@ TEST(debugfs_no_irqchip)
 	EXPECT_STREQ("", slurp(id, "ioapic"));
 	EXPECT_STREQ("", slurp(id, "pic"));
 	EXPECT_STREQ("", slurp(id, "pit"));
-	EXPECT_EQ(0, irq_count(id, "irqs", "injected"));
+	EXPECT_EQ(0, khyp_vm_stat(id, "irqs", "injected"));
 	kh_vm_free(vm);
 }
 

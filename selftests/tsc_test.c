@@ -40,14 +40,6 @@ KH_GUEST_INLINE uint64_t guest_rdtsc(void)
 	return lo | (uint64_t)hi << 32;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void guest_tsc_loop(void)
 {
 	uint32_t r[4];

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -39,10 +38,8 @@
 #define HI		(LO + POOL_BLOCKS * HUGE)
 #define DEBUGFS		"/sys/kernel/debug"
 #define PARAM		"/sys/module/khyp/parameters/zero_pool_mb"
-#define HUGE_PARAM	"/sys/module/khyp/parameters/huge_pages"
 #define SHRINKER_FILE	DEBUGFS "/khyp/shrinker"
-#define CG_ROOT		"/sys/fs/cgroup"
-#define CG_DIR		CG_ROOT "/khyp-zeropool-test"
+#define CG_DIR		KH_CG_ROOT "/khyp-zeropool-test"
 #define FILL_WAIT_MS	60000
 #define STOCK_KIB	(64 * PAGE / 1024)
 
@@ -52,13 +49,7 @@ FIXTURE(pool) {
 
 FIXTURE_SETUP(pool)
 {
-	int fd = open(PARAM, O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, self->saved,
-				       sizeof(self->saved) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	self->saved[n > 0 ? n : 0] = 0;
+	kh_read_file(PARAM, self->saved, sizeof(self->saved));
 }
 
 FIXTURE_TEARDOWN(pool)
@@ -91,52 +82,7 @@ static void guest_touch(void)
 
 static long mmu_stat(int id, const char *key)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/mmu", id);
-	return khyp_file_count(path, key);
-}
-
-static bool huge_pages_on(void)
-{
-	char c = 0;
-	int fd = open(HUGE_PARAM, O_RDONLY);
-
-	if (fd >= 0) {
-		if (read(fd, &c, 1) != 1)
-			c = 0;
-		close(fd);
-	}
-	return c == 'Y';
-}
-
-/* The memory cgroup this test runs in, or NULL (as balloon_test). */
-static const char *cg_enter(void)
-{
-	char pid[32];
-
-	if (access(CG_ROOT "/cgroup.controllers", F_OK))
-		mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL);
-	kh_write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
-	mkdir(CG_DIR, 0755);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (kh_write_file(CG_DIR "/cgroup.procs", pid) ||
-	    access(CG_DIR "/memory.current", R_OK))
-		return NULL;
-	return CG_DIR "/memory.current";
-}
-
-static long cg_kib(const char *path)
-{
-	long long v = -1;
-	FILE *f = path ? fopen(path, "r") : NULL;
-
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v < 0 ? -1 : (long)(v / 1024);
+	return khyp_vm_stat(id, "mmu", key);
 }
 
 struct pvm {
@@ -165,11 +111,10 @@ static uint64_t touch(struct pvm *p, uint64_t lo, uint64_t hi)
  */
 static int pvm_create(struct pvm *p, const char **why)
 {
-	if (access(DEBUGFS "/khyp", F_OK))
-		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	khyp_debugfs();
 	p->vm = kh_vm_create(VM_MEM);
 	p->id = khyp_newest_vm();
-	if (!(p->vm->features & KHYP_CAP_2M_PAGES) || !huge_pages_on()) {
+	if (!(p->vm->features & KHYP_CAP_2M_PAGES) || kh_huge_pages() != 1) {
 		*why = "no 2 MiB first touches here (KHYP_CAP_2M_PAGES, huge_pages)";
 		kh_vm_free(p->vm);
 		return -1;
@@ -178,6 +123,19 @@ static int pvm_create(struct pvm *p, const char **why)
 	kh_vcpu_setup_long_mode(p->vcpu, guest_touch);
 	return touch(p, 0, 0) == 0 ? 0 : -2;
 }
+
+/* zero_pool_mb=@mb, then a pvm_create() that skips where it says so. */
+#define POOL_VM(p, mb)							\
+	do {								\
+		const char *__why = "";					\
+		int __r;						\
+									\
+		ASSERT_EQ(0, kh_write_file(PARAM, mb)) TH_LOG("no " PARAM); \
+		__r = pvm_create(p, &__why);				\
+		if (__r == -1)						\
+			SKIP(return, "%s", __why);			\
+		ASSERT_EQ(0, __r);					\
+	} while (0)
 
 /* Wait (idle) until the pool holds @blocks; its count then. */
 static long wait_pool(struct pvm *p, long blocks)
@@ -202,17 +160,11 @@ static long wait_pool(struct pvm *p, long blocks)
 TEST_F_TIMEOUT(pool, idle_vm_first_touch_takes_zeroed_blocks, 300)
 {
 	long hits, misses, leaves;
-	const char *why = "";
 	struct pvm p;
 	uint64_t gpa;
-	int r;
 
 	NEED_DEV();
-	ASSERT_EQ(0, kh_write_file(PARAM, "8")) TH_LOG("no " PARAM);
-	r = pvm_create(&p, &why);
-	if (r == -1)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, r);
+	POOL_VM(&p, "8");
 	ASSERT_EQ(POOL_BLOCKS, wait_pool(&p, POOL_BLOCKS))
 		TH_LOG("the pool of an idle VM did not fill in %d s",
 		       FILL_WAIT_MS / 1000);
@@ -241,28 +193,21 @@ TEST_F_TIMEOUT(pool, idle_vm_first_touch_takes_zeroed_blocks, 300)
 TEST_F_TIMEOUT(pool, shrinker_drains_pool, 300)
 {
 	long before, after, freed, drained;
-	const char *cg, *why = "";
 	struct pvm p;
-	int r;
 
 	NEED_DEV();
-	ASSERT_EQ(0, kh_write_file(PARAM, "8")) TH_LOG("no " PARAM);
-	cg = cg_enter();
-	ASSERT_NE(NULL, cg) TH_LOG("no memory cgroup to run in");
-	r = pvm_create(&p, &why);
-	if (r == -1)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, r);
+	ASSERT_TRUE(kh_cg_enter(CG_DIR)) TH_LOG("no memory cgroup to run in");
+	POOL_VM(&p, "8");
 	ASSERT_EQ(POOL_BLOCKS, wait_pool(&p, POOL_BLOCKS));
 	/* No more fills: the charge below moves only by the drain. */
 	ASSERT_EQ(0, kh_write_file(PARAM, "0"));
 	drained = mmu_stat(p.id, "pool_drained");
 	freed = khyp_file_count(SHRINKER_FILE, "pool_freed");
 	ASSERT_LE(0, freed) TH_LOG("no pool_freed in " SHRINKER_FILE);
-	before = cg_kib(cg);
+	before = kh_cg_kib(CG_DIR, "memory.current");
 
 	kh_drop_slab_caches();
-	after = cg_kib(cg);
+	after = kh_cg_kib(CG_DIR, "memory.current");
 	EXPECT_EQ(0, mmu_stat(p.id, "pool_blocks"));
 	EXPECT_EQ(drained + POOL_BLOCKS, mmu_stat(p.id, "pool_drained"));
 	EXPECT_LE(freed + (long)(POOL_BLOCKS * HUGE / PAGE),
@@ -280,16 +225,10 @@ TEST_F_TIMEOUT(pool, shrinker_drains_pool, 300)
 /* zero_pool_mb=0: nothing is zeroed ahead, every 2 MiB touch misses. */
 TEST_F_TIMEOUT(pool, disabled_pool_stays_empty, 120)
 {
-	const char *why = "";
 	struct pvm p;
-	int r;
 
 	NEED_DEV();
-	ASSERT_EQ(0, kh_write_file(PARAM, "0")) TH_LOG("no " PARAM);
-	r = pvm_create(&p, &why);
-	if (r == -1)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, r);
+	POOL_VM(&p, "0");
 	usleep(200000);
 	EXPECT_EQ(0, touch(&p, LO, HI));
 	EXPECT_EQ(0, mmu_stat(p.id, "pool_filled"));

@@ -5,13 +5,21 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <libgen.h>
+#include <limits.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "khyp_util.h"
+
+#define DEBUGFS	"/sys/kernel/debug"
 
 const char *khyp_module_path(void)
 {
@@ -235,12 +243,7 @@ int run_quiet(const char *cmd)
 
 void kh_zero_pool_off(char saved[16])
 {
-	int fd = open(ZERO_POOL_PARAM, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, saved, 15);
-
-	if (fd >= 0)
-		close(fd);
-	saved[n > 0 ? n : 0] = 0;
+	kh_read_file(ZERO_POOL_PARAM, saved, 16);
 	if (saved[0])
 		kh_write_file(ZERO_POOL_PARAM, "0");
 }
@@ -251,15 +254,14 @@ void kh_zero_pool_restore(const char saved[16])
 		kh_write_file(ZERO_POOL_PARAM, saved);
 }
 
-void kh_drop_slab_caches(void)
+int kh_drop_slab_caches(void)
 {
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	int r = kh_write_file("/proc/sys/vm/drop_caches", "2");
 
-	if (fd >= 0) {
-		if (write(fd, "2", 1) != 1)
-			perror("drop_caches");
-		close(fd);
-	}
+	if (r)
+		fprintf(stderr, "# /proc/sys/vm/drop_caches: %s\n",
+			strerror(-r));
+	return r;
 }
 
 long host_free_kib(void)
@@ -286,16 +288,41 @@ long host_free_kib(void)
 	return free_kib + pcp_pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 const char *kvm_vendor(void)
 {
 	return cpuinfo_has("vmx") ? "kvm_intel" : "kvm_amd";
+}
+
+int kvm_modules(bool load)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), load ? "modprobe %s" : "modprobe -r %s kvm",
+		 kvm_vendor());
+	return run_quiet(cmd);
+}
+
+void kvm_out_khyp_in(void)
+{
+	if (!cpu_usable_for_khyp())
+		return;
+	kvm_modules(false);
+	khyp_module_ensure(true);
 }
 
 int khyp_newest_vm(void)
 {
 	struct dirent *de;
 	int id, best = -1;
-	DIR *d = opendir("/sys/kernel/debug/khyp");
+	DIR *d = opendir(DEBUGFS "/khyp");
 
 	if (!d)
 		return -1;
@@ -323,17 +350,25 @@ char task_state(const char *stat_path)
 
 long khyp_file_count(const char *path, const char *key)
 {
-	char name[32];
+	char name[64];
 	long n, found = -1;
 	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
-	while (fscanf(f, "%31s %ld", name, &n) == 2)
+	while (fscanf(f, "%63s %ld", name, &n) == 2)
 		if (!strcmp(name, key))
 			found = n;
 	fclose(f);
 	return found;
+}
+
+long khyp_vm_stat(int id, const char *file, const char *key)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), DEBUGFS "/khyp/vm%d/%s", id, file);
+	return key ? khyp_file_count(path, key) : kh_file_long(path);
 }
 
 long host_available_kib(void)
@@ -459,30 +494,12 @@ long kh_dir_count(const char *path, const char *prefix)
 
 long khyp_module_refcnt(void)
 {
-	FILE *f = fopen("/sys/module/khyp/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return kh_file_long("/sys/module/khyp/refcnt");
 }
 
 long host_vmstat(const char *key)
 {
-	char name[64];
-	long n, found = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &n) == 2)
-		if (!strcmp(name, key))
-			found = n;
-	fclose(f);
-	return found;
+	return khyp_file_count("/proc/vmstat", key);
 }
 
 bool kmsg_report(int fd, char *line, size_t len)
@@ -508,12 +525,139 @@ bool kmsg_report(int fd, char *line, size_t len)
 
 int kh_write_file(const char *path, const char *val)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), r = 0;
+	size_t len = strlen(val);
+	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
+	n = write(fd, val, len);
+	if (n < 0)
 		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
 	close(fd);
 	return r;
+}
+
+int kh_write_ulong(const char *path, unsigned long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu\n", v);
+	return kh_write_file(path, buf);
+}
+
+long kh_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+long kh_file_long(const char *path)
+{
+	char buf[32], *end;
+	long v;
+
+	if (kh_read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	v = strtol(buf, &end, 10);
+	return end == buf ? -1 : v;
+}
+
+int kh_huge_pages(void)
+{
+	char c[2];
+
+	if (kh_read_file(KH_HUGE_PAGES_PARAM, c, sizeof(c)) < 0)
+		return -1;
+	return c[0] == 'Y' || c[0] == '1';
+}
+
+int kh_huge_pages_set(bool on)
+{
+	return kh_write_file(KH_HUGE_PAGES_PARAM, on ? "Y" : "N");
+}
+
+bool kh_debugfs_mounted(void)
+{
+	struct statfs st;
+
+	if (!statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC)
+		return true;
+	mkdir(DEBUGFS, 0755);
+	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	return !statfs(DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC;
+}
+
+bool khyp_debugfs(void)
+{
+	if (access(DEBUGFS "/khyp", F_OK))
+		kh_debugfs_mounted();
+	return !access(DEBUGFS "/khyp", F_OK);
+}
+
+bool kh_cg_join(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%.4000s/cgroup.procs", dir);
+	return !kh_write_file(path, "0");	/* 0: the writer */
+}
+
+bool kh_cg_enter(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (access(KH_CG_ROOT "/cgroup.controllers", F_OK))
+		mount("cgroup2", KH_CG_ROOT, "cgroup2", 0, NULL);
+	kh_write_file(KH_CG_ROOT "/cgroup.subtree_control", "+memory");
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%.4000s/memory.current", dir);
+	return kh_cg_join(dir) && !access(path, R_OK);
+}
+
+long kh_cg_kib(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	long v;
+
+	snprintf(path, sizeof(path), "%.2000s/%.2000s", dir, file);
+	v = kh_file_long(path);
+	return v < 0 ? -1 : v / 1024;
+}
+
+bool kh_find_file(char *buf, const char *env, const char *rel,
+		  const char *fallback)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (getenv(env)) {
+		snprintf(buf, PATH_MAX, "%s", getenv(env));
+		return !access(buf, R_OK);
+	}
+	if (rel) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = 0;
+			snprintf(buf, PATH_MAX, "%.2000s/../%s", dirname(exe),
+				 rel);
+			if (!access(buf, R_OK))
+				return true;
+		}
+	}
+	snprintf(buf, PATH_MAX, "%s", fallback);
+	return !access(buf, R_OK);
+}
+
+bool kh_find_tool(char *buf)
+{
+	return kh_find_file(buf, "KHYP_TOOL", "userspace-tool/khyp",
+			    "/khyp-tool/khyp");
 }

@@ -85,8 +85,61 @@ long host_vmstat(const char *key);
  * BUG:, Oops, Call Trace or "khyp:" and "error" (copied to @line).
  */
 bool kmsg_report(int fd, char *line, size_t len);
-/* Write @val to the file @path: 0, or a negative errno. */
+/*
+ * Write @val to the file @path, as the shell's "echo -n val > path" (the
+ * file opened with O_TRUNC: tracefs's trace empties): 0 if all of it
+ * went, else a negative errno.
+ */
 int kh_write_file(const char *path, const char *val);
+/* The same with the number @v and a newline. */
+int kh_write_ulong(const char *path, unsigned long v);
+/*
+ * At most @len - 1 bytes of the file @path, NUL-terminated ("" if it
+ * cannot be read): how many, or -1.
+ */
+long kh_read_file(const char *path, char *buf, size_t len);
+/* The number the file @path starts with (a debugfs counter, say), or -1. */
+long kh_file_long(const char *path);
+
+/* khyp's huge_pages parameter: 1 or 0, or -1 if there is no such file. */
+#define KH_HUGE_PAGES_PARAM	"/sys/module/khyp/parameters/huge_pages"
+int kh_huge_pages(void);
+/* Set it: 0, or a negative errno. */
+int kh_huge_pages_set(bool on);
+
+/*
+ * debugfs is mounted at /sys/kernel/debug (mounted here if not), by its
+ * magic number.
+ */
+bool kh_debugfs_mounted(void);
+/* khyp's directory in debugfs is there (debugfs mounted first if not). */
+bool khyp_debugfs(void);
+
+/*
+ * Memory cgroups (v2).  kh_cg_enter(): a fresh child @dir of the cgroup
+ * v2 root (mounted at KH_CG_ROOT if nothing is), with the memory
+ * controller on, and this process in it, so that its memory.current is
+ * what the test's VMs are charged; false if that cannot be done.
+ * kh_cg_join(): this process into the cgroup @dir.  kh_cg_kib(): the
+ * byte count in the file @file of @dir (memory.current, memory.high),
+ * in KiB, or -1.
+ */
+#define KH_CG_ROOT	"/sys/fs/cgroup"
+bool kh_cg_enter(const char *dir);
+bool kh_cg_join(const char *dir);
+long kh_cg_kib(const char *dir, const char *file);
+
+/*
+ * A file the tests need, in the first place it can be read: $@env if
+ * set (and only there), else <this test's directory>/../@rel (@rel may
+ * be NULL), else @fallback (the test machines' initramfs).  The path
+ * goes to @buf (PATH_MAX bytes) even when it cannot be read, for the
+ * message.
+ */
+bool kh_find_file(char *buf, const char *env, const char *rel,
+		  const char *fallback);
+/* The launcher: $KHYP_TOOL, ../userspace-tool/khyp or /khyp-tool/khyp. */
+bool kh_find_tool(char *buf);
 
 /*
  * The pools of zeroed 2 MiB blocks (zero_pool_mb, mmu/zeropool.c) off,
@@ -96,23 +149,60 @@ int kh_write_file(const char *path, const char *val);
  */
 void kh_zero_pool_off(char saved[16]);
 void kh_zero_pool_restore(const char saved[16]);
+/*
+ * The fixture @name of such tests: the pools off before each, back
+ * after it.  Needs kselftest_harness.h included first.
+ */
+#define KH_POOL_OFF_FIXTURE(name)					\
+FIXTURE(name) {								\
+	char pool_mb[16];						\
+};									\
+									\
+FIXTURE_SETUP(name)							\
+{									\
+	kh_zero_pool_off(self->pool_mb);				\
+}									\
+									\
+FIXTURE_TEARDOWN(name)							\
+{									\
+	kh_zero_pool_restore(self->pool_mb);				\
+}
 
-/* Write 2 to /proc/sys/vm/drop_caches: the kernel calls every shrinker. */
-void kh_drop_slab_caches(void);
+/*
+ * Write 2 to /proc/sys/vm/drop_caches: the kernel calls every shrinker.
+ * 0, or a negative errno (said on stderr).
+ */
+int kh_drop_slab_caches(void);
 /* The newest VM in khyp's debugfs directory (VMs are numbered in creation
  * order: a test's own, right after it created it), or -1. */
 int khyp_newest_vm(void);
 /* N of the line "@key N" of a "key value" file (khyp's debugfs), or -1. */
 long khyp_file_count(const char *path, const char *key);
+/*
+ * A count of VM @id in khyp's debugfs: the line "@key N" of its file
+ * @file ("mmu", "vcpu0/exits"), or with @key NULL the number the file
+ * holds ("vcpu0/l1d_flushes"); -1 if there is none.
+ */
+long khyp_vm_stat(int id, const char *file, const char *key);
 
 /* The state letter of a task from its stat file (e.g. "/proc/self/task/N/stat"), '?' if unreadable. */
 char task_state(const char *stat_path);
+
+/* CLOCK_MONOTONIC in seconds. */
+double now_s(void);
 
 /* Run a shell command quietly; returns its exit status or -1. */
 int run_quiet(const char *cmd);
 
 /* KVM's vendor module for this CPU: "kvm_intel" or "kvm_amd". */
 const char *kvm_vendor(void);
+/*
+ * modprobe it (@load), or remove it and kvm: modprobe's exit status, or
+ * -1.  kvm_out_khyp_in(): after a test that loaded KVM (where khyp can
+ * run at all), KVM gone and khyp.ko loaded.
+ */
+int kvm_modules(bool load);
+void kvm_out_khyp_in(void);
 
 /*
  * Through /dev/kvm: create a VM with one vCPU, run a real-mode guest that

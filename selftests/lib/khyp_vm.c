@@ -764,3 +764,49 @@ int kh_create_irqchip(int vm_fd)
 	memset(&arg, 0, sizeof(arg));
 	return ioctl(vm_fd, KHYP_CREATE_IRQCHIP, &arg);
 }
+
+struct kh_vm *kh_vm_with_irqchip(unsigned int n, void (*fns[])(void))
+{
+	struct kh_vm *vm = kh_vm_create(0);
+	struct kh_vcpu *vcpu;
+	unsigned int i;
+
+	if (kh_create_irqchip(vm->fd))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		vcpu = kh_vcpu_add(vm, i);
+		kh_vcpu_setup_long_mode(vcpu, fns[i]);
+		kh_vm_install_idt(vm, vcpu);
+	}
+	return vm;
+}
+
+void *kh_vcpu_run_once(void *arg)
+{
+	struct kh_run_once *res = arg;
+
+	res->r = kh_vcpu_run(res->vcpu);
+	res->err = errno;
+	res->exit_reason = res->vcpu->run->exit_reason;
+	return NULL;
+}
+
+int kh_irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level)
+{
+	struct khyp_irq_level arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.irq = irq;
+	arg.level = level;
+	return ioctl(vm->fd, KHYP_IRQ_LINE, &arg);
+}
+
+int kh_signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data)
+{
+	struct khyp_msi arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.address = address;
+	arg.data = data;
+	return ioctl(vm->fd, KHYP_SIGNAL_MSI, &arg);
+}

@@ -197,6 +197,9 @@ void kh_vcpu_close(struct kh_vcpu *vcpu);
 /* ioctl(KHYP_RUN): 0, or -1 with errno. */
 /* KHYP_CREATE_IRQCHIP with every field 0: 0 or -1 with errno. */
 int kh_create_irqchip(int vm_fd);
+/* KHYP_IRQ_LINE and KHYP_SIGNAL_MSI, the other fields 0: 0 or -1. */
+int kh_irq_line(struct kh_vm *vm, uint32_t irq, uint32_t level);
+int kh_signal_msi(struct kh_vm *vm, uint64_t address, uint32_t data);
 int kh_vcpu_run(struct kh_vcpu *vcpu);
 
 void kh_vcpu_get_regs(struct kh_vcpu *vcpu, struct khyp_regs *regs);
@@ -228,6 +231,21 @@ void kh_vcpu_set_args(struct kh_vcpu *vcpu, uint64_t a0, uint64_t a1);
  * is set in kh_guest_exc_expected, else reports KH_UCALL_UNHANDLED.
  */
 void kh_vm_install_idt(struct kh_vm *vm, struct kh_vcpu *vcpu);
+/*
+ * A VM with an irqchip (KHYP_CREATE_IRQCHIP) and @n vCPUs, vCPU i in long
+ * mode at fns[i] with the library's IDT: NULL if the irqchip is refused.
+ */
+struct kh_vm *kh_vm_with_irqchip(unsigned int n, void (*fns[])(void));
+/*
+ * One KHYP_RUN in a thread of its own (pthread_create(..., kh_vcpu_run_once,
+ * &r), r.vcpu set): what it returned, its errno and the exit reason.
+ */
+struct kh_run_once {
+	struct kh_vcpu *vcpu;
+	int r, err;
+	uint32_t exit_reason;
+};
+void *kh_vcpu_run_once(void *arg);
 /* Real mode, CS = DS = SS = 0, IP = ip, SP = KH_GPA_LOW_STACK. */
 void kh_vcpu_setup_real_mode(struct kh_vcpu *vcpu, uint16_t ip);
 /* 32-bit protected mode without paging, flat segments, EIP = eip. */
@@ -304,6 +322,20 @@ int kh_vcpu_run_ucall(struct kh_vcpu *vcpu, struct kh_ucall *uc,
 	do {								\
 		struct kh_ucall __uc;					\
 		ASSERT_UCALL(vcpu, KH_UCALL_DONE, &__uc);		\
+	} while (0)
+
+/* KHYP_SET_BALLOON of @vm to @npages; KHYP_GET_BALLOON into *(st). */
+#define ASSERT_SET_BALLOON(vm, npages)					\
+	do {								\
+		struct khyp_balloon_target __t = { .pages = (npages) };	\
+		ASSERT_EQ(0, ioctl((vm)->fd, KHYP_SET_BALLOON, &__t))	\
+			TH_LOG("KHYP_SET_BALLOON: %s", strerror(errno)); \
+	} while (0)
+
+#define ASSERT_GET_BALLOON(vm, st)					\
+	do {								\
+		ASSERT_EQ(0, ioctl((vm)->fd, KHYP_GET_BALLOON, st))	\
+			TH_LOG("KHYP_GET_BALLOON: %s", strerror(errno)); \
 	} while (0)
 
 /* ---- guest side ---- */
@@ -402,6 +434,15 @@ KH_GUEST_INLINE void kh_guest_sti_nop(void)
 KH_GUEST_INLINE void kh_guest_pause(void)
 {
 	asm volatile("pause" : : : "memory");
+}
+
+/* @n PAUSEs: a while, with no exit. */
+KH_GUEST_INLINE void kh_guest_spin(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		kh_guest_pause();
 }
 
 KH_GUEST_INLINE uint64_t kh_guest_rflags(void)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What linux_boot_test and linux_pressure_test share: finding the
- * launcher, the kernel and the initramfs, running `khyp run` on them
- * (launch()), and reading /init's markers from the console log
- * (linux_guest.h).
+ * kernel and the initramfs (the launcher: kh_find_tool()), running
+ * `khyp run` on them (launch()), and reading /init's markers from the
+ * console log (linux_guest.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,6 @@
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "khyp_util.h"
@@ -36,37 +35,6 @@ static const char kcmdline[] =
 	"printk.devkmsg=on panic=-1 lpj=1000000 "
 	"khyp.run=\"cat /proc/version\" khyp.exit=42";
 
-/* The first path that can be read: env, <test dir>/../rel, fallback. */
-static bool find_file(char *buf, const char *env, const char *rel,
-		      const char *fallback)
-{
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (getenv(env)) {
-		snprintf(buf, PATH_MAX, "%s", getenv(env));
-		return !access(buf, R_OK);
-	}
-	if (rel) {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = 0;
-			snprintf(buf, PATH_MAX, "%.2000s/../%s", dirname(exe),
-				 rel);
-			if (!access(buf, R_OK))
-				return true;
-		}
-	}
-	snprintf(buf, PATH_MAX, "%s", fallback);
-	return !access(buf, R_OK);
-}
-
-bool find_tool(char *buf)
-{
-	return find_file(buf, "KHYP_TOOL", "userspace-tool/khyp",
-			 "/khyp-tool/khyp");
-}
-
 bool find_kernel(char *buf)
 {
 	char boot[PATH_MAX];
@@ -79,14 +47,15 @@ bool find_kernel(char *buf)
 			return true;
 		}
 	}
-	return find_file(buf, "KHYP_LINUX_KERNEL", NULL, "/khyp-tool/vmlinuz");
+	return kh_find_file(buf, "KHYP_LINUX_KERNEL", NULL,
+			    "/khyp-tool/vmlinuz");
 }
 
 bool find_initrd(char *buf)
 {
-	return find_file(buf, "KHYP_LINUX_INITRD",
-			 "build/test/linux-initramfs.cpio.gz",
-			 "/khyp-tool/linux-initramfs.cpio.gz");
+	return kh_find_file(buf, "KHYP_LINUX_INITRD",
+			    "build/test/linux-initramfs.cpio.gz",
+			    "/khyp-tool/linux-initramfs.cpio.gz");
 }
 
 /* The whole of @path, NUL-terminated, at most SERIAL_MAX - 1 bytes. */
@@ -175,19 +144,6 @@ void dump_log(const char *log)
 	fflush(stdout);
 }
 
-/* Write @s to the file @path: true if all of it went. */
-bool write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok;
-}
-
 /* The running khyp run's pid (for `khyp balloon PID`), or 0. */
 pid_t khyp_run_pid;
 
@@ -200,7 +156,6 @@ pid_t khyp_run_pid;
 static int run_khyp_io(char *const argv[], const char *errfile,
 		       const char *cgroup, int in_fd, const char *outfile)
 {
-	char procs[PATH_MAX];
 	int ws, fd;
 	pid_t pid;
 
@@ -210,9 +165,7 @@ static int run_khyp_io(char *const argv[], const char *errfile,
 		return -1;
 	if (!pid) {
 		if (cgroup) {
-			snprintf(procs, sizeof(procs), "%.4000s/cgroup.procs",
-				 cgroup);
-			if (!write_file(procs, "0"))
+			if (!kh_cg_join(cgroup))
 				_exit(127);
 		}
 		fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -248,14 +201,6 @@ int run_khyp_in(char *const argv[], const char *errfile,
 int run_khyp(char *const argv[], const char *errfile)
 {
 	return run_khyp_in(argv, errfile, NULL);
-}
-
-double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 struct during_arg {

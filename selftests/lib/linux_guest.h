@@ -60,8 +60,10 @@ struct boot_plan {
 	const char *const *type;
 };
 
-/* The launcher, the kernel, the initramfs: false if not readable. */
-bool find_tool(char *buf);
+/*
+ * The kernel, the initramfs (the launcher: kh_find_tool()): false if not
+ * readable.
+ */
 bool find_kernel(char *buf);
 bool find_initrd(char *buf);
 
@@ -76,11 +78,8 @@ const char *marker(const char *log, const char *name, char *val,
 long marker_long(const char *log, const char *name);
 /* Print the console log (the interesting end of it) into the TAP output. */
 void dump_log(const char *log);
-/* Write @s to the file @path: true if all of it went. */
-bool write_file(const char *path, const char *s);
 /* "name N" in s, after prefix: N, or -1. */
 long long after(const char *s, const char *prefix, const char *name);
-double now_s(void);
 
 /* The running khyp run's pid (for `khyp balloon PID`), or 0. */
 extern pid_t khyp_run_pid;
@@ -112,7 +111,7 @@ FIXTURE(guest) {							\
 FIXTURE_SETUP(guest)							\
 {									\
 	NEED_DEV();							\
-	ASSERT_TRUE(find_tool(self->tool))				\
+	ASSERT_TRUE(kh_find_tool(self->tool))				\
 		TH_LOG("no khyp binary (%s); set KHYP_TOOL", self->tool); \
 	ASSERT_TRUE(find_kernel(self->kernel))				\
 		TH_LOG("cannot read the kernel %s: set KHYP_LINUX_KERNEL", \

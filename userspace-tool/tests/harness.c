@@ -44,6 +44,23 @@ bool t_guest_filled(const struct tctx *t, uint64_t addr, uint64_t len)
 	return true;
 }
 
+uint64_t t_get(const unsigned char *p, size_t off, size_t n)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p + off, n);
+	return v;
+}
+
+bool t_zp_e820_is(const struct tctx *t, int i, uint64_t addr, uint64_t len,
+		  uint32_t type)
+{
+	const unsigned char *e = t->gm.base + LINUX_ZERO_PAGE + 0x2d0 + 20 * i;
+
+	return t_get(e, 0, 8) == addr && t_get(e, 8, 8) == len &&
+	       t_get(e, 16, 4) == type;
+}
+
 bool t_guest_untouched(const struct tctx *t)
 {
 	return t_guest_filled(t, 0, t->gm.size);

@@ -62,6 +62,11 @@ bool t_guest_is(const struct tctx *t, uint64_t addr, const void *p,
 		size_t len);
 bool t_guest_zero(const struct tctx *t, uint64_t addr, uint64_t len);
 bool t_guest_filled(const struct tctx *t, uint64_t addr, uint64_t len);
+/* The little-endian value of n bytes at p + off. */
+uint64_t t_get(const unsigned char *p, size_t off, size_t n);
+/* Entry i of the e820 table in the Linux zero page (LINUX_ZERO_PAGE). */
+bool t_zp_e820_is(const struct tctx *t, int i, uint64_t addr, uint64_t len,
+		  uint32_t type);
 
 /* Loads through an exactly-sized heap copy, so ASan sees over-reads. */
 int t_load_elf(struct tctx *t, const void *img, size_t len);

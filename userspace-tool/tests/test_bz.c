@@ -19,14 +19,6 @@ static void put(unsigned char *p, size_t off, uint64_t v, size_t n)
 	memcpy(p + off, &v, n);
 }
 
-static uint64_t get(const unsigned char *p, size_t off, size_t n)
-{
-	uint64_t v = 0;
-
-	memcpy(&v, p + off, n);
-	return v;
-}
-
 /*
  * A relocatable protocol 2.15 kernel with a 64-bit entry: 2 MiB
  * alignment, pref_address 16 MiB, init_size 8 MiB, initrd below 2 GiB.
@@ -72,15 +64,6 @@ static int t_load_bz(struct tctx *t, const char *cmdline, const void *initrd,
 	return ret;
 }
 
-static bool e820_is(const struct tctx *t, int i, uint64_t addr, uint64_t len,
-		    uint32_t type)
-{
-	const unsigned char *e = t->gm.base + ZP + 0x2d0 + 20 * i;
-
-	return get(e, 0, 8) == addr && get(e, 8, 8) == len &&
-	       get(e, 16, 4) == type;
-}
-
 static void bz_64bit_at_pref_address(struct tctx *t)
 {
 	const unsigned char *zp;
@@ -95,24 +78,24 @@ static void bz_64bit_at_pref_address(struct tctx *t)
 	CHECK(t, t->bi.load_start == 0x1000000 &&
 		 t->bi.load_end == 0x1800000);
 	/* the setup header, then what the loader fills in */
-	CHECK(t, get(zp, 0x202, 4) == 0x53726448);
-	CHECK(t, get(zp, 0x258, 8) == 0x1000000);
+	CHECK(t, t_get(zp, 0x202, 4) == 0x53726448);
+	CHECK(t, t_get(zp, 0x258, 8) == 0x1000000);
 	CHECK(t, zp[0x210] == 0xff);			/* type_of_loader */
 	CHECK(t, zp[0x211] == 0x01);			/* no heap */
-	CHECK(t, get(zp, 0x214, 4) == 0x1000000);	/* code32_start */
-	CHECK(t, get(zp, 0x228, 4) == LINUX_CMDLINE);
+	CHECK(t, t_get(zp, 0x214, 4) == 0x1000000);	/* code32_start */
+	CHECK(t, t_get(zp, 0x228, 4) == LINUX_CMDLINE);
 	CHECK(t, !strcmp((char *)t->gm.base + LINUX_CMDLINE, "console=ttyS0"));
-	CHECK(t, get(zp, 0x218, 4) == 0 && get(zp, 0x21c, 4) == 0);
-	CHECK(t, get(zp, 0x1fa, 2) == 0xffff);
+	CHECK(t, t_get(zp, 0x218, 4) == 0 && t_get(zp, 0x21c, 4) == 0);
+	CHECK(t, t_get(zp, 0x1fa, 2) == 0xffff);
 	/* nothing of the old boot sector, nothing past the header */
 	CHECK(t, t_guest_zero(t, ZP, 0x1e8));
 	CHECK(t, t_guest_zero(t, ZP + 0x26c, 0x2d0 - 0x26c));
 	CHECK(t, zp[0x1e8] == 5);
-	CHECK(t, e820_is(t, 0, 0, 0x9fc00, 1));
-	CHECK(t, e820_is(t, 1, 0x9fc00, 0x400, 2));
-	CHECK(t, e820_is(t, 2, 0xe0000, 0x20000, 2));
-	CHECK(t, e820_is(t, 3, 0x100000, GUEST_SIZE - 0x100000, 1));
-	CHECK(t, e820_is(t, 4, 0xb0000000, 0x10000000, 2));	/* the ECAM */
+	CHECK(t, t_zp_e820_is(t, 0, 0, 0x9fc00, 1));
+	CHECK(t, t_zp_e820_is(t, 1, 0x9fc00, 0x400, 2));
+	CHECK(t, t_zp_e820_is(t, 2, 0xe0000, 0x20000, 2));
+	CHECK(t, t_zp_e820_is(t, 3, 0x100000, GUEST_SIZE - 0x100000, 1));
+	CHECK(t, t_zp_e820_is(t, 4, 0xb0000000, 0x10000000, 2));	/* the ECAM */
 	/* the kernel, the zero page and the command line; nothing else */
 	CHECK(t, t_guest_filled(t, 0x100000, 0x1000000 - 0x100000));
 	CHECK(t, t_guest_filled(t, 0x1000000 + PM_LEN,
@@ -140,8 +123,8 @@ static void bz_relocated_when_pref_does_not_fit(struct tctx *t)
 	EXPECT_OK(t, t_load_bz(t, NULL, NULL, 0));
 	CHECK(t, t->bi.load_start == 0x200000);	/* first 2 MiB boundary */
 	CHECK(t, t_guest_is(t, 0x200000, bz + PM_OFF, PM_LEN));
-	CHECK(t, get(t->gm.base + ZP, 0x214, 4) == 0x200000);
-	CHECK(t, e820_is(t, 3, 0x100000, (20 << 20) - 0x100000, 1));
+	CHECK(t, t_get(t->gm.base + ZP, 0x214, 4) == 0x200000);
+	CHECK(t, t_zp_e820_is(t, 3, 0x100000, (20 << 20) - 0x100000, 1));
 }
 
 static void bz_fixed_kernel_at_code32_start(struct tctx *t)
@@ -167,13 +150,13 @@ static void bz_initrd_high_below_max(struct tctx *t)
 	EXPECT_OK(t, t_load_bz(t, "", rd, sizeof(rd)));
 	zp = t->gm.base + ZP;
 	at = (GUEST_SIZE - sizeof(rd)) & ~0xfffULL;
-	CHECK(t, get(zp, 0x218, 4) == at && get(zp, 0x21c, 4) == sizeof(rd));
+	CHECK(t, t_get(zp, 0x218, 4) == at && t_get(zp, 0x21c, 4) == sizeof(rd));
 	CHECK(t, t_guest_is(t, at, rd, sizeof(rd)));
 	/* initrd_addr_max below RAM's end wins */
 	bz_good();
 	put(bz, 0x22c, 0x2000000 - 1, 4);
 	EXPECT_OK(t, t_load_bz(t, "", rd, sizeof(rd)));
-	CHECK(t, get(t->gm.base + ZP, 0x218, 4) ==
+	CHECK(t, t_get(t->gm.base + ZP, 0x218, 4) ==
 		 ((0x2000000 - sizeof(rd)) & ~0xfffULL));
 	/* no room above the kernel's init_size */
 	bz_good();
@@ -237,7 +220,7 @@ static void bz_detect_and_regs(struct tctx *t)
 	/* __BOOT_CS 0x10, a 64-bit code segment; __BOOT_DS 0x18 */
 	gdt = t->gm.base + BOOT_GDT;
 	CHECK(t, s.cs.selector == 0x10 && s.cs.l == 1 && s.cs.db == 0);
-	CHECK(t, (get(gdt, 0x10, 8) >> 53 & 3) == 1);	/* L=1, D=0 */
+	CHECK(t, (t_get(gdt, 0x10, 8) >> 53 & 3) == 1);	/* L=1, D=0 */
 	CHECK(t, s.ds.selector == 0x18 && s.ss.selector == 0x18);
 	CHECK(t, r.rsi == ZP && r.rip == 0x1000200 && r.rax == 0);
 	/* the 32-bit entry: the same selector, a 32-bit segment */
@@ -247,7 +230,7 @@ static void bz_detect_and_regs(struct tctx *t)
 	CHECK(t, boot__tables(&t->gm, &t->bi, t->err, sizeof(t->err)) == 0);
 	boot__regs(&t->bi, &r, &s);
 	CHECK(t, s.cs.selector == 0x10 && s.cs.l == 0 && s.cs.db == 1);
-	CHECK(t, (get(gdt, 0x10, 8) >> 53 & 3) == 2);	/* L=0, D=1 */
+	CHECK(t, (t_get(gdt, 0x10, 8) >> 53 & 3) == 2);	/* L=0, D=1 */
 	CHECK(t, r.rsi == ZP && r.rbx == 0 && r.rbp == 0 && r.rdi == 0);
 }
 

@@ -3,6 +3,7 @@
 #ifndef KHYP_TEST_VIRTIO_H
 #define KHYP_TEST_VIRTIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "test.h"
@@ -58,5 +59,16 @@ int tq_dev_up(struct tctx *t, struct virtio_dev *dev, uint64_t features,
 	      unsigned int *irqs, unsigned int *config_irqs);
 /* Kick queue q and process it, as the I/O thread would. */
 void tq_run(struct virtio_dev *dev, unsigned int q);
+
+struct bus;
+/*
+ * An access through the bus registry as a vCPU's would go (the
+ * transport's tests): what it read, 0xdead where no device claims it.
+ */
+uint64_t tv_bus_rw(struct bus *b, bool write, uint64_t addr,
+		   unsigned int size, uint64_t data);
+/* Interrupt hooks of a machine that drop what they are given. */
+int tv_no_line(void *opaque, unsigned int gsi, int level);
+int tv_no_msi(void *opaque, uint64_t addr, uint32_t data);
 
 #endif /* KHYP_TEST_VIRTIO_H */

@@ -188,40 +188,13 @@ static void vrng_fill(struct tctx *t)
 static struct machine m;
 static struct run_opts opts;
 
-static int fake_line(void *opaque, unsigned int gsi, int level)
-{
-	(void)opaque;
-	(void)gsi;
-	(void)level;
-	return 0;
-}
-
-static int fake_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	(void)opaque;
-	(void)addr;
-	(void)data;
-	return 0;
-}
-
-static uint64_t bus_rw(struct bus *b, bool write, uint64_t addr,
-		       unsigned int size, uint64_t data)
-{
-	struct bus_access a = { .addr = addr, .size = size, .write = write,
-				.data = write ? data : access_mask(size) };
-
-	if (bus__dispatch(b, &a) == BUS_UNCLAIMED)
-		return 0xdead;
-	return a.data;
-}
-
 /* Config space of bus 0, slot @slot, function 0. */
 static uint32_t cfg_rd(unsigned int slot, unsigned int off,
 		       unsigned int size)
 {
-	bus_rw(&m.ports, true, PCI_CONFIG_ADDR, 4,
+	tv_bus_rw(&m.ports, true, PCI_CONFIG_ADDR, 4,
 	       PCI_CONFIG_ENABLE | slot << 11 | (off & 0xfc));
-	return (uint32_t)bus_rw(&m.ports, false, PCI_CONFIG_DATA + (off & 3),
+	return (uint32_t)tv_bus_rw(&m.ports, false, PCI_CONFIG_DATA + (off & 3),
 				size, 0);
 }
 
@@ -248,12 +221,12 @@ static uint64_t region(unsigned int slot, uint8_t type)
 
 static uint64_t rd(uint64_t a, unsigned int size)
 {
-	return bus_rw(&m.mmio, false, a, size, 0);
+	return tv_bus_rw(&m.mmio, false, a, size, 0);
 }
 
 static void wr(uint64_t a, unsigned int size, uint64_t v)
 {
-	bus_rw(&m.mmio, true, a, size, v);
+	tv_bus_rw(&m.mmio, true, a, size, v);
 }
 
 /* A driver's setup of slot's device, its queues at tq[]: 0 or -1. */
@@ -342,8 +315,8 @@ static void vfns_on_pci(struct tctx *t)
 	bus__init(&m.mmio, "MMIO", 0);
 	EXPECT_OK(t, pci__init(&m.pci, &m.ports, &m.mmio, -1, t->err,
 			       sizeof(t->err)));
-	m.pci.irq_line = fake_line;
-	m.pci.msi = fake_msi;
+	m.pci.irq_line = tv_no_line;
+	m.pci.msi = tv_no_msi;
 	EXPECT_OK(t, virtio_fns__init(&m, t->err, sizeof(t->err)));
 	CHECK(t, m.nr_vfns == 3 && m.balloon);
 	/* slot 1: the console; slot 2: the rng, without a device config */

@@ -48,30 +48,19 @@ static int fake_msi(void *opaque, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static uint64_t bus_rw(struct bus *b, bool write, uint64_t addr,
-		       unsigned int size, uint64_t data)
-{
-	struct bus_access a = { .addr = addr, .size = size, .write = write,
-				.data = write ? data : access_mask(size) };
-
-	if (bus__dispatch(b, &a) == BUS_UNCLAIMED)
-		return 0xdead;
-	return a.data;
-}
-
 static uint32_t cfg_rd(unsigned int off, unsigned int size)
 {
-	bus_rw(&m.ports, true, PCI_CONFIG_ADDR, 4,
+	tv_bus_rw(&m.ports, true, PCI_CONFIG_ADDR, 4,
 	       PCI_CONFIG_ENABLE | BDF1 | (off & 0xfc));
-	return (uint32_t)bus_rw(&m.ports, false, PCI_CONFIG_DATA + (off & 3),
+	return (uint32_t)tv_bus_rw(&m.ports, false, PCI_CONFIG_DATA + (off & 3),
 				size, 0);
 }
 
 static void cfg_wr(unsigned int off, unsigned int size, uint32_t v)
 {
-	bus_rw(&m.ports, true, PCI_CONFIG_ADDR, 4,
+	tv_bus_rw(&m.ports, true, PCI_CONFIG_ADDR, 4,
 	       PCI_CONFIG_ENABLE | BDF1 | (off & 0xfc));
-	bus_rw(&m.ports, true, PCI_CONFIG_DATA + (off & 3), size, v);
+	tv_bus_rw(&m.ports, true, PCI_CONFIG_DATA + (off & 3), size, v);
 }
 
 static void vpci_down(void)
@@ -156,12 +145,12 @@ static uint64_t region(uint8_t type)
 
 static uint64_t rd(uint64_t a, unsigned int size)
 {
-	return bus_rw(&m.mmio, false, a, size, 0);
+	return tv_bus_rw(&m.mmio, false, a, size, 0);
 }
 
 static void wr(uint64_t a, unsigned int size, uint64_t v)
 {
-	bus_rw(&m.mmio, true, a, size, v);
+	tv_bus_rw(&m.mmio, true, a, size, v);
 }
 
 static void vpci_ids_and_caps(struct tctx *t)

@@ -126,34 +126,7 @@ static const struct vballoon_host fake_host = {
 	.eventfd = fake_eventfd,
 };
 
-static int fake_line(void *opaque, unsigned int gsi, int level)
-{
-	(void)opaque;
-	(void)gsi;
-	(void)level;
-	return 0;
-}
-
-static int fake_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	(void)opaque;
-	(void)addr;
-	(void)data;
-	return 0;
-}
-
 /* ---- a driver on the BAR ---- */
-
-static uint64_t bus_rw(struct bus *b, bool write, uint64_t addr,
-		       unsigned int size, uint64_t data)
-{
-	struct bus_access a = { .addr = addr, .size = size, .write = write,
-				.data = write ? data : access_mask(size) };
-
-	if (bus__dispatch(b, &a) == BUS_UNCLAIMED)
-		return 0xdead;
-	return a.data;
-}
 
 /* BAR 4 of the function: common cfg, ISR, device cfg, notify (pci.c). */
 static uint64_t bar(const struct drv *d)
@@ -163,13 +136,13 @@ static uint64_t bar(const struct drv *d)
 
 static uint64_t rd(const struct drv *d, unsigned int off, unsigned int size)
 {
-	return bus_rw(&m.mmio, false, bar(d) + off, size, 0);
+	return tv_bus_rw(&m.mmio, false, bar(d) + off, size, 0);
 }
 
 static void wr(const struct drv *d, unsigned int off, unsigned int size,
 	       uint64_t v)
 {
-	bus_rw(&m.mmio, true, bar(d) + off, size, v);
+	tv_bus_rw(&m.mmio, true, bar(d) + off, size, v);
 }
 
 static uint64_t ring(const struct drv *d, unsigned int q)
@@ -513,8 +486,8 @@ static int machine_up(struct tctx *t)
 	machine_on = true;
 	if (pci__init(&m.pci, &m.ports, &m.mmio, -1, t->err, sizeof(t->err)))
 		return -1;
-	m.pci.irq_line = fake_line;
-	m.pci.msi = fake_msi;
+	m.pci.irq_line = tv_no_line;
+	m.pci.msi = tv_no_msi;
 	return 0;
 }
 
@@ -833,8 +806,8 @@ static void restart_machine_body(struct tctx *t)
 		CHECK(t, !"devices__init");
 	machine_on = true;
 	CHECK(t, m.nr_disks == 1 && m.nr_vfns == 3 && m.balloon);
-	m.pci.irq_line = fake_line;
-	m.pci.msi = fake_msi;
+	m.pci.irq_line = tv_no_line;
+	m.pci.msi = tv_no_msi;
 	for (i = 0; i < ARRAY_SIZE(order); i++) {
 		d = &drvs[order[i]];
 		memset(d, 0, sizeof(*d));

@@ -15,6 +15,7 @@
 
 #include "test.h"
 #include "test_virtio.h"
+#include "../khyp.h"
 
 void tv_desc(struct tctx *t, unsigned int i, uint64_t addr, uint32_t len,
 	     uint16_t flags, uint16_t next)
@@ -428,3 +429,30 @@ const struct tcase virtq_cases[] = {
 	{ "virtq_event_idx", virtq_event_idx },
 	{ NULL, NULL },
 };
+
+uint64_t tv_bus_rw(struct bus *b, bool write, uint64_t addr,
+		   unsigned int size, uint64_t data)
+{
+	struct bus_access a = { .addr = addr, .size = size, .write = write,
+				.data = write ? data : access_mask(size) };
+
+	if (bus__dispatch(b, &a) == BUS_UNCLAIMED)
+		return 0xdead;
+	return a.data;
+}
+
+int tv_no_line(void *opaque, unsigned int gsi, int level)
+{
+	(void)opaque;
+	(void)gsi;
+	(void)level;
+	return 0;
+}
+
+int tv_no_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	(void)opaque;
+	(void)addr;
+	(void)data;
+	return 0;
+}

@@ -12,14 +12,6 @@
 
 static struct elfb vb;
 
-static uint64_t get(const unsigned char *p, size_t off, size_t n)
-{
-	uint64_t v = 0;
-
-	memcpy(&v, p + off, n);
-	return v;
-}
-
 /* Through an exactly-sized heap copy (ASan), on fresh RAM. */
 static int t_load_vm(struct tctx *t, const struct elfb *b, const char *cmdline,
 		     const void *initrd, size_t ilen)
@@ -35,15 +27,6 @@ static int t_load_vm(struct tctx *t, const struct elfb *b, const char *cmdline,
 			   sizeof(t->err));
 	free(p);
 	return ret;
-}
-
-static bool e820_is(const struct tctx *t, int i, uint64_t addr, uint64_t len,
-		    uint32_t type)
-{
-	const unsigned char *e = t->gm.base + ZP + 0x2d0 + 20 * i;
-
-	return get(e, 0, 8) == addr && get(e, 8, 8) == len &&
-	       get(e, 16, 4) == type;
 }
 
 static void vmlinux_at_its_physical_entry(struct tctx *t)
@@ -68,28 +51,28 @@ static void vmlinux_at_its_physical_entry(struct tctx *t)
 	CHECK(t, t->bi.load_start == VMLINUX_ENTRY && t->bi.load_end == KEND);
 	/* the setup header the loader made: a 64-bit bzImage's, 2.12 */
 	zp = t->gm.base + ZP;
-	CHECK(t, get(zp, 0x1fe, 2) == 0xaa55);
-	CHECK(t, get(zp, 0x202, 4) == 0x53726448);		/* "HdrS" */
-	CHECK(t, get(zp, 0x206, 2) == 0x020c);
+	CHECK(t, t_get(zp, 0x1fe, 2) == 0xaa55);
+	CHECK(t, t_get(zp, 0x202, 4) == 0x53726448);		/* "HdrS" */
+	CHECK(t, t_get(zp, 0x206, 2) == 0x020c);
 	CHECK(t, zp[0x201] == 0x264 - 0x202);			/* header end */
 	CHECK(t, zp[0x210] == 0xff);				/* type_of_loader */
 	CHECK(t, zp[0x211] == 0x01);				/* LOADED_HIGH */
-	CHECK(t, get(zp, 0x214, 4) == VMLINUX_ENTRY);		/* code32_start */
-	CHECK(t, get(zp, 0x228, 4) == LINUX_CMDLINE);
+	CHECK(t, t_get(zp, 0x214, 4) == VMLINUX_ENTRY);		/* code32_start */
+	CHECK(t, t_get(zp, 0x228, 4) == LINUX_CMDLINE);
 	CHECK(t, !strcmp((char *)t->gm.base + LINUX_CMDLINE, "console=ttyS0"));
-	CHECK(t, get(zp, 0x22c, 4) == 0x7fffffff);		/* initrd_addr_max */
-	CHECK(t, get(zp, 0x236, 2) == 1);			/* XLF_KERNEL_64 */
-	CHECK(t, get(zp, 0x238, 4) == 2047);			/* cmdline_size */
-	CHECK(t, get(zp, 0x258, 8) == VMLINUX_ENTRY);		/* pref_address */
-	CHECK(t, get(zp, 0x260, 4) == KEND - VMLINUX_ENTRY);	/* init_size */
-	CHECK(t, get(zp, 0x218, 4) == 0 && get(zp, 0x21c, 4) == 0);
-	CHECK(t, get(zp, 0x1fa, 2) == 0xffff);
+	CHECK(t, t_get(zp, 0x22c, 4) == 0x7fffffff);		/* initrd_addr_max */
+	CHECK(t, t_get(zp, 0x236, 2) == 1);			/* XLF_KERNEL_64 */
+	CHECK(t, t_get(zp, 0x238, 4) == 2047);			/* cmdline_size */
+	CHECK(t, t_get(zp, 0x258, 8) == VMLINUX_ENTRY);		/* pref_address */
+	CHECK(t, t_get(zp, 0x260, 4) == KEND - VMLINUX_ENTRY);	/* init_size */
+	CHECK(t, t_get(zp, 0x218, 4) == 0 && t_get(zp, 0x21c, 4) == 0);
+	CHECK(t, t_get(zp, 0x1fa, 2) == 0xffff);
 	CHECK(t, t_guest_zero(t, ZP, 0x1e8));
 	CHECK(t, t_guest_zero(t, ZP + 0x264, 0x2d0 - 0x264));
 	CHECK(t, zp[0x1e8] == 5);
-	CHECK(t, e820_is(t, 0, 0, 0x9fc00, 1));
-	CHECK(t, e820_is(t, 3, 0x100000, GUEST_SIZE - 0x100000, 1));
-	CHECK(t, e820_is(t, 4, 0xb0000000, 0x10000000, 2));
+	CHECK(t, t_zp_e820_is(t, 0, 0, 0x9fc00, 1));
+	CHECK(t, t_zp_e820_is(t, 3, 0x100000, GUEST_SIZE - 0x100000, 1));
+	CHECK(t, t_zp_e820_is(t, 4, 0xb0000000, 0x10000000, 2));
 	/* nothing else: not between the segments, not above them */
 	CHECK(t, t_guest_filled(t, 0x100000, VMLINUX_ENTRY - 0x100000));
 	CHECK(t, t_guest_filled(t, VMLINUX_ENTRY + 0x300,
@@ -114,8 +97,8 @@ static void vmlinux_initrd_above_the_kernel(struct tctx *t)
 	vmlinux_build(&vb, ELFCLASS64, "Linux");
 	EXPECT_OK(t, t_load_vm(t, &vb, "", rd, sizeof(rd)));
 	at = (GUEST_SIZE - sizeof(rd)) & ~0xfffULL;
-	CHECK(t, get(t->gm.base + ZP, 0x218, 4) == at);
-	CHECK(t, get(t->gm.base + ZP, 0x21c, 4) == sizeof(rd));
+	CHECK(t, t_get(t->gm.base + ZP, 0x218, 4) == at);
+	CHECK(t, t_get(t->gm.base + ZP, 0x21c, 4) == sizeof(rd));
 	CHECK(t, t_guest_is(t, at, rd, sizeof(rd)));
 	CHECK(t, t->gm.base[LINUX_CMDLINE] == 0);
 	/* one that does not fit between the kernel's end and RAM's */
