@@ -7,16 +7,16 @@
 # scripts/debug-kernel.config as KCONFIG_ALLCONFIG, so only what the
 # machine, the selftests and khyp.ko need is built (virtme-ng's defconfig,
 # until session 14, took 36 minutes on 2 cores).  Only bzImage is built (no
-# modules but kvm.ko and kvm-amd.ko: load_test and bench_test load KVM).
+# modules but KVM's for AMD: load_test and bench_test load kvm_amd).
 #
 #   scripts/debug-kernel.sh           build it unless cached; print its dir
 #   scripts/debug-kernel.sh --cached  print its dir if cached, else exit 1
 #
 # The directory, $KHYP_CACHE/debug-kernel/KEY, holds bzImage, modules/
-# (kvm.ko, kvm-amd.ko), obj/ (the tree to build khyp.ko against: make
-# KDIR=DIR/obj), build.log and build-seconds.  KEY hashes the config
-# fragment, RECIPE, the source package's version and the compiler's: any
-# change rebuilds.  A build removes the other keys' directories that no
+# (irqbypass.ko, kvm.ko, kvm-amd.ko), obj/ (the tree to build khyp.ko
+# against: make KDIR=DIR/obj), build.log and build-seconds.  KEY hashes
+# the config fragment, RECIPE, the source package's version and the
+# compiler's: any change rebuilds.  A build removes the other keys' directories that no
 # run has asked for in two hours (.used): another checkout's test run may
 # still be booting the one it found.  The build runs at nice 19 with -j2
 # (the machine is shared with emulators).
@@ -102,13 +102,14 @@ nice -n 19 make -C "$SRC" O="$OBJ" -j2 bzImage modules_prepare \
 	> "$DIR/build.log" 2>&1 ||
 	{ tail -40 "$DIR/build.log" >&2; die "the build failed"; }
 # KVM's modules for AMD only (kvm-intel.ko is as big as kvm-amd.ko and
-# the machine never loads it).
-nice -n 19 make -C "$SRC" O="$OBJ" -j2 arch/x86/kvm/kvm.ko \
-	arch/x86/kvm/kvm-amd.ko >> "$DIR/build.log" 2>&1 ||
+# the machine never loads it), and irqbypass.ko, which kvm.ko needs.
+KVM_KO="virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko"
+# shellcheck disable=SC2086
+nice -n 19 make -C "$SRC" O="$OBJ" -j2 $KVM_KO >> "$DIR/build.log" 2>&1 ||
 	{ tail -40 "$DIR/build.log" >&2; die "the KVM modules failed"; }
 t1=$(date +%s)
 mkdir -p "$DIR/modules"
-cp "$OBJ/arch/x86/kvm/kvm.ko" "$OBJ/arch/x86/kvm/kvm-amd.ko" "$DIR/modules/"
+for m in $KVM_KO; do cp "$OBJ/$m" "$DIR/modules/"; done
 echo $((t1 - t0)) > "$DIR/build-seconds"
 # An external module build wants Module.symvers; with no modules it is
 # vmlinux's.

@@ -208,9 +208,12 @@ prepare_debug() {	# tests
 	built=$(tail -1 "$OUT/debug-kernel.log")
 	say "svm-qemu-debug: debug kernel $DEBUG_DIR (waited $((SECONDS - t0)) s; ${built:-cached})"
 	( build_module debug "$DEBUG_DIR/obj" KCFLAGS=-g ) || return 1
-	# Its own initramfs: that khyp.ko and the machine's tests only.
+	# Its own initramfs: that khyp.ko, its kvm.ko and kvm-amd.ko and the
+	# machine's tests only.
 	# shellcheck disable=SC2086
-	"$TOP/scripts/mkinitramfs.sh" "$OUT/initramfs-debug.cpio.zst" "$KVER" \
+	KHYP_KVM_MODULES=$DEBUG_DIR/modules "$TOP/scripts/mkinitramfs.sh" \
+		"$OUT/initramfs-debug.cpio.zst" \
+		"$(cat "$DEBUG_DIR/obj/include/config/kernel.release")" \
 		"$OUT/build-debug/khyp.ko" "$TOP/selftests" $1
 }
 
