@@ -62,6 +62,10 @@ fi
 if [ -n "${KHYP_KVM_MODULES:-}" ]; then
 	mkdir -p "$root/lib/modules/$kver/kernel/arch/x86/kvm"
 	cp "$KHYP_KVM_MODULES"/*.ko "$root/lib/modules/$kver/kernel/arch/x86/kvm/"
+	# What depmod wants beside them: their order, and no built-ins.
+	(cd "$root/lib/modules/$kver" &&
+		ls kernel/arch/x86/kvm/*.ko > modules.order &&
+		touch modules.builtin modules.builtin.modinfo)
 else
 	for m in $(for v in kvm_amd kvm_intel; do
 			modprobe -S "$kver" --show-depends "$v"
