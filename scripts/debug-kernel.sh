@@ -7,17 +7,19 @@
 # scripts/debug-kernel.config as KCONFIG_ALLCONFIG, so only what the
 # machine, the selftests and khyp.ko need is built (virtme-ng's defconfig,
 # until session 14, took 36 minutes on 2 cores).  Only bzImage is built (no
-# modules): khyp.ko is the only module the machine loads.
+# modules but KVM's for AMD: load_test and bench_test load kvm_amd).
 #
 #   scripts/debug-kernel.sh           build it unless cached; print its dir
 #   scripts/debug-kernel.sh --cached  print its dir if cached, else exit 1
 #
-# The directory, $KHYP_CACHE/debug-kernel/KEY, holds bzImage, obj/ (the
-# tree to build khyp.ko against: make KDIR=DIR/obj), build.log and
-# build-seconds.  KEY hashes the config fragment, RECIPE, the source
-# package's version and the compiler's: any change
-# rebuilds, and the other keys' directories are removed then.  The build
-# runs at nice 19 with -j2 (the machine is shared with emulators).
+# The directory, $KHYP_CACHE/debug-kernel/KEY, holds bzImage, modules/
+# (irqbypass.ko, kvm.ko, kvm-amd.ko), obj/ (the tree to build khyp.ko
+# against: make KDIR=DIR/obj), build.log and build-seconds.  KEY hashes
+# the config fragment, RECIPE, the source package's version and the
+# compiler's: any change rebuilds.  A build removes the other keys' directories that no
+# run has asked for in two hours (.used): another checkout's test run may
+# still be booting the one it found.  The build runs at nice 19 with -j2
+# (the machine is shared with emulators).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,12 +33,13 @@ die() { log "$*"; exit 1; }
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
 	die "linux-source-6.1 is not installed (scripts/install-deps.sh)"
 # Raise RECIPE when a change to this script changes what it builds.
-RECIPE=2
+RECIPE=3
 key=$( (cat "$FRAG"; echo "recipe=$RECIPE src=$srcver";
 	gcc -dumpfullversion) | sha256sum | cut -c1-16)
 DIR=$BASE/$key
 
 if [ -f "$DIR/.done" ]; then
+	touch "$DIR/.used"
 	echo "$DIR"
 	exit 0
 fi
@@ -46,6 +49,7 @@ mkdir -p "$BASE"
 exec {lock}>"$BASE/.lock"
 flock "$lock"		# one build at a time; the other waits and reuses it
 if [ -f "$DIR/.done" ]; then
+	touch "$DIR/.used"
 	echo "$DIR"
 	exit 0
 fi
@@ -60,11 +64,14 @@ if [ ! -f "$SRC/.done" ]; then
 	touch "$SRC/.done"
 fi
 
-# Only the current key's build is kept.
+# The other keys' builds go once no run has used them for two hours.
 for d in "$BASE"/*/; do
 	d=${d%/}
-	case ${d##*/} in src-*) [ "$d" = "$SRC" ] || rm -rf "$d";;
-	*) rm -rf "$d";; esac
+	case ${d##*/} in
+	src-*) [ "$d" = "$SRC" ] || rm -rf "$d";;
+	*) [ -n "$(find "$d/.used" "$d/.done" -mmin -120 2>/dev/null)" ] ||
+		rm -rf "$d";;
+	esac
 done
 
 OBJ=$DIR/obj
@@ -94,7 +101,15 @@ t0=$(date +%s)
 nice -n 19 make -C "$SRC" O="$OBJ" -j2 bzImage modules_prepare \
 	> "$DIR/build.log" 2>&1 ||
 	{ tail -40 "$DIR/build.log" >&2; die "the build failed"; }
+# KVM's modules for AMD only (kvm-intel.ko is as big as kvm-amd.ko and
+# the machine never loads it), and irqbypass.ko, which kvm.ko needs.
+KVM_KO="virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko"
+# shellcheck disable=SC2086
+nice -n 19 make -C "$SRC" O="$OBJ" -j2 $KVM_KO >> "$DIR/build.log" 2>&1 ||
+	{ tail -40 "$DIR/build.log" >&2; die "the KVM modules failed"; }
 t1=$(date +%s)
+mkdir -p "$DIR/modules"
+for m in $KVM_KO; do cp "$OBJ/$m" "$DIR/modules/"; done
 echo $((t1 - t0)) > "$DIR/build-seconds"
 # An external module build wants Module.symvers; with no modules it is
 # vmlinux's.
@@ -103,6 +118,6 @@ cp "$OBJ/arch/x86/boot/bzImage" "$DIR/bzImage"
 # The objects are not needed to build a module against the tree (~1 GB).
 find "$OBJ" -name '*.o' ! -path "$OBJ/scripts/*" ! -path "$OBJ/tools/*" \
 	-delete
-touch "$DIR/.done"
+touch "$DIR/.done" "$DIR/.used"
 log "built in $((t1 - t0)) s"
 echo "$DIR"

@@ -8,6 +8,10 @@
 # KVM's modules (for the test that khyp refuses to load beside KVM, and the
 # benchmark's reference runs).
 #
+# With KHYP_KVM_MODULES=DIR in the environment, KVM's modules are DIR's
+# *.ko (built with the debug kernel, whose release KVER is:
+# scripts/test.sh's svm-qemu-debug) instead of the host's for KVER.
+#
 # With KHYP_LINUX_GUEST="KERNEL INITRD" in the environment it also puts a
 # Linux guest for linux_boot_test in /khyp-tool: KERNEL as
 # /khyp-tool/ under its own file name and INITRD as
@@ -55,12 +59,21 @@ if [ -x "$top/bench/khyp-bench" ]; then
 fi
 
 # KVM's modules with their dependencies, and a modules.dep for modprobe.
-for m in $(for v in kvm_amd kvm_intel; do
-		modprobe -S "$kver" --show-depends "$v"
-	   done | awk '$1 == "insmod" { print $2 }' | sort -u); do
-	mkdir -p "$root/$(dirname "$m")"
-	cp "$m" "$root/$m"
-done
+if [ -n "${KHYP_KVM_MODULES:-}" ]; then
+	mkdir -p "$root/lib/modules/$kver/kernel/arch/x86/kvm"
+	cp "$KHYP_KVM_MODULES"/*.ko "$root/lib/modules/$kver/kernel/arch/x86/kvm/"
+	# What depmod wants beside them: their order, and no built-ins.
+	(cd "$root/lib/modules/$kver" &&
+		ls kernel/arch/x86/kvm/*.ko > modules.order &&
+		touch modules.builtin modules.builtin.modinfo)
+else
+	for m in $(for v in kvm_amd kvm_intel; do
+			modprobe -S "$kver" --show-depends "$v"
+		   done | awk '$1 == "insmod" { print $2 }' | sort -u); do
+		mkdir -p "$root/$(dirname "$m")"
+		cp "$m" "$root/$m"
+	done
+fi
 cp /lib/modules/"$kver"/modules.{order,builtin,builtin.modinfo} \
 	"$root/lib/modules/$kver/" 2>/dev/null || true
 depmod -b "$root" "$kver"
