@@ -10,6 +10,7 @@
 #     with khyp.ko loaded (see MACHINES below),
 #  4. build the Debian packages, install them on this host, use them in
 #     the machine svm-qemu-pkg and purge them (scripts/pkg-test.sh),
+#     beside the last machine,
 #  5. print every TAP result prefixed with its machine, then one line
 #     "N passed, N failed" (and the skips).
 #
@@ -59,8 +60,9 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # VMX one.  It leaves out
 # ioctl_fuzz_test and guest_fuzz_test too: the fuzzers' guests
 # triple-fault, and Bochs' SVM resets the whole machine on a guest triple
-# fault (docs/emulators.md).  guest_fuzz_test runs in vmx-bochs,
-# svm-qemu and svm-qemu-debug, for 15 s of each machine's clock,
+# fault (docs/emulators.md).  guest_fuzz_test runs in vmx-bochs
+# and svm-qemu-debug (svm-qemu before session 15), for 15 s of each
+# machine's clock,
 # replaying a fixed seed (gfuzz_seed): vmx-bochs session 13's 60 s run
 # that was green after the fixes (its first ~1,300 cases), the SVM
 # machines the run that found finding 6, QEMU's null TR (its first
@@ -104,10 +106,17 @@ ANY_MACHINE=" soak_test hotplug_test "
 # there: its memory hog starves for 30 s while the balloons give ~1 MiB
 # (open, docs/reliability.md); its other tests run in svm-qemu, and
 # balloon_pages_test runs here.  It fails on any of the checkers'
-# reports (docs/testing.md).  It runs last: on a machine without the
-# kernel cached, the build runs in the background (nice 19) while the
-# other machines do.
-DEBUG_TESTS=all-balloon_test
+# reports (docs/testing.md).  For the suite's 30 minutes it also leaves
+# out launcher_test and bench_test (the launcher's and the benchmark's
+# own code, whose ioctls the other binaries make here: 42 s), omits the
+# two decay tests of shrinker_test (DEBUG_OMIT: the reclaim policy,
+# which svm-qemu runs on Debian's kernel: 30 s) and SIGKILLs 30 VMMs of
+# each kind, not 60 (lifetime_test: 15 s); svm-qemu leaves its
+# guest_fuzz_test to this machine (the same seed, with the checkers).
+# It runs last: on a machine without the kernel cached, the build runs
+# in the background (nice 19) while the other machines do.
+DEBUG_TESTS=all-balloon_test-launcher_test-bench_test
+DEBUG_OMIT=shrinker_test:slow.decay_schedule+shrinker_test:slow.decay_holds_while_host_allocates
 DEBUG_FUZZ_CALLS=20000
 # Tests a machine leaves out ("omit=" in its expectations: fnmatch
 # patterns binary:fixture.test, which selftests/lib/khyp_util.h takes
@@ -127,7 +136,7 @@ DEBUG_FUZZ_CALLS=20000
 POLICY_TESTS=shrinker_test:slow.decay_schedule+shrinker_test:slow.decay_holds_while_host_allocates+balloon_test:slow.shrinker_raises_then_releases+balloon_test:slow.host_pressure_two_vms+balloon_test:slow.memcg_pressure_asks_that_cgroup
 KVM_TESTS=bench_test:bench.kvm_short+load_test:kvm.load_refused_while_kvm_loaded
 MACHINES=(
-"svm-qemu      vng    qemu64,+svm,+npt        all backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,gfuzz_seconds=15,gfuzz_seed=1796437322"
+"svm-qemu      vng    qemu64,+svm,+npt        all-guest_fuzz_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913,fuzz_calls=30000,omit=$POLICY_TESTS"
 "svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,pause_exit=1,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,la57=0,itlb_multihit=0,lifetime_kills=30,omit=$KVM_TESTS"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
@@ -137,7 +146,7 @@ MACHINES=(
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
-"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS,gfuzz_seconds=15,gfuzz_seed=1796437322"
+"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS,gfuzz_seconds=15,gfuzz_seed=1796437322,lifetime_kills=30,omit=$DEBUG_OMIT"
 )
 
 only_machine= only_test= deps=1 check=1
@@ -370,11 +379,13 @@ fi
 # builds khyp.ko for 6.1 and 6.12), used in the machine svm-qemu-pkg
 # (modprobe, udev, guests/hello as a non-root member of the group khyp) and
 # purged.  Runs with the whole suite or with --machine svm-qemu-pkg.
-pkg_ran=
-if [ -z "$only_test" ] &&
-   { [ -z "$only_machine" ] || [ "$only_machine" = svm-qemu-pkg ]; }; then
-	pkg_ran=1
-	"$TOP/scripts/pkg-test.sh" --machine > "$OUT/pkg.log" 2>&1
+# With the whole suite it runs beside the last machine, svm-qemu-debug,
+# whose kernel and initramfs are its own (the packages go onto this
+# host's /lib/modules, which the virtme-ng machines see): its builds on
+# the second CPU, its machine after the debug one (~90 s of the run's
+# wall time).
+run_pkg() { nice -n 19 "$TOP/scripts/pkg-test.sh" --machine > "$OUT/pkg.log" 2>&1; }
+judge_pkg() {
 	grep -E '^pkg: .*: (not )?ok' "$OUT/pkg.log"
 	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/pkg.log" | tail -1)
 	if [ -n "$counts" ]; then
@@ -385,6 +396,17 @@ if [ -z "$only_test" ] &&
 		tail -5 "$OUT/pkg.log"
 		echo "pkg: not ok (no result; see $OUT/pkg.log)"
 		NATIVE_FAILED=$((NATIVE_FAILED + 1))
+	fi
+}
+pkg_ran= pkg_bg=
+if [ -z "$only_test" ] &&
+   { [ -z "$only_machine" ] || [ "$only_machine" = svm-qemu-pkg ]; }; then
+	pkg_ran=1
+	if machine_tests svm-qemu-debug "$DEBUG_TESTS" > /dev/null; then
+		pkg_bg=later
+	else
+		run_pkg
+		judge_pkg
 	fi
 fi
 
@@ -451,6 +473,10 @@ for m in "${MACHINES[@]}"; do
 	tests=$(machine_tests "$name" "$tests") || continue
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)
+	if [ "$runner" = qemu_debug ] && [ "$pkg_bg" = later ]; then
+		bg_run "$OUT/pkg.status" run_pkg
+		pkg_bg=started
+	fi
 	if [ "$runner" = qemu_debug ] && ! prepare_debug "$tests"; then
 		fail_machine "$name" "no debug kernel or no khyp.ko for it; see $OUT/debug-kernel.log"
 		continue
@@ -481,6 +507,14 @@ for m in "${MACHINES[@]}"; do
 	ran=$((ran + 1))
 done
 [ $ran -gt 0 ] || [ -n "$pkg_ran" ] || die "no machine matches --machine $only_machine --test $only_test"
+
+# The packages, if they ran beside the debug machine (or it did not run).
+[ "$pkg_bg" = later ] && bg_run "$OUT/pkg.status" run_pkg && pkg_bg=started
+if [ "$pkg_bg" = started ]; then
+	say "waiting for the packages' test"
+	bg_wait "$OUT/pkg.status"
+	judge_pkg
+fi
 
 # The native tests that ran meanwhile (their output, then their counts).
 if [ -n "$native_ran" ]; then
