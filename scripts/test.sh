@@ -262,13 +262,23 @@ prepare_debug() {	# tests
 # of the report),
 # from the khyp.ko built with -g.
 debug_lines() {	# name
-	local name=$1 f2l=$DEBUG_DIR/obj/source/scripts/faddr2line fn
+	local name=$1 f2l=$DEBUG_DIR/obj/source/scripts/faddr2line fn at off
 	[ -x "$f2l" ] || return 0
+	# A trace's frames are return addresses, which name the line after
+	# the call: look up one byte before them (KASAN's "in f+0x..." is one
+	# too, after the call to its check); a "RIP:" frame is where the CPU
+	# stopped, looked up as it is.
 	{ cat "$OUT/$name/console.log"
 	  sed -n '/^KHYP-KMEMLEAK-BEGIN/,/^KHYP-KMEMLEAK-END/p' "$OUT/$name/report"
-	} 2>/dev/null | grep -o '[A-Za-z0-9_.]*+0x[0-9a-f]*/0x[0-9a-f]* \[khyp\]' |
-		sort -u | head -60 | while read -r fn _; do
-		"$f2l" "$OUT/build-debug/khyp.ko" "$fn" 2>/dev/null |
+	} 2>/dev/null | grep -o '\(RIP: [0-9a-f]*:\)\?[A-Za-z0-9_.]*+0x[0-9a-f]*/0x[0-9a-f]* \[khyp\]' |
+		sed 's/^RIP: [0-9a-f]*:\(.*\)/\1 rip/' |
+		sort -u | head -60 | while read -r fn _ rip; do
+		at=$fn
+		if [ -z "$rip" ]; then
+			off=${fn#*+0x}; off=${off%%/*}
+			at=$(printf '%s+0x%x/%s' "${fn%%+*}" $((0x$off - 1)) "${fn#*/}")
+		fi
+		"$f2l" "$OUT/build-debug/khyp.ko" "$at" 2>/dev/null |
 			sed -n "s|^.* at $OUT/build-debug/||p" | tr '\n' ' ' |
 			sed "s|^|$name: $fn: |; s| \$|\n|"
 	done
