@@ -16,8 +16,9 @@
  * is one locked read-modify-write.  SVM emulates LTR (core/desc.c), and
  * only a locked test-and-set of the busy bit keeps its check and its
  * write together.  It takes two host CPUs for the two emulations to
- * overlap; on one, a few rounds check the rule with the threads taking
- * turns (guest_state_test holds the other LTR cases).
+ * overlap (a thread pinned on each); on one, a few rounds check the rule
+ * with the threads taking turns at the host's tick, ~30 ms a round
+ * (guest_state_test holds the other LTR cases).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -327,10 +328,13 @@ static void guest_ltr_race(uint64_t id)
 	}
 }
 
+/* vCPU n's thread on CPU n where there are two: the LTRs overlap. */
 static void *run_race(void *arg)
 {
 	struct runner *r = arg;
 
+	r->pinned = sysconf(_SC_NPROCESSORS_ONLN) < 2 ? 0 :
+		    pin(r->vcpu->id);
 	r->cmd = kh_vcpu_run_ucall(r->vcpu, &r->uc, r->msg, sizeof(r->msg));
 	return NULL;
 }
@@ -364,15 +368,17 @@ SMP_TEST(ltr_race_one_vcpu_wins)
 	idt[0] = (idt[0] & 0x0000ffffffff0000ULL) | (h & 0xffff) |
 		 (h & 0xffff0000) << 32;
 	idt[1] = h >> 32;
-	kh_vm_global(vm, g_race_rounds) = ncpu >= 2 ? 2000 : 20;
+	kh_vm_global(vm, g_race_rounds) = ncpu >= 2 ? 1000 : 10;
 
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&thread[i], NULL, run_race, &r[i]));
 	for (i = 0; i < 2; i++)
 		pthread_join(thread[i], NULL);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, r[i].pinned);
 		ASSERT_EQ(KH_UCALL_DONE, r[i].cmd)
 			TH_LOG("vCPU %d: %s", i, r[i].msg);
+	}
 	TH_LOG("%u rounds on %ld CPUs, %u without exactly one winner",
 	       kh_vm_global(vm, g_race_rounds), ncpu,
 	       kh_vm_global(vm, g_race_bad));
