@@ -17,6 +17,7 @@
  *   selector null (index 0, TI 0)		#GP(0)
  *   in 64-bit mode, the operand's address
  *   not canonical				#GP(0), #SS(0) if SS's
+ *						(RSP or RBP its base)
  *   TI set, or index past GDTR's limit	#GP(selector)
  *   in 64-bit mode, the descriptor's
  *   address not canonical			#GP(0)
@@ -209,7 +210,9 @@ static int ltr_decode(const u8 *bytes, unsigned int n, enum khyp_cpu_mode mode,
 			return r;
 		switch (op) {
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
-			in->seg = (op >> 3) & 3;
+			/* 64-bit mode ignores them: DS or SS by the base. */
+			if (!long64)
+				in->seg = (op >> 3) & 3;
 			rex = 0;
 			continue;
 		case 0x64: case 0x65:
