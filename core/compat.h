@@ -169,4 +169,16 @@ static inline void khyp_shrinker_destroy(struct shrinker *s)
 #define khyp_list_lru_del_obj(lru, item)	list_lru_del(lru, item)
 #endif
 
+/*
+ * Is a task runnable (on a runqueue)?  6.12's scheduler keeps a task that
+ * went to sleep queued for a while (delayed dequeue), so on_rq alone no
+ * longer says it; it has task_is_runnable() for that, which Kbuild finds
+ * (KHYP_HAVE_TASK_IS_RUNNABLE).
+ */
+#ifdef KHYP_HAVE_TASK_IS_RUNNABLE
+#define khyp_task_runnable(t)	task_is_runnable(t)
+#else
+#define khyp_task_runnable(t)	READ_ONCE((t)->on_rq)
+#endif
+
 #endif /* KHYP_CORE_COMPAT_H */

@@ -203,28 +203,14 @@ static unsigned int khyp_decode_mov_cr(const u8 *bytes, unsigned int n,
 int khyp_mov_cr_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
 		       bool dr, bool write, int cr, u8 *gpr, u8 *len)
 {
-	bool long_mode = khyp_cr4_long_mode(p);
-	u64 linear = vcpu->regs.rip;
 	u8 bytes[KHYP_INSN_MAX_LEN];
-	unsigned int n;
-	int r;
+	int n, r;
 
-	/* In 64-bit mode the CS base is ignored. */
-	if (!long_mode)
-		linear = (p->cs_base + linear) & U32_MAX;
-	n = min_t(unsigned int, KHYP_INSN_MAX_LEN,
-		  PAGE_SIZE - offset_in_page(linear));
-	if (khyp_guest_read_virt(vcpu, p, linear, bytes, n))
-		return -EFAULT;
-	*len = khyp_decode_mov_cr(bytes, n, long_mode, dr, write, cr, gpr,
-				  &r);
-	if (r == -ENODATA) {
-		if (khyp_guest_read_virt(vcpu, p, linear + n, bytes + n,
-					 KHYP_INSN_MAX_LEN - n))
-			return -EFAULT;
-		*len = khyp_decode_mov_cr(bytes, KHYP_INSN_MAX_LEN, long_mode,
-					  dr, write, cr, gpr, &r);
-	}
+	n = khyp_guest_fetch_insn(vcpu, p, bytes);
+	if (n < 0)
+		return n;
+	*len = khyp_decode_mov_cr(bytes, n, khyp_cr4_long_mode(p), dr, write,
+				  cr, gpr, &r);
 	return r;
 }
 

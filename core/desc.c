@@ -13,34 +13,46 @@
  * write (LTR: the intercept comes after the #UD and CPL checks) and the
  * core does what the processor does:
  *
+ *   a LOCK prefix				#UD
  *   selector null (index 0, TI 0)		#GP(0)
+ *   in 64-bit mode, the operand's address
+ *   not canonical				#GP(0), #SS(0) if SS's
+ *						(RSP or RBP its base)
  *   TI set, or index past GDTR's limit	#GP(selector)
+ *   in 64-bit mode, the descriptor's
+ *   address not canonical			#GP(0)
+ *   the operand or the descriptor in a page
+ *   the guest's tables do not map		#PF(0), CR2 its address
  *   not an available TSS (S set; type 1 or
  *   9 outside long mode, 9 in it; in long
  *   mode the upper half's type not 0, or
  *   the base not canonical)		#GP(selector)
  *   not present				#NP(selector)
- *   else: TR loaded from the descriptor, which is marked busy in the GDT
- *   with a locked write, and RIP moves past the instruction.
+ *   the GDT's page read-only, CR0.WP set	#PF(P|W), CR2 the busy byte
+ *   else: the busy bit is set in the GDT with a locked test-and-set; if
+ *   it was set already (another vCPU's LTR of the same TSS came first)
+ *   #GP(selector), as the processor's locked update would find it;
+ *   else TR is loaded from the descriptor and RIP moves past the
+ *   instruction.
  *
  * The instruction is decoded here (0F 00 /3; SVM without decode assists
  * says nothing of its operand, and QEMU's has no NRIP either): a register
  * operand, or a memory one at any 16-, 32- or 64-bit address (ModRM, SIB,
  * displacement, RIP-relative, segment overrides), read as a processor
- * reads it with the segment's base, but with neither its limit nor the
- * page's permissions checked.  What khyp cannot read (the instruction,
- * the operand or the descriptor in a page that is not mapped or not RAM)
- * or write (the busy bit in a read-only region) ends the run with
+ * reads it with the segment's base, but without its limit checked (nor
+ * SMAP's or reserved page-table bits, mmu/gwalk.c).  QEMU's TCG lets a
+ * LOCK prefix reach the intercept, hence the #UD here.  What khyp cannot
+ * read (the instruction, or the operand or the descriptor in a page that
+ * is not RAM, or with 5-level paging) or write (the busy bit in a
+ * read-only memory region of userspace's) ends the run with
  * KHYP_INTERNAL_EMULATION and RIP at the LTR, as an MMIO instruction
- * khyp cannot decode does, where a processor would raise #PF (or the
- * write would exit to userspace): no guest state has changed then.
+ * khyp cannot decode does: no guest state has changed then.
  *
  * LLDT, task switches and IRET with NT need nothing: QEMU refuses a
  * selector whose descriptor is not a present TSS for a task switch, and
  * its null LDTR leads only to #GP at the next use, as a processor's.
  */
 #include <linux/bits.h>
-#include <linux/mm.h>
 #include <linux/string.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
@@ -61,6 +73,7 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE };
 /* The LTR at CS:RIP, decoded. */
 struct ltr_insn {
 	unsigned int len;
+	bool lock;
 	bool mem;
 	u8 reg;			/* register operand: 0-15 */
 	u64 ea;			/* memory operand: offset in @seg */
@@ -175,8 +188,8 @@ static int ltr_ea32(struct ltr_cursor *c, const u64 *gpr, u8 mod, u8 rm,
 
 /*
  * Decode the LTR in @bytes: 0 and *in, -ENODATA if more bytes are
- * needed, -EINVAL if it is not an LTR.  A LOCK prefix is #UD, before
- * the intercept: it cannot be here.
+ * needed, -EINVAL if it is not an LTR.  A LOCK prefix is decoded, for
+ * the caller's #UD.
  */
 static int ltr_decode(const u8 *bytes, unsigned int n, enum khyp_cpu_mode mode,
 		      const struct khyp_vcpu_regs *regs, struct ltr_insn *in)
@@ -190,13 +203,16 @@ static int ltr_decode(const u8 *bytes, unsigned int n, enum khyp_cpu_mode mode,
 	int r;
 
 	in->seg = SEG_NONE;
+	in->lock = false;
 	for (;;) {
 		r = ltr_fetch(&c, 1, &op);
 		if (r)
 			return r;
 		switch (op) {
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
-			in->seg = (op >> 3) & 3;
+			/* 64-bit mode ignores them: DS or SS by the base. */
+			if (!long64)
+				in->seg = (op >> 3) & 3;
 			rex = 0;
 			continue;
 		case 0x64: case 0x65:
@@ -205,6 +221,10 @@ static int ltr_decode(const u8 *bytes, unsigned int n, enum khyp_cpu_mode mode,
 			continue;
 		case 0x67:
 			addr_prefix = true;
+			rex = 0;
+			continue;
+		case 0xf0:
+			in->lock = true;
 			rex = 0;
 			continue;
 		case 0x66: case 0xf2: case 0xf3:
@@ -276,33 +296,6 @@ static const struct khyp_segment *ltr_seg(const struct khyp_sregs *s, int seg)
 	}
 }
 
-/* Fetch and decode the LTR at CS:RIP: 0, or -errno. */
-static int ltr_fetch_decode(struct khyp_vcpu *vcpu,
-			    const struct khyp_paging *p,
-			    enum khyp_cpu_mode mode, struct ltr_insn *in)
-{
-	u64 linear = vcpu->regs.rip;
-	u8 bytes[KHYP_INSN_MAX_LEN];
-	unsigned int n;
-	int r;
-
-	if (mode != KHYP_MODE_LONG64)
-		linear = (p->cs_base + linear) & U32_MAX;
-	n = min_t(unsigned int, KHYP_INSN_MAX_LEN,
-		  PAGE_SIZE - offset_in_page(linear));
-	if (khyp_guest_read_virt(vcpu, p, linear, bytes, n))
-		return -EFAULT;
-	r = ltr_decode(bytes, n, mode, &vcpu->regs, in);
-	if (r == -ENODATA) {
-		if (khyp_guest_read_virt(vcpu, p, linear + n, bytes + n,
-					 KHYP_INSN_MAX_LEN - n))
-			return -EFAULT;
-		r = ltr_decode(bytes, KHYP_INSN_MAX_LEN, mode, &vcpu->regs,
-			       in);
-	}
-	return r;
-}
-
 static bool ltr_canonical(u64 addr)
 {
 	return (u64)((s64)(addr << 16) >> 16) == addr;
@@ -358,6 +351,30 @@ static enum khyp_cpu_mode ltr_mode(const struct khyp_paging *p)
 	return p->cs_db ? KHYP_MODE_PROT32 : KHYP_MODE_PROT16;
 }
 
+/*
+ * The operand's linear address in *@linear.  Outside 64-bit mode it
+ * wraps at 4 GiB; in it only FS's and GS's bases count, and an address
+ * that is not canonical is refused: false, with the exception queued.
+ */
+static bool ltr_operand(struct khyp_vcpu *vcpu, const struct khyp_sregs *s,
+			enum khyp_cpu_mode mode, const struct ltr_insn *in,
+			u64 *linear)
+{
+	u64 base = ltr_seg(s, in->seg)->base;
+
+	if (mode != KHYP_MODE_LONG64) {
+		*linear = (base + in->ea) & U32_MAX;
+		return true;
+	}
+	*linear = in->seg == SEG_FS || in->seg == SEG_GS ? base + in->ea :
+							  in->ea;
+	if (ltr_canonical(*linear) && ltr_canonical(*linear + 1))
+		return true;
+	khyp_irq_queue_exception(vcpu, in->seg == SEG_SS ? X86_TRAP_SS :
+				 X86_TRAP_GP, true, 0);
+	return false;
+}
+
 /**
  * khyp_ltr_emulate() - a KHYP_X_LTR exit: the guest's LTR (see the top)
  * @vcpu:	the vCPU, its registers current
@@ -371,6 +388,8 @@ static enum khyp_cpu_mode ltr_mode(const struct khyp_paging *p)
  */
 int khyp_ltr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 {
+	u8 bytes[KHYP_INSN_MAX_LEN];
+	struct khyp_guest_pf pf;
 	struct khyp_paging p;
 	struct khyp_segment tr;
 	struct khyp_sregs s;
@@ -378,26 +397,28 @@ int khyp_ltr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 	u64 linear, d[2] = { 0, 0 };
 	enum khyp_cpu_mode mode;
 	u16 sel, idx;
+	int n, r;
 	bool lma;
-	int vec;
 
 	khyp_backend->get_paging(vcpu, &p);
 	khyp_backend->get_sregs(vcpu, &s);
 	khyp_vcpu_host_touched(vcpu);
 	mode = ltr_mode(&p);
 	lma = p.efer & EFER_LMA;
-	if (ltr_fetch_decode(vcpu, &p, mode, &in))
+	n = khyp_guest_fetch_insn(vcpu, &p, bytes);
+	if (n < 0 || ltr_decode(bytes, n, mode, &vcpu->regs, &in))
 		return khyp_mov_cr_failed(vcpu, exit);
+	if (in.lock) {
+		khyp_irq_queue_exception(vcpu, X86_TRAP_UD, false, 0);
+		return 1;
+	}
 	if (in.mem) {
-		linear = ltr_seg(&s, in.seg)->base;
-		if (mode != KHYP_MODE_LONG64)
-			linear = (linear + in.ea) & U32_MAX;
-		else if (in.seg == SEG_FS || in.seg == SEG_GS)
-			linear += in.ea;
-		else
-			linear = in.ea;
-		if (khyp_guest_read_virt(vcpu, &p, linear, &sel, sizeof(sel)))
-			return khyp_mov_cr_failed(vcpu, exit);
+		if (!ltr_operand(vcpu, &s, mode, &in, &linear))
+			return 1;
+		r = khyp_guest_read_virt(vcpu, &p, linear, &sel, sizeof(sel),
+					 &pf);
+		if (r)
+			goto fault;
 	} else {
 		sel = vcpu->regs.gpr[in.reg];
 	}
@@ -412,20 +433,40 @@ int khyp_ltr_emulate(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
 		return 1;
 	}
 	linear = s.gdt.base + idx;
-	if (!lma)
+	if (!lma) {
 		linear &= U32_MAX;
-	if (khyp_guest_read_virt(vcpu, &p, linear, d, lma ? 16 : 8))
-		return khyp_mov_cr_failed(vcpu, exit);
-	vec = ltr_check(d[0], d[1], lma);
-	if (vec) {
-		khyp_irq_queue_exception(vcpu, vec, true, sel & 0xfffc);
+	} else if (!ltr_canonical(linear) || !ltr_canonical(linear + 15)) {
+		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	r = khyp_guest_read_virt(vcpu, &p, linear, d, lma ? 16 : 8, &pf);
+	if (r)
+		goto fault;
+	r = ltr_check(d[0], d[1], lma);
+	if (r) {
+		khyp_irq_queue_exception(vcpu, r, true, sel & 0xfffc);
 		return 1;
 	}
 	/* Busy: bit 41 of the descriptor, bit 1 of its byte 5. */
-	if (khyp_guest_set_bit_virt(vcpu, &p, linear + 5, 1))
-		return khyp_mov_cr_failed(vcpu, exit);
+	linear += 5;
+	if (!lma)
+		linear &= U32_MAX;
+	r = khyp_guest_test_and_set_bit(vcpu, &p, linear, 1, &pf);
+	if (r < 0)
+		goto fault;
+	if (r) {
+		/* Another vCPU's LTR marked it busy since the check. */
+		khyp_irq_queue_exception(vcpu, X86_TRAP_GP, true, sel & 0xfffc);
+		return 1;
+	}
 	ltr_segment(&tr, sel, d[0], d[1], lma);
 	khyp_backend->load_tr(vcpu, &tr);
 	vcpu->regs.rip += in.len;
+	return 1;
+
+fault:
+	if (r != -EACCES)
+		return khyp_mov_cr_failed(vcpu, exit);
+	khyp_irq_queue_page_fault(vcpu, pf.addr, pf.error_code);
 	return 1;
 }

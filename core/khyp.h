@@ -219,7 +219,8 @@ struct khyp_paging {
  *		with an irqchip is the local APIC's and never asked for).
  * @set_cr:	the guest's MOV to a control register, for the KHYP_X_CR
  *		exits the backend reports; the core checked the value (and
- *		gives CR8 to the local APIC when the VM has an irqchip).
+ *		gives CR8 to the local APIC when the VM has an irqchip);
+ *		also CR2, for a page fault the core raises in emulation.
  *		Returns true when the instruction is complete (the core
  *		moves RIP past it), false if the guest must execute it
  *		again (VMX: the write also changes bits the guest owns,

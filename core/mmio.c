@@ -66,35 +66,6 @@ static u64 khyp_ip_mask(enum khyp_cpu_mode mode)
 	}
 }
 
-/*
- * Fetch and decode; the instruction may cross into the next page.  In
- * 64-bit mode the CPU fetches at RIP itself: the CS base counts only in
- * the other modes.
- */
-static int khyp_mmio_decode(struct khyp_vcpu *vcpu, const struct khyp_paging *p,
-			    enum khyp_cpu_mode mode, u8 *bytes,
-			    struct khyp_insn *insn)
-{
-	u64 linear = vcpu->regs.rip;
-	unsigned int n;
-	int r;
-
-	if (mode != KHYP_MODE_LONG64)
-		linear = (p->cs_base + linear) & U32_MAX;
-	n = min_t(unsigned int, KHYP_INSN_MAX_LEN,
-		  PAGE_SIZE - offset_in_page(linear));
-	if (khyp_guest_read_virt(vcpu, p, linear, bytes, n))
-		return -EFAULT;
-	r = khyp_insn_decode(bytes, n, mode, insn);
-	if (r == -ENODATA && n < KHYP_INSN_MAX_LEN) {
-		if (khyp_guest_read_virt(vcpu, p, linear + n, bytes + n,
-					 KHYP_INSN_MAX_LEN - n))
-			return -EFAULT;
-		r = khyp_insn_decode(bytes, KHYP_INSN_MAX_LEN, mode, insn);
-	}
-	return r;
-}
-
 static bool khyp_insn_is_store(const struct khyp_insn *insn)
 {
 	return insn->kind != KHYP_INSN_LOAD;
@@ -128,10 +99,12 @@ khyp_mmio_decode_exit(struct khyp_vcpu *vcpu, const struct khyp_exit *exit,
 	u8 bytes[16] = {};
 	struct khyp_paging p;
 	enum khyp_cpu_mode mode;
+	int n;
 
 	khyp_backend->get_paging(vcpu, &p);
 	mode = khyp_mmio_mode(&p, vcpu->regs.rflags);
-	if (khyp_mmio_decode(vcpu, &p, mode, bytes, &m->insn) ||
+	n = khyp_guest_fetch_insn(vcpu, &p, bytes);
+	if (n < 0 || khyp_insn_decode(bytes, n, mode, &m->insn) ||
 	    khyp_insn_is_store(&m->insn) != exit->npf.write) {
 		pr_info_ratelimited("vm %u vcpu %u: cannot emulate MMIO %s of %#llx at rip %#llx (%*ph)\n",
 				    vcpu->vm->id, vcpu->id,

@@ -49,6 +49,7 @@
 #include "../irq/irq.h"
 #include "../mmu/fault.h"
 #include "bus.h"
+#include "compat.h"
 #include "khyp.h"
 #include "mitigations.h"
 #include "subsys.h"
@@ -65,16 +66,25 @@ static void khyp_vcpu_sched_in(struct preempt_notifier *pn, int cpu)
 {
 	struct khyp_vcpu *vcpu = preempt_to_vcpu(pn);
 
+	WRITE_ONCE(vcpu->ready, false);
 	WRITE_ONCE(vcpu->cpu, cpu);
 	khyp_vcpu_host_touched(vcpu);	/* another task ran here */
 	khyp_spec_vcpu_load(vcpu, cpu);
 	khyp_backend->vcpu_load(vcpu, cpu);
 }
 
+/*
+ * Runnable while it loses the CPU: preempted, not on its way to sleep,
+ * so worth a spinning vCPU's yield (core/spin.c).
+ */
 static void khyp_vcpu_sched_out(struct preempt_notifier *pn,
 				struct task_struct *next)
 {
-	khyp_backend->vcpu_put(preempt_to_vcpu(pn));
+	struct khyp_vcpu *vcpu = preempt_to_vcpu(pn);
+
+	if (khyp_task_runnable(current))
+		WRITE_ONCE(vcpu->ready, true);
+	khyp_backend->vcpu_put(vcpu);
 }
 
 static struct preempt_ops khyp_preempt_ops = {
@@ -92,6 +102,7 @@ static void khyp_vcpu_load(struct khyp_vcpu *vcpu)
 	int cpu = get_cpu();
 
 	preempt_notifier_register(&vcpu->preempt);
+	WRITE_ONCE(vcpu->ready, false);
 	WRITE_ONCE(vcpu->cpu, cpu);
 	khyp_vcpu_host_touched(vcpu);	/* userspace ran since the last entry */
 	khyp_spec_vcpu_load(vcpu, cpu);
@@ -630,8 +641,12 @@ void khyp_vcpu_kick(struct khyp_vcpu *vcpu)
 {
 	int cpu;
 
-	/* Waiting in the kernel (khyp_wait()): wake it (a full barrier). */
-	rcuwait_wake_up(&vcpu->halt_wait);
+	/*
+	 * Waiting in the kernel (khyp_wait()): wake it (a full barrier); it
+	 * is then runnable, a spinner's yield may hurry it (core/spin.c).
+	 */
+	if (rcuwait_wake_up(&vcpu->halt_wait))
+		WRITE_ONCE(vcpu->ready, true);
 	smp_mb();	/* the caller's request before mode; see entry */
 	if (READ_ONCE(vcpu->mode) != KHYP_IN_GUEST)
 		return;

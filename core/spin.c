@@ -20,10 +20,13 @@
  * needed, which SVM without NRIP save would not give).
  *
  * Here the spinner gives its CPU to a vCPU of its VM that could run but
- * is not running: the holder is likely among them.  yield_to() makes the
- * scheduler run that thread next and reschedules; it refuses a task that
- * is running or asleep (a halted vCPU waits in khyp_wait()), so the
- * checks here only save it the work.  The search starts after the vCPU
+ * is not running (vcpu->ready): its thread lost its CPU while runnable,
+ * or was just woken from a halt, maybe by the spinner's own IPI.  The
+ * holder is likely among them.  A vCPU running on another CPU, in its
+ * guest or in the host, is no use: yield_to() would refuse it after
+ * taking two runqueue locks, as it refuses a task asleep (a halted vCPU
+ * waits in khyp_wait()).  yield_to() makes the scheduler run the thread
+ * next and reschedules.  The search starts after the vCPU
  * the VM's last yield went to, so that two spinners do not both pick
  * the lowest id for ever, and skips vCPUs that are themselves in this
  * function (spinners, not holders).  If nothing takes the CPU the guest
@@ -47,14 +50,15 @@ static struct task_struct *khyp_spin_target(struct khyp_vcpu *c)
 {
 	struct task_struct *task;
 
-	if (READ_ONCE(c->mode) == KHYP_IN_GUEST || READ_ONCE(c->spinning))
+	if (!READ_ONCE(c->ready) || READ_ONCE(c->mode) == KHYP_IN_GUEST ||
+	    READ_ONCE(c->spinning))
 		return NULL;
 	/*
 	 * Set while its thread is in KHYP_RUN, which it cannot leave by
 	 * exiting: the task_struct read here outlives this RCU section.
 	 */
 	task = READ_ONCE(c->task);
-	if (!task || !READ_ONCE(task->on_rq))
+	if (!task)
 		return NULL;
 	get_task_struct(task);
 	return task;

@@ -173,11 +173,18 @@ enum {
  * @spinning:	the vCPU's thread is in core/spin.c's yield: a spinner
  *		itself, no use yielding to; written by its thread, read by
  *		the others' (racy, a hint).
+ * @ready:	the vCPU's thread, in KHYP_RUN, is runnable but off its
+ *		CPU: set when the scheduler takes the CPU from it while it
+ *		is runnable (preempted, not going to sleep) or when
+ *		khyp_vcpu_kick() wakes it from khyp_wait(); cleared when it
+ *		runs.  Only such a vCPU is worth a spinner's yield (core/
+ *		spin.c).  WRITE_ONCE/READ_ONCE, a hint: a wake-up may set it
+ *		just after the woken thread started to run.
  * @pause_yields: (m) PAUSE exits that yielded to another vCPU's thread;
  * @pause_no_target: (m) those that found none; debugfs reads them racily.
  * @rcu:	frees the vCPU after a grace period: RCU readers of
  *		vm->vcpus[] may still read @mode, @cpu, @irq_requests,
- *		@task and @spinning.
+ *		@task, @spinning and @ready.
  */
 /* DR0-DR3, DR6, DR7 of a vCPU (core/dr.c). */
 struct khyp_debugregs {
@@ -224,6 +231,7 @@ struct khyp_vcpu {
 	struct rcuwait halt_wait;
 	struct task_struct *task;
 	bool spinning;
+	bool ready;
 	u64 pause_yields;
 	u64 pause_no_target;
 	struct rcu_head rcu;

@@ -132,6 +132,20 @@ void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
 	e->valid = true;
 }
 
+/*
+ * A page fault from emulation: CR2 gets @addr, as the processor's own
+ * fault sets it, unless an exception is queued already (this one is
+ * dropped then, see above, and CR2 stays).
+ */
+void khyp_irq_queue_page_fault(struct khyp_vcpu *vcpu, u64 addr,
+			       u32 error_code)
+{
+	if (vcpu->events.exception.valid)
+		return;
+	khyp_backend->set_cr(vcpu, 2, addr);
+	khyp_irq_queue_exception(vcpu, X86_TRAP_PF, true, error_code);
+}
+
 /**
  * khyp_irq_reflect_exception() - give an intercepted exception back
  * @vcpu:	the vCPU
@@ -390,7 +404,8 @@ bool khyp_irq_shadow_hlt(struct khyp_vcpu *vcpu)
 		return false;
 	if (!((p.efer & EFER_LMA) && p.cs_l))
 		linear = (p.cs_base + linear) & U32_MAX;
-	return !khyp_guest_read_virt(vcpu, &p, linear, &op, 1) && op == 0xf4;
+	return !khyp_guest_read_virt(vcpu, &p, linear, &op, 1, NULL) &&
+	       op == 0xf4;
 }
 
 void khyp_irq_prepare_entry(struct khyp_vcpu *vcpu, struct khyp_entry *entry)

@@ -5,8 +5,9 @@
  * What the rest of khyp may ask of it:
  *  - deliver an event to a vCPU: userspace's KHYP_INJECT_EVENT
  *    (khyp_irq_queue()), an exception from emulation
- *    (khyp_irq_queue_exception()), an intercepted exception given back
- *    (khyp_irq_reflect_exception()); all by the vCPU's own thread;
+ *    (khyp_irq_queue_exception(), khyp_irq_queue_page_fault()), an
+ *    intercepted exception given back (khyp_irq_reflect_exception());
+ *    all by the vCPU's own thread;
  *  - raise or lower an interrupt vector from anywhere in the module
  *    (khyp_irq_raise_vector(), khyp_irq_lower_vector()): the balloon's
  *    notification (a fixed interrupt of the local APIC when the VM has
@@ -69,6 +70,8 @@ enum khyp_irq_stat {
 
 /* Deliver to a vCPU (its thread, vcpu->mutex held). */
 int khyp_irq_queue(struct khyp_vcpu *vcpu, const struct khyp_event *ev);
+void khyp_irq_queue_page_fault(struct khyp_vcpu *vcpu, u64 addr,
+			       u32 error_code);
 void khyp_irq_queue_exception(struct khyp_vcpu *vcpu, u8 vector,
 			      bool has_error_code, u32 error_code);
 void khyp_irq_reflect_exception(struct khyp_vcpu *vcpu,

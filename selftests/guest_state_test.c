@@ -623,6 +623,206 @@ TEST(ltr_as_a_processor_does)
 }
 
 /*
+ * LTR's faults, as a processor raises them (session 14's second review):
+ * LOCK LTR is #UD; in 64-bit mode an operand address that is not
+ * canonical is #GP(0), or #SS(0) through SS; an operand in a page the
+ * guest did not map is #PF(0) with CR2 its address; a descriptor
+ * address that is not canonical (GDTR's base + index past the lower
+ * half) is #GP(0); the busy bit's write to a read-only GDT page is
+ * #PF(P|W) with CR2 in the descriptor when CR0.WP is set (Linux maps
+ * its GDT read-only), and goes through when it is clear.  The GDT's
+ * page is mapped a second time, read-only, at the top of the lower half
+ * (LTR_HIGH_GDT), the page below it not at all.  Each fault leaves the
+ * GDT as it was, and TR (but for Bochs' own LTR, see below).  One VM per case, so that each shows.  SVM emulates all of it (core/desc.c), on
+ * VMX the processor (Bochs) does it; the concurrent case is
+ * smp_test's ltr_race_one_vcpu_wins.
+ */
+#define LTR_HIGH_GDT	0x7ffffffff000ULL
+#define LTR_NONCANON	0x800000000000ULL
+#define LTR_HIGH_PT	(KH_GPA_SCRATCH + 0x10000)	/* 3 table pages */
+
+struct ltr_dtr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+/*
+ * LTR of the word at @addr, through DS or SS: the vector, 0xff if none.
+ * SS is RSP as the base (64-bit mode ignores an SS override prefix).
+ */
+static uint64_t guest_ltr_at(uint64_t addr, bool ss)
+{
+	kh_guest_fixup_vector = 0xff;
+	kh_guest_last_error = ~0ULL;
+	if (ss)
+		asm volatile("leaq 1f(%%rip), %%r11\n\t"
+			     "movq %%r11, kh_guest_fixup_rip(%%rip)\n\t"
+			     "movq %0, %%r10\n\t"
+			     "subq %%rsp, %%r10\n\t"
+			     "ltr (%%rsp,%%r10,1)\n"
+			     "1:\tmovq $0, kh_guest_fixup_rip(%%rip)"
+			     : : "r"(addr) : "r10", "r11", "memory");
+	else
+		asm volatile("leaq 1f(%%rip), %%r11\n\t"
+			     "movq %%r11, kh_guest_fixup_rip(%%rip)\n\t"
+			     "ltr (%0)\n"
+			     "1:\tmovq $0, kh_guest_fixup_rip(%%rip)"
+			     : : "r"(addr) : "r11", "memory");
+	return kh_guest_fixup_vector;
+}
+
+/* LOCK LTR of a register (gas takes no LOCK before LTR: the byte). */
+static uint64_t guest_lock_ltr(uint16_t sel)
+{
+	kh_guest_fixup_vector = 0xff;
+	asm volatile("leaq 1f(%%rip), %%r11\n\t"
+		     "movq %%r11, kh_guest_fixup_rip(%%rip)\n\t"
+		     ".byte 0xf0\n\t"
+		     "ltr %w0\n"
+		     "1:\tmovq $0, kh_guest_fixup_rip(%%rip)"
+		     : : "r"(sel) : "r11", "memory");
+	return kh_guest_fixup_vector;
+}
+
+static uint64_t guest_cr2(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+static void guest_cr0_wp(bool on)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	v = on ? v | KH_CR0_WP : v & ~KH_CR0_WP;
+	asm volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+enum { LTR_LOCK, LTR_OPERAND, LTR_GDT_NONCANON, LTR_GDT_READ_ONLY };
+
+static void guest_ltr_faults(uint64_t which)
+{
+	volatile uint8_t *spare_type = (volatile uint8_t *)(KH_GPA_GDT +
+							   LTR_SEL_SPARE + 5);
+	struct ltr_dtr low, high = { 0xffff, LTR_HIGH_GDT };
+	uint64_t v, e, cr2;
+
+	asm volatile("sgdt %0" : "=m"(low));
+	switch (which) {
+	case LTR_LOCK:
+		GUEST_ASSERT_EQ(6, guest_lock_ltr(LTR_SEL_SPARE));
+		break;
+	case LTR_OPERAND:
+		GUEST_ASSERT_EQ(13, guest_ltr_at(LTR_NONCANON, false));
+		GUEST_ASSERT_EQ(0, kh_guest_last_error);
+		GUEST_ASSERT_EQ(12, guest_ltr_at(LTR_NONCANON + 8, true));
+		GUEST_ASSERT_EQ(0, kh_guest_last_error);
+		GUEST_ASSERT_EQ(14, guest_ltr_at(LTR_HIGH_GDT - 0x800, false));
+		GUEST_ASSERT_EQ(0, kh_guest_last_error);
+		GUEST_ASSERT_EQ(LTR_HIGH_GDT - 0x800, guest_cr2());
+		break;
+	case LTR_GDT_NONCANON:
+		asm volatile("lgdt %0" : : "m"(high) : "memory");
+		v = guest_ltr(0x1000, false);	/* at LTR_HIGH_GDT + 0x1000 */
+		e = kh_guest_last_error;
+		asm volatile("lgdt %0" : : "m"(low) : "memory");
+		GUEST_ASSERT_EQ(13, v);
+		GUEST_ASSERT_EQ(0, e);
+		break;
+	case LTR_GDT_READ_ONLY:
+		asm volatile("lgdt %0" : : "m"(high) : "memory");
+		v = guest_ltr(LTR_SEL_SPARE, false);
+		e = kh_guest_last_error;
+		cr2 = guest_cr2();
+		asm volatile("lgdt %0" : : "m"(low) : "memory");
+		GUEST_ASSERT_EQ(14, v);
+		GUEST_ASSERT_EQ(3, e);	/* present, write, supervisor */
+		GUEST_ASSERT_EQ(LTR_HIGH_GDT + LTR_SEL_SPARE, cr2 & ~7ULL);
+		/*
+		 * Not TR: the SDM sets the busy bit before TR, so a fault
+		 * leaves TR (khyp), but Bochs' own LTR loads TR first.
+		 */
+		GUEST_ASSERT_EQ(0x89, *spare_type);
+		/* without CR0.WP a supervisor write ignores R/W */
+		asm volatile("lgdt %0" : : "m"(high) : "memory");
+		guest_cr0_wp(false);
+		v = guest_ltr(LTR_SEL_SPARE, false);
+		guest_cr0_wp(true);
+		asm volatile("lgdt %0" : : "m"(low) : "memory");
+		GUEST_ASSERT_EQ(0xff, v);
+		GUEST_ASSERT_EQ(0x8b, *spare_type);
+		GUEST_ASSERT_EQ(LTR_SEL_SPARE, guest_str());
+		return;
+	}
+	/* a fault changes neither TR nor the descriptor */
+	GUEST_ASSERT_EQ(KH_SEL_TSS, guest_str());
+	GUEST_ASSERT_EQ(0x89, *spare_type);
+}
+
+/* A long-mode vCPU that runs guest_ltr_faults(@which), run to its end. */
+static void ltr_fault_case(struct __test_metadata *_metadata, uint64_t which)
+{
+	uint64_t *gdt, *pml4, *pt;
+	struct khyp_sregs s;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	int i;
+
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	kh_vcpu_setup_long_mode(vcpu, (void (*)(void))guest_ltr_faults);
+	kh_vcpu_set_args(vcpu, which, 0);
+	kh_vm_install_idt(vm, vcpu);
+	/* the spare: the library's TSS, available */
+	gdt = kh_gpa(vm, KH_GPA_GDT);
+	gdt[LTR_SEL_SPARE >> 3] = gdt[KH_SEL_TSS >> 3] & ~(2ULL << 40);
+	gdt[(LTR_SEL_SPARE >> 3) + 1] = 0;
+	/* LTR_HIGH_GDT: PML4[255], PDPT[511], PD[511], PT[511] read-only */
+	pml4 = kh_gpa(vm, KH_GPA_PML4);
+	pml4[255] = LTR_HIGH_PT | 3;
+	for (i = 0; i < 3; i++) {
+		pt = kh_gpa(vm, LTR_HIGH_PT + i * 0x1000);
+		memset(pt, 0, 0x1000);
+		pt[511] = i < 2 ? (LTR_HIGH_PT + (i + 1) * 0x1000) | 3 :
+				  KH_GPA_GDT | 1;
+	}
+	kh_vcpu_get_sregs(vcpu, &s);
+	ASSERT_NE(0, s.cr0 & KH_CR0_WP);
+	s.gdt.limit = LTR_SEL_SPARE + 15;
+	kh_vcpu_set_sregs(vcpu, &s);
+
+	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+TEST(ltr_lock_prefix_is_ud)
+{
+	NEED_DEV();
+	ltr_fault_case(_metadata, LTR_LOCK);
+}
+
+TEST(ltr_operand_not_canonical_or_not_mapped)
+{
+	NEED_DEV();
+	ltr_fault_case(_metadata, LTR_OPERAND);
+}
+
+TEST(ltr_descriptor_address_not_canonical)
+{
+	NEED_DEV();
+	ltr_fault_case(_metadata, LTR_GDT_NONCANON);
+}
+
+TEST(ltr_busy_bit_in_read_only_gdt_page)
+{
+	NEED_DEV();
+	ltr_fault_case(_metadata, LTR_GDT_READ_ONLY);
+}
+
+/*
  * LTR's memory operand outside long mode, as core/desc.c decodes it on
  * SVM: a 16-bit address with an FS override whose base is not 0
  * (addr16 ltr %fs:0x10(%bx,%si)), then a 32-bit SIB with no base

@@ -17,7 +17,10 @@
  * no PAUSE exit at all, and the machine's "pause_exit" expectation says
  * which it is (scripts/test.sh).  The second test turns the feature off
  * by its tuning parameter (ple_gap or pause_filter_count 0) for the VM it
- * makes: no PAUSE exit either, the handoff still completes.
+ * makes: no PAUSE exit either, the handoff still completes.  The third
+ * checks the SVM parameters' range (the VMCB fields are 16 bits): a
+ * write past 65535 is refused, not cut at the next vCPU's creation.
+ * They are module parameters on every backend, so it runs everywhere.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -217,6 +220,34 @@ PAUSE_TEST(tuning_parameter_zero_turns_it_off)
 	run_handoff(_metadata, &h);
 	EXPECT_EQ(0, h.pause_exits);
 	EXPECT_EQ(0, h.yields);
+}
+
+PAUSE_TEST(svm_parameters_refuse_values_past_16_bits)
+{
+	static const char *const names[] = { "pause_filter_count",
+					     "pause_filter_thresh" };
+	char path[64], val[32];
+	unsigned int i;
+	FILE *f;
+
+	NEED_DEV();
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), PARAMS "%s", names[i]);
+		f = fopen(path, "r");
+		ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+		ASSERT_EQ(1, fscanf(f, "%31s", self->saved));
+		fclose(f);
+		strcpy(self->param, path);
+		EXPECT_EQ(-EINVAL, kh_write_file(path, "65536"));
+		EXPECT_EQ(0, kh_write_file(path, "65535"));
+		f = fopen(path, "r");
+		ASSERT_NE(NULL, f);
+		ASSERT_EQ(1, fscanf(f, "%31s", val));
+		fclose(f);
+		EXPECT_STREQ("65535", val);
+		ASSERT_EQ(0, kh_write_file(path, self->saved));
+		self->param[0] = 0;
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -8,8 +8,19 @@
  * Runs in the svm-qemu-smp2 machine (scripts/test.sh), which boots with
  * nohz_full=1: CPU 1, running nothing but the vCPU, has almost no timer
  * tick, so a guest spinning there seldom exits on its own and the kick
- * is what brings the interrupt in.  On a machine with one CPU every test
+ * is what brings the interrupt in.  On a machine with one CPU that test
  * skips (listed in scripts/expected-skips).
+ *
+ * Two vCPUs that LTR the same available TSS at once: exactly one loads
+ * it, the other gets #GP(sel), as on a processor, whose busy-bit update
+ * is one locked read-modify-write.  SVM emulates LTR (core/desc.c), and
+ * only a locked test-and-set of the busy bit keeps its check and its
+ * write together.  It takes two host CPUs running at once for the two
+ * emulations to overlap (a thread pinned on each); on one, or in
+ * svm-qemu-smp2, whose QEMU runs its two CPUs in turn (thread=single,
+ * 100 ms turns), the rounds check the rule with the threads taking
+ * turns.  So the test has a budget: 1000 rounds or 1 s of them
+ * (guest_state_test holds the other LTR cases).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -252,6 +263,137 @@ SMP_TEST(balloon_notification_kicks_vcpu_on_other_cpu)
 	ASSERT_EQ(0, ioctl(vm->fd, KHYP_GET_BALLOON, &st));
 	EXPECT_EQ(came, st.notifications);
 	ASSERT_DONE(vcpu);
+	kh_vm_free(vm);
+}
+
+/*
+ * LTR races: vCPU 0 makes the descriptor available and starts a round,
+ * both vCPUs LTR it, vCPU 0 counts the rounds where not exactly one
+ * won.  A #GP goes to ltr_race_gp, which skips the 3-byte LTR and sets
+ * ECX: the library's fixup is one global for both vCPUs.
+ */
+#define RACE_SEL	0x40
+
+asm(".pushsection .text\n"
+    "ltr_race_gp:\n"
+    "	addq $8, %rsp\n"		/* the error code */
+    "	addq $3, (%rsp)\n"		/* past ltr %ax: 0f 00 d8 */
+    "	movl $1, %ecx\n"
+    "	iretq\n"
+    ".popsection");
+extern const char ltr_race_gp[];
+
+#define RACE_ROUNDS	1000
+#define RACE_END	(~0U)
+
+static volatile uint32_t g_race_go, g_race_done, g_race_wins, g_race_bad;
+static volatile uint32_t g_race_stop, g_race_played;
+
+static bool guest_race_ltr(uint16_t sel)
+{
+	uint32_t faulted = 0;
+
+	asm volatile("ltr %w1" : "+c"(faulted) : "a"(sel) : "memory");
+	return !faulted;
+}
+
+static void guest_ltr_race(uint64_t id)
+{
+	volatile uint8_t *type = (volatile uint8_t *)(KH_GPA_GDT + RACE_SEL + 5);
+	uint32_t r;
+
+	kh_guest_sti();		/* Bochs' SVM: see pause_test's holder */
+	for (r = 1; r <= RACE_ROUNDS; r++) {
+		if (id == 0) {
+			if (g_race_stop) {
+				g_race_go = RACE_END;
+				break;
+			}
+			*type = 0x89;
+			g_race_wins = 0;
+			g_race_go = r;
+		} else {
+			while (g_race_go != r && g_race_go != RACE_END)
+				;
+			if (g_race_go == RACE_END)
+				break;
+		}
+		if (guest_race_ltr(RACE_SEL))
+			__atomic_fetch_add(&g_race_wins, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&g_race_done, 1, __ATOMIC_SEQ_CST);
+		if (id == 0) {
+			while (g_race_done != 2 * r)
+				;
+			if (g_race_wins != 1)
+				g_race_bad++;
+		}
+	}
+	if (id == 0)
+		g_race_played = r - 1;
+}
+
+/* vCPU n's thread on CPU n where there are two: the LTRs overlap. */
+static void *run_race(void *arg)
+{
+	struct runner *r = arg;
+
+	r->pinned = sysconf(_SC_NPROCESSORS_ONLN) < 2 ? 0 :
+		    pin(r->vcpu->id);
+	r->cmd = kh_vcpu_run_ucall(r->vcpu, &r->uc, r->msg, sizeof(r->msg));
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+SMP_TEST(ltr_race_one_vcpu_wins)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t h = (uint64_t)(uintptr_t)ltr_race_gp, *gdt, *idt;
+	struct runner r[2] = { { .cmd = -1 }, { .cmd = -1 } };
+	struct khyp_sregs s;
+	pthread_t thread[2];
+	struct kh_vm *vm;
+	double start;
+	int i;
+
+	NEED_DEV();
+	vm = kh_vm_create(0);
+	for (i = 0; i < 2; i++) {
+		r[i].vcpu = kh_vcpu_add(vm, i);
+		kh_vcpu_setup_long_mode(r[i].vcpu,
+					(void (*)(void))guest_ltr_race);
+		kh_vcpu_set_args(r[i].vcpu, i, 0);
+		kh_vm_install_idt(vm, r[i].vcpu);
+		kh_vcpu_get_sregs(r[i].vcpu, &s);
+		s.gdt.limit = RACE_SEL + 15;
+		kh_vcpu_set_sregs(r[i].vcpu, &s);
+	}
+	gdt = kh_gpa(vm, KH_GPA_GDT);
+	gdt[RACE_SEL >> 3] = gdt[KH_SEL_TSS >> 3];
+	gdt[(RACE_SEL >> 3) + 1] = 0;
+	idt = kh_gpa(vm, KH_GPA_IDT + 13 * 16);
+	idt[0] = (idt[0] & 0x0000ffffffff0000ULL) | (h & 0xffff) |
+		 (h & 0xffff0000) << 32;
+	idt[1] = h >> 32;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&thread[i], NULL, run_race, &r[i]));
+	/* A budget, not a measure: 1 s of rounds, or RACE_ROUNDS. */
+	start = now_s();
+	while (now_s() - start < 1 && !r[0].done)
+		usleep(10000);
+	kh_vm_global(vm, g_race_stop) = 1;
+	for (i = 0; i < 2; i++)
+		pthread_join(thread[i], NULL);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, r[i].pinned);
+		ASSERT_EQ(KH_UCALL_DONE, r[i].cmd)
+			TH_LOG("vCPU %d: %s", i, r[i].msg);
+	}
+	TH_LOG("%u rounds on %ld CPUs, %u without exactly one winner",
+	       kh_vm_global(vm, g_race_played), ncpu,
+	       kh_vm_global(vm, g_race_bad));
+	EXPECT_LT(0, kh_vm_global(vm, g_race_played));
+	EXPECT_EQ(0, kh_vm_global(vm, g_race_bad));
 	kh_vm_free(vm);
 }
 

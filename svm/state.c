@@ -295,6 +295,7 @@ void svm_get_paging(struct khyp_vcpu *vcpu, struct khyp_paging *p)
 /*
  * KHYP_X_CR: CR4 reads and writes, and CR8 writes while svm/run.c wants
  * them (CR8 is V_TPR; with an irqchip the core gives it to the APIC).
+ * CR2: a page fault the core raises (khyp_irq_queue_page_fault()).
  */
 u64 svm_get_cr(struct khyp_vcpu *vcpu, int cr)
 {
@@ -307,9 +308,12 @@ u64 svm_get_cr(struct khyp_vcpu *vcpu, int cr)
 
 bool svm_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
 {
-	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_control_area *c = &vmcb->control;
 
-	if (cr == 4)
+	if (cr == 2)
+		vmcb->save.cr2 = val;
+	else if (cr == 4)
 		svm_set_cr4(vcpu, val);
 	else if (cr == 8)
 		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) | (val & V_TPR_MASK);

@@ -56,15 +56,29 @@ static struct page *svm_iopm, *svm_msrpm;
  * entry; with the filter threshold (svm_pause_thresh, from CPUID), the
  * count starts again whenever two PAUSEs are more than
  * pause_filter_thresh cycles apart, so only a tight loop exits.  Read
- * when a vCPU's control area is made.  KVM's defaults.
+ * once each time a vCPU's control area is made; both are the VMCB's 16-bit
+ * fields, and a write outside 0-65535 is refused.  KVM's defaults.
  */
 bool svm_pause_thresh;
+
+static int svm_param_set_u16(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, U16_MAX);
+}
+
+static const struct kernel_param_ops svm_u16_param_ops = {
+	.set = svm_param_set_u16,
+	.get = param_get_uint,
+};
+
 static unsigned int pause_filter_count = 3000;
-module_param(pause_filter_count, uint, 0644);
+module_param_cb(pause_filter_count, &svm_u16_param_ops, &pause_filter_count,
+		0644);
 MODULE_PARM_DESC(pause_filter_count,
 		 "SVM: a spin loop exits at this many PAUSEs, 1-65535; 0 turns the pause filter off for vCPUs created after (default 3000)");
 static unsigned int pause_filter_thresh = 128;
-module_param(pause_filter_thresh, uint, 0644);
+module_param_cb(pause_filter_thresh, &svm_u16_param_ops, &pause_filter_thresh,
+		0644);
 MODULE_PARM_DESC(pause_filter_thresh,
 		 "SVM: where the CPU has the filter threshold, PAUSEs more than this many cycles apart start the count again, 0-65535 (default 128)");
 
@@ -118,6 +132,7 @@ static void svm_seg_set(struct vmcb_seg *seg, u16 selector, u16 attrib,
  */
 void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 {
+	unsigned int filter_count = READ_ONCE(pause_filter_count);
 	struct vmcb_control_area *c = &vmcb->control;
 	unsigned int i;
 
@@ -163,12 +178,11 @@ void svm_vmcb_init_control(struct khyp_vcpu *vcpu, struct vmcb *vmcb)
 	svm_intercept(vmcb, INTERCEPT_MWAIT);
 	svm_intercept(vmcb, INTERCEPT_MWAIT_COND);
 	svm_intercept(vmcb, INTERCEPT_XSETBV);
-	if ((khyp_caps.features & KHYP_CAP_PAUSE_EXIT) && pause_filter_count) {
+	if ((khyp_caps.features & KHYP_CAP_PAUSE_EXIT) && filter_count) {
 		svm_intercept(vmcb, INTERCEPT_PAUSE);
-		c->pause_filter_count = min(pause_filter_count, U16_MAX);
+		c->pause_filter_count = filter_count;
 		if (svm_pause_thresh)
-			c->pause_filter_thresh = min(pause_filter_thresh,
-						     U16_MAX);
+			c->pause_filter_thresh = READ_ONCE(pause_filter_thresh);
 	}
 
 	c->iopm_base_pa = page_to_phys(svm_iopm);

@@ -332,7 +332,8 @@ u64 vmx_get_cr(struct khyp_vcpu *vcpu, int cr)
  * guest owns, the guest executes it again: now that the shadow matches,
  * it does not exit, and the processor does the rest itself (paging on or
  * off, IA-32e mode and EFER.LMA, PDPTEs, its own #GP checks).  Returns
- * true when the instruction is complete.
+ * true when the instruction is complete.  CR2: a page fault the core
+ * raises (khyp_irq_queue_page_fault()); the entry loads it.
  */
 bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
 {
@@ -340,6 +341,10 @@ bool vmx_set_cr(struct khyp_vcpu *vcpu, int cr, u64 val)
 	bool cr4 = cr == 4;
 	u64 mask, cur, owned;
 
+	if (cr == 2) {
+		vv->cr2 = val;
+		return true;
+	}
 	if (cr == 8) {
 		vv->cr8 = val;
 		return true;

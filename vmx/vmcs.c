@@ -76,7 +76,8 @@ MODULE_PARM_DESC(vpids_per_user,
  * when a vCPU is created.  128 cycles covers the loops of Linux's
  * spinlocks and cross-CPU calls; 4096 lets a short wait end in the
  * guest (KVM's defaults, which it grows and shrinks per vCPU: khyp
- * keeps them fixed).
+ * keeps them fixed).  Read once per vCPU; the VMCS fields are 32 bits
+ * wide, as the parameters are.
  */
 static unsigned int ple_gap = 128;
 module_param(ple_gap, uint, 0644);
@@ -373,6 +374,7 @@ static void vmx_set_host_state(void)
 static void vmx_set_controls(struct vmx_vcpu *vv)
 {
 	struct khyp_vm *vm = vv->vcpu->vm;
+	unsigned int gap = READ_ONCE(ple_gap);
 	u32 proc2;
 
 	vv->pin = vmx_cfg.pin;
@@ -386,10 +388,10 @@ static void vmx_set_controls(struct vmx_vcpu *vv)
 		vmcs_write(APIC_ACCESS_ADDR,
 			   page_to_phys(vmx_apic_access_page));
 	}
-	if ((khyp_caps.features & KHYP_CAP_PAUSE_EXIT) && ple_gap) {
+	if ((khyp_caps.features & KHYP_CAP_PAUSE_EXIT) && gap) {
 		proc2 |= SECONDARY_EXEC_PAUSE_LOOP_EXITING;
-		vmcs_write(PLE_GAP, ple_gap);
-		vmcs_write(PLE_WINDOW, ple_window);
+		vmcs_write(PLE_GAP, gap);
+		vmcs_write(PLE_WINDOW, READ_ONCE(ple_window));
 	}
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_cfg.exit);
