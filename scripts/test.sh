@@ -146,7 +146,7 @@ MACHINES=(
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
-"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS,gfuzz_seconds=15,gfuzz_seed=1796437322,lifetime_kills=30,omit=$DEBUG_OMIT"
+"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS,gfuzz_seconds=15,gfuzz_seed=1796437322,lifetime_kills=30,kasan=1,omit=$DEBUG_OMIT"
 )
 
 only_machine= only_test= deps=1 check=1

@@ -162,6 +162,14 @@ static bool lt_kasan(void)
 
 	if (kasan >= 0)
 		return kasan;
+	/*
+	 * The machines say it (kasan=1 in svm-qemu-debug's expectations):
+	 * reading /proc/kallsyms cost Bochs ~6 of its seconds a test.
+	 */
+	if (getenv("KHYP_EXPECT")) {
+		kasan = !!machine_expect("kasan", line, sizeof(line));
+		return kasan;
+	}
 	kasan = 0;
 	f = fopen("/proc/kallsyms", "r");
 	while (f && fgets(line, sizeof(line), f))
