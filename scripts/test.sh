@@ -318,7 +318,7 @@ say "selftests built"
 
 # The machines' initramfs, without the binaries that only virtme-ng
 # machines run (each megabyte costs Bochs guest seconds to unpack).
-INITRD=$OUT/initramfs.cpio.zst
+INITRD=$OUT/initramfs.cpio.lz4
 INITRD_TESTS=()
 for t in "${ALL_TESTS[@]}"; do
 	[[ "$ONLY_NAMED" == *" $t "* ]] || INITRD_TESTS+=("$t")
@@ -460,7 +460,7 @@ run_vng_linux() {
 # scripts/extract-vmlinux: the same kernel, without the decompressor
 # that took 126 s of Bochs' clock) and mkinitramfs-linux.sh's
 # initramfs.  Built on the host before the machine takes the emulator.
-BOCHS_LINUX_INITRD=$OUT/initramfs-bochs-linux.cpio.zst
+BOCHS_LINUX_INITRD=$OUT/initramfs-bochs-linux.cpio.lz4
 prepare_bochs_linux() {	# tests
 	local vmlinux=$OUT/linux-guest/vmlinux
 	extract_vmlinux || return 1
