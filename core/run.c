@@ -75,15 +75,15 @@ static void khyp_vcpu_sched_in(struct preempt_notifier *pn, int cpu)
 
 /*
  * Runnable while it loses the CPU: preempted, not on its way to sleep,
- * so worth a spinning vCPU's yield (core/spin.c).
+ * so worth a spinning vCPU's yield (core/spin.c).  On its way to sleep
+ * it is not, even if a kick marked it ready while it ran.
  */
 static void khyp_vcpu_sched_out(struct preempt_notifier *pn,
 				struct task_struct *next)
 {
 	struct khyp_vcpu *vcpu = preempt_to_vcpu(pn);
 
-	if (khyp_task_runnable(current))
-		WRITE_ONCE(vcpu->ready, true);
+	WRITE_ONCE(vcpu->ready, khyp_task_runnable(current));
 	khyp_backend->vcpu_put(vcpu);
 }
 
