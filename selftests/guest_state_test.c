@@ -703,12 +703,18 @@ static void guest_cr0_wp(bool on)
 
 enum { LTR_LOCK, LTR_OPERAND, LTR_GDT_NONCANON, LTR_GDT_READ_ONLY };
 
-static void guest_ltr_faults(uint64_t which)
+/*
+ * @cr2: the machine's VMRUN loads CR2 from the VMCB.  Bochs' does not
+ * (vmrun_loads_cr2=0 in svm-bochs' expectations: docs/emulators.md): its
+ * guest reads whatever CR2 its host left, so the #PF's address khyp put
+ * in the VMCB is checked only where the CPU loads it.
+ */
+static void guest_ltr_faults(uint64_t which, uint64_t cr2)
 {
 	volatile uint8_t *spare_type = (volatile uint8_t *)(KH_GPA_GDT +
 							   LTR_SEL_SPARE + 5);
 	struct ltr_dtr low, high = { 0xffff, LTR_HIGH_GDT };
-	uint64_t v, e, cr2;
+	uint64_t v, e, fault_cr2;
 
 	asm volatile("sgdt %0" : "=m"(low));
 	switch (which) {
@@ -722,7 +728,8 @@ static void guest_ltr_faults(uint64_t which)
 		GUEST_ASSERT_EQ(0, kh_guest_last_error);
 		GUEST_ASSERT_EQ(14, guest_ltr_at(LTR_HIGH_GDT - 0x800, false));
 		GUEST_ASSERT_EQ(0, kh_guest_last_error);
-		GUEST_ASSERT_EQ(LTR_HIGH_GDT - 0x800, guest_cr2());
+		if (cr2)
+			GUEST_ASSERT_EQ(LTR_HIGH_GDT - 0x800, guest_cr2());
 		break;
 	case LTR_GDT_NONCANON:
 		asm volatile("lgdt %0" : : "m"(high) : "memory");
@@ -736,11 +743,13 @@ static void guest_ltr_faults(uint64_t which)
 		asm volatile("lgdt %0" : : "m"(high) : "memory");
 		v = guest_ltr(LTR_SEL_SPARE, false);
 		e = kh_guest_last_error;
-		cr2 = guest_cr2();
+		fault_cr2 = guest_cr2();
 		asm volatile("lgdt %0" : : "m"(low) : "memory");
 		GUEST_ASSERT_EQ(14, v);
 		GUEST_ASSERT_EQ(3, e);	/* present, write, supervisor */
-		GUEST_ASSERT_EQ(LTR_HIGH_GDT + LTR_SEL_SPARE, cr2 & ~7ULL);
+		if (cr2)
+			GUEST_ASSERT_EQ(LTR_HIGH_GDT + LTR_SEL_SPARE,
+					fault_cr2 & ~7ULL);
 		/*
 		 * Not TR: the SDM sets the busy bit before TR, so a fault
 		 * leaves TR (khyp), but Bochs' own LTR loads TR first.
@@ -769,12 +778,16 @@ static void ltr_fault_case(struct __test_metadata *_metadata, uint64_t which)
 	struct khyp_sregs s;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
+	char buf[8];
+	bool cr2;
 	int i;
 
+	cr2 = !machine_expect("vmrun_loads_cr2", buf, sizeof(buf)) ||
+	      strcmp(buf, "0");
 	vm = kh_vm_create(0);
 	vcpu = kh_vcpu_add(vm, 0);
 	kh_vcpu_setup_long_mode(vcpu, (void (*)(void))guest_ltr_faults);
-	kh_vcpu_set_args(vcpu, which, 0);
+	kh_vcpu_set_args(vcpu, which, cr2);
 	kh_vm_install_idt(vm, vcpu);
 	/* the spare: the library's TSS, available */
 	gdt = kh_gpa(vm, KH_GPA_GDT);
