@@ -53,7 +53,7 @@ build_module() {
 	for d in mmu irq balloon; do
 		[ -d "$TOP/$d" ] && cp -r "$TOP/$d" "$dir/"
 	done
-	if ! make -C "$kdir" M="$dir" W=1 "$@" modules \
+	if ! make -j"$(nproc)" -C "$kdir" M="$dir" W=1 "$@" modules \
 		> "$dir/build.log" 2>&1; then
 		cat "$dir/build.log" >&2
 		die "khyp.ko does not build against $kver"

@@ -305,13 +305,13 @@ KO=$OUT/build-$KVER/khyp.ko
 
 # sparse and checkpatch --strict must be clean (make check).
 if [ -n "$check" ]; then
-	make -s -C "$TOP" check KDIR="/lib/modules/$KVER/build" \
+	make -s -j"$(nproc)" -C "$TOP" check KDIR="/lib/modules/$KVER/build" \
 		> "$OUT/check.log" 2>&1 ||
 		{ cat "$OUT/check.log"; die "make check is not clean"; }
 	say "sparse and checkpatch clean"
 fi
 
-make -s -C "$TOP/selftests" OUTPUT="$TOP/selftests" \
+make -s -j"$(nproc)" -C "$TOP/selftests" OUTPUT="$TOP/selftests" \
 	KSFT_DIR="$KHYP_CACHE/linux-source-6.1/tools/testing/selftests" \
 	> "$OUT/selftests.log" 2>&1 || { cat "$OUT/selftests.log"; die "selftests do not build"; }
 say "selftests built"
