@@ -95,7 +95,8 @@ judge() {	# name report console expected-binaries expect
 			results=$((results + 1)); fails=$((fails + 1)) ;;
 		"# "*".c:"[0-9]*|"# "*"terminated"*)	# assertion details, TH_LOG
 			[ -n "$bin" ] && echo "$name: $bin: $line"
-			last_log=${line#\# } ;;
+			# the assertion's own words, not "Test terminated by assertion"
+			[[ $line == "# "*".c:"[0-9]* ]] && last_log=${line#\# } ;;
 
 		"KHYP-INSMOD-FAILED"*)
 			[ "$expect" != none ] &&

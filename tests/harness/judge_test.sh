@@ -62,7 +62,7 @@ check "a result repeated, another missing" 1 m a exp
 # with the assertion printed before it, and not a passing test's log.
 FAIL_LIST=
 { report "KHYP-TEST a" "1..3" "#  RUN           x.one ..." "# a.c:12:one:Expected 1 (1) == r (0)" \
-	"not ok 1 x.one" "#  RUN           x.two ..." "# a.c:34:two:a note" "ok 2 x.two" \
+	"# one: Test terminated by assertion" "not ok 1 x.one" "#  RUN           x.two ..." "# a.c:34:two:a note" "ok 2 x.two" \
 	"#  RUN           x.three ..." "not ok 3 x.three" "KHYP-RC a 1"; tail_ok; } > "$dir/report"
 check "two failing tests count twice" 2 m a exp
 if [ "$FAIL_LIST" = "m: a: not ok 1 x.one (a.c:12:one:Expected 1 (1) == r (0))
