@@ -117,7 +117,7 @@ ANY_MACHINE=" soak_test hotplug_test "
 # in the background (nice 19) while the other machines do.
 DEBUG_TESTS=all-balloon_test-launcher_test-bench_test
 DEBUG_OMIT=shrinker_test:slow.decay_schedule+shrinker_test:slow.decay_holds_while_host_allocates
-DEBUG_FUZZ_CALLS=20000
+DEBUG_FUZZ_CALLS=100000
 # Tests a machine leaves out ("omit=" in its expectations: fnmatch
 # patterns binary:fixture.test, which selftests/lib/khyp_util.h takes
 # off the harness' list before the plan; a pattern that matches nothing
