@@ -133,7 +133,7 @@ DEBUG_FUZZ_CALLS=20000
 # vmx-bochs also runs the ioctl fuzzer for 30,000 calls, not 100,000
 # (13 s, not 43 s, of its clock): the calls reach the same validation
 # code in every machine; svm-qemu and svm-qemu-debug run theirs.
-POLICY_TESTS=shrinker_test:slow.decay_schedule+shrinker_test:slow.decay_holds_while_host_allocates+balloon_test:slow.shrinker_raises_then_releases+balloon_test:slow.host_pressure_two_vms+balloon_test:slow.memcg_pressure_asks_that_cgroup
+POLICY_TESTS=shrinker_test:slow.decay_schedule+shrinker_test:slow.reclaim_counts_what_guests_gave+shrinker_test:slow.decay_holds_while_host_allocates+balloon_test:slow.shrinker_raises_then_releases+balloon_test:slow.host_pressure_two_vms+balloon_test:slow.memcg_pressure_asks_that_cgroup
 KVM_TESTS=bench_test:bench.kvm_short+load_test:kvm.load_refused_while_kvm_loaded
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        all-guest_fuzz_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
