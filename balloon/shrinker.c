@@ -11,6 +11,17 @@
  * reports what those VMs' guests have really freed since the
  * last scan.  The guests inflate at their next look at the target.
  *
+ * Progress: what a scan returns is not what reclaim counts.  It judges
+ * itself by the LRU pages it freed and by the pages added to the
+ * reclaimer's reclaim_state (slab's own frees), so a scan adds the pages
+ * it reports there (khyp_account_reclaimed()).  Without that, on a host
+ * with nothing on its LRU lists to free (no page cache, no swap), every
+ * kswapd run counted as a failure however much the guests gave; after
+ * 16 in a row kswapd gave the node up as unreclaimable and was not woken
+ * again until a direct reclaim made progress, which none could either:
+ * an allocation waiting for kswapd starved and the next direct reclaim
+ * called the OOM killer (docs/reliability.md, the debug kernel's machine).
+ *
  * Memory cgroups: the shrinker is memcg-aware.  Each VM has a link on a
  * memcg-aware list_lru, allocated when the VM is created and so charged
  * to the creator's memory cgroup, the one its guest pages are charged to.
@@ -270,6 +281,7 @@ static unsigned long khyp_shrink_scan(struct shrinker *s,
 	khyp_sstats.raised += w.raised;
 	khyp_sstats.pool_freed += w.drained;
 	spin_unlock(&khyp_sstats_lock);
+	khyp_account_reclaimed(w.freed + w.drained);	/* see above */
 
 	if (!w.weight && w.drained < sc->nr_to_scan)
 		return w.freed + w.drained ? w.freed + w.drained : SHRINK_STOP;

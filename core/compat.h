@@ -72,6 +72,27 @@ static inline u32 vmx_basic_vmcs_mem_type(u64 basic)
 #define khyp_eventfd_signal(ctx)	eventfd_signal(ctx, 1)
 #endif
 
+/*
+ * Pages a shrinker freed that reclaim should count as progress: reclaim
+ * judges itself by the LRU pages it freed plus current->reclaim_state,
+ * and ignores what a shrinker's scan returns.  6.4 added
+ * mm_account_reclaimed_pages() for this (the field became "reclaimed",
+ * and memcg reclaim no longer counts it, only reclaim of the whole
+ * host); before, slab's frees added to reclaimed_slab directly.
+ */
+#ifdef KHYP_HAVE_MM_ACCOUNT_RECLAIMED
+#include <linux/swap.h>
+#define khyp_account_reclaimed(pages)	mm_account_reclaimed_pages(pages)
+#else
+#include <linux/sched.h>
+#include <linux/swap.h>
+static inline void khyp_account_reclaimed(unsigned long pages)
+{
+	if (current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += pages;
+}
+#endif
+
 /* vm_flags_set() arrived in 6.3; before, vm_flags was written directly. */
 #ifndef KHYP_HAVE_VM_FLAGS_SET
 #include <linux/mm_types.h>
