@@ -118,7 +118,7 @@ NOT_IN_ALL=" hotplug_test soak_test "
 # in the background (nice 19) while the other machines do.
 DEBUG_TESTS=all
 DEBUG_OMIT=shrinker_test:slow.decay_schedule+shrinker_test:slow.decay_holds_while_host_allocates
-DEBUG_FUZZ_CALLS=100000
+DEBUG_FUZZ_CALLS=20000
 # Tests a machine leaves out ("omit=" in its expectations: fnmatch
 # patterns binary:fixture.test, which selftests/lib/khyp_util.h takes
 # off the harness' list before the plan; a pattern that matches nothing

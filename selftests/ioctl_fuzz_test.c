@@ -251,33 +251,23 @@ static long call(const char *what, int fd, unsigned long cmd, void *arg,
 	return ret;
 }
 
-/*
- * A VM or vCPU from the pool: a random slot, else the next one in use,
- * so that an empty slot does not turn the call into a creation (-1 only
- * when the pool is empty).
- */
 static int pick_vm(void)
 {
-	unsigned int i, start = below(MAX_VMS);
-	int fd = -1;
+	int fd;
 
 	pthread_mutex_lock(&pool.lock);
-	for (i = 0; i < MAX_VMS && fd < 0; i++)
-		fd = pool.vms[(start + i) % MAX_VMS];
+	fd = pool.vms[below(MAX_VMS)];
 	pthread_mutex_unlock(&pool.lock);
 	return fd;
 }
 
 static int pick_vcpu(unsigned int *slot)
 {
-	unsigned int i, start = below(MAX_VCPUS);
-	int fd = -1;
+	int fd;
 
+	*slot = below(MAX_VCPUS);
 	pthread_mutex_lock(&pool.lock);
-	for (i = 0; i < MAX_VCPUS && fd < 0; i++) {
-		*slot = (start + i) % MAX_VCPUS;
-		fd = pool.vcpus[*slot].fd;
-	}
+	fd = pool.vcpus[*slot].fd;
 	pthread_mutex_unlock(&pool.lock);
 	return fd;
 }
@@ -709,20 +699,13 @@ static void *fuzz_thread(void *arg)
 	if (timer_create(CLOCK_MONOTONIC, &sev, &timer))
 		return (void *)"timer_create";
 
-	/*
-	 * One VM or vCPU created or closed in ~20 calls: objects live long
-	 * enough to gather regions, an irqchip, memory and runs before a
-	 * close races with them.  Creating and closing are also the slow
-	 * calls on the debug kernel (40 times production's, against 3 for
-	 * a run), where they were ~20% of the calls and ~80% of the time.
-	 */
 	while (now_s() < deadline && atomic_load(&nr_calls) < max_calls) {
 		op = below(100);
 		if (op < 6) {
 			op_dev();
-		} else if (op < 7) {
+		} else if (op < 10) {
 			op_create_vm();
-		} else if (op < 8) {
+		} else if (op < 12) {
 			op_close_vm();
 		} else if (op < 50) {
 			vm = pick_vm();
@@ -734,11 +717,11 @@ static void *fuzz_thread(void *arg)
 				op_region(vm);
 			else if (op < 30)
 				op_irq(vm);
-			else if (op < 32)
+			else if (op < 36)
 				op_create_vcpu(vm);
 			else
 				op_guest_mem(vm);
-		} else if (op < 51) {
+		} else if (op < 53) {
 			op_close_vcpu();
 		} else {
 			fd = pick_vcpu(&slot);
