@@ -70,8 +70,8 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # regression run, not a search (docs/reliability.md).  `make
 # guest-fuzz` runs it alone, with a new seed, for gfuzz_seconds
 # (default 20) of the machine's clock or longer.
-# The fuzzer runs last in svm-qemu and vmx-bochs (100,000 calls in
-# svm-qemu, ~20 s of its clock; 30,000 in vmx-bochs, below).
+# The ioctl fuzzer runs in vmx-bochs (30,000 calls, below) and last
+# in svm-qemu-debug (20,000, DEBUG_FUZZ_CALLS).
 # svm-qemu-linux boots Debian's kernel under `khyp run` to a busybox
 # shell (linux_boot_test, and linux_pressure_test's boot under the host's
 # pressure, with the initramfs of
@@ -133,7 +133,7 @@ DEBUG_FUZZ_CALLS=20000
 #   vmx-bochs with kvm_intel.  36 of Bochs' guest seconds.
 # vmx-bochs also runs the ioctl fuzzer for 30,000 calls, not 100,000
 # (13 s, not 43 s, of its clock): the calls reach the same validation
-# code in every machine; svm-qemu-debug runs 100,000.
+# code in every machine; svm-qemu-debug runs 20,000 under its checkers.
 # svm-qemu (Debian's kernel, QEMU's SVM) runs what no other machine runs
 # on Debian's kernel with an SVM CPU: svm-bochs leaves out the balloon,
 # shrinker and fuzzer binaries and the kvm_amd tests (KVM_TESTS), and
