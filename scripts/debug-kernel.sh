@@ -6,7 +6,8 @@
 # DEBUG_VM, debug objects and KFENCE: `make allnoconfig` with
 # scripts/debug-kernel.config as KCONFIG_ALLCONFIG, so only what the
 # machine, the selftests and khyp.ko need is built: ~1,030 objects and
-# ~520 s of CPU, so about 4.5 minutes on this machine's 2 cores alone, 7
+# ~520 s of CPU, so about 4.5 minutes on this machine's 2 cores alone
+# (estimated from that CPU time, not measured alone), 7
 # to 9 with other engineers' emulators and builds running (virtme-ng's
 # defconfig, until session 14, took 36 minutes).  Only bzImage is built
 # (no modules but KVM's for AMD: load_test and bench_test load kvm_amd).
