@@ -530,22 +530,6 @@ struct pressure_vm {
 
 static volatile int pressure_stop;
 
-/* Zones whose node kswapd has given up on (/proc/zoneinfo), or -1. */
-static int zones_unreclaimable(void)
-{
-	char line[256];
-	int v, n = 0;
-	FILE *f = fopen("/proc/zoneinfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " node_unreclaimable: %d", &v) == 1)
-			n += v;
-	fclose(f);
-	return n;
-}
-
 /* A VM running guest_balloon() with its heap up to p->heap_end, touched. */
 static void pressure_vm_start(struct __test_metadata *_metadata,
 			      struct pressure_vm *p)
@@ -605,7 +589,8 @@ SLOW_TEST(host_pressure_two_vms)
 	if (!pid)
 		host_hog(host_available_kib() + 48 * 1024, 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	unreclaimable = zones_unreclaimable();
+	/* zones whose node kswapd has given up on */
+	unreclaimable = host_zoneinfo_sum("node_unreclaimable");
 	TH_LOG("the hog ran %ld s; kswapd ran %ld times; zones unreclaimable: %d",
 	       (long)(time(NULL) - start),
 	       host_vmstat("pageoutrun") - kswapd_runs, unreclaimable);

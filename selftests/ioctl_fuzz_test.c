@@ -97,16 +97,9 @@ static struct {
 } op_times[MAX_OP_TIMES];
 static pthread_mutex_t op_times_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t now_ns(void)
+static void account(const char *what, double since)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void account(const char *what, uint64_t ns)
-{
+	uint64_t ns = (now_s() - since) * 1e9;
 	unsigned int i;
 
 	for (i = 0; i < MAX_OP_TIMES; i++) {
@@ -129,10 +122,10 @@ static void account(const char *what, uint64_t ns)
 
 static void timed_close(const char *what, int fd)
 {
-	uint64_t t = now_ns();
+	double t = now_s();
 
 	close(fd);
-	account(what, now_ns() - t);
+	account(what, t);
 }
 
 static __thread unsigned int thread_no;
@@ -228,15 +221,15 @@ static void bad(const char *what, long ret, int e)
 static long call(const char *what, int fd, unsigned long cmd, void *arg,
 		 bool returns_value)
 {
-	uint64_t t;
+	double t;
 	long ret;
 	int e;
 
 	cur_op[thread_no] = what;
-	t = now_ns();
+	t = now_s();
 	ret = ioctl(fd, cmd, arg);
 	e = errno;
-	account(what, now_ns() - t);
+	account(what, t);
 	cur_op[thread_no] = "(between calls)";
 
 	atomic_fetch_add(&nr_calls, 1);
@@ -742,38 +735,38 @@ static void *fuzz_thread(void *arg)
 	return NULL;
 }
 
-/* The eight calls that took the most time, on one line. */
-static void op_times_line(char *line, int size)
-{
-	unsigned int i, j, best, shown[8], nr = 0;
-	uint64_t total = 0, top;
-	int len = 0;
+struct op_time {
+	const char *what;
+	unsigned long n, ns;
+};
 
-	line[0] = 0;
-	for (i = 0; i < MAX_OP_TIMES && op_times[i].what; i++)
-		total += op_times[i].ns;
-	while (nr < 8 && total) {
-		top = 0;
-		best = MAX_OP_TIMES;
-		for (i = 0; i < MAX_OP_TIMES && op_times[i].what; i++) {
-			for (j = 0; j < nr && shown[j] != i; j++)
-				;
-			if (j == nr && op_times[i].ns > top) {
-				top = op_times[i].ns;
-				best = i;
-			}
-		}
-		if (best == MAX_OP_TIMES)
-			break;
-		shown[nr++] = best;
-		len += snprintf(line + len, size - len, "%s%s %lu%% (%lu, %lu us)",
-				nr > 1 ? ", " : "", op_times[best].what,
-				(unsigned long)(top * 100 / total),
-				atomic_load(&op_times[best].n),
-				(unsigned long)(top / 1000 / atomic_load(&op_times[best].n)));
-		if (len >= size)
-			break;
+static int by_time(const void *a, const void *b)
+{
+	const struct op_time *x = a, *y = b;
+
+	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+}
+
+/* The eight calls that took the most time, on one line. */
+static void op_times_line(char *line, size_t size)
+{
+	struct op_time t[MAX_OP_TIMES];
+	unsigned long total = 0;
+	unsigned int i, nr;
+	size_t len = 0;
+
+	for (nr = 0; nr < MAX_OP_TIMES && op_times[nr].what; nr++) {
+		t[nr].what = op_times[nr].what;
+		t[nr].n = op_times[nr].n;
+		t[nr].ns = op_times[nr].ns;
+		total += t[nr].ns;
 	}
+	qsort(t, nr, sizeof(t[0]), by_time);
+	line[0] = 0;
+	for (i = 0; i < nr && i < 8 && total && len < size; i++)
+		len += snprintf(line + len, size - len, "%s%s %lu%% (%lu, %lu us)",
+				i ? ", " : "", t[i].what, t[i].ns * 100 / total,
+				t[i].n, t[i].ns / 1000 / t[i].n);
 }
 
 /* Print a file of /proc, prefixed, to the test's output. */

@@ -278,14 +278,26 @@ long host_free_kib(void)
 			free_kib = n;
 	fclose(f);
 
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
+	pcp_pages = host_zoneinfo_sum("count");
+	if (pcp_pages < 0)
 		return free_kib;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " count: %ld", &n) == 1)
-			pcp_pages += n;
-	fclose(f);
 	return free_kib + pcp_pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+long host_zoneinfo_sum(const char *field)
+{
+	long sum = 0, n;
+	char line[256], fmt[64];
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return -1;
+	snprintf(fmt, sizeof(fmt), " %s: %%ld", field);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, &n) == 1)
+			sum += n;
+	fclose(f);
+	return sum;
 }
 
 double now_s(void)

@@ -47,6 +47,11 @@ const char *machine_expect(const char *key, char *buf, size_t len);
  * per-CPU free lists (/proc/zoneinfo "count:"), which MemFree leaves out.
  */
 long host_free_kib(void);
+/*
+ * The sum of a field over /proc/zoneinfo's lines "<field>: N" (e.g.
+ * "count", the per-CPU lists' pages; "node_unreclaimable"), or -1.
+ */
+long host_zoneinfo_sum(const char *field);
 /* MemAvailable of /proc/meminfo, in KiB, or -1. */
 long host_available_kib(void);
 /*
