@@ -5,11 +5,10 @@
 # linux-source-6.1 built with KASAN, lockdep, kmemleak, UBSAN, DEBUG_LIST,
 # DEBUG_VM, debug objects and KFENCE: `make allnoconfig` with
 # scripts/debug-kernel.config as KCONFIG_ALLCONFIG, so only what the
-# machine, the selftests and khyp.ko need is built: ~1,030 objects and
-# ~520 s of CPU, so about 4.5 minutes on this machine's 2 cores alone
-# (estimated from that CPU time, not measured alone), 7
-# to 9 with other engineers' emulators and builds running (virtme-ng's
-# defconfig, until session 14, took 36 minutes).  Only bzImage is built
+# machine, the selftests and khyp.ko need is built: ~1,030 objects,
+# 356 s on 2 cores with nothing else running (session 17: unpacking and
+# configuring 17 s, the build 339 s), 7 to 14 minutes beside emulators
+# (virtme-ng's defconfig, until session 14, took 36 minutes).  Only bzImage is built
 # (no modules but KVM's for AMD: load_test and bench_test load kvm_amd).
 #
 #   scripts/debug-kernel.sh           build it unless cached; print its dir
