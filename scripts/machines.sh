@@ -18,7 +18,8 @@
 # for virtme-ng), MACHINE_KCMD (more kernel options), MACHINE_ENV (NAME=VALUE words for
 # the tests' environment, e.g. `make fuzz`'s KHYP_FUZZ_CALLS:
 # virtme-ng's env, the kernel command line of the initramfs machines,
-# whose /init passes them on).
+# whose /init passes them on), STOP_IDLE_S (QEMU machines: how long the
+# emulator may sleep before the run calls it stopped; wait_report()).
 
 MACHINE_SCRIPT=${MACHINE_SCRIPT:-guest-run.sh}
 
@@ -64,14 +65,72 @@ build_module() {
 	say "khyp.ko built against $kver"
 }
 
+# The CPU time, in clock ticks, of PID and every process under it.
+tree_ticks() {	# pid
+	local c sum=0 f
+	# /proc/PID/stat after "(comm) ": utime and stime are f[11], f[12]
+	if read -r -a f <<< "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null)"; then
+		sum=$((${f[11]:-0} + ${f[12]:-0}))
+	fi
+	for c in $(pgrep -P "$1"); do
+		sum=$((sum + $(tree_ticks "$c")))
+	done
+	echo "$sum"
+}
+
+# QEMU's state when a machine fell asleep, through its QMP socket
+# (DIR/qmp.sock), into DIR/stopped.txt: the local APIC (a vector left in
+# IRR that nothing delivers: docs/reliability.md, session 16) and the
+# registers.  The IRR and ISR lines go to the log too.
+dump_stopped() {	# dir
+	[ -S "$1/qmp.sock" ] || return 0
+	timeout 20 /usr/bin/python3 - "$1/qmp.sock" > "$1/stopped.txt" 2>&1 <<'PY' || true
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def call(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args} if args else {"execute": cmd}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r.get("return", r.get("error"))
+f.readline()			# the greeting
+call("qmp_capabilities")
+for hmp in ("info lapic", "info registers"):
+    print("(qemu) " + hmp)
+    print(call("human-monitor-command", **{"command-line": hmp}))
+PY
+	grep -E '^(IRR|ISR)' "$1/stopped.txt" 2>/dev/null | sed "s|^|$(basename "$1"): |" >&2
+}
+
 # Wait until REPORT has KHYP-END or PID exits or LIMIT seconds pass; then
-# stop PID.  Returns 0 if the end marker was seen.
-wait_report() {
-	local report=$1 pid=$2 limit=$3 t=0
+# stop PID.  Returns 0 if the end marker was seen.  With IDLE=1 (the
+# QEMU runners), a machine whose emulator used less than 2% of a CPU for
+# STOP_IDLE_S seconds (default 120) is asleep with nothing to wake it:
+# TCG runs a busy guest at 100%, and no test leaves the machine idle for
+# minutes; a lost interrupt does (docs/reliability.md, session 16's
+# stop).  It is stopped then, with its APIC and registers in
+# DIR/stopped.txt, instead of running into LIMIT (15 minutes for the
+# debug machine).
+wait_report() {	# report pid limit [idle]
+	local report=$1 pid=$2 limit=$3 idle=${4:-0} t=0
+	local window=${STOP_IDLE_S:-120} mark=0 ticks now
 	while [ $t -lt "$limit" ]; do
 		grep -q "^KHYP-END" "$report" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 1; t=$((t + 1))
+		[ "$idle" = 1 ] && [ $((t % window)) -eq 0 ] || continue
+		now=$(tree_ticks "$pid")
+		if [ "$mark" -gt 0 ] &&
+		   [ $((now - ticks)) -lt $((window * $(getconf CLK_TCK) / 50)) ]; then
+			say "$(basename "$(dirname "$report")"): the emulator used $((now - ticks)) clock ticks of CPU in $window s: the machine is asleep with nothing to wake it (a lost interrupt?), stopped; QEMU's APIC and registers: $(dirname "$report")/stopped.txt"
+			dump_stopped "$(dirname "$report")"
+			break
+		fi
+		ticks=$now mark=1
 	done
 	sleep 1
 	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
@@ -98,11 +157,11 @@ run_vng() {	# name cpu tests expect
 		--run "${MACHINE_KERNEL:-/boot/vmlinuz-$KVER}" \
 		--disable-kvm --force-9p --cpus 1 \
 		--memory "${MACHINE_MEM_MB:-1024}M" --rw \
-		--qemu-opts="-cpu $cpu ${MACHINE_QEMU_OPTS:-}" \
+		--qemu-opts="-cpu $cpu -qmp unix:$dir/qmp.sock,server=on,wait=off ${MACHINE_QEMU_OPTS:-}" \
 		--append "$KCMD_TEST ${MACHINE_KCMD:-}" \
 		--exec "env KHYP_KO=${MACHINE_KO:-$KO} KHYP_EXPECT=$expect KHYP_DMESG=$dir/dmesg.log ${MACHINE_ENV:-} $TOP/scripts/$MACHINE_SCRIPT $name $report $TOP/selftests $tests" \
 		> "$dir/console.log" 2>&1 &
-	wait_report "$report" $! "$limit"
+	wait_report "$report" $! "$limit" 1
 }
 
 run_qemu() {	# name cpu tests expect
@@ -114,9 +173,10 @@ run_qemu() {	# name cpu tests expect
 		-kernel "${MACHINE_KERNEL:-/boot/vmlinuz-$KVER}" -initrd "$INITRD" \
 		-append "$KCMD_COMMON ${MACHINE_KCMD:-}${MACHINE_ENV:+$MACHINE_ENV }KHYP_MACHINE=$name KHYP_SCRIPT=$MACHINE_SCRIPT KHYP_TESTS=${tests// /,} KHYP_EXPECT=$expect" \
 		-display none -no-reboot -monitor ${MACHINE_MONITOR:-none} \
+		-qmp "unix:$dir/qmp.sock,server=on,wait=off" \
 		-serial "file:$dir/console.log" -serial "file:$dir/report" \
 		${MACHINE_QEMU_OPTS:-} &
-	wait_report "$dir/report" $! "$limit"
+	wait_report "$dir/report" $! "$limit" 1
 }
 
 # Two vCPUs, for the tests that need a vCPU in its guest on one CPU while
