@@ -14,7 +14,7 @@
  * put the image into guest memory, and boot/state.c sets the registers
  * of the CPU mode the image starts in.  options.c parses `khyp run`'s
  * command line, term.c owns the terminal, info.c answers `khyp info` and
- * `khyp stats`.
+ * `khyp stats`; boot_report.c times a boot for --boot-report.
  */
 #ifndef KHYP_LAUNCHER_H
 #define KHYP_LAUNCHER_H
@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <linux/khyp.h>
 
 #include "boot/loader.h"
@@ -109,6 +110,8 @@ struct run_opts {
 	const char *serial;		/* NULL: stdio; else a file name */
 	double timeout;			/* seconds; 0: none */
 	bool trace;
+	bool boot_report;		/* --boot-report[=MARK] */
+	const char *boot_mark;		/* its MARK; NULL: none */
 	bool strict;
 	bool reboot_restart;		/* --reboot restart; else exit */
 	int format;			/* FORMAT_AUTO, IMAGE_FLAT, FORMAT_ELF,
@@ -164,6 +167,46 @@ int opts__parse(struct run_opts *o, int argc, char **argv,
 extern const char run_usage[];
 /* Does the guest get ACPI tables (and so the irqchip)? */
 bool opts__acpi(const struct run_opts *o, bool linux_image);
+
+/* ---- boot_report.c ---- */
+
+/* --boot-report=MARK: MARK has 1 to BOOT_MARK_MAX printable bytes */
+#define BOOT_MARK_MAX		64
+
+/* The moments of a boot --boot-report stamps, in the order they come. */
+enum boot_event {
+	BOOT_VM_READY,			/* just before the first KHYP_RUN */
+	BOOT_FIRST_ENTRY,		/* vCPU 0's first KHYP_RUN issued */
+	BOOT_FIRST_OUTPUT,		/* the guest's first byte to COM1 */
+	BOOT_MARK,			/* COM1's output first holds MARK */
+	BOOT_ENDED,			/* the run is over */
+	BOOT_NR_EVENTS,
+};
+
+/*
+ * Locking: (i) set by boot_report__init() before any thread; (l) under
+ * machine.lock, as COM1's output is; (a) atomic, written once.
+ */
+struct boot_report {
+	bool on;			/* (i) --boot-report given */
+	struct timespec start;		/* (i) CLOCK_MONOTONIC, cmd_run's start */
+	char mark[BOOT_MARK_MAX];	/* (i) MARK, mark_len bytes, no NUL */
+	unsigned int mark_len;		/* (i) 0: no MARK */
+	uint8_t next[BOOT_MARK_MAX];	/* (i) the matcher's table */
+	unsigned int matched;		/* (l) bytes of MARK the output ends in */
+	int64_t ns[BOOT_NR_EVENTS];	/* (a) ns since start; -1: not yet */
+};
+
+/* Off unless @on; @mark may be NULL (no MARK). */
+void boot_report__init(struct boot_report *r, const struct timespec *start,
+		       bool on, const char *mark);
+/* Stamp @e now, unless it was stamped before; any thread. */
+void boot_report__event(struct boot_report *r, enum boot_event e);
+/* Bytes the guest wrote to COM1, in order; under machine.lock. */
+void boot_report__output(struct boot_report *r, const uint8_t *buf,
+			 size_t len);
+/* Stamp BOOT_ENDED and print the "khyp: boot: " lines on @f (khyp(1)). */
+void boot_report__print(struct boot_report *r, FILE *f, int status);
 
 /* ---- file.c ---- */
 
@@ -310,6 +353,8 @@ struct machine {
 		unsigned long count;
 	} unknown_ports[UNKNOWN_PORTS_MAX];
 	unsigned int nr_unknown_ports;
+	/* --boot-report: set up by cmd_run, kept across --reboot restart */
+	struct boot_report boot_report;
 	/* run.c: exits are handled under @lock, one vCPU at a time */
 	pthread_mutex_t lock;
 	int status;			/* RUN_CONTINUE until the run ends */

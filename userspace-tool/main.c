@@ -394,10 +394,12 @@ int cmd_run(int argc, char **argv)
 	int status = STATUS_HOST_ERROR, ret;
 	struct modules ms = { .nr = 0 };
 	struct restarts rs = { .quick = 0 };
+	struct timespec start;
 	char err[512];
 	void *img;
 	size_t len;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);	/* --boot-report's zero */
 	ret = opts__parse(&o, argc, argv, err, sizeof(err));
 	if (ret) {
 		if (ret > 0) {
@@ -407,10 +409,11 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "khyp run: %s\n", err);
 		return STATUS_USAGE;
 	}
+	boot_report__init(&m.boot_report, &start, o.boot_report, o.boot_mark);
 	img = file__read(o.image, o.mem_size, false, &len, err, sizeof(err));
 	if (!img) {
 		fprintf(stderr, "khyp: %s\n", err);
-		return STATUS_HOST_ERROR;
+		goto out_free;
 	}
 	if (modules__read(&ms, &o))
 		goto out_free;
@@ -441,6 +444,7 @@ out_serial:
 out_free:
 	modules__free(&ms);
 	free(img);
+	boot_report__print(&m.boot_report, stderr, status);
 	return status;
 }
 

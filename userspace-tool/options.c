@@ -50,6 +50,19 @@ const char run_usage[] =
 "                        comes from stdin only with stdio)\n"
 "      --timeout SECONDS stop the guest after this long (status 8)\n"
 "      --trace           one line per exit on stderr\n"
+"      --boot-report[=MARK]  at the end, where the boot's time went, on\n"
+"                        stderr, in seconds since khyp run started:\n"
+"                          khyp: boot: vm ready after S s\n"
+"                          khyp: boot: first guest entry after S s\n"
+"                          khyp: boot: first serial output after S s\n"
+"                          khyp: boot: 'MARK' after S s\n"
+"                          khyp: boot: guest ended after S s (status N)\n"
+"                        (S with 3 decimals); the MARK line with =MARK\n"
+"                        only: the first time COM1's output holds MARK\n"
+"                        (1 to 64 printable bytes).  Never reached:\n"
+"                        vm not ready, no guest entry, no serial output,\n"
+"                        'MARK' not seen.  With --reboot restart each is\n"
+"                        the first in any boot\n"
 "      --strict          stop on an access to an unknown port or MMIO\n"
 "      --reboot exit|restart  what a guest reset does (0xcf9, the 8042's\n"
 "                        0xfe, port 0x92, a triple fault): exit with status\n"
@@ -88,7 +101,7 @@ enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
 	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
 	OPT_MODULE, OPT_FW_CFG, OPT_DISK, OPT_ACPI, OPT_REBOOT,
-	OPT_NET, OPT_CONSOLE, OPT_RNG,
+	OPT_NET, OPT_CONSOLE, OPT_RNG, OPT_BOOT_REPORT,
 };
 
 static const struct option run_options[] = {
@@ -99,6 +112,7 @@ static const struct option run_options[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "boot-report", optional_argument, NULL, OPT_BOOT_REPORT },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "load-addr", required_argument, NULL, OPT_LOAD_ADDR },
@@ -382,6 +396,31 @@ static int opts__net(struct run_opts *o, const char *arg,
 	return 0;
 }
 
+/*
+ * --boot-report[=MARK]: MARK is printed inside one report line, so it is
+ * 1 to BOOT_MARK_MAX printable bytes (no newline, no control character).
+ */
+static int opts__boot_report(struct run_opts *o, const char *arg,
+			     char *err, size_t errlen)
+{
+	size_t i, len = arg ? strlen(arg) : 0;
+
+	if (o->boot_report)
+		return fail(err, errlen, "--boot-report: give it once");
+	if (arg && !len)
+		return fail(err, errlen, "--boot-report=MARK: MARK is empty");
+	if (len > BOOT_MARK_MAX)
+		return fail(err, errlen, "--boot-report=MARK: MARK has %zu bytes, at most %d",
+			    len, BOOT_MARK_MAX);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f)
+			return fail(err, errlen, "--boot-report=MARK: MARK has a control character (byte %zu)",
+				    i + 1);
+	o->boot_report = true;
+	o->boot_mark = arg;
+	return 0;
+}
+
 /* One option; -1 with a message on a bad value. */
 static int opts__one(struct run_opts *o, int c, const char *arg,
 		     char *err, size_t errlen)
@@ -415,6 +454,8 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 	case OPT_TRACE:
 		o->trace = true;
 		return 0;
+	case OPT_BOOT_REPORT:
+		return opts__boot_report(o, arg, err, errlen);
 	case OPT_STRICT:
 		o->strict = true;
 		return 0;

@@ -287,6 +287,8 @@ static int run__vcpu(struct machine *m, struct vcpu *vcpu)
 	int status = RUN_CONTINUE;
 
 	for (;;) {
+		if (!vcpu->id)
+			boot_report__event(&m->boot_report, BOOT_FIRST_ENTRY);
 		if (ioctl(vcpu->fd, KHYP_RUN, 0)) {
 			pthread_mutex_lock(&m->lock);
 			status = run__failed(m, vcpu);
@@ -374,6 +376,7 @@ int machine__run(struct machine *m)
 		return STATUS_HOST_ERROR;
 	if (m->in_fd >= 0)
 		term__raw();		/* after the stop signals are caught */
+	boot_report__event(&m->boot_report, BOOT_VM_READY);
 	if (devices__start(m) || machine__start_aps(m)) {
 		pthread_mutex_lock(&m->lock);
 		machine__stop(m, STATUS_HOST_ERROR);

@@ -33,9 +33,13 @@ void serial__write(struct machine *m, uint8_t c)
 	} while (n < 0 && errno == EINTR);
 }
 
+/* A byte the guest wrote to THR: out, and seen by --boot-report. */
 static void serial__tx(void *opaque, uint8_t c)
 {
-	serial__write(opaque, c);
+	struct machine *m = opaque;
+
+	serial__write(m, c);
+	boot_report__output(&m->boot_report, &c, 1);
 }
 
 /* Move what stdin has into the receive FIFO, without blocking. */

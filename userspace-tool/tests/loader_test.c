@@ -2,9 +2,9 @@
 /*
  * loader_test: the image loaders against well-formed and malformed images
  * built in memory, and the launcher's pure logic (the UART model, the
- * options of khyp run, the boot state of each CPU mode, the device
- * registry, what the guest sees at each port, MMIO address and
- * hypercall).  One line per case, then "N passed, N failed".
+ * options of khyp run, the boot report, the boot state of each CPU mode,
+ * the device registry, what the guest sees at each port, MMIO address
+ * and hypercall).  One line per case, then "N passed, N failed".
  *
  *   loader_test                 run every case
  *   loader_test NAME...         run the cases whose name contains NAME
@@ -21,7 +21,7 @@
 
 static const struct tcase *const suites[] = {
 	elf_cases, elf_seg_cases, mb_cases, mb_aout_cases, flat_cases,
-	uart_cases, opts_cases, boot_cases, bus_cases, exits_cases, bz_cases,
+	uart_cases, opts_cases, boot_report_cases, boot_cases, bus_cases, exits_cases, bz_cases,
 	fw_cfg_cases, pci_cases, virtq_cases, vblk_cases,
 	vpci_cases, acpi_cases, acpi_pm_cases, rtc_cases, reset_cases,
 	vnet_cases, vmisc_cases, vballoon_cases, mem_cases, vmlinux_cases,

@@ -161,6 +161,7 @@ extern const struct tcase flat_cases[];
 /* the launcher's pure logic */
 extern const struct tcase uart_cases[];
 extern const struct tcase opts_cases[];
+extern const struct tcase boot_report_cases[];
 extern const struct tcase boot_cases[];
 extern const struct tcase bus_cases[];
 extern const struct tcase exits_cases[];

@@ -379,6 +379,33 @@ static void exits_reset_and_panic(struct tctx *t)
 	CHECK(t, OUT(0xcf9, 1, 0x0e) == STATUS_RESET && !ex.log[0]);
 }
 
+/*
+ * --boot-report sees what the guest writes to COM1's THR, byte by byte;
+ * not the putchar hypercall, the loopback, or the divisor latch.
+ */
+static void exits_uart_boot_report(struct tctx *t)
+{
+	struct boot_report *r = &ex.m.boot_report;
+	struct timespec start;
+
+	CHECK(t, !exits_setup(t, false, false));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	boot_report__init(r, &start, true, "ok");
+	CHECK(t, hypercall(HC_PUTCHAR, 'o') == RUN_CONTINUE);
+	CHECK(t, OUT(0x3fc, 1, UART_MCR_LOOP) == RUN_CONTINUE);
+	CHECK(t, OUT(0x3f8, 1, 'o') == RUN_CONTINUE);
+	CHECK(t, OUT(0x3fc, 1, 0) == RUN_CONTINUE);
+	CHECK(t, OUT(0x3fb, 1, UART_LCR_DLAB) == RUN_CONTINUE);
+	CHECK(t, OUT(0x3f8, 1, 'o') == RUN_CONTINUE);
+	CHECK(t, OUT(0x3fb, 1, 0) == RUN_CONTINUE);
+	CHECK(t, r->ns[BOOT_FIRST_OUTPUT] < 0);
+	CHECK(t, OUT(0x3f8, 1, 'o') == RUN_CONTINUE);
+	CHECK(t, r->ns[BOOT_FIRST_OUTPUT] >= 0 && r->ns[BOOT_MARK] < 0);
+	CHECK(t, OUT(0x3f8, 1, 'k') == RUN_CONTINUE);
+	CHECK(t, r->ns[BOOT_MARK] >= r->ns[BOOT_FIRST_OUTPUT]);
+	CHECK(t, !strcmp(exits_output(), "ook"));
+}
+
 const struct tcase exits_cases[] = {
 	{ "exits_legacy_ports", exits_legacy_ports },
 	{ "exits_reset_and_panic", exits_reset_and_panic },
@@ -390,6 +417,7 @@ const struct tcase exits_cases[] = {
 	{ "exits_post_port", exits_post_port },
 	{ "exits_uart_ports", exits_uart_ports },
 	{ "exits_uart_input", exits_uart_input },
+	{ "exits_uart_boot_report", exits_uart_boot_report },
 	{ "exits_unclaimed_mmio", exits_unclaimed_mmio },
 	{ "exits_strict_mmio", exits_strict_mmio },
 	{ "exits_hypercalls", exits_hypercalls },

@@ -158,6 +158,37 @@ static void opts_fw_cfg_modules(struct tctx *t)
 		 t_err_has(t, "multiboot images only"));
 }
 
+static void opts_boot_report(struct tctx *t)
+{
+	char mark[BOOT_MARK_MAX + 2], arg[BOOT_MARK_MAX + 32];
+	struct run_opts o;
+
+	CHECK(t, PARSE(&o, "img") == 0 && !o.boot_report);
+	CHECK(t, PARSE(&o, "--boot-report", "img") == 0 && o.boot_report &&
+		 !o.boot_mark);
+	CHECK(t, PARSE(&o, "--boot-report=/ # ", "img") == 0 &&
+		 o.boot_report && !strcmp(o.boot_mark, "/ # "));
+	/* MARK only attached: a separate word is the image */
+	CHECK(t, PARSE(&o, "--boot-report", "KHYP", "img") == -1 &&
+		 t_err_has(t, "one image"));
+	CHECK(t, PARSE(&o, "--boot-report=", "img") == -1 &&
+		 t_err_has(t, "MARK is empty"));
+	memset(mark, 'x', BOOT_MARK_MAX);
+	mark[BOOT_MARK_MAX] = 0;
+	snprintf(arg, sizeof(arg), "--boot-report=%s", mark);
+	CHECK(t, PARSE(&o, arg, "img") == 0 &&
+		 strlen(o.boot_mark) == BOOT_MARK_MAX);
+	strcat(arg, "y");
+	CHECK(t, PARSE(&o, arg, "img") == -1 &&
+		 t_err_has(t, "MARK has 65 bytes, at most 64"));
+	CHECK(t, PARSE(&o, "--boot-report=a\nb", "img") == -1 &&
+		 t_err_has(t, "control character (byte 2)"));
+	CHECK(t, PARSE(&o, "--boot-report=\x7f", "img") == -1 &&
+		 t_err_has(t, "control character"));
+	CHECK(t, PARSE(&o, "--boot-report", "--boot-report=a", "img") == -1 &&
+		 t_err_has(t, "give it once"));
+}
+
 const struct tcase opts_cases[] = {
 	{ "opts_sizes", opts_sizes },
 	{ "opts_defaults", opts_defaults },
@@ -166,5 +197,6 @@ const struct tcase opts_cases[] = {
 	{ "opts_errors", opts_errors },
 	{ "opts_reboot", opts_reboot },
 	{ "opts_fw_cfg_modules", opts_fw_cfg_modules },
+	{ "opts_boot_report", opts_boot_report },
 	{ NULL, NULL },
 };
