@@ -371,6 +371,142 @@ TEST(serial_to_file)
 	unlink(path);
 }
 
+/*
+ * --boot-report's line "khyp: boot: WHAT after S.sss s" in @err: S in
+ * milliseconds, with what follows " s" in *rest (if rest); -1 if the
+ * line is missing or S is not digits, a point and three digits.
+ */
+static long long boot_ms(const char *err, const char *what,
+			 const char **rest)
+{
+	char head[128];
+	const char *p;
+	long long ms = 0;
+	int i;
+
+	snprintf(head, sizeof(head), "khyp: boot: %s after ", what);
+	for (p = strstr(err, head); p && p != err && p[-1] != '\n';
+	     p = strstr(p + 1, head))
+		;
+	if (!p)
+		return -1;
+	p += strlen(head);
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9')
+		ms = ms * 10 + (*p++ - '0');
+	if (*p++ != '.')
+		return -1;
+	for (i = 0; i < 3; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		ms = ms * 10 + (*p - '0');
+	}
+	if (strncmp(p, " s", 2))
+		return -1;
+	if (rest)
+		*rest = p + 2;
+	return ms;
+}
+
+/* The "guest ended" line: its time, and its status in *status. */
+static long long boot_ended_ms(const char *err, int *status)
+{
+	const char *rest = NULL;
+	long long ms = boot_ms(err, "guest ended", &rest);
+	char nl = 0;
+
+	*status = -1;
+	if (ms < 0 || sscanf(rest, " (status %d)%c", status, &nl) != 2 ||
+	    nl != '\n')
+		return -1;
+	return ms;
+}
+
+/*
+ * --boot-report=MARK with a MARK hello prints: every line is there, in
+ * the order the moments come, the last with khyp's exit status.
+ */
+TEST(boot_report_orders_the_moments)
+{
+	long long ready, entry, output, mark, ended;
+	int status;
+
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--boot-report=from a khyp", g("hello"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x10));
+	EXPECT_HAS(res.out, "Hello from a khyp guest\n");
+	ready = boot_ms(res.err, "vm ready", NULL);
+	entry = boot_ms(res.err, "first guest entry", NULL);
+	output = boot_ms(res.err, "first serial output", NULL);
+	mark = boot_ms(res.err, "'from a khyp'", NULL);
+	ended = boot_ended_ms(res.err, &status);
+	EXPECT_LE(0, ready) TH_LOG("stderr: %s", res.err);
+	EXPECT_LE(ready, entry) TH_LOG("stderr: %s", res.err);
+	EXPECT_LE(entry, output) TH_LOG("stderr: %s", res.err);
+	EXPECT_LE(output, mark) TH_LOG("stderr: %s", res.err);
+	EXPECT_LE(mark, ended) TH_LOG("stderr: %s", res.err);
+	EXPECT_EQ(res.status, status) TH_LOG("stderr: %s", res.err);
+	EXPECT_EQ(NULL, strstr(res.err, "not seen"));
+}
+
+/* A MARK the guest never prints; no --boot-report, no report. */
+TEST(boot_report_mark_not_seen)
+{
+	int status;
+
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--boot-report=KHYP-NEVER-PRINTED", g("hello"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x10));
+	EXPECT_HAS(res.err, "khyp: boot: 'KHYP-NEVER-PRINTED' not seen\n");
+	EXPECT_LE(0, boot_ms(res.err, "first serial output", NULL));
+	EXPECT_LE(0, boot_ended_ms(res.err, &status));
+	EXPECT_EQ(res.status, status);
+	RUN(&res, NULL, "run", g("hello"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(0x10));
+	EXPECT_EQ(NULL, strstr(res.err, "khyp: boot:")) TH_LOG("%s", res.err);
+	RUN(&res, NULL, "run", "--boot-report=", g("hello"));
+	EXPECT_STATUS(&res, ST_USAGE);
+	EXPECT_HAS(res.err, "MARK is empty");
+}
+
+/* The report comes at a timeout too; a guest that never wrote COM1. */
+TEST(boot_report_at_timeout)
+{
+	int status;
+
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--timeout", "1", "--boot-report=x",
+	    g("spin.bin"));
+	EXPECT_STATUS(&res, ST_TIMEOUT);
+	EXPECT_HAS(res.err, "khyp: boot: no serial output\n");
+	EXPECT_HAS(res.err, "khyp: boot: 'x' not seen\n");
+	EXPECT_LE(0, boot_ms(res.err, "first guest entry", NULL));
+	EXPECT_LE(1000, boot_ended_ms(res.err, &status)) TH_LOG("%s", res.err);
+	EXPECT_EQ(ST_TIMEOUT, status);
+}
+
+/*
+ * --reboot restart: the VM and entry times are the first boot's, counted
+ * from khyp run's start; three boots, one a second, end 2 s later.
+ */
+TEST(boot_report_across_restarts)
+{
+	long long entry, ended;
+	int status;
+
+	NEED_TOOL();
+	RUN(&res, NULL, "run", "--reboot", "restart", "--boot-report",
+	    g("reboot_kbc.bin"));
+	EXPECT_STATUS(&res, DEBUG_EXIT(3));
+	entry = boot_ms(res.err, "first guest entry", NULL);
+	ended = boot_ended_ms(res.err, &status);
+	EXPECT_LE(0, entry) TH_LOG("%s", res.err);
+	EXPECT_LE(entry + 1500, ended) TH_LOG("%s", res.err);
+	EXPECT_EQ(DEBUG_EXIT(3), status);
+	EXPECT_EQ(NULL, strstr(res.err, "'")) TH_LOG("no MARK line: %s", res.err);
+}
+
 TEST(timeout_stops_a_spinning_guest)
 {
 	NEED_TOOL();
