@@ -12,7 +12,8 @@
  *                        (devices/serial.c)
  *   MARK                 the first time COM1's output stream holds MARK,
  *                        however the guest split it into writes
- *   guest ended          the run over, with the launcher's exit status
+ *   guest ended          the last boot over (main.c, before the devices
+ *                        go), with the launcher's exit status
  *
  * and prints them on stderr when the run ends, one "khyp: boot: " line
  * each (boot_report__print; khyp(1) gives the lines, which scripts

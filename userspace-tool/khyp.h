@@ -179,7 +179,7 @@ enum boot_event {
 	BOOT_FIRST_ENTRY,		/* vCPU 0's first KHYP_RUN issued */
 	BOOT_FIRST_OUTPUT,		/* the guest's first byte to COM1 */
 	BOOT_MARK,			/* COM1's output first holds MARK */
-	BOOT_ENDED,			/* the run is over */
+	BOOT_ENDED,			/* the last boot is over */
 	BOOT_NR_EVENTS,
 };
 
@@ -205,7 +205,10 @@ void boot_report__event(struct boot_report *r, enum boot_event e);
 /* Bytes the guest wrote to COM1, in order; under machine.lock. */
 void boot_report__output(struct boot_report *r, const uint8_t *buf,
 			 size_t len);
-/* Stamp BOOT_ENDED and print the "khyp: boot: " lines on @f (khyp(1)). */
+/*
+ * Print the "khyp: boot: " lines on @f (khyp(1)), BOOT_ENDED stamped now
+ * if it was not before.
+ */
 void boot_report__print(struct boot_report *r, FILE *f, int status);
 
 /* ---- file.c ---- */

@@ -437,6 +437,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 	}
+	boot_report__event(&m.boot_report, BOOT_ENDED);	/* the last boot's end */
 	devices__exit(&m);
 out_serial:
 	if (m.out_fd != STDOUT_FILENO)
