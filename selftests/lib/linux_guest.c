@@ -338,12 +338,17 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 	char errfile[] = "/tmp/khyp-linux-err-XXXXXX";
 	char c[16], m[16], t[16], v[64], ex[64], cmdline[1024], clock[64];
 	const char *loglevel = getenv("KHYP_LINUX_LOGLEVEL") ?: "7";
+	/*
+	 * --boot-report: where each boot's time went (to the kernel's first
+	 * console line, to /init's shell), logged with khyp run's stderr.
+	 */
 	char *argv[32] = { (char *)tool, "run", "-c", c, "-m", m,
 			   "--initrd", (char *)initrd, "--cmdline", cmdline,
-			   "--serial", serial, "--timeout", t };
+			   "--serial", serial, "--timeout", t,
+			   "--boot-report=KHYP-SHELL=" };
 	struct during_arg during = { .plan = plan, .serial = serial };
 	struct typist typist = { .serial = serial, .pairs = plan->type };
-	int fd, argc = 14, i, in[2] = { -1, -1 };
+	int fd, argc = 15, i, in[2] = { -1, -1 };
 	pthread_t th, tth;
 	double start;
 	size_t n;
