@@ -287,7 +287,9 @@ static int run__vcpu(struct machine *m, struct vcpu *vcpu)
 	int status = RUN_CONTINUE;
 
 	for (;;) {
-		if (!vcpu->id)
+		/* not a KHYP_RUN that returns at once: the run is ending */
+		if (!vcpu->id &&
+		    !__atomic_load_n(&vcpu->run->immediate_exit, __ATOMIC_RELAXED))
 			boot_report__event(&m->boot_report, BOOT_FIRST_ENTRY);
 		if (ioctl(vcpu->fd, KHYP_RUN, 0)) {
 			pthread_mutex_lock(&m->lock);
