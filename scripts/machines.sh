@@ -65,12 +65,14 @@ build_module() {
 	say "khyp.ko built against $kver"
 }
 
-# The CPU time, in clock ticks, of PID and every process under it.
+# The CPU time, in clock ticks, of PID and every process under it, the
+# children they reaped included (so that it never falls when one exits).
 tree_ticks() {	# pid
 	local c sum=0 f
-	# /proc/PID/stat after "(comm) ": utime and stime are f[11], f[12]
+	# /proc/PID/stat after "(comm) ": utime, stime, cutime, cstime are
+	# f[11] to f[14]
 	if read -r -a f <<< "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null)"; then
-		sum=$((${f[11]:-0} + ${f[12]:-0}))
+		sum=$((${f[11]:-0} + ${f[12]:-0} + ${f[13]:-0} + ${f[14]:-0}))
 	fi
 	for c in $(pgrep -P "$1"); do
 		sum=$((sum + $(tree_ticks "$c")))
@@ -109,7 +111,8 @@ PY
 # Wait until REPORT has KHYP-END or PID exits or LIMIT seconds pass; then
 # stop PID.  Returns 0 if the end marker was seen.  With IDLE=1 (the
 # QEMU runners), a machine whose emulator used less than 2% of a CPU for
-# STOP_IDLE_S seconds (default 120) is asleep with nothing to wake it:
+# STOP_IDLE_S seconds (default 120; 0: no check) is asleep with nothing
+# to wake it:
 # TCG runs a busy guest at 100%, and no test leaves the machine idle for
 # minutes; a lost interrupt does (docs/reliability.md, session 16's
 # stop).  It is stopped then, with its APIC and registers in
@@ -118,14 +121,16 @@ PY
 wait_report() {	# report pid limit [idle]
 	local report=$1 pid=$2 limit=$3 idle=${4:-0} t=0
 	local window=${STOP_IDLE_S:-120} mark=0 ticks now
+	[[ $window =~ ^[1-9][0-9]*$ ]] || idle=0	# STOP_IDLE_S=0: no check
 	while [ $t -lt "$limit" ]; do
 		grep -q "^KHYP-END" "$report" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 1; t=$((t + 1))
 		[ "$idle" = 1 ] && [ $((t % window)) -eq 0 ] || continue
 		now=$(tree_ticks "$pid")
-		if [ "$mark" -gt 0 ] &&
-		   [ $((now - ticks)) -lt $((window * $(getconf CLK_TCK) / 50)) ]; then
+		if [ "$mark" -gt 0 ] && [ "$now" -ge "$ticks" ] &&
+		   [ $((now - ticks)) -lt $((window * $(getconf CLK_TCK) / 50)) ] &&
+		   ! grep -q "^KHYP-END" "$report" 2>/dev/null; then
 			say "$(basename "$(dirname "$report")"): the emulator used $((now - ticks)) clock ticks of CPU in $window s: the machine is asleep with nothing to wake it (a lost interrupt?), stopped; QEMU's APIC and registers: $(dirname "$report")/stopped.txt"
 			dump_stopped "$(dirname "$report")"
 			break

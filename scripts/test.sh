@@ -302,8 +302,9 @@ debug_lines() {	# name
 # after its first report; kmemleak scans after the tests; the kernel log
 # from the marker on goes to the console (guest-run.sh).
 #
-# nohz=off highres=off: the kernel's tick stays the local APIC timer in
-# periodic mode (/proc/timer_list: lapic mode 2, ~250 LOC/s), which QEMU
+# highres=off: the kernel's tick stays the local APIC timer in periodic
+# mode (/proc/timer_list: lapic mode 2, ~250 LOC/s; mode 3, one-shot,
+# with high-resolution timers, as the kernel has no NO_HZ), which QEMU
 # re-arms by itself.  QEMU 7.2's nested SVM updates the vCPU's
 # interrupt_request without the global lock at every #VMEXIT
 # (do_vmexit()) and at a VMRUN with V_IRQ (helper_vmrun()), racing with
@@ -316,7 +317,7 @@ debug_lines() {	# name
 run_qemu_debug() {
 	MACHINE_KERNEL=$DEBUG_DIR/bzImage INITRD=$OUT/initramfs-debug.cpio.zst \
 	MACHINE_MEM_MB=${MACHINE_MEM_MB:-1024} \
-	MACHINE_KCMD="kasan_multi_shot ${DEBUG_KCMD-nohz=off highres=off} " \
+	MACHINE_KCMD="kasan_multi_shot ${DEBUG_KCMD-highres=off} " \
 	MACHINE_ENV="KHYP_KMEMLEAK=1 KHYP_DMESG=/dev/ttyS0 ${MACHINE_ENV:-}" \
 	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-900} run_qemu "$@"
 }
