@@ -112,10 +112,9 @@ PY
 # stop PID.  Returns 0 if the end marker was seen.  With IDLE=1 (the
 # QEMU runners), a machine whose emulator used less than 2% of a CPU for
 # STOP_IDLE_S seconds (default 120; 0: no check) is asleep with nothing
-# to wake it:
-# TCG runs a busy guest at 100%, and no test leaves the machine idle for
-# minutes; a lost interrupt does (docs/reliability.md, session 16's
-# stop).  It is stopped then, with its APIC and registers in
+# to wake it: TCG runs a busy guest at 100%, and no test leaves the
+# machine idle for minutes; a lost interrupt does (docs/reliability.md,
+# session 16's stop).  It is stopped then, with its APIC and registers in
 # DIR/stopped.txt, instead of running into LIMIT (15 minutes for the
 # debug machine).
 wait_report() {	# report pid limit [idle]
