@@ -288,7 +288,7 @@ for m in "${MACHINES[@]}"; do
 	only_w=${workloads:-${MACHINE_WORKLOADS[$name]:-}}
 	[ -n "$only_w" ] && args="$args --only ${only_w//,/+}"
 	say "$name: booting ($runner, $cpu) for khyp-bench $args, $pairs pairs"
-	emu_lock
+	emu_lock_all
 	MACHINE_SCRIPT=bench-guest.sh MACHINE_MEM_MB=1024 \
 	MACHINE_QEMU_OPTS=$qemu_opts MACHINE_TIMEOUT=$timeout \
 		"run_$runner" "$name" "$cpu" \

@@ -33,14 +33,46 @@ KVER612=$(kver_of '6\.12\.')
 
 mkdir -p "$OUT"
 
-# One emulator at a time on this machine: two in parallel each run ~1.8x
-# slower (PLATFORM.md), and worktrees of the same project share the CPUs.
-# Every runner call goes through emu_lock/emu_unlock.
+# Emulator slots: at most KHYP_EMU_SLOTS emulators at once on this
+# machine (default: one per CPU, at most two), shared by every run of
+# every checkout (worktrees too), one lock file per slot.  test.sh's two
+# lanes take one each; an emulator is one busy thread, and two on two
+# CPUs ran as fast as one alone (session 18, test.sh).  Every runner
+# call goes through emu_lock/emu_unlock; emu_lock_all takes every slot
+# (the benchmarks, which must not share the CPUs).
+EMU_SLOTS=${KHYP_EMU_SLOTS:-$(($(nproc) >= 2 ? 2 : 1))}
+EMU_LOCK_FDS=()
 emu_lock() {
-	exec {EMU_LOCK_FD}>"${KHYP_EMU_LOCK:-/tmp/khyp-emulator.lock}"
-	flock "$EMU_LOCK_FD"
+	local base=${KHYP_EMU_LOCK:-/tmp/khyp-emulator.lock} i fd
+	while :; do
+		for ((i = 0; i < EMU_SLOTS; i++)); do
+			exec {fd}>"$base.$i"
+			if flock -n "$fd"; then
+				EMU_LOCK_FDS=("$fd")
+				return 0
+			fi
+			exec {fd}>&-
+		done
+		sleep 2
+	done
 }
-emu_unlock() { flock -u "$EMU_LOCK_FD"; exec {EMU_LOCK_FD}>&-; }
+emu_lock_all() {
+	local base=${KHYP_EMU_LOCK:-/tmp/khyp-emulator.lock} i fd
+	EMU_LOCK_FDS=()
+	for ((i = 0; i < EMU_SLOTS; i++)); do
+		exec {fd}>"$base.$i"
+		flock "$fd"
+		EMU_LOCK_FDS+=("$fd")
+	done
+}
+emu_unlock() {
+	local fd
+	for fd in "${EMU_LOCK_FDS[@]}"; do
+		flock -u "$fd"
+		exec {fd}>&-
+	done
+	EMU_LOCK_FDS=()
+}
 
 # Build khyp.ko for one kernel in its own copy of the tree, so that the two
 # builds do not share objects.  Any compiler warning fails the run.  KDIR
