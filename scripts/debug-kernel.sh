@@ -20,8 +20,11 @@
 # the config fragment, RECIPE, the source package's version and the
 # compiler's: any change rebuilds.  A build removes the other keys' directories that no
 # run has asked for in two hours (.used): another checkout's test run may
-# still be booting the one it found.  The build runs at nice 19 with -j2
-# (the machine is shared with emulators).
+# still be booting the one it found.  The build runs with -j2 at nice
+# KHYP_DEBUG_NICE, 19 by default (the machine is shared with emulators);
+# test.sh's two lanes pass 0, or both emulators would leave it next to
+# nothing until a lane waits for it (docs/testing.md, "The suite's
+# time").
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,16 +101,17 @@ while IFS= read -r l; do
 done < "$FRAG"
 [ $bad = 0 ] || die "the configuration lost options of $FRAG"
 
-log "building bzImage and modules_prepare (nice 19, -j2; log: $DIR/build.log)"
+NICE=${KHYP_DEBUG_NICE:-19}
+log "building bzImage and modules_prepare (nice $NICE, -j2; log: $DIR/build.log)"
 t0=$(date +%s)
-nice -n 19 make -C "$SRC" O="$OBJ" -j2 bzImage modules_prepare \
+nice -n "$NICE" make -C "$SRC" O="$OBJ" -j2 bzImage modules_prepare \
 	> "$DIR/build.log" 2>&1 ||
 	{ tail -40 "$DIR/build.log" >&2; die "the build failed"; }
 # KVM's modules for AMD only (kvm-intel.ko is as big as kvm-amd.ko and
 # the machine never loads it), and irqbypass.ko, which kvm.ko needs.
 KVM_KO="virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko"
 # shellcheck disable=SC2086
-nice -n 19 make -C "$SRC" O="$OBJ" -j2 $KVM_KO >> "$DIR/build.log" 2>&1 ||
+nice -n "$NICE" make -C "$SRC" O="$OBJ" -j2 $KVM_KO >> "$DIR/build.log" 2>&1 ||
 	{ tail -40 "$DIR/build.log" >&2; die "the KVM modules failed"; }
 t1=$(date +%s)
 mkdir -p "$DIR/modules"

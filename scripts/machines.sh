@@ -35,32 +35,45 @@ mkdir -p "$OUT"
 
 # Emulator slots: at most KHYP_EMU_SLOTS emulators at once on this
 # machine (default: one per CPU, at most two), shared by every run of
-# every checkout (worktrees too), one lock file per slot.  test.sh's two
-# lanes take one each; an emulator is one busy thread, and two on two
-# CPUs ran as fast as one alone (session 18, test.sh).  Every runner
-# call goes through emu_lock/emu_unlock; emu_lock_all takes every slot
-# (the benchmarks, which must not share the CPUs).
+# every checkout (worktrees too), one lock file per slot: KHYP_EMU_LOCK
+# (/tmp/khyp-emulator.lock, the one lock of the checkouts before
+# session 18) and KHYP_EMU_LOCK.1.  test.sh's two lanes take one each;
+# an emulator is one busy thread, and two on two CPUs ran as fast as
+# one alone (session 18, test.sh).  A caller waits in line
+# (KHYP_EMU_LOCK.queue) for the first free slot, so that a lane that
+# gives its slot up and asks again comes after one already waiting (the
+# package test's machine).  Every runner call goes through
+# emu_lock/emu_unlock; emu_lock_all takes every slot (the benchmarks,
+# which must not share the CPUs).
 EMU_SLOTS=${KHYP_EMU_SLOTS:-$(($(nproc) >= 2 ? 2 : 1))}
+[[ $EMU_SLOTS =~ ^[1-9][0-9]*$ ]] || die "KHYP_EMU_SLOTS=$EMU_SLOTS: a number, 1 or more"
 EMU_LOCK_FDS=()
+emu_slot_path() {	# slot
+	local base=${KHYP_EMU_LOCK:-/tmp/khyp-emulator.lock}
+	if [ "$1" = 0 ]; then echo "$base"; else echo "$base.$1"; fi
+}
 emu_lock() {
-	local base=${KHYP_EMU_LOCK:-/tmp/khyp-emulator.lock} i fd
+	local i fd queue
+	exec {queue}>"$(emu_slot_path queue)"
+	flock "$queue"
 	while :; do
 		for ((i = 0; i < EMU_SLOTS; i++)); do
-			exec {fd}>"$base.$i"
+			exec {fd}>"$(emu_slot_path "$i")"
 			if flock -n "$fd"; then
 				EMU_LOCK_FDS=("$fd")
+				exec {queue}>&-
 				return 0
 			fi
 			exec {fd}>&-
 		done
-		sleep 2
+		sleep 1
 	done
 }
 emu_lock_all() {
-	local base=${KHYP_EMU_LOCK:-/tmp/khyp-emulator.lock} i fd
+	local i fd
 	EMU_LOCK_FDS=()
 	for ((i = 0; i < EMU_SLOTS; i++)); do
-		exec {fd}>"$base.$i"
+		exec {fd}>"$(emu_slot_path "$i")"
 		flock "$fd"
 		EMU_LOCK_FDS+=("$fd")
 	done

@@ -7,10 +7,11 @@
 #  2. build khyp.ko against Debian's 6.1 and 6.12 headers (W=1, no warnings
 #     allowed), and the selftests,
 #  3. boot each emulated machine once and run the selftest suite inside it
-#     with khyp.ko loaded (see MACHINES below),
+#     with khyp.ko loaded (see MACHINES below), two machines at a time
+#     (the lanes, below),
 #  4. build the Debian packages, install them on this host, use them in
 #     the machine svm-qemu-pkg and purge them (scripts/pkg-test.sh),
-#     beside the last machine,
+#     beside the debug machine,
 #  5. print every TAP result prefixed with its machine, then one line
 #     "N passed, N failed" (and the skips).
 #
@@ -109,15 +110,15 @@ NOT_IN_ALL=" hotplug_test soak_test "
 # bench_test were left out for time and are back too.  Their cost here
 # (session 16, "time:" lines): balloon_test 97.7 s (111.8 s in another
 # run), launcher_test 23.7 s, bench_test 10.3 s.  It fails on any of
-# the checkers' reports (docs/testing.md).  For the suite's 30 minutes it omits the
-# two decay tests of shrinker_test (DEBUG_OMIT: the reclaim policy,
-# which svm-qemu runs on Debian's kernel: 30 s) and SIGKILLs 30 VMMs of
-# each kind, not 60 (lifetime_test: 15 s).  It is the only machine
+# the checkers' reports (docs/testing.md).  Since session 18 (two
+# lanes) it runs the whole suite as svm-qemu's defaults would: with
+# shrinker_test's two decay tests (~30 s), left out from session 15 to
+# 17 for the suite's 30 minutes, and 60 SIGKILLed VMMs of each kind in
+# lifetime_test, not 30 (~15 s).  It is the only machine
 # that runs the whole list on QEMU's SVM (SVM_QEMU_TESTS below).
-# It runs last: on a machine without the kernel cached, the build runs
-# in the background (nice 19) while the other machines do.
+# It runs last in its lane: on a machine without the kernel cached, the
+# build runs in the background (nice 19) while the other machines do.
 DEBUG_TESTS=all
-DEBUG_OMIT=shrinker_test:slow.decay_schedule+shrinker_test:slow.decay_holds_while_host_allocates
 DEBUG_FUZZ_CALLS=100000
 # Tests a machine leaves out ("omit=" in its expectations: fnmatch
 # patterns binary:fixture.test, which selftests/lib/khyp_util.h takes
@@ -155,7 +156,7 @@ MACHINES=(
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"
-"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS,gfuzz_seconds=15,gfuzz_seed=1796437322,lifetime_kills=30,kasan=1,omit=$DEBUG_OMIT"
+"svm-qemu-debug qemu_debug qemu64,+svm,+npt   $DEBUG_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,fuzz_calls=$DEBUG_FUZZ_CALLS,gfuzz_seconds=15,gfuzz_seed=1796437322,kasan=1"
 )
 
 only_machine= only_test= deps=1 check=1
@@ -176,6 +177,11 @@ done
 
 say() { echo "test: $*" >&2; }
 die() { say "$*"; exit 1; }
+
+# The lanes of machines (below, before run_machine).
+LANES=${KHYP_LANES:-$(($(nproc) >= 2 ? 2 : 1))}
+[[ $LANES =~ ^[1-9][0-9]*$ ]] || die "KHYP_LANES=$LANES: a number, 1 or more"
+[ "$LANES" -gt 2 ] && LANES=2
 
 # The test binaries machine NAME runs with these options ("all" and
 # "all-X-Y" expanded, "+Z" appended, --test applied), or status 1 if it
@@ -229,11 +235,12 @@ fi
 # a finished job's status once a later child of the shell gets its PID,
 # and a run forks enough processes to go round pid_max (32768 here):
 # session 15's CI lost the debug kernel's cached build that way ("wait:
-# pid 302 is not a child of this shell").
+# pid 302 is not a child of this shell").  The command runs in a
+# subshell of its own: an exit in it (die) still leaves a status.
 bg_run() {	# statusfile command...
 	local st=$1; shift
 	rm -f "$st"
-	{ "$@"; echo $? > "$st.new"; mv "$st.new" "$st"; } &
+	{ ( "$@" ); echo $? > "$st.new"; mv "$st.new" "$st"; } &
 }
 bg_wait() {	# statusfile: returns the job's status
 	while [ ! -f "$1" ]; do sleep 1; done
@@ -245,7 +252,11 @@ bg_wait() {	# statusfile: returns the job's status
 # run; prepare_debug waits for it before that machine boots.
 mkdir -p "$OUT"
 DEBUG_DIR=
+# With two lanes it builds at nice 0: at nice 19 the two emulators left
+# it ~1.5% of the CPUs until svm-qemu-debug's lane reached it and waited
+# (session 18); at 0 it takes about half of them, the lanes the rest.
 debug_kernel() {
+	KHYP_DEBUG_NICE=${KHYP_DEBUG_NICE:-$([ "$LANES" -ge 2 ] && echo 0 || echo 19)} \
 	"$TOP/scripts/debug-kernel.sh" > "$OUT/debug-kernel.dir" \
 		2> "$OUT/debug-kernel.log"
 }
@@ -361,9 +372,9 @@ done
 
 # Code that also runs in userspace is tested natively under ASan/UBSan and
 # fuzzed for a bounded time: each suite ends with "N passed, N failed".
-# They need no emulator, so they run in the background on the second CPU
-# while the machines boot (an emulator keeps one CPU busy): about six
-# minutes of the run's wall time.  Their lines are printed after the
+# They need no emulator, so they run in the background while the first
+# machines run: ~190 s of the run's wall time beside both lanes (session
+# 18), which they slow for that long.  Their lines are printed after the
 # machines'; their counts come back through $OUT/native.counts.
 NATIVE_PASSED=0 NATIVE_FAILED=0
 native() {	# name dir
@@ -415,11 +426,11 @@ fi
 # builds khyp.ko for 6.1 and 6.12), used in the machine svm-qemu-pkg
 # (modprobe, udev, guests/hello as a non-root member of the group khyp) and
 # purged.  Runs with the whole suite or with --machine svm-qemu-pkg.
-# With the whole suite it runs beside the last machine, svm-qemu-debug,
-# whose kernel and initramfs are its own (the packages go onto this
-# host's /lib/modules, which the virtme-ng machines see): its builds on
-# the second CPU, its machine after the debug one (~90 s of the run's
-# wall time).
+# With the whole suite it runs beside the debug machine, whose kernel
+# and initramfs are its own, once the virtme-ng machines are done (the
+# packages go onto this host's /lib/modules, which they see):
+# pkg_when_ready below.  Its builds at nice 19, its machine in the first
+# emulator slot free, in line before the next lane's machine.
 run_pkg() { nice -n 19 "$TOP/scripts/pkg-test.sh" --machine > "$OUT/pkg.log" 2>&1; }
 judge_pkg() {
 	grep -E '^pkg: .*: (not )?ok' "$OUT/pkg.log"
@@ -503,26 +514,30 @@ run_bochs_linux() {
 	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-900} run_bochs "$@"
 }
 
-# Two lanes of machines at once (KHYP_LANES, default 2 on a machine with
-# two CPUs or more, else 1): each lane boots its machines one after the
+# Two lanes of machines at once (KHYP_LANES, above: default 2 on a
+# machine with two CPUs or more, else 1): each lane boots its machines one after the
 # other, and each machine takes one of machines.sh's emulator slots.
 # Every emulator is one busy thread (QEMU's TCG here is single-threaded,
-# Bochs is), so two share 2 CPUs without slowing each other: session 18
-# measured svm-bochs with three binaries at 69 s alone and 64 s and 65 s
-# as two at once on this 2-core machine (PLATFORM.md's 1.8x was measured
-# on another machine type).  Bochs' clock follows its instructions and
-# QEMU's the host's, so a slower machine waits longer, nothing more.
-# Lane 1: svm-qemu-linux, then the debug machine (the two longest);
-# lane 2: svm-qemu, the Bochs machines and the small QEMU ones, about as
-# long (LANE2, in the order of MACHINES).  The package test installs
+# Bochs is), and two ran on this 2-core machine as fast as one alone:
+# session 18 measured svm-bochs with three binaries at 69 s alone, 64 s
+# and 65 s as two at once (PLATFORM.md's 1.8x was measured on another
+# machine type).  Bochs' clock follows its instructions; QEMU's is the
+# host's, so the QEMU machines are the ones a busy host slows: in the
+# first minutes the native tests (~3 minutes of one CPU) run beside both
+# lanes, and session 18's first two-lane run had svm-qemu at 180 s
+# (151 s alone) and svm-qemu-linux at 350 s (306 s), green.
+# Lane 1: svm-qemu-linux, the three small QEMU machines, then the debug
+# machine; lane 2: svm-qemu, the Bochs machines (every Bochs machine:
+# they share the vmlinux and mbboot built for them), svm-qemu-la57 and
+# svm-qemu-smp2.  Session 18: ~1,100 s each.  The package test installs
 # on this host, whose /lib/modules the virtme-ng machines see: it
 # starts once every virtme-ng machine of the run is done and the debug
 # machine has started (pkg_when_ready).  A machine's results are judged
 # after both lanes are done, in the order of MACHINES.
-LANE2=" svm-qemu vmx-bochs svm-bochs svm-qemu-la57 svm-qemu-smp2 vmx-bochs-smp2 svm-qemu-reboot nosvm-qemu nonpt-qemu "
-LANES=${KHYP_LANES:-$(($(nproc) >= 2 ? 2 : 1))}
-lane_of() {	# name
-	if [ "$LANES" -ge 2 ] && [[ $LANE2 == *" $1 "* ]]; then
+LANE2_QEMU=" svm-qemu svm-qemu-la57 svm-qemu-smp2 "
+lane_of() {	# name runner
+	if [ "$LANES" -ge 2 ] &&
+	   [[ $2 == bochs* || $LANE2_QEMU == *" $1 "* ]]; then
 		echo 2
 	else
 		echo 1
@@ -561,12 +576,13 @@ run_machine() {	# line
 	say "$name: done in $(( $(date +%s) - start )) s"
 }
 run_lane() {	# lane
-	local m name
+	local m name runner
 	for m in "${MACHINES[@]}"; do
-		name=${m%% *}
-		[ "$(lane_of "$name")" = "$1" ] || continue
+		read -r name runner _ <<< "$m"
+		[ "$(lane_of "$name" "$runner")" = "$1" ] || continue
 		run_machine "$m"
-		touch "$OUT/$name/finished"
+		# a machine that ran (the marks were cleared before the lanes)
+		[ -f "$OUT/$name/started" ] && touch "$OUT/$name/finished"
 	done
 	touch "$OUT/lane$1.finished"
 }
