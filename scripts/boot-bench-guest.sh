@@ -101,7 +101,7 @@ boot() {	# hv
 	local -a cmd timer=()
 	mkdir -p "$dir"
 	if [ "$hv" = qemu ]; then
-		cmd=("$QEMU" "${QEMU_ARGS[@]}")
+		cmd=("${QEMU_RUN[@]}" "${QEMU_ARGS[@]}")
 	else
 		cmd=("$work/khyp" "${KHYP_ARGS[@]}")
 	fi
@@ -165,6 +165,23 @@ launch_cost() {	# hv cmd...
 	echo "start $hv $(printf '%s\n' "${a[@]}" | sort -n | sed -n 2p) ${a[*]}"
 }
 
+# QEMU, its libraries and the firmware a PC's direct kernel boot reads,
+# in DIR: run from the host's root over 9p, each start of QEMU took 37
+# to 54 s of this machine's clock (first measurement, 2026-12-06: 9p's
+# waits for the host let the -icount clock jump ahead), half of its boot.
+# From a tmpfs, as khyp's static binary, through the dynamic loader with
+# the copied libraries first; -L points QEMU at the copied firmware.
+qemu_to_tmpfs() {	# dir
+	local lib
+	mkdir -p "$1/lib" "$1/share" || return 1
+	cp "$QEMU" "$1/" || return 1
+	for lib in $(ldd "$QEMU" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		cp -L "$lib" "$1/lib/" || return 1
+	done
+	cp -L /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+		/usr/share/qemu/kvmvapic.bin "$1/share/"
+}
+
 run() {
 	local khz cmdline
 	echo "KHYP-BEGIN $machine $(uname -r)"
@@ -183,8 +200,8 @@ run() {
 	# both launchers read them at the same cost, not over 9p.
 	if ! work=$(mktemp -d /dev/shm/khyp-boot.XXXXXX) ||
 	   ! cp "$kernel" "$work/vmlinuz" || ! cp "$initrd" "$work/initrd" ||
-	   ! cp "$tool" "$work/khyp"; then
-		echo "KHYP-FAIL setup: cannot copy $kernel, $initrd and $tool to a tmpfs"
+	   ! cp "$tool" "$work/khyp" || ! qemu_to_tmpfs "$work/qemu"; then
+		echo "KHYP-FAIL setup: cannot copy $kernel, $initrd, $tool and QEMU to a tmpfs"
 		echo "KHYP-END"
 		return 1
 	fi
@@ -202,13 +219,16 @@ run() {
 	# QEMU's default machine (pc, i440fx) and CPU model, direct kernel
 	# boot; -nodefaults drops the VGA card and the e1000 that khyp run
 	# does not have either; -no-reboot: a panic ends it.
-	QEMU_ARGS=(-accel kvm -m "${mem}M" -smp 1 -nodefaults -display none
+	QEMU_ARGS=(-L "$work/qemu/share"
+		   -accel kvm -m "${mem}M" -smp 1 -nodefaults -display none
 		   -no-reboot -serial stdio -kernel "$work/vmlinuz"
 		   -initrd "$work/initrd" -append "$cmdline")
 	KHYP_ARGS=(run -c 1 -m "${mem}M" --serial stdio --timeout "$LIMIT"
 		   --boot-report=KHYP-SHELL= --initrd "$work/initrd"
 		   --cmdline "$cmdline" "$work/vmlinuz")
-	echo "KHYP-INFO launch $QEMU ${QEMU_ARGS[*]}"
+	QEMU_RUN=("$work/qemu/lib/ld-linux-x86-64.so.2" --library-path
+		  "$work/qemu/lib" "$work/qemu/qemu-system-x86_64")
+	echo "KHYP-INFO launch ${QEMU_RUN[*]} ${QEMU_ARGS[*]}"
 	echo "KHYP-INFO launch khyp ${KHYP_ARGS[*]}"
 
 	rmmod khyp 2>/dev/null
@@ -223,7 +243,7 @@ run() {
 		fi
 		pair=$((pair + 1))
 	done
-	launch_cost qemu "$QEMU" -version
+	launch_cost qemu "${QEMU_RUN[@]}" -version
 	launch_cost khyp "$work/khyp"
 
 	# The consoles and stderr of every boot, for whoever reads a failure.
