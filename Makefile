@@ -19,7 +19,9 @@
 #                        moving between CPUs (selftests/soak_test.c): MACHINE
 #                        (svm-qemu-smp2), SOAK_SECONDS (600)
 #   make bench           khyp against KVM in each emulated machine (root;
-#                        docs/performance.md); bench/khyp-bench alone: make khyp-bench
+#                        docs/performance.md); bench/khyp-bench alone: make khyp-bench;
+#                        the Linux boot against QEMU -accel kvm alone:
+#                        make bench ONLY=linux_boot (MACHINE=svm-qemu-boot: with its file)
 #   make install         khyp.ko (kbuild's modules_install, or DKMS with
 #                        MODULE_INSTALL=dkms), the launcher and its man page,
 #                        the uapi headers, a udev rule (/dev/khyp: group khyp,

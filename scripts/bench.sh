@@ -18,13 +18,25 @@
 # more than 10% worse ("regression:" lines; they do not change the exit
 # status).
 #
+# svm-qemu-boot is the svm-qemu machine booted once more for the Linux
+# boot benchmark (scripts/boot-bench-guest.sh): Debian's 6.1 bzImage and
+# the busybox initramfs of scripts/mkinitramfs-linux.sh to /init's shell
+# marker under `khyp run` and under QEMU with -accel kvm, in the same
+# interleaved pairs; its table gives the times to the shell, the
+# launchers' peak RSS and khyp run's --boot-report, with khyp/QEMU
+# ratios.
+#
 # Options: --machine NAME (one machine), --pairs N (5), --reps N
 #          (khyp-bench repetitions per run, median taken; 3 in QEMU,
 #          1 in Bochs, whose figures repeat to 0.1%), --short (one short
 #          iteration, as make test does; no file, no comparison),
 #          --only W[,W...] (only these workloads, khyp-bench's names,
 #          e.g. apic_self_ipi,apic_timer,apic_eoi,apic_ipi_2vcpu; the
-#          table on stdout, no file, no comparison).
+#          table on stdout, no file, no comparison); linux_boot is the
+#          boot benchmark: `--only linux_boot` (with or without
+#          --machine svm-qemu) runs it alone, `--machine svm-qemu-boot`
+#          too, with its file.  --short leaves the boot out unless one of
+#          these names it.
 # Needs what `make test` installs (scripts/install-deps.sh).  Not a
 # pass/fail run: it fails only if a machine gives no results.
 set -uo pipefail
@@ -44,7 +56,15 @@ MACHINES=(
 "vmx-bochs  bochs   corei7_skylake_x    Bochs 2.7, VMX+EPT+VPID"
 "svm-bochs  bochs   trinity_apu         Bochs 2.7, SVM+NPT with NRIP save"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt QEMU 7.2 TCG, 2 CPUs in one TCG thread, SVM+NPT"
+"svm-qemu-boot vng     qemu64,+svm,+npt    QEMU 7.2 TCG, SVM+NPT; Linux boot, khyp run against QEMU -accel kvm"
 )
+# The machine of the boot benchmark, and its one workload's name for --only.
+BOOT_MACHINE=svm-qemu-boot
+BOOT_WORKLOAD=linux_boot
+# Its guest's RAM (both hypervisors), and how long a pair may take at
+# most (two boots of ~1-3 minutes of wall time each, plus the modules).
+BOOT_MEM_MB=256
+BOOT_PAIR_S=600
 # The workloads of a machine that runs only some (the others are
 # measured in the machines above): the ones that need two vCPUs.
 declare -A MACHINE_WORKLOADS=(
@@ -68,17 +88,62 @@ done
 say() { echo "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
 
+# --only's workloads but the boot benchmark's: khyp-bench's names.
+bench_workloads() {
+	local w out=
+	for w in ${workloads//,/ }; do
+		[ "$w" = "$BOOT_WORKLOAD" ] || out=${out:+$out,}$w
+	done
+	echo "$out"
+}
+has_boot() { [[ ",$workloads," == *",$BOOT_WORKLOAD,"* ]]; }
+
+# Whether this run measures machine NAME.  --machine picks one (svm-qemu
+# also picks the boot benchmark's machine when --only names linux_boot:
+# it is that machine); --only leaves out the machines with none of its
+# workloads; --short (make test's quick look) leaves out the boot, which
+# has no short form, unless it was asked for by name.
+wanted() {	# name
+	if [ "$1" = "$BOOT_MACHINE" ]; then
+		if [ -n "$only" ] && [ "$only" != "$1" ] &&
+		   ! { [ "$only" = svm-qemu ] && has_boot; }; then
+			return 1
+		fi
+		[ -z "$workloads" ] || has_boot || return 1
+		[ -z "$short" ] || [ -n "$only$workloads" ] || return 1
+		return 0
+	fi
+	[ -z "$only" ] || [ "$only" = "$1" ] || return 1
+	[ -z "$workloads" ] || [ -n "$(bench_workloads)" ]
+}
+
 . "$TOP/scripts/machines.sh"
 
 build_module "$KVER"
 KO=$OUT/build-$KVER/khyp.ko
-make -s -C "$TOP/bench" > "$OUT/bench-build.log" 2>&1 ||
-	{ cat "$OUT/bench-build.log"; die "khyp-bench does not build"; }
 INITRD=$OUT/initramfs.cpio.zst
-"$TOP/scripts/mkinitramfs.sh" "$INITRD" "$KVER" "$KO" "$TOP/selftests" ||
-	die "mkinitramfs failed"
+# khyp-bench and the initramfs of the machines that run it (the boot
+# benchmark needs neither: its machine is virtme-ng's, on the host's root)
+for m in "${MACHINES[@]}"; do
+	read -r name _ <<< "$m"
+	[ "$name" != "$BOOT_MACHINE" ] && wanted "$name" || continue
+	make -s -C "$TOP/bench" > "$OUT/bench-build.log" 2>&1 ||
+		{ cat "$OUT/bench-build.log"; die "khyp-bench does not build"; }
+	"$TOP/scripts/mkinitramfs.sh" "$INITRD" "$KVER" "$KO" "$TOP/selftests" ||
+		die "mkinitramfs failed"
+	break
+done
 
 if [ -n "$short" ]; then pairs=1; fi
+LINUX_INITRD=$OUT/linux-initramfs.cpio.gz
+if wanted "$BOOT_MACHINE"; then
+	# The launcher, and the Linux guest's initramfs as the suite's
+	# (scripts/test.sh), here on the host before the machine starts.
+	make -s -C "$TOP/userspace-tool" khyp > "$OUT/tool-build.log" 2>&1 ||
+		{ cat "$OUT/tool-build.log"; die "khyp run does not build"; }
+	"$TOP/scripts/mkinitramfs-linux.sh" "$LINUX_INITRD" "$KVER" ||
+		die "mkinitramfs-linux failed"
+fi
 commit=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 branch=$(git -C "$TOP" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$TOP" status --porcelain -- core svm vmx mmu irq balloon \
@@ -198,6 +263,105 @@ table() {	# name desc report clock
 	}' "$3"
 }
 
+# The boot benchmark's table (boot-bench-guest.sh's report), on stdout;
+# its "ratio" lines as table()'s, for compare().
+boot_table() {	# name desc report clock
+	awk -v name="$1" -v desc="$2" -v clock="$4" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	    -v commit="$commit$dirty" -v branch="$branch" '
+	BEGIN { pair = 1; npairs = 1; nbr = 0 }
+	/^KHYP-BEGIN/ { kernel = $3 }
+	/^KHYP-INFO cpu / { sub(/^KHYP-INFO cpu /, ""); cpu = $0 }
+	/^KHYP-INFO mem/ { sub(/^KHYP-INFO mem MemTotal: /, ""); mem = $0 }
+	/^KHYP-INFO qemu / { sub(/^KHYP-INFO qemu /, ""); qemu = $0 }
+	/^KHYP-INFO guest / { sub(/^KHYP-INFO guest /, ""); guest = $0 }
+	/^KHYP-INFO cmdline / { sub(/^KHYP-INFO cmdline /, ""); cmdline = $0 }
+	/^KHYP-INFO launch / { sub(/^KHYP-INFO launch /, ""); launch = launch "  " $0 "\n" }
+	/^KHYP-INFO rss / { sub(/^KHYP-INFO rss /, ""); norss = $0 }
+	/^KHYP-PAIR/ { pair = $2; if (pair > npairs) npairs = pair }
+	/^boot / {
+		v[$2, "shell", pair] = $4; v[$2, "exit", pair] = $6
+		v[$2, "rss", pair] = $8 / 1024; v[$2, "guest", pair] = $10 / 1024
+		if ($8 !~ /^[0-9]+$/) v[$2, "rss", pair] = "-"
+		if ($10 !~ /^[0-9]+$/) v[$2, "guest", pair] = "-"
+		# a boot that never reached the marker has no figure at all
+		if ($4 !~ /^[0-9.]+$/)
+			v[$2, "exit", pair] = v[$2, "rss", pair] = v[$2, "guest", pair] = "-"
+		rc[$2] = rc[$2] (nrc[$2]++ ? "," : "") $12
+		raw = raw "  pair " pair " " $0 "\n"
+	}
+	# "khyp: boot: first serial output after 5.656 s": one row per step
+	/^KHYP-BOOTREPORT / {
+		sub(/^KHYP-BOOTREPORT /, ""); raw = raw "  pair " pair " " $0 "\n"
+		step = $0; sub(/^khyp: boot: /, "", step); sub(/ after .*/, "", step)
+		t = $0; sub(/.* after /, "", t); sub(/ s.*/, "", t)
+		if (!(step in brseen)) { brseen[step] = 1; br[++nbr] = step }
+		v["khyp", "br " step, pair] = t
+	}
+	/^KHYP-FAIL / { sub(/^KHYP-FAIL /, ""); fails = fails "  pair " pair " " $0 "\n" }
+	/^start / { v[$2, "start", 1] = $3; raw = raw "  " $0 "\n" }
+	function num(x) { return x ~ /^[0-9.]+$/ }
+	# sorts a[1..k] in place; returns its median, or "" if k is 0
+	function median(a, k,    i, j, t) {
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return k ? a[int((k + 1) / 2)] : ""
+	}
+	# one row: the medians over the pairs of QEMU and khyp, and the
+	# median [min-max] of the per-pair ratios (a "ratio" line as key)
+	function row(title, unit, what, f, target, key,    p, q, h, nq, nh, nr, qm, hm, r, mm) {
+		nq = nh = nr = 0; delete qv; delete hv; delete rv
+		for (p = 1; p <= npairs; p++) {
+			q = v["qemu", what, p]; h = v["khyp", what, p]
+			if (num(q)) qv[++nq] = q + 0
+			if (num(h)) hv[++nh] = h + 0
+			if (num(q) && num(h) && q > 0) rv[++nr] = h / q
+		}
+		qm = nq ? sprintf(f, median(qv, nq)) : "-"
+		hm = nh ? sprintf(f, median(hv, nh)) : "-"
+		r = "-"; mm = ""
+		if (nr) {
+			r = sprintf("%.2f", median(rv, nr))
+			mm = sprintf("[%.2f-%.2f]", rv[1], rv[nr])
+			if (key != "")
+				ratio = ratio sprintf("  ratio %s %.4f %.4f %.4f\n",
+						      key, median(rv, nr), rv[1], rv[nr])
+		}
+		printf "%-44s %-4s %9s %9s %10s %-13s %s\n", title, unit, qm, hm,
+		       r, mm, target
+	}
+	END {
+		printf "Linux boot on %s (%s), %s\n", name, desc, when
+		printf "kernel %s, khyp commit %s (branch %s)\n", kernel, commit, branch
+		printf "cpu: %s; RAM %s\n", cpu, mem
+		printf "clock: %s\n", clock
+		printf "guest: %s; QEMU: %s\n", guest, qemu
+		printf "guest command line: %s\n", cmdline
+		printf "launched as:\n%s", launch
+		printf "%d interleaved pairs (QEMU first in odd pairs, khyp first in even ones); exit status qemu %s, khyp %s\n",
+		       npairs, rc["qemu"], rc["khyp"]
+		printf "time: from the launch to the first KHYP-SHELL= on the serial output, on the clock of the machine (/proc/uptime)\n"
+		printf "QEMU and khyp: median over the pairs; khyp/QEMU: median of the per-pair ratios [min-max]\n\n"
+		printf "%-44s %-4s %9s %9s %10s %-13s %s\n", "measure", "unit",
+		       "QEMU-KVM", "khyp", "khyp/QEMU", "[min-max]", "target"
+		row("time to the shell marker", "s", "shell", "%.2f", "<= 0.5", "linux_boot")
+		row("time to the launcher exit (power-off)", "s", "exit", "%.2f", "", "linux_boot_exit")
+		row("peak RSS of the launcher (ru_maxrss)", "MiB", "rss", "%.1f", "well under 1", "linux_boot_rss")
+		row("guest RAM khyp.ko held at the marker", "MiB", "guest", "%.1f", "", "")
+		row("launcher start, no guest (median of 3)", "s", "start", "%.3f", "", "")
+		for (i = 1; i <= nbr; i++)
+			row("khyp run --boot-report: " br[i], "s", "br " br[i], "%.2f", "", "")
+		if (norss != "")
+			printf "\n%s\n", norss
+		printf "\nThe RSS of QEMU holds the guest RAM (KVM maps the memory of the process); that of khyp run\nonly the guest pages the launcher touched itself: khyp.ko holds the rest (the row below it).\n"
+		if (fails != "")
+			printf "\nboots that did not reach the marker:\n%s", fails
+		printf "\nratios (workload median min max):\n%s", ratio
+		printf "\nraw (pair, boot hv shell_s S exit_s S rss_kb K guest_kb K status RC):\n%s", raw
+	}' "$3"
+}
+
 # The ratios of a results file (ours or an older format), "workload ratio".
 ratios() {	# file
 	awk '
@@ -242,12 +406,12 @@ compare() {	# name table
 	# median of ratios; the KVM-only _4k rows are left out of old ones.
 	LC_ALL=C join <(ratios "$old" | LC_ALL=C sort -k1,1) \
 		<(ratios "$2" | LC_ALL=C sort -k1,1) |
-	awk -v m="$1" '{
+	awk -v m="$1" -v ref="$([ "$1" = "$BOOT_MACHINE" ] && echo QEMU || echo KVM)" '{
 		d = ($3 - $2) / $2 * 100
 		if (d > 10)
-			printf "regression: %s: %s khyp/KVM %.2f -> %.2f (%+.0f%%)\n", m, $1, $2, $3, d
+			printf "regression: %s: %s khyp/%s %.2f -> %.2f (%+.0f%%)\n", m, $1, ref, $2, $3, d
 		else if (d < -10)
-			printf "bench: %s: better: %s khyp/KVM %.2f -> %.2f (%+.0f%%)\n", m, $1, $2, $3, d
+			printf "bench: %s: better: %s khyp/%s %.2f -> %.2f (%+.0f%%)\n", m, $1, ref, $2, $3, d
 		else
 			n++
 	} END { printf "bench: %s: %d workloads within 10%% of the last results\n", m, n }'
@@ -257,52 +421,77 @@ compare() {	# name table
 status=0
 for m in "${MACHINES[@]}"; do
 	read -r name runner cpu desc <<< "$m"
-	[ -n "$only" ] && [ "$name" != "$only" ] && continue
+	wanted "$name" || continue
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)
-	if [ -n "$short" ]; then
-		args="--short"
-	elif [ "$runner" = bochs ]; then
-		args="--reps ${reps:-1}"
-	else
-		args="--reps ${reps:-3}"
-	fi
-	if [ "$runner" = bochs ]; then
-		timeout=$((1200 + 600 * pairs)) qemu_opts=
-		clock="instructions (Bochs, clock sync=none)"
-	elif [ "$runner" = qemu_smp2 ]; then
-		# QEMU's -icount with 2 CPUs hung the boot (nothing on the
-		# console in 4 minutes): one TCG thread runs the CPUs in turn
-		# and a CPU spinning on the other starves it.  Wall time, then:
-		# a workload's own ratio (2 vCPUs against 1) is measured
-		# back to back, and the pairs give its spread.
-		# Two workloads only: a pair takes about 2 minutes, so a
-		# hung guest gives the emulator back after 10 minutes plus.
-		timeout=$((600 + 120 * pairs)) qemu_opts=
-		clock="wall time (2 CPUs: -icount hangs their boot)"
-	else
-		timeout=$((900 + 300 * pairs)) qemu_opts=$QEMU_ICOUNT
+	script=bench-guest.sh
+	if [ "$name" = "$BOOT_MACHINE" ]; then
+		# The same machine as svm-qemu, the same clock; another
+		# script in it.
+		script=boot-bench-guest.sh
+		args="--kernel /boot/vmlinuz-$KVER --initrd $LINUX_INITRD --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB"
+		timeout=$((600 + BOOT_PAIR_S * pairs)) qemu_opts=$QEMU_ICOUNT
 		clock="instructions (QEMU $QEMU_ICOUNT)"
+		what="the Linux boot (khyp run, QEMU -accel kvm)"
+	else
+		if [ -n "$short" ]; then
+			args="--short"
+		elif [ "$runner" = bochs ]; then
+			args="--reps ${reps:-1}"
+		else
+			args="--reps ${reps:-3}"
+		fi
+		if [ "$runner" = bochs ]; then
+			timeout=$((1200 + 600 * pairs)) qemu_opts=
+			clock="instructions (Bochs, clock sync=none)"
+		elif [ "$runner" = qemu_smp2 ]; then
+			# QEMU's -icount with 2 CPUs hung the boot (nothing on
+			# the console in 4 minutes): one TCG thread runs the
+			# CPUs in turn and a CPU spinning on the other starves
+			# it.  Wall time, then: a workload's own ratio (2 vCPUs
+			# against 1) is measured back to back, and the pairs
+			# give its spread.
+			# Two workloads only: a pair takes about 2 minutes, so
+			# a hung guest gives the emulator back after 10 minutes
+			# plus.
+			timeout=$((600 + 120 * pairs)) qemu_opts=
+			clock="wall time (2 CPUs: -icount hangs their boot)"
+		else
+			timeout=$((900 + 300 * pairs)) qemu_opts=$QEMU_ICOUNT
+			clock="instructions (QEMU $QEMU_ICOUNT)"
+		fi
+		# "+" between the names: the Bochs runner splits arguments
+		# at commas
+		only_w=$(bench_workloads)
+		only_w=${only_w:-${MACHINE_WORKLOADS[$name]:-}}
+		[ -n "$only_w" ] && args="$args --only ${only_w//,/+}"
+		what="khyp-bench $args"
 	fi
-	# "+" between the names: the Bochs runner splits arguments at commas
-	only_w=${workloads:-${MACHINE_WORKLOADS[$name]:-}}
-	[ -n "$only_w" ] && args="$args --only ${only_w//,/+}"
-	say "$name: booting ($runner, $cpu) for khyp-bench $args, $pairs pairs"
+	say "$name: booting ($runner, $cpu) for $what, $pairs pairs"
 	emu_lock_all
-	MACHINE_SCRIPT=bench-guest.sh MACHINE_MEM_MB=1024 \
+	MACHINE_SCRIPT=$script MACHINE_MEM_MB=1024 \
 	MACHINE_QEMU_OPTS=$qemu_opts MACHINE_TIMEOUT=$timeout \
 		"run_$runner" "$name" "$cpu" \
 		"--pairs $pairs $args" none
 	emu_unlock
 	say "$name: done in $(( $(date +%s) - start )) s"
 	report=$OUT/$name/report
-	if ! grep -q '^result ' "$report" 2>/dev/null; then
+	results='^result '
+	[ "$script" = boot-bench-guest.sh ] && results='^boot [a-z]+ shell_s [0-9]'
+	if ! grep -Eq "$results" "$report" 2>/dev/null; then
 		say "$name: no results; see $OUT/$name/"
+		# why a boot did not reach its shell (the launcher's stderr,
+		# the guest's console, the machine's kernel log)
+		grep '^KHYP-FAIL' "$report" 2>/dev/null | head -60 >&2
 		status=1
 		continue
 	fi
 	grep -q '^KHYP-END' "$report" || say "$name: no end marker (timeout?)"
-	table "$name" "$desc" "$report" "$clock" > "$OUT/$name/table.txt"
+	if [ "$script" = boot-bench-guest.sh ]; then
+		boot_table "$name" "$desc" "$report" "$clock"
+	else
+		table "$name" "$desc" "$report" "$clock"
+	fi > "$OUT/$name/table.txt"
 	cat "$OUT/$name/table.txt"; echo
 	if [ -z "$short" ] && [ -z "$workloads" ]; then
 		mkdir -p "$RESULTS"

@@ -11,6 +11,8 @@
 #  - dkms, dh-dkms, debhelper, dpkg-dev, fakeroot and lintian: the packaging test
 #    builds khyp's .debs and installs them (scripts/pkg-test.sh),
 #  - acpica-tools: iasl, which loader_test runs on the launcher's ACPI tables,
+#  - time: /usr/bin/time, whose maximum RSS of khyp run and of QEMU the
+#    Linux boot benchmark reports (scripts/boot-bench-guest.sh),
 #  - sparse, and from linux-source-6.1 only the few files we need
 #    (kselftest harness, lib.mk, checkpatch.pl); the whole source is
 #    unpacked by scripts/debug-kernel.sh, which builds the debug kernel
@@ -34,7 +36,8 @@ PKGS=(build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
       grub-pc-bin grub-common xorriso mtools
       busybox-static python3-requests python3-argcomplete
       clang libclang-rt-14-dev acpica-tools
-      dkms dh-dkms debhelper lintian fakeroot dpkg-dev adduser udev util-linux)
+      dkms dh-dkms debhelper lintian fakeroot dpkg-dev adduser udev util-linux
+      time)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,262 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the svm-qemu machine for scripts/bench.sh (its machine
+# svm-qemu-boot): the Linux boot benchmark of issue 14.  The same kernel
+# and the same busybox initramfs (scripts/mkinitramfs-linux.sh) boot to
+# /init's shell marker under `khyp run` and under QEMU with -accel kvm,
+# never with khyp.ko and kvm_amd loaded at once, in N interleaved pairs
+# (--pairs N; 1 if not given), QEMU first in odd pairs, khyp first in
+# even ones, so that a drift of the machine lands on both sides:
+#
+#   modprobe kvm_amd, boot under QEMU, modprobe -r kvm_amd kvm,
+#   insmod khyp.ko, boot under khyp run, rmmod khyp   (and the reverse)
+#
+# A boot is timed on this machine's clock (/proc/uptime: with QEMU's
+# -icount it counts instructions, so figures repeat) from just before the
+# launcher starts to the first "KHYP-SHELL=" on the guest's serial
+# output, read from a pipe as the launcher writes it.  The guest's
+# command line has khyp.end=shell: /init powers off right after that
+# marker.  The launcher's peak RSS is /usr/bin/time's maximum resident
+# set (the kernel's ru_maxrss: VmHWM at its exit).  khyp.ko's guest
+# memory is not in khyp run's RSS (only the pages the launcher itself
+# touched are), QEMU's is (KVM maps the process's own anonymous memory),
+# so the guest pages khyp.ko held at the marker are reported beside it.
+#
+# Report:
+#
+#   KHYP-BEGIN <machine> <kernel>
+#   KHYP-INFO cpu|mem|cpus|qemu|guest|cmdline|launch <text>
+#   KHYP-PAIR <n>      then, for each hypervisor:
+#   KHYP-HV qemu|khyp
+#   boot <hv> shell_s <s|-> exit_s <s> rss_kb <KiB|-> guest_kb <KiB|-> status <rc>
+#   KHYP-BOOTREPORT khyp: boot: ...   (khyp run --boot-report=KHYP-SHELL=)
+#   KHYP-FAIL <hv>: ...  (no marker: the launcher's stderr, the end of the
+#                         console, this machine's kernel log)
+#   start <hv> <s> ...   (the launcher's own start: its binary run with
+#                         -version / no arguments, three times)
+#   KHYP-DMESG-BEGIN ... KHYP-DMESG-END
+#   KHYP-END
+#
+# Usage: boot-bench-guest.sh MACHINE REPORT DIR [--pairs N] --kernel FILE
+#        --initrd FILE --tool KHYP [--mem MB]
+# KHYP_KO is khyp.ko's path (bench.sh's runner sets it).
+set -uo pipefail
+
+machine=$1 report=$2
+shift 3		# DIR (the selftests) is not used here
+pairs=1 kernel='' initrd='' tool='' mem=256
+while [ $# -gt 0 ]; do
+	case $1 in
+	--pairs) pairs=$2 ;;
+	--kernel) kernel=$2 ;;
+	--initrd) initrd=$2 ;;
+	--tool) tool=$2 ;;
+	--mem) mem=$2 ;;
+	*) echo "boot-bench-guest.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift 2
+done
+[[ $pairs =~ ^[1-9][0-9]*$ ]] || { echo "boot-bench-guest.sh: bad --pairs '$pairs'" >&2; exit 2; }
+if [ -z "$kernel" ] || [ -z "$initrd" ] || [ -z "$tool" ]; then
+	echo "boot-bench-guest.sh: --kernel, --initrd and --tool are needed" >&2
+	exit 2
+fi
+
+# A boot that takes longer than this (seconds of this machine's clock;
+# the boots of 2026-12-06 took 50-105 s) is stopped and reported without
+# a time: a QEMU boot once spun for minutes, its guest's vCPU at one RIP
+# with interrupts off (docs/performance.md, "Linux boot").
+LIMIT=300
+QEMU=/usr/bin/qemu-system-x86_64
+TIME=/usr/bin/time
+
+# This machine's clock, in seconds.
+uptime_s() { local t _; read -r t _ < /proc/uptime; echo "$t"; }
+
+# The TSC rate this kernel found, in kHz ("tsc: Detected 2994.377 MHz",
+# or the refined one later): what khyp.ko's CPUID 0x40000010 gives its
+# guests, and what linux_boot_test passes as tsc_early_khz.
+tsc_khz() {
+	dmesg | sed -n -e 's/.*tsc: Refined TSC clocksource calibration: \([0-9]*\)\.\([0-9][0-9][0-9]\) MHz.*/\1\2/p' \
+		       -e 's/.*tsc: Detected \([0-9]*\)\.\([0-9][0-9][0-9]\) MHz processor.*/\1\2/p' |
+		tail -1
+}
+
+# The serial output on stdin: the clock at its first shell marker into
+# DIR/t_shell (and, under khyp, what khyp.ko's debugfs says of the VM's
+# memory then, DIR/mmu); then read on to the end, so that the launcher
+# never writes into a closed pipe.
+watch_marker() {	# hv dir
+	if grep -a -q -m1 'KHYP-SHELL='; then
+		uptime_s > "$2/t_shell"
+		if [ "$1" = khyp ]; then
+			cat /sys/kernel/debug/khyp/vm*/mmu > "$2/mmu" 2>/dev/null
+		fi
+	fi
+	cat > /dev/null
+}
+
+# One boot under HV: its "boot" line, and what explains a failure.
+boot() {	# hv
+	local hv=$1 dir=$work/pair$pair-$1 t0 t1 rc shell=- rss=- guest=- pages
+	local -a cmd timer=()
+	mkdir -p "$dir"
+	if [ "$hv" = qemu ]; then
+		cmd=("${QEMU_RUN[@]}" "${QEMU_ARGS[@]}")
+	else
+		cmd=("$work/khyp" "${KHYP_ARGS[@]}")
+	fi
+	[ -x "$TIME" ] && timer=("$TIME" -f "maxrss_kb %M" -o "$dir/time")
+	t0=$(uptime_s)
+	timeout -k 10 "$LIMIT" "${timer[@]}" "${cmd[@]}" < /dev/null 2> "$dir/stderr" |
+		tee "$dir/serial.log" | watch_marker "$hv" "$dir"
+	rc=${PIPESTATUS[0]}
+	t1=$(uptime_s)
+	if [ -s "$dir/t_shell" ]; then
+		shell=$(awk -v a="$t0" -v b="$(cat "$dir/t_shell")" 'BEGIN { printf "%.2f", b - a }')
+	fi
+	[ -s "$dir/time" ] && rss=$(awk '$1 == "maxrss_kb" { print $2 }' "$dir/time")
+	if [ -s "$dir/mmu" ]; then
+		pages=$(awk '$1 == "pages" { print $2 }' "$dir/mmu")
+		[ -n "$pages" ] && guest=$((pages * 4))
+	fi
+	echo "boot $hv shell_s $shell exit_s $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') rss_kb ${rss:--} guest_kb $guest status $rc"
+	grep '^khyp: boot:' "$dir/stderr" | sed 's/^/KHYP-BOOTREPORT /'
+	if [ "$shell" = - ]; then
+		grep -v '^khyp: boot:' "$dir/stderr" | head -30 | sed "s/^/KHYP-FAIL $hv: stderr: /"
+		tail -30 "$dir/serial.log" | tr -d '\r' | sed "s/^/KHYP-FAIL $hv: console: /"
+		dmesg | tail -20 | sed "s/^/KHYP-FAIL $hv: dmesg: /"
+	fi
+}
+
+run_qemu() {
+	echo "KHYP-HV qemu"
+	if modprobe "$kvm" && [ -c /dev/kvm ]; then
+		boot qemu
+	else
+		echo "boot qemu shell_s - exit_s - rss_kb - guest_kb - status modprobe-failed"
+		echo "KHYP-FAIL qemu: modprobe $kvm failed or no /dev/kvm"
+	fi
+	modprobe -r "$kvm" kvm
+}
+
+run_khyp() {
+	echo "KHYP-HV khyp"
+	# khyp.ko's defaults: what a user who loads it gets
+	if insmod "$KHYP_KO"; then
+		boot khyp
+		rmmod khyp
+	else
+		echo "boot khyp shell_s - exit_s - rss_kb - guest_kb - status insmod-failed"
+	fi
+}
+
+# The launcher starting and exiting, with no guest: `qemu -version`, and
+# khyp with no arguments (its usage, status 2).  A run of QEMU's includes
+# the dynamic linking of its ~100 libraries, read from the host's root
+# over 9p in this machine.  The median of three.
+launch_cost() {	# hv cmd...
+	local hv=$1 t0 a=()
+	shift
+	for _ in 1 2 3; do
+		t0=$(uptime_s)
+		"$@" > /dev/null 2>&1
+		a+=("$(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.3f", b - a }')")
+	done
+	echo "start $hv $(printf '%s\n' "${a[@]}" | sort -n | sed -n 2p) ${a[*]}"
+}
+
+# QEMU, its libraries and the firmware a PC's direct kernel boot reads,
+# in DIR: run from the host's root over 9p, each start of QEMU took 37
+# to 54 s of this machine's clock (first measurement, 2026-12-06: 9p's
+# waits for the host let the -icount clock jump ahead), half of its boot.
+# From a tmpfs, as khyp's static binary, through the dynamic loader with
+# the copied libraries first; -L points QEMU at the copied firmware.
+qemu_to_tmpfs() {	# dir
+	local lib
+	mkdir -p "$1/lib" "$1/share" || return 1
+	cp "$QEMU" "$1/" || return 1
+	for lib in $(ldd "$QEMU" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		cp -L "$lib" "$1/lib/" || return 1
+	done
+	cp -L /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+		/usr/share/qemu/kvmvapic.bin "$1/share/"
+}
+
+run() {
+	local khz cmdline
+	echo "KHYP-BEGIN $machine $(uname -r)"
+	echo "KHYP-INFO cpu $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	echo "KHYP-INFO mem $(grep MemTotal /proc/meminfo | tr -s ' ')"
+	echo "KHYP-INFO cpus $(grep -c ^processor /proc/cpuinfo)"
+	echo "KHYP-INFO qemu $("$QEMU" -version | head -1)"
+	echo "KHYP-INFO guest $kernel, $initrd, 1 vCPU, $mem MiB"
+	[ -x "$TIME" ] || echo "KHYP-INFO rss no $TIME: no peak RSS"
+	grep -q ' debugfs ' /proc/mounts ||
+		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	boot_lines=$(dmesg | wc -l)
+	if grep -qw vmx /proc/cpuinfo; then kvm=kvm_intel; else kvm=kvm_amd; fi
+
+	# The kernel, the initramfs and khyp's static binary in a tmpfs:
+	# both launchers read them at the same cost, not over 9p.
+	if ! work=$(mktemp -d /dev/shm/khyp-boot.XXXXXX) ||
+	   ! cp "$kernel" "$work/vmlinuz" || ! cp "$initrd" "$work/initrd" ||
+	   ! cp "$tool" "$work/khyp" || ! qemu_to_tmpfs "$work/qemu"; then
+		echo "KHYP-FAIL setup: cannot copy $kernel, $initrd, $tool and QEMU to a tmpfs"
+		echo "KHYP-END"
+		return 1
+	fi
+
+	# The same guest command line for both: the serial console; the
+	# kernel's own lines up to warnings only (loglevel=5: /init's
+	# markers, level 4, still show), so that the serial port's cost does
+	# not drown the rest; /dev/kmsg unlimited for /init's markers; the
+	# delay loop's and the TSC's rate given, as linux_boot_test does
+	# (nested in TCG the TSC's calibration against the PIT fails under
+	# khyp; QEMU's guest reads it from kvmclock either way).
+	khz=$(tsc_khz)
+	cmdline="console=ttyS0 loglevel=5 printk.devkmsg=on panic=-1 lpj=1000000${khz:+ tsc_early_khz=$khz tsc=reliable} khyp.end=shell"
+	echo "KHYP-INFO cmdline $cmdline"
+	# QEMU's default machine (pc, i440fx) and CPU model, direct kernel
+	# boot; -nodefaults drops the VGA card and the e1000 that khyp run
+	# does not have either; -no-reboot: a panic ends it.
+	QEMU_ARGS=(-L "$work/qemu/share"
+		   -accel kvm -m "${mem}M" -smp 1 -nodefaults -display none
+		   -no-reboot -serial stdio -kernel "$work/vmlinuz"
+		   -initrd "$work/initrd" -append "$cmdline")
+	KHYP_ARGS=(run -c 1 -m "${mem}M" --serial stdio --timeout "$LIMIT"
+		   --boot-report=KHYP-SHELL= --initrd "$work/initrd"
+		   --cmdline "$cmdline" "$work/vmlinuz")
+	QEMU_RUN=("$work/qemu/lib/ld-linux-x86-64.so.2" --library-path
+		  "$work/qemu/lib" "$work/qemu/qemu-system-x86_64")
+	echo "KHYP-INFO launch ${QEMU_RUN[*]} ${QEMU_ARGS[*]}"
+	echo "KHYP-INFO launch khyp ${KHYP_ARGS[*]}"
+
+	rmmod khyp 2>/dev/null
+	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
+	pair=1
+	while [ "$pair" -le "$pairs" ]; do
+		echo "KHYP-PAIR $pair"
+		if [ $((pair % 2)) = 1 ]; then
+			run_qemu; run_khyp
+		else
+			run_khyp; run_qemu
+		fi
+		pair=$((pair + 1))
+	done
+	launch_cost qemu "${QEMU_RUN[@]}" -version
+	launch_cost khyp "$work/khyp"
+
+	# The consoles and stderr of every boot, for whoever reads a failure.
+	cp -r "$work"/pair* "$(dirname "$report")/" 2>/dev/null
+	rm -rf "$work"
+
+	echo "KHYP-DMESG-BEGIN"
+	dmesg | tail -n +$((boot_lines + 1)) |
+		grep -E 'khyp|kvm|SVM|svm|WARNING|BUG|Oops|KASAN|lockdep|Call Trace|Kernel panic'
+	echo "KHYP-DMESG-END"
+	echo "KHYP-END"
+}
+
+run > "$report" 2>&1
