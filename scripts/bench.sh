@@ -149,10 +149,24 @@ branch=$(git -C "$TOP" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$TOP" status --porcelain -- core svm vmx mmu irq balloon \
 	bench uapi 2>/dev/null | grep -q . && echo "-dirty")
 
+# awk functions both tables use: num(x), and median(a, k), which sorts
+# a[1..k] in place and returns its median ("" if k is 0; the lower middle
+# one for an even count).
+AWK_STATS='
+	function num(x) { return x ~ /^[0-9.]+$/ }
+	function median(a, k,    i, j, t) {
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return k ? a[int((k + 1) / 2)] : ""
+	}
+'
+
 # The table of one machine's report, on stdout.
 table() {	# name desc report clock
 	awk -v name="$1" -v desc="$2" -v clock="$4" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	    -v commit="$commit$dirty" -v branch="$branch" -v args="$args" '
+	    -v commit="$commit$dirty" -v branch="$branch" -v args="$args" "$AWK_STATS"'
 	BEGIN {
 		n = split("cpuid hypercall pio_in mmio_read irq_inject " \
 			  "mem_first_touch mem_steady mem_first_touch_idle " \
@@ -207,16 +221,6 @@ table() {	# name desc report clock
 	/^FAIL/ { fails = fails "  " $0 "\n" }
 	/^result / { v[$2, $3, pair] = $4; seen[$2, $3] = 1; unit[$3] = $7
 		     raw = raw "  pair " pair " " $0 "\n" }
-	function num(x) { return x ~ /^[0-9.]+$/ }
-	# sorts a[1..k] in place; returns its median, or "" if k is 0
-	function median(a, k,    i, j, t) {
-		for (i = 2; i <= k; i++)
-			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-			}
-		# the lower middle one for an even count
-		return k ? a[int((k + 1) / 2)] : ""
-	}
 	function fmt(x) { return num(x) ? sprintf("%.0f", x) : (x == "" ? "-" : x) }
 	END {
 		printf "khyp-bench on %s (%s), %s\n", name, desc, when
@@ -267,7 +271,7 @@ table() {	# name desc report clock
 # its "ratio" lines as table()'s, for compare().
 boot_table() {	# name desc report clock
 	awk -v name="$1" -v desc="$2" -v clock="$4" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	    -v commit="$commit$dirty" -v branch="$branch" '
+	    -v commit="$commit$dirty" -v branch="$branch" "$AWK_STATS"'
 	BEGIN { pair = 1; npairs = 1; nbr = 0 }
 	/^KHYP-BEGIN/ { kernel = $3 }
 	/^KHYP-INFO cpu / { sub(/^KHYP-INFO cpu /, ""); cpu = $0 }
@@ -299,15 +303,6 @@ boot_table() {	# name desc report clock
 	}
 	/^KHYP-FAIL / { sub(/^KHYP-FAIL /, ""); fails = fails "  pair " pair " " $0 "\n" }
 	/^start / { v[$2, "start", 1] = $3; raw = raw "  " $0 "\n" }
-	function num(x) { return x ~ /^[0-9.]+$/ }
-	# sorts a[1..k] in place; returns its median, or "" if k is 0
-	function median(a, k,    i, j, t) {
-		for (i = 2; i <= k; i++)
-			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-			}
-		return k ? a[int((k + 1) / 2)] : ""
-	}
 	# one row: the medians over the pairs of QEMU and khyp, and the
 	# median [min-max] of the per-pair ratios (a "ratio" line as key)
 	function row(title, unit, what, f, target, key,    p, q, h, nq, nh, nr, qm, hm, r, mm) {
