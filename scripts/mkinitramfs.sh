@@ -67,7 +67,7 @@ if [ -n "${KHYP_KVM_MODULES:-}" ]; then
 		ls kernel/arch/x86/kvm/*.ko > modules.order &&
 		touch modules.builtin modules.builtin.modinfo)
 else
-	for m in $(for v in kvm_amd kvm_intel; do
+	for m in $(for v in kvm_amd kvm_intel ${KHYP_LINUX_GUEST:+tun}; do
 			modprobe -S "$kver" --show-depends "$v"
 		   done | awk '$1 == "insmod" { print $2 }' | sort -u); do
 		mkdir -p "$root/$(dirname "$m")"

@@ -128,18 +128,38 @@ long marker_long(const char *log, const char *name)
 }
 
 /* Print the console log (the interesting end of it) into the TAP output. */
-void dump_log(const char *log)
+static void dump_part(const char *p, const char *end)
 {
-	size_t len = strlen(log);
-	const char *p = len > 12000 ? log + len - 12000 : log;
 	const char *nl;
 
-	while (*p) {
-		nl = strchr(p, '\n');
-		printf("# | %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
+	while (p < end && *p) {
+		nl = memchr(p, '\n', end - p);
+		printf("# | %.*s\n", (int)((nl ?: end) - p), p);
 		if (!nl)
 			break;
 		p = nl + 1;
+	}
+}
+
+/*
+ * The console log, or its first DUMP_HEAD and last DUMP_TAIL bytes when
+ * longer: where a boot went wrong is usually near its start, how it
+ * ended at its end.
+ */
+#define DUMP_HEAD	8000
+#define DUMP_TAIL	12000
+
+void dump_log(const char *log)
+{
+	size_t len = strlen(log);
+
+	if (len <= DUMP_HEAD + DUMP_TAIL) {
+		dump_part(log, log + len);
+	} else {
+		dump_part(log, log + DUMP_HEAD);
+		printf("# | ... (%zu bytes left out) ...\n",
+		       len - DUMP_HEAD - DUMP_TAIL);
+		dump_part(log + len - DUMP_TAIL, log + len);
 	}
 	fflush(stdout);
 }
