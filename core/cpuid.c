@@ -18,7 +18,8 @@
  * (EAX the TSC in kHz, EBX the local APIC's bus clock in kHz), and, on
  * Intel hosts, leaves 0x15 and 0x16.  Leaf 0x15 names a 1 GHz crystal,
  * which is the in-kernel APIC's timer clock (irq/lapic.c): Linux takes
- * the APIC timer's rate from it as well.  Basic leaves between 2 and
+ * the APIC timer's rate from it as well.  Its ratio is found once, at
+ * load (khyp_cpuid_init()).  Basic leaves between 2 and
  * 0x14 are then empty (all zero: no cache, topology, PMU or extended
  * feature information).
  */
@@ -34,6 +35,40 @@
 #define KHYP_CPUID_TIMING_LEAF	0x40000010
 #define KHYP_APIC_BUS_KHZ	1000000U	/* irq/lapic.c: 1 ns per tick */
 #define KHYP_INVARIANT_TSC	BIT(8)		/* 0x80000007 EDX */
+
+/*
+ * Leaf 0x15's ratio: TSC = crystal * EBX / EAX.  Linux computes it in 32
+ * bits with the crystal in kHz (native_calibrate_tsc()), so EBX may be
+ * at most 2^32 / 10^6 = 4294 with the 1 GHz crystal: tsc_khz itself as
+ * EBX over 10^6 overflowed there, and a Linux guest on a 40 MHz TSC
+ * found 1.344 MHz (docs/linux.md, "The clock").  The ratio under that
+ * bound that gives Linux the rate closest to tsc_khz: exact for the
+ * rates a crystal makes (40,000 kHz is 1/25, 2,952,000 kHz 369/125) and
+ * for 60% of calibrated ones, else within 13 ppm (of 400 random rates
+ * between 1 and 5 GHz).  0 when the host has no TSC rate.
+ */
+static u32 khyp_tsc_num __ro_after_init;
+static u32 khyp_tsc_den __ro_after_init;
+
+void __init khyp_cpuid_init(void)
+{
+	u32 n, d, d0, got, err, best = U32_MAX;
+
+	if (!tsc_khz)
+		return;
+	for (n = 1; n <= U32_MAX / KHYP_APIC_BUS_KHZ && best; n++) {
+		d0 = KHYP_APIC_BUS_KHZ * n / tsc_khz;
+		for (d = max(d0, 1U); d <= d0 + 1; d++) {
+			got = KHYP_APIC_BUS_KHZ * n / d;
+			err = got > tsc_khz ? got - tsc_khz : tsc_khz - got;
+			if (err < best) {
+				best = err;
+				khyp_tsc_num = n;
+				khyp_tsc_den = d;
+			}
+		}
+	}
+}
 
 static void khyp_cpuid_add(struct khyp_cpuid *t, u32 function, u32 eax,
 			   u32 ebx, u32 ecx, u32 edx)
@@ -54,7 +89,7 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 			    bool lapic)
 {
 	u32 eax, ebx, ecx, edx, max_ext, fn, max_basic = 1;
-	bool intel_tsc = tsc_khz &&
+	bool intel_tsc = khyp_tsc_num &&
 			 boot_cpu_data.x86_vendor == X86_VENDOR_INTEL;
 
 	memset(t, 0, sizeof(*t));
@@ -102,12 +137,12 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 	khyp_cpuid_add(t, 1, eax, ebx, ecx, edx);
 
 	/*
-	 * TSC = crystal * EBX / EAX: a 1 GHz crystal (ECX, in Hz) and a
-	 * ratio of tsc_khz / 10^6.  0x16: the base and maximum frequency
+	 * TSC = crystal * EBX / EAX: a 1 GHz crystal (ECX, in Hz) and the
+	 * ratio of khyp_cpuid_init().  0x16: the base and maximum frequency
 	 * and the bus (reference) clock, in MHz.
 	 */
 	if (intel_tsc) {
-		khyp_cpuid_add(t, 0x15, KHYP_APIC_BUS_KHZ, tsc_khz,
+		khyp_cpuid_add(t, 0x15, khyp_tsc_den, khyp_tsc_num,
 			       KHYP_APIC_BUS_KHZ * 1000, 0);
 		khyp_cpuid_add(t, 0x16, tsc_khz / 1000, tsc_khz / 1000,
 			       KHYP_APIC_BUS_KHZ / 1000, 0);
