@@ -24,9 +24,6 @@
  * a skip: scripts/test.sh runs this test only in the machine configured
  * for it (svm-qemu-linux, vmx-bochs).  N: $KHYP_LINUX_CPUS, a list
  * such as "1,2" (one boot each, in order), by default LINUX_CPUS_DEFAULT.
- * $KHYP_LINUX_ONE_BOOT=1 skips the tests of the other boots (the devices
- * here, the pressure and panic in linux_pressure_test): vmx-bochs,
- * where a boot takes minutes, boots once.
  * $KHYP_LINUX_KCMD: one more kernel option for every boot, and
  * $KHYP_LINUX_LOGLEVEL the console's loglevel (7 by default): vmx-bochs
  * has cryptomgr.notests and 5 (docs/testing.md).
@@ -523,7 +520,7 @@ TEST_F_TIMEOUT(guest, debian_kernel_boots_to_busybox, TEST_TIMEOUT_S)
  * virtio devices use MSI-X either way.
  */
 static const char kcmdline_devs[] =
-	"console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=7 "
+	"console=ttyS0 earlyprintk=serial,ttyS0,115200 "
 	"printk.devkmsg=on panic=-1 lpj=1000000 khyp.exit=42 "
 	"khyp.net=" NET_GUEST "/24," NET_HOST "," NET_PORT " "
 	"khyp.hvc=" HVC_WORD " khyp.rng=1 khyp.balloon=16384 khyp.restart=1";
@@ -838,10 +835,10 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	char errfile[] = "/tmp/khyp-linux-err-XXXXXX";
 	char hvc[] = "/tmp/khyp-linux-hvc-XXXXXX";
 	char disk[] = "/tmp/khyp-linux-restart-XXXXXX";
-	char m[16], t[16], v[256], want[64];
+	char m[16], t[16], v[256], want[64], cmdline[1024];
 	char *argv[] = { self->tool, "run", "-c", "1", "-m", m,
 			 "--initrd", self->initrd,
-			 "--cmdline", (char *)kcmdline_devs, "--serial", serial,
+			 "--cmdline", cmdline, "--serial", serial,
 			 "--net", "tap=" NET_TAP ",mac=" NET_MAC,
 			 "--console", hvc, "--rng", "--acpi", "off",
 			 "--balloon=" BAL_SIZE, "--disk", disk,
@@ -860,7 +857,6 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	int fd, status, one = 1;
 	size_t n;
 
-	SKIP_UNLESS_ALL_BOOTS();
 	/* the tap driver: a module in Debian's kernel */
 	if (system("modprobe tun >/dev/null 2>&1"))
 		printf("# modprobe tun failed; trying /dev/net/tun anyway\n");
@@ -895,6 +891,7 @@ TEST_F_TIMEOUT(guest, virtio_net_console_rng, DEVS_TIMEOUT_S)
 	close(fd);
 	snprintf(m, sizeof(m), "%dM", GUEST_MEM_MB);
 	snprintf(t, sizeof(t), "%d", BOOT_TIMEOUT_S);
+	guest_cmdline(cmdline, sizeof(cmdline), kcmdline_devs, "");
 
 	printf("# booting %s, 1 vCPU, with --net, --console, --rng, --balloon=%s and a disk, twice (--reboot restart)\n",
 	       self->kernel, BAL_SIZE);

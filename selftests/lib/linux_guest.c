@@ -301,38 +301,66 @@ static void keep_log(const char *initrd, const char *name, const char *log)
 
 /*
  * The TSC's rate khyp gives its guests (CPUID 0x40000010 EAX, the
- * host's tsc_khz), or 0.  Linux reads that leaf only for VMware; on an
- * Intel host it finds the rate in leaves 0x15/0x16, on an AMD one it
- * calibrates the TSC against the PIT and the PM timer, timing each port
- * read, and under nested TCG (svm-qemu-linux) every read is an exit of
- * 60 us or more: all three calibrations fail ("tsc: Fast TSC calibration
+ * host's tsc_khz) when it has no leaf 0x15 (an AMD host), else 0.
+ * Linux reads 0x40000010 only for VMware.  On an Intel host it takes
+ * the rate from leaf 0x15 (what the VMX boots check: the guest's clock,
+ * with nothing on the command line).  On an AMD one it calibrates the
+ * TSC against the PIT and the PM timer, timing each port read, and
+ * under nested TCG (svm-qemu-linux) every read is an exit of 60 us or
+ * more: all three calibrations fail ("tsc: Fast TSC calibration
  * failed", "Unable to calibrate against PIT", "HPET/PMTIMER calibration
- * failed") and Linux marks the TSC unstable.  So the boots pass what the
- * emulated machine cannot show Linux: the rate (tsc_early_khz=) and that
- * the vCPUs' TSCs are one clock (tsc=reliable: khyp gives every vCPU of
- * a VM the same offset; the machine's CPU model has no invariant-TSC bit
- * for khyp to pass on).  docs/linux.md, "The clock".
+ * failed") and Linux marks the TSC unstable.  So the AMD boots pass
+ * what the emulated machine cannot show Linux: the rate
+ * (tsc_early_khz=).  docs/linux.md, "The clock".
  */
 static unsigned int guest_tsc_khz(void)
 {
+	static int done;
 	static unsigned int khz;
 	struct khyp_cpuid c;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
+	bool leaf15 = false;
 	uint32_t i;
 
-	if (khz)
+	if (done)
 		return khz;
 	vm = kh_vm_create(0);
 	vcpu = kh_vcpu_add(vm, 0);
 	memset(&c, 0, sizeof(c));
 	if (!ioctl(vcpu->fd, KHYP_GET_CPUID, &c))
-		for (i = 0; i < c.nent && i < KHYP_MAX_CPUID_ENTRIES; i++)
+		for (i = 0; i < c.nent && i < KHYP_MAX_CPUID_ENTRIES; i++) {
 			if (c.entries[i].function == 0x40000010)
 				khz = c.entries[i].eax;
+			if (c.entries[i].function == 0x15)
+				leaf15 = true;
+		}
 	kh_vcpu_close(vcpu);
 	kh_vm_free(vm);
+	if (leaf15)
+		khz = 0;
+	done = 1;
 	return khz;
+}
+
+/*
+ * @base, then what every boot's command line has: the console's
+ * loglevel ($KHYP_LINUX_LOGLEVEL, 7 by default), the TSC's rate where
+ * Linux cannot find it (guest_tsc_khz()), that the vCPUs' TSCs are one
+ * clock (tsc=reliable: khyp gives every vCPU of a VM the same offset;
+ * the machines' CPU models have no invariant-TSC bit for khyp to pass
+ * on), the machine's $KHYP_LINUX_KCMD; then @extra.
+ */
+void guest_cmdline(char *buf, size_t len, const char *base, const char *extra)
+{
+	const char *loglevel = getenv("KHYP_LINUX_LOGLEVEL") ?: "7";
+	unsigned int khz = guest_tsc_khz();
+	char clock[64] = "";
+
+	if (khz)
+		snprintf(clock, sizeof(clock), "tsc_early_khz=%u", khz);
+	snprintf(buf, len, "%s loglevel=%s %s tsc=reliable %s %s", base,
+		 loglevel, clock, getenv("KHYP_LINUX_KCMD") ?: "", extra);
 }
 
 /* r->why from @fmt: false. */
@@ -356,8 +384,7 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 {
 	char serial[] = "/tmp/khyp-linux-serial-XXXXXX";
 	char errfile[] = "/tmp/khyp-linux-err-XXXXXX";
-	char c[16], m[16], t[16], v[64], ex[64], cmdline[1024], clock[64];
-	const char *loglevel = getenv("KHYP_LINUX_LOGLEVEL") ?: "7";
+	char c[16], m[16], t[16], v[64], ex[64], cmdline[1024];
 	/*
 	 * --boot-report: where each boot's time went (to the kernel's first
 	 * console line, to /init's shell), logged with khyp run's stderr.
@@ -387,11 +414,7 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 	snprintf(c, sizeof(c), "%d", cpus);
 	snprintf(m, sizeof(m), "%dM", plan->mem_mb ?: GUEST_MEM_MB);
 	snprintf(t, sizeof(t), "%d", BOOT_TIMEOUT_S);
-	n = guest_tsc_khz();
-	snprintf(clock, sizeof(clock), "tsc_early_khz=%zu tsc=reliable", n);
-	snprintf(cmdline, sizeof(cmdline), "%s loglevel=%s %s %s %s", kcmdline,
-		 loglevel, n ? clock : "", getenv("KHYP_LINUX_KCMD") ?: "",
-		 plan->cmdline);
+	guest_cmdline(cmdline, sizeof(cmdline), kcmdline, plan->cmdline);
 	if (plan->type) {
 		argv[11] = "stdio";	/* --serial: the console to stdout */
 		if (pipe2(in, O_CLOEXEC)) {
