@@ -296,9 +296,6 @@ u64 khyp_cr4_forced(void);
 bool khyp_cr4_write_ok(u64 old, u64 val, u64 efer, u64 cr3);
 void khyp_host_machine_check(void);
 
-/* core/cpuid.c: leaf 0x15's TSC ratio, from tsc_khz; at load */
-void khyp_cpuid_init(void);
-
 /* core/dev.c: the /dev/khyp misc device. */
 int khyp_dev_register(void);
 void khyp_dev_unregister(void);

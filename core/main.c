@@ -70,7 +70,6 @@ static int __init khyp_init(void)
 	if (r)
 		return r;
 	khyp_cr4_init();
-	khyp_cpuid_init();
 
 	if (khyp_kvm_is_loaded()) {
 		pr_err("KVM is loaded and owns %s: unload kvm_intel/kvm_amd and kvm first\n",

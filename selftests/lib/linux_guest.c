@@ -127,7 +127,7 @@ long marker_long(const char *log, const char *name)
 	return strtol(v, NULL, 0);
 }
 
-/* Print the console log (the interesting end of it) into the TAP output. */
+/* The console log's lines from p to end into the TAP output. */
 static void dump_part(const char *p, const char *end)
 {
 	const char *nl;
@@ -142,9 +142,9 @@ static void dump_part(const char *p, const char *end)
 }
 
 /*
- * The console log, or its first DUMP_HEAD and last DUMP_TAIL bytes when
- * longer: where a boot went wrong is usually near its start, how it
- * ended at its end.
+ * Print the console log into the TAP output, or its first DUMP_HEAD and
+ * last DUMP_TAIL bytes when longer: where a boot went wrong is usually
+ * near its start, how it ended at its end.
  */
 #define DUMP_HEAD	8000
 #define DUMP_TAIL	12000
@@ -299,15 +299,50 @@ static void keep_log(const char *initrd, const char *name, const char *log)
 	fclose(f);
 }
 
+/* CPUID 0x40000010 EAX of a new vCPU, and whether it has a leaf 0x15. */
+static unsigned int probed_khz, tsc_leaf15;
+
+static void probe_tsc(void)
+{
+	static int done;
+	struct khyp_cpuid c;
+	struct kh_vcpu *vcpu;
+	struct kh_vm *vm;
+	uint32_t i;
+
+	if (done)
+		return;
+	vm = kh_vm_create(0);
+	vcpu = kh_vcpu_add(vm, 0);
+	memset(&c, 0, sizeof(c));
+	if (!ioctl(vcpu->fd, KHYP_GET_CPUID, &c))
+		for (i = 0; i < c.nent && i < KHYP_MAX_CPUID_ENTRIES; i++) {
+			if (c.entries[i].function == 0x40000010)
+				probed_khz = c.entries[i].eax;
+			if (c.entries[i].function == 0x15 && c.entries[i].ebx)
+				tsc_leaf15 = 1;
+		}
+	kh_vcpu_close(vcpu);
+	kh_vm_free(vm);
+	done = 1;
+}
+
+/* The TSC's rate khyp gives its guests (the host's tsc_khz), or 0. */
+unsigned int khyp_tsc_khz(void)
+{
+	probe_tsc();
+	return probed_khz;
+}
+
 /*
- * The TSC's rate khyp gives its guests (CPUID 0x40000010 EAX, the
- * host's tsc_khz) when it has no leaf 0x15 (an AMD host), else 0.
- * Linux reads 0x40000010 only for VMware.  On an Intel host it takes
- * the rate from leaf 0x15 (what the VMX boots check: the guest's clock,
- * with nothing on the command line).  On an AMD one it calibrates the
- * TSC against the PIT and the PM timer, timing each port read, and
- * under nested TCG (svm-qemu-linux) every read is an exit of 60 us or
- * more: all three calibrations fail ("tsc: Fast TSC calibration
+ * khyp_tsc_khz() when khyp has no leaf 0x15 with a ratio (an AMD host,
+ * or an Intel one whose rate has none within 1 ppm), else 0.  Linux
+ * reads 0x40000010 only for VMware.  On an Intel host it takes the
+ * rate from leaf 0x15 (what the VMX boots check: the rate the guest
+ * found, with nothing on the command line).  On an AMD one it
+ * calibrates the TSC against the PIT and the PM timer, timing each port
+ * read, and under nested TCG (svm-qemu-linux) every read is an exit of
+ * 60 us or more: all three calibrations fail ("tsc: Fast TSC calibration
  * failed", "Unable to calibrate against PIT", "HPET/PMTIMER calibration
  * failed") and Linux marks the TSC unstable.  So the AMD boots pass
  * what the emulated machine cannot show Linux: the rate
@@ -315,32 +350,8 @@ static void keep_log(const char *initrd, const char *name, const char *log)
  */
 static unsigned int guest_tsc_khz(void)
 {
-	static int done;
-	static unsigned int khz;
-	struct khyp_cpuid c;
-	struct kh_vcpu *vcpu;
-	struct kh_vm *vm;
-	bool leaf15 = false;
-	uint32_t i;
-
-	if (done)
-		return khz;
-	vm = kh_vm_create(0);
-	vcpu = kh_vcpu_add(vm, 0);
-	memset(&c, 0, sizeof(c));
-	if (!ioctl(vcpu->fd, KHYP_GET_CPUID, &c))
-		for (i = 0; i < c.nent && i < KHYP_MAX_CPUID_ENTRIES; i++) {
-			if (c.entries[i].function == 0x40000010)
-				khz = c.entries[i].eax;
-			if (c.entries[i].function == 0x15)
-				leaf15 = true;
-		}
-	kh_vcpu_close(vcpu);
-	kh_vm_free(vm);
-	if (leaf15)
-		khz = 0;
-	done = 1;
-	return khz;
+	probe_tsc();
+	return tsc_leaf15 ? 0 : probed_khz;
 }
 
 /*

@@ -76,9 +76,10 @@ char *slurp(const char *path);
 const char *marker(const char *log, const char *name, char *val,
 		   size_t len);
 long marker_long(const char *log, const char *name);
-/* Print the console log (the interesting end of it) into the TAP output. */
+/* Print the console log (its start and its end) into the TAP output. */
 void dump_log(const char *log);
 void guest_cmdline(char *buf, size_t len, const char *base, const char *extra);
+unsigned int khyp_tsc_khz(void);
 /* "name N" in s, after prefix: N, or -1. */
 long long after(const char *s, const char *prefix, const char *name);
 
