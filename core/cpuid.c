@@ -18,7 +18,11 @@
  * (EAX the TSC in kHz, EBX the local APIC's bus clock in kHz), and, on
  * Intel hosts, leaves 0x15 and 0x16.  Leaf 0x15 names a 1 GHz crystal,
  * which is the in-kernel APIC's timer clock (irq/lapic.c): Linux takes
- * the APIC timer's rate from it as well.  Basic leaves between 2 and
+ * the APIC timer's rate from it as well, and trusts the TSC's rate it
+ * gives for good (no refinement), so 0x15 has a ratio only when Linux
+ * computes the rate from it to within 1 ppm (khyp_tsc_ratio()); else it
+ * is empty and Linux starts from 0x16's MHz and refines that against
+ * its other clocks.  Basic leaves between 2 and
  * 0x14 are then empty (all zero: no cache, topology, PMU or extended
  * feature information).
  */
@@ -34,6 +38,38 @@
 #define KHYP_CPUID_TIMING_LEAF	0x40000010
 #define KHYP_APIC_BUS_KHZ	1000000U	/* irq/lapic.c: 1 ns per tick */
 #define KHYP_INVARIANT_TSC	BIT(8)		/* 0x80000007 EDX */
+
+/*
+ * Leaf 0x15's ratio for a TSC of @khz: TSC = crystal * EBX / EAX.  Linux
+ * computes it in 32 bits with the crystal in kHz (native_calibrate_tsc()),
+ * so EBX may be at most 2^32 / 10^6 = 4294 with the 1 GHz crystal (khz
+ * itself as EBX over 10^6 overflowed there: a Linux guest on vmx-bochs'
+ * 40 MHz TSC found 1.344 MHz; docs/linux.md, "The clock").  The ratio
+ * under that bound whose 32-bit result is closest to @khz, and that
+ * result's distance from it in kHz: 0 for the rates a crystal makes
+ * (40,000 kHz is 1/25, 2,952,000 kHz 369/125) and for 60% of 2,000
+ * random rates between 1 and 5 GHz, at most 1 ppm for 95% of them, but
+ * up to ~117 ppm near simple fractions of 1 GHz (2,999,712 kHz gets 3/1,
+ * 96 ppm off).  The search stops at an exact ratio.
+ */
+static u32 khyp_tsc_ratio(u32 khz, u32 *num, u32 *den)
+{
+	u32 n, d, d0, got, err, best = U32_MAX;
+
+	for (n = 1; n <= U32_MAX / KHYP_APIC_BUS_KHZ && best; n++) {
+		d0 = KHYP_APIC_BUS_KHZ * n / khz;
+		for (d = max(d0, 1U); d <= d0 + 1; d++) {
+			got = KHYP_APIC_BUS_KHZ * n / d;
+			err = got > khz ? got - khz : khz - got;
+			if (err < best) {
+				best = err;
+				*num = n;
+				*den = d;
+			}
+		}
+	}
+	return best;
+}
 
 static void khyp_cpuid_add(struct khyp_cpuid *t, u32 function, u32 eax,
 			   u32 ebx, u32 ecx, u32 edx)
@@ -54,8 +90,8 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 			    bool lapic)
 {
 	u32 eax, ebx, ecx, edx, max_ext, fn, max_basic = 1;
-	bool intel_tsc = tsc_khz &&
-			 boot_cpu_data.x86_vendor == X86_VENDOR_INTEL;
+	u32 khz = tsc_khz, num = 0, den = 0;	/* one read of tsc_khz */
+	bool intel_tsc = khz && boot_cpu_data.x86_vendor == X86_VENDOR_INTEL;
 
 	memset(t, 0, sizeof(*t));
 
@@ -96,27 +132,32 @@ void khyp_cpuid_set_default(struct khyp_cpuid *t, unsigned int apic_id,
 		ecx |= khyp_cpuid_bit(X86_FEATURE_X2APIC);
 		edx |= khyp_cpuid_bit(X86_FEATURE_APIC);
 		/* Its timer's TSC-deadline mode needs the TSC's rate. */
-		if (tsc_khz)
+		if (khz)
 			ecx |= khyp_cpuid_bit(X86_FEATURE_TSC_DEADLINE_TIMER);
 	}
 	khyp_cpuid_add(t, 1, eax, ebx, ecx, edx);
 
 	/*
-	 * TSC = crystal * EBX / EAX: a 1 GHz crystal (ECX, in Hz) and a
-	 * ratio of tsc_khz / 10^6.  0x16: the base and maximum frequency
-	 * and the bus (reference) clock, in MHz.
+	 * TSC = crystal * EBX / EAX: a 1 GHz crystal (ECX, in Hz) and
+	 * khyp_tsc_ratio()'s ratio, if Linux gets the rate to 1 ppm from it;
+	 * else all zero.  0x16: the base and maximum frequency and the bus
+	 * (reference) clock, in MHz.
 	 */
 	if (intel_tsc) {
-		khyp_cpuid_add(t, 0x15, KHYP_APIC_BUS_KHZ, tsc_khz,
-			       KHYP_APIC_BUS_KHZ * 1000, 0);
-		khyp_cpuid_add(t, 0x16, tsc_khz / 1000, tsc_khz / 1000,
+		if (khyp_tsc_ratio(khz, &num, &den) > khz / 1000000) {
+			num = 0;
+			den = 0;
+		}
+		khyp_cpuid_add(t, 0x15, den, num,
+			       num ? KHYP_APIC_BUS_KHZ * 1000 : 0, 0);
+		khyp_cpuid_add(t, 0x16, khz / 1000, khz / 1000,
 			       KHYP_APIC_BUS_KHZ / 1000, 0);
 	}
 
 	khyp_cpuid_add(t, KHYP_CPUID_SIG_LEAF, KHYP_CPUID_TIMING_LEAF,
 		       KHYP_CPUID_SIG_EBX, KHYP_CPUID_SIG_EBX,
 		       KHYP_CPUID_SIG_EBX);
-	khyp_cpuid_add(t, KHYP_CPUID_TIMING_LEAF, tsc_khz, KHYP_APIC_BUS_KHZ,
+	khyp_cpuid_add(t, KHYP_CPUID_TIMING_LEAF, khz, KHYP_APIC_BUS_KHZ,
 		       0, 0);
 
 	max_ext = min(cpuid_eax(0x80000000), 0x80000008U);

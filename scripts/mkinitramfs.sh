@@ -15,7 +15,8 @@
 # With KHYP_LINUX_GUEST="KERNEL INITRD" in the environment it also puts a
 # Linux guest for linux_boot_test in /khyp-tool: KERNEL as
 # /khyp-tool/ under its own file name and INITRD as
-# /khyp-tool/linux-initramfs.cpio.gz (scripts/test.sh: vmx-bochs).
+# /khyp-tool/linux-initramfs.cpio.gz (scripts/test.sh: vmx-bochs), and
+# the tun module with KVM's, for the devices boot's tap.
 #
 # Usage: mkinitramfs.sh OUT.cpio.{zst,lz4} KVER KHYP_KO SELFTEST_DIR TEST...
 set -euo pipefail
@@ -67,7 +68,7 @@ if [ -n "${KHYP_KVM_MODULES:-}" ]; then
 		ls kernel/arch/x86/kvm/*.ko > modules.order &&
 		touch modules.builtin modules.builtin.modinfo)
 else
-	for m in $(for v in kvm_amd kvm_intel; do
+	for m in $(for v in kvm_amd kvm_intel ${KHYP_LINUX_GUEST:+tun}; do
 			modprobe -S "$kver" --show-depends "$v"
 		   done | awk '$1 == "insmod" { print $2 }' | sort -u); do
 		mkdir -p "$root/$(dirname "$m")"

@@ -487,7 +487,6 @@ TEST_F_TIMEOUT(guest, balloon_pressure_then_panic, PR_TIMEOUT_S)
 	int oom0, oom1, dfd, i;
 	struct boot_run r;
 
-	SKIP_UNLESS_ALL_BOOTS();
 	/* the cgroups: the memory controller on below the root */
 	ASSERT_TRUE(kh_cg_enter(PR_CG_TEST))
 		TH_LOG("no cgroup v2 at " KH_CG_ROOT);

@@ -156,7 +156,7 @@ static int host_flag(const char *flag)
 TEST(cpuid_gives_the_tsc_rate)
 {
 	struct kh_ucall l0, hv, tim, pm, l15, l16, l1;
-	uint64_t t1, t2, hz;
+	uint64_t t1, t2, hz, crystal_khz, linux_khz;
 	double s1, s2, rate;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
@@ -199,9 +199,44 @@ TEST(cpuid_gives_the_tsc_rate)
 		l0.args[2] == 0x6c65746e;
 	if (intel) {
 		EXPECT_EQ(0x16, l0.args[0]) TH_LOG("max basic leaf");
-		EXPECT_EQ(1000000000, l15.args[2]) TH_LOG("crystal Hz");
-		ASSERT_NE(0, l15.args[0]);
-		EXPECT_EQ(hz, l15.args[2] * l15.args[1] / l15.args[0]);
+		/*
+		 * The rate as Linux computes it (native_calibrate_tsc()):
+		 * crystal kHz * EBX / EAX in 32 bits.  The product must fit
+		 * (tsc_khz as EBX over 10^6 did not: 1.344 MHz for 40 MHz)
+		 * and the rate be within 1 ppm of khyp's; else the leaf is
+		 * empty (core/cpuid.c).  vmx-bochs' 40 MHz is 1/25, exact.
+		 */
+		if (l15.args[1]) {
+			ASSERT_EQ(1000000000, l15.args[2]) TH_LOG("crystal Hz");
+			ASSERT_NE(0, l15.args[0]);
+			crystal_khz = l15.args[2] / 1000;
+			EXPECT_GE(UINT32_MAX / crystal_khz, l15.args[1])
+				TH_LOG("0x15: %lu kHz x %lu overflows 32 bits",
+				       (unsigned long)crystal_khz,
+				       (unsigned long)l15.args[1]);
+			linux_khz = (uint32_t)(crystal_khz * l15.args[1]) /
+				    l15.args[0];
+			TH_LOG("0x15: %lu/%lu of the crystal: Linux finds %lu kHz",
+			       (unsigned long)l15.args[1],
+			       (unsigned long)l15.args[0],
+			       (unsigned long)linux_khz);
+			EXPECT_GE(tim.args[0] / 1000000,
+				  linux_khz > tim.args[0] ?
+				  linux_khz - tim.args[0] :
+				  tim.args[0] - linux_khz);
+		} else {
+			/*
+			 * A rate that divides 10^6 kHz, or a whole number
+			 * of MHz up to 4294, has an exact ratio (EBX at most
+			 * 4294): the leaf may be empty for other rates only.
+			 */
+			EXPECT_FALSE(1000000 % tim.args[0] == 0 ||
+				     (tim.args[0] % 1000 == 0 &&
+				      tim.args[0] <= 4294000))
+				TH_LOG("0x15 empty for %lu kHz",
+				       (unsigned long)tim.args[0]);
+			EXPECT_EQ(0, l15.args[0] | l15.args[2]);
+		}
 		EXPECT_EQ(tim.args[0] / 1000, l16.args[0]);
 	} else {
 		EXPECT_EQ(1, l0.args[0]) TH_LOG("max basic leaf");

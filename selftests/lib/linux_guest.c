@@ -127,19 +127,39 @@ long marker_long(const char *log, const char *name)
 	return strtol(v, NULL, 0);
 }
 
-/* Print the console log (the interesting end of it) into the TAP output. */
-void dump_log(const char *log)
+/* The console log's lines from p to end into the TAP output. */
+static void dump_part(const char *p, const char *end)
 {
-	size_t len = strlen(log);
-	const char *p = len > 12000 ? log + len - 12000 : log;
 	const char *nl;
 
-	while (*p) {
-		nl = strchr(p, '\n');
-		printf("# | %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
+	while (p < end && *p) {
+		nl = memchr(p, '\n', end - p);
+		printf("# | %.*s\n", (int)((nl ?: end) - p), p);
 		if (!nl)
 			break;
 		p = nl + 1;
+	}
+}
+
+/*
+ * Print the console log into the TAP output, or its first DUMP_HEAD and
+ * last DUMP_TAIL bytes when longer: where a boot went wrong is usually
+ * near its start, how it ended at its end.
+ */
+#define DUMP_HEAD	8000
+#define DUMP_TAIL	12000
+
+void dump_log(const char *log)
+{
+	size_t len = strlen(log);
+
+	if (len <= DUMP_HEAD + DUMP_TAIL) {
+		dump_part(log, log + len);
+	} else {
+		dump_part(log, log + DUMP_HEAD);
+		printf("# | ... (%zu bytes left out) ...\n",
+		       len - DUMP_HEAD - DUMP_TAIL);
+		dump_part(log + len - DUMP_TAIL, log + len);
 	}
 	fflush(stdout);
 }
@@ -279,40 +299,79 @@ static void keep_log(const char *initrd, const char *name, const char *log)
 	fclose(f);
 }
 
-/*
- * The TSC's rate khyp gives its guests (CPUID 0x40000010 EAX, the
- * host's tsc_khz), or 0.  Linux reads that leaf only for VMware; on an
- * Intel host it finds the rate in leaves 0x15/0x16, on an AMD one it
- * calibrates the TSC against the PIT and the PM timer, timing each port
- * read, and under nested TCG (svm-qemu-linux) every read is an exit of
- * 60 us or more: all three calibrations fail ("tsc: Fast TSC calibration
- * failed", "Unable to calibrate against PIT", "HPET/PMTIMER calibration
- * failed") and Linux marks the TSC unstable.  So the boots pass what the
- * emulated machine cannot show Linux: the rate (tsc_early_khz=) and that
- * the vCPUs' TSCs are one clock (tsc=reliable: khyp gives every vCPU of
- * a VM the same offset; the machine's CPU model has no invariant-TSC bit
- * for khyp to pass on).  docs/linux.md, "The clock".
- */
-static unsigned int guest_tsc_khz(void)
+/* CPUID 0x40000010 EAX of a new vCPU, and whether it has a leaf 0x15. */
+static unsigned int probed_khz, tsc_leaf15;
+
+static void probe_tsc(void)
 {
-	static unsigned int khz;
+	static int done;
 	struct khyp_cpuid c;
 	struct kh_vcpu *vcpu;
 	struct kh_vm *vm;
 	uint32_t i;
 
-	if (khz)
-		return khz;
+	if (done)
+		return;
 	vm = kh_vm_create(0);
 	vcpu = kh_vcpu_add(vm, 0);
 	memset(&c, 0, sizeof(c));
 	if (!ioctl(vcpu->fd, KHYP_GET_CPUID, &c))
-		for (i = 0; i < c.nent && i < KHYP_MAX_CPUID_ENTRIES; i++)
+		for (i = 0; i < c.nent && i < KHYP_MAX_CPUID_ENTRIES; i++) {
 			if (c.entries[i].function == 0x40000010)
-				khz = c.entries[i].eax;
+				probed_khz = c.entries[i].eax;
+			if (c.entries[i].function == 0x15 && c.entries[i].ebx)
+				tsc_leaf15 = 1;
+		}
 	kh_vcpu_close(vcpu);
 	kh_vm_free(vm);
-	return khz;
+	done = 1;
+}
+
+/* The TSC's rate khyp gives its guests (the host's tsc_khz), or 0. */
+unsigned int khyp_tsc_khz(void)
+{
+	probe_tsc();
+	return probed_khz;
+}
+
+/*
+ * khyp_tsc_khz() when khyp has no leaf 0x15 with a ratio (an AMD host,
+ * or an Intel one whose rate has none within 1 ppm), else 0.  Linux
+ * reads 0x40000010 only for VMware.  On an Intel host it takes the
+ * rate from leaf 0x15 (what the VMX boots check: the rate the guest
+ * found, with nothing on the command line).  On an AMD one it
+ * calibrates the TSC against the PIT and the PM timer, timing each port
+ * read, and under nested TCG (svm-qemu-linux) every read is an exit of
+ * 60 us or more: all three calibrations fail ("tsc: Fast TSC calibration
+ * failed", "Unable to calibrate against PIT", "HPET/PMTIMER calibration
+ * failed") and Linux marks the TSC unstable.  So the AMD boots pass
+ * what the emulated machine cannot show Linux: the rate
+ * (tsc_early_khz=).  docs/linux.md, "The clock".
+ */
+static unsigned int guest_tsc_khz(void)
+{
+	probe_tsc();
+	return tsc_leaf15 ? 0 : probed_khz;
+}
+
+/*
+ * @base, then what every boot's command line has: the console's
+ * loglevel ($KHYP_LINUX_LOGLEVEL, 7 by default), the TSC's rate where
+ * Linux cannot find it (guest_tsc_khz()), that the vCPUs' TSCs are one
+ * clock (tsc=reliable: khyp gives every vCPU of a VM the same offset;
+ * the machines' CPU models have no invariant-TSC bit for khyp to pass
+ * on), the machine's $KHYP_LINUX_KCMD; then @extra.
+ */
+void guest_cmdline(char *buf, size_t len, const char *base, const char *extra)
+{
+	const char *loglevel = getenv("KHYP_LINUX_LOGLEVEL") ?: "7";
+	unsigned int khz = guest_tsc_khz();
+	char clock[64] = "";
+
+	if (khz)
+		snprintf(clock, sizeof(clock), "tsc_early_khz=%u", khz);
+	snprintf(buf, len, "%s loglevel=%s %s tsc=reliable %s %s", base,
+		 loglevel, clock, getenv("KHYP_LINUX_KCMD") ?: "", extra);
 }
 
 /* r->why from @fmt: false. */
@@ -336,8 +395,7 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 {
 	char serial[] = "/tmp/khyp-linux-serial-XXXXXX";
 	char errfile[] = "/tmp/khyp-linux-err-XXXXXX";
-	char c[16], m[16], t[16], v[64], ex[64], cmdline[1024], clock[64];
-	const char *loglevel = getenv("KHYP_LINUX_LOGLEVEL") ?: "7";
+	char c[16], m[16], t[16], v[64], ex[64], cmdline[1024];
 	/*
 	 * --boot-report: where each boot's time went (to the kernel's first
 	 * console line, to /init's shell), logged with khyp run's stderr.
@@ -367,11 +425,7 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 	snprintf(c, sizeof(c), "%d", cpus);
 	snprintf(m, sizeof(m), "%dM", plan->mem_mb ?: GUEST_MEM_MB);
 	snprintf(t, sizeof(t), "%d", BOOT_TIMEOUT_S);
-	n = guest_tsc_khz();
-	snprintf(clock, sizeof(clock), "tsc_early_khz=%zu tsc=reliable", n);
-	snprintf(cmdline, sizeof(cmdline), "%s loglevel=%s %s %s %s", kcmdline,
-		 loglevel, n ? clock : "", getenv("KHYP_LINUX_KCMD") ?: "",
-		 plan->cmdline);
+	guest_cmdline(cmdline, sizeof(cmdline), kcmdline, plan->cmdline);
 	if (plan->type) {
 		argv[11] = "stdio";	/* --serial: the console to stdout */
 		if (pipe2(in, O_CLOEXEC)) {

@@ -76,8 +76,10 @@ char *slurp(const char *path);
 const char *marker(const char *log, const char *name, char *val,
 		   size_t len);
 long marker_long(const char *log, const char *name);
-/* Print the console log (the interesting end of it) into the TAP output. */
+/* Print the console log (its start and its end) into the TAP output. */
 void dump_log(const char *log);
+void guest_cmdline(char *buf, size_t len, const char *base, const char *extra);
+unsigned int khyp_tsc_khz(void);
 /* "name N" in s, after prefix: N, or -1. */
 long long after(const char *s, const char *prefix, const char *name);
 
@@ -124,16 +126,5 @@ FIXTURE_SETUP(guest)							\
 FIXTURE_TEARDOWN(guest)							\
 {									\
 }
-
-/*
- * KHYP_LINUX_ONE_BOOT=1: only debian_kernel_boots_to_busybox's boots run
- * (scripts/test.sh's vmx-bochs; scripts/expected-skips).
- */
-#define SKIP_UNLESS_ALL_BOOTS() do {					\
-	const char *one = getenv("KHYP_LINUX_ONE_BOOT");		\
-									\
-	if (one && !strcmp(one, "1"))					\
-		SKIP(return, "KHYP_LINUX_ONE_BOOT=1: one boot in this machine"); \
-} while (0)
 
 #endif
