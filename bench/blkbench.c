@@ -8,8 +8,8 @@
  * CLOCK_MONOTONIC:
  *
  *   seq_write   the disk from sector 0 to its end in BS-byte writes
- *               (O_DIRECT), then fsync (a virtio-blk FLUSH); the fsync
- *               is inside the time
+ *               (O_DIRECT), PASSES times, then fsync (a virtio-blk
+ *               FLUSH); the fsync is inside the time
  *   seq_read    the disk from sector 0 to its end in BS-byte reads
  *               (O_DIRECT), PASSES times
  *   rand_read   N reads of 4 KiB (O_DIRECT) at 4 KiB-aligned offsets
@@ -168,17 +168,18 @@ int main(int argc, char **argv)
 
 	fill(buf, bs, 0, 1);
 	t0 = now();
-	for (i = 0; i < blocks; i++) {
-		fill(buf, bs, i, 0);
-		xfer(fd, buf, bs, (off_t)(i * bs), 1);
-	}
+	for (p = 0; p < passes; p++)
+		for (i = 0; i < blocks; i++) {
+			fill(buf, bs, i, 0);
+			xfer(fd, buf, bs, (off_t)(i * bs), 1);
+		}
 	t1 = now();
 	if (fsync(fd))
 		die("fsync");
 	t2 = now();
 	printf("seq_write bytes %" PRIu64 " bs %zu s %.6f mibps %.2f fsync_s %.6f\n",
-	       blocks * bs, bs, t2 - t0,
-	       (double)(blocks * bs) / (1 << 20) / (t2 - t0), t2 - t1);
+	       passes * blocks * bs, bs, t2 - t0,
+	       (double)(passes * blocks * bs) / (1 << 20) / (t2 - t0), t2 - t1);
 	fflush(stdout);
 
 	t0 = now();
