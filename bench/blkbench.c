@@ -19,17 +19,24 @@
  * The write comes first, so that every block read was written by the
  * guest (both hypervisors then read the same data).  O_DIRECT keeps the
  * guest's page cache out: every read and write is a virtio-blk request.
- * Output, one line per measurement, for /init to pass on as markers:
+ * Output, one line per measurement as soon as it is done, for /init to
+ * pass on as markers (a guest that dies in the middle still tells what
+ * it measured before), and after each line a pause of -w SECONDS, so
+ * that the console has printed it before the next measurement starts
+ * (the guest has one CPU: the reader would otherwise run in the middle
+ * of the next measurement, the console's cost in its time):
  *
  *   disk DEV bytes B
  *   seq_write bytes B bs BS s S mibps X fsync_s F
  *   seq_read bytes B bs BS s S mibps X
  *   rand_read ios N bs 4096 qd 1 seed SEED s S iops X
+ *   check ok|bad
+ *   total s S        (from the first measurement's start, pauses included)
  *
- * A data check follows the reads: the first and last block read back
- * hold the pattern seq_write wrote ("check ok" or "check bad").
+ * The check: the first and last block read back hold the pattern
+ * seq_write wrote.
  *
- * Usage: khyp-blkbench DEV [-b BS] [-p PASSES] [-n N] [-s SEED]
+ * Usage: khyp-blkbench DEV [-b BS] [-p PASSES] [-n N] [-s SEED] [-w SECONDS]
  * Static (cc -static -O2): the initramfs has no C library.
  */
 #define _GNU_SOURCE
@@ -111,21 +118,30 @@ static uint64_t next(uint64_t *x)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: khyp-blkbench DEV [-b BS] [-p PASSES] [-n N] [-s SEED]\n");
+	fprintf(stderr, "usage: khyp-blkbench DEV [-b BS] [-p PASSES] [-n N] [-s SEED] [-w SECONDS]\n");
 	exit(2);
+}
+
+/* A line is out: give its reader the CPU for the pause. */
+static void done(unsigned int pause)
+{
+	fflush(stdout);
+	if (pause)
+		sleep(pause);
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t size, blocks, i, x, seed = 14;
 	unsigned long passes = 1, n = 4096, p;
+	unsigned int pause = 0;
 	size_t bs = 1 << 20;
-	double t0, t1, t2;
+	double start, t0, t1, t2;
 	struct stat st;
 	void *buf;
 	int fd, c, bad = 0;
 
-	while ((c = getopt(argc, argv, "b:p:n:s:")) != -1) {
+	while ((c = getopt(argc, argv, "b:p:n:s:w:")) != -1) {
 		switch (c) {
 		case 'b':
 			bs = strtoul(optarg, NULL, 0);
@@ -138,6 +154,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'w':
+			pause = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
 		default:
 			usage();
@@ -164,10 +183,10 @@ int main(int argc, char **argv)
 	if (posix_memalign(&buf, ALIGN, bs))
 		die("posix_memalign");
 	printf("disk %s bytes %" PRIu64 "\n", argv[optind], size);
-	fflush(stdout);
+	done(pause);
 
 	fill(buf, bs, 0, 1);
-	t0 = now();
+	start = t0 = now();
 	for (p = 0; p < passes; p++)
 		for (i = 0; i < blocks; i++) {
 			fill(buf, bs, i, 0);
@@ -180,7 +199,7 @@ int main(int argc, char **argv)
 	printf("seq_write bytes %" PRIu64 " bs %zu s %.6f mibps %.2f fsync_s %.6f\n",
 	       passes * blocks * bs, bs, t2 - t0,
 	       (double)(passes * blocks * bs) / (1 << 20) / (t2 - t0), t2 - t1);
-	fflush(stdout);
+	done(pause);
 
 	t0 = now();
 	for (p = 0; p < passes; p++)
@@ -190,7 +209,7 @@ int main(int argc, char **argv)
 	printf("seq_read bytes %" PRIu64 " bs %zu s %.6f mibps %.2f\n",
 	       passes * blocks * bs, bs, t1 - t0,
 	       (double)(passes * blocks * bs) / (1 << 20) / (t1 - t0));
-	fflush(stdout);
+	done(pause);
 	/* the buffer holds the last block now */
 	bad |= check(buf, bs, blocks - 1);
 	xfer(fd, buf, bs, 0, 0);
@@ -204,6 +223,8 @@ int main(int argc, char **argv)
 	t1 = now();
 	printf("rand_read ios %lu bs %d qd 1 seed %" PRIu64 " s %.6f iops %.1f\n",
 	       n, RAND_BS, seed, t1 - t0, (double)n / (t1 - t0));
+	done(pause);
 	printf("check %s\n", bad ? "bad" : "ok");
+	printf("total s %.6f\n", now() - start);
 	return bad;
 }
