@@ -79,11 +79,12 @@ declare -A LINUX_WORKLOAD=(
 BOOT_MEM_MB=256
 BOOT_PAIR_S=600
 # The virtio-blk benchmark: its raw image's size, khyp-blkbench's options
-# ("+" for a space: 1 MiB blocks, the sequential read over the disk
-# PASSES times, N random 4 KiB reads, their seed) and a pair's longest
+# ("+" for a space: 1 MiB blocks, the sequential write and read over the
+# disk PASSES times each, N random 4 KiB reads, their seed, a pause of 1 s
+# after each result while the console prints it) and a pair's longest
 # time (the two boots again, each with the measurement after it).
 BLK_DISK_MB=64
-BLK_OPTS="-b+1048576+-p+8+-n+10000+-s+14"
+BLK_OPTS="-b+1048576+-p+8+-n+10000+-s+14+-w+1"
 BLK_PAIR_S=900
 # The workloads of a machine that runs only some (the others are
 # measured in the machines above): the ones that need two vCPUs.
