@@ -32,7 +32,8 @@
 # in the machine's tmpfs; /init times a sequential write and read and
 # 4 KiB random reads on it with the guest's clock (boot-bench-guest.sh
 # --disk).  Its table gives MiB/s and IOPS with khyp/QEMU ratios, where
-# higher is better.
+# higher is better.  It runs on wall time, as svm-qemu-smp2 does: on the
+# instruction clock both guests hung under the disk's interrupts.
 #
 # Options: --machine NAME (one machine), --pairs N (5), --reps N
 #          (khyp-bench repetitions per run, median taken; 3 in QEMU,
