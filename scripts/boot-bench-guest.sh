@@ -23,6 +23,21 @@
 # touched are), QEMU's is (KVM maps the process's own anonymous memory),
 # so the guest pages khyp.ko held at the marker are reported beside it.
 #
+# With --disk MB (bench.sh's machine svm-qemu-blk) the boots are the
+# virtio-blk benchmark's: both guests get a fresh raw image of MB MiB of
+# zeros in the tmpfs as a virtio-blk disk over PCI (modern transport),
+# and the command line has khyp.blkbench=1 instead of khyp.end=shell:
+# /init runs bench/khyp-blkbench (in the initramfs) on it after the shell
+# marker, which times a sequential write, a sequential read and 4 KiB
+# random reads with the guest's clock (--blk-opts: its options), and
+# powers off.  Both launchers do the image's I/O through this machine's
+# page cache, from one thread beside the vCPU's: khyp run with
+# preadv/pwritev (and fdatasync for a FLUSH), QEMU with cache=writeback
+# (no O_DIRECT on the host side, which a tmpfs does not offer anyway) and
+# aio=threads.  A "blk" line per boot gives the guest's figures, and the
+# time this machine's clock saw between KHYP-BLK-BEGIN and -END against
+# the guest's own (khyp-blkbench's "total": the two clocks should agree).
+#
 # Report:
 #
 #   KHYP-BEGIN <machine> <kernel>
@@ -30,6 +45,13 @@
 #   KHYP-PAIR <n>      then, for each hypervisor:
 #   KHYP-HV qemu|khyp
 #   boot <hv> shell_s <s|-> exit_s <s> rss_kb <KiB|-> guest_kb <KiB|-> status <rc>
+#   blk <hv> seq_write_mibps <x|-> seq_read_mibps <x|-> rand_read_iops <x|->
+#       guest_s <s|-> machine_s <s|-> check <ok|bad|->   (--disk only;
+#       guest_s: khyp-blkbench's total, machine_s: BEGIN to END here)
+#   KHYP-BLKINFO <hv>: ...  (--disk: the guest's queue limits, its
+#                            program's lines, the disk's stat)
+#   KHYP-RETRY <hv>    (--disk: that boot did not complete its measurement,
+#                       the next boot and blk lines are its second try)
 #   KHYP-BOOTREPORT khyp: boot: ...   (khyp run --boot-report=KHYP-SHELL=)
 #   KHYP-FAIL <hv>: ...  (no marker: the launcher's stderr, the end of the
 #                         console, this machine's kernel log)
@@ -39,16 +61,20 @@
 #   KHYP-END
 #
 # Usage: boot-bench-guest.sh MACHINE REPORT DIR [--pairs N] --kernel FILE
-#        --initrd FILE --tool KHYP [--mem MB]
+#        --initrd FILE --tool KHYP [--mem MB] [--disk MB [--blk-opts OPTS]]
 # KHYP_KO is khyp.ko's path (bench.sh's runner sets it).
 set -uo pipefail
 
 machine=$1 report=$2
 shift 3		# DIR (the selftests) is not used here
-pairs=1 kernel='' initrd='' tool='' mem=256
+pairs=1 kernel='' initrd='' tool='' mem=256 disk_mb='' blk_opts=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pairs) pairs=$2 ;;
+	--disk) disk_mb=$2 ;;
+	# bench.sh's runner passes its options as one word list: "+"
+	# stands for a space
+	--blk-opts) blk_opts=${2//+/ } ;;
 	--kernel) kernel=$2 ;;
 	--initrd) initrd=$2 ;;
 	--tool) tool=$2 ;;
@@ -68,6 +94,10 @@ fi
 # a time: a QEMU boot once spun for minutes, its guest's vCPU at one RIP
 # with interrupts off (docs/performance.md, "Linux boot").
 LIMIT=300
+# The same in seconds of wall time (this machine's RTC, which QEMU runs
+# on the host's clock): in that spin the clock above ran far slower than
+# wall time (6.5 minutes of it did not reach 300 s).
+WALL_LIMIT=360
 QEMU=/usr/bin/qemu-system-x86_64
 TIME=/usr/bin/time
 
@@ -97,11 +127,78 @@ watch_marker() {	# hv dir
 	cat > /dev/null
 }
 
+# The same for the virtio-blk benchmark: the clock at the shell marker,
+# at KHYP-BLK-BEGIN and at KHYP-BLK-END (t_shell, t_blk0, t_blk1), line
+# by line (a grep would keep what it read past its match).
+watch_blk() {	# hv dir
+	local l
+	while IFS= read -r l; do
+		case $l in
+		*KHYP-SHELL=*) [ -e "$2/t_shell" ] || uptime_s > "$2/t_shell" ;;
+		*KHYP-BLK-BEGIN*) uptime_s > "$2/t_blk0" ;;
+		*KHYP-BLK-END=*) uptime_s > "$2/t_blk1" ;;
+		esac
+	done
+}
+
+# This machine's RTC in seconds since the epoch: wall time.
+rtc_s() { local t=0; read -r t < /sys/class/rtc/rtc0/since_epoch; echo "$t"; }
+
+# Stop the launcher (the timeout command whose pid is in FILE) when it
+# runs past WALL_LIMIT seconds of wall time.  It polls: a sleep on this
+# machine's clock could last minutes when the clock crawls, and a read
+# with a timeout forks nothing.
+wall_watchdog() {	# pidfile
+	local end fd pid
+	[ -r /sys/class/rtc/rtc0/since_epoch ] || return 0
+	end=$(($(rtc_s) + WALL_LIMIT))
+	exec {fd}<> <(:)
+	while [ "$(rtc_s)" -lt "$end" ]; do
+		read -r -t 0.5 -u "$fd"
+	done
+	read -r pid < "$1" && kill "$pid" 2>/dev/null &&
+		echo "wall time limit of $WALL_LIMIT s" > "$1.killed"
+}
+
+# The value after KEY on khyp-blkbench's line WHAT ("seq_read ... mibps X").
+blk_value() {	# what key
+	awk -v w="$1" -v k="$2" '$1 == w { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }'
+}
+
+# The "blk" line of a boot under HV in DIR, and its guest's other lines.
+blk_result() {	# hv dir
+	local hv=$1 dir=$2 w=- r=- i=- g=- m=- c=-
+	tr -d '\r' < "$dir/serial.log" | sed -n 's/.*KHYP-BLK: //p' > "$dir/blk.out"
+	w=$(blk_value seq_write mibps < "$dir/blk.out")
+	r=$(blk_value seq_read mibps < "$dir/blk.out")
+	i=$(blk_value rand_read iops < "$dir/blk.out")
+	g=$(blk_value total s < "$dir/blk.out")
+	[ -z "$g" ] || g=$(printf '%.2f' "$g")
+	c=$(awk '$1 == "check" { print $2 }' "$dir/blk.out")
+	if [ -s "$dir/t_blk0" ] && [ -s "$dir/t_blk1" ]; then
+		m=$(awk -v a="$(cat "$dir/t_blk0")" -v b="$(cat "$dir/t_blk1")" 'BEGIN { printf "%.2f", b - a }')
+	fi
+	echo "blk $hv seq_write_mibps ${w:--} seq_read_mibps ${r:--} rand_read_iops ${i:--} guest_s ${g:--} machine_s $m check ${c:--}"
+	tr -d '\r' < "$dir/serial.log" |
+		sed -n -e 's/.*\(KHYP-BLK-QUEUE=.*\)/\1/p' -e 's/.*\(KHYP-BLK-END=.*\)/\1/p' \
+		       -e 's/.*\(KHYP-BLK-STAT=.*\)/\1/p' -e 's/.*\(KHYP-BLK: .*\)/\1/p' |
+		sed "s/^/KHYP-BLKINFO $hv: /"
+}
+
 # One boot under HV: its "boot" line, and what explains a failure.
 boot() {	# hv
 	local hv=$1 dir=$work/pair$pair-$1 t0 t1 rc shell=- rss=- guest=- pages
+	local watch=watch_marker wd
 	local -a cmd timer=()
 	mkdir -p "$dir"
+	if [ -n "$disk_mb" ]; then
+		# a fresh image for each boot, its pages all allocated
+		rm -f "$work/disk.img"
+		dd if=/dev/zero of="$work/disk.img" bs=1M count="$disk_mb" 2>/dev/null
+		watch=watch_blk
+	fi
+	wall_watchdog "$dir/pid" &
+	wd=$!
 	if [ "$hv" = qemu ]; then
 		cmd=("${QEMU_RUN[@]}" "${QEMU_ARGS[@]}")
 	else
@@ -109,10 +206,14 @@ boot() {	# hv
 	fi
 	[ -x "$TIME" ] && timer=("$TIME" -f "maxrss_kb %M" -o "$dir/time")
 	t0=$(uptime_s)
-	timeout -k 10 "$LIMIT" "${timer[@]}" "${cmd[@]}" < /dev/null 2> "$dir/stderr" |
-		tee "$dir/serial.log" | watch_marker "$hv" "$dir"
+	{ echo "$BASHPID" > "$dir/pid"
+	  exec timeout -k 10 "$LIMIT" "${timer[@]}" "${cmd[@]}"; } < /dev/null 2> "$dir/stderr" |
+		tee "$dir/serial.log" | "$watch" "$hv" "$dir"
 	rc=${PIPESTATUS[0]}
 	t1=$(uptime_s)
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
+	[ -e "$dir/pid.killed" ] && echo "stopped: $(cat "$dir/pid.killed")" >> "$dir/stderr"
 	if [ -s "$dir/t_shell" ]; then
 		shell=$(awk -v a="$t0" -v b="$(cat "$dir/t_shell")" 'BEGIN { printf "%.2f", b - a }')
 	fi
@@ -123,17 +224,37 @@ boot() {	# hv
 	fi
 	echo "boot $hv shell_s $shell exit_s $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') rss_kb ${rss:--} guest_kb $guest status $rc"
 	grep '^khyp: boot:' "$dir/stderr" | sed 's/^/KHYP-BOOTREPORT /'
-	if [ "$shell" = - ]; then
+	[ -z "$disk_mb" ] || blk_result "$hv" "$dir"
+	if ! completed "$hv"; then
 		grep -v '^khyp: boot:' "$dir/stderr" | head -30 | sed "s/^/KHYP-FAIL $hv: stderr: /"
 		tail -30 "$dir/serial.log" | tr -d '\r' | sed "s/^/KHYP-FAIL $hv: console: /"
 		dmesg | tail -20 | sed "s/^/KHYP-FAIL $hv: dmesg: /"
 	fi
 }
 
+# Whether the boot just made under HV (in pair) completed: its shell
+# marker, and with --disk its measurement.
+completed() {	# hv
+	local dir=$work/pair$pair-$1
+	[ -s "$dir/t_shell" ] && { [ -z "$disk_mb" ] || [ -s "$dir/t_blk1" ]; }
+}
+
+# One boot under HV, and with --disk one more if it did not complete (the
+# QEMU guest's hang, docs/performance.md): the measurement is made after
+# the boot, so a boot that hung says nothing about the disk.  The report
+# keeps both.
+boot_retry() {	# hv
+	boot "$1"
+	[ -n "$disk_mb" ] && ! completed "$1" || return 0
+	echo "KHYP-RETRY $1"
+	mv "$work/pair$pair-$1" "$work/pair$pair-$1-failed"
+	boot "$1"
+}
+
 run_qemu() {
 	echo "KHYP-HV qemu"
 	if modprobe "$kvm" && [ -c /dev/kvm ]; then
-		boot qemu
+		boot_retry qemu
 	else
 		echo "boot qemu shell_s - exit_s - rss_kb - guest_kb - status modprobe-failed"
 		echo "KHYP-FAIL qemu: modprobe $kvm failed or no /dev/kvm"
@@ -145,7 +266,7 @@ run_khyp() {
 	echo "KHYP-HV khyp"
 	# khyp.ko's defaults: what a user who loads it gets
 	if insmod "$KHYP_KO"; then
-		boot khyp
+		boot_retry khyp
 		rmmod khyp
 	else
 		echo "boot khyp shell_s - exit_s - rss_kb - guest_kb - status insmod-failed"
@@ -191,8 +312,10 @@ run() {
 	echo "KHYP-INFO mem $(grep MemTotal /proc/meminfo | tr -s ' ')"
 	echo "KHYP-INFO cpus $(grep -c ^processor /proc/cpuinfo)"
 	echo "KHYP-INFO qemu $("$QEMU" -version | head -1)"
-	echo "KHYP-INFO guest $kernel, $initrd, 1 vCPU, $mem MiB"
+	echo "KHYP-INFO guest $kernel, $initrd, 1 vCPU, $mem MiB${disk_mb:+, a $disk_mb MiB raw image in a tmpfs as virtio-blk}"
 	[ -x "$TIME" ] || echo "KHYP-INFO rss no $TIME: no peak RSS"
+	[ -z "$disk_mb" ] ||
+		echo "KHYP-INFO blk a $disk_mb MiB raw image of zeros in a tmpfs, new for each boot; khyp-blkbench /dev/vda $blk_opts"
 	grep -q ' debugfs ' /proc/mounts ||
 		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	boot_lines=$(dmesg | wc -l)
@@ -216,7 +339,12 @@ run() {
 	# (nested in TCG the TSC's calibration against the PIT fails under
 	# khyp; QEMU's guest reads it from kvmclock either way).
 	khz=$(tsc_khz)
-	cmdline="console=ttyS0 loglevel=5 printk.devkmsg=on panic=-1 lpj=1000000${khz:+ tsc_early_khz=$khz tsc=reliable} khyp.end=shell"
+	cmdline="console=ttyS0 loglevel=5 printk.devkmsg=on panic=-1 lpj=1000000${khz:+ tsc_early_khz=$khz tsc=reliable}"
+	if [ -n "$disk_mb" ]; then
+		cmdline="$cmdline khyp.blkbench=1${blk_opts:+ khyp.blkbench_opts=\"$blk_opts\"}"
+	else
+		cmdline="$cmdline khyp.end=shell"
+	fi
 	echo "KHYP-INFO cmdline $cmdline"
 	# QEMU's default machine (pc, i440fx) and CPU model, direct kernel
 	# boot; -nodefaults drops the VGA card and the e1000 that khyp run
@@ -227,7 +355,18 @@ run() {
 		   -initrd "$work/initrd" -append "$cmdline")
 	KHYP_ARGS=(run -c 1 -m "${mem}M" --serial stdio --timeout "$LIMIT"
 		   --boot-report=KHYP-SHELL= --initrd "$work/initrd"
-		   --cmdline "$cmdline" "$work/vmlinuz")
+		   --cmdline "$cmdline")
+	if [ -n "$disk_mb" ]; then
+		# The same image, both as virtio-blk over PCI, modern only
+		# (khyp's is 1af4:1042; QEMU's pc machine would make its
+		# device transitional); QEMU's host cache as khyp run's
+		# preadv/pwritev: the page cache, I/O from a thread pool.
+		# shellcheck disable=SC2054 # commas in QEMU option lists
+		QEMU_ARGS+=(-drive "file=$work/disk.img,format=raw,if=none,id=d0,cache=writeback,aio=threads"
+			    -device virtio-blk-pci,drive=d0,disable-legacy=on)
+		KHYP_ARGS+=(--disk "$work/disk.img")
+	fi
+	KHYP_ARGS+=("$work/vmlinuz")
 	QEMU_RUN=("$work/qemu/lib/ld-linux-x86-64.so.2" --library-path
 		  "$work/qemu/lib" "$work/qemu/qemu-system-x86_64")
 	echo "KHYP-INFO launch ${QEMU_RUN[*]} ${QEMU_ARGS[*]}"

@@ -12,10 +12,16 @@
 # This is not scripts/mkinitramfs.sh, which builds the test machines'
 # initramfs (khyp.ko, the selftests) that the emulators boot.
 #
-# Usage: mkinitramfs-linux.sh OUT.cpio.gz [KVER]   (KVER: uname -r)
+# More static programs for the guest's /bin may follow KVER: the
+# virtio-blk benchmark's bench/khyp-blkbench (scripts/bench.sh); the
+# suite's initramfs has none.
+#
+# Usage: mkinitramfs-linux.sh OUT.cpio.gz [KVER [PROGRAM...]]
+#        (KVER: uname -r)
 set -euo pipefail
 
 out=$1 kver=${2:-$(uname -r)}
+shift $(($# > 1 ? 2 : 1))
 here=$(cd "$(dirname "$0")" && pwd)
 # virtio-pci with block, network (net_failover), console, rng and the
 # balloon (which /init loads last, when it is told to: khyp.balloon=).
@@ -34,6 +40,11 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
+for p in "$@"; do
+	readelf -l "$p" 2>/dev/null | grep -q INTERP &&
+		die "$p is not a static program"
+	install -m 755 "$p" "$root/bin/${p##*/}"
+done
 install -m 755 "$here/linux-guest-init" "$root/init"
 
 # Each module once, dependencies first; /lib/modules/khyp-order lists
