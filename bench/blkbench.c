@@ -34,7 +34,8 @@
  *   total s S        (from the first measurement's start, pauses included)
  *
  * The check: the first and last block read back hold the pattern
- * seq_write wrote.
+ * seq_write wrote, and each random read's first word names its block
+ * and place (exit status 1 if not).
  *
  * Usage: khyp-blkbench DEV [-b BS] [-p PASSES] [-n N] [-s SEED] [-w SECONDS]
  * Static (cc -static -O2): the initramfs has no C library.
@@ -118,11 +119,25 @@ static uint64_t next(uint64_t *x)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: khyp-blkbench DEV [-b BS] [-p PASSES] [-n N] [-s SEED] [-w SECONDS]\n");
+	fprintf(stderr, "usage: khyp-blkbench DEV [-b BS] [-p PASSES] [-n N] "
+		"[-s SEED] [-w SECONDS]\n");
 	exit(2);
 }
 
 /* A line is out: give its reader the CPU for the pause. */
+/* A number for an option, all of s, from 1 to max: else the usage. */
+static unsigned long long arg(const char *s, unsigned long long max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || !v || v > max || *s == '-')
+		usage();
+	return v;
+}
+
 static void done(unsigned int pause)
 {
 	fflush(stdout);
@@ -132,7 +147,7 @@ static void done(unsigned int pause)
 
 int main(int argc, char **argv)
 {
-	uint64_t size, blocks, i, x, seed = 14;
+	uint64_t size, blocks, i, x, off, seed = 14;
 	unsigned long passes = 1, n = 4096, p;
 	unsigned int pause = 0;
 	size_t bs = 1 << 20;
@@ -144,25 +159,25 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "b:p:n:s:w:")) != -1) {
 		switch (c) {
 		case 'b':
-			bs = strtoul(optarg, NULL, 0);
+			bs = arg(optarg, 64 << 20);
 			break;
 		case 'p':
-			passes = strtoul(optarg, NULL, 0);
+			passes = arg(optarg, 1000);
 			break;
 		case 'n':
-			n = strtoul(optarg, NULL, 0);
+			n = arg(optarg, 10000000);
 			break;
 		case 's':
-			seed = strtoull(optarg, NULL, 0);
+			seed = arg(optarg, ~0ULL);
 			break;
 		case 'w':
-			pause = (unsigned int)strtoul(optarg, NULL, 0);
+			pause = strcmp(optarg, "0") ? arg(optarg, 60) : 0;
 			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc - 1 || !bs || bs % ALIGN || !passes || !seed)
+	if (optind != argc - 1 || bs % ALIGN)
 		usage();
 
 	fd = open(argv[optind], O_RDWR | O_DIRECT);
@@ -180,13 +195,15 @@ int main(int argc, char **argv)
 		errno = EINVAL;
 		die("the disk is smaller than one block");
 	}
-	if (posix_memalign(&buf, ALIGN, bs))
+	errno = posix_memalign(&buf, ALIGN, bs);
+	if (errno)
 		die("posix_memalign");
 	printf("disk %s bytes %" PRIu64 "\n", argv[optind], size);
 	done(pause);
 
 	fill(buf, bs, 0, 1);
-	start = t0 = now();
+	start = now();
+	t0 = start;
 	for (p = 0; p < passes; p++)
 		for (i = 0; i < blocks; i++) {
 			fill(buf, bs, i, 0);
@@ -215,16 +232,20 @@ int main(int argc, char **argv)
 	xfer(fd, buf, bs, 0, 0);
 	bad |= check(buf, bs, 0);
 
+	/* each 4 KiB read's first word: its block and its word's index */
 	x = seed;
 	t0 = now();
-	for (p = 0; p < n; p++)
-		xfer(fd, buf, RAND_BS,
-		     (off_t)(next(&x) % (blocks * bs / RAND_BS) * RAND_BS), 0);
+	for (p = 0; p < n; p++) {
+		off = next(&x) % (blocks * bs / RAND_BS) * RAND_BS;
+		xfer(fd, buf, RAND_BS, (off_t)off, 0);
+		if (*(uint64_t *)buf != ((off / bs) << 32 | (off % bs) / 8))
+			bad = 1;
+	}
 	t1 = now();
 	printf("rand_read ios %lu bs %d qd 1 seed %" PRIu64 " s %.6f iops %.1f\n",
 	       n, RAND_BS, seed, t1 - t0, (double)n / (t1 - t0));
 	done(pause);
 	printf("check %s\n", bad ? "bad" : "ok");
 	printf("total s %.6f\n", now() - start);
-	return bad;
+	return bad ? 1 : 0;
 }

@@ -80,7 +80,7 @@ declare -A LINUX_WORKLOAD=(
 BOOT_MEM_MB=256
 BOOT_PAIR_S=600
 # The virtio-blk benchmark: its raw image's size, khyp-blkbench's options
-# ("+" for a space: 1 MiB blocks, the sequential write and read over the
+# ("+" for a space: 512 KiB blocks, the sequential write and read over the
 # disk PASSES times each, N random 4 KiB reads, their seed, a pause of 1 s
 # after each result while the console prints it) and a pair's longest
 # time (the two boots again, each with the measurement after it).
@@ -493,14 +493,13 @@ compare() {	# name table
 		<(ratios "$2" | LC_ALL=C sort -k1,1) |
 	awk -v m="$1" -v ref="$([ -n "${LINUX_WORKLOAD[$1]:-}" ] && echo QEMU || echo KVM)" \
 	    -v up=" $HIGHER_IS_BETTER " '{
-		d = ($3 - $2) / $2 * 100
+		c = ($3 - $2) / $2 * 100	# the ratio'"'"'s change, as printed
 		# for a throughput, a lower ratio is the regression
-		if (index(up, " " $1 " "))
-			d = -d
+		d = index(up, " " $1 " ") ? -c : c
 		if (d > 10)
-			printf "regression: %s: %s khyp/%s %.2f -> %.2f (%+.0f%%)\n", m, $1, ref, $2, $3, d
+			printf "regression: %s: %s khyp/%s %.2f -> %.2f (%+.0f%%)\n", m, $1, ref, $2, $3, c
 		else if (d < -10)
-			printf "bench: %s: better: %s khyp/%s %.2f -> %.2f (%+.0f%%)\n", m, $1, ref, $2, $3, d
+			printf "bench: %s: better: %s khyp/%s %.2f -> %.2f (%+.0f%%)\n", m, $1, ref, $2, $3, c
 		else
 			n++
 	} END { printf "bench: %s: %d workloads within 10%% of the last results\n", m, n }'
