@@ -14,7 +14,8 @@
 #
 # More static programs for the guest's /bin may follow KVER: the
 # virtio-blk benchmark's bench/khyp-blkbench (scripts/bench.sh); the
-# suite's initramfs has none.
+# suite's selftests/khyp-sum (scripts/test.sh), which /init prefers to
+# busybox's crc32 for the data it keeps in memory.
 #
 # Usage: mkinitramfs-linux.sh OUT.cpio.gz [KVER [PROGRAM...]]
 #        (KVER: uname -r)

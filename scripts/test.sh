@@ -366,9 +366,10 @@ done
 	"${INITRD_TESTS[@]}" || die "mkinitramfs failed"
 # The Linux guest's initramfs for linux_boot_test (which finds it at this
 # path in the source tree), built here on the host before any machine
-# starts: busybox, its /init and KVER's virtio modules.
-"$TOP/scripts/mkinitramfs-linux.sh" "$OUT/linux-initramfs.cpio.gz" "$KVER" ||
-	die "mkinitramfs-linux failed"
+# starts: busybox, its /init, KVER's virtio modules and khyp-sum (the
+# checksum /init takes of the data the balloon must not touch).
+"$TOP/scripts/mkinitramfs-linux.sh" "$OUT/linux-initramfs.cpio.gz" "$KVER" \
+	"$TOP/selftests/khyp-sum" || die "mkinitramfs-linux failed"
 
 # ---- native tests (no hypervisor needed) -----------------------------------
 
