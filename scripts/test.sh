@@ -85,7 +85,11 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # (minutes of Bochs' time); the first boot with 2 vCPUs (pause-loop
 # exiting makes them cost 7 s more than 1: docs/testing.md), and since
 # session 19 the devices boot (net, console, rng, balloon, restart; the
-# machine has 1,024 MiB for it).  It was a machine of its own, vmx-bochs-linux, until
+# machine has 1,024 MiB for it); since session 20 also linux_pressure_test
+# ("+linux_pressure_test": the balloon under khyp balloon, memory.high and
+# a host memory hog, then the guest's panic), 152 s of Bochs' clock, paid
+# for by /init's khyp-sum (the devices boot went from 404 s to 189 s).
+# It was a machine of its own, vmx-bochs-linux, until
 # session 13: one Bochs start (~70 s) less.
 ONLY_NAMED=" linux_boot_test linux_pressure_test "
 # hotplug_test (CPU 1 offline and online, syscore suspend and resume,
@@ -147,7 +151,7 @@ POLICY_TESTS=shrinker_test:slow.decay_schedule+shrinker_test:slow.reclaim_counts
 KVM_TESTS=bench_test:bench.kvm_short+load_test:kvm.load_refused_while_kvm_loaded
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        $SVM_QEMU_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
-"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913,fuzz_calls=30000,omit=$POLICY_TESTS"
+"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test+linux_pressure_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913,fuzz_calls=30000,omit=$POLICY_TESTS"
 "svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,pause_exit=1,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_loads_cr2=0,la57=0,itlb_multihit=0,lifetime_kills=30,omit=$KVM_TESTS"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,soak_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,soak_seconds=10"
@@ -494,12 +498,12 @@ run_vng_linux() {
 	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-1200} run_vng "$@"
 }
 
-# vmx-bochs when it runs linux_boot_test: Bochs with an initramfs (khyp.ko,
-# the launcher, the tests) that also holds the Linux guest: the
-# vmlinux extracted from Debian's vmlinuz (the kernel's
-# scripts/extract-vmlinux: the same kernel, without the decompressor
-# that took 126 s of Bochs' clock) and mkinitramfs-linux.sh's
-# initramfs.  Built on the host before the machine takes the emulator.
+# vmx-bochs when it runs linux_boot_test or linux_pressure_test: Bochs
+# with an initramfs (khyp.ko, the launcher, the tests) that also holds
+# the Linux guest: the vmlinux extracted from Debian's vmlinuz (the
+# kernel's scripts/extract-vmlinux: the same kernel, without the
+# decompressor that took 126 s of Bochs' clock) and
+# mkinitramfs-linux.sh's initramfs.  Built on the host before the machine takes the emulator.
 BOCHS_LINUX_INITRD=$OUT/initramfs-bochs-linux.cpio.lz4
 prepare_bochs_linux() {	# tests
 	local vmlinux=$OUT/linux-guest/vmlinux
@@ -564,7 +568,7 @@ run_machine() {	# line
 			> "$OUT/$name/prepare.fail"
 		return 0
 	fi
-	if [ "$runner" = bochs ] && [[ " $tests " == *" linux_boot_test "* ]]; then
+	if [ "$runner" = bochs ] && [[ " $tests " == *" linux_"*"_test "* ]]; then
 		if ! prepare_bochs_linux "$tests"; then
 			echo "no vmlinux or no initramfs for it" > "$OUT/$name/prepare.fail"
 			return 0

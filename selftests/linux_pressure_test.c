@@ -3,7 +3,8 @@
  * The host's pressure on a Linux guest's balloon, then a panic: Debian's
  * kernel under `khyp run` as in linux_boot_test (lib/linux_guest.c, the
  * same kernel, initramfs and environment; scripts/test.sh runs it in
- * svm-qemu-linux only).
+ * svm-qemu-linux, on the SVM backend, and in vmx-bochs, on the VMX one,
+ * with the vmlinux of that machine).
  *
  * One boot, 1 vCPU, PR_MEM_MB of RAM, with
  *
