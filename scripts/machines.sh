@@ -69,14 +69,21 @@ emu_lock() {
 		sleep 1
 	done
 }
+# In line too: waiting on the slots outside it, a benchmark took each
+# slot the moment it was given up, and runs of test.sh that waited in
+# line for one starved behind benchmarks run one after another (session
+# 20: half an hour).
 emu_lock_all() {
-	local i fd
+	local i fd queue
+	exec {queue}>"$(emu_slot_path queue)"
+	flock "$queue"
 	EMU_LOCK_FDS=()
 	for ((i = 0; i < EMU_SLOTS; i++)); do
 		exec {fd}>"$(emu_slot_path "$i")"
 		flock "$fd"
 		EMU_LOCK_FDS+=("$fd")
 	done
+	exec {queue}>&-
 }
 emu_unlock() {
 	local fd
