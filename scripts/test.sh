@@ -74,7 +74,8 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # The ioctl fuzzer runs in vmx-bochs (30,000 calls, below) and last
 # in svm-qemu-debug (100,000, DEBUG_FUZZ_CALLS: ~120 s there).
 # svm-qemu-linux boots Debian's kernel under `khyp run` to a busybox
-# shell (linux_boot_test, and linux_pressure_test's boot under the host's
+# shell (linux_boot_test, linux_pressure_test's boot under the host's
+# pressure, and linux_share_test's two boots at once under one host
 # pressure, with the initramfs of
 # scripts/mkinitramfs-linux.sh that this script builds first): minutes
 # per boot, so only the Linux machines run it ("all" never includes the
