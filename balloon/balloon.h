@@ -23,8 +23,8 @@ struct khyp_balloon_link;
 
 /**
  * struct khyp_balloon - one VM's balloon
- * @lock:	protects everything below but @pressure_target, @last_pressure
- *		and @node.
+ * @lock:	protects everything below but @pressure_target, @last_pressure,
+ *		@share_frac and @node.
  * @probed:	the guest has negotiated the protocol.
  * @protocol:	KHYP_BALLOON_PROTO_*: who moved pages last (or probed).
  * @target:	userspace's target, in pages (written under @lock, read
@@ -32,6 +32,8 @@ struct khyp_balloon_link;
  * @pressure_target: the shrinker's target (cmpxchg/READ_ONCE: the
  *		shrinker and the decay work change it without @lock).
  * @last_pressure: jiffies of the last shrinker scan that raised it.
+ * @share_frac:	the fraction of a page the last scan's share left over
+ *		(shrinker.c; under the list_lru's node lock).
  * @gfns:	the guest frames in the balloon (value entries).
  * @size:	how many.
  * @no_page:	how many of them had no page when inflated (at most the
@@ -60,6 +62,7 @@ struct khyp_balloon {
 	u64 target;
 	unsigned long pressure_target;
 	unsigned long last_pressure;
+	u32 share_frac;
 	struct xarray gfns;
 	u64 size;
 	u64 no_page;

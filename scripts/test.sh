@@ -74,7 +74,8 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # The ioctl fuzzer runs in vmx-bochs (30,000 calls, below) and last
 # in svm-qemu-debug (100,000, DEBUG_FUZZ_CALLS: ~120 s there).
 # svm-qemu-linux boots Debian's kernel under `khyp run` to a busybox
-# shell (linux_boot_test, and linux_pressure_test's boot under the host's
+# shell (linux_boot_test, linux_pressure_test's boot under the host's
+# pressure, and linux_share_test's two boots at once under one host
 # pressure, with the initramfs of
 # scripts/mkinitramfs-linux.sh that this script builds first): minutes
 # per boot, so only the Linux machines run it ("all" never includes the
@@ -91,7 +92,7 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # for by /init's khyp-sum (the devices boot went from 404 s to 189 s).
 # It was a machine of its own, vmx-bochs-linux, until
 # session 13: one Bochs start (~70 s) less.
-ONLY_NAMED=" linux_boot_test linux_pressure_test "
+ONLY_NAMED=" linux_boot_test linux_pressure_test linux_share_test "
 # hotplug_test (CPU 1 offline and online, syscore suspend and resume,
 # rmmod refused while held) runs in both 2-CPU machines; soak_test
 # (4 VMs x 2 vCPUs under a memory hog, vCPU threads moving between CPUs)
@@ -156,7 +157,7 @@ MACHINES=(
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,soak_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,soak_seconds=10"
 "vmx-bochs-smp2 bochs_smp2 corei7_skylake_x   smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,pause_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0"
-"svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test,linux_pressure_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
+"svm-qemu-linux vng_linux qemu64,+svm,+npt    linux_boot_test,linux_pressure_test,linux_share_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
 "svm-qemu-reboot qemu qemu64,+svm,+npt        reboot     none"
 "nosvm-qemu    qemu   qemu64,-svm             load_test  none"
 "nonpt-qemu    qemu   qemu64                  load_test  none"

@@ -55,11 +55,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,7 +79,6 @@ LINUX_GUEST_FIXTURE()
 #define PR_CG_TEST		KH_CG_ROOT "/khyp-linux-test"
 #define PR_CG_A			KH_CG_ROOT "/khyp-linux-a"
 #define PR_CG_B			KH_CG_ROOT "/khyp-linux-b"
-#define PR_DEBUGFS		"/sys/kernel/debug/khyp"
 #define PR_TIMEOUT_S		900	/* the harness's, for the one boot */
 
 /* What pressure_driver() saw (the test checks it after the boot). */
@@ -120,61 +116,6 @@ struct pressure {
 	bool round2;
 };
 
-/* /proc/meminfo's @name in KiB, or -1. */
-static long meminfo_kib(const char *name)
-{
-	char line[128], key[64];
-	long v = -1, n;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	snprintf(key, sizeof(key), "%s: %%ld kB", name);
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, key, &n) == 1) {
-			v = n;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
-}
-
-/* " vm1 vm7 ": the VMs in debugfs now. */
-static void pr_vms(char *buf, size_t len)
-{
-	struct dirent **list;
-	size_t n = snprintf(buf, len, " ");
-	int i, k;
-
-	k = scandir(PR_DEBUGFS, &list, NULL, versionsort);
-	for (i = 0; i < k; i++) {
-		if (!strncmp(list[i]->d_name, "vm", 2) && n < len)
-			n += snprintf(buf + n, len - n, "%s ", list[i]->d_name);
-		free(list[i]);
-	}
-	if (k >= 0)
-		free(list);
-}
-
-/* The value of @name in debugfs khyp/@vm/balloon, or -1. */
-static long long pr_balloon(const char *vm, const char *name)
-{
-	char path[128], key[64];
-	unsigned long long v;
-	long long r = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), PR_DEBUGFS "/%s/balloon", vm);
-	f = fopen(path, "r");
-	while (f && fscanf(f, "%63s %llu", key, &v) == 2)
-		if (!strcmp(key, name)) {
-			r = v;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return r;
-}
-
 static long long pr_b_pressure(struct pressure *p)
 {
 	struct khyp_balloon_stats st;
@@ -192,66 +133,6 @@ static long long pr_b_signals(struct pressure *p)
 	if (read(p->b_efd, &v, sizeof(v)) == sizeof(v))
 		return v;
 	return errno == EAGAIN ? 0 : -1;
-}
-
-/* Wait up to @timeout_s for the marker @name: true if it came. */
-static bool pr_wait_marker(const char *serial, const int *stop,
-			   const char *name, int timeout_s)
-{
-	double end = now_s() + timeout_s;
-	char v[64];
-	char *log;
-	bool seen;
-
-	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST) && now_s() < end) {
-		log = slurp(serial);
-		seen = log && marker(log, name, v, sizeof(v));
-		free(log);
-		if (seen)
-			return true;
-		usleep(250000);
-	}
-	return false;
-}
-
-/*
- * The hog: grow in 4 MiB steps (MAP_POPULATE: written, the kernel zeroes
- * them) while more than 64 MiB is available, then in 1 MiB steps 100 ms
- * apart, each waiting until at least 6 MiB is free (reclaim: the page
- * cache, the balloon's pages coming back): exit 4 if that takes 30 s, so
- * that a machine slower than the hog does not end in the OOM killer.
- * (MemAvailable leaves out the watermarks and reserves, tens of MiB:
- * below it reclaim has not even started.)  It stops (exit 0) when
- * the test writes to @stop_fd (the balloon has answered) or at @kib KiB;
- * it writes the KiB it reached to @out_fd.
- */
-static void pr_hog(long kib, int stop_fd, int out_fd)
-{
-	long done = 0, step;
-	int waited = 0;
-	char c;
-
-	while (done < kib && read(stop_fd, &c, 1) != 1) {
-		for (waited = 0; meminfo_kib("MemFree") < 6144; waited++) {
-			if (waited == 300 || read(stop_fd, &c, 1) == 1)
-				goto out;
-			usleep(100000);
-		}
-		step = meminfo_kib("MemAvailable") < 65536 ? 1 : 4;
-		if (mmap(NULL, step << 20, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0) ==
-		    MAP_FAILED)
-			_exit(3);
-		done += step * 1024;
-		if (write(out_fd, &done, sizeof(done)) != sizeof(done))
-			_exit(5);
-		if (step == 1)
-			usleep(100000);
-	}
-	sleep(1);
-	_exit(0);
-out:
-	_exit(waited == 300 ? 4 : 0);
 }
 
 /* `khyp @args` (its output in @out): its exit status, or -1. */
@@ -281,16 +162,16 @@ static void pr_sample(struct pressure *p, long long *pt, long long *size,
 {
 	long long v;
 
-	v = pr_balloon(p->lvm, "pressure_target");
+	v = vm_balloon(p->lvm, "pressure_target");
 	if (v > *pt)
 		*pt = v;
-	v = pr_balloon(p->lvm, "size");
+	v = vm_balloon(p->lvm, "size");
 	if (v > *size)
 		*size = v;
 	v = pr_b_pressure(p);
 	if (v > *b_pt)
 		*b_pt = v;
-	v = pr_balloon(p->lvm, "ram_pages");
+	v = vm_balloon(p->lvm, "ram_pages");
 	if (ram_min && v >= 0 && (*ram_min < 0 || v < *ram_min))
 		*ram_min = v;
 }
@@ -299,21 +180,21 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 {
 	struct pressure *p = priv;
 	char vms[512], buf[32], *tok, *save;
-	int ws, i, r, stop_pipe[2], out_pipe[2];
-	bool stopped = false;
+	struct hog hog;
 	double start;
 	pid_t pid;
+	int r;
 
 	p->b_signals_memcg = p->b_signals_hog = -1;
 	p->m_pt = p->m_size = p->b_pt_memcg = -1;
 	p->h_pt = p->h_size = p->b_pt_hog = p->ram_min = -1;
-	if (!pr_wait_marker(serial, stop, "PRESSURE", 400)) {
+	if (!wait_marker(serial, stop, "PRESSURE", 400)) {
 		snprintf(p->err, sizeof(p->err), "no KHYP-PRESSURE=ready");
 		return;
 	}
 	p->ready = true;
 	/* the Linux VM: the one that was not there before the boot */
-	pr_vms(vms, sizeof(vms));
+	debugfs_vms(vms, sizeof(vms));
 	for (tok = strtok_r(vms, " ", &save); tok;
 	     tok = strtok_r(NULL, " ", &save)) {
 		snprintf(buf, sizeof(buf), " %s ", tok);
@@ -321,7 +202,7 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 			snprintf(p->lvm, sizeof(p->lvm), "%s", tok);
 	}
 	if (!p->lvm[0]) {
-		snprintf(p->err, sizeof(p->err), "no new VM in " PR_DEBUGFS);
+		snprintf(p->err, sizeof(p->err), "no new VM in " KHYP_DEBUGFS);
 		return;
 	}
 	pr_b_signals(p);	/* B's eventfd from 0 */
@@ -329,21 +210,21 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 	/* 0. a target set from outside the launcher */
 	pid = __atomic_load_n(&khyp_run_pid, __ATOMIC_SEQ_CST);
 	p->u_cg0 = kh_cg_kib(PR_CG_A, "memory.current");
-	p->u_ram0 = pr_balloon(p->lvm, "ram_pages");
-	p->u_freed0 = pr_balloon(p->lvm, "freed");
+	p->u_ram0 = vm_balloon(p->lvm, "ram_pages");
+	p->u_freed0 = vm_balloon(p->lvm, "freed");
 	snprintf(buf, sizeof(buf), "balloon %d %dM", (int)pid, PR_SET_MB);
 	start = now_s();
 	p->set_status = pr_khyp(p->tool, buf, p->set_out, sizeof(p->set_out));
-	p->u_target = pr_balloon(p->lvm, "effective_target");
+	p->u_target = vm_balloon(p->lvm, "effective_target");
 	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST) && now_s() - start < 60 &&
-	       pr_balloon(p->lvm, "size") < PR_SET_MB * 256 * 9 / 10)
+	       vm_balloon(p->lvm, "size") < PR_SET_MB * 256 * 9 / 10)
 		usleep(250000);
 	p->u_s = now_s() - start;
 	/* the guest looks once a second: let it see its balloon */
-	pr_wait_marker(serial, stop, "PRESSURE-GROWING-1", 30);
-	p->u_size = pr_balloon(p->lvm, "size");
-	p->u_ram1 = pr_balloon(p->lvm, "ram_pages");
-	p->u_freed1 = pr_balloon(p->lvm, "freed");
+	wait_marker(serial, stop, "PRESSURE-GROWING-1", 30);
+	p->u_size = vm_balloon(p->lvm, "size");
+	p->u_ram1 = vm_balloon(p->lvm, "ram_pages");
+	p->u_freed1 = vm_balloon(p->lvm, "freed");
 	p->u_cg1 = kh_cg_kib(PR_CG_A, "memory.current");
 	/* more than the VM's RAM; a process with no VM */
 	snprintf(buf, sizeof(buf), "balloon %d 1G", (int)pid);
@@ -351,7 +232,7 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 	p->none_status = pr_khyp(p->tool, "balloon 1 0", vms, sizeof(vms));
 	snprintf(buf, sizeof(buf), "balloon %d 0", (int)pid);
 	p->zero_status = pr_khyp(p->tool, buf, vms, sizeof(vms));
-	p->round0 = pr_wait_marker(serial, stop, "PRESSURE-ROUND-1", 120);
+	p->round0 = wait_marker(serial, stop, "PRESSURE-ROUND-1", 120);
 	if (!p->round0) {
 		snprintf(p->err, sizeof(p->err), "no KHYP-PRESSURE-ROUND-1");
 		return;
@@ -382,7 +263,7 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 	pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
 	kh_write_file(PR_CG_A "/memory.high", "max");
 	/* the guest deflates once the target has decayed */
-	p->round1 = pr_wait_marker(serial, stop, "PRESSURE-ROUND-2", 240);
+	p->round1 = wait_marker(serial, stop, "PRESSURE-ROUND-2", 240);
 	pr_sample(p, &p->m_pt, &p->m_size, &p->b_pt_memcg, NULL);
 	p->b_signals_memcg = pr_b_signals(p);
 	if (!p->round1) {
@@ -391,69 +272,32 @@ static void pressure_driver(const char *serial, const int *stop, void *priv)
 	}
 
 	/* 2. the hog */
-	p->freed0 = pr_balloon(p->lvm, "freed");
-	p->ram0 = pr_balloon(p->lvm, "ram_pages");
+	p->freed0 = vm_balloon(p->lvm, "freed");
+	p->ram0 = vm_balloon(p->lvm, "ram_pages");
 	p->avail = meminfo_kib("MemAvailable");
 	p->memfree0 = meminfo_kib("MemFree");
-	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) ||
-	    pipe2(out_pipe, O_NONBLOCK | O_CLOEXEC)) {
-		snprintf(p->err, sizeof(p->err), "pipe2: %s", strerror(errno));
+	if (!hog_start(&hog)) {
+		snprintf(p->err, sizeof(p->err), "the hog: %s", strerror(errno));
 		return;
 	}
-	start = now_s();
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(p->err, sizeof(p->err), "fork: %s", strerror(errno));
-		return;
-	}
-	if (!pid)
-		pr_hog(meminfo_kib("MemTotal"), stop_pipe[0], out_pipe[1]);
-	while (waitpid(pid, &ws, WNOHANG) == 0) {
+	while (hog_running(&hog)) {
 		pr_sample(p, &p->h_pt, &p->h_size, &p->b_pt_hog, &p->ram_min);
-		while (read(out_pipe[0], &p->hog_kib, sizeof(p->hog_kib)) > 0)
-			;
+		p->hog_kib = hog.kib;
 		/* enough: the guest gave PR_HOG_BALLOON pages */
-		if (p->h_size >= PR_HOG_BALLOON && p->hog_kib > p->avail &&
-		    !stopped)
-			stopped = write(stop_pipe[1], "x", 1) == 1;
+		if (p->h_size >= PR_HOG_BALLOON && p->hog_kib > p->avail)
+			hog_stop(&hog);
 		usleep(250000);
 	}
-	while (read(out_pipe[0], &p->hog_kib, sizeof(p->hog_kib)) > 0)
-		;
-	p->hog_stopped = stopped;
-	for (i = 0; i < 2; i++) {
-		close(stop_pipe[i]);
-		close(out_pipe[i]);
-	}
-	p->hog_status = ws;
-	p->hog_s = now_s() - start;
-	p->freed1 = pr_balloon(p->lvm, "freed");
+	p->hog_kib = hog.kib;
+	p->hog_stopped = hog.stopped;
+	p->hog_status = hog.status;
+	p->hog_s = hog.secs;
+	p->freed1 = vm_balloon(p->lvm, "freed");
 	p->memfree_peak_hog = meminfo_kib("MemFree");
 	p->b_signals_hog = pr_b_signals(p);
-	p->round2 = pr_wait_marker(serial, stop, "PRESSURE-ROUND-3", 240);
+	p->round2 = wait_marker(serial, stop, "PRESSURE-ROUND-3", 240);
 	if (!p->round2)
 		snprintf(p->err, sizeof(p->err), "no KHYP-PRESSURE-ROUND-3");
-}
-
-/* The OOM killer's lines in the machine's kernel log now. */
-static int host_oom_lines(void)
-{
-	int len = klogctl(10, NULL, 0), n = 0;	/* SYSLOG_ACTION_SIZE_BUFFER */
-	char *buf, *q;
-
-	if (len <= 0)
-		return -1;
-	buf = calloc(1, len + 1);
-	if (!buf)
-		return -1;
-	len = klogctl(3, buf, len);		/* SYSLOG_ACTION_READ_ALL */
-	for (q = buf; len > 0 && (q = strstr(q, "invoked oom-killer")); q++)
-		n++;
-	for (q = buf; len > 0 && (q = strstr(q, "Out of memory")); q++)
-		n++;
-	free(buf);
-	return n;
 }
 
 /* VM B in PR_CG_B: PR_B_MB touched, an eventfd set. */
@@ -508,7 +352,7 @@ TEST_F_TIMEOUT(guest, balloon_pressure_then_panic, PR_TIMEOUT_S)
 	plan.args[1] = "--disk";
 	plan.args[2] = disk;
 
-	pr_vms(p.vms_before, sizeof(p.vms_before));
+	debugfs_vms(p.vms_before, sizeof(p.vms_before));
 	oom0 = host_oom_lines();
 	LAUNCH(self->tool, self->kernel, self->initrd, 1, &plan, &r);
 	oom1 = host_oom_lines();

@@ -49,7 +49,7 @@
 #define BATCH		KHYP_BALLOON_BATCH_MAX
 /* KHYP_BALLOON_FLOOR of balloon/shrinker.c: never asked below this. */
 #define FLOOR		(16 * MiB / PAGE)
-/* KHYP_SHRINKER_BATCH of core/compat.h: a scan raises one VM by <= 17. */
+/* KHYP_SHRINKER_BATCH of core/compat.h: a scan raises one VM by <= 16. */
 #define SCAN_BATCH	16
 #define NOTIFY_VECTOR	0x41
 #define DEBUGFS		"/sys/kernel/debug"
@@ -461,9 +461,9 @@ SLOW_TEST(notifications_coalesce)
 	ASSERT_EQ(0, kh_drop_slab_caches());
 	ASSERT_EQ(0, kh_drop_slab_caches());
 	ASSERT_GET_BALLOON(g.vm, &st);
-	/* Raised by several scans, each at most SCAN_BATCH + 1 pages. */
+	/* Raised by several scans, each at most SCAN_BATCH pages. */
 	EXPECT_LT(1, shrinker_stat("scan_calls") - scans);
-	EXPECT_LT(2 * (SCAN_BATCH + 1), st.pressure_target)
+	EXPECT_LT(2 * SCAN_BATCH, st.pressure_target)
 		TH_LOG("pressure target %llu: one scan's raise",
 		       (unsigned long long)st.pressure_target);
 	EXPECT_EQ(1, st.notifications)

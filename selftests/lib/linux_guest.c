@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What linux_boot_test and linux_pressure_test share: finding the
- * kernel and the initramfs (the launcher: kh_find_tool()), running
- * `khyp run` on them (launch()), and reading /init's markers from the
- * console log (linux_guest.h).
+ * What linux_boot_test, linux_pressure_test and linux_share_test
+ * share: finding the kernel and the initramfs (the launcher:
+ * kh_find_tool()), running `khyp run` on them (launch(), launch_all()),
+ * reading /init's markers from the console log, and the host's side of
+ * the pressure tests (linux_guest.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -15,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -502,4 +506,237 @@ long long after(const char *s, const char *prefix, const char *name)
 	if (!p || !(p = strstr(p, name)))
 		return -1;
 	return strtoll(p + strlen(name), NULL, 10);
+}
+
+struct launch_one {
+	const char *tool, *kernel, *initrd;
+	int cpus;
+	const struct boot_plan *plan;
+	struct boot_run *r;
+	bool ok;
+};
+
+static void *launch_thread(void *arg)
+{
+	struct launch_one *l = arg;
+
+	l->ok = launch(l->tool, l->kernel, l->initrd, l->cpus, l->plan, l->r);
+	return NULL;
+}
+
+bool launch_all(const char *tool, const char *kernel, const char *initrd,
+		int cpus, const struct boot_plan *plans, struct boot_run *runs,
+		int n)
+{
+	struct launch_one l[4];
+	pthread_t th[4];
+	bool ok = true;
+	int i, started;
+
+	if (n < 1 || n > 4)
+		return fail(&runs[0], "launch_all: %d boots (1 to 4)", n);
+	probe_tsc();	/* once, before the threads ask for it */
+	for (started = 0; started < n; started++) {
+		l[started] = (struct launch_one){
+			.tool = tool, .kernel = kernel, .initrd = initrd,
+			.cpus = cpus, .plan = &plans[started],
+			.r = &runs[started],
+		};
+		if (pthread_create(&th[started], NULL, launch_thread,
+				   &l[started]))
+			break;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (started < n)
+		return fail(&runs[0], "pthread_create failed");
+	for (i = 0; i < n; i++)
+		if (!l[i].ok && ok) {
+			ok = false;
+			if (i)
+				snprintf(runs[0].why, sizeof(runs[0].why),
+					 "%s: %s", plans[i].name, runs[i].why);
+		}
+	return ok;
+}
+
+long meminfo_kib(const char *name)
+{
+	char line[128], key[64];
+	long v = -1, n;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	snprintf(key, sizeof(key), "%s: %%ld kB", name);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, key, &n) == 1) {
+			v = n;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+void debugfs_vms(char *buf, size_t len)
+{
+	struct dirent **list;
+	size_t n = snprintf(buf, len, " ");
+	int i, k;
+
+	k = scandir(KHYP_DEBUGFS, &list, NULL, versionsort);
+	for (i = 0; i < k; i++) {
+		if (!strncmp(list[i]->d_name, "vm", 2) && n < len)
+			n += snprintf(buf + n, len - n, "%s ", list[i]->d_name);
+		free(list[i]);
+	}
+	if (k >= 0)
+		free(list);
+}
+
+long long vm_balloon(const char *vm, const char *name)
+{
+	char path[128], key[64];
+	unsigned long long v;
+	long long r = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), KHYP_DEBUGFS "/%s/balloon", vm);
+	f = fopen(path, "r");
+	while (f && fscanf(f, "%63s %llu", key, &v) == 2)
+		if (!strcmp(key, name)) {
+			r = v;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return r;
+}
+
+bool wait_marker(const char *serial, const int *stop, const char *name,
+		 int timeout_s)
+{
+	double end = now_s() + timeout_s;
+	char v[64];
+	char *log;
+	bool seen;
+
+	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST) && now_s() < end) {
+		log = slurp(serial);
+		seen = log && marker(log, name, v, sizeof(v));
+		free(log);
+		if (seen)
+			return true;
+		usleep(250000);
+	}
+	return false;
+}
+
+int host_oom_lines(void)
+{
+	int len = klogctl(10, NULL, 0), n = 0;	/* SYSLOG_ACTION_SIZE_BUFFER */
+	char *buf, *q;
+
+	if (len <= 0)
+		return -1;
+	buf = calloc(1, len + 1);
+	if (!buf)
+		return -1;
+	len = klogctl(3, buf, len);		/* SYSLOG_ACTION_READ_ALL */
+	for (q = buf; len > 0 && (q = strstr(q, "invoked oom-killer")); q++)
+		n++;
+	for (q = buf; len > 0 && (q = strstr(q, "Out of memory")); q++)
+		n++;
+	free(buf);
+	return n;
+}
+
+/*
+ * The hog: grow in 4 MiB steps (MAP_POPULATE: written, the kernel zeroes
+ * them) while more than 64 MiB is available, then in 1 MiB steps 100 ms
+ * apart, each waiting until at least 6 MiB is free (reclaim: the page
+ * cache, the balloons' pages coming back): exit 4 if that takes 30 s, so
+ * that a machine slower than the hog does not end in the OOM killer.
+ * (MemAvailable leaves out the watermarks and reserves, tens of MiB:
+ * below it reclaim has not even started.)  It stops (exit 0) when
+ * the parent writes to @stop_fd (the balloons have answered) or at @kib
+ * KiB; it writes the KiB it reached to @out_fd.
+ */
+static void hog_child(long kib, int stop_fd, int out_fd)
+{
+	long done = 0, step;
+	int waited = 0;
+	char c;
+
+	while (done < kib && read(stop_fd, &c, 1) != 1) {
+		for (waited = 0; meminfo_kib("MemFree") < 6144; waited++) {
+			if (waited == 300 || read(stop_fd, &c, 1) == 1)
+				goto out;
+			usleep(100000);
+		}
+		step = meminfo_kib("MemAvailable") < 65536 ? 1 : 4;
+		if (mmap(NULL, step << 20, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0) ==
+		    MAP_FAILED)
+			_exit(3);
+		done += step * 1024;
+		if (write(out_fd, &done, sizeof(done)) != sizeof(done))
+			_exit(5);
+		if (step == 1)
+			usleep(100000);
+	}
+	sleep(1);
+	_exit(0);
+out:
+	_exit(waited == 300 ? 4 : 0);
+}
+
+bool hog_start(struct hog *h)
+{
+	int stop_pipe[2], out_pipe[2];
+	long total = meminfo_kib("MemTotal");
+
+	memset(h, 0, sizeof(*h));
+	h->pid = -1;
+	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC))
+		return false;
+	if (pipe2(out_pipe, O_NONBLOCK | O_CLOEXEC)) {
+		close(stop_pipe[0]);
+		close(stop_pipe[1]);
+		return false;
+	}
+	h->start = now_s();
+	fflush(stdout);
+	h->pid = fork();
+	if (!h->pid)
+		hog_child(total, stop_pipe[0], out_pipe[1]);
+	close(stop_pipe[0]);
+	close(out_pipe[1]);
+	h->stop_fd = stop_pipe[1];
+	h->out_fd = out_pipe[0];
+	if (h->pid < 0) {
+		close(h->stop_fd);
+		close(h->out_fd);
+		return false;
+	}
+	return true;
+}
+
+bool hog_running(struct hog *h)
+{
+	bool ended = waitpid(h->pid, &h->status, WNOHANG) != 0;
+
+	while (read(h->out_fd, &h->kib, sizeof(h->kib)) > 0)
+		;
+	if (!ended)
+		return true;
+	close(h->stop_fd);
+	close(h->out_fd);
+	h->secs = now_s() - h->start;
+	return false;
+}
+
+void hog_stop(struct hog *h)
+{
+	if (!h->stopped)
+		h->stopped = write(h->stop_fd, "x", 1) == 1;
 }

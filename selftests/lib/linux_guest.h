@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Debian's kernel under `khyp run`, for linux_boot_test and
- * linux_pressure_test (lib/linux_guest.c): where the launcher, the
- * kernel and the initramfs are ($KHYP_TOOL, $KHYP_LINUX_KERNEL,
- * $KHYP_LINUX_INITRD; linux_boot_test.c's comment), one boot to its end
- * (launch()), and /init's markers in its console log
- * (scripts/linux-guest-init).  The macros need kselftest_harness.h
+ * Debian's kernel under `khyp run`, for linux_boot_test,
+ * linux_pressure_test and linux_share_test (lib/linux_guest.c): where
+ * the launcher, the kernel and the initramfs are ($KHYP_TOOL,
+ * $KHYP_LINUX_KERNEL, $KHYP_LINUX_INITRD; linux_boot_test.c's comment),
+ * one boot to its end (launch(); several at once: launch_all()), /init's
+ * markers in its console log (scripts/linux-guest-init), and the host's
+ * side of the pressure tests (debugfs, a memory hog).  The macros need kselftest_harness.h
  * included first.
  */
 #ifndef SELFTEST_LINUX_GUEST_H
@@ -101,6 +102,55 @@ bool launch(const char *tool, const char *kernel, const char *initrd,
 #define LAUNCH(tool, kernel, initrd, cpus, plan, r)			\
 	ASSERT_TRUE(launch(tool, kernel, initrd, cpus, plan, r))	\
 		TH_LOG("%s", (r)->why)
+
+/*
+ * Several boots at once, each as launch() does it, each in a thread of
+ * its own (khyp_run_pid is then the last one started): true if every
+ * one's shell ran; else the first r->why that failed is in runs[0].why
+ * unless it is its own.
+ */
+bool launch_all(const char *tool, const char *kernel, const char *initrd,
+		int cpus, const struct boot_plan *plans, struct boot_run *runs,
+		int n);
+
+/*
+ * The host's side of the pressure tests (linux_pressure_test,
+ * linux_share_test): its memory, khyp's debugfs, the console's markers
+ * while a boot runs, and a memory hog.
+ */
+#define KHYP_DEBUGFS		"/sys/kernel/debug/khyp"
+
+/* /proc/meminfo's @name in KiB, or -1. */
+long meminfo_kib(const char *name);
+/* " vm1 vm7 ": the VMs in debugfs now. */
+void debugfs_vms(char *buf, size_t len);
+/* The value of @name in debugfs khyp/@vm/balloon, or -1. */
+long long vm_balloon(const char *vm, const char *name);
+/* Wait up to @timeout_s for the marker @name: true if it came. */
+bool wait_marker(const char *serial, const int *stop, const char *name,
+		 int timeout_s);
+/* The OOM killer's lines in the machine's kernel log now, or -1. */
+int host_oom_lines(void);
+
+/*
+ * A memory hog, a child of the caller's, growing towards the machine's
+ * RAM past its available memory (linux_guest.c, hog_child()):
+ * hog_start() forks it; hog_running() takes in how far it got and is
+ * false once it has exited (then status and secs are set); hog_stop()
+ * asks it to stop where it is.
+ */
+struct hog {
+	pid_t pid;
+	int stop_fd, out_fd;		/* the pipes' ends, non-blocking */
+	long kib;			/* how far it got */
+	bool stopped;			/* hog_stop() was heard */
+	int status;			/* its wait status */
+	double start, secs;
+};
+
+bool hog_start(struct hog *h);
+bool hog_running(struct hog *h);
+void hog_stop(struct hog *h);
 
 /* The fixture of every boot: the launcher, the kernel, the initramfs. */
 #define LINUX_GUEST_FIXTURE()						\
