@@ -585,33 +585,37 @@ for m in "${MACHINES[@]}"; do
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)
 	script=bench-guest.sh
-	if [ "$name" = svm-qemu-boot ]; then
-		# The same machine as svm-qemu, the same clock; another
-		# script in it.
+	if [ -n "${LINUX_WORKLOAD[$name]:-}" ]; then
+		# The Linux guest benchmarks: the same machine as svm-qemu,
+		# another script in it, the guests' options by benchmark
 		script=boot-bench-guest.sh
-		args="--kernel /boot/vmlinuz-$KVER --initrd $LINUX_INITRD --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB"
-		timeout=$((600 + BOOT_PAIR_S * pairs)) qemu_opts=$QEMU_ICOUNT
-		clock="instructions (QEMU $QEMU_ICOUNT)"
-		what="the Linux boot (khyp run, QEMU -accel kvm)"
-	elif [ "$name" = svm-qemu-blk ]; then
-		# The same again, the boots with a disk each
-		script=boot-bench-guest.sh
-		args="--kernel /boot/vmlinuz-$KVER --initrd $LINUX_BLK_INITRD --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB --disk $BLK_DISK_MB --blk-opts $BLK_OPTS"
-		# Wall time: on the instruction clock both guests hung under
-		# the disk's interrupts (QEMU's in 9 boots of 9, khyp's in 4
-		# of 6; docs/performance.md), on wall time neither did.
-		timeout=$((600 + BLK_PAIR_S * pairs)) qemu_opts=
-		clock="wall time (-icount: both guests hang under the disk's interrupts)"
-		what="Linux virtio-blk (khyp run, QEMU -accel kvm)"
-	elif [ "$name" = svm-qemu-balloon ]; then
-		script=boot-bench-guest.sh
-		args="--kernel /boot/vmlinuz-$KVER --initrd $LINUX_INITRD --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB --balloon $BAL_ASK_MB"
-		# Wall time: on the instruction clock QEMU's guest never
-		# reached its shell marker in two boots (900 s of wall time,
-		# 64 and 107 s of the machine's clock each; docs/performance.md)
-		timeout=$((600 + BAL_PAIR_S * pairs)) qemu_opts=
-		clock="wall time (-icount: QEMU's guest hung in its boot)"
-		what="Linux virtio-balloon (khyp run, QEMU -accel kvm)"
+		args="--kernel /boot/vmlinuz-$KVER --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB"
+		qemu_opts=$QEMU_ICOUNT clock="instructions (QEMU $QEMU_ICOUNT)"
+		case $name in
+		svm-qemu-boot)
+			args="$args --initrd $LINUX_INITRD" pair_s=$BOOT_PAIR_S
+			what="the Linux boot (khyp run, QEMU -accel kvm)" ;;
+		svm-qemu-blk)
+			# the boots with a disk each
+			args="$args --initrd $LINUX_BLK_INITRD --disk $BLK_DISK_MB --blk-opts $BLK_OPTS"
+			pair_s=$BLK_PAIR_S
+			# Wall time: on the instruction clock both guests hung
+			# under the disk's interrupts (QEMU's in 9 boots of 9,
+			# khyp's in 4 of 6; docs/performance.md), on wall time
+			# neither did.
+			qemu_opts='' clock="wall time (-icount: both guests hang under the disk's interrupts)"
+			what="Linux virtio-blk (khyp run, QEMU -accel kvm)" ;;
+		svm-qemu-balloon)
+			args="$args --initrd $LINUX_INITRD --balloon $BAL_ASK_MB"
+			pair_s=$BAL_PAIR_S
+			# Wall time: on the instruction clock QEMU's guest never
+			# reached its shell marker in two boots (900 s of wall
+			# time, 64 and 107 s of the machine's clock each;
+			# docs/performance.md)
+			qemu_opts='' clock="wall time (-icount: QEMU's guest hung in its boot)"
+			what="Linux virtio-balloon (khyp run, QEMU -accel kvm)" ;;
+		esac
+		timeout=$((600 + pair_s * pairs))
 	else
 		if [ -n "$short" ]; then
 			args="--short"
