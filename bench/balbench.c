@@ -307,7 +307,7 @@ int main(int argc, char **argv)
 	double t0, t, next, scan_t = -1, cmd_t = -1, quiet_t = -1;
 	double first_t = -1, t90 = -1;
 	long base_min, base_max, held, ret, max_ret = 0, last_held, hog_kib = 0;
-	long last_trace = 0, ret90 = 0, free0, free90 = 0;
+	long last_trace = 0, ret90 = 0, free0, free90 = 0, quiet_held = 0;
 	long long scans0 = -1, v;
 	int i, k, nb, n = 0, fd, qmp = -1, shr = -1, hog_stop = -1, hog_out = -1;
 	int ws, hog_done = 0, hog_rc = -1;
@@ -435,9 +435,12 @@ int main(int argc, char **argv)
 			scan_t = t;
 		if (first_t < 0 && held <= base_min - 4)
 			first_t = t;
-		if (ret > max_ret + QUIET_KIB || ret < max_ret - QUIET_KIB ||
-		    quiet_t < 0)
+		/* quiet: held within QUIET_KIB of where it was QUIET_S ago */
+		if (quiet_t < 0 || held > quiet_held + QUIET_KIB ||
+		    held < quiet_held - QUIET_KIB) {
 			quiet_t = t;
+			quiet_held = held;
+		}
 		max_ret = ret > max_ret ? ret : max_ret;
 		if (m == M_HOG) {
 			while (read(hog_out, &v, sizeof(long)) == sizeof(long))
