@@ -21,7 +21,8 @@
 #   make bench           khyp against KVM in each emulated machine (root;
 #                        docs/performance.md); bench/khyp-bench alone: make khyp-bench;
 #                        the Linux boot against QEMU -accel kvm alone:
-#                        make bench ONLY=linux_boot (MACHINE=svm-qemu-boot: with its file)
+#                        make bench ONLY=linux_boot (MACHINE=svm-qemu-boot: with its file);
+#                        the balloon against QEMU's: ONLY=linux_balloon (MACHINE=svm-qemu-balloon)
 #   make install         khyp.ko (kbuild's modules_install, or DKMS with
 #                        MODULE_INSTALL=dkms), the launcher and its man page,
 #                        the uapi headers, a udev rule (/dev/khyp: group khyp,

@@ -54,22 +54,10 @@
 #include <sys/stat.h>
 #include <linux/fs.h>
 
+#include "linux_bench.h"
+
 #define RAND_BS		4096
 #define ALIGN		4096
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "khyp-blkbench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 /*
  * The pattern of block i: word k of the block is k, but for the first

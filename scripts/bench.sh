@@ -35,6 +35,17 @@
 # higher is better.  It runs on wall time, as svm-qemu-smp2 does: on the
 # instruction clock both guests hung under the disk's interrupts.
 #
+# svm-qemu-balloon is that machine booted for the balloon benchmark (issue
+# 15; scripts/balloon-bench.sh, boot-bench-guest.sh --balloon): the same
+# kernel and initramfs, each guest with a virtio-balloon and most of its
+# RAM touched; bench/khyp-balbench in the machine asks QEMU for memory
+# over QMP (a manager), khyp the same with `khyp balloon`, and in a
+# second khyp boot asks nothing but grows a memory hog past what the
+# machine has (khyp's shrinker answers it), and samples what each
+# hypervisor holds: time to the first page back and MiB/s, khyp/QEMU
+# ratios.  On wall time, as svm-qemu-blk: on the instruction clock
+# QEMU's guest hung in its boot twice in two tries.
+#
 # Options: --machine NAME (one machine), --pairs N (5), --reps N
 #          (khyp-bench repetitions per run, median taken; 3 in QEMU,
 #          1 in Bochs, whose figures repeat to 0.1%), --short (one short
@@ -45,7 +56,8 @@
 #          boot benchmark: `--only linux_boot` (with or without
 #          --machine svm-qemu) runs it alone, `--machine svm-qemu-boot`
 #          too, with its file; linux_blk and svm-qemu-blk likewise for
-#          the virtio-blk benchmark.  --short leaves both out unless one
+#          the virtio-blk benchmark, linux_balloon and
+#          svm-qemu-balloon for the balloon's.  --short leaves both out unless one
 #          of these names it.
 # Needs what `make test` installs (scripts/install-deps.sh).  Not a
 # pass/fail run: it fails only if a machine gives no results.
@@ -68,12 +80,14 @@ MACHINES=(
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt QEMU 7.2 TCG, 2 CPUs in one TCG thread, SVM+NPT"
 "svm-qemu-boot vng     qemu64,+svm,+npt    QEMU 7.2 TCG, SVM+NPT; Linux boot, khyp run against QEMU -accel kvm"
 "svm-qemu-blk vng     qemu64,+svm,+npt    QEMU 7.2 TCG, SVM+NPT; Linux virtio-blk, khyp run against QEMU -accel kvm"
+"svm-qemu-balloon vng qemu64,+svm,+npt    QEMU 7.2 TCG, SVM+NPT; Linux virtio-balloon, khyp run against QEMU -accel kvm"
 )
 # The machines of the Linux guest benchmarks (scripts/boot-bench-guest.sh),
 # each with its one workload's name for --only.
 declare -A LINUX_WORKLOAD=(
 [svm-qemu-boot]=linux_boot
 [svm-qemu-blk]=linux_blk
+[svm-qemu-balloon]=linux_balloon
 )
 # Their guest's RAM (both hypervisors), and how long a pair may take at
 # most (two boots of ~1-3 minutes of wall time each, plus the modules).
@@ -90,6 +104,11 @@ BOOT_PAIR_S=600
 BLK_DISK_MB=64
 BLK_OPTS="-b+524288+-p+4+-n+4000+-s+14+-w+1"
 BLK_PAIR_S=900
+# The balloon benchmark: the MiB asked of each guest (of BOOT_MEM_MB),
+# and a pair's longest time (three boots: QEMU, khyp asked, khyp under
+# the hog, each up to boot-bench-guest.sh's 360 s of wall time).
+BAL_ASK_MB=128
+BAL_PAIR_S=1200
 # The workloads of a machine that runs only some (the others are
 # measured in the machines above): the ones that need two vCPUs.
 declare -A MACHINE_WORKLOADS=(
@@ -163,7 +182,7 @@ done
 if [ -n "$short" ]; then pairs=1; fi
 LINUX_INITRD=$OUT/linux-initramfs.cpio.gz
 LINUX_BLK_INITRD=$OUT/linux-blk-initramfs.cpio.gz
-if wanted svm-qemu-boot || wanted svm-qemu-blk; then
+if wanted svm-qemu-boot || wanted svm-qemu-blk || wanted svm-qemu-balloon; then
 	# The launcher, and the Linux guest's initramfs as the suite's
 	# (scripts/test.sh), here on the host before the machine starts.
 	make -s -C "$TOP/userspace-tool" khyp > "$OUT/tool-build.log" 2>&1 ||
@@ -177,6 +196,11 @@ if wanted svm-qemu-blk; then
 		{ cat "$OUT/blkbench-build.log"; die "khyp-blkbench does not build"; }
 	"$TOP/scripts/mkinitramfs-linux.sh" "$LINUX_BLK_INITRD" "$KVER" \
 		"$TOP/bench/khyp-blkbench" || die "mkinitramfs-linux failed"
+fi
+if wanted svm-qemu-balloon; then
+	# the host side of the balloon benchmark, run in the machine
+	make -s -C "$TOP/bench" khyp-balbench > "$OUT/balbench-build.log" 2>&1 ||
+		{ cat "$OUT/balbench-build.log"; die "khyp-balbench does not build"; }
 fi
 commit=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 branch=$(git -C "$TOP" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
@@ -307,7 +331,7 @@ table() {	# name desc report clock
 boot_table() {	# name desc report clock kind
 	awk -v name="$1" -v desc="$2" -v clock="$4" -v kind="$5" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
 	    -v commit="$commit$dirty" -v branch="$branch" "$AWK_STATS"'
-	BEGIN { pair = 1; npairs = 1; nbr = 0; uw = kind == "blk" ? 5 : 4 }
+	BEGIN { pair = 1; npairs = 1; nbr = 0; uw = kind == "boot" ? 4 : 5 }
 	/^KHYP-BEGIN/ { kernel = $3 }
 	/^KHYP-INFO cpu / { sub(/^KHYP-INFO cpu /, ""); cpu = $0 }
 	/^KHYP-INFO mem/ { sub(/^KHYP-INFO mem MemTotal: /, ""); mem = $0 }
@@ -353,6 +377,21 @@ boot_table() {	# name desc report clock kind
 		if (num(x) || !((hv, what, pair) in v))
 			v[hv, what, pair] = x
 	}
+	# the balloon benchmark: khyp-hog is khyp under the hog, kept
+	# apart ("hog " figures), the manager-driven ones of QEMU beside it
+	/^balloon / {
+		h = $2; pre = ""
+		if (h == "khyp-hog") { h = "khyp"; pre = "hog " }
+		for (i = 3; i < NF; i += 2) {
+			blk(h, pre $i, $(i + 1))
+			if (h == "qemu") blk(h, "hog " $i, $(i + 1))
+		}
+		# the pressure of QEMU is its manager: from the request
+		if (h == "qemu") blk(h, "hog from_scan_s", $4)
+		raw = raw "  pair " pair " " $0 "\n"
+	}
+	/^KHYP-BALINFO / { sub(/^KHYP-BALINFO /, ""); raw = raw "  pair " pair " " $0 "\n" }
+	/^KHYP-INFO balloon / { sub(/^KHYP-INFO balloon /, ""); balinfo = $0 }
 	/^KHYP-BLKINFO / { sub(/^KHYP-BLKINFO /, ""); raw = raw "  pair " pair " " $0 "\n" }
 	/^KHYP-FAIL / { sub(/^KHYP-FAIL /, ""); fails = fails "  pair " pair " " $0 "\n" }
 	/^start / { v[$2, "start", 1] = $3; raw = raw "  " $0 "\n" }
@@ -384,13 +423,11 @@ boot_table() {	# name desc report clock kind
 			blk_end()
 			exit
 		}
-		printf "Linux boot on %s (%s), %s\n", name, desc, when
-		printf "kernel %s, khyp commit %s (branch %s)\n", kernel, commit, branch
-		printf "cpu: %s; RAM %s\n", cpu, mem
-		printf "clock: %s\n", clock
-		printf "guest: %s; QEMU: %s\n", guest, qemu
-		printf "guest command line: %s\n", cmdline
-		printf "launched as:\n%s", launch
+		if (kind == "balloon") {
+			balloon_end()
+			exit
+		}
+		head("Linux boot", "")
 		printf "%d interleaved pairs (QEMU first in odd pairs, khyp first in even ones); exit status qemu %s, khyp %s\n",
 		       npairs, rc["qemu"], rc["khyp"]
 		printf "time: from the launch to the first KHYP-SHELL= on the serial output, on the clock of the machine (/proc/uptime)\n"
@@ -412,15 +449,49 @@ boot_table() {	# name desc report clock kind
 		printf "\nratios (workload median min max):\n%s", ratio
 		printf "\nraw (pair, boot hv shell_s S exit_s S rss_kb K guest_kb K status RC):\n%s", raw
 	}
-	function blk_end() {
-		printf "Linux virtio-blk on %s (%s), %s\n", name, desc, when
+	# the lines that open each table: what, where, which guest and how
+	function head(what, more) {
+		printf "%s on %s (%s), %s\n", what, name, desc, when
 		printf "kernel %s, khyp commit %s (branch %s)\n", kernel, commit, branch
 		printf "cpu: %s; RAM %s\n", cpu, mem
 		printf "clock: %s\n", clock
 		printf "guest: %s; QEMU: %s\n", guest, qemu
-		printf "disk: %s\n", blkinfo
+		if (more != "")
+			printf "%s\n", more
 		printf "guest command line: %s\n", cmdline
 		printf "launched as:\n%s", launch
+	}
+	function balloon_end() {
+		head("Linux virtio-balloon", "balloon: " balinfo)
+		printf "%d interleaved pairs (QEMU first in odd pairs, khyp first in even ones; khyp: asked, then under the hog); exit status qemu %s, khyp %s, khyp-hog %s\n",
+		       npairs, rc["qemu"], rc["khyp"], rc["khyp-hog"]
+		printf "measured in the machine (bench/khyp-balbench, its CLOCK_MONOTONIC, a sample every interval):\n"
+		printf "  QEMU: its resident set falling after a manager asks over QMP; khyp: the pages khyp.ko holds of the VM\n"
+		printf "  (debugfs ram_pages) after `khyp balloon PID SIZE`, or, under the hog, with no one asking\n"
+		printf "QEMU and khyp: median over the pairs; khyp/QEMU: median of the per-pair ratios [min-max];\n"
+		printf "HIGHER IS BETTER for MiB/s, lower for times\n\n"
+		printf "%-44s %-5s %9s %9s %10s %-13s %s\n", "measure", "unit",
+		       "QEMU-KVM", "khyp", "khyp/QEMU", "[min-max]", "target"
+		printf "asked by a manager, both (like for like):\n"
+		row("time to the first page back", "s", "first_s", "%.3f", "", "linux_balloon_first")
+		row("reclaim rate, first page to 90%", "MiB/s", "mibps", "%.1f", ">= 1", "linux_balloon_mibps")
+		row("returned (of the MiB asked)", "MiB", "returned_mib", "%.1f", "", "")
+		row("time to 90% of it", "s", "t90_s", "%.3f", "", "")
+		row("machine MemFree risen at 90%", "MiB", "free_mib", "%.1f", "", "")
+		row("the request answered (QMP / khyp balloon)", "s", "cmd_s", "%.3f", "", "")
+		printf "khyp under host pressure, no manager, against QEMU asked by its manager (issue 15):\n"
+		row("reclaim rate, first page to 90%", "MiB/s", "hog mibps", "%.1f", ">= 1", "linux_balloon_hog_mibps")
+		row("time to the first page (khyp: from 1st scan)", "s", "hog from_scan_s", "%.3f", "", "linux_balloon_hog_first")
+		row("khyp: hog start to the first shrinker scan", "s", "hog scan_s", "%.3f", "", "")
+		row("returned", "MiB", "hog returned_mib", "%.1f", "", "")
+		row("size of the hog", "MiB", "hog hog_mib", "%.1f", "", "")
+		if (fails != "")
+			printf "\nboots that did not complete the measurement:\n%s", fails
+		printf "\nratios (workload median min max):\n%s", ratio
+		printf "\nraw (pair, balloon hv first_s S scan_s S from_scan_s S cmd_s S returned_mib M t90_s S mibps X free_mib M hog_mib M hog_rc RC samples N end WHY; then what khyp-balbench and /init said):\n%s", raw
+	}
+	function blk_end() {
+		head("Linux virtio-blk", "disk: " blkinfo)
 		printf "%d interleaved pairs (QEMU first in odd pairs, khyp first in even ones); exit status qemu %s, khyp %s\n",
 		       npairs, rc["qemu"], rc["khyp"]
 		printf "MiB/s and IOPS: measured in the guest with its own clock (CLOCK_MONOTONIC), O_DIRECT on /dev/vda\n"
@@ -460,7 +531,8 @@ ratios() {	# file
 
 # The ratios whose higher value is the better one (khyp's throughput over
 # QEMU's); for every other ratio, a time or a size, lower is better.
-HIGHER_IS_BETTER="linux_blk_seq_write linux_blk_seq_read linux_blk_rand_read"
+HIGHER_IS_BETTER="linux_blk_seq_write linux_blk_seq_read linux_blk_rand_read
+linux_balloon_mibps linux_balloon_hog_mibps"
 
 # Compare a machine's new table with its last committed results.
 compare() {	# name table
@@ -513,24 +585,37 @@ for m in "${MACHINES[@]}"; do
 	rm -rf "${OUT:?}/$name"; mkdir -p "$OUT/$name"
 	start=$(date +%s)
 	script=bench-guest.sh
-	if [ "$name" = svm-qemu-boot ]; then
-		# The same machine as svm-qemu, the same clock; another
-		# script in it.
+	if [ -n "${LINUX_WORKLOAD[$name]:-}" ]; then
+		# The Linux guest benchmarks: the same machine as svm-qemu,
+		# another script in it, the guests' options by benchmark
 		script=boot-bench-guest.sh
-		args="--kernel /boot/vmlinuz-$KVER --initrd $LINUX_INITRD --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB"
-		timeout=$((600 + BOOT_PAIR_S * pairs)) qemu_opts=$QEMU_ICOUNT
-		clock="instructions (QEMU $QEMU_ICOUNT)"
-		what="the Linux boot (khyp run, QEMU -accel kvm)"
-	elif [ "$name" = svm-qemu-blk ]; then
-		# The same again, the boots with a disk each
-		script=boot-bench-guest.sh
-		args="--kernel /boot/vmlinuz-$KVER --initrd $LINUX_BLK_INITRD --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB --disk $BLK_DISK_MB --blk-opts $BLK_OPTS"
-		# Wall time: on the instruction clock both guests hung under
-		# the disk's interrupts (QEMU's in 9 boots of 9, khyp's in 4
-		# of 6; docs/performance.md), on wall time neither did.
-		timeout=$((600 + BLK_PAIR_S * pairs)) qemu_opts=
-		clock="wall time (-icount: both guests hang under the disk's interrupts)"
-		what="Linux virtio-blk (khyp run, QEMU -accel kvm)"
+		args="--kernel /boot/vmlinuz-$KVER --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB"
+		qemu_opts=$QEMU_ICOUNT clock="instructions (QEMU $QEMU_ICOUNT)"
+		case $name in
+		svm-qemu-boot)
+			args="$args --initrd $LINUX_INITRD" pair_s=$BOOT_PAIR_S
+			what="the Linux boot (khyp run, QEMU -accel kvm)" ;;
+		svm-qemu-blk)
+			# the boots with a disk each
+			args="$args --initrd $LINUX_BLK_INITRD --disk $BLK_DISK_MB --blk-opts $BLK_OPTS"
+			pair_s=$BLK_PAIR_S
+			# Wall time: on the instruction clock both guests hung
+			# under the disk's interrupts (QEMU's in 9 boots of 9,
+			# khyp's in 4 of 6; docs/performance.md), on wall time
+			# neither did.
+			qemu_opts='' clock="wall time (-icount: both guests hang under the disk's interrupts)"
+			what="Linux virtio-blk (khyp run, QEMU -accel kvm)" ;;
+		svm-qemu-balloon)
+			args="$args --initrd $LINUX_INITRD --balloon $BAL_ASK_MB"
+			pair_s=$BAL_PAIR_S
+			# Wall time: on the instruction clock QEMU's guest never
+			# reached its shell marker in two boots (900 s of wall
+			# time, 64 and 107 s of the machine's clock each;
+			# docs/performance.md)
+			qemu_opts='' clock="wall time (-icount: QEMU's guest hung in its boot)"
+			what="Linux virtio-balloon (khyp run, QEMU -accel kvm)" ;;
+		esac
+		timeout=$((600 + pair_s * pairs))
 	else
 		if [ -n "$short" ]; then
 			args="--short"
@@ -577,6 +662,7 @@ for m in "${MACHINES[@]}"; do
 	results='^result '
 	[ "$name" = svm-qemu-boot ] && results='^boot [a-z]+ shell_s [0-9]'
 	[ "$name" = svm-qemu-blk ] && results='^blk [a-z]+ seq_write_mibps [0-9]'
+	[ "$name" = svm-qemu-balloon ] && results='^balloon [a-z-]+ first_s [0-9]'
 	if ! grep -Eq "$results" "$report" 2>/dev/null; then
 		say "$name: no results; see $OUT/$name/"
 		# why a boot did not reach its shell (the launcher's stderr,
@@ -590,6 +676,8 @@ for m in "${MACHINES[@]}"; do
 		boot_table "$name" "$desc" "$report" "$clock" boot
 	elif [ "$name" = svm-qemu-blk ]; then
 		boot_table "$name" "$desc" "$report" "$clock" blk
+	elif [ "$name" = svm-qemu-balloon ]; then
+		boot_table "$name" "$desc" "$report" "$clock" balloon
 	else
 		table "$name" "$desc" "$report" "$clock"
 	fi > "$OUT/$name/table.txt"

@@ -38,6 +38,10 @@
 # time this machine's clock saw between KHYP-BLK-BEGIN and -END against
 # the guest's own (khyp-blkbench's "total": the two clocks should agree).
 #
+# With --balloon MB (bench.sh's machine svm-qemu-balloon) the boots are
+# the balloon benchmark's, and each pair has a second khyp boot
+# (khyp-hog): scripts/balloon-bench.sh, sourced here, says what they do.
+#
 # Report:
 #
 #   KHYP-BEGIN <machine> <kernel>
@@ -62,16 +66,18 @@
 #
 # Usage: boot-bench-guest.sh MACHINE REPORT DIR [--pairs N] --kernel FILE
 #        --initrd FILE --tool KHYP [--mem MB] [--disk MB [--blk-opts OPTS]]
+#        [--balloon MB]
 # KHYP_KO is khyp.ko's path (bench.sh's runner sets it).
 set -uo pipefail
 
 machine=$1 report=$2
 shift 3		# DIR (the selftests) is not used here
-pairs=1 kernel='' initrd='' tool='' mem=256 disk_mb='' blk_opts=''
+pairs=1 kernel='' initrd='' tool='' mem=256 disk_mb='' blk_opts='' balloon_mb=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pairs) pairs=$2 ;;
 	--disk) disk_mb=$2 ;;
+	--balloon) balloon_mb=$2 ;;
 	# bench.sh's runner passes its options as one word list: "+"
 	# stands for a space
 	--blk-opts) blk_opts=${2//+/ } ;;
@@ -100,6 +106,8 @@ LIMIT=300
 WALL_LIMIT=360
 QEMU=/usr/bin/qemu-system-x86_64
 TIME=/usr/bin/time
+# shellcheck source=scripts/balloon-bench.sh
+. "$(dirname "$0")/balloon-bench.sh"
 
 # This machine's clock, in seconds.
 uptime_s() { local t _; read -r t _ < /proc/uptime; echo "$t"; }
@@ -202,10 +210,11 @@ boot() {	# hv
 		dd if=/dev/zero of="$work/disk.img" bs=1M count="$disk_mb" 2>/dev/null
 		watch=watch_blk
 	fi
+	[ -z "$balloon_mb" ] || watch=watch_balloon
 	# the virtio-blk boots only: the boot benchmark's machine has the
 	# instruction clock, whose LIMIT above is the one that matters
 	wd=
-	if [ -n "$disk_mb" ]; then
+	if [ -n "$disk_mb$balloon_mb" ]; then
 		wall_watchdog "$dir/pid" &
 		wd=$!
 	fi
@@ -237,6 +246,7 @@ boot() {	# hv
 	echo "boot $hv shell_s $shell exit_s $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') rss_kb ${rss:--} guest_kb $guest status $rc"
 	grep '^khyp: boot:' "$dir/stderr" | sed 's/^/KHYP-BOOTREPORT /'
 	[ -z "$disk_mb" ] || blk_result "$hv" "$dir"
+	[ -z "$balloon_mb" ] || balloon_result "$hv" "$dir"
 	if ! completed "$hv"; then
 		grep -v '^khyp: boot:' "$dir/stderr" | head -30 | sed "s/^/KHYP-FAIL $hv: stderr: /"
 		tail -30 "$dir/serial.log" | tr -d '\r' | sed "s/^/KHYP-FAIL $hv: console: /"
@@ -248,7 +258,8 @@ boot() {	# hv
 # marker, and with --disk its measurement.
 completed() {	# hv
 	local dir=$work/pair$pair-$1
-	[ -s "$dir/t_shell" ] && { [ -z "$disk_mb" ] || [ -s "$dir/t_blk1" ]; }
+	[ -s "$dir/t_shell" ] && { [ -z "$disk_mb" ] || [ -s "$dir/t_blk1" ]; } &&
+		{ [ -z "$balloon_mb" ] || balloon_completed "$dir"; }
 }
 
 # One boot under HV, and with --disk one more if it did not complete (the
@@ -257,7 +268,7 @@ completed() {	# hv
 # keeps both.
 boot_retry() {	# hv
 	boot "$1"
-	[ -n "$disk_mb" ] && ! completed "$1" || return 0
+	[ -n "$disk_mb$balloon_mb" ] && ! completed "$1" || return 0
 	echo "KHYP-RETRY $1"
 	mv "$work/pair$pair-$1" "$work/pair$pair-$1-failed"
 	boot "$1"
@@ -279,6 +290,7 @@ run_khyp() {
 	# khyp.ko's defaults: what a user who loads it gets
 	if insmod "$KHYP_KO"; then
 		boot_retry khyp
+		[ -z "$balloon_mb" ] || boot_retry khyp-hog
 		rmmod khyp
 	else
 		echo "boot khyp shell_s - exit_s - rss_kb - guest_kb - status insmod-failed"
@@ -352,7 +364,9 @@ run() {
 	# khyp; QEMU's guest reads it from kvmclock either way).
 	khz=$(tsc_khz)
 	cmdline="console=ttyS0 loglevel=5 printk.devkmsg=on panic=-1 lpj=1000000${khz:+ tsc_early_khz=$khz tsc=reliable}"
-	if [ -n "$disk_mb" ]; then
+	if [ -n "$balloon_mb" ]; then
+		cmdline="$cmdline khyp.balbench=1"
+	elif [ -n "$disk_mb" ]; then
 		cmdline="$cmdline khyp.blkbench=1${blk_opts:+ khyp.blkbench_opts=\"$blk_opts\"}"
 	else
 		cmdline="$cmdline khyp.end=shell"
@@ -377,6 +391,9 @@ run() {
 		QEMU_ARGS+=(-drive "file=$work/disk.img,format=raw,if=none,id=d0,cache=writeback,aio=threads"
 			    -device virtio-blk-pci,drive=d0,disable-legacy=on)
 		KHYP_ARGS+=(--disk "$work/disk.img")
+	fi
+	if [ -n "$balloon_mb" ] && ! balloon_args; then
+		echo "KHYP-FAIL setup: no bench/khyp-balbench"
 	fi
 	KHYP_ARGS+=("$work/vmlinuz")
 	QEMU_RUN=("$work/qemu/lib/ld-linux-x86-64.so.2" --library-path
