@@ -690,6 +690,14 @@ out:
 	_exit(waited == 300 ? 4 : 0);
 }
 
+static void hog_close(struct hog *h)
+{
+	close(h->stop_fd);
+	close(h->stop_rd);
+	close(h->out_fd);
+	h->stop_fd = h->stop_rd = h->out_fd = -1;
+}
+
 bool hog_start(struct hog *h)
 {
 	int stop_pipe[2], out_pipe[2];
@@ -697,6 +705,7 @@ bool hog_start(struct hog *h)
 
 	memset(h, 0, sizeof(*h));
 	h->pid = -1;
+	h->stop_fd = h->stop_rd = h->out_fd = -1;
 	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC))
 		return false;
 	if (pipe2(out_pipe, O_NONBLOCK | O_CLOEXEC)) {
@@ -709,13 +718,12 @@ bool hog_start(struct hog *h)
 	h->pid = fork();
 	if (!h->pid)
 		hog_child(total, stop_pipe[0], out_pipe[1]);
-	close(stop_pipe[0]);
 	close(out_pipe[1]);
 	h->stop_fd = stop_pipe[1];
+	h->stop_rd = stop_pipe[0];
 	h->out_fd = out_pipe[0];
 	if (h->pid < 0) {
-		close(h->stop_fd);
-		close(h->out_fd);
+		hog_close(h);
 		return false;
 	}
 	return true;
@@ -723,20 +731,22 @@ bool hog_start(struct hog *h)
 
 bool hog_running(struct hog *h)
 {
-	bool ended = waitpid(h->pid, &h->status, WNOHANG) != 0;
+	bool ended;
 
+	if (h->out_fd < 0)
+		return false;
+	ended = waitpid(h->pid, &h->status, WNOHANG) != 0;
 	while (read(h->out_fd, &h->kib, sizeof(h->kib)) > 0)
 		;
 	if (!ended)
 		return true;
-	close(h->stop_fd);
-	close(h->out_fd);
+	hog_close(h);
 	h->secs = now_s() - h->start;
 	return false;
 }
 
 void hog_stop(struct hog *h)
 {
-	if (!h->stopped)
+	if (!h->stopped && h->stop_fd >= 0)
 		h->stopped = write(h->stop_fd, "x", 1) == 1;
 }

@@ -141,7 +141,12 @@ int host_oom_lines(void);
  */
 struct hog {
 	pid_t pid;
-	int stop_fd, out_fd;		/* the pipes' ends, non-blocking */
+	/*
+	 * The pipes' ends, non-blocking, -1 once it has ended.  The read
+	 * end of the stop pipe stays open here too: a hog_stop() just
+	 * after the hog exited must not raise SIGPIPE.
+	 */
+	int stop_fd, stop_rd, out_fd;
 	long kib;			/* how far it got */
 	bool stopped;			/* hog_stop() was heard */
 	int status;			/* its wait status */
