@@ -175,7 +175,8 @@ TEST_F(vm, memory_64m_persists_across_mappings)
 
 TEST_F(vm, memory_returns_on_close)
 {
-	long before, touched, after;
+	long before, touched, after, first;
+	int i;
 
 	NEED_VM();
 	ASSERT_EQ(0, set_region(self->vm, 0, 0, 0, 64 * MiB));
@@ -186,9 +187,21 @@ TEST_F(vm, memory_returns_on_close)
 		TH_LOG("64 MiB touched, MemFree fell only %ld KiB", before - touched);
 	close(self->vm);
 	self->vm = -1;
-	after = host_free_kib();
+	/*
+	 * The pages are freed before close() returns; MemFree may still
+	 * lag behind something else in the machine (session 20: 15080 KiB
+	 * once, in vmx-bochs, not seen again): up to 5 s, and say so.
+	 */
+	first = after = host_free_kib();
+	for (i = 0; i < 50 && after - touched < 60 * 1024; i++) {
+		usleep(100000);
+		after = host_free_kib();
+	}
+	if (i)
+		printf("# MemFree rose %ld KiB at the close, %ld KiB after %d ms\n",
+		       first - touched, after - touched, i * 100);
 	EXPECT_LE(60 * 1024, after - touched)
-		TH_LOG("VM closed, MemFree rose only %ld KiB", after - touched);
+		TH_LOG("VM closed, MemFree rose only %ld KiB in 5 s", after - touched);
 }
 
 TEST_F(vm, memory_returns_on_region_delete)
