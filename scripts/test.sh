@@ -89,7 +89,10 @@ read -r -a ALL_TESTS <<< "$(sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
 # machine has 1,024 MiB for it); since session 20 also linux_pressure_test
 # ("+linux_pressure_test": the balloon under khyp balloon, memory.high and
 # a host memory hog, then the guest's panic), 152 s of Bochs' clock, paid
-# for by /init's khyp-sum (the devices boot went from 404 s to 189 s).
+# for by /init's khyp-sum (the devices boot went from 404 s to 189 s);
+# since session 21 linux_share_test ("+linux_share_test": two guests at
+# once under one host hog, the shrinker's shares on the VMX backend),
+# 178 s of Bochs' clock.
 # It was a machine of its own, vmx-bochs-linux, until
 # session 13: one Bochs start (~70 s) less.
 ONLY_NAMED=" linux_boot_test linux_pressure_test linux_share_test "
@@ -152,7 +155,7 @@ POLICY_TESTS=shrinker_test:slow.decay_schedule+shrinker_test:slow.reclaim_counts
 KVM_TESTS=bench_test:bench.kvm_short+load_test:kvm.load_refused_while_kvm_loaded
 MACHINES=(
 "svm-qemu      vng    qemu64,+svm,+npt        $SVM_QEMU_TESTS backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0"
-"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test+linux_pressure_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913,fuzz_calls=30000,omit=$POLICY_TESTS"
+"vmx-bochs     bochs  corei7_skylake_x        all-fault_smp_test+linux_boot_test+linux_pressure_test+linux_share_test backend=vmx,pause_exit=1,ept=1,vpid=1,unrestricted_guest=1,ept_ad=1,1g=1,2m=1,itlb_multihit=1,npt=0,nrip_save=0,la57=0,lifetime_kills=30,gfuzz_seconds=15,gfuzz_seed=1796437913,fuzz_calls=30000,omit=$POLICY_TESTS"
 "svm-bochs     bochs  trinity_apu             all-balloon_test-balloon_pages_test-shrinker_test-ioctl_fuzz_test-guest_fuzz_test backend=svm,pause_exit=1,npt=1,2m=1,nrip_save=1,ept=0,triple_fault_exit=0,guest_if_masks_host=1,vmrun_loads_cr2=0,la57=0,itlb_multihit=0,lifetime_kills=30,omit=$KVM_TESTS"
 "svm-qemu-la57 qemu   qemu64,+svm,+npt,+la57  run_test,guestmem_test,hugepage_test,launcher_test,mmio_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=1,itlb_multihit=0"
 "svm-qemu-smp2 qemu_smp2 qemu64,+svm,+npt     smp_test,vcpu_api_test,semantics_test,lapic_test,lapic_ipi_test,ioapic_test,pic_pit_test,sipi_test,fault_smp_test,hotplug_test,soak_test backend=svm,pause_exit=0,npt=1,2m=1,nrip_save=0,decode_assists=0,flush_by_asid=0,vmcb_clean=0,la57=0,itlb_multihit=0,soak_seconds=10"
@@ -535,17 +538,19 @@ run_bochs_linux() {
 # first minutes the native tests (~3 minutes of one CPU) run beside both
 # lanes, and session 18's first two-lane run had svm-qemu at 180 s
 # (151 s alone) and svm-qemu-linux at 350 s (306 s), green.
-# Lane 1: svm-qemu-linux, the three small QEMU machines, svm-qemu-la57,
-# svm-qemu-smp2, then the debug machine; lane 2: svm-qemu and the Bochs
-# machines (every Bochs machine: they share the vmlinux and mbboot built
-# for them).  Session 18: ~1,100 s each, la57 and smp2 in lane 2; session
-# 19 moved them (~100 s) to lane 1 when vmx-bochs got the devices boot
-# (~+340 s).  The package test installs
+# Lane 1: svm-qemu, svm-qemu-linux, the three small QEMU machines, then
+# the debug machine; lane 2: the Bochs machines (every Bochs machine:
+# they share the vmlinux and mbboot built for them), svm-qemu-la57 and
+# svm-qemu-smp2.  Session 18: ~1,100 s each, la57 and smp2 in lane 2;
+# session 19 moved them (~100 s) to lane 1 when vmx-bochs got the
+# devices boot (~+340 s); session 21 moved them back and svm-qemu (173
+# s) to lane 1 when vmx-bochs got linux_share_test (~+220 s): lanes of
+# ~1,500 and ~1,550 s, by CI8's times.  The package test installs
 # on this host, whose /lib/modules the virtme-ng machines see: it
 # starts once every virtme-ng machine of the run is done and the debug
 # machine has started (pkg_when_ready).  A machine's results are judged
 # after both lanes are done, in the order of MACHINES.
-LANE2_QEMU=" svm-qemu "
+LANE2_QEMU=" svm-qemu-la57 svm-qemu-smp2 "
 lane_of() {	# name runner
 	if [ "$LANES" -ge 2 ] &&
 	   [[ $2 == bochs* || $LANE2_QEMU == *" $1 "* ]]; then
