@@ -325,6 +325,12 @@ void khyp_balloon_get_stats(struct khyp_vm *vm, struct khyp_balloon_stats *st)
 	st->ram_pages = atomic_long_read(&vm->mem.nr_pages);
 }
 
+/* For debugfs: not in struct khyp_balloon_stats, which is ABI. */
+unsigned long khyp_balloon_idle_scans(struct khyp_vm *vm)
+{
+	return atomic_long_read(&vm->balloon->idle_scans);
+}
+
 static const struct khyp_subsys khyp_balloon_subsys = {
 	.name		= "balloon",
 	.vm_create	= khyp_balloon_vm_create,

@@ -49,6 +49,8 @@ struct khyp_balloon_link;
  *		under RCU from any context (khyp_balloon_notify()), the old
  *		one put after a grace period.
  * @unreported: pages freed that the shrinker has not reported yet.
+ * @idle_scans: shrinker scans that weighed the VM as idle (its weight
+ *		doubled) when asking it for pages; debugfs only.
  * @node:	in the list of all balloons (shrinker.c, its own lock).
  * @link:	(c) on the memcg-aware list the shrinker walks.
  * @vm:		(c) the VM, whose vm->balloon this is.
@@ -74,6 +76,7 @@ struct khyp_balloon {
 	atomic_long_t target_changes;
 	struct eventfd_ctx __rcu *eventfd;
 	atomic_long_t unreported;
+	atomic_long_t idle_scans;
 	struct list_head node;
 	struct khyp_balloon_link *link;
 	struct khyp_vm *vm;
@@ -106,6 +109,7 @@ int khyp_balloon_set_eventfd(struct khyp_vm *vm,
 			     const struct khyp_balloon_eventfd *e);
 void khyp_balloon_get_stats(struct khyp_vm *vm,
 			    struct khyp_balloon_stats *st);
+unsigned long khyp_balloon_idle_scans(struct khyp_vm *vm);
 
 /* balloon/pages.c: the frames in the balloon, the batches of pages. */
 s64 khyp_balloon_pages(struct khyp_vm *vm, u32 op, u64 *list,

@@ -201,6 +201,8 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 	w->freed += atomic_long_xchg(&b->unreported, 0);
 	if (!weight || !w->weight)
 		return LRU_SKIP;
+	if (idle)
+		atomic_long_inc(&b->idle_scans);
 	WRITE_ONCE(b->last_pressure, jiffies);
 	/*
 	 * The exact share, request * weight / total, has a fraction of a

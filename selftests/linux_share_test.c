@@ -34,7 +34,10 @@
  * never idle in the module's sense (no exit for a second): its tick
  * (the PIT, 1 vCPU) makes it exit hundreds of times a second.  Both are
  * active, so the doubling cancels out (it cannot be made to act on a
- * running Linux guest).  The weights change as the guests inflate
+ * running Linux guest).  That is checked: the module counts the scans
+ * that weighed a VM as idle (`idle_scans` in debugfs, since session
+ * 21), and neither count may move between the hog's start and the
+ * targets the ratio takes.  The weights change as the guests inflate
  * (ram_pages falls), so what is promised is not a fixed ratio but
  * this: the targets' ratio is a mean of the weights' ratios at each
  * scan, so it lies between the smallest and the largest ratio of the
@@ -100,6 +103,8 @@ struct sh_vm {
 	long long pt, size, ram;	/* the last sample */
 	long long pt_peak, size_peak;
 	long long freed0, freed1;	/* when ready; the last sample */
+	long long idle0, idle1;		/* idle_scans: at the hog's start, at
+					 * the last rise taken (pt_a, pt_b) */
 	bool round;			/* KHYP-PRESSURE-ROUND-1 came */
 };
 
@@ -219,6 +224,8 @@ static void sh_rose(struct share *s, double r_prev)
 	sh_range(s, sh_ratio(s));
 	s->pt_a = s->vm[0].pt;
 	s->pt_b = s->vm[1].pt;
+	for (i = 0; i < 2; i++)
+		s->vm[i].idle1 = vm_balloon(s->vm[i].name, "idle_scans");
 	s->samples++;
 }
 
@@ -307,6 +314,9 @@ static void share_driver(const char *serial, const int *stop, void *priv)
 	s->r_lo = 1e9;
 
 	s->avail = meminfo_kib("MemAvailable");
+	for (i = 0; i < 2; i++)
+		s->vm[i].idle0 = s->vm[i].idle1 =
+			vm_balloon(s->vm[i].name, "idle_scans");
 	if (!hog_start(&s->hog)) {
 		snprintf(s->err, sizeof(s->err), "the hog: %s", strerror(errno));
 		return;
@@ -430,6 +440,8 @@ TEST_F_TIMEOUT(guest, two_guests_share_by_size, SH_TIMEOUT_S)
 		       s.rows[i].t, s.rows[i].pt[0], s.rows[i].size[0],
 		       s.rows[i].ram[0], s.rows[i].pt[1], s.rows[i].size[1],
 		       s.rows[i].ram[1]);
+	printf("# scans that found a VM idle, at the hog's start and at the targets taken: A %lld, %lld; B %lld, %lld\n",
+	       s.vm[0].idle0, s.vm[0].idle1, s.vm[1].idle0, s.vm[1].idle1);
 	printf("# OOM killer lines in the machine's log: %d before, %d after\n",
 	       oom0, oom1);
 	if (s.err[0])
@@ -448,6 +460,13 @@ TEST_F_TIMEOUT(guest, two_guests_share_by_size, SH_TIMEOUT_S)
 		TH_LOG("B's target before the caps: too few pages for a ratio");
 	EXPECT_TRUE(ratio >= lo && ratio <= hi)
 		TH_LOG("targets' ratio %.3f, not within %.3f-%.3f", ratio, lo, hi);
+	for (i = 0; i < 2; i++) {
+		EXPECT_LE(0, s.vm[i].idle0)
+			TH_LOG("no idle_scans in guest %c's debugfs file", 'A' + i);
+		EXPECT_EQ(s.vm[i].idle0, s.vm[i].idle1)
+			TH_LOG("guest %c was weighed as idle by %lld scans: the shares are not the active ones",
+			       'A' + i, s.vm[i].idle1 - s.vm[i].idle0);
+	}
 	for (i = 0; i < 2; i++) {
 		EXPECT_LT(0, s.vm[i].size_peak) TH_LOG("guest %c's balloon", 'A' + i);
 		EXPECT_LE(1024, s.vm[i].freed1 - s.vm[i].freed0)
