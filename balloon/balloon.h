@@ -24,7 +24,7 @@ struct khyp_balloon_link;
 /**
  * struct khyp_balloon - one VM's balloon
  * @lock:	protects everything below but @pressure_target, @last_pressure,
- *		@share_frac and @node.
+ *		@share_frac, @weighed_idle, @idle_scans and @node.
  * @probed:	the guest has negotiated the protocol.
  * @protocol:	KHYP_BALLOON_PROTO_*: who moved pages last (or probed).
  * @target:	userspace's target, in pages (written under @lock, read
@@ -34,6 +34,9 @@ struct khyp_balloon_link;
  * @last_pressure: jiffies of the last shrinker scan that raised it.
  * @share_frac:	the fraction of a page the last scan's share left over
  *		(shrinker.c; under the list_lru's node lock).
+ * @weighed_idle: the last weigh pass found the VM idle; the raise pass
+ *		of the same scan uses it (shrinker.c; under the list_lru's
+ *		node lock, like @share_frac).
  * @gfns:	the guest frames in the balloon (value entries).
  * @size:	how many.
  * @no_page:	how many of them had no page when inflated (at most the
@@ -65,6 +68,7 @@ struct khyp_balloon {
 	unsigned long pressure_target;
 	unsigned long last_pressure;
 	u32 share_frac;
+	bool weighed_idle;
 	struct xarray gfns;
 	u64 size;
 	u64 no_page;

@@ -181,7 +181,7 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 	struct khyp_balloon *b = link->balloon;
 	struct khyp_walk *w = arg;
 	unsigned long weight, share, cap, t;
-	bool idle = khyp_balloon_idle(b);
+	bool idle;
 
 	if (w->pass == KHYP_WALK_DRAIN) {
 		if (w->drained < w->request)
@@ -190,6 +190,14 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 							  &w->blocks);
 		return LRU_SKIP;
 	}
+	/*
+	 * Idle or not is decided once per scan, in its weigh pass: a vCPU
+	 * exit or a jiffy between the passes must not weigh the VM one
+	 * way in the total and the other in its share.
+	 */
+	if (w->pass == KHYP_WALK_WEIGH)
+		b->weighed_idle = khyp_balloon_idle(b);
+	idle = b->weighed_idle;
 	cap = khyp_balloon_reclaimable(b);
 	weight = idle ? 2 * cap : cap;
 	if (w->pass == KHYP_WALK_WEIGH) {

@@ -502,7 +502,7 @@ run_vng_linux() {
 	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-1200} run_vng "$@"
 }
 
-# vmx-bochs when it runs linux_boot_test or linux_pressure_test: Bochs
+# vmx-bochs when it runs a linux_*_test (ONLY_NAMED): Bochs
 # with an initramfs (khyp.ko, the launcher, the tests) that also holds
 # the Linux guest: the vmlinux extracted from Debian's vmlinuz (the
 # kernel's scripts/extract-vmlinux: the same kernel, without the
@@ -523,7 +523,7 @@ run_bochs_linux() {
 	INITRD=$BOCHS_LINUX_INITRD \
 	MACHINE_ENV="KHYP_LINUX_KERNEL=/khyp-tool/vmlinux KHYP_LINUX_CPUS=${KHYP_LINUX_CPUS:-2} KHYP_LINUX_KCMD=cryptomgr.notests KHYP_LINUX_LOGLEVEL=5 ${MACHINE_ENV:-}" \
 	MACHINE_MEM_MB=${MACHINE_MEM_MB:-1024} \
-	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-1500} run_bochs "$@"
+	MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-1800} run_bochs "$@"
 }
 
 # Two lanes of machines at once (KHYP_LANES, above: default 2 on a

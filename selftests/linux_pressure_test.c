@@ -12,15 +12,16 @@
  *
  * --balloon without a size: a virtio-balloon whose target is the
  * module's pressure target alone (the shrinker's).  The disk is a
- * sparse memfd of PR_DISK_MB.  /init (khyp.pressure=2;
+ * sparse memfd of PR_DISK_MB.  /init (khyp.pressure=3;
  * scripts/linux-guest-init) keeps PR_DATA_MB of a random pattern in a
  * tmpfs, fills its page cache with the disk (so the guest has touched
  * most of its RAM, and has clean pages it can give up), loads
  * virtio_balloon and says KHYP-PRESSURE=ready.  A thread of the test
- * (pressure_driver()) then puts it under pressure twice; each time the
- * guest waits for its balloon to grow and then to be empty again
- * (KHYP-PRESSURE-ROUND-r=peak P empty 0), and reads the disk again to
- * refill its cache.
+ * (pressure_driver()) then moves its balloon three times: `khyp balloon
+ * PID PR_SET_MB` and back to 0, then the two pressures below; each time
+ * the guest waits for its balloon to grow and then to be empty again
+ * (KHYP-PRESSURE-ROUND-r=peak P empty 0), and before the next round
+ * reads the disk again to refill its cache.
  *
  * 1. The memory cgroup: VM B, a second VM made by the test in cgroup
  *    PR_CG_B (no guest runs in it: PR_B_MB of its RAM touched through

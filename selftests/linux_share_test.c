@@ -31,13 +31,15 @@
  * proportion to its weight: its allocated pages (ram_pages) above the
  * 16 MiB floor, doubled when idle; an active VM is never asked for more
  * than half of what it could give (its cap: sh_cap()).  A Linux guest is
- * never idle in the module's sense (no exit for a second): its tick
- * (the PIT, 1 vCPU) makes it exit hundreds of times a second.  Both are
- * active, so the doubling cancels out (it cannot be made to act on a
- * running Linux guest).  That is checked: the module counts the scans
- * that weighed a VM as idle (`idle_scans` in debugfs, since session
- * 21), and neither count may move between the hog's start and the
- * targets the ratio takes.  The weights change as the guests inflate
+ * never idle in the module's sense (no exit for a second) while this
+ * test looks: Debian's kernel stops its tick when idle (NO_HZ), but
+ * /init, waiting for its balloon to grow, wakes every 0.25 s, and once
+ * the targets rise the driver works.  Both are active, so the doubling
+ * cancels out (it cannot be made to act on a running Linux guest;
+ * balloon_test's idle_vm_gives_more tests it).  That is checked: the
+ * module counts the scans that weighed a VM as idle (`idle_scans` in
+ * debugfs, since session 21), and neither count may move between the
+ * hog's start and the targets the ratio takes.  The weights change as the guests inflate
  * (ram_pages falls), so what is promised is not a fixed ratio but
  * this: the targets' ratio is a mean of the weights' ratios at each
  * scan, so it lies between the smallest and the largest ratio of the
@@ -103,8 +105,8 @@ struct sh_vm {
 	long long pt, size, ram;	/* the last sample */
 	long long pt_peak, size_peak;
 	long long freed0, freed1;	/* when ready; the last sample */
-	long long idle0, idle1;		/* idle_scans: at the hog's start, at
-					 * the last rise taken (pt_a, pt_b) */
+	/* idle_scans at the hog's start; at the last rise taken */
+	long long idle0, idle1;
 	bool round;			/* KHYP-PRESSURE-ROUND-1 came */
 };
 
@@ -314,9 +316,10 @@ static void share_driver(const char *serial, const int *stop, void *priv)
 	s->r_lo = 1e9;
 
 	s->avail = meminfo_kib("MemAvailable");
-	for (i = 0; i < 2; i++)
-		s->vm[i].idle0 = s->vm[i].idle1 =
-			vm_balloon(s->vm[i].name, "idle_scans");
+	for (i = 0; i < 2; i++) {
+		s->vm[i].idle0 = vm_balloon(s->vm[i].name, "idle_scans");
+		s->vm[i].idle1 = s->vm[i].idle0;
+	}
 	if (!hog_start(&s->hog)) {
 		snprintf(s->err, sizeof(s->err), "the hog: %s", strerror(errno));
 		return;
@@ -388,9 +391,6 @@ TEST_F_TIMEOUT(guest, two_guests_share_by_size, SH_TIMEOUT_S)
 	double ratio, lo, hi;
 	bool launched;
 
-	ASSERT_TRUE(kh_cg_enter(SH_CG_TEST))
-		TH_LOG("no cgroup v2 at " KH_CG_ROOT);
-	mkdir(SH_CG_VMS, 0755);
 	/* the disks: sparse memfds as large as the RAM, read-only */
 	for (i = 0; i < 2; i++) {
 		dfd[i] = memfd_create("khyp-share-cache", 0);
@@ -401,6 +401,9 @@ TEST_F_TIMEOUT(guest, two_guests_share_by_size, SH_TIMEOUT_S)
 		plans[i].args[1] = "--disk";
 		plans[i].args[2] = disk[i];
 	}
+	ASSERT_TRUE(kh_cg_enter(SH_CG_TEST))
+		TH_LOG("no cgroup v2 at " KH_CG_ROOT);
+	mkdir(SH_CG_VMS, 0755);
 
 	debugfs_vms(s.vms_before, sizeof(s.vms_before));
 	oom0 = host_oom_lines();
@@ -464,7 +467,7 @@ TEST_F_TIMEOUT(guest, two_guests_share_by_size, SH_TIMEOUT_S)
 		EXPECT_LE(0, s.vm[i].idle0)
 			TH_LOG("no idle_scans in guest %c's debugfs file", 'A' + i);
 		EXPECT_EQ(s.vm[i].idle0, s.vm[i].idle1)
-			TH_LOG("guest %c was weighed as idle by %lld scans: the shares are not the active ones",
+			TH_LOG("guest %c weighed as idle by %lld scans: not the shares of active VMs",
 			       'A' + i, s.vm[i].idle1 - s.vm[i].idle0);
 	}
 	for (i = 0; i < 2; i++) {
