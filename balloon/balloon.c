@@ -47,6 +47,7 @@ static int khyp_balloon_vm_create(struct khyp_vm *vm)
 	if (!b)
 		return -ENOMEM;
 	b->vm = vm;
+	b->pressure_max = ULONG_MAX;
 	mutex_init(&b->lock);
 	xa_init_flags(&b->gfns, XA_FLAGS_ACCOUNT);	/* see pages.c */
 	INIT_LIST_HEAD(&b->node);
@@ -236,17 +237,48 @@ void khyp_balloon_pressure_moved(struct khyp_balloon *b, unsigned long old,
 		khyp_balloon_notify(b);
 }
 
+/*
+ * KHYP_BALLOON_PRESSURE_MAX: the pressure target's ceiling, and a
+ * pressure target above it lowered to it now (as the decay would, the
+ * cmpxchg losing to nothing: a scan raising it meanwhile is clamped by
+ * the new ceiling it reads).  Under @b->lock.
+ */
+static void khyp_balloon_set_pressure_max(struct khyp_balloon *b,
+					  unsigned long max)
+{
+	unsigned long t;
+
+	WRITE_ONCE(b->pressure_max, max);
+	/* Store the ceiling, then load the target: pairs with the scans. */
+	smp_mb();
+	t = READ_ONCE(b->pressure_target);
+	do {
+		if (t <= max)
+			return;
+	} while (!try_cmpxchg(&b->pressure_target, &t, max));
+	khyp_balloon_pressure_moved(b, t, max);
+}
+
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t)
 {
 	struct khyp_balloon *b = vm->balloon;
+	u64 ram = khyp_memory_declared_pages(&vm->mem);
 	u64 before, after;
 
-	if (t->flags || t->reserved0 ||
+	if ((t->flags & ~KHYP_BALLOON_PRESSURE_MAX) || t->reserved0 ||
 	    memchr_inv(t->reserved, 0, sizeof(t->reserved)))
 		return -EINVAL;
-	if (t->pages > khyp_memory_declared_pages(&vm->mem))
+	if (t->pages > ram &&
+	    !(t->flags && t->pages == KHYP_BALLOON_NO_MAX))
 		return -EINVAL;
+	if (t->flags) {
+		mutex_lock(&b->lock);
+		khyp_balloon_set_pressure_max(b, t->pages > ram ? ULONG_MAX :
+					      (unsigned long)t->pages);
+		mutex_unlock(&b->lock);
+		return 0;
+	}
 	mutex_lock(&b->lock);
 	before = khyp_balloon_effective(vm);
 	WRITE_ONCE(b->target, t->pages);
@@ -329,6 +361,12 @@ void khyp_balloon_get_stats(struct khyp_vm *vm, struct khyp_balloon_stats *st)
 unsigned long khyp_balloon_idle_scans(struct khyp_vm *vm)
 {
 	return atomic_long_read(&vm->balloon->idle_scans);
+}
+
+/* For debugfs: the pressure target's ceiling, ULONG_MAX for none. */
+unsigned long khyp_balloon_pressure_max(struct khyp_vm *vm)
+{
+	return READ_ONCE(vm->balloon->pressure_max);
 }
 
 static const struct khyp_subsys khyp_balloon_subsys = {

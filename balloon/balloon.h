@@ -32,6 +32,9 @@ struct khyp_balloon_link;
  * @pressure_target: the shrinker's target (cmpxchg/READ_ONCE: the
  *		shrinker and the decay work change it without @lock).
  * @last_pressure: jiffies of the last shrinker scan that raised it.
+ * @pressure_max: the most @pressure_target may be (KHYP_SET_BALLOON with
+ *		KHYP_BALLOON_PRESSURE_MAX; ULONG_MAX: no ceiling).  Written
+ *		under @lock, read with READ_ONCE by the shrinker.
  * @share_frac:	the fraction of a page the last scan's share left over
  *		(shrinker.c; under the list_lru's node lock).
  * @weighed_idle: the last weigh pass found the VM idle; the raise pass
@@ -67,6 +70,7 @@ struct khyp_balloon {
 	u64 target;
 	unsigned long pressure_target;
 	unsigned long last_pressure;
+	unsigned long pressure_max;
 	u32 share_frac;
 	bool weighed_idle;
 	struct xarray gfns;
@@ -114,6 +118,7 @@ int khyp_balloon_set_eventfd(struct khyp_vm *vm,
 void khyp_balloon_get_stats(struct khyp_vm *vm,
 			    struct khyp_balloon_stats *st);
 unsigned long khyp_balloon_idle_scans(struct khyp_vm *vm);
+unsigned long khyp_balloon_pressure_max(struct khyp_vm *vm);
 
 /* balloon/pages.c: the frames in the balloon, the batches of pages. */
 s64 khyp_balloon_pages(struct khyp_vm *vm, u32 op, u64 *list,

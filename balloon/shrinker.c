@@ -134,14 +134,14 @@ static struct {
 	u64 requested, raised, reported, pool_freed;
 } khyp_sstats;
 
-/* Pages pressure could still ask this VM for. */
+/* Pages pressure could still ask this VM for (at most its ceiling). */
 static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 {
 	long used = atomic_long_read(&b->vm->mem.nr_pages);
 
 	if (!khyp_balloon_listening(b) || used <= KHYP_BALLOON_FLOOR)
 		return 0;
-	return used - KHYP_BALLOON_FLOOR;
+	return min(used - KHYP_BALLOON_FLOOR, READ_ONCE(b->pressure_max));
 }
 
 /* None of the VM's vCPUs has left the guest for KHYP_IDLE_AFTER. */
@@ -227,7 +227,7 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 		return LRU_SKIP;
 	if (!idle)
 		cap /= 2;
-	cap += READ_ONCE(b->size);
+	cap = min(cap + READ_ONCE(b->size), READ_ONCE(b->pressure_max));
 	t = READ_ONCE(b->pressure_target);
 	do {
 		if (t >= cap)

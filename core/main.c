@@ -55,7 +55,8 @@ static int khyp_select_backend(void)
 			return r;	/* present but unusable, logged */
 		khyp_backend = khyp_backends[i];
 		/* The core's, on every backend (irq/, balloon/). */
-		khyp_caps.features |= KHYP_CAP_IRQCHIP | KHYP_CAP_BALLOON_PAGES;
+		khyp_caps.features |= KHYP_CAP_IRQCHIP | KHYP_CAP_BALLOON_PAGES |
+				       KHYP_CAP_BALLOON_PRESSURE_MAX;
 		return 0;
 	}
 	pr_err("this CPU has neither VMX (Intel VT-x) nor SVM (AMD-V)\n");

@@ -207,6 +207,8 @@ static int khyp_vm_balloon_show(struct seq_file *m, void *unused)
 	seq_printf(m, "protocol %u\nreported %llu\ntarget_changes %llu\n",
 		   st.protocol, st.reported, st.target_changes);
 	seq_printf(m, "idle_scans %lu\n", khyp_balloon_idle_scans(m->private));
+	seq_printf(m, "pressure_max %lu\n",
+		   khyp_balloon_pressure_max(m->private));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(khyp_vm_balloon);

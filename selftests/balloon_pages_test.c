@@ -186,6 +186,7 @@ TEST(cap_bit)
 		SKIP(return, KHYP_DEV " is absent (khyp.ko not loaded)");
 	ASSERT_EQ(0, ioctl(fd, KHYP_GET_CAPS, &caps));
 	EXPECT_TRUE(caps.features & KHYP_CAP_BALLOON_PAGES);
+	EXPECT_TRUE(caps.features & KHYP_CAP_BALLOON_PRESSURE_MAX);
 	close(fd);
 }
 
@@ -619,6 +620,84 @@ SLOW_TEST(eventfd_follows_pressure)
 		TH_LOG("no signal for the decay in %ld s",
 		       (long)(time(NULL) - start));
 	EXPECT_EQ(st.pressure_target, st.effective_target);
+	guest_stop(_metadata, &g);
+	close(efd);
+}
+
+/* KHYP_SET_BALLOON with KHYP_BALLOON_PRESSURE_MAX: 0 or -errno. */
+static int set_pressure_max(struct kh_vm *vm, uint64_t pages)
+{
+	struct khyp_balloon_target t = {
+		.pages = pages, .flags = KHYP_BALLOON_PRESSURE_MAX,
+	};
+
+	return ioctl(vm->fd, KHYP_SET_BALLOON, &t) ? -errno : 0;
+}
+
+/*
+ * The pressure target's ceiling (docs/balloon.md, "A ceiling per VM"):
+ * at 0 the shrinker never asks the VM; with none it does; lowered below
+ * the pressure target, the target falls to it at once and the balloon
+ * device hears it; later scans stay under it; userspace's own target is
+ * not capped.  Bad values and flags are refused.
+ */
+SLOW_TEST(pressure_max_caps_the_shrinker)
+{
+	struct khyp_balloon_target bad = { .pages = 1, .flags = 2 };
+	uint64_t ram = VM_MEM / PAGE, raised, max;
+	struct khyp_balloon_stats st;
+	struct guest g;
+	int efd;
+
+	NEED_DEV();
+	guest_start(_metadata, &g);	/* 32 MiB touched: above the floor */
+	efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, set_eventfd(g.vm, efd));
+
+	/* Refused: an unknown flag, a ceiling above the RAM but "none". */
+	EXPECT_EQ(-1, ioctl(g.vm->fd, KHYP_SET_BALLOON, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, set_pressure_max(g.vm, ram + 1));
+	EXPECT_EQ(0, set_pressure_max(g.vm, ram));
+	EXPECT_EQ(0, set_pressure_max(g.vm, KHYP_BALLOON_NO_MAX));
+
+	/* 0: never asked, however hard the host reclaims. */
+	ASSERT_EQ(0, set_pressure_max(g.vm, 0));
+	kh_drop_slab_caches();
+	kh_drop_slab_caches();
+	ASSERT_GET_BALLOON(g.vm, &st);
+	EXPECT_EQ(0, st.pressure_target);
+	EXPECT_EQ(0, efd_count(efd));
+
+	/* No ceiling: asked (what shows that the reclaim above would have). */
+	ASSERT_EQ(0, set_pressure_max(g.vm, KHYP_BALLOON_NO_MAX));
+	kh_drop_slab_caches();
+	ASSERT_GET_BALLOON(g.vm, &st);
+	ASSERT_LT(4, st.pressure_target)
+		TH_LOG("drop_caches did not ask the VM with no ceiling");
+	raised = st.pressure_target;
+	efd_count(efd);
+
+	/* Lowered below it: the target follows at once, and is signalled. */
+	max = raised / 4;
+	ASSERT_EQ(0, set_pressure_max(g.vm, max));
+	ASSERT_GET_BALLOON(g.vm, &st);
+	EXPECT_EQ(max, st.pressure_target);
+	EXPECT_EQ(max, st.effective_target);
+	EXPECT_EQ(1, efd_count(efd));
+	/* Scans after it keep under it. */
+	kh_drop_slab_caches();
+	kh_drop_slab_caches();
+	ASSERT_GET_BALLOON(g.vm, &st);
+	EXPECT_GE(max, st.pressure_target);
+	/* Userspace's target is its own: above the ceiling, it holds. */
+	ASSERT_SET_BALLOON(g.vm, raised);
+	ASSERT_GET_BALLOON(g.vm, &st);
+	EXPECT_EQ(raised, st.effective_target);
+	EXPECT_GE(max, st.pressure_target);
+	ASSERT_SET_BALLOON(g.vm, 0);
+
 	guest_stop(_metadata, &g);
 	close(efd);
 }

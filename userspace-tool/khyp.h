@@ -120,6 +120,8 @@ struct run_opts {
 	int mode;			/* MODE_DEFAULT or enum boot_mode */
 	bool balloon;			/* --balloon: report it at the end */
 	uint64_t balloon_target;	/* bytes, page aligned; 0: none */
+	uint64_t balloon_max;		/* --balloon-max: bytes, page aligned */
+	bool balloon_max_set;
 	bool load_addr_set, entry_set;
 	uint64_t load_addr;		/* flat images */
 	uint64_t entry;
@@ -285,6 +287,11 @@ int vm__create(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 void vm__destroy(struct vm *vm);
 /* KHYP_SET_BALLOON: the balloon should hold @bytes; 0 or -1 (perror). */
 int vm__set_balloon(struct vm *vm, uint64_t bytes);
+/*
+ * KHYP_SET_BALLOON with KHYP_BALLOON_PRESSURE_MAX: the host's pressure
+ * asks for at most @bytes; 0 or -1 (the reason printed).
+ */
+int vm__set_balloon_max(struct vm *vm, uint64_t bytes);
 /* KHYP_GET_BALLOON, printed as one "khyp: balloon: ..." line on stderr. */
 void vm__report_balloon(const struct vm *vm);
 void balloon__print(FILE *f, const char *prefix,

@@ -371,6 +371,9 @@ static int machine__boot_once(struct machine *m, const void *img, size_t len,
 	if (status)
 		goto out_vm;
 	status = STATUS_HOST_ERROR;
+	/* the ceiling before the device listens: no scan sees it uncapped */
+	if (o->balloon_max_set && vm__set_balloon_max(&m->vm, o->balloon_max))
+		goto out_vm;
 	if (m->balloon && machine__attach_balloon(m))
 		goto out_vm;
 	if (o->balloon_target && vm__set_balloon(&m->vm, o->balloon_target))

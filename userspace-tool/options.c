@@ -72,6 +72,9 @@ const char run_usage[] =
 "      --balloon[=SIZE]  show the guest's balloon at the end; with SIZE,\n"
 "                        first ask it to give that much memory back\n"
 "                        (a balloon target, see docs/balloon.md)\n"
+"      --balloon-max=SIZE  the most the host's memory pressure may ask\n"
+"                        the guest's balloon for (0: never; default: no\n"
+"                        ceiling but the memory)\n"
 "      --format flat|elf|multiboot|bzimage|vmlinux  do not detect the\n"
 "                        format\n"
 "      --load-addr ADDR  flat images: where to load (default 0x7c00 in\n"
@@ -99,7 +102,8 @@ const char run_usage[] =
 
 enum {
 	OPT_CMDLINE = 256, OPT_SERIAL, OPT_TIMEOUT, OPT_TRACE, OPT_STRICT,
-	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON, OPT_INITRD,
+	OPT_FORMAT, OPT_LOAD_ADDR, OPT_ENTRY, OPT_MODE, OPT_BALLOON,
+	OPT_BALLOON_MAX, OPT_INITRD,
 	OPT_MODULE, OPT_FW_CFG, OPT_DISK, OPT_ACPI, OPT_REBOOT,
 	OPT_NET, OPT_CONSOLE, OPT_RNG, OPT_BOOT_REPORT,
 };
@@ -119,6 +123,7 @@ static const struct option run_options[] = {
 	{ "entry", required_argument, NULL, OPT_ENTRY },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
+	{ "balloon-max", required_argument, NULL, OPT_BALLOON_MAX },
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "fw-cfg", required_argument, NULL, OPT_FW_CFG },
 	{ "disk", required_argument, NULL, OPT_DISK },
@@ -478,6 +483,11 @@ static int opts__one(struct run_opts *o, int c, const char *arg,
 		if (arg && parse_size(arg, &o->balloon_target))
 			return fail(err, errlen, "bad balloon size '%s'", arg);
 		return 0;
+	case OPT_BALLOON_MAX:
+		if (parse_size(arg, &o->balloon_max))
+			return fail(err, errlen, "bad --balloon-max size '%s'", arg);
+		o->balloon_max_set = true;
+		return 0;
 	case OPT_MODULE:
 		if (o->nr_modules == OPTS_MAX_MODULES)
 			return fail(err, errlen, "at most %d --module files", OPTS_MAX_MODULES);
@@ -533,6 +543,9 @@ static int opts__check(struct run_opts *o, char *err, size_t errlen)
 		return fail(err, errlen, "memory must be a multiple of 4 KiB");
 	if (o->balloon_target > o->mem_size || o->balloon_target & 0xfff)
 		return fail(err, errlen, "the balloon must be a multiple of 4 KiB, at most the memory");
+	if (o->balloon_max_set &&
+	    (o->balloon_max > o->mem_size || o->balloon_max & 0xfff))
+		return fail(err, errlen, "--balloon-max must be a multiple of 4 KiB, at most the memory");
 	if ((o->mode != MODE_DEFAULT || o->load_addr_set || o->entry_set) &&
 	    o->format != IMAGE_FLAT && o->format != FORMAT_AUTO)
 		return fail(err, errlen, "--mode, --load-addr and --entry apply to flat images only");

@@ -269,6 +269,23 @@ int vm__set_balloon(struct vm *vm, uint64_t bytes)
 	return 0;
 }
 
+int vm__set_balloon_max(struct vm *vm, uint64_t bytes)
+{
+	struct khyp_balloon_target t = {
+		.pages = bytes >> 12, .flags = KHYP_BALLOON_PRESSURE_MAX,
+	};
+
+	if (!(vm->caps.features & KHYP_CAP_BALLOON_PRESSURE_MAX)) {
+		fprintf(stderr, "khyp: --balloon-max: khyp.ko has no KHYP_CAP_BALLOON_PRESSURE_MAX (an older module)\n");
+		return -1;
+	}
+	if (ioctl(vm->fd, KHYP_SET_BALLOON, &t)) {
+		perror("khyp: KHYP_SET_BALLOON (--balloon-max)");
+		return -1;
+	}
+	return 0;
+}
+
 /* One line on @f: the balloon's figures @st, after @prefix. */
 void balloon__print(FILE *f, const char *prefix,
 		    const struct khyp_balloon_stats *st)

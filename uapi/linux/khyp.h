@@ -49,7 +49,8 @@
 #define KHYP_CAP_IRQCHIP		_BITULL(12) /* CREATE_IRQCHIP, IRQ_LINE, MSI */
 #define KHYP_CAP_BALLOON_PAGES		_BITULL(13) /* BALLOON_PAGES, _EVENTFD */
 #define KHYP_CAP_PAUSE_EXIT		_BITULL(14) /* a PAUSE spin exits, yields */
-#define KHYP_CAP_ALL			(_BITULL(15) - 1)
+#define KHYP_CAP_BALLOON_PRESSURE_MAX	_BITULL(15) /* SET_BALLOON's ceiling */
+#define KHYP_CAP_ALL			(_BITULL(16) - 1)
 
 /**
  * struct khyp_caps - argument of KHYP_GET_CAPS
@@ -101,10 +102,15 @@ struct khyp_mem_region {
 
 /**
  * struct khyp_balloon_target - argument of KHYP_SET_BALLOON
- * @pages:	how many pages the VM's balloon should hold, by userspace's
- *		wish; the host's memory pressure may ask for more.  Must not
- *		exceed the VM's RAM.
- * @flags:	must be 0.
+ * @pages:	without flags: how many pages the VM's balloon should hold,
+ *		by userspace's wish; the host's memory pressure may ask for
+ *		more.  Must not exceed the VM's RAM.  With
+ *		KHYP_BALLOON_PRESSURE_MAX: the most the host's memory
+ *		pressure may ask of the VM, in pages (the pressure target's
+ *		ceiling): 0, never; KHYP_BALLOON_NO_MAX (the default), no
+ *		ceiling but the VM's RAM.  Lowering it lowers a pressure
+ *		target above it at once.
+ * @flags:	0 or KHYP_BALLOON_PRESSURE_MAX (KHYP_CAP_BALLOON_PRESSURE_MAX).
  * @reserved:	must be 0.
  */
 struct khyp_balloon_target {
@@ -113,6 +119,9 @@ struct khyp_balloon_target {
 	__u32 reserved0;
 	__u64 reserved[2];
 };
+
+#define KHYP_BALLOON_PRESSURE_MAX	_BITUL(0)
+#define KHYP_BALLOON_NO_MAX		(~0ULL)
 
 /**
  * struct khyp_balloon_stats - result of KHYP_GET_BALLOON (pages, counts)

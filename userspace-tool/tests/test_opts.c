@@ -57,6 +57,10 @@ static void opts_all(struct tctx *t)
 	CHECK(t, o.balloon && o.balloon_target == 0);
 	CHECK(t, PARSE(&o, "--balloon=16M", "img") == 0);
 	CHECK(t, o.balloon && o.balloon_target == 16ULL << 20);
+	CHECK(t, PARSE(&o, "--balloon", "--balloon-max=8M", "img") == 0);
+	CHECK(t, o.balloon && o.balloon_max_set && o.balloon_max == 8ULL << 20);
+	CHECK(t, PARSE(&o, "--balloon-max=0", "img") == 0);
+	CHECK(t, !o.balloon && o.balloon_max_set && o.balloon_max == 0);
 	/* options may follow the image */
 	CHECK(t, PARSE(&o, "img", "--trace") == 0 && o.trace);
 	CHECK(t, !o.initrd);
@@ -107,6 +111,12 @@ static void opts_errors(struct tctx *t)
 	CHECK(t, PARSE(&o, "--balloon=128M", "img") == -1 &&
 		 t_err_has(t, "at most the memory"));
 	CHECK(t, PARSE(&o, "--balloon=5000", "img") == -1);
+	CHECK(t, PARSE(&o, "--balloon-max=128M", "img") == -1 &&
+		 t_err_has(t, "balloon-max"));
+	CHECK(t, PARSE(&o, "--balloon-max=5000", "img") == -1);
+	CHECK(t, PARSE(&o, "--balloon-max=x", "img") == -1 &&
+		 t_err_has(t, "balloon-max"));
+	CHECK(t, PARSE(&o, "--balloon-max", "img") == -1);
 	CHECK(t, PARSE(&o, "--balloon=x", "img") == -1 &&
 		 t_err_has(t, "balloon size"));
 	CHECK(t, PARSE(&o, "--reboot", "again", "img") == -1 &&
