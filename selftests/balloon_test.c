@@ -368,7 +368,7 @@ TEST(bad_targets)
 	EXPECT_EQ(-1, ioctl(vm->fd, KHYP_SET_BALLOON, &t));
 	EXPECT_EQ(EINVAL, errno);
 	t.pages = 1;
-	t.flags = 1;
+	t.flags = 2;		/* 1 is KHYP_BALLOON_PRESSURE_MAX */
 	EXPECT_EQ(-1, ioctl(vm->fd, KHYP_SET_BALLOON, &t));
 	EXPECT_EQ(EINVAL, errno);
 	t.flags = 0;
