@@ -237,22 +237,23 @@ void khyp_balloon_pressure_moved(struct khyp_balloon *b, unsigned long old,
 		khyp_balloon_notify(b);
 }
 
-/*
- * KHYP_BALLOON_PRESSURE_MAX: the pressure target's ceiling, and a
- * pressure target above it lowered to it now (as the decay would, the
- * cmpxchg losing to nothing: a scan raising it meanwhile is clamped by
- * the new ceiling it reads).  Under @b->lock.
+/**
+ * khyp_balloon_pressure_clamp() - the pressure target down to its ceiling
+ * @b:	the balloon
+ *
+ * Called by the one who lowered the ceiling, after storing it and a full
+ * barrier, and by a scan after its cmpxchg raised the target (a full
+ * barrier too): each stores, then loads what the other stores, so at
+ * least one of them sees both the new ceiling and the raised target and
+ * lowers it.  (A scan reads the ceiling before it raises the target, and
+ * could otherwise leave it above a ceiling set in between.)
  */
-static void khyp_balloon_set_pressure_max(struct khyp_balloon *b,
-					  unsigned long max)
+void khyp_balloon_pressure_clamp(struct khyp_balloon *b)
 {
-	unsigned long t;
+	unsigned long t = READ_ONCE(b->pressure_target), max;
 
-	WRITE_ONCE(b->pressure_max, max);
-	/* Store the ceiling, then load the target: pairs with the scans. */
-	smp_mb();
-	t = READ_ONCE(b->pressure_target);
 	do {
+		max = READ_ONCE(b->pressure_max);
 		if (t <= max)
 			return;
 	} while (!try_cmpxchg(&b->pressure_target, &t, max));
@@ -274,8 +275,10 @@ int khyp_balloon_set_target(struct khyp_vm *vm,
 		return -EINVAL;
 	if (t->flags) {
 		mutex_lock(&b->lock);
-		khyp_balloon_set_pressure_max(b, t->pages > ram ? ULONG_MAX :
-					      (unsigned long)t->pages);
+		WRITE_ONCE(b->pressure_max, t->pages > ram ? ULONG_MAX :
+			   (unsigned long)t->pages);
+		smp_mb();	/* the ceiling, then the target: see the clamp */
+		khyp_balloon_pressure_clamp(b);
 		mutex_unlock(&b->lock);
 		return 0;
 	}

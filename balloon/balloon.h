@@ -37,9 +37,10 @@ struct khyp_balloon_link;
  *		under @lock, read with READ_ONCE by the shrinker.
  * @share_frac:	the fraction of a page the last scan's share left over
  *		(shrinker.c; under the list_lru's node lock).
- * @weighed_idle: the last weigh pass found the VM idle; the raise pass
- *		of the same scan uses it (shrinker.c; under the list_lru's
- *		node lock, like @share_frac).
+ * @weighed_idle: the last scan's weigh pass found the VM idle; its raise
+ *		pass uses it (shrinker.c; written and read under the
+ *		list_lru's node lock, like @share_frac, which is dropped
+ *		between the passes).
  * @gfns:	the guest frames in the balloon (value entries).
  * @size:	how many.
  * @no_page:	how many of them had no page when inflated (at most the
@@ -111,6 +112,7 @@ u64 khyp_balloon_effective(struct khyp_vm *vm);
 void khyp_balloon_notify(struct khyp_balloon *b);
 void khyp_balloon_pressure_moved(struct khyp_balloon *b, unsigned long old,
 				 unsigned long new);
+void khyp_balloon_pressure_clamp(struct khyp_balloon *b);
 int khyp_balloon_set_target(struct khyp_vm *vm,
 			    const struct khyp_balloon_target *t);
 int khyp_balloon_set_eventfd(struct khyp_vm *vm,

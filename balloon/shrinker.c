@@ -141,7 +141,22 @@ static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 
 	if (!khyp_balloon_listening(b) || used <= KHYP_BALLOON_FLOOR)
 		return 0;
-	return min(used - KHYP_BALLOON_FLOOR, READ_ONCE(b->pressure_max));
+	return min_t(unsigned long, used - KHYP_BALLOON_FLOOR,
+		     READ_ONCE(b->pressure_max));
+}
+
+/*
+ * What a scan weighs the VM by: what it could give, but no more than
+ * its ceiling leaves above its pressure target (a VM at its ceiling
+ * gets no share, which would be lost), doubled when idle.
+ */
+static unsigned long khyp_balloon_weight(struct khyp_balloon *b, bool idle)
+{
+	unsigned long max = READ_ONCE(b->pressure_max);
+	unsigned long room = max - min(max, READ_ONCE(b->pressure_target));
+	unsigned long weight = min(khyp_balloon_reclaimable(b), room);
+
+	return idle ? 2 * weight : weight;
 }
 
 /* None of the VM's vCPUs has left the guest for KHYP_IDLE_AFTER. */
@@ -191,21 +206,25 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 		return LRU_SKIP;
 	}
 	/*
-	 * Idle or not is decided once per scan, in its weigh pass: a vCPU
-	 * exit or a jiffy between the passes must not weigh the VM one
-	 * way in the total and the other in its share.
+	 * Idle or not is decided once per scan, in its weigh pass, so that
+	 * a vCPU exit or a jiffy between the passes does not weigh the VM
+	 * one way in the total and the other in its share.  (The node's
+	 * lock is dropped between the passes: a concurrent scan's weigh
+	 * pass may decide it again meanwhile, as freshly.  count_objects'
+	 * weigh pass, with no request, leaves it alone.)
 	 */
-	if (w->pass == KHYP_WALK_WEIGH)
-		b->weighed_idle = khyp_balloon_idle(b);
-	idle = b->weighed_idle;
-	cap = khyp_balloon_reclaimable(b);
-	weight = idle ? 2 * cap : cap;
 	if (w->pass == KHYP_WALK_WEIGH) {
-		w->weight += weight;
-		w->reclaimable += khyp_balloon_reclaimable(b);
+		idle = khyp_balloon_idle(b);
+		if (w->request)
+			b->weighed_idle = idle;
+		w->weight += khyp_balloon_weight(b, idle);
+		w->reclaimable += khyp_balloon_weight(b, false);
 		w->pooled += khyp_zeropool_pages(&b->vm->mem.pool);
 		return LRU_SKIP;
 	}
+	idle = b->weighed_idle;
+	cap = khyp_balloon_reclaimable(b);
+	weight = khyp_balloon_weight(b, idle);
 	w->freed += atomic_long_xchg(&b->unreported, 0);
 	if (!weight || !w->weight)
 		return LRU_SKIP;
@@ -227,7 +246,8 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 		return LRU_SKIP;
 	if (!idle)
 		cap /= 2;
-	cap = min(cap + READ_ONCE(b->size), READ_ONCE(b->pressure_max));
+	cap = min_t(unsigned long, cap + READ_ONCE(b->size),
+		    READ_ONCE(b->pressure_max));
 	t = READ_ONCE(b->pressure_target);
 	do {
 		if (t >= cap)
@@ -235,6 +255,8 @@ static enum lru_status khyp_walk_one(struct list_head *item,
 	} while (!try_cmpxchg(&b->pressure_target, &t, min(t + share, cap)));
 	w->raised += min(t + share, cap) - t;
 	khyp_balloon_pressure_moved(b, t, min(t + share, cap));
+	/* A ceiling lowered since it was read above: see balloon.c. */
+	khyp_balloon_pressure_clamp(b);
 	return LRU_SKIP;
 }
 

@@ -659,11 +659,16 @@ SLOW_TEST(pressure_max_caps_the_shrinker)
 	EXPECT_EQ(-1, ioctl(g.vm->fd, KHYP_SET_BALLOON, &bad));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-EINVAL, set_pressure_max(g.vm, ram + 1));
+	bad.flags = 0;
+	bad.pages = KHYP_BALLOON_NO_MAX;	/* "none" is a ceiling's only */
+	EXPECT_EQ(-1, ioctl(g.vm->fd, KHYP_SET_BALLOON, &bad));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, set_pressure_max(g.vm, ram));
 	EXPECT_EQ(0, set_pressure_max(g.vm, KHYP_BALLOON_NO_MAX));
 
 	/* 0: never asked, however hard the host reclaims. */
 	ASSERT_EQ(0, set_pressure_max(g.vm, 0));
+	efd_count(efd);		/* what background reclaim asked before */
 	kh_drop_slab_caches();
 	kh_drop_slab_caches();
 	ASSERT_GET_BALLOON(g.vm, &st);
@@ -679,13 +684,16 @@ SLOW_TEST(pressure_max_caps_the_shrinker)
 	raised = st.pressure_target;
 	efd_count(efd);
 
-	/* Lowered below it: the target follows at once, and is signalled. */
+	/*
+	 * Lowered below it: the target follows at once, and is signalled
+	 * (at least once: the machine's own reclaim may ask meanwhile).
+	 */
 	max = raised / 4;
 	ASSERT_EQ(0, set_pressure_max(g.vm, max));
 	ASSERT_GET_BALLOON(g.vm, &st);
 	EXPECT_EQ(max, st.pressure_target);
 	EXPECT_EQ(max, st.effective_target);
-	EXPECT_EQ(1, efd_count(efd));
+	EXPECT_LE(1, efd_count(efd));
 	/* Scans after it keep under it. */
 	kh_drop_slab_caches();
 	kh_drop_slab_caches();

@@ -27,7 +27,7 @@ static const char * const cap_names[] = {
 	"ept", "npt", "vpid", "unrestricted_guest", "nrip_save",
 	"decode_assists", "2m_pages", "1g_pages", "preemption_timer",
 	"flush_by_asid", "vmcb_clean", "ept_ad", "irqchip", "balloon_pages",
-	"pause_exit",
+	"pause_exit", "balloon_pressure_max",
 };
 
 static const char *backend_name(uint32_t backend)

@@ -116,7 +116,7 @@ static void opts_errors(struct tctx *t)
 	CHECK(t, PARSE(&o, "--balloon-max=5000", "img") == -1);
 	CHECK(t, PARSE(&o, "--balloon-max=x", "img") == -1 &&
 		 t_err_has(t, "balloon-max"));
-	CHECK(t, PARSE(&o, "--balloon-max", "img") == -1);
+	CHECK(t, PARSE(&o, "img", "--balloon-max") == -1);
 	CHECK(t, PARSE(&o, "--balloon=x", "img") == -1 &&
 		 t_err_has(t, "balloon size"));
 	CHECK(t, PARSE(&o, "--reboot", "again", "img") == -1 &&
