@@ -644,7 +644,7 @@ static int set_pressure_max(struct kh_vm *vm, uint64_t pages)
 SLOW_TEST(pressure_max_caps_the_shrinker)
 {
 	struct khyp_balloon_target bad = { .pages = 1, .flags = 2 };
-	uint64_t ram = VM_MEM / PAGE, raised, max;
+	uint64_t ram = (VM_MEM + SLOT1_SIZE) / PAGE, raised, max;	/* both regions */
 	struct khyp_balloon_stats st;
 	struct guest g;
 	int efd;
