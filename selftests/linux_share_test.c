@@ -94,6 +94,7 @@ LINUX_GUEST_FIXTURE()
 #define SH_CAPPED	0.9	/* of a VM's cap: near it */
 #define SH_MIN_PAGES	1024	/* B's target, at least, for a ratio */
 #define SH_FAST_US	20000
+#define SH_SKEW		0.01	/* A's rise while B's was read, of A's */
 #define SH_CG_TEST	KH_CG_ROOT "/khyp-share-test"
 #define SH_CG_VMS	KH_CG_ROOT "/khyp-share-vms"
 #define SH_TIMEOUT_S	900	/* the harness's, for the two boots */
@@ -114,6 +115,7 @@ struct sh_vm {
 struct sh_row {
 	double t;			/* since the hog started */
 	long long pt[2], size[2], ram[2];
+	long long skew;
 };
 
 #define SH_ROWS		48
@@ -129,6 +131,9 @@ struct share {
 	/* the targets at the last rise with both below SH_CAPPED */
 	long long pt_a, pt_b;
 	bool capped;			/* a target has come near its cap */
+	/* A's target read again after B's: its rise meanwhile (the skew) */
+	long long skew;
+	int skewed;			/* rises left out for their skew */
 	/* the weights' ratio, (ram A - floor) / (ram B - floor) */
 	double r0, r_lo, r_hi;
 	int samples;			/* rises counted in pt_a, pt_b */
@@ -171,9 +176,19 @@ static bool sh_sample(struct share *s)
 	struct sh_vm *v;
 	int i;
 
-	/* the two targets first, back to back: the ratio is theirs */
+	/*
+	 * The two targets first, back to back: the ratio is theirs.  Then
+	 * A's again: if the driver lost the CPU between the two reads (one
+	 * Bochs CPU, two guests, the hog and reclaim), B's read saw scans
+	 * A's did not, hundreds of pages a tenth of a second at the ramp
+	 * (session 21: 1.955 where the shares were 2.17).  Such a sample
+	 * is not taken for the ratio (sh_rose()); A's value is the middle.
+	 */
 	for (i = 0; i < 2; i++)
 		s->vm[i].pt = vm_balloon(s->vm[i].name, "pressure_target");
+	f = vm_balloon(s->vm[0].name, "pressure_target");
+	s->skew = f >= s->vm[0].pt ? f - s->vm[0].pt : 0;
+	s->vm[0].pt += s->skew / 2;
 	for (i = 0; i < 2; i++) {
 		v = &s->vm[i];
 		v->size = vm_balloon(v->name, "size");
@@ -210,6 +225,7 @@ static void sh_rose(struct share *s, double r_prev)
 
 	if (s->nrows < SH_ROWS) {
 		row->t = now_s() - s->hog.start;
+		row->skew = s->skew;
 		for (i = 0; i < 2; i++) {
 			row->pt[i] = s->vm[i].pt;
 			row->size[i] = s->vm[i].size;
@@ -222,6 +238,11 @@ static void sh_rose(struct share *s, double r_prev)
 			s->capped = true;
 	if (s->capped)
 		return;
+	/* A's middle value is then within half a percent of A at B's read */
+	if (s->skew > s->vm[0].pt * SH_SKEW) {
+		s->skewed++;
+		return;
+	}
 	sh_range(s, r_prev);
 	sh_range(s, sh_ratio(s));
 	s->pt_a = s->vm[0].pt;
@@ -431,18 +452,20 @@ TEST_F_TIMEOUT(guest, two_guests_share_by_size, SH_TIMEOUT_S)
 	       s.avail, s.hog.kib, s.hog_s,
 	       s.hog.stopped ? "stopped once the balloons held enough" :
 	       "not stopped", s.hog.status);
+	printf("# rises left out: A's target rose more than %.0f%% while B's was read: %d\n",
+	       SH_SKEW * 100, s.skewed);
 	printf("# targets before either neared its cap (%d rises): A %lld, B %lld: ratio %.3f; the weights' ratio %.3f when ready, %.3f to %.3f meanwhile: allowed %.3f to %.3f; at their peaks: A %lld, B %lld (%.3f); the balloons' peaks' ratio %.3f\n",
 	       s.samples, s.pt_a, s.pt_b, ratio, s.r0, s.r_lo, s.r_hi, lo, hi,
 	       s.vm[0].pt_peak, s.vm[1].pt_peak, s.vm[1].pt_peak > 0 ?
 	       (double)s.vm[0].pt_peak / s.vm[1].pt_peak : -1.0,
 	       s.vm[1].size_peak > 0 ?
 	       (double)s.vm[0].size_peak / s.vm[1].size_peak : -1.0);
-	printf("# the rises (s after the hog started: target, balloon, ram_pages of A; of B):\n");
+	printf("# the rises (s after the hog started: target, balloon, ram_pages of A; of B; A's skew):\n");
 	for (i = 0; i < s.nrows; i++)
-		printf("#   %6.2f s: A %lld %lld %lld; B %lld %lld %lld\n",
+		printf("#   %6.2f s: A %lld %lld %lld; B %lld %lld %lld; %lld\n",
 		       s.rows[i].t, s.rows[i].pt[0], s.rows[i].size[0],
 		       s.rows[i].ram[0], s.rows[i].pt[1], s.rows[i].size[1],
-		       s.rows[i].ram[1]);
+		       s.rows[i].ram[1], s.rows[i].skew);
 	printf("# scans that found a VM idle, at the hog's start and at the targets taken: A %lld, %lld; B %lld, %lld\n",
 	       s.vm[0].idle0, s.vm[0].idle1, s.vm[1].idle0, s.vm[1].idle1);
 	printf("# OOM killer lines in the machine's log: %d before, %d after\n",
