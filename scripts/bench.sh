@@ -713,6 +713,12 @@ for m in "${MACHINES[@]}"; do
 				pair_s=$((pair_s + BOOT_PAIR_S))
 			fi
 			args="$args --initrd $LINUX_INITRD"
+			# KHYP_BOOT_WALL=1: on wall time, for when QEMU-KVM's
+			# guest spins in its qspinlock on the instruction clock
+			# (docs/performance.md: 4 boots of 4 on 2026-12-06)
+			if [ -n "${KHYP_BOOT_WALL:-}" ]; then
+				qemu_opts='' clock="wall time (KHYP_BOOT_WALL: -icount, QEMU's guest hung)"
+			fi
 			what="the Linux boot (khyp run, QEMU -accel kvm; $BOOT_VARIANTS)" ;;
 		svm-qemu-blk)
 			# the boots with a disk each
