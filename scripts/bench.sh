@@ -32,6 +32,9 @@
 # khyp/QEMU ratios (ratio lines linux_boot* and linux_boot_vmlinux*).
 # A variant of which no QEMU boot or no khyp boot reached the shell fails
 # the run (status 1, no results file written).
+# KHYP_BOOT_WALL=1 in the environment runs it on wall time instead of the
+# instruction clock (QEMU-KVM's guest hung there in every boot of
+# 2026-12-06's run; docs/performance.md).
 #
 # svm-qemu-blk is that machine booted for the virtio-blk benchmark: the
 # same kernel and initramfs (with bench/khyp-blkbench in it) and the same
