@@ -19,12 +19,22 @@
 # status).
 #
 # svm-qemu-boot is the svm-qemu machine booted once more for the Linux
-# boot benchmark (scripts/boot-bench-guest.sh): Debian's 6.1 bzImage and
+# boot benchmark (scripts/boot-bench-guest.sh): Debian's 6.1 kernel and
 # the busybox initramfs of scripts/mkinitramfs-linux.sh to /init's shell
 # marker under `khyp run` and under QEMU with -accel kvm, in the same
-# interleaved pairs; its table gives the times to the shell, the
-# launchers' peak RSS and khyp run's --boot-report, with khyp/QEMU
-# ratios.
+# interleaved pairs, in two variants: the bzImage, which decompresses
+# itself under both (workload linux_boot), and the same kernel as the
+# vmlinux the test suite extracts from it (extract_vmlinux in
+# scripts/machines.sh; workload linux_boot_vmlinux), which QEMU boots
+# through its PVH entry and khyp run through its ELF loader, neither with
+# the decompressor.  Its table gives, per variant, the times to the
+# shell, the launchers' peak RSS and khyp run's --boot-report, with
+# khyp/QEMU ratios (ratio lines linux_boot* and linux_boot_vmlinux*).
+# A variant of which no QEMU boot or no khyp boot reached the shell fails
+# the run (status 1, no results file written).
+# KHYP_BOOT_WALL=1 in the environment runs it on wall time instead of the
+# instruction clock (QEMU-KVM's guest hung there in every boot of
+# 2026-12-06's run; docs/performance.md).
 #
 # svm-qemu-blk is that machine booted for the virtio-blk benchmark: the
 # same kernel and initramfs (with bench/khyp-blkbench in it) and the same
@@ -53,9 +63,11 @@
 #          --only W[,W...] (only these workloads, khyp-bench's names,
 #          e.g. apic_self_ipi,apic_timer,apic_eoi,apic_ipi_2vcpu; the
 #          table on stdout, no file, no comparison); linux_boot is the
-#          boot benchmark: `--only linux_boot` (with or without
-#          --machine svm-qemu) runs it alone, `--machine svm-qemu-boot`
-#          too, with its file; linux_blk and svm-qemu-blk likewise for
+#          boot benchmark's bzImage variant, linux_boot_vmlinux its
+#          vmlinux variant: `--only linux_boot` or `--only
+#          linux_boot_vmlinux` or both (with or without --machine
+#          svm-qemu) runs them alone, `--machine svm-qemu-boot` runs
+#          both, with its file; linux_blk and svm-qemu-blk likewise for
 #          the virtio-blk benchmark, linux_balloon and
 #          svm-qemu-balloon for the balloon's.  --short leaves both out unless one
 #          of these names it.
@@ -83,9 +95,10 @@ MACHINES=(
 "svm-qemu-balloon vng qemu64,+svm,+npt    QEMU 7.2 TCG, SVM+NPT; Linux virtio-balloon, khyp run against QEMU -accel kvm"
 )
 # The machines of the Linux guest benchmarks (scripts/boot-bench-guest.sh),
-# each with its one workload's name for --only.
+# each with its workloads' names for --only (svm-qemu-boot: the bzImage
+# and the vmlinux variant).
 declare -A LINUX_WORKLOAD=(
-[svm-qemu-boot]=linux_boot
+[svm-qemu-boot]="linux_boot linux_boot_vmlinux"
 [svm-qemu-blk]=linux_blk
 [svm-qemu-balloon]=linux_balloon
 )
@@ -141,6 +154,12 @@ bench_workloads() {
 	echo "$out"
 }
 has_workload() { [[ ",$workloads," == *",$1,"* ]]; }
+# Whether --only names any of the workloads W... (a Linux machine's).
+has_any_workload() {
+	local w
+	for w in "$@"; do has_workload "$w" && return 0; done
+	return 1
+}
 
 # Whether this run measures machine NAME.  --machine picks one (svm-qemu
 # also picks a Linux benchmark's machine when --only names its workload:
@@ -148,13 +167,14 @@ has_workload() { [[ ",$workloads," == *",$1,"* ]]; }
 # workloads; --short (make test's quick look) leaves out the Linux
 # benchmarks, which have no short form, unless asked for by name.
 wanted() {	# name
-	local w=${LINUX_WORKLOAD[$1]:-}
-	if [ -n "$w" ]; then
+	local -a w
+	read -ra w <<< "${LINUX_WORKLOAD[$1]:-}"
+	if [ ${#w[@]} -gt 0 ]; then
 		if [ -n "$only" ] && [ "$only" != "$1" ] &&
-		   ! { [ "$only" = svm-qemu ] && has_workload "$w"; }; then
+		   ! { [ "$only" = svm-qemu ] && has_any_workload "${w[@]}"; }; then
 			return 1
 		fi
-		[ -z "$workloads" ] || has_workload "$w" || return 1
+		[ -z "$workloads" ] || has_any_workload "${w[@]}" || return 1
 		[ -z "$short" ] || [ -n "$only$workloads" ] || return 1
 		return 0
 	fi
@@ -189,6 +209,29 @@ if wanted svm-qemu-boot || wanted svm-qemu-blk || wanted svm-qemu-balloon; then
 		{ cat "$OUT/tool-build.log"; die "khyp run does not build"; }
 	"$TOP/scripts/mkinitramfs-linux.sh" "$LINUX_INITRD" "$KVER" ||
 		die "mkinitramfs-linux failed"
+fi
+# The boot benchmark's variants this run measures (both, unless --only
+# names one), and the vmlinux of the second: the test suite's, extracted
+# from the same /boot/vmlinuz (extract_vmlinux, scripts/machines.sh),
+# which QEMU boots by PVH only if it has the entry's ELF note.
+BOOT_VARIANTS=
+if wanted svm-qemu-boot; then
+	for w in ${LINUX_WORKLOAD[svm-qemu-boot]}; do
+		[ -z "$workloads" ] || has_workload "$w" || continue
+		BOOT_VARIANTS="${BOOT_VARIANTS:+$BOOT_VARIANTS }$w"
+	done
+fi
+# Whether ELF file FILE has Xen's PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY,
+# type 18), which QEMU's -kernel needs to boot an ELF as PVH.
+has_pvh_note() {	# file
+	readelf -nW "$1" 2>/dev/null |
+		awk '$1 == "Xen" && (/\(0x0*12\)/ || /PHYS32/) { f = 1 } END { exit !f }'
+}
+if [[ " $BOOT_VARIANTS " == *" linux_boot_vmlinux "* ]]; then
+	extract_vmlinux ||
+		die "cannot extract the vmlinux from /boot/vmlinuz-$KVER (scripts/machines.sh extract_vmlinux)"
+	has_pvh_note "$VMLINUX" ||
+		die "$VMLINUX has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): QEMU's -kernel cannot boot it"
 fi
 if wanted svm-qemu-blk; then
 	# the same with the virtio-blk benchmark's program in /bin
@@ -326,12 +369,14 @@ table() {	# name desc report clock
 }
 
 # The table of a Linux guest benchmark (boot-bench-guest.sh's report),
-# KIND boot (the boot's times and RSS) or blk (the virtio-blk figures),
-# on stdout; its "ratio" lines as table()'s, for compare().
+# KIND boot (the boot's times and RSS, a block of rows per variant: the
+# bzImage's keys as they always were, the vmlinux's prefixed "vmlinux ")
+# or blk (the virtio-blk figures) or balloon, on stdout; its "ratio"
+# lines as table()'s, for compare().
 boot_table() {	# name desc report clock kind
 	awk -v name="$1" -v desc="$2" -v clock="$4" -v kind="$5" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
 	    -v commit="$commit$dirty" -v branch="$branch" "$AWK_STATS"'
-	BEGIN { pair = 1; npairs = 1; nbr = 0; uw = kind == "boot" ? 4 : 5 }
+	BEGIN { pair = 1; npairs = 1; nbr = 0; uw = kind == "boot" ? 4 : 5; var = "bzimage"; pre = "" }
 	/^KHYP-BEGIN/ { kernel = $3 }
 	/^KHYP-INFO cpu / { sub(/^KHYP-INFO cpu /, ""); cpu = $0 }
 	/^KHYP-INFO mem/ { sub(/^KHYP-INFO mem MemTotal: /, ""); mem = $0 }
@@ -342,26 +387,41 @@ boot_table() {	# name desc report clock kind
 	/^KHYP-INFO rss / { sub(/^KHYP-INFO rss /, ""); norss = $0 }
 	/^KHYP-INFO blk / { sub(/^KHYP-INFO blk /, ""); blkinfo = $0 }
 	/^KHYP-PAIR/ { pair = $2; if (pair > npairs) npairs = pair }
+	# the boot benchmark'"'"'s variant of the boots that follow: the
+	# bzImage'"'"'s keys are unprefixed, the vmlinux'"'"'s "vmlinux "
+	/^KHYP-VARIANT / {
+		var = $2; pre = var == "bzimage" ? "" : var " "
+		if (!(var in seenvar)) { seenvar[var] = 1; nseenvar++ }
+	}
 	/^boot / {
 		# (blk: after a KHYP-RETRY, a time to the shell is kept as blk())
-		if (num($4) || !(($2, "shell", pair) in v)) v[$2, "shell", pair] = $4
-		v[$2, "exit", pair] = $6
-		v[$2, "rss", pair] = $8 / 1024; v[$2, "guest", pair] = $10 / 1024
-		if ($8 !~ /^[0-9]+$/) v[$2, "rss", pair] = "-"
-		if ($10 !~ /^[0-9]+$/) v[$2, "guest", pair] = "-"
+		if (num($4) || !(($2, pre "shell", pair) in v)) v[$2, pre "shell", pair] = $4
+		v[$2, pre "exit", pair] = $6
+		v[$2, pre "rss", pair] = $8 / 1024; v[$2, pre "guest", pair] = $10 / 1024
+		if ($8 !~ /^[0-9]+$/) v[$2, pre "rss", pair] = "-"
+		if ($10 !~ /^[0-9]+$/) v[$2, pre "guest", pair] = "-"
 		# a boot that never reached the marker has no figure at all
 		if ($4 !~ /^[0-9.]+$/)
-			v[$2, "exit", pair] = v[$2, "rss", pair] = v[$2, "guest", pair] = "-"
-		rc[$2] = rc[$2] (nrc[$2]++ ? "," : "") $12
-		raw = raw "  pair " pair " " $0 "\n"
+			v[$2, pre "exit", pair] = v[$2, pre "rss", pair] = v[$2, pre "guest", pair] = "-"
+		rc[pre $2] = rc[pre $2] (nrc[pre $2]++ ? "," : "") $12
+		raw = raw "  pair " pair " " pre $0 "\n"
+	}
+	# /init'"'"'s KHYP-BOOTPARAMS= of a boot: how its kernel was entered
+	/^KHYP-ENTRY / {
+		h = $2; e = $0; sub(/^KHYP-ENTRY [^ ]+ /, "", e)
+		if (!((var, h, e) in eseen)) {
+			eseen[var, h, e] = 1
+			entry[var, h] = entry[var, h] (entry[var, h] != "" ? "; " : "") e
+		}
+		raw = raw "  pair " pair " " pre $0 "\n"
 	}
 	# "khyp: boot: first serial output after 5.656 s": one row per step
 	/^KHYP-BOOTREPORT / {
-		sub(/^KHYP-BOOTREPORT /, ""); raw = raw "  pair " pair " " $0 "\n"
+		sub(/^KHYP-BOOTREPORT /, ""); raw = raw "  pair " pair " " pre $0 "\n"
 		step = $0; sub(/^khyp: boot: /, "", step); sub(/ after .*/, "", step)
 		t = $0; sub(/.* after /, "", t); sub(/ s.*/, "", t)
 		if (!(step in brseen)) { brseen[step] = 1; br[++nbr] = step }
-		v["khyp", "br " step, pair] = t
+		v["khyp", pre "br " step, pair] = t
 	}
 	# a boot made again after one that died (KHYP-RETRY) may give less
 	# than the first did: a figure is kept unless the new one is a figure
@@ -372,7 +432,7 @@ boot_table() {	# name desc report clock kind
 		if ($14 == "bad") bad = bad "  pair " pair " " $2 ": data check " $14 "\n"
 		raw = raw "  pair " pair " " $0 "\n"
 	}
-	/^KHYP-RETRY / { raw = raw "  pair " pair " " $0 "\n" }
+	/^KHYP-RETRY / { raw = raw "  pair " pair " " pre $0 "\n" }
 	function blk(hv, what, x) {
 		if (num(x) || !((hv, what, pair) in v))
 			v[hv, what, pair] = x
@@ -393,7 +453,7 @@ boot_table() {	# name desc report clock kind
 	/^KHYP-BALINFO / { sub(/^KHYP-BALINFO /, ""); raw = raw "  pair " pair " " $0 "\n" }
 	/^KHYP-INFO balloon / { sub(/^KHYP-INFO balloon /, ""); balinfo = $0 }
 	/^KHYP-BLKINFO / { sub(/^KHYP-BLKINFO /, ""); raw = raw "  pair " pair " " $0 "\n" }
-	/^KHYP-FAIL / { sub(/^KHYP-FAIL /, ""); fails = fails "  pair " pair " " $0 "\n" }
+	/^KHYP-FAIL / { sub(/^KHYP-FAIL /, ""); fails = fails "  pair " pair " " pre $0 "\n" }
 	/^start / { v[$2, "start", 1] = $3; raw = raw "  " $0 "\n" }
 	# one row: the medians over the pairs of QEMU and khyp, and the
 	# median [min-max] of the per-pair ratios (a "ratio" line as key)
@@ -428,22 +488,47 @@ boot_table() {	# name desc report clock kind
 			exit
 		}
 		head("Linux boot", "")
-		printf "%d interleaved pairs (QEMU first in odd pairs, khyp first in even ones); exit status qemu %s, khyp %s\n",
-		       npairs, rc["qemu"], rc["khyp"]
+		# reports from before the variants have no KHYP-VARIANT line
+		if (!nseenvar) seenvar["bzimage"] = 1
+		nv = 0
+		if ("bzimage" in seenvar) vars[++nv] = "bzimage"
+		if ("vmlinux" in seenvar) vars[++nv] = "vmlinux"
+		vtitle["bzimage"] = "bzImage: /boot/vmlinuz (XZ), decompressing itself under both; QEMU by SeaBIOS and linuxboot_dma.bin"
+		vtitle["vmlinux"] = "vmlinux: the same kernel, extracted (no decompressor); QEMU -kernel vmlinux by PVH (pvh.bin), khyp run by its ELF loader"
+		vkey["bzimage"] = "linux_boot"; vkey["vmlinux"] = "linux_boot_vmlinux"
+		printf "%d interleaved pairs (in each, every variant: QEMU first in odd pairs, khyp first in even ones); exit status", npairs
+		for (i = 1; i <= nv; i++) {
+			x = vars[i] == "bzimage" ? "" : vars[i] " "
+			printf "%s %sqemu %s, %skhyp %s", (i > 1 ? ";" : ""), x, rc[x "qemu"], x, rc[x "khyp"]
+		}
+		printf "\n"
 		printf "time: from the launch to the first KHYP-SHELL= on the serial output, on the clock of the machine (/proc/uptime)\n"
-		printf "QEMU and khyp: median over the pairs; khyp/QEMU: median of the per-pair ratios [min-max]\n\n"
-		printf "%-44s %-4s %9s %9s %10s %-13s %s\n", "measure", "unit",
-		       "QEMU-KVM", "khyp", "khyp/QEMU", "[min-max]", "target"
-		row("time to the shell marker", "s", "shell", "%.2f", "<= 0.5", "linux_boot")
-		row("time to the launcher exit (power-off)", "s", "exit", "%.2f", "", "linux_boot_exit")
-		row("peak RSS of the launcher (ru_maxrss)", "MiB", "rss", "%.1f", "well under 1", "linux_boot_rss")
-		row("guest RAM khyp.ko held at the marker", "MiB", "guest", "%.1f", "", "")
+		printf "QEMU and khyp: median over the pairs; khyp/QEMU: median of the per-pair ratios [min-max]\n"
+		for (i = 1; i <= nv; i++) {
+			x = vars[i] == "bzimage" ? "" : vars[i] " "; k = vkey[vars[i]]
+			printf "\n%s\n", vtitle[vars[i]]
+			printf "%-44s %-4s %9s %9s %10s %-13s %s\n", "measure", "unit",
+			       "QEMU-KVM", "khyp", "khyp/QEMU", "[min-max]", "target"
+			row("time to the shell marker", "s", x "shell", "%.2f", "<= 0.5", k)
+			row("time to the launcher exit (power-off)", "s", x "exit", "%.2f", "", k "_exit")
+			row("peak RSS of the launcher (ru_maxrss)", "MiB", x "rss", "%.1f", "well under 1", k "_rss")
+			row("guest RAM khyp.ko held at the marker", "MiB", x "guest", "%.1f", "", "")
+			for (j = 1; j <= nbr; j++)
+				if ((("khyp", x "br " br[j], 1) in v) || (("khyp", x "br " br[j], 2) in v) ||
+				    (("khyp", x "br " br[j], npairs) in v))
+					row("khyp run --boot-report: " br[j], "s", x "br " br[j], "%.2f", "", "")
+		}
+		printf "\n"
 		row("launcher start, no guest (median of 3)", "s", "start", "%.3f", "", "")
-		for (i = 1; i <= nbr; i++)
-			row("khyp run --boot-report: " br[i], "s", "br " br[i], "%.2f", "", "")
 		if (norss != "")
 			printf "\n%s\n", norss
 		printf "\nThe RSS of QEMU holds the guest RAM (KVM maps the memory of the process); that of khyp run\nonly the guest pages the launcher touched itself: khyp.ko holds the rest (the row below it).\n"
+		printf "\nhow the kernel was entered (/init'"'"'s KHYP-BOOTPARAMS=: boot_params version, loader type, physical address of its text;\nthe PVH entry gives version 0x020c at 01000000, a bzImage its own version at a KASLR address):\n"
+		for (i = 1; i <= nv; i++)
+			for (j = 1; j <= 2; j++) {
+				h = j == 1 ? "qemu" : "khyp"
+				printf "  %s %s: %s\n", vars[i], h, ((vars[i], h) in entry) ? entry[vars[i], h] : "(no boot said)"
+			}
 		if (fails != "")
 			printf "\nboots that did not reach the marker:\n%s", fails
 		printf "\nratios (workload median min max):\n%s", ratio
@@ -578,6 +663,33 @@ compare() {	# name table
 	rm -f "$old"
 }
 
+# Whether every boot benchmark variant of this run (BOOT_VARIANTS) booted
+# in REPORT: a pair with both QEMU's and khyp's time to the shell, which
+# its ratio line in TABLE says.  Says which did not, and how many of a
+# variant's boots failed when some did.
+boot_variants_ok() {	# report table
+	local w var ok=0 line
+	for w in $BOOT_VARIANTS; do
+		var=bzimage
+		[ "$w" = linux_boot_vmlinux ] && var=vmlinux
+		line=$(awk -v var="$var" '
+			/^KHYP-VARIANT / { cur = $2 }
+			/^boot / && (cur == var || (cur == "" && var == "bzimage")) {
+				n[$2]++; if ($4 ~ /^[0-9.]+$/) g[$2]++
+			}
+			END { printf "QEMU %d of %d, khyp %d of %d", g["qemu"], n["qemu"], g["khyp"], n["khyp"] }' "$1")
+		if ! grep -q "^  ratio $w " "$2"; then
+			say "$name: FAILED: the $var variant ($w) has no pair in which both QEMU and khyp reached the shell (boots that did: $line)"
+			ok=1
+		elif [[ $line =~ QEMU\ ([0-9]+)\ of\ ([0-9]+),\ khyp\ ([0-9]+)\ of\ ([0-9]+) ]] &&
+		     { [ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ] ||
+		       [ "${BASH_REMATCH[3]}" != "${BASH_REMATCH[4]}" ]; }; then
+			say "$name: the $var variant: not every boot reached the shell (boots that did: $line; retries included)"
+		fi
+	done
+	return $ok
+}
+
 status=0
 for m in "${MACHINES[@]}"; do
 	read -r name runner cpu desc <<< "$m"
@@ -589,15 +701,31 @@ for m in "${MACHINES[@]}"; do
 		# The Linux guest benchmarks: the same machine as svm-qemu,
 		# another script in it, the guests' options by benchmark
 		script=boot-bench-guest.sh
-		args="--kernel /boot/vmlinuz-$KVER --tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB"
+		args="--tool $TOP/userspace-tool/khyp --mem $BOOT_MEM_MB"
 		qemu_opts=$QEMU_ICOUNT clock="instructions (QEMU $QEMU_ICOUNT)"
 		case $name in
 		svm-qemu-boot)
-			args="$args --initrd $LINUX_INITRD" pair_s=$BOOT_PAIR_S
-			what="the Linux boot (khyp run, QEMU -accel kvm)" ;;
+			# each variant's boots: a pair's time each
+			pair_s=0
+			if [[ " $BOOT_VARIANTS " == *" linux_boot "* ]]; then
+				args="$args --kernel /boot/vmlinuz-$KVER"
+				pair_s=$((pair_s + BOOT_PAIR_S))
+			fi
+			if [[ " $BOOT_VARIANTS " == *" linux_boot_vmlinux "* ]]; then
+				args="$args --vmlinux $VMLINUX"
+				pair_s=$((pair_s + BOOT_PAIR_S))
+			fi
+			args="$args --initrd $LINUX_INITRD"
+			# KHYP_BOOT_WALL=1: on wall time, for when QEMU-KVM's
+			# guest spins in its qspinlock on the instruction clock
+			# (docs/performance.md: 4 boots of 4 on 2026-12-06)
+			if [ -n "${KHYP_BOOT_WALL:-}" ]; then
+				qemu_opts='' clock="wall time (KHYP_BOOT_WALL: -icount, QEMU's guest hung)"
+			fi
+			what="the Linux boot (khyp run, QEMU -accel kvm; $BOOT_VARIANTS)" ;;
 		svm-qemu-blk)
 			# the boots with a disk each
-			args="$args --initrd $LINUX_BLK_INITRD --disk $BLK_DISK_MB --blk-opts $BLK_OPTS"
+			args="$args --kernel /boot/vmlinuz-$KVER --initrd $LINUX_BLK_INITRD --disk $BLK_DISK_MB --blk-opts $BLK_OPTS"
 			pair_s=$BLK_PAIR_S
 			# Wall time: on the instruction clock both guests hung
 			# under the disk's interrupts (QEMU's in 9 boots of 9,
@@ -606,7 +734,7 @@ for m in "${MACHINES[@]}"; do
 			qemu_opts='' clock="wall time (-icount: both guests hang under the disk's interrupts)"
 			what="Linux virtio-blk (khyp run, QEMU -accel kvm)" ;;
 		svm-qemu-balloon)
-			args="$args --initrd $LINUX_INITRD --balloon $BAL_ASK_MB"
+			args="$args --kernel /boot/vmlinuz-$KVER --initrd $LINUX_INITRD --balloon $BAL_ASK_MB"
 			pair_s=$BAL_PAIR_S
 			# Wall time: on the instruction clock QEMU's guest never
 			# reached its shell marker in two boots (900 s of wall
@@ -682,6 +810,13 @@ for m in "${MACHINES[@]}"; do
 		table "$name" "$desc" "$report" "$clock"
 	fi > "$OUT/$name/table.txt"
 	cat "$OUT/$name/table.txt"; echo
+	if [ "$name" = svm-qemu-boot ] &&
+	   ! boot_variants_ok "$report" "$OUT/$name/table.txt"; then
+		grep '^KHYP-FAIL' "$report" | head -60 >&2
+		say "$name: a variant did not boot: no results file written (the table: ${OUT#"$TOP"/}/$name/table.txt)"
+		status=1
+		continue
+	fi
 	if [ -z "$short" ] && [ -z "$workloads" ]; then
 		mkdir -p "$RESULTS"
 		file=$RESULTS/$(date -u +%Y-%m-%d)-$name.txt

@@ -23,6 +23,25 @@
 # touched are), QEMU's is (KVM maps the process's own anonymous memory),
 # so the guest pages khyp.ko held at the marker are reported beside it.
 #
+# The boot benchmark has two variants of the same kernel, each measured
+# in every pair (its own QEMU and khyp boots, in the pair's order):
+#
+#   bzimage  --kernel FILE: the bzImage (Debian's /boot/vmlinuz, XZ),
+#            which decompresses itself under both; QEMU's direct kernel
+#            boot runs its real-mode setup through the linuxboot ROM
+#   vmlinux  --vmlinux FILE: the same kernel uncompressed, as the test
+#            suite extracts it (scripts/machines.sh extract_vmlinux);
+#            QEMU boots it through its PVH entry (XEN_ELFNOTE_PHYS32_ENTRY,
+#            the pvh.bin ROM; QEMU 7.2 refuses an ELF without that note),
+#            khyp run through its ELF loader: no decompressor on either
+#            side.  /init's KHYP-BOOTPARAMS= line must then show the
+#            kernel's PVH boot_params (protocol 0x020c, the text at its
+#            link address) under QEMU, or the boot counts as failed.
+#
+# Either or both; the other options apply to both variants.  Every boot
+# has a limit of wall time too (WALL_LIMIT), and one that did not
+# complete is made once more (KHYP-RETRY).
+#
 # With --disk MB (bench.sh's machine svm-qemu-blk) the boots are the
 # virtio-blk benchmark's: both guests get a fresh raw image of MB MiB of
 # zeros in the tmpfs as a virtio-blk disk over PCI (modern transport),
@@ -46,7 +65,8 @@
 #
 #   KHYP-BEGIN <machine> <kernel>
 #   KHYP-INFO cpu|mem|cpus|qemu|guest|cmdline|launch <text>
-#   KHYP-PAIR <n>      then, for each hypervisor:
+#   KHYP-PAIR <n>      then, for each variant (boot benchmark only):
+#   KHYP-VARIANT bzimage|vmlinux   then, for each hypervisor:
 #   KHYP-HV qemu|khyp
 #   boot <hv> shell_s <s|-> exit_s <s> rss_kb <KiB|-> guest_kb <KiB|-> status <rc>
 #   blk <hv> seq_write_mibps <x|-> seq_read_mibps <x|-> rand_read_iops <x|->
@@ -54,8 +74,10 @@
 #       guest_s: khyp-blkbench's total, machine_s: BEGIN to END here)
 #   KHYP-BLKINFO <hv>: ...  (--disk: the guest's queue limits, its
 #                            program's lines, the disk's stat)
-#   KHYP-RETRY <hv>    (--disk: that boot did not complete its measurement,
-#                       the next boot and blk lines are its second try)
+#   KHYP-RETRY <hv>    (that boot did not reach its marker, or with --disk
+#                       did not complete its measurement: the next boot
+#                       and blk lines are its second try)
+#   KHYP-ENTRY <hv> version V loader L text T   (/init's KHYP-BOOTPARAMS=)
 #   KHYP-BOOTREPORT khyp: boot: ...   (khyp run --boot-report=KHYP-SHELL=)
 #   KHYP-FAIL <hv>: ...  (no marker: the launcher's stderr, the end of the
 #                         console, this machine's kernel log)
@@ -64,15 +86,16 @@
 #   KHYP-DMESG-BEGIN ... KHYP-DMESG-END
 #   KHYP-END
 #
-# Usage: boot-bench-guest.sh MACHINE REPORT DIR [--pairs N] --kernel FILE
-#        --initrd FILE --tool KHYP [--mem MB] [--disk MB [--blk-opts OPTS]]
-#        [--balloon MB]
+# Usage: boot-bench-guest.sh MACHINE REPORT DIR [--pairs N] [--kernel FILE]
+#        [--vmlinux FILE] --initrd FILE --tool KHYP [--mem MB]
+#        [--disk MB [--blk-opts OPTS]] [--balloon MB]
+#        (--kernel, --vmlinux or both; --disk and --balloon: --kernel only)
 # KHYP_KO is khyp.ko's path (bench.sh's runner sets it).
 set -uo pipefail
 
 machine=$1 report=$2
 shift 3		# DIR (the selftests) is not used here
-pairs=1 kernel='' initrd='' tool='' mem=256 disk_mb='' blk_opts='' balloon_mb=''
+pairs=1 kernel='' vmlinux='' initrd='' tool='' mem=256 disk_mb='' blk_opts='' balloon_mb=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pairs) pairs=$2 ;;
@@ -82,6 +105,7 @@ while [ $# -gt 0 ]; do
 	# stands for a space
 	--blk-opts) blk_opts=${2//+/ } ;;
 	--kernel) kernel=$2 ;;
+	--vmlinux) vmlinux=$2 ;;
 	--initrd) initrd=$2 ;;
 	--tool) tool=$2 ;;
 	--mem) mem=$2 ;;
@@ -90,10 +114,19 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 [[ $pairs =~ ^[1-9][0-9]*$ ]] || { echo "boot-bench-guest.sh: bad --pairs '$pairs'" >&2; exit 2; }
-if [ -z "$kernel" ] || [ -z "$initrd" ] || [ -z "$tool" ]; then
-	echo "boot-bench-guest.sh: --kernel, --initrd and --tool are needed" >&2
+if [ -z "$kernel$vmlinux" ] || [ -z "$initrd" ] || [ -z "$tool" ]; then
+	echo "boot-bench-guest.sh: --kernel or --vmlinux, --initrd and --tool are needed" >&2
 	exit 2
 fi
+if [ -n "$vmlinux" ] && [ -n "$disk_mb$balloon_mb" ]; then
+	echo "boot-bench-guest.sh: --vmlinux is for the boot benchmark only (not with --disk or --balloon)" >&2
+	exit 2
+fi
+# The variants to boot, and each one's image in the tmpfs (run()).
+variants=
+[ -z "$kernel" ] || variants=bzimage
+[ -z "$vmlinux" ] || variants="${variants:+$variants }vmlinux"
+declare -A IMAGE=()
 
 # A boot that takes longer than this (seconds of this machine's clock;
 # the boots of 2026-12-06 took 50-105 s) is stopped and reported without
@@ -101,8 +134,8 @@ fi
 # with interrupts off (docs/performance.md, "Linux boot").
 LIMIT=300
 # The same in seconds of wall time (this machine's RTC, which QEMU runs
-# on the host's clock): in that spin the clock above ran far slower than
-# wall time (6.5 minutes of it did not reach 300 s).
+# on the host's clock), for every boot: in that spin the clock above ran
+# far slower than wall time (6.5 minutes of it did not reach 300 s).
 WALL_LIMIT=360
 QEMU=/usr/bin/qemu-system-x86_64
 TIME=/usr/bin/time
@@ -198,11 +231,28 @@ blk_result() {	# hv dir
 		sed "s/^/KHYP-BLKINFO $hv: /"
 }
 
+# The directory of the boot under HV in this pair and variant (the
+# bzImage's keep their old names).
+boot_dir() {	# hv
+	if [ "$variant" = vmlinux ]; then
+		echo "$work/pair$pair-vmlinux-$1"
+	else
+		echo "$work/pair$pair-$1"
+	fi
+}
+
+# /init's KHYP-BOOTPARAMS= line in serial log FILE, as "version V loader
+# L text T", or nothing.
+boot_params() {	# file
+	tr -d '\r' < "$1" | sed -n 's/.*KHYP-BOOTPARAMS=//p' | head -1
+}
+
 # One boot under HV: its "boot" line, and what explains a failure.
 boot() {	# hv
-	local hv=$1 dir=$work/pair$pair-$1 t0 t1 rc shell=- rss=- guest=- pages
+	local hv=$1 dir t0 t1 rc shell=- rss=- guest=- pages entry
 	local watch=watch_marker wd
 	local -a cmd timer=()
+	dir=$(boot_dir "$hv")
 	mkdir -p "$dir"
 	if [ -n "$disk_mb" ]; then
 		# a fresh image for each boot, its pages all allocated
@@ -211,17 +261,14 @@ boot() {	# hv
 		watch=watch_blk
 	fi
 	[ -z "$balloon_mb" ] || watch=watch_balloon
-	# the virtio-blk boots only: the boot benchmark's machine has the
-	# instruction clock, whose LIMIT above is the one that matters
-	wd=
-	if [ -n "$disk_mb$balloon_mb" ]; then
-		wall_watchdog "$dir/pid" &
-		wd=$!
-	fi
+	# every boot, the instruction clock's too: in QEMU's guest's spin
+	# that clock crawled, and LIMIT did not come for many minutes
+	wall_watchdog "$dir/pid" &
+	wd=$!
 	if [ "$hv" = qemu ]; then
-		cmd=("${QEMU_RUN[@]}" "${QEMU_ARGS[@]}")
+		cmd=("${QEMU_RUN[@]}" "${QEMU_ARGS[@]}" -kernel "${IMAGE[$variant]}")
 	else
-		cmd=("$work/khyp" "${KHYP_ARGS[@]}")
+		cmd=("$work/khyp" "${KHYP_ARGS[@]}" "${IMAGE[$variant]}")
 	fi
 	[ -x "$TIME" ] && timer=("$TIME" -f "maxrss_kb %M" -o "$dir/time")
 	t0=$(uptime_s)
@@ -230,11 +277,17 @@ boot() {	# hv
 		tee "$dir/serial.log" | "$watch" "$hv" "$dir"
 	rc=${PIPESTATUS[0]}
 	t1=$(uptime_s)
-	if [ -n "$wd" ]; then
-		kill "$wd" 2>/dev/null
-		wait "$wd" 2>/dev/null
-	fi
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
 	[ -e "$dir/pid.killed" ] && echo "stopped: $(cat "$dir/pid.killed")" >> "$dir/stderr"
+	entry=$(boot_params "$dir/serial.log")
+	# QEMU's vmlinux boots: the kernel must say it came in through PVH
+	# (or this is not the boot it claims to be, and has no time)
+	if [ "$variant" = vmlinux ] && [ "$hv" = qemu ] && [ -s "$dir/t_shell" ] &&
+	   ! pvh_entry "$entry"; then
+		echo "QEMU's guest did not enter through PVH: KHYP-BOOTPARAMS=${entry:-(none)}, expected version 0x020c text 01000000" >> "$dir/stderr"
+		mv "$dir/t_shell" "$dir/t_shell.not-pvh"
+	fi
 	if [ -s "$dir/t_shell" ]; then
 		shell=$(awk -v a="$t0" -v b="$(cat "$dir/t_shell")" 'BEGIN { printf "%.2f", b - a }')
 	fi
@@ -244,6 +297,7 @@ boot() {	# hv
 		[ -n "$pages" ] && guest=$((pages * 4))
 	fi
 	echo "boot $hv shell_s $shell exit_s $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') rss_kb ${rss:--} guest_kb $guest status $rc"
+	[ -z "$entry" ] || echo "KHYP-ENTRY $hv $entry"
 	grep '^khyp: boot:' "$dir/stderr" | sed 's/^/KHYP-BOOTREPORT /'
 	[ -z "$disk_mb" ] || blk_result "$hv" "$dir"
 	[ -z "$balloon_mb" ] || balloon_result "$hv" "$dir"
@@ -254,23 +308,34 @@ boot() {	# hv
 	fi
 }
 
-# Whether the boot just made under HV (in pair) completed: its shell
-# marker, and with --disk its measurement.
+# Whether /init's KHYP-BOOTPARAMS= value ENTRY is that of the kernel's
+# PVH entry: init_pvh_bootparams()'s protocol 2.12, and the kernel at its
+# link address (16 MiB: no decompressor placed it, and none randomized it).
+pvh_entry() {	# entry
+	[[ " $1 " == *" version 0x020c "* ]] && [[ " $1 " == *" text 01000000 "* ]]
+}
+
+# Whether the boot just made under HV (in pair and variant) completed:
+# its shell marker, and with --disk its measurement.
 completed() {	# hv
-	local dir=$work/pair$pair-$1
+	local dir
+	dir=$(boot_dir "$1")
 	[ -s "$dir/t_shell" ] && { [ -z "$disk_mb" ] || [ -s "$dir/t_blk1" ]; } &&
 		{ [ -z "$balloon_mb" ] || balloon_completed "$dir"; }
 }
 
-# One boot under HV, and with --disk one more if it did not complete (the
-# QEMU guest's hang, docs/performance.md): the measurement is made after
-# the boot, so a boot that hung says nothing about the disk.  The report
-# keeps both.
+# One boot under HV, and one more if it did not complete (the QEMU
+# guest's hang, docs/performance.md): a boot that hung says nothing of
+# the boot's time, nor of the disk (the measurement comes after it).
+# The report keeps both.
 boot_retry() {	# hv
+	local dir
 	boot "$1"
-	[ -n "$disk_mb$balloon_mb" ] && ! completed "$1" || return 0
+	! completed "$1" || return 0
 	echo "KHYP-RETRY $1"
-	mv "$work/pair$pair-$1" "$work/pair$pair-$1-failed"
+	dir=$(boot_dir "$1")
+	rm -rf "$dir-failed"
+	mv "$dir" "$dir-failed"
 	boot "$1"
 }
 
@@ -312,8 +377,8 @@ launch_cost() {	# hv cmd...
 	echo "start $hv $(printf '%s\n' "${a[@]}" | sort -n | sed -n 2p) ${a[*]}"
 }
 
-# QEMU, its libraries and the firmware a PC's direct kernel boot reads,
-# in DIR: run from the host's root over 9p, each start of QEMU took 37
+# QEMU, its libraries and the firmware a PC's direct kernel boot reads
+# (a bzImage's linuxboot_dma.bin, a vmlinux's pvh.bin), in DIR: run from the host's root over 9p, each start of QEMU took 37
 # to 54 s of this machine's clock (first measurement, 2026-12-06: 9p's
 # waits for the host let the -icount clock jump ahead), half of its boot.
 # From a tmpfs, as khyp's static binary, through the dynamic loader with
@@ -326,17 +391,17 @@ qemu_to_tmpfs() {	# dir
 		cp -L "$lib" "$1/lib/" || return 1
 	done
 	cp -L /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
-		/usr/share/qemu/kvmvapic.bin "$1/share/"
+		/usr/share/qemu/pvh.bin /usr/share/qemu/kvmvapic.bin "$1/share/"
 }
 
 run() {
-	local khz cmdline
+	local khz cmdline v
 	echo "KHYP-BEGIN $machine $(uname -r)"
 	echo "KHYP-INFO cpu $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 	echo "KHYP-INFO mem $(grep MemTotal /proc/meminfo | tr -s ' ')"
 	echo "KHYP-INFO cpus $(grep -c ^processor /proc/cpuinfo)"
 	echo "KHYP-INFO qemu $("$QEMU" -version | head -1)"
-	echo "KHYP-INFO guest $kernel, $initrd, 1 vCPU, $mem MiB${disk_mb:+, a $disk_mb MiB raw image in a tmpfs as virtio-blk}"
+	echo "KHYP-INFO guest ${kernel:+$kernel (bzImage)}${kernel:+${vmlinux:+ and }}${vmlinux:+$vmlinux (vmlinux)}, $initrd, 1 vCPU, $mem MiB${disk_mb:+, a $disk_mb MiB raw image in a tmpfs as virtio-blk}"
 	[ -x "$TIME" ] || echo "KHYP-INFO rss no $TIME: no peak RSS"
 	[ -z "$disk_mb" ] ||
 		echo "KHYP-INFO blk a $disk_mb MiB raw image of zeros in a tmpfs, new for each boot; khyp-blkbench /dev/vda $blk_opts"
@@ -345,15 +410,18 @@ run() {
 	boot_lines=$(dmesg | wc -l)
 	if grep -qw vmx /proc/cpuinfo; then kvm=kvm_intel; else kvm=kvm_amd; fi
 
-	# The kernel, the initramfs and khyp's static binary in a tmpfs:
+	# The kernels, the initramfs and khyp's static binary in a tmpfs:
 	# both launchers read them at the same cost, not over 9p.
 	if ! work=$(mktemp -d /dev/shm/khyp-boot.XXXXXX) ||
-	   ! cp "$kernel" "$work/vmlinuz" || ! cp "$initrd" "$work/initrd" ||
+	   { [ -n "$kernel" ] && ! cp "$kernel" "$work/vmlinuz"; } ||
+	   { [ -n "$vmlinux" ] && ! cp "$vmlinux" "$work/vmlinux"; } ||
+	   ! cp "$initrd" "$work/initrd" ||
 	   ! cp "$tool" "$work/khyp" || ! qemu_to_tmpfs "$work/qemu"; then
-		echo "KHYP-FAIL setup: cannot copy $kernel, $initrd, $tool and QEMU to a tmpfs"
+		echo "KHYP-FAIL setup: cannot copy ${kernel:+$kernel, }${vmlinux:+$vmlinux, }$initrd, $tool and QEMU to a tmpfs"
 		echo "KHYP-END"
 		return 1
 	fi
+	IMAGE=([bzimage]=$work/vmlinuz [vmlinux]=$work/vmlinux)
 
 	# The same guest command line for both: the serial console; the
 	# kernel's own lines up to warnings only (loglevel=5: /init's
@@ -375,9 +443,10 @@ run() {
 	# QEMU's default machine (pc, i440fx) and CPU model, direct kernel
 	# boot; -nodefaults drops the VGA card and the e1000 that khyp run
 	# does not have either; -no-reboot: a panic ends it.
+	# The kernel (-kernel IMAGE) comes last, by variant (boot()).
 	QEMU_ARGS=(-L "$work/qemu/share"
 		   -accel kvm -m "${mem}M" -smp 1 -nodefaults -display none
-		   -no-reboot -serial stdio -kernel "$work/vmlinuz"
+		   -no-reboot -serial stdio
 		   -initrd "$work/initrd" -append "$cmdline")
 	KHYP_ARGS=(run -c 1 -m "${mem}M" --serial stdio --timeout "$LIMIT"
 		   --boot-report=KHYP-SHELL= --initrd "$work/initrd"
@@ -395,22 +464,26 @@ run() {
 	if [ -n "$balloon_mb" ] && ! balloon_args; then
 		echo "KHYP-FAIL setup: no bench/khyp-balbench"
 	fi
-	KHYP_ARGS+=("$work/vmlinuz")
 	QEMU_RUN=("$work/qemu/lib/ld-linux-x86-64.so.2" --library-path
 		  "$work/qemu/lib" "$work/qemu/qemu-system-x86_64")
-	echo "KHYP-INFO launch ${QEMU_RUN[*]} ${QEMU_ARGS[*]}"
-	echo "KHYP-INFO launch khyp ${KHYP_ARGS[*]}"
+	for v in $variants; do
+		echo "KHYP-INFO launch ${QEMU_RUN[*]} ${QEMU_ARGS[*]} -kernel ${IMAGE[$v]}"
+		echo "KHYP-INFO launch khyp ${KHYP_ARGS[*]} ${IMAGE[$v]}"
+	done
 
 	rmmod khyp 2>/dev/null
 	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
 	pair=1
 	while [ "$pair" -le "$pairs" ]; do
 		echo "KHYP-PAIR $pair"
-		if [ $((pair % 2)) = 1 ]; then
-			run_qemu; run_khyp
-		else
-			run_khyp; run_qemu
-		fi
+		for variant in $variants; do
+			echo "KHYP-VARIANT $variant"
+			if [ $((pair % 2)) = 1 ]; then
+				run_qemu; run_khyp
+			else
+				run_khyp; run_qemu
+			fi
+		done
 		pair=$((pair + 1))
 	done
 	launch_cost qemu "${QEMU_RUN[@]}" -version
