@@ -134,15 +134,14 @@ static struct {
 	u64 requested, raised, reported, pool_freed;
 } khyp_sstats;
 
-/* Pages pressure could still ask this VM for (at most its ceiling). */
+/* Pages pressure could still ask this VM for (its ceiling aside). */
 static unsigned long khyp_balloon_reclaimable(struct khyp_balloon *b)
 {
 	long used = atomic_long_read(&b->vm->mem.nr_pages);
 
 	if (!khyp_balloon_listening(b) || used <= KHYP_BALLOON_FLOOR)
 		return 0;
-	return min_t(unsigned long, used - KHYP_BALLOON_FLOOR,
-		     READ_ONCE(b->pressure_max));
+	return used - KHYP_BALLOON_FLOOR;
 }
 
 /*

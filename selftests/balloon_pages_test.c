@@ -556,6 +556,22 @@ TEST(eventfd_target_changes)
 }
 
 /*
+ * A guest that touched 32 MiB (above the floor), with an eventfd set as
+ * a balloon device would: the shrinker asks it.  Returns the eventfd.
+ */
+static int guest_start_listening(struct __test_metadata *_metadata,
+				 struct guest *g)
+{
+	int efd;
+
+	guest_start(_metadata, g);
+	efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, set_eventfd(g->vm, efd));
+	return efd;
+}
+
+/*
  * Host pressure: a VM whose balloon device listens (an eventfd set, the
  * guest speaks no hypercall) is asked for pages; the eventfd is
  * signalled when the shrinker raises its target, and again when the
@@ -571,10 +587,7 @@ SLOW_TEST(eventfd_follows_pressure)
 	int efd;
 
 	NEED_DEV();
-	guest_start(_metadata, &g);	/* 32 MiB touched: above the floor */
-	efd = eventfd(0, EFD_NONBLOCK);
-	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, set_eventfd(g.vm, efd));
+	efd = guest_start_listening(_metadata, &g);
 	kh_drop_slab_caches();
 	ASSERT_GET_BALLOON(g.vm, &st);
 	ASSERT_LT(0, st.pressure_target)
@@ -650,10 +663,7 @@ SLOW_TEST(pressure_max_caps_the_shrinker)
 	int efd;
 
 	NEED_DEV();
-	guest_start(_metadata, &g);	/* 32 MiB touched: above the floor */
-	efd = eventfd(0, EFD_NONBLOCK);
-	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, set_eventfd(g.vm, efd));
+	efd = guest_start_listening(_metadata, &g);
 
 	/* Refused: an unknown flag, a ceiling above the RAM but "none". */
 	EXPECT_EQ(-1, ioctl(g.vm->fd, KHYP_SET_BALLOON, &bad));
