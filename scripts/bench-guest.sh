@@ -13,7 +13,7 @@
 # Report (the "result" lines are khyp-bench's):
 #
 #   KHYP-BEGIN <machine> <kernel>
-#   KHYP-INFO cpu|thp|mem <text>
+#   KHYP-INFO cpu|thp|mem|cpus|udev <text>
 #   KHYP-PAIR <n>      then, for each hypervisor:
 #   KHYP-HV kvm|khyp   then khyp-bench's output
 #   KHYP-RC kvm|khyp <status>
@@ -79,6 +79,22 @@ run() {
 
 	rmmod khyp 2>/dev/null
 	modprobe -r kvm_intel kvm_amd kvm 2>/dev/null
+
+	# udevd (virtme-ng starts one; the Bochs machines' initramfs has
+	# none) handles a uevent for every module load and for every KVM VM
+	# created or destroyed (kvm_uevent_notify_change()).  On an
+	# instruction clock, its work counts as the timed loop's whenever it
+	# runs inside one: in 2026-12-06's first run on svm-qemu, single KVM
+	# repetitions took 30-50 ms more than the others, a fixed lump, and
+	# khyp's first run 10 ms.  Its queue waits until the pairs are over;
+	# the device nodes come from devtmpfs without it.
+	udev=none
+	if command -v udevadm > /dev/null 2>&1 &&
+	   udevadm control --ping > /dev/null 2>&1; then
+		udevadm settle --timeout=60
+		udevadm control --stop-exec-queue && udev=stopped
+	fi
+	echo "KHYP-INFO udev $udev"
 	pair=1
 	while [ "$pair" -le "$pairs" ]; do
 		echo "KHYP-PAIR $pair"
@@ -89,6 +105,8 @@ run() {
 		fi
 		pair=$((pair + 1))
 	done
+
+	[ "$udev" = stopped ] && udevadm control --start-exec-queue
 
 	echo "KHYP-DMESG-BEGIN"
 	dmesg | tail -n +$((boot_lines + 1)) |

@@ -317,6 +317,7 @@ table() {	# name desc report clock
 	/^KHYP-INFO thp/ { sub(/^KHYP-INFO thp /, ""); thp = $0 }
 	/^KHYP-INFO mem/ { sub(/^KHYP-INFO mem MemTotal: /, ""); mem = $0 }
 	/^KHYP-INFO cpus/ { cpus = $3 }
+	/^KHYP-INFO udev/ { udev = $3 }
 	/^KHYP-PAIR/ { pair = $2; if (pair > npairs) npairs = pair }
 	/^KHYP-RC/ { rc[$2] = rc[$2] (nrc[$2]++ ? "," : "") $3 }
 	/^FAIL/ { fails = fails "  " $0 "\n" }
@@ -330,6 +331,8 @@ table() {	# name desc report clock
 		if (cpus != "")
 			printf "CPUs: %s (with 1, the 2-vCPU IPI round trip includes the host switching between the two vCPU threads)\n", cpus
 		printf "clock: %s\n", clock
+		if (udev == "stopped")
+			printf "udevd: its queue held during the pairs (its work would count in the timed loops)\n"
 		printf "khyp-bench %s in %d interleaved pairs (KVM first in odd pairs, khyp first in even ones); exit status kvm %s, khyp %s\n",
 		       args, npairs, rc["kvm"], rc["khyp"]
 		printf "KVM and khyp: median over the pairs; khyp/KVM: median of the per-pair ratios [min-max]\n\n"
