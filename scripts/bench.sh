@@ -247,8 +247,10 @@ if wanted svm-qemu-balloon; then
 fi
 commit=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 branch=$(git -C "$TOP" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+# The results files are not the code measured: a machine's file written
+# earlier in the same run made the next machines' "-dirty".
 dirty=$(git -C "$TOP" status --porcelain -- core svm vmx mmu irq balloon \
-	bench uapi 2>/dev/null | grep -q . && echo "-dirty")
+	bench uapi ':!bench/results' 2>/dev/null | grep -q . && echo "-dirty")
 
 # awk functions both tables use: num(x), and median(a, k), which sorts
 # a[1..k] in place and returns its median ("" if k is 0; the lower middle
