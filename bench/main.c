@@ -8,7 +8,8 @@
  * then an OUT to BENCH_PORT_DONE; the host times the whole run with
  * CLOCK_MONOTONIC and divides by N.  VM and vCPU creation are timed on
  * the host alone.  Every workload runs --reps times (5; 1 with --short)
- * after one untimed warm-up, and the median is reported, on lines
+ * after one untimed warm-up, each repetition after 0.3 s of quiet
+ * (settle(); not with --short), and the median is reported, on lines
  *
  *   result HV WORKLOAD MEDIAN MIN MAX UNIT
  *
@@ -322,10 +323,11 @@ static void guest_touch(uint64_t size, uint64_t pass)
 
 	/*
 	 * With IF set, as an OS's code runs: Bochs 2.7 keeps the host's
-	 * interrupts masked in a VMX guest that runs with IF clear, so
-	 * under KVM an exit-free pass ran without the host's timer tick,
-	 * which khyp lets in (vmx/run.c: vmx_set_timer()).  Nothing is
-	 * injected here; the handlers are there anyway.
+	 * interrupts masked in a guest that runs with IF clear (VMX and
+	 * SVM, docs/emulators.md), so under KVM an exit-free pass ran
+	 * without the host's timer tick, which khyp on VMX lets in
+	 * (vmx/run.c: vmx_set_timer()).  Nothing is injected here; the
+	 * handlers are there anyway.
 	 */
 	asm volatile("sti" : : : "memory");
 	for (gpa = BENCH_GPA_BIG; gpa < BENCH_GPA_BIG + size;
@@ -344,8 +346,10 @@ static void guest_touch_half(uint64_t size, uint64_t who)
 {
 	uint64_t half = size / 2, start = BENCH_GPA_BIG + who * half, gpa;
 
+	asm volatile("sti" : : : "memory");	/* as guest_touch() */
 	for (gpa = start; gpa < start + half; gpa += PAGE_SIZE_4K)
 		*(volatile uint64_t *)gpa = pattern(gpa, 1);
+	asm volatile("cli" : : : "memory");
 	if (!who)
 		guest_finish(size / PAGE_SIZE_4K, 0);
 	for (;;)
@@ -670,6 +674,7 @@ static int apic_loop(void (*fn)(uint64_t, uint64_t), long n, double *out)
 		return -1;
 	if (run_timed(&c, fn, 10, 0, 10) < 0)
 		goto out;
+	settle();	/* the VM is new: its pool fills now, not in the loop */
 	t = run_timed(&c, fn, n, 0, n);
 	if (t < 0)
 		goto out;
@@ -745,8 +750,10 @@ static int w_ipi_2vcpu(UNUSED struct ctx *unused, long n, double *out)
 
 	if (apic_ctx_create(&c, 2, &vcpu1))
 		return -1;
-	if (ipi_2vcpu_run(&c, vcpu1, 10, &t) ||
-	    ipi_2vcpu_run(&c, vcpu1, n, &t))
+	if (ipi_2vcpu_run(&c, vcpu1, 10, &t))
+		goto out;
+	settle();	/* as apic_loop() */
+	if (ipi_2vcpu_run(&c, vcpu1, n, &t))
 		goto out;
 	out[0] = t / n;
 	r = 0;
@@ -866,6 +873,7 @@ static int w_memory_2vcpu(UNUSED struct ctx *unused, long n, double *out)
 	c1.vcpu = vcpu1;
 
 	/* One vCPU: the reference. */
+	settle();	/* the new VM's pool fills now, as in mem_first_touch */
 	if (!hv->mem_add(c.bvm.vm, 1, BENCH_GPA_BIG, size)) {
 		check(false, "add %ld MiB: %s", n, strerror(errno));
 		goto destroy_vcpu1;
@@ -879,6 +887,7 @@ static int w_memory_2vcpu(UNUSED struct ctx *unused, long n, double *out)
 		goto destroy_vcpu1;
 
 	/* Two vCPUs on a fresh region: each its half, at once. */
+	settle();	/* the refill the reference's touch asked for */
 	if (!hv->mem_add(c.bvm.vm, 1, BENCH_GPA_BIG, size)) {
 		check(false, "add %ld MiB: %s", n, strerror(errno));
 		goto destroy_vcpu1;
@@ -1037,6 +1046,7 @@ static int w_balloon(UNUSED struct ctx *unused, long n, double *out)
 		check(false, "the balloon guest did not touch its memory");
 		goto out;
 	}
+	settle();	/* the pool's refill after the touch */
 	if (khyp_get_balloon(c.bvm.vm, &st0) ||
 	    khyp_set_balloon(c.bvm.vm, target)) {
 		check(false, "balloon ioctls: %s", strerror(errno));
