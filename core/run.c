@@ -248,12 +248,23 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
  * npf.apic, which need no RAM lookup, and a store to EOI not even a
  * decode.  Such an EOI reads neither guest memory nor the VM's tables,
  * so it leaves the L1D flush alone, as KVM's EOI shortcut does.
+ *
+ * A guest that polls a device register faults on the same frame again
+ * and again (nothing is ever mapped there).  The last frame this vCPU
+ * found in no slot is remembered with the VM's mem.inval_seq of that
+ * moment: until a slot is added or removed (either bumps it), a fault
+ * there goes to MMIO without the RAM lookup, ~300 instructions on
+ * vmx-bochs, as KVM's MMIO entries with their generation do.  Only
+ * "in no slot" is remembered: a write to a read-only slot is MMIO too,
+ * but a read there is RAM.
  */
 static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 			   const struct khyp_exit *exit)
 {
-	u64 gpa = exit->npf.gpa;
+	u64 gpa = exit->npf.gpa, gfn = gpa >> PAGE_SHIFT;
 	phys_addr_t apic_pa = 0;
+	bool no_slot = false;
+	unsigned long seq;
 	int r;
 
 	if (exit->npf.apic) {
@@ -273,10 +284,21 @@ static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 	    (gpa & PAGE_MASK) == KHYP_APIC_ACCESS_GPA &&
 	    khyp_lapic_mmio_page(vcpu, gpa))
 		apic_pa = khyp_backend->apic_access_pa();
+	seq = READ_ONCE(vcpu->vm->mem.inval_seq);
+	if (vcpu->not_ram_valid && vcpu->not_ram_gfn == gfn &&
+	    vcpu->not_ram_seq == seq && !apic_pa && !exit->npf.fetch)
+		goto mmio;
 	r = khyp_mmu_fault(vcpu->vm, gpa, exit->npf.write, exit->npf.fetch,
-			   apic_pa);
+			   apic_pa, &no_slot);
 	if (r)
 		return r;
+	/* In no slot, and none came or went meanwhile: remember it. */
+	if (no_slot && !apic_pa && !exit->npf.fetch &&
+	    READ_ONCE(vcpu->vm->mem.inval_seq) == seq) {
+		vcpu->not_ram_gfn = gfn;
+		vcpu->not_ram_seq = seq;
+		vcpu->not_ram_valid = true;
+	}
 mmio:
 
 	/* Not RAM, or a write to read-only RAM: MMIO. */

@@ -137,6 +137,11 @@ enum {
  * @state_unchecked: (m) userspace set registers since the last entry:
  *		khyp_state_enterable() runs before the next (core/state.c).
  * @mmio_insn:	(m) the decoded instruction of a pending MMIO read.
+ * @not_ram_gfn, @not_ram_seq, @not_ram_valid: (m) the last frame a
+ *		second-level fault of this vCPU found in no memory slot, and
+ *		the VM's mem.inval_seq then, which every slot added or
+ *		removed bumps: while it stands, a fault there is MMIO
+ *		without the RAM lookup (core/run.c: khyp_handle_npf()).
  * @io_size:	(m) the size of a pending IN.
  * @exits:	(m) exit counts by kind (debugfs reads them racily).
  * @irq_stats:	(m) interrupt counts, enum khyp_irq_stat (irq/irq.h), by
@@ -214,6 +219,9 @@ struct khyp_vcpu {
 	enum khyp_pending pending;
 	bool state_unchecked;
 	struct khyp_insn mmio_insn;
+	u64 not_ram_gfn;
+	unsigned long not_ram_seq;
+	bool not_ram_valid;
 	u8 io_size;
 	u64 exits[KHYP_X_NR];
 	u64 irq_stats[KHYP_IRQ_STAT_NR];

@@ -72,6 +72,8 @@ static int khyp_mmu_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
  * @fetch:	the access was an instruction fetch
  * @apic_pa:	if not 0, the APIC-access page to map at @gpa's page if it
  *		is not RAM (the faulting vCPU's xAPIC page is there)
+ * @no_slot:	set to true (never to false) if the lookup found @gpa in
+ *		no memory slot: MMIO, not a write to read-only RAM
  *
  * Called by the faulting vCPU's thread, which may sleep.
  *
@@ -81,7 +83,7 @@ static int khyp_mmu_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
  * (-ENOMEM).
  */
 int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch,
-		   phys_addr_t apic_pa)
+		   phys_addr_t apic_pa, bool *no_slot)
 {
 	u64 first;
 	unsigned long seq;
@@ -125,8 +127,10 @@ int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch,
 		mutex_unlock(&vm->pt.lock);
 		return r ? r : 1;
 	}
-	if (!page)
+	if (!page) {
+		*no_slot = true;
 		return 0;
+	}
 	if (write && (flags & KHYP_MEM_READONLY)) {
 		put_page(page);
 		return 0;

@@ -12,6 +12,6 @@ struct khyp_vm;
 
 bool khyp_mmu_huge_enabled(void);
 int khyp_mmu_fault(struct khyp_vm *vm, u64 gpa, bool write, bool fetch,
-		   phys_addr_t apic_pa);
+		   phys_addr_t apic_pa, bool *no_slot);
 
 #endif /* KHYP_MMU_FAULT_H */

@@ -206,16 +206,19 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	mem->slots[id] = slot;
 	mem->slots_end = max(mem->slots_end, id + 1);
 	/*
-	 * The range was not RAM.  The one non-RAM page that may be mapped
-	 * is the APIC-access page (mmu/fault.c), which must give way to
-	 * the RAM: a fault that looked before the slot was there sees the
-	 * new inval_seq and maps nothing; one that mapped already is
-	 * undone here.  Other slots leave faults in flight alone.
+	 * The range was not RAM.  A vCPU may remember a frame of it as
+	 * in no slot (core/run.c: khyp_handle_npf()), with inval_seq: the
+	 * new value ends that, and a fault in flight that looked before
+	 * the slot was there retries.  The one non-RAM page that may be
+	 * mapped is the APIC-access page (mmu/fault.c), which must give
+	 * way to the RAM: a fault that looked before the slot was there
+	 * sees the new inval_seq and maps nothing; one that mapped
+	 * already is undone here.
 	 */
+	WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
 	apic_gfn = KHYP_APIC_ACCESS_GPA >> PAGE_SHIFT;
 	if (apic_gfn >= slot->base_gfn &&
 	    apic_gfn - slot->base_gfn < slot->npages) {
-		WRITE_ONCE(mem->inval_seq, mem->inval_seq + 1);
 		if (mem->ops && mem->ops->zap(mem, apic_gfn, 1))
 			mem->ops->flush(mem);
 	}

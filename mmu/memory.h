@@ -73,8 +73,10 @@ struct khyp_mem_slot {
  *		second-level fault (mmu/fault.c) or a fault on the VMM's
  *		mapping (khyp_memory_lock_page()) that looked a page up
  *		without holding @lock can tell that the page may be gone;
- *		also when a slot is added, so that a fault that found no
- *		slot there maps no APIC-access page over it (mmu/fault.c).
+ *		also whenever a slot is added, so that a fault that found
+ *		no slot there maps no APIC-access page over it
+ *		(mmu/fault.c), and a vCPU forgets a frame it remembered
+ *		as in no slot (core/run.c: khyp_handle_npf()).
  */
 struct khyp_memory {
 	struct mutex lock;	/* protects slots[], see above */
