@@ -252,11 +252,12 @@ static int khyp_handle_io(struct khyp_vcpu *vcpu, const struct khyp_exit *exit)
  * A guest that polls a device register faults on the same frame again
  * and again (nothing is ever mapped there).  The last frame this vCPU
  * found in no slot is remembered with the VM's mem.inval_seq of that
- * moment: until a slot is added or removed (either bumps it), a fault
- * there goes to MMIO without the RAM lookup, ~300 instructions on
- * vmx-bochs, as KVM's MMIO entries with their generation do.  Only
- * "in no slot" is remembered: a write to a read-only slot is MMIO too,
- * but a read there is RAM.
+ * moment: until a slot is added or removed or the balloon reclaims
+ * (each bumps it), a fault there goes to MMIO without the RAM lookup,
+ * ~300 instructions on vmx-bochs, as KVM's MMIO entries with their
+ * generation do.  One frame only: a guest that alternates between two
+ * pages of devices finds neither.  Only "in no slot" is remembered: a
+ * write to a read-only slot is MMIO too, but a read there is RAM.
  */
 static int khyp_handle_npf(struct khyp_vcpu *vcpu,
 			   const struct khyp_exit *exit)

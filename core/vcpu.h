@@ -140,8 +140,9 @@ enum {
  * @not_ram_gfn, @not_ram_seq, @not_ram_valid: (m) the last frame a
  *		second-level fault of this vCPU found in no memory slot, and
  *		the VM's mem.inval_seq then, which every slot added or
- *		removed bumps: while it stands, a fault there is MMIO
- *		without the RAM lookup (core/run.c: khyp_handle_npf()).
+ *		removed and every balloon reclaim bumps: while it stands,
+ *		a fault there is MMIO without the RAM lookup (core/run.c:
+ *		khyp_handle_npf()).
  * @io_size:	(m) the size of a pending IN.
  * @exits:	(m) exit counts by kind (debugfs reads them racily).
  * @irq_stats:	(m) interrupt counts, enum khyp_irq_stat (irq/irq.h), by

@@ -73,7 +73,8 @@ static int khyp_mmu_map_huge(struct khyp_vm *vm, u64 gpa, struct page *page,
  * @apic_pa:	if not 0, the APIC-access page to map at @gpa's page if it
  *		is not RAM (the faulting vCPU's xAPIC page is there)
  * @no_slot:	set to true (never to false) if the lookup found @gpa in
- *		no memory slot: MMIO, not a write to read-only RAM
+ *		no memory slot: MMIO, not a write to read-only RAM (not set
+ *		for @gpa at or above KHYP_MAX_GPA, which no lookup reaches)
  *
  * Called by the faulting vCPU's thread, which may sleep.
  *

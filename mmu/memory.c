@@ -208,9 +208,11 @@ int khyp_memory_set_region(struct khyp_memory *mem,
 	/*
 	 * The range was not RAM.  A vCPU may remember a frame of it as
 	 * in no slot (core/run.c: khyp_handle_npf()), with inval_seq: the
-	 * new value ends that, and a fault in flight that looked before
-	 * the slot was there retries.  The one non-RAM page that may be
-	 * mapped is the APIC-access page (mmu/fault.c), which must give
+	 * new value ends that.  A fault in flight that found no slot here
+	 * is MMIO once, as before; a RAM fault in flight anywhere else
+	 * sees the new value and retries (or maps 4 KiB instead of 2
+	 * MiB): slower, once, and harmless.  The one non-RAM page that may
+	 * be mapped is the APIC-access page (mmu/fault.c), which must give
 	 * way to the RAM: a fault that looked before the slot was there
 	 * sees the new inval_seq and maps nothing; one that mapped
 	 * already is undone here.
