@@ -15,7 +15,8 @@
  *         register 0xcf9 <- 0x06, IAPC_BOOT_ARCH legacy devices and 8042,
  *         no C2/C3, the 32-bit and the 64-bit (X_) addresses (but the
  *         FACS's: FIRMWARE_CTRL only, as the spec wants one of the two).
- *   MCFG  the ECAM of devices/pci.c: segment 0, buses 0-255, 0xb0000000.
+ *   MCFG  the ECAM of devices/pci.c: segment 0, bus 0 (PCI_BUS_LAST),
+ *         0xb0000000.
  *   DSDT  AML assembled here: \_S5 (SLP_TYP 0, as QEMU q35), and in \_SB
  *         a processor device (ACPI0007) per vCPU and the PCI host bridge
  *         PCI0 (PNP0A08, see aml_pci0: _CRS, _OSC, _PRT), under which
@@ -571,7 +572,7 @@ static void aml_pci_prt(struct aml *a)
 /*
  * The host bridge (PCI Firmware Specification 3.0, 4.1): PNP0A08 (PCI
  * Express, with PNP0A03 for older OSes), segment 0, bus 0, its windows
- * as devices/pci.c decodes them: buses 0-255 (the ECAM's), all I/O but
+ * as devices/pci.c decodes them: bus 0 (PCI_BUS_LAST), all I/O but
  * the config ports 0xcf8-0xcff (consumed), and the 32-bit memory window
  * where the BARs go; _OSC; _PRT.  Below it the LPC bridge's place (q35's
  * 00:1f.0, no PCI function of its own here) holds the legacy devices.
@@ -586,7 +587,7 @@ static void aml_pci0(struct aml *a)
 	aml_name_int(a, "_SEG", 0);
 	aml_name_int(a, "_BBN", 0);
 	aml_name_int(a, "_UID", 0);
-	res_word(&r, RES_SPACE_BUS, 0, 0, PCI_ECAM_BUS_LAST);
+	res_word(&r, RES_SPACE_BUS, 0, 0, PCI_BUS_LAST);
 	res_io(&r, PCI_CONFIG_ADDR, 8);
 	res_word(&r, RES_SPACE_IO, RES_IO_ENTIRE_RANGE, 0, PCI_CONFIG_ADDR - 1);
 	res_word(&r, RES_SPACE_IO, RES_IO_ENTIRE_RANGE, PCI_CONFIG_DATA + 4,
@@ -764,7 +765,8 @@ static void write_madt(uint8_t *t, unsigned int ncpus)
 
 /*
  * MCFG (PCI Firmware Specification 3.0, 4.1.2): one ECAM allocation,
- * segment 0, buses 0-255 at PCI_ECAM_BASE (devices/pci.c).
+ * segment 0, bus 0 only (PCI_BUS_LAST, devices/pci.h: why) at
+ * PCI_ECAM_BASE (devices/pci.c).
  */
 static void write_mcfg(uint8_t *t)
 {
@@ -774,7 +776,7 @@ static void write_mcfg(uint8_t *t)
 	le(e, PCI_ECAM_BASE, 8);
 	le(e + 8, 0, 2);		/* segment */
 	e[10] = 0;			/* first bus */
-	e[11] = PCI_ECAM_BUS_LAST;
+	e[11] = PCI_BUS_LAST;
 	acpi_checksum(t, ACPI_MCFG_LEN);
 }
 

@@ -219,9 +219,9 @@ static void dsdt_check(struct tctx *t, unsigned int ncpus)
 					0x22, 0x10, 0, 0x79, 0 };
 	static const uint8_t sta[] = { 0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f };
 	static const uint8_t pnp0a03[] = { 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
-	/* WordBusNumber 0-0xff; the config ports; DWordMemory's window */
+	/* WordBusNumber 0-0; the config ports; DWordMemory's window */
 	static const uint8_t bus[] = { 0x88, 13, 0, 2, 0x0c, 0, 0, 0, 0, 0,
-				       0xff, 0, 0, 0, 0, 1 };
+				       0, 0, 0, 0, 1, 0 };
 	static const uint8_t cf8[] = { 0x47, 1, 0xf8, 0xc, 0xf8, 0xc, 1, 8 };
 	const uint8_t mem[] = { 0x87, 23, 0, 0, 0x0c, 1, 0, 0, 0, 0,
 		(uint8_t)PCI_MEM_START, (uint8_t)(PCI_MEM_START >> 8),
@@ -269,7 +269,7 @@ static void dsdt_check(struct tctx *t, unsigned int ncpus)
 	CHECK(t, !has(aml, len - 36, cpu, 4));
 }
 
-/* The MCFG: the ECAM of devices/pci.c, segment 0, buses 0-255. */
+/* The MCFG: the ECAM of devices/pci.c, segment 0, bus 0 only. */
 static void acpi_mcfg(struct tctx *t)
 {
 	struct acpi_layout l;
@@ -281,7 +281,7 @@ static void acpi_mcfg(struct tctx *t)
 	CHECK(t, rd(m + 4, 4) == 36 + 8 + 16);
 	CHECK(t, rd(m + 36, 8) == 0);			/* reserved */
 	CHECK(t, rd(m + 44, 8) == PCI_ECAM_BASE && PCI_ECAM_BASE == 0xb0000000);
-	CHECK(t, rd(m + 52, 2) == 0 && m[54] == 0 && m[55] == 255);
+	CHECK(t, rd(m + 52, 2) == 0 && m[54] == 0 && m[55] == 0);
 	CHECK(t, rd(m + 56, 4) == 0);
 	CHECK(t, PCI_ECAM_SIZE == 256u << 20);
 }
@@ -321,7 +321,7 @@ static void acpi_dsdt_pci0(struct tctx *t)
 	static const uint8_t seg[] = { 0x08, '_', 'S', 'E', 'G', 0 };
 	static const uint8_t bbn[] = { 0x08, '_', 'B', 'B', 'N', 0 };
 	static const uint8_t bus[] = { 0x88, 13, 0, 2, 0x0c, 0, 0, 0, 0, 0,
-				       0xff, 0, 0, 0, 0, 1 };
+				       0, 0, 0, 0, 1, 0 };
 	static const uint8_t cf8[] = { 0x47, 1, 0xf8, 0x0c, 0xf8, 0x0c, 1, 8 };
 	static const uint8_t io0[] = { 0x88, 13, 0, 1, 0x0c, 3, 0, 0, 0, 0,
 				       0xf7, 0x0c, 0, 0, 0xf8, 0x0c };
