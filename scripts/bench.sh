@@ -200,8 +200,8 @@ for m in "${MACHINES[@]}"; do
 done
 
 if [ -n "$short" ]; then pairs=1; fi
-LINUX_INITRD=$OUT/linux-initramfs.cpio.gz
-LINUX_BLK_INITRD=$OUT/linux-blk-initramfs.cpio.gz
+LINUX_INITRD=$OUT/linux-initramfs.cpio
+LINUX_BLK_INITRD=$OUT/linux-blk-initramfs.cpio
 if wanted svm-qemu-boot || wanted svm-qemu-blk || wanted svm-qemu-balloon; then
 	# The launcher, and the Linux guest's initramfs as the suite's
 	# (scripts/test.sh), here on the host before the machine starts.

@@ -15,7 +15,7 @@
 # With KHYP_LINUX_GUEST="KERNEL INITRD" in the environment it also puts a
 # Linux guest for linux_boot_test in /khyp-tool: KERNEL as
 # /khyp-tool/ under its own file name and INITRD as
-# /khyp-tool/linux-initramfs.cpio.gz (scripts/test.sh: vmx-bochs), and
+# /khyp-tool/linux-initramfs.cpio (scripts/test.sh: vmx-bochs), and
 # the tun module with KVM's, for the devices boot's tap.
 #
 # Usage: mkinitramfs.sh OUT.cpio.{zst,lz4} KVER KHYP_KO SELFTEST_DIR TEST...
@@ -52,7 +52,7 @@ if [ -n "${KHYP_LINUX_GUEST:-}" ]; then
 	read -r lk li <<< "$KHYP_LINUX_GUEST"
 	mkdir -p "$root/khyp-tool"
 	cp "$lk" "$root/khyp-tool/$(basename "$lk")"
-	cp "$li" "$root/khyp-tool/linux-initramfs.cpio.gz"
+	cp "$li" "$root/khyp-tool/linux-initramfs.cpio"
 fi
 
 if [ -x "$top/bench/khyp-bench" ]; then

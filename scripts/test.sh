@@ -380,7 +380,7 @@ done
 # path in the source tree), built here on the host before any machine
 # starts: busybox, its /init, KVER's virtio modules and khyp-sum (the
 # checksum /init takes of the data the balloon must not touch).
-"$TOP/scripts/mkinitramfs-linux.sh" "$OUT/linux-initramfs.cpio.gz" "$KVER" \
+"$TOP/scripts/mkinitramfs-linux.sh" "$OUT/linux-initramfs.cpio" "$KVER" \
 	"$TOP/selftests/khyp-sum" || die "mkinitramfs-linux failed"
 
 # ---- native tests (no hypervisor needed) -----------------------------------
@@ -519,7 +519,7 @@ prepare_bochs_linux() {	# tests
 	mkdir -p "$OUT/linux-guest"
 	ln -f "$VMLINUX" "$vmlinux" || return 1
 	# shellcheck disable=SC2086
-	KHYP_LINUX_GUEST="$vmlinux $OUT/linux-initramfs.cpio.gz" \
+	KHYP_LINUX_GUEST="$vmlinux $OUT/linux-initramfs.cpio" \
 		"$TOP/scripts/mkinitramfs.sh" "$BOCHS_LINUX_INITRD" "$KVER" \
 		"$KO" "$TOP/selftests" $1
 }

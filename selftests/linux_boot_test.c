@@ -18,9 +18,9 @@
  * KERNEL: $KHYP_LINUX_KERNEL (a bzImage or a vmlinux), else
  * /boot/vmlinuz-$(uname -r) (the machines boot the same kernel), else
  * /khyp-tool/vmlinuz.  INITRD:
- * $KHYP_LINUX_INITRD, else build/test/linux-initramfs.cpio.gz of this
+ * $KHYP_LINUX_INITRD, else build/test/linux-initramfs.cpio of this
  * test's source tree (scripts/test.sh builds it), else
- * /khyp-tool/linux-initramfs.cpio.gz.  Missing either is a failure, not
+ * /khyp-tool/linux-initramfs.cpio.  Missing either is a failure, not
  * a skip: scripts/test.sh runs this test only in the machine configured
  * for it (svm-qemu-linux, vmx-bochs).  N: $KHYP_LINUX_CPUS, a list
  * such as "1,2" (one boot each, in order), by default LINUX_CPUS_DEFAULT.

@@ -58,8 +58,8 @@ bool find_kernel(char *buf)
 bool find_initrd(char *buf)
 {
 	return kh_find_file(buf, "KHYP_LINUX_INITRD",
-			    "build/test/linux-initramfs.cpio.gz",
-			    "/khyp-tool/linux-initramfs.cpio.gz");
+			    "build/test/linux-initramfs.cpio",
+			    "/khyp-tool/linux-initramfs.cpio");
 }
 
 /* The whole of @path, NUL-terminated, at most SERIAL_MAX - 1 bytes. */
