@@ -123,9 +123,10 @@
  * (every bus but 0 reads all-ones), as a q35's does, but Linux takes
  * the MCFG's end bus as the last bus to look for peer host bridges on
  * (pcibios_fixup_peer_bridges(), arch/x86/pci/legacy.c): with 255 it
- * read the vendor ID of every eighth devfn of buses 1-255, 8,160 ECAM
- * reads, each an exit to the launcher: 3.1 s of a 25 s boot to /init
- * in vmx-bochs.
+ * read the vendor ID of every eighth devfn of buses 1-255, 8,160 config
+ * reads through 0xcf8/0xcfc (Linux's raw_pci_ops are type 1 for the
+ * first 256 bytes even with MMCONFIG), 16,320 exits to the launcher:
+ * 3.1 s of a 25 s boot to /init in vmx-bochs.
  */
 #define PCI_BUS_LAST		0
 
